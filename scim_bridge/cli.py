@@ -1,0 +1,243 @@
+"""The ``scim-bridge`` command."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Any
+from typing import NoReturn
+
+import click
+
+from scim_bridge import __version__
+from scim_bridge.config import ConfigError
+from scim_bridge.config import Settings
+from scim_bridge.config import generate_token
+
+
+def _fail(message: str, code: int = 2) -> NoReturn:
+    click.echo(f"scim-bridge: {message}", err=True)
+    sys.exit(code)
+
+
+def _settings(*, require_key: bool = True) -> Settings:
+    try:
+        settings = Settings.from_env(require_key=require_key)
+    except ConfigError as exc:
+        _fail(str(exc))
+    return settings
+
+
+def _prepare_database(url: str) -> None:
+    if url.startswith("sqlite:///") and not url.startswith("sqlite:////:memory:"):
+        path = Path(url[len("sqlite:///"):])
+        if path.parent and str(path.parent) not in ("", "."):
+            path.parent.mkdir(parents=True, exist_ok=True)
+
+
+def _store(settings: Settings) -> Any:
+    from scim_bridge.store.store import Store
+
+    _prepare_database(settings.database_url)
+    try:
+        store = Store.from_url(settings.database_url)
+        store.upgrade()
+    except Exception as exc:  # a bad URL or unreachable database: one clear line
+        _fail(f"SCIM_BRIDGE_DATABASE_URL: cannot open the database: {exc.__class__.__name__}: {exc}")
+    return store
+
+
+def _logging(level: str = "INFO") -> None:
+    logging.basicConfig(level=getattr(logging, level.upper(), logging.INFO), format="%(message)s",
+                        stream=sys.stderr)
+
+
+@click.group()
+@click.version_option(__version__, prog_name="scim-bridge")
+def main() -> None:
+    """SCIM 2.0 bridge for OpsGenie users, teams and roles."""
+
+
+@main.command()
+@click.option("--host", default="0.0.0.0", show_default=True)
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--workers", default=None, type=click.IntRange(1, 64), help="gunicorn workers (default 2).")
+@click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 256))
+@click.option("--certfile", type=click.Path(exists=True, dir_okay=False), help="TLS certificate (PEM).")
+@click.option("--keyfile", type=click.Path(exists=True, dir_okay=False), help="TLS private key (PEM).")
+def serve(host: str, port: int, workers: int | None, threads: int, certfile: str | None,
+          keyfile: str | None) -> None:
+    """Serve SCIM under gunicorn (production)."""
+    settings = _settings()
+    if not settings.tokens:
+        _fail("SCIM_BEARER_TOKEN (or SCIM_BEARER_TOKEN_FILE or SCIM_BEARER_TOKEN_HASHES) is not set")
+    if bool(certfile) != bool(keyfile):
+        _fail("--certfile and --keyfile go together")
+    _store(settings).close()
+    from scim_bridge.web.gunicorn import run_gunicorn
+
+    run_gunicorn(settings, host=host, port=port, workers=workers or 2, threads=threads,
+                 certfile=certfile, keyfile=keyfile)
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--simulator-port", default=0, type=click.IntRange(0, 65535), help="0 picks a free port.")
+def demo(host: str, port: int, simulator_port: int) -> None:
+    """Bridge + built-in OpsGenie simulator + SQLite, no account needed."""
+    from werkzeug.serving import make_server
+
+    from scim_bridge.simulator.config import SimulatorConfig
+    from scim_bridge.simulator.server import SimulatorServer
+    from scim_bridge.web.app import create_app
+
+    _logging("WARNING")
+    env = dict(os.environ)
+    token = env.get("SCIM_BEARER_TOKEN", "").strip() or generate_token()
+    sim_key = "demo-" + hashlib.sha256(token.encode()).hexdigest()[:16]
+    simulator = SimulatorServer(SimulatorConfig.from_cli(sim_key), port=simulator_port, seed="demo").start()
+    database = env.get("SCIM_BRIDGE_DATABASE_URL", "").strip()
+    if not database:
+        path = Path("var/demo.db")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)  # the simulator starts afresh too
+        database = f"sqlite:///{path}"
+    env.update({"OPSGENIE_API_URL": simulator.base_url, "OPSGENIE_API_KEY": sim_key,
+                "SCIM_BEARER_TOKEN": token, "SCIM_BRIDGE_DATABASE_URL": database})
+    try:
+        settings = Settings.from_env(env)
+    except ConfigError as exc:
+        _fail(str(exc))
+    store = _store(settings)
+    app = create_app(settings, store=store, start_sync=True)
+    try:
+        server = make_server(host, port, app, threaded=True)
+    except OSError as exc:
+        _fail(f"cannot listen on {host}:{port}: {exc.strerror}")
+    base = f"http://{host}:{port}/scim/v2"
+    click.echo(f"scim-bridge {__version__} demo: SCIM at {base}")
+    click.echo(f"  OpsGenie simulator at {simulator.base_url} (GenieKey {sim_key})")
+    click.echo(f"  state: {database}")
+    if env.get("SCIM_BEARER_TOKEN") == os.environ.get("SCIM_BEARER_TOKEN", "").strip():
+        click.echo("  bearer token: from SCIM_BEARER_TOKEN")
+    else:
+        click.echo(f"  bearer token: {token}")
+    click.echo(f"  try: curl -H 'Authorization: Bearer {token}' {base}/Users")
+    sys.stdout.flush()
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        simulator.stop()
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=9100, show_default=True, type=click.IntRange(0, 65535))
+@click.option("--api-key", required=True, help="The GenieKey the simulator accepts.")
+@click.option("--latency-ms", default=None, type=click.IntRange(0, 60_000))
+@click.option("--rate-limit", "rate_limits", multiple=True, metavar="DOMAIN=PER_SEC/PER_MIN",
+              help="e.g. configuration=10/600 (repeatable).")
+@click.option("--fail-rate", default=None, type=float, help="Share of requests answered with a 5xx.")
+@click.option("--seed", default="demo", show_default=True, help="'demo' for sample data, 'empty' for none.")
+def simulator(host: str, port: int, api_key: str, latency_ms: int | None, rate_limits: tuple[str, ...],
+              fail_rate: float | None, seed: str) -> None:
+    """Run the OpsGenie-compatible simulator alone."""
+    from scim_bridge.simulator.config import SimulatorConfig
+    from scim_bridge.simulator.server import SimulatorServer
+
+    try:
+        config = SimulatorConfig.from_cli(api_key, latency_ms, list(rate_limits), fail_rate, None)
+    except ValueError as exc:
+        _fail(str(exc))
+    server = SimulatorServer(config, host=host, port=port, seed=None if seed == "empty" else seed)
+    click.echo(f"OpsGenie simulator on {server.base_url} (GenieKey {api_key})")
+    sys.stdout.flush()
+    server.serve_forever()
+
+
+@main.group()
+def db() -> None:
+    """Manage the state database."""
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Apply the migrations (serve and demo do it on start)."""
+    settings = _settings(require_key=False)
+    _store(settings).close()
+    click.echo("database is up to date")
+
+
+@main.group()
+def token() -> None:
+    """Manage SCIM bearer tokens."""
+
+
+@token.command("create")
+@click.argument("name")
+def token_create(name: str) -> None:
+    """Print a new token and the configuration line that accepts it."""
+    if not name.replace("-", "").replace("_", "").isalnum():
+        _fail("NAME may contain only letters, digits, '-' and '_'")
+    secret = generate_token()
+    digest = hashlib.sha256(secret.encode()).hexdigest()
+    click.echo(f"token (give it to the identity provider; it is not stored anywhere): {secret}")
+    click.echo("add this entry to SCIM_BEARER_TOKEN_HASHES (comma-separated, keep the old one during rotation):")
+    click.echo(f"  {name}:{digest}")
+
+
+@main.command()
+def sync() -> None:
+    """Run one full sync of the mirror now."""
+    from scim_bridge.web.app import build_directory
+    from scim_bridge.web.metrics import Metrics
+
+    settings = _settings()
+    store = _store(settings)
+    directory, _client = build_directory(settings, Metrics())
+    from scim_bridge.directory.errors import DirectoryError
+    from scim_bridge.service.sync import SyncService
+
+    try:
+        result = SyncService(directory, store, interval=settings.sync_interval).run()
+    except DirectoryError as exc:
+        _fail(f"sync failed: {exc.message}", 1)
+    if result is None:
+        click.echo("another replica is syncing right now; nothing done")
+        return
+    click.echo(f"synced {result.users} users, {result.teams} teams, {result.roles} roles in {result.seconds:.1f}s")
+
+
+@main.command()
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 10_000))
+@click.option("--resource", "resource_id", default=None, help="Only events about this resource id.")
+@click.option("--actor", default=None, help="Only events from this token or client name.")
+@click.option("--outcome", type=click.Choice(["ok", "error"]), default=None)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+def audit(limit: int, resource_id: str | None, actor: str | None, outcome: str | None, as_json: bool) -> None:
+    """Print the audit log, newest first."""
+    settings = _settings(require_key=False)
+    store = _store(settings)
+    for event in store.list_audit(limit=limit, resource_id=resource_id, actor=actor, outcome=outcome):
+        if as_json:
+            click.echo(json.dumps({
+                "at": event.at.isoformat(), "actor": event.actor, "request_id": event.request_id,
+                "operation": event.operation, "path": event.path, "status": event.status,
+                "outcome": event.outcome, "detail": event.detail, "upstream_calls": event.upstream_calls,
+            }))
+        else:
+            calls = len(event.upstream_calls)
+            click.echo(f"{event.at:%Y-%m-%d %H:%M:%S} {event.actor:<12} {event.operation:<8} {event.path} "
+                       f"-> {event.status} {event.outcome} ({calls} upstream calls) {event.detail}")
+
+
+if __name__ == "__main__":
+    main()

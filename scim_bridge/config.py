@@ -1,0 +1,182 @@
+"""Settings read from the environment. No Flask here: the CLI validates them before anything starts."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from dataclasses import field
+from dataclasses import replace
+from pathlib import Path
+
+US_API_URL = "https://api.opsgenie.com"
+EU_API_URL = "https://api.eu.opsgenie.com"
+DEFAULT_DATABASE_URL = "sqlite:///var/scim-bridge.db"
+DEACTIVATION_MODES = ("suspend", "delete")
+
+
+class ConfigError(ValueError):
+    """A configuration value is missing or invalid; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class BearerToken:
+    """A named SCIM bearer token, kept only as its SHA-256 digest."""
+
+    name: str
+    sha256: str
+
+    @classmethod
+    def from_secret(cls, name: str, secret: str) -> BearerToken:
+        return cls(name=name, sha256=hashlib.sha256(secret.encode()).hexdigest())
+
+
+@dataclass(frozen=True)
+class Settings:
+    opsgenie_api_url: str = US_API_URL
+    opsgenie_api_key: str = ""
+    tokens: tuple[BearerToken, ...] = ()
+    database_url: str = DEFAULT_DATABASE_URL
+    deactivation: str = "suspend"
+    suspended_role: str = "Stakeholder"
+    default_role: str = "User"
+    # Extra names for role groups: IdP group name -> OpsGenie role name.
+    role_group_aliases: dict[str, str] = field(default_factory=dict)
+    sync_interval: float = 600.0
+    # Sizes and limits advertised in /ServiceProviderConfig and enforced.
+    max_body_bytes: int = 1_048_576
+    max_results: int = 1000
+    default_count: int = 100
+    max_patch_operations: int = 1000
+    max_members_per_patch: int = 10_000
+    max_filter_length: int = 4096
+    # Seconds a SCIM request may wait for the upstream rate budget before answering 429.
+    upstream_wait_budget: float = 20.0
+    discovery_requires_auth: bool = True
+    # When true, GET /Users/{id} and userName lookups read the upstream so a user deleted there
+    # is never reported as present.
+    read_through: bool = True
+    invitation_disabled_default: bool = False
+
+    def with_token(self, secret: str, name: str = "default") -> Settings:
+        return replace(self, tokens=(*self.tokens, BearerToken.from_secret(name, secret)))
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, *, require_key: bool = True) -> Settings:
+        env = os.environ if environ is None else environ
+        api_url = env.get("OPSGENIE_API_URL", US_API_URL).strip().rstrip("/")
+        if not api_url.startswith(("http://", "https://")):
+            raise ConfigError(f"OPSGENIE_API_URL must be an http(s) URL, got {api_url!r}")
+        api_key = _secret(env, "OPSGENIE_API_KEY")
+        if require_key and not api_key:
+            raise ConfigError("OPSGENIE_API_KEY (or OPSGENIE_API_KEY_FILE) is not set")
+        deactivation = env.get("SCIM_BRIDGE_DEACTIVATION", "suspend").strip().lower()
+        if deactivation not in DEACTIVATION_MODES:
+            raise ConfigError(
+                f"SCIM_BRIDGE_DEACTIVATION must be one of {', '.join(DEACTIVATION_MODES)}, got {deactivation!r}"
+            )
+        return cls(
+            opsgenie_api_url=api_url,
+            opsgenie_api_key=api_key,
+            tokens=_tokens(env),
+            database_url=env.get("SCIM_BRIDGE_DATABASE_URL", DEFAULT_DATABASE_URL).strip()
+            or DEFAULT_DATABASE_URL,
+            deactivation=deactivation,
+            suspended_role=_name(env, "SCIM_BRIDGE_SUSPENDED_ROLE", "Stakeholder"),
+            default_role=_name(env, "SCIM_BRIDGE_DEFAULT_ROLE", "User"),
+            role_group_aliases=_aliases(env.get("SCIM_BRIDGE_ROLE_GROUPS", "")),
+            sync_interval=_number(env, "SCIM_BRIDGE_SYNC_INTERVAL", 600.0, minimum=0.0),
+            max_body_bytes=int(_number(env, "SCIM_BRIDGE_MAX_BODY_BYTES", 1_048_576, minimum=1024)),
+            max_results=int(_number(env, "SCIM_BRIDGE_MAX_RESULTS", 1000, minimum=1)),
+            upstream_wait_budget=_number(env, "SCIM_BRIDGE_UPSTREAM_WAIT", 20.0, minimum=0.0),
+            discovery_requires_auth=_flag(env, "SCIM_BRIDGE_DISCOVERY_AUTH", True),
+            read_through=_flag(env, "SCIM_BRIDGE_READ_THROUGH", True),
+            invitation_disabled_default=_flag(env, "SCIM_BRIDGE_INVITATION_DISABLED", False),
+        )
+
+
+def generate_token() -> str:
+    return "scb_" + secrets.token_urlsafe(32)
+
+
+def _secret(env: Mapping[str, str], name: str) -> str:
+    """Read NAME, or the file named by NAME_FILE (for container secrets)."""
+    value = env.get(name, "").strip()
+    file_var = f"{name}_FILE"
+    path = env.get(file_var, "").strip()
+    if path and not value:
+        try:
+            value = Path(path).read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise ConfigError(f"{file_var} points to {path!r}, which cannot be read: {exc.strerror}") from None
+    return value
+
+
+def _tokens(env: Mapping[str, str]) -> tuple[BearerToken, ...]:
+    """SCIM_BEARER_TOKEN (a secret) and SCIM_BEARER_TOKEN_HASHES (name:sha256,... for rotation)."""
+    tokens: list[BearerToken] = []
+    secret = _secret(env, "SCIM_BEARER_TOKEN")
+    if secret:
+        if len(secret) < 16:
+            raise ConfigError("SCIM_BEARER_TOKEN must be at least 16 characters long")
+        tokens.append(BearerToken.from_secret("default", secret))
+    for item in env.get("SCIM_BEARER_TOKEN_HASHES", "").split(","):
+        item = item.strip()
+        if not item:
+            continue
+        name, sep, digest = item.rpartition(":")
+        digest = digest.strip().lower()
+        if not sep or not name.strip() or len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
+            raise ConfigError(
+                "SCIM_BEARER_TOKEN_HASHES must be a comma-separated list of NAME:SHA256HEX entries"
+            )
+        tokens.append(BearerToken(name=name.strip(), sha256=digest))
+    return tuple(tokens)
+
+
+def _aliases(text: str) -> dict[str, str]:
+    aliases: dict[str, str] = {}
+    for item in text.split(","):
+        if not item.strip():
+            continue
+        group, sep, role = item.partition("=")
+        if not sep or not group.strip() or not role.strip():
+            raise ConfigError(
+                "SCIM_BRIDGE_ROLE_GROUPS must look like 'IdP Group Name=RoleName,Other Group=Admin'"
+            )
+        aliases[group.strip()] = role.strip()
+    return aliases
+
+
+def _name(env: Mapping[str, str], var: str, default: str) -> str:
+    value = env.get(var, default).strip()
+    if not value:
+        raise ConfigError(f"{var} must not be empty")
+    return value
+
+
+def _number(env: Mapping[str, str], var: str, default: float, *, minimum: float) -> float:
+    raw = env.get(var)
+    if raw is None or not raw.strip():
+        return float(default)
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{var} must be a number, got {raw!r}") from None
+    if value < minimum:
+        raise ConfigError(f"{var} must be at least {minimum:g}, got {raw!r}")
+    return value
+
+
+def _flag(env: Mapping[str, str], var: str, default: bool) -> bool:
+    raw = env.get(var)
+    if raw is None or not raw.strip():
+        return default
+    lowered = raw.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{var} must be true or false, got {raw!r}")

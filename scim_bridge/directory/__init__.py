@@ -1,0 +1,1 @@
+"""The narrow interface between the SCIM service layer and a directory upstream (OpsGenie today)."""

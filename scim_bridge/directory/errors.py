@@ -1,0 +1,61 @@
+"""Upstream-neutral errors raised by every Directory implementation."""
+
+from __future__ import annotations
+
+
+class DirectoryError(Exception):
+    """Base class; carries what the upstream said so it can be quoted to an operator."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        request_id: str | None = None,
+        field_errors: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.request_id = request_id
+        self.field_errors: dict[str, str] = dict(field_errors or {})
+
+
+class NotFoundError(DirectoryError):
+    """The user, team, role or contact does not exist upstream."""
+
+
+class ConflictError(DirectoryError):
+    """The upstream refused because a name or username is already taken."""
+
+
+class InvalidError(DirectoryError):
+    """The upstream rejected a value (validation)."""
+
+
+class ReferencedError(DirectoryError):
+    """The entity is still referenced elsewhere (OpsGenie 428)."""
+
+
+class ForbiddenError(DirectoryError):
+    """The credentials are valid but lack a right, or the plan does not allow the action."""
+
+
+class AuthenticationError(DirectoryError):
+    """The upstream rejected the credentials: the bridge is misconfigured."""
+
+
+class ThrottledError(DirectoryError):
+    """The upstream rate budget could not be met in time."""
+
+    def __init__(self, message: str, *, retry_after: float, **kwargs: object) -> None:
+        super().__init__(message, **kwargs)  # type: ignore[arg-type]
+        self.retry_after = retry_after
+
+
+class UnavailableError(DirectoryError):
+    """The upstream is down, failing or timing out; the request may be retried later."""
+
+    def __init__(self, message: str, *, retry_after: float = 30.0, **kwargs: object) -> None:
+        super().__init__(message, **kwargs)  # type: ignore[arg-type]
+        self.retry_after = retry_after

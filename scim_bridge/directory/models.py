@@ -1,0 +1,143 @@
+"""Upstream-neutral records that the service layer maps to and from SCIM resources."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from dataclasses import field
+from typing import Any
+
+BUILTIN_ROLES = ("Owner", "Admin", "User", "Stakeholder", "Observer")
+
+
+@dataclass(frozen=True)
+class Address:
+    country: str = ""
+    state: str = ""
+    city: str = ""
+    line: str = ""
+    zip_code: str = ""
+
+    def is_empty(self) -> bool:
+        return not any((self.country, self.state, self.city, self.line, self.zip_code))
+
+
+@dataclass(frozen=True)
+class Contact:
+    """A notification contact: method is "email", "sms", "voice" or "mobile"."""
+
+    id: str
+    method: str
+    to: str
+    enabled: bool = True
+
+
+@dataclass(frozen=True)
+class DirectoryUser:
+    id: str
+    username: str
+    full_name: str
+    role: str
+    role_id: str | None = None
+    skype_username: str = ""
+    time_zone: str = ""
+    locale: str = ""
+    address: Address | None = None
+    tags: tuple[str, ...] = ()
+    details: dict[str, list[str]] = field(default_factory=dict)
+    blocked: bool = False
+    verified: bool = False
+    created_at: str | None = None
+    # None when the upstream call that produced this record did not include contacts.
+    contacts: tuple[Contact, ...] | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "username": self.username,
+            "full_name": self.full_name,
+            "role": self.role,
+            "role_id": self.role_id,
+            "skype_username": self.skype_username,
+            "time_zone": self.time_zone,
+            "locale": self.locale,
+            "address": None if self.address is None else self.address.__dict__.copy(),
+            "tags": list(self.tags),
+            "details": {k: list(v) for k, v in self.details.items()},
+            "blocked": self.blocked,
+            "verified": self.verified,
+            "created_at": self.created_at,
+            "contacts": None
+            if self.contacts is None
+            else [c.__dict__.copy() for c in self.contacts],
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> DirectoryUser:
+        address = data.get("address")
+        contacts = data.get("contacts")
+        return cls(
+            id=data["id"],
+            username=data["username"],
+            full_name=data.get("full_name", ""),
+            role=data.get("role", "User"),
+            role_id=data.get("role_id"),
+            skype_username=data.get("skype_username", ""),
+            time_zone=data.get("time_zone", ""),
+            locale=data.get("locale", ""),
+            address=None if address is None else Address(**address),
+            tags=tuple(data.get("tags", ())),
+            details={k: list(v) for k, v in (data.get("details") or {}).items()},
+            blocked=bool(data.get("blocked", False)),
+            verified=bool(data.get("verified", False)),
+            created_at=data.get("created_at"),
+            contacts=None if contacts is None else tuple(Contact(**c) for c in contacts),
+        )
+
+
+@dataclass(frozen=True)
+class UserFields:
+    """Writable user fields. On update, a field left as None is not sent (it keeps its value)."""
+
+    username: str | None = None
+    full_name: str | None = None
+    role: str | None = None
+    skype_username: str | None = None
+    time_zone: str | None = None
+    locale: str | None = None
+    address: Address | None = None
+    tags: tuple[str, ...] | None = None
+    details: dict[str, list[str]] | None = None
+    invitation_disabled: bool | None = None
+
+    def is_empty(self) -> bool:
+        return all(getattr(self, name) is None for name in self.__dataclass_fields__)
+
+
+@dataclass(frozen=True)
+class TeamMember:
+    user_id: str
+    username: str = ""
+    role: str = "user"
+
+
+@dataclass(frozen=True)
+class DirectoryTeam:
+    id: str
+    name: str
+    description: str = ""
+    # None when the upstream call that produced this record did not include members.
+    members: tuple[TeamMember, ...] | None = None
+
+
+@dataclass(frozen=True)
+class DirectoryRole:
+    id: str
+    name: str
+    builtin: bool = False
+    extended_role: str = ""
+
+
+@dataclass(frozen=True)
+class TeamRef:
+    id: str
+    name: str

@@ -1,0 +1,79 @@
+"""When the client repeats a failed call, and how long it waits first.
+
+OpsGenie has no idempotency keys, so the rules depend on whether repeating the request is safe:
+
+- a connection that never reached the server, and 429, are retried for every request;
+- a 5xx (except 501), a read timeout or a connection dropped after sending are retried only when the
+  request is *repeatable* (GET, DELETE, PATCH/PUT with the same body, team member add/remove). A
+  create (POST) that may have been applied is raised instead, so the caller can look the entity up
+  before repeating it;
+- every call has an overall time budget; a wait that would overrun it ends the retries.
+
+Waits are capped exponential backoff with jitter; a ``Retry-After`` header is honoured, and on 429
+so is ``X-RateLimit-Period-In-Sec`` (capped at ``max_delay``).
+"""
+
+from __future__ import annotations
+
+import random as _random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from dataclasses import field
+
+from scim_bridge.opsgenie.errors import OpsGenieError
+from scim_bridge.opsgenie.errors import RateLimited
+from scim_bridge.opsgenie.errors import ServerError
+from scim_bridge.opsgenie.errors import TransportError
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Retry rules for one client. ``sleep`` and ``random`` are injectable for tests."""
+
+    max_attempts: int = 5
+    base_delay: float = 0.5
+    max_delay: float = 30.0
+    total_budget: float = 20.0
+    sleep: Callable[[float], None] = field(default=time.sleep, compare=False)
+    random: Callable[[], float] = field(default=_random.random, compare=False)
+
+    def should_retry(self, error: OpsGenieError, *, attempt: int, repeatable: bool) -> bool:
+        """Whether ``error`` on attempt number ``attempt`` (1-based) deserves another attempt."""
+        if attempt >= self.max_attempts:
+            return False
+        if isinstance(error, TransportError):
+            return repeatable or not error.maybe_applied
+        if isinstance(error, RateLimited):
+            return True
+        if isinstance(error, ServerError):
+            return repeatable and error.status != 501
+        return False
+
+    def backoff(self, attempt: int) -> float:
+        """Jittered wait after attempt ``attempt``: between half and all of the capped exponential."""
+        ceiling = min(self.max_delay, self.base_delay * 2.0 ** max(0, attempt - 1))
+        return ceiling / 2 + self.random() * ceiling / 2
+
+    def delay_for(self, error: OpsGenieError, attempt: int) -> float:
+        """The wait before the next attempt, taking the server's hints into account."""
+        delay = self.backoff(attempt)
+        retry_after = error.server_retry_after()
+        if retry_after is not None:
+            return max(delay, retry_after)
+        if isinstance(error, RateLimited):
+            period = error.rate_limit_period()
+            if period is not None:
+                return max(delay, min(period, self.max_delay))
+        return delay
+
+    def next_delay(
+        self, error: OpsGenieError, *, attempt: int, repeatable: bool, elapsed: float
+    ) -> float | None:
+        """The wait before retrying, or None to give up (not retryable, or over the time budget)."""
+        if not self.should_retry(error, attempt=attempt, repeatable=repeatable):
+            return None
+        delay = self.delay_for(error, attempt)
+        if elapsed + delay > self.total_budget:
+            return None
+        return delay

@@ -1,0 +1,254 @@
+"""List and search requests (RFC 7644, Sections 3.4.2 and 3.4.3): parameters, sorting, paging, ListResponse.
+
+The same rules serve ``GET /Users?...`` query arguments and ``POST /Users/.search`` SearchRequest bodies.
+Cursor paging (RFC 9865) is not implemented; only index paging (``startIndex``/``count``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from typing import TypeVar
+
+from scim_bridge.scim.errors import InvalidFilter
+from scim_bridge.scim.errors import InvalidSyntax
+from scim_bridge.scim.errors import InvalidValue
+from scim_bridge.scim.filters import FilterNode
+from scim_bridge.scim.filters import attribute_values
+from scim_bridge.scim.filters import comparable
+from scim_bridge.scim.filters import element_values
+from scim_bridge.scim.filters import parse_filter
+from scim_bridge.scim.projection import parse_attribute_list
+from scim_bridge.scim.schema import COMPLEX
+from scim_bridge.scim.schema import LIST_RESPONSE
+from scim_bridge.scim.schema import SEARCH_REQUEST
+from scim_bridge.scim.schema import AttributePath
+from scim_bridge.scim.schema import ResourceType
+
+R = TypeVar("R", bound=Mapping[str, Any])
+
+ArgValue = str | int | list[Any] | None
+
+_INTEGER = re.compile(r"[+-]?[0-9]+")
+
+_PARAMETERS = (
+    "attributes",
+    "excludedAttributes",
+    "filter",
+    "sortBy",
+    "sortOrder",
+    "startIndex",
+    "count",
+    "schemas",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ListParams:
+    """A validated list or search request.
+
+    ``count`` is already clamped to ``[0, max_count]`` and ``start_index`` to ``>= 1``.
+    """
+
+    count: int
+    start_index: int = 1
+    filter: FilterNode | None = None
+    sort_by: AttributePath | None = None
+    descending: bool = False
+    attributes: tuple[AttributePath, ...] = ()
+    excluded_attributes: tuple[AttributePath, ...] = ()
+
+
+def parse_list_params(
+    args: Mapping[str, ArgValue],
+    *,
+    resource_type: ResourceType,
+    default_count: int,
+    max_count: int,
+    search_request: bool = False,
+) -> ListParams:
+    """Validate list parameters from query arguments or, with ``search_request``, a SearchRequest body.
+
+    - Query parameter names are matched exactly; SearchRequest body keys case-insensitively, as JSON attribute
+      names are (RFC 7643, Section 2.1). A body must carry ``schemas: [SearchRequest]`` (RFC 7644, Section
+      3.4.3), else 400 ``invalidSyntax``.
+    - ``startIndex`` below 1 is 1; ``count`` below 0 is 0, above ``max_count`` is ``max_count``, absent is
+      ``default_count`` (RFC 7644, Section 3.4.2.4). A value that is not an integer is 400 ``invalidValue``.
+    - ``sortOrder`` is ``ascending`` (default) or ``descending``, in any case; else ``invalidValue``.
+      ``sortBy`` naming no attribute of the resource type is also ``invalidValue`` (the request is fine, the
+      value is not; ``invalidPath`` is for PATCH paths, RFC 7644, Section 3.12).
+    - ``attributes`` and ``excludedAttributes`` may both be given: the first selects, the second then removes.
+    - An empty ``filter`` is treated as no filter.
+
+    :raises InvalidValue: bad numbers, sortBy or sortOrder, or attribute lists.
+    :raises InvalidFilter: a bad filter.
+    :raises InvalidSyntax: a body without the SearchRequest schema.
+    """
+    values = _body_values(args) if search_request else _query_values(args)
+    return ListParams(
+        count=_count(values.get("count"), default_count, max_count),
+        start_index=max(1, _integer(values.get("startIndex"), "startIndex", 1)),
+        filter=_filter(values.get("filter"), resource_type),
+        sort_by=_sort_by(values.get("sortBy"), resource_type),
+        descending=_descending(values.get("sortOrder")),
+        attributes=parse_attribute_list(_list(values.get("attributes")), resource_type),
+        excluded_attributes=parse_attribute_list(_list(values.get("excludedAttributes")), resource_type),
+    )
+
+
+def _query_values(args: Mapping[str, ArgValue]) -> dict[str, ArgValue]:
+    values: dict[str, ArgValue] = {}
+    for name in _PARAMETERS:
+        value = args.get(name)
+        if isinstance(value, list) and name not in ("attributes", "excludedAttributes"):
+            if len(value) > 1:
+                raise InvalidValue(f"The query parameter '{name}' is given more than once.")
+            value = value[0] if value else None
+        values[name] = value
+    return values
+
+
+def _body_values(body: Mapping[str, ArgValue]) -> dict[str, ArgValue]:
+    by_lower = {key.lower(): value for key, value in body.items() if isinstance(key, str)}
+    values = {name: by_lower.get(name.lower()) for name in _PARAMETERS}
+    schemas = values["schemas"]
+    listed = [schemas] if isinstance(schemas, str) else schemas if isinstance(schemas, list) else []
+    if not any(isinstance(urn, str) and urn.lower() == SEARCH_REQUEST.lower() for urn in listed):
+        raise InvalidSyntax(f'A search request must have "schemas": ["{SEARCH_REQUEST}"].')
+    return values
+
+
+def _integer(value: ArgValue, name: str, default: int) -> int:
+    if value is None:
+        return default
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and _INTEGER.fullmatch(value.strip()):
+        text = value.strip()
+        if len(text.lstrip("+-").lstrip("0")) > 18:  # far beyond any page; saturate
+            return -(10**18) if text.startswith("-") else 10**18
+        return int(text)
+    shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:40] + "..."
+    raise InvalidValue(f"'{name}' must be an integer, not {shown}.")
+
+
+def _count(value: ArgValue, default_count: int, max_count: int) -> int:
+    """RFC 7644, Section 3.4.2.4: negative counts are 0; counts above the maximum are the maximum."""
+    count = _integer(value, "count", default_count)
+    return min(max(count, 0), max(max_count, 0))
+
+
+def _filter(value: ArgValue, resource_type: ResourceType) -> FilterNode | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise InvalidFilter("'filter' must be a string.")
+    if not value.strip():
+        return None
+    return parse_filter(value, resource_type)
+
+
+def _sort_by(value: ArgValue, resource_type: ResourceType) -> AttributePath | None:
+    """RFC 7644, Section 3.4.2.3: a complex attribute needs a sub-attribute unless it has a ``value`` one."""
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise InvalidValue("'sortBy' must be an attribute name.")
+    path = resource_type.resolve(value.strip())
+    if path is None:
+        raise InvalidValue(f"'sortBy' names an unknown attribute: {value!r}.")
+    attribute = path.attribute
+    if path.sub_attribute is None and attribute.type == COMPLEX and attribute.sub("value") is None:
+        raise InvalidValue(f"'sortBy' must name a sub-attribute of the complex '{path.dotted()}'.")
+    return path
+
+
+def _descending(value: ArgValue) -> bool:
+    if value is None or value == "":
+        return False
+    if isinstance(value, str) and value.strip().lower() in ("ascending", "descending"):
+        return value.strip().lower() == "descending"
+    raise InvalidValue(f"'sortOrder' must be 'ascending' or 'descending', not {value!r}.")
+
+
+def _list(value: ArgValue) -> str | list[Any] | None:
+    if value is None or isinstance(value, str | list):
+        return value
+    raise InvalidValue("Attribute lists must be strings or lists of strings.")
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Sorting.
+
+
+def sort_resources(
+    resources: Sequence[R], sort_path: AttributePath | None, descending: bool = False
+) -> list[R]:
+    """Stable sort by ``sort_path`` (RFC 7644, Section 3.4.2.3).
+
+    Multi-valued attributes sort by their primary value, else their first. Strings follow the attribute's
+    ``caseExact``; dateTimes sort chronologically. Resources without a value sort last when ascending and
+    first when descending. With no ``sort_path`` the caller's (stable) order is kept.
+    """
+    if sort_path is None:
+        return list(resources)
+    return sorted(resources, key=lambda resource: _sort_key(resource, sort_path), reverse=descending)
+
+
+def _sort_key(resource: Mapping[str, Any], path: AttributePath) -> tuple[int, Any]:
+    value = _sort_value(dict(resource), path)
+    key = comparable(path.target if path.sub_attribute else _value_attribute(path), value)
+    if isinstance(key, datetime):
+        key = key.timestamp()
+    if isinstance(key, bool):
+        key = int(key)
+    return (1, 0) if key is None else (0, key)
+
+
+def _value_attribute(path: AttributePath) -> Any:
+    sub = path.attribute.sub("value") if path.attribute.type == COMPLEX else None
+    return sub or path.attribute
+
+
+def _sort_value(resource: dict[str, Any], path: AttributePath) -> Any:
+    whole = AttributePath(path.schema, path.attribute, None, path.extension)
+    values = attribute_values(resource, whole)
+    if not values:
+        return None
+    if path.attribute.type != COMPLEX:
+        return values[0]
+    elements = [value for value in values if isinstance(value, dict)]
+    primary = next((element for element in elements if element.get("primary") is True), None)
+    chosen = primary or (elements[0] if elements else None)
+    if chosen is None:
+        return None
+    sub_name = path.sub_attribute.name if path.sub_attribute else "value"
+    found = element_values([chosen], sub_name)
+    return found[0] if found else None
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Paging and the ListResponse.
+
+
+def paginate(resources: Sequence[R], start_index: int, count: int) -> tuple[list[R], int]:
+    """The page starting at 1-based ``start_index`` with at most ``count`` items, and the total."""
+    start = max(start_index, 1) - 1
+    return list(resources[start : start + max(count, 0)]), len(resources)
+
+
+def list_response(
+    resources_page: Sequence[Mapping[str, Any]], total: int, start_index: int
+) -> dict[str, Any]:
+    """A ListResponse (RFC 7644, Section 3.4.2): integer counts, ``itemsPerPage`` = items on this page."""
+    return {
+        "schemas": [LIST_RESPONSE],
+        "totalResults": int(total),
+        "startIndex": max(int(start_index), 1),
+        "itemsPerPage": len(resources_page),
+        "Resources": [dict(resource) for resource in resources_page],
+    }

@@ -1,0 +1,264 @@
+"""``attributes`` / ``excludedAttributes`` (RFC 7644, Section 3.9) and ``returned`` (RFC 7643, Section 7).
+
+:func:`project` shapes one SCIM JSON resource for a response; :func:`wants` tells the service layer whether an
+attribute will be returned at all, so it can skip fetching what nobody asked for (e.g. Entra's
+``excludedAttributes=members``).
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from scim_bridge.scim.errors import InvalidValue
+from scim_bridge.scim.schema import COMPLEX
+from scim_bridge.scim.schema import Attribute
+from scim_bridge.scim.schema import AttributePath
+from scim_bridge.scim.schema import ResourceType
+from scim_bridge.scim.schema import Schema
+
+_NAME = r"[A-Za-z$][A-Za-z0-9_$-]*"
+_ATTRIBUTE_NAME = re.compile(rf"(?:[A-Za-z][A-Za-z0-9+.-]*:[A-Za-z0-9:._-]*:)?{_NAME}(?:\.{_NAME})?")
+
+ALWAYS = "always"
+NEVER = "never"
+REQUEST = "request"
+
+_OMIT = object()
+
+
+def parse_attribute_list(
+    value: str | Sequence[Any] | None, resource_type: ResourceType
+) -> tuple[AttributePath, ...]:
+    """Resolve an ``attributes``/``excludedAttributes`` value: a comma-separated string or a list of names.
+
+    Names use standard attribute notation (RFC 7644, Section 3.10): ``userName``, ``name.givenName`` or
+    ``urn:...:User:employeeNumber``. A name that is not well-formed (e.g. ``emails[type eq "work"]``) is a
+    400 ``invalidValue``. A well-formed name the resource type does not have is **ignored**: the RFC leaves
+    this open, and IdPs send lists written for many servers (Entra sends ``excludedAttributes=members`` to
+    every endpoint). Duplicates are dropped; order is kept. A list whose names are all unknown is therefore
+    empty, and ``attributes`` that resolve to nothing act as if the parameter was not given.
+
+    :raises InvalidValue: a malformed name, or a value that is neither a string nor a list of strings.
+    """
+    paths: list[AttributePath] = []
+    for name in _names(value):
+        if not _ATTRIBUTE_NAME.fullmatch(name):
+            raise InvalidValue(f"{name!r} is not an attribute name.")
+        path = resource_type.resolve(name)
+        if path is not None and path not in paths:
+            paths.append(path)
+    return tuple(paths)
+
+
+def _names(value: str | Sequence[Any] | None) -> list[str]:
+    if value is None:
+        return []
+    if not isinstance(value, str | Sequence):
+        raise InvalidValue("An attribute list must be a string or a list of strings.")
+    items = [value] if isinstance(value, str) else value
+    names: list[str] = []
+    for item in items:
+        if not isinstance(item, str):
+            raise InvalidValue("Attribute names must be strings.")
+        names.extend(part.strip() for part in item.split(",") if part.strip())
+    return names
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Selection of one attribute.
+
+
+class _Selection:
+    """What ``attributes`` and ``excludedAttributes`` say about one attribute of one schema."""
+
+    def __init__(
+        self,
+        schema_id: str,
+        attribute: Attribute,
+        attributes: Sequence[AttributePath],
+        excluded: Sequence[AttributePath],
+    ) -> None:
+        requested = [path for path in attributes if _same(path, schema_id, attribute)]
+        dropped = [path for path in excluded if _same(path, schema_id, attribute)]
+        self.filtered = bool(attributes)
+        self.whole = any(path.sub_attribute is None for path in requested)
+        self.subs = {path.sub_attribute.name for path in requested if path.sub_attribute is not None}
+        self.excluded_whole = any(path.sub_attribute is None for path in dropped)
+        self.excluded_subs = {path.sub_attribute.name for path in dropped if path.sub_attribute is not None}
+
+    def returns(self, attribute: Attribute) -> bool:
+        """RFC 7643, Section 7 ``returned``, then RFC 7644, Section 3.9 ``attributes``/``excludedAttributes``.
+
+        ``always`` attributes cannot be excluded and ``never`` attributes cannot be requested.
+        """
+        if attribute.returned in (ALWAYS, NEVER):
+            return attribute.returned == ALWAYS
+        if self.excluded_whole:
+            return False
+        if self.filtered:
+            return self.whole or bool(self.subs)
+        return attribute.returned != REQUEST
+
+    def returns_sub(self, sub: Attribute) -> bool:
+        if sub.returned in (ALWAYS, NEVER):
+            return sub.returned == ALWAYS
+        if sub.name in self.excluded_subs:
+            return False
+        if self.filtered and not self.whole:
+            return sub.name in self.subs
+        return sub.returned != REQUEST or self.whole
+
+
+def _same(path: AttributePath, schema_id: str, attribute: Attribute) -> bool:
+    return path.schema.lower() == schema_id.lower() and path.attribute.name == attribute.name
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Projection.
+
+
+def project(
+    resource: dict[str, Any],
+    resource_type: ResourceType,
+    attributes: Sequence[AttributePath] = (),
+    excluded: Sequence[AttributePath] = (),
+) -> dict[str, Any]:
+    """A new dict with what the response may carry (RFC 7644, Section 3.9; RFC 7643, Section 7).
+
+    ``schemas`` and ``returned: always`` attributes (``id``) are always kept, ``returned: never`` ones never.
+    With ``attributes``, only those (and their named sub-attributes) are added; ``excluded`` then removes
+    attributes or sub-attributes. Without ``attributes``, ``returned: request`` attributes are left out. An
+    extension that ends up empty loses its key and its URN in ``schemas``. Unknown top-level keys are kept
+    only when no ``attributes`` are given. The input is never modified.
+    """
+    result: dict[str, Any] = {}
+    kept_extensions: set[str] = set()
+    for key, value in resource.items():
+        extension = _extension(resource_type, key)
+        if key.lower() == "schemas":
+            result[key] = None  # filled in below, keeping the key's position
+        elif extension is not None:
+            projected = _project_extension(extension, value, attributes, excluded)
+            if projected:
+                result[key] = projected
+                kept_extensions.add(extension.id.lower())
+        else:
+            _project_member(result, key, value, resource_type.schema, attributes, excluded)
+    for key in list(result):
+        if key.lower() == "schemas":
+            result[key] = _schemas(resource[key], resource_type, kept_extensions)
+    return result
+
+
+def _extension(resource_type: ResourceType, key: str) -> Schema | None:
+    if not key.lower().startswith("urn:"):
+        return None
+    schema = resource_type.schema_by_urn(key)
+    return None if schema is None or schema is resource_type.schema else schema
+
+
+def _project_extension(
+    schema: Schema, value: Any, attributes: Sequence[AttributePath], excluded: Sequence[AttributePath]
+) -> dict[str, Any]:
+    projected: dict[str, Any] = {}
+    if isinstance(value, dict):
+        for key, member in value.items():
+            _project_member(projected, key, member, schema, attributes, excluded)
+    return projected
+
+
+def _project_member(
+    out: dict[str, Any],
+    key: str,
+    value: Any,
+    schema: Schema,
+    attributes: Sequence[AttributePath],
+    excluded: Sequence[AttributePath],
+) -> None:
+    attribute = schema.attribute(key)
+    if attribute is None:
+        if not attributes:
+            out[key] = copy.deepcopy(value)
+        return
+    selection = _Selection(schema.id, attribute, attributes, excluded)
+    if not selection.returns(attribute):
+        return
+    projected = _project_value(attribute, value, selection)
+    if projected is not _OMIT:
+        out[key] = projected
+
+
+def _project_value(attribute: Attribute, value: Any, selection: _Selection) -> Any:
+    """The value without unwanted sub-attributes; ``_OMIT`` when projection left nothing of it."""
+    if attribute.type != COMPLEX:
+        return copy.deepcopy(value)
+    if isinstance(value, list):
+        elements = [_project_complex(attribute, element, selection) for element in value]
+        kept = [element for element in elements if element != {}]
+        return kept if kept or not value else _OMIT
+    projected = _project_complex(attribute, value, selection)
+    return _OMIT if projected == {} and value else projected
+
+
+def _project_complex(attribute: Attribute, value: Any, selection: _Selection) -> Any:
+    if not isinstance(value, dict):
+        return copy.deepcopy(value)
+    out: dict[str, Any] = {}
+    for key, member in value.items():
+        sub = attribute.sub(key)
+        if sub is None:
+            if not selection.filtered or selection.whole:
+                out[key] = copy.deepcopy(member)
+        elif selection.returns_sub(sub):
+            out[key] = copy.deepcopy(member)
+    return out
+
+
+def _schemas(value: Any, resource_type: ResourceType, kept_extensions: set[str]) -> Any:
+    """``schemas`` lists the core schema and only the extensions present in the result."""
+    if not isinstance(value, list):
+        return copy.deepcopy(value)
+    extensions = {urn.lower() for urn in resource_type.extension_urns()}
+    return [
+        urn
+        for urn in value
+        if not isinstance(urn, str) or urn.lower() not in extensions or urn.lower() in kept_extensions
+    ]
+
+
+# ---------------------------------------------------------------------------------------------------------
+# For the service layer.
+
+
+def wants(
+    attr_name: str,
+    resource_type: ResourceType,
+    attributes: Sequence[AttributePath] = (),
+    excluded: Sequence[AttributePath] = (),
+) -> bool:
+    """Whether a response will carry any part of the top-level attribute ``attr_name``.
+
+    ``attr_name`` is a core attribute name (``members``) or a URN-qualified extension attribute
+    (``urn:...:enterprise:2.0:User:manager``). Its ``returned`` characteristic is honoured (RFC 7643,
+    Section 7: ``always`` is always wanted, ``never`` never, ``request`` only when named). A service uses this
+    to skip expensive work, e.g. never fetching group members for ``excludedAttributes=members``. Agrees with
+    :func:`project`: when this is False, ``project`` leaves the attribute out.
+    """
+    attribute = resource_type.resolve(attr_name)
+    returned = attribute.attribute.returned if attribute is not None else "default"
+    if returned in (ALWAYS, NEVER):
+        return returned == ALWAYS
+    if any(_names_attribute(path, attr_name) and path.sub_attribute is None for path in excluded):
+        return False
+    if attributes:
+        return any(_names_attribute(path, attr_name) for path in attributes)
+    return returned != REQUEST
+
+
+def _names_attribute(path: AttributePath, attr_name: str) -> bool:
+    lowered = attr_name.lower()
+    qualified = f"{path.schema}:{path.attribute.name}".lower()
+    return qualified == lowered or (not path.extension and path.attribute.name.lower() == lowered)

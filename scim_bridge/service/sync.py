@@ -1,0 +1,165 @@
+"""Reconciliation: refresh the store's mirror of the upstream directory."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+from dataclasses import dataclass
+from dataclasses import replace
+from typing import Any
+
+from scim_bridge.directory import errors as d
+from scim_bridge.directory.base import Directory
+from scim_bridge.directory.models import DirectoryRole
+from scim_bridge.directory.models import DirectoryTeam
+from scim_bridge.directory.models import DirectoryUser
+from scim_bridge.service.context import iso
+from scim_bridge.service.context import now
+from scim_bridge.service.naming import role_group_id
+from scim_bridge.service.naming import role_group_name
+from scim_bridge.store.records import GroupRecord
+from scim_bridge.store.records import Membership
+from scim_bridge.store.records import SyncGroup
+from scim_bridge.store.records import SyncUser
+from scim_bridge.store.store import Store
+
+log = logging.getLogger(__name__)
+LEASE = "sync"
+LAST_SYNC = "last_sync"
+
+
+@dataclass(frozen=True)
+class SyncResult:
+    users: int
+    teams: int
+    roles: int
+    seconds: float
+
+
+class SyncService:
+    """Full syncs on demand, at start and every ``interval`` seconds; one replica at a time."""
+
+    def __init__(self, directory: Directory, store: Store, *, interval: float = 600.0) -> None:
+        self.directory = directory
+        self.store = store
+        self.interval = interval
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{id(self)}"
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._initial_done = False
+
+    # --- running --------------------------------------------------------------------------
+    def run(self) -> SyncResult | None:
+        """One full sync now. Returns None when another replica holds the sync lease."""
+        with self._lock:
+            if not self.store.try_acquire_lease(LEASE, self.owner, ttl_seconds=max(60.0, self.interval)):
+                return None
+            try:
+                return self._run_locked()
+            finally:
+                self.store.release_lease(LEASE, self.owner)
+
+    def _run_locked(self) -> SyncResult:
+        started = time.monotonic()
+        try:
+            users = list(self.directory.iter_users())
+            teams = [self.directory.get_team(t.id) for t in self.directory.list_teams()]
+            roles = self.directory.list_roles()
+        except d.DirectoryError as exc:
+            self.store.put_setting(
+                LAST_SYNC, {"at": iso(now()), "ok": False, "error": exc.message, "request_id": exc.request_id}
+            )
+            raise
+        self._apply(users, teams, roles)
+        result = SyncResult(
+            users=len(users), teams=len(teams), roles=len(roles), seconds=time.monotonic() - started
+        )
+        self.store.put_setting(
+            LAST_SYNC,
+            {"at": iso(now()), "ok": True, "users": result.users, "teams": result.teams,
+             "roles": result.roles, "seconds": round(result.seconds, 3)},
+        )
+        self._initial_done = True
+        log.info("sync: %d users, %d teams, %d roles in %.2fs", result.users, result.teams, result.roles,
+                 result.seconds)
+        return result
+
+    def _apply(self, users: list[DirectoryUser], teams: list[DirectoryTeam], roles: list[DirectoryRole]) -> None:
+        # A user list carries no contacts: keep the ones the mirror learnt from single reads.
+        contacts = {r.id: r.upstream.get("contacts") for r in self.store.list_users()}
+        user_rows: list[SyncUser] = []
+        for user in users:
+            snapshot = user.to_json()
+            if snapshot.get("contacts") is None:
+                snapshot["contacts"] = contacts.get(user.id)
+            user_rows.append(SyncUser(user.id, user.username, snapshot))
+        known_users = {u.id for u in users}
+        group_rows: list[SyncGroup] = []
+        for team in teams:
+            members = [
+                Membership(group_id=team.id, user_id=m.user_id, role=m.role)
+                for m in team.members or ()
+                if m.user_id in known_users
+            ]
+            upstream: dict[str, Any] = {"id": team.id, "name": team.name, "description": team.description}
+            group_rows.append(SyncGroup(team.id, "team", team.name, upstream, members))
+        for role in roles:
+            upstream = role_upstream(role)
+            group_rows.append(SyncGroup(role_group_id(role.name), "role", role_group_name(role.name), upstream))
+        self.store.apply_sync(user_rows, group_rows)
+
+    def refresh_roles(self) -> None:
+        """Re-read the roles alone (one call), e.g. when a client names a role the mirror lacks."""
+        roles = self.directory.list_roles()
+        for role in roles:
+            upstream = role_upstream(role)
+            gid = role_group_id(role.name)
+            record = self.store.get_group(gid)
+            if record is None:
+                self.store.upsert_group(GroupRecord(id=gid, kind="role", display_name=role_group_name(role.name),
+                                                    upstream=upstream))
+            elif record.upstream != upstream:
+                self.store.upsert_group(replace(record, upstream=upstream))
+
+    def last(self) -> dict[str, Any] | None:
+        value = self.store.get_setting(LAST_SYNC)
+        return value if isinstance(value, dict) else None
+
+    def ensure_initial(self) -> None:
+        """Make sure the mirror has been filled once (by this or another replica)."""
+        if self._initial_done:
+            return
+        last = self.last()
+        if last is not None and last.get("ok"):
+            self._initial_done = True
+            return
+        self.run()
+
+    # --- background loop ------------------------------------------------------------------------
+    def start_background(self) -> None:
+        if self._thread is not None or self.interval <= 0:
+            return
+        self._thread = threading.Thread(target=self._loop, name="scim-bridge-sync", daemon=True)
+        self._thread.start()
+
+    def stop_background(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.run()
+            except Exception:  # the loop must survive any failure; the outcome is recorded
+                log.exception("sync failed")
+            self._stop.wait(self.interval)
+
+
+def role_upstream(role: DirectoryRole) -> dict[str, Any]:
+    return {"id": role.id, "name": role.name, "builtin": role.builtin, "extended_role": role.extended_role}

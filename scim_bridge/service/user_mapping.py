@@ -1,0 +1,352 @@
+"""SCIM User <-> directory user: pure functions, one table of correspondences (see README)."""
+
+from __future__ import annotations
+
+import copy
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import phonenumbers
+
+from scim_bridge.directory.models import Address
+from scim_bridge.directory.models import Contact
+from scim_bridge.directory.models import DirectoryUser
+from scim_bridge.directory.models import UserFields
+from scim_bridge.scim import errors
+from scim_bridge.scim.schema import CORE_USER
+from scim_bridge.scim.schema import ENTERPRISE_USER
+from scim_bridge.scim.schema import OPSGENIE_USER
+
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+MAX_USERNAME = 100
+MAX_FULL_NAME = 512
+# SCIM attributes the bridge keeps verbatim in its store (OpsGenie has no place for them).
+KEPT_CORE = ("name", "nickName", "title", "userType", "preferredLanguage", "locale", "emails",
+             "phoneNumbers", "ims", "addresses")
+
+
+@dataclass(frozen=True)
+class DesiredUser:
+    """What a SCIM User resource asks of the upstream and of the store."""
+
+    fields: UserFields
+    kept: dict[str, Any]
+    phones: frozenset[tuple[str, str]]  # (method, "cc-number")
+    active: bool
+
+
+def validate_user_name(user_name: Any) -> str:
+    if not isinstance(user_name, str) or not user_name.strip():
+        raise errors.InvalidValue("userName is required")
+    if len(user_name) > MAX_USERNAME:
+        raise errors.InvalidValue(f"userName must be at most {MAX_USERNAME} characters (OpsGenie limit)")
+    if not EMAIL_RE.match(user_name):
+        raise errors.InvalidValue("userName must be an e-mail address: OpsGenie usernames are e-mail addresses")
+    return user_name
+
+
+def full_name_of(resource: dict[str, Any]) -> str:
+    display = resource.get("displayName")
+    if isinstance(display, str) and display.strip():
+        return display.strip()
+    name = resource.get("name") or {}
+    formatted = name.get("formatted")
+    if isinstance(formatted, str) and formatted.strip():
+        return formatted.strip()
+    parts = [name.get(k) for k in ("honorificPrefix", "givenName", "middleName", "familyName", "honorificSuffix")]
+    joined = " ".join(p.strip() for p in parts if isinstance(p, str) and p.strip())
+    if joined:
+        return joined
+    return str(resource.get("userName", "")).split("@", 1)[0]
+
+
+def split_full_name(full_name: str) -> dict[str, str]:
+    """Structured name for users the bridge did not create: last word is the family name."""
+    words = full_name.split()
+    if not words:
+        return {}
+    if len(words) == 1:
+        return {"formatted": full_name, "givenName": words[0]}
+    return {"formatted": full_name, "givenName": " ".join(words[:-1]), "familyName": words[-1]}
+
+
+def e164_to_opsgenie(value: str) -> str:
+    """'+1 415 555 0100' -> '1-4155550100' (OpsGenie's <countryCode>-<number> form)."""
+    try:
+        number = phonenumbers.parse(value, None)
+    except phonenumbers.NumberParseException:
+        raise errors.InvalidValue(
+            f"phoneNumbers value {value!r} must be in international E.164 form, e.g. +14155550100"
+        ) from None
+    if not number.country_code or not number.national_number:
+        raise errors.InvalidValue(f"phoneNumbers value {value!r} has no country code")
+    national = str(number.national_number)
+    if number.italian_leading_zero:
+        national = "0" * (number.number_of_leading_zeros or 1) + national
+    return f"{number.country_code}-{national}"
+
+
+def opsgenie_to_e164(value: str) -> str:
+    country, sep, national = value.partition("-")
+    if sep and country.isdigit():
+        return f"+{country}{''.join(ch for ch in national if ch.isdigit())}"
+    return value
+
+
+def locale_to_opsgenie(locale: str) -> str:
+    return locale.replace("-", "_")
+
+
+def _primary(items: Any) -> dict[str, Any] | None:
+    if not isinstance(items, list) or not items:
+        return None
+    for item in items:
+        if isinstance(item, dict) and item.get("primary") is True:
+            return item
+    first = items[0]
+    return first if isinstance(first, dict) else None
+
+
+def _address_from_scim(item: dict[str, Any] | None) -> Address:
+    if not item:
+        return Address()
+    return Address(
+        country=str(item.get("country") or ""),
+        state=str(item.get("region") or ""),
+        city=str(item.get("locality") or ""),
+        line=str(item.get("streetAddress") or ""),
+        zip_code=str(item.get("postalCode") or ""),
+    )
+
+
+def _phones_from_scim(items: Any) -> frozenset[tuple[str, str]]:
+    wanted: set[tuple[str, str]] = set()
+    for item in items or []:
+        value = item.get("value") if isinstance(item, dict) else None
+        if not isinstance(value, str) or not value.strip():
+            continue
+        number = e164_to_opsgenie(value)
+        if item.get("type") == "mobile":
+            wanted.add(("sms", number))
+        wanted.add(("voice", number))
+    return frozenset(wanted)
+
+
+def desired_user(resource: dict[str, Any], *, default_role: str, invitation_disabled: bool) -> DesiredUser:
+    """Read what a (validated, canonical) SCIM User resource wants upstream and in the store."""
+    user_name = validate_user_name(resource.get("userName"))
+    full_name = full_name_of(resource)
+    if len(full_name) > MAX_FULL_NAME:
+        raise errors.InvalidValue(f"displayName must be at most {MAX_FULL_NAME} characters (OpsGenie limit)")
+    role_item = _primary(resource.get("roles"))
+    role = str(role_item.get("value") or "").strip() if role_item else ""
+    skype = ""
+    for item in resource.get("ims") or []:
+        if isinstance(item, dict) and str(item.get("type", "")).lower() == "skype":
+            skype = str(item.get("value") or "")
+    ext = resource.get(OPSGENIE_USER) or {}
+    details: dict[str, list[str]] = {}
+    for item in ext.get("details") or []:
+        key = item.get("key") if isinstance(item, dict) else None
+        if isinstance(key, str) and key:
+            details.setdefault(key, []).extend(str(v) for v in item.get("values") or [])
+    inv = ext.get("invitationDisabled")
+    fields = UserFields(
+        username=user_name.lower(),
+        full_name=full_name,
+        role=role or default_role,
+        skype_username=skype,
+        # OpsGenie needs some time zone and locale: when absent they keep the account default.
+        time_zone=str(resource["timezone"]) if resource.get("timezone") else None,
+        locale=locale_to_opsgenie(str(resource["locale"])) if resource.get("locale") else None,
+        address=_address_from_scim(_primary(resource.get("addresses"))),
+        tags=tuple(str(t) for t in ext.get("tags") or []),
+        details=details,
+        invitation_disabled=invitation_disabled if inv is None else bool(inv),
+    )
+    kept: dict[str, Any] = {k: copy.deepcopy(resource[k]) for k in KEPT_CORE if resource.get(k) not in (None, [], {})}
+    if resource.get(ENTERPRISE_USER):
+        kept[ENTERPRISE_USER] = copy.deepcopy(resource[ENTERPRISE_USER])
+    if inv is not None:
+        kept["invitationDisabled"] = bool(inv)
+    # What the bridge wrote as the full name: when the upstream still holds it, the structured
+    # name is current; when someone renamed the user in OpsGenie, the name is derived anew.
+    kept["fullName"] = full_name
+    if isinstance(resource.get("displayName"), str) and resource["displayName"].strip():
+        kept["displayName"] = resource["displayName"]
+    active = resource.get("active")
+    return DesiredUser(
+        fields=fields,
+        kept=kept,
+        phones=_phones_from_scim(resource.get("phoneNumbers")),
+        active=True if active is None else bool(active),
+    )
+
+
+def changed_fields(current: DirectoryUser, wanted: UserFields) -> UserFields:
+    """Only the fields whose value differs from the upstream's (None = leave alone)."""
+    cur_address = current.address or Address()
+    return UserFields(
+        username=None if wanted.username == current.username.lower() else wanted.username,
+        full_name=None if wanted.full_name == current.full_name else wanted.full_name,
+        role=None if (wanted.role or "").lower() == current.role.lower() else wanted.role,
+        skype_username=None if wanted.skype_username == current.skype_username else wanted.skype_username,
+        time_zone=None if not wanted.time_zone or wanted.time_zone == current.time_zone else wanted.time_zone,
+        locale=None if not wanted.locale or wanted.locale == current.locale else wanted.locale,
+        address=None if wanted.address is None or wanted.address == cur_address else wanted.address,
+        tags=None if wanted.tags is None or tuple(wanted.tags) == tuple(current.tags) else wanted.tags,
+        details=None if wanted.details is None or wanted.details == current.details else wanted.details,
+    )
+
+
+def apply_fields(current: DirectoryUser, fields: UserFields) -> DirectoryUser:
+    """The upstream user after a successful partial update with ``fields``."""
+    changes: dict[str, Any] = {}
+    for name in ("username", "full_name", "role", "skype_username", "time_zone", "locale", "address", "tags",
+                 "details"):
+        value = getattr(fields, name)
+        if value is not None:
+            changes[name] = value
+    if "role" in changes and changes["role"].lower() != current.role.lower():
+        changes["role_id"] = None
+    data = current.to_json()
+    data.update({k: v for k, v in changes.items() if k not in ("address", "tags")})
+    if "address" in changes:
+        data["address"] = changes["address"].__dict__.copy()
+    if "tags" in changes:
+        data["tags"] = list(changes["tags"])
+    return DirectoryUser.from_json(data)
+
+
+def phone_contacts(contacts: tuple[Contact, ...] | None) -> dict[tuple[str, str], Contact]:
+    return {(c.method, c.to): c for c in contacts or () if c.method in ("sms", "voice")}
+
+
+def _phones_to_scim(upstream: DirectoryUser, kept: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
+    if upstream.contacts is None:
+        return copy.deepcopy(kept or [])
+    have = phone_contacts(upstream.contacts)
+    numbers = {to for (_, to) in have}
+    result: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for item in kept or []:
+        try:
+            number = e164_to_opsgenie(str(item.get("value", "")))
+        except errors.ScimError:
+            continue
+        if number in numbers and number not in seen:
+            result.append(copy.deepcopy(item))
+            seen.add(number)
+    for _method, to in sorted(have):
+        if to in seen:
+            continue
+        seen.add(to)
+        kind = "mobile" if ("sms", to) in have else "work"
+        result.append({"value": opsgenie_to_e164(to), "type": kind})
+    return result
+
+
+def _emails_to_scim(upstream: DirectoryUser, user_name: str, kept: list[dict[str, Any]] | None) -> list[Any]:
+    emails = copy.deepcopy(kept or [])
+    if any(str(e.get("value", "")).lower() == upstream.username.lower() for e in emails):
+        return emails
+    for item in emails:
+        item.pop("primary", None)
+    value = user_name if user_name.lower() == upstream.username.lower() else upstream.username
+    return [{"value": value, "type": "work", "primary": True}, *emails]
+
+
+def _addresses_to_scim(upstream: DirectoryUser, kept: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
+    addresses = copy.deepcopy(kept or [])
+    address = upstream.address
+    primary = _primary(addresses)
+    if _address_from_scim(primary) == (address or Address()):
+        return addresses
+    if address is None or address.is_empty():
+        return [a for a in addresses if a is not primary]
+    fresh = {
+        "streetAddress": address.line,
+        "locality": address.city,
+        "region": address.state,
+        "postalCode": address.zip_code,
+        "country": address.country,
+    }
+    fresh = {k: v for k, v in fresh.items() if v}
+    if primary is None:
+        return [{**fresh, "type": "work", "primary": True}]
+    for key in ("streetAddress", "locality", "region", "postalCode", "country", "formatted"):
+        primary.pop(key, None)
+    primary.update(fresh)
+    return addresses
+
+
+def _ims_to_scim(upstream: DirectoryUser, kept: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
+    others = [copy.deepcopy(i) for i in kept or [] if str(i.get("type", "")).lower() != "skype"]
+    if upstream.skype_username:
+        return [{"value": upstream.skype_username, "type": "skype"}, *others]
+    return others
+
+
+def _locale_to_scim(upstream: DirectoryUser, kept: Any) -> str:
+    if isinstance(kept, str) and locale_to_opsgenie(kept) == upstream.locale:
+        return kept
+    return upstream.locale.replace("_", "-")
+
+
+def user_resource(
+    upstream: DirectoryUser,
+    *,
+    user_name: str,
+    external_id: str | None,
+    kept: dict[str, Any],
+    active: bool,
+    groups: list[dict[str, Any]],
+) -> dict[str, Any]:
+    """Compose the SCIM User (without meta) from the upstream user and what the bridge keeps."""
+    if user_name.lower() != upstream.username.lower():
+        user_name = upstream.username  # renamed upstream: the upstream wins
+    resource: dict[str, Any] = {"schemas": [CORE_USER], "id": upstream.id}
+    if external_id:
+        resource["externalId"] = external_id
+    resource["userName"] = user_name
+    name = kept.get("name")
+    if not name or kept.get("fullName") != upstream.full_name:
+        name = split_full_name(upstream.full_name)
+    resource["name"] = copy.deepcopy(name)
+    resource["displayName"] = upstream.full_name
+    for key in ("nickName", "title", "userType", "preferredLanguage"):
+        if kept.get(key):
+            resource[key] = kept[key]
+    locale = _locale_to_scim(upstream, kept.get("locale"))
+    if locale:
+        resource["locale"] = locale
+    if upstream.time_zone:
+        resource["timezone"] = upstream.time_zone
+    resource["active"] = active
+    resource["emails"] = _emails_to_scim(upstream, user_name, kept.get("emails"))
+    for key, value in (
+        ("phoneNumbers", _phones_to_scim(upstream, kept.get("phoneNumbers"))),
+        ("ims", _ims_to_scim(upstream, kept.get("ims"))),
+        ("addresses", _addresses_to_scim(upstream, kept.get("addresses"))),
+    ):
+        if value:
+            resource[key] = value
+    if groups:
+        resource["groups"] = groups
+    resource["roles"] = [{"value": upstream.role, "display": upstream.role, "type": "opsgenie", "primary": True}]
+    if kept.get(ENTERPRISE_USER):
+        resource[ENTERPRISE_USER] = copy.deepcopy(kept[ENTERPRISE_USER])
+        resource["schemas"].append(ENTERPRISE_USER)
+    ext: dict[str, Any] = {"blocked": upstream.blocked, "verified": upstream.verified}
+    if upstream.tags:
+        ext["tags"] = list(upstream.tags)
+    if upstream.details:
+        ext["details"] = [{"key": k, "values": list(v)} for k, v in sorted(upstream.details.items())]
+    if "invitationDisabled" in kept:
+        ext["invitationDisabled"] = kept["invitationDisabled"]
+    if upstream.role_id:
+        ext["roleId"] = upstream.role_id
+    resource[OPSGENIE_USER] = ext
+    resource["schemas"].append(OPSGENIE_USER)
+    return resource

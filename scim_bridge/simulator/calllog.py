@@ -1,0 +1,36 @@
+"""The log of every ``/v2`` request the simulator received (``GET /__sim/calls``)."""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from typing import Any
+
+
+class CallLog:
+    """Bounded, thread-safe list of calls; ``seq`` keeps counting across clears."""
+
+    def __init__(self, max_entries: int = 100_000) -> None:
+        self._lock = threading.Lock()
+        self._entries: deque[dict[str, Any]] = deque(maxlen=max_entries)
+        self._seq = 0
+
+    def record(self, entry: dict[str, Any]) -> dict[str, Any]:
+        with self._lock:
+            self._seq += 1
+            stored = {"seq": self._seq, **entry}
+            self._entries.append(stored)
+            return stored
+
+    def entries(self, since: int = 0) -> list[dict[str, Any]]:
+        with self._lock:
+            return [dict(e) for e in self._entries if e["seq"] > since]
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+    def resize(self, max_entries: int) -> None:
+        with self._lock:
+            if self._entries.maxlen != max_entries:
+                self._entries = deque(self._entries, maxlen=max_entries)

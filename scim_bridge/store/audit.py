@@ -1,0 +1,78 @@
+"""Queries on the audit log."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete
+from sqlalchemy import insert
+from sqlalchemy import select
+from sqlalchemy.engine import Connection
+
+from scim_bridge.store.records import AuditEvent
+from scim_bridge.store.sqlutil import normalize_json
+from scim_bridge.store.tables import audit_events
+
+
+def _from_row(row: Mapping[Any, Any]) -> AuditEvent:
+    return AuditEvent(
+        id=row["id"],
+        at=row["at"],
+        actor=row["actor"],
+        request_id=row["request_id"],
+        method=row["method"],
+        path=row["path"],
+        resource_type=row["resource_type"],
+        resource_id=row["resource_id"],
+        operation=row["operation"],
+        status=row["status"],
+        outcome=row["outcome"],
+        detail=row["detail"],
+        upstream_calls=row["upstream_calls"],
+    )
+
+
+def add_audit(conn: Connection, event: AuditEvent) -> AuditEvent:
+    values = {
+        "at": event.at,
+        "actor": event.actor,
+        "request_id": event.request_id,
+        "method": event.method,
+        "path": event.path,
+        "resource_type": event.resource_type,
+        "resource_id": event.resource_id,
+        "operation": event.operation,
+        "status": event.status,
+        "outcome": event.outcome,
+        "detail": event.detail,
+        "upstream_calls": normalize_json(event.upstream_calls),
+    }
+    result = conn.execute(insert(audit_events).values(values).returning(audit_events.c.id))
+    return replace(event, id=int(result.scalar_one()), upstream_calls=values["upstream_calls"])
+
+
+def list_audit(
+    conn: Connection,
+    limit: int,
+    since: datetime | None,
+    resource_id: str | None,
+    actor: str | None,
+    outcome: str | None,
+) -> list[AuditEvent]:
+    stmt = select(audit_events).order_by(audit_events.c.at.desc(), audit_events.c.id.desc())
+    if since is not None:
+        stmt = stmt.where(audit_events.c.at >= since)
+    if resource_id is not None:
+        stmt = stmt.where(audit_events.c.resource_id == resource_id)
+    if actor is not None:
+        stmt = stmt.where(audit_events.c.actor == actor)
+    if outcome is not None:
+        stmt = stmt.where(audit_events.c.outcome == outcome)
+    return [_from_row(row) for row in conn.execute(stmt.limit(limit)).mappings()]
+
+
+def prune_audit(conn: Connection, before: datetime) -> int:
+    return int(conn.execute(delete(audit_events).where(audit_events.c.at < before)).rowcount)

@@ -1,0 +1,76 @@
+"""Suspension records, leases and key/value settings."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import delete
+from sqlalchemy import or_
+from sqlalchemy import select
+from sqlalchemy.engine import Connection
+from sqlalchemy.sql.expression import ColumnElement
+
+from scim_bridge.store.records import Suspension
+from scim_bridge.store.sqlutil import insert_or_replace
+from scim_bridge.store.sqlutil import normalize_json
+from scim_bridge.store.tables import leases
+from scim_bridge.store.tables import settings_kv
+from scim_bridge.store.tables import suspensions
+
+
+def get_suspension(conn: Connection, user_id: str) -> Suspension | None:
+    row = conn.execute(select(suspensions).where(suspensions.c.user_id == user_id)).mappings().first()
+    if row is None:
+        return None
+    return Suspension(row["user_id"], row["role"], row["teams"], row["suspended_at"])
+
+
+def put_suspension(conn: Connection, suspension: Suspension) -> None:
+    values = {
+        "user_id": suspension.user_id,
+        "role": suspension.role,
+        "teams": normalize_json(suspension.teams),
+        "suspended_at": suspension.suspended_at,
+    }
+    conn.execute(insert_or_replace(conn, suspensions, values, "user_id"))
+
+
+def delete_suspension(conn: Connection, user_id: str) -> bool:
+    return conn.execute(delete(suspensions).where(suspensions.c.user_id == user_id)).rowcount > 0
+
+
+def try_acquire_lease(conn: Connection, name: str, owner: str, ttl_seconds: float, now: datetime) -> bool:
+    """Take the lease if it is free, expired, or already ours (which renews it).
+
+    One conditional upsert, so two owners racing for a free lease cannot both get it.
+    """
+    values = {"name": name, "owner": owner, "expires_at": now + timedelta(seconds=ttl_seconds)}
+
+    def replaceable(excluded: Any) -> ColumnElement[bool]:
+        return or_(leases.c.owner == excluded.owner, leases.c.expires_at <= now)
+
+    conn.execute(insert_or_replace(conn, leases, values, "name", where=replaceable))
+    holder = conn.execute(select(leases.c.owner).where(leases.c.name == name)).scalar_one_or_none()
+    return holder == owner
+
+
+def release_lease(conn: Connection, name: str, owner: str) -> bool:
+    stmt = delete(leases).where(leases.c.name == name, leases.c.owner == owner)
+    return conn.execute(stmt).rowcount > 0
+
+
+def lease_owner(conn: Connection, name: str, now: datetime) -> str | None:
+    stmt = select(leases.c.owner).where(leases.c.name == name, leases.c.expires_at > now)
+    owner = conn.execute(stmt).scalar_one_or_none()
+    return None if owner is None else str(owner)
+
+
+def get_setting(conn: Connection, key: str, default: Any) -> Any:
+    row = conn.execute(select(settings_kv.c.value).where(settings_kv.c.key == key)).first()
+    return default if row is None else row[0]
+
+
+def put_setting(conn: Connection, key: str, value: Any) -> None:
+    conn.execute(insert_or_replace(conn, settings_kv, {"key": key, "value": normalize_json(value)}, "key"))

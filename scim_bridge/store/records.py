@@ -1,0 +1,145 @@
+"""Immutable records exchanged between the store and the service layer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from dataclasses import field
+from datetime import datetime
+from typing import Any
+from typing import NamedTuple
+
+from scim_bridge.store.sqltypes import utcnow
+
+TEAM = "team"
+ROLE = "role"
+GROUP_KINDS = (TEAM, ROLE)
+
+
+@dataclass(frozen=True)
+class UserRecord:
+    """A user as the bridge knows it.
+
+    ``upstream`` is the last upstream snapshot (``DirectoryUser.to_json()``); ``scim`` holds
+    the SCIM attributes the bridge keeps itself. ``created``, ``last_modified`` and ``version``
+    are maintained by the store: on insert ``created`` is taken from the record, afterwards it
+    never changes; ``last_modified`` and ``version`` move only when content changes.
+    """
+
+    id: str
+    user_name: str
+    external_id: str | None = None
+    upstream: dict[str, Any] = field(default_factory=dict)
+    scim: dict[str, Any] = field(default_factory=dict)
+    created: datetime = field(default_factory=utcnow)
+    last_modified: datetime = field(default_factory=utcnow)
+    version: int = 0
+    synced_at: datetime | None = None
+
+    @property
+    def username_lower(self) -> str:
+        return self.user_name.lower()
+
+
+@dataclass(frozen=True)
+class GroupRecord:
+    """A SCIM group: an upstream team (``kind == "team"``) or role (``kind == "role"``)."""
+
+    id: str
+    kind: str
+    display_name: str
+    external_id: str | None = None
+    upstream: dict[str, Any] = field(default_factory=dict)
+    scim: dict[str, Any] = field(default_factory=dict)
+    members_known: bool = False
+    created: datetime = field(default_factory=utcnow)
+    last_modified: datetime = field(default_factory=utcnow)
+    version: int = 0
+    synced_at: datetime | None = None
+
+    @property
+    def display_lower(self) -> str:
+        return self.display_name.lower()
+
+
+@dataclass(frozen=True)
+class Membership:
+    """One user in one group. ``role`` is the team role ("user", "admin", ...) or "" for roles."""
+
+    group_id: str
+    user_id: str
+    role: str = ""
+
+
+@dataclass(frozen=True)
+class Suspension:
+    """What a suspended user had before suspension, so it can be given back."""
+
+    user_id: str
+    role: str
+    teams: list[dict[str, Any]] = field(default_factory=list)
+    suspended_at: datetime = field(default_factory=utcnow)
+
+
+@dataclass(frozen=True)
+class AuditEvent:
+    """One audited SCIM request. ``id`` is assigned by the store."""
+
+    at: datetime = field(default_factory=utcnow)
+    actor: str = ""
+    request_id: str = ""
+    method: str = ""
+    path: str = ""
+    resource_type: str = ""
+    resource_id: str | None = None
+    operation: str = ""
+    status: int = 0
+    outcome: str = "ok"
+    detail: str = ""
+    upstream_calls: list[dict[str, Any]] = field(default_factory=list)
+    id: int | None = None
+
+
+class SyncUser(NamedTuple):
+    """One upstream user for ``Store.apply_sync``: id, username, ``DirectoryUser.to_json()``."""
+
+    id: str
+    username: str
+    upstream: dict[str, Any]
+
+
+class SyncGroup(NamedTuple):
+    """One upstream team or role for ``Store.apply_sync``.
+
+    ``members`` is the full roster, or None when the snapshot did not include it (the stored
+    roster and ``members_known`` are then left as they are). The ``group_id`` of each
+    membership is ignored: the group's own id is used.
+    """
+
+    id: str
+    kind: str
+    name: str
+    upstream: dict[str, Any]
+    members: list[Membership] | None = None
+
+
+@dataclass
+class SyncStats:
+    """What ``Store.apply_sync`` did."""
+
+    users_added: int = 0
+    users_updated: int = 0
+    users_removed: int = 0
+    users_unchanged: int = 0
+    users_skipped: int = 0
+    groups_added: int = 0
+    groups_updated: int = 0
+    groups_removed: int = 0
+    groups_unchanged: int = 0
+    groups_skipped: int = 0
+    memberships_added: int = 0
+    memberships_removed: int = 0
+    memberships_changed: int = 0
+    memberships_ignored: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return dict(self.__dict__)

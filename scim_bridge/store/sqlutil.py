@@ -1,0 +1,85 @@
+"""Small helpers shared by the query modules."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from collections.abc import Iterator
+from collections.abc import Sequence
+from typing import Any
+from typing import TypeVar
+
+from sqlalchemy import Table
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects import sqlite
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.sql.expression import ColumnElement
+from sqlalchemy.sql.expression import Executable
+
+from scim_bridge.store.errors import StoreConflict
+from scim_bridge.store.errors import StoreError
+from scim_bridge.store.errors import StoreNotFound
+
+T = TypeVar("T")
+
+# Ids per IN (...) list: well below SQLite's and PostgreSQL's bound-parameter limits.
+CHUNK = 500
+
+
+def chunks(items: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def normalize_json(value: Any) -> Any:
+    """The value as it reads back from a JSON column (tuples become lists, keys strings)."""
+    return json.loads(json.dumps(value))
+
+
+def insert_ignoring(conn: Connection, table: Table, values: dict[str, Any], key: str) -> Executable:
+    """INSERT ... ON CONFLICT (key) DO NOTHING for the connection's dialect."""
+    if conn.dialect.name == "postgresql":
+        return postgresql.insert(table).values(values).on_conflict_do_nothing(index_elements=[key])
+    return sqlite.insert(table).values(values).on_conflict_do_nothing(index_elements=[key])
+
+
+def insert_or_replace(
+    conn: Connection,
+    table: Table,
+    values: dict[str, Any],
+    key: str,
+    where: Callable[[Any], ColumnElement[bool]] | None = None,
+) -> Executable:
+    """INSERT ... ON CONFLICT (key) DO UPDATE SET every other column.
+
+    ``where``, given the ``excluded`` pseudo-table, limits which existing rows are replaced.
+    """
+    updates = [name for name in values if name != key]
+    if conn.dialect.name == "postgresql":
+        pg_stmt = postgresql.insert(table).values(values)
+        return pg_stmt.on_conflict_do_update(
+            index_elements=[key],
+            set_={name: pg_stmt.excluded[name] for name in updates},
+            where=None if where is None else where(pg_stmt.excluded),
+        )
+    lite_stmt = sqlite.insert(table).values(values)
+    return lite_stmt.on_conflict_do_update(
+        index_elements=[key],
+        set_={name: lite_stmt.excluded[name] for name in updates},
+        where=None if where is None else where(lite_stmt.excluded),
+    )
+
+
+def translate_integrity_error(exc: IntegrityError) -> StoreError:
+    """Map a driver's constraint violation to StoreConflict or StoreNotFound."""
+    orig = exc.orig
+    message = str(orig) if orig is not None else str(exc)
+    sqlstate = getattr(orig, "sqlstate", None)
+    if sqlstate == "23503" or "FOREIGN KEY constraint failed" in message:
+        return StoreNotFound("the user or group referred to does not exist")
+    if "username_lower" in message:
+        return StoreConflict("a user with that userName already exists")
+    if "display_lower" in message:
+        return StoreConflict("a group of that kind with that displayName already exists")
+    return StoreConflict(f"constraint violated: {message.splitlines()[0] if message else exc}")

@@ -1,0 +1,367 @@
+"""The bridge's state store: one object the service layer talks to."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from collections.abc import Collection
+from collections.abc import Iterator
+from collections.abc import Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+
+from scim_bridge.store import audit
+from scim_bridge.store import coordination
+from scim_bridge.store import groups
+from scim_bridge.store import members
+from scim_bridge.store import migrate
+from scim_bridge.store import sync
+from scim_bridge.store import users
+from scim_bridge.store.engine import DEFAULT_BUSY_TIMEOUT_MS
+from scim_bridge.store.engine import WRITE_OPTION
+from scim_bridge.store.engine import create_store_engine
+from scim_bridge.store.errors import StoreError
+from scim_bridge.store.locks import DIRECTORY_LOCK
+from scim_bridge.store.locks import lock_exclusive
+from scim_bridge.store.locks import lock_shared
+from scim_bridge.store.records import GROUP_KINDS
+from scim_bridge.store.records import AuditEvent
+from scim_bridge.store.records import GroupRecord
+from scim_bridge.store.records import Membership
+from scim_bridge.store.records import Suspension
+from scim_bridge.store.records import SyncStats
+from scim_bridge.store.records import UserRecord
+from scim_bridge.store.sqltypes import utcnow
+from scim_bridge.store.sqlutil import translate_integrity_error
+
+Clock = Callable[[], datetime]
+
+
+class Store:
+    """Thread-safe; one instance per process. Every method is its own transaction unless
+    called inside ``with store.transaction():``, which makes them share one.
+
+    Constraint violations surface as ``StoreConflict`` (unique keys, versions) and
+    ``StoreNotFound`` (memberships naming a missing user or group).
+    """
+
+    def __init__(self, engine: Engine, *, clock: Clock | None = None) -> None:
+        self._engine = engine
+        self._clock: Clock = clock or utcnow
+        self._current: ContextVar[Connection | None] = ContextVar(f"store-{id(self)}", default=None)
+
+    @classmethod
+    def from_url(
+        cls, url: str, *, clock: Clock | None = None, busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS
+    ) -> Store:
+        """``sqlite:///var/scim-bridge.db`` or ``postgresql+psycopg://user:pw@host/db``."""
+        return cls(create_store_engine(url, busy_timeout_ms=busy_timeout_ms), clock=clock)
+
+    @property
+    def engine(self) -> Engine:
+        return self._engine
+
+    @property
+    def dialect(self) -> str:
+        """ "sqlite" or "postgresql"."""
+        return self._engine.dialect.name
+
+    def upgrade(self) -> None:
+        """Migrate the schema to the newest revision. Idempotent; concurrent callers queue."""
+        migrate.upgrade(self._engine)
+
+    def schema_revision(self) -> str | None:
+        return migrate.current_revision(self._engine)
+
+    def close(self) -> None:
+        self._engine.dispose()
+
+    def healthy(self) -> bool:
+        try:
+            with self._engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+            return True
+        except Exception:
+            return False
+
+    # --- transactions --------------------------------------------------------------------
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Run the store calls made in this block (same thread) in one write transaction."""
+        if self._current.get() is not None:
+            with self._write():
+                yield
+            return
+        try:
+            with self._engine.connect() as conn:
+                conn.execution_options(**{WRITE_OPTION: True})
+                token = self._current.set(conn)
+                try:
+                    with conn.begin():
+                        lock_shared(conn, DIRECTORY_LOCK)
+                        yield
+                finally:
+                    self._current.reset(token)
+        except IntegrityError as exc:
+            raise translate_integrity_error(exc) from exc
+
+    @contextmanager
+    def _read(self) -> Iterator[Connection]:
+        outer = self._current.get()
+        if outer is not None:
+            yield outer
+            return
+        with self._engine.connect() as conn, conn.begin():
+            yield conn
+
+    @contextmanager
+    def _write(self, *, directory: bool = True) -> Iterator[Connection]:
+        """A write transaction (a savepoint inside ``transaction()``).
+
+        ``directory`` writes (users, groups, memberships) hold the directory lock shared on
+        PostgreSQL, so the full sync, which holds it exclusively, never interleaves with them.
+        """
+        try:
+            outer = self._current.get()
+            if outer is not None:
+                with outer.begin_nested():
+                    yield outer
+                return
+            with self._engine.connect() as conn:
+                conn.execution_options(**{WRITE_OPTION: True})
+                with conn.begin():
+                    if directory:
+                        lock_shared(conn, DIRECTORY_LOCK)
+                    yield conn
+        except IntegrityError as exc:
+            raise translate_integrity_error(exc) from exc
+
+    # --- users ---------------------------------------------------------------------------
+    def get_user(self, user_id: str) -> UserRecord | None:
+        with self._read() as conn:
+            return users.get_user(conn, user_id)
+
+    def get_users(self, user_ids: Sequence[str]) -> dict[str, UserRecord]:
+        """The users among ``user_ids`` that exist, by id."""
+        with self._read() as conn:
+            return users.get_users(conn, user_ids)
+
+    def get_user_by_username(self, username: str) -> UserRecord | None:
+        """Case-insensitive lookup."""
+        with self._read() as conn:
+            return users.get_user_by_username(conn, username)
+
+    def find_users_by_external_id(self, value: str) -> list[UserRecord]:
+        with self._read() as conn:
+            return users.find_users_by_external_id(conn, value)
+
+    def list_users(self, *, offset: int = 0, limit: int | None = None) -> list[UserRecord]:
+        """Users ordered by (created, id)."""
+        with self._read() as conn:
+            return users.list_users(conn, offset, limit)
+
+    def count_users(self) -> int:
+        with self._read() as conn:
+            return users.count_users(conn)
+
+    def upsert_user(self, record: UserRecord, *, expected_version: int | None = None) -> UserRecord:
+        """Insert or update by id and return the stored record.
+
+        ``version`` and ``last_modified`` move only when user_name, external_id, upstream or
+        scim changed; ``created`` is kept (taken from ``record`` on insert); the record's own
+        version/last_modified are ignored. StoreConflict when the userName is taken (any case)
+        or ``expected_version`` does not match; StoreNotFound when ``expected_version`` is
+        given and the user does not exist.
+        """
+        with self._write() as conn:
+            return users.upsert_user(conn, record, self._clock(), expected_version)
+
+    def delete_user(self, user_id: str) -> bool:
+        """Delete a user with its memberships and suspension record. False if absent."""
+        with self._write() as conn:
+            return users.delete_user(conn, user_id, self._clock())
+
+    # --- groups --------------------------------------------------------------------------
+    def get_group(self, group_id: str) -> GroupRecord | None:
+        with self._read() as conn:
+            return groups.get_group(conn, group_id)
+
+    def get_groups(self, group_ids: Sequence[str]) -> dict[str, GroupRecord]:
+        """The groups among ``group_ids`` that exist, by id."""
+        with self._read() as conn:
+            return groups.get_groups(conn, group_ids)
+
+    def get_group_by_name(self, kind: str, name: str) -> GroupRecord | None:
+        """Case-insensitive lookup within one kind ("team" or "role")."""
+        with self._read() as conn:
+            return groups.get_group_by_name(conn, kind, name)
+
+    def find_groups_by_external_id(self, value: str) -> list[GroupRecord]:
+        with self._read() as conn:
+            return groups.find_groups_by_external_id(conn, value)
+
+    def list_groups(
+        self, kind: str | None = None, *, offset: int = 0, limit: int | None = None
+    ) -> list[GroupRecord]:
+        """Groups (of one kind, or all) ordered by (created, id)."""
+        with self._read() as conn:
+            return groups.list_groups(conn, kind, offset, limit)
+
+    def count_groups(self, kind: str | None = None) -> int:
+        with self._read() as conn:
+            return groups.count_groups(conn, kind)
+
+    def upsert_group(self, record: GroupRecord, *, expected_version: int | None = None) -> GroupRecord:
+        """Like ``upsert_user``; the content is kind, display_name, external_id, upstream and
+        scim. ``members_known`` is stored as given without moving the version."""
+        with self._write() as conn:
+            return groups.upsert_group(conn, record, self._clock(), expected_version)
+
+    def delete_group(self, group_id: str) -> bool:
+        """Delete a group with its memberships. False if absent."""
+        with self._write() as conn:
+            return groups.delete_group(conn, group_id)
+
+    # --- memberships ---------------------------------------------------------------------
+    def members_of(self, group_id: str) -> list[Membership]:
+        with self._read() as conn:
+            return members.members_of(conn, group_id)
+
+    def groups_of(self, user_id: str, kind: str | None = None) -> list[Membership]:
+        with self._read() as conn:
+            return members.groups_of(conn, user_id, kind)
+
+    def memberships_for_users(self, user_ids: Sequence[str]) -> dict[str, list[Membership]]:
+        """Memberships of many users in one query; every requested id is a key."""
+        with self._read() as conn:
+            return members.memberships_for_users(conn, user_ids)
+
+    def members_for_groups(self, group_ids: Sequence[str]) -> dict[str, list[Membership]]:
+        """Members of many groups in one query; every requested id is a key."""
+        with self._read() as conn:
+            return members.members_for_groups(conn, group_ids)
+
+    def set_members(self, group_id: str, members_: Sequence[Membership]) -> GroupRecord:
+        """Replace the roster (group_id of each membership ignored); marks it known."""
+        with self._write() as conn:
+            return members.set_members(conn, group_id, members_, self._clock())
+
+    def add_members(self, group_id: str, members_: Sequence[Membership]) -> GroupRecord:
+        """Add members; an existing member given with another role gets that role."""
+        with self._write() as conn:
+            return members.add_members(conn, group_id, members_, self._clock())
+
+    def remove_members(self, group_id: str, user_ids: Sequence[str]) -> GroupRecord:
+        with self._write() as conn:
+            return members.remove_members(conn, group_id, user_ids, self._clock())
+
+    def set_user_groups(self, user_id: str, kind: str, memberships: Sequence[Membership]) -> list[str]:
+        """Make the user's groups of ``kind`` exactly ``memberships``; returns changed group ids."""
+        with self._write() as conn:
+            return members.set_user_groups(conn, user_id, kind, memberships, self._clock())
+
+    # --- full sync -----------------------------------------------------------------------
+    def apply_sync(
+        self,
+        users_snapshot: Sequence[sync.UserSnapshot] | None,
+        groups_snapshot: Sequence[sync.GroupSnapshot] | None,
+        *,
+        group_kinds: Collection[str] = GROUP_KINDS,
+        started_at: datetime | None = None,
+    ) -> SyncStats:
+        """Mirror a full upstream snapshot, in one transaction.
+
+        ``users_snapshot``: ``SyncUser(id, username, upstream_json)`` tuples — every upstream
+        user. ``groups_snapshot``: ``SyncGroup(id, kind, name, upstream_json, members)`` tuples
+        — every upstream team and role; ``members`` is the full roster, or None when not
+        fetched (roster and members_known then stay as stored). Pass None for a snapshot that
+        was not taken: that table is left alone.
+
+        Rows are inserted, updated (only when upstream data or the lower-case name changed;
+        bridge-held scim, external_id and the original-case name are kept) or deleted when
+        absent upstream; only groups whose kind is in ``group_kinds`` are deleted that way.
+        Memberships naming users the store does not hold are ignored (counted in the stats).
+        Rows modified at or after ``started_at`` (when the snapshot began) are newer than the
+        snapshot and are neither updated nor deleted. StoreConflict if upstream names collide.
+        """
+        if self._current.get() is not None:
+            raise StoreError("apply_sync runs in its own transaction, not inside transaction()")
+        with self._engine.connect() as conn:
+            conn.execution_options(**{WRITE_OPTION: True})
+            try:
+                with conn.begin():
+                    lock_exclusive(conn, DIRECTORY_LOCK)
+                    return sync.apply_sync(
+                        conn, users_snapshot, groups_snapshot, group_kinds, started_at, self._clock()
+                    )
+            except IntegrityError as exc:
+                raise translate_integrity_error(exc) from exc
+
+    # --- suspensions ---------------------------------------------------------------------
+    def get_suspension(self, user_id: str) -> Suspension | None:
+        with self._read() as conn:
+            return coordination.get_suspension(conn, user_id)
+
+    def put_suspension(self, suspension: Suspension) -> None:
+        """Insert or replace the suspension record of ``suspension.user_id``."""
+        with self._write(directory=False) as conn:
+            coordination.put_suspension(conn, suspension)
+
+    def delete_suspension(self, user_id: str) -> bool:
+        with self._write(directory=False) as conn:
+            return coordination.delete_suspension(conn, user_id)
+
+    # --- audit ---------------------------------------------------------------------------
+    def add_audit(self, event: AuditEvent) -> AuditEvent:
+        """Append an event; returns it with its id."""
+        with self._write(directory=False) as conn:
+            return audit.add_audit(conn, event)
+
+    def list_audit(
+        self,
+        limit: int = 100,
+        since: datetime | None = None,
+        resource_id: str | None = None,
+        actor: str | None = None,
+        outcome: str | None = None,
+    ) -> list[AuditEvent]:
+        """Newest first; ``since`` is inclusive."""
+        with self._read() as conn:
+            return audit.list_audit(conn, limit, since, resource_id, actor, outcome)
+
+    def prune_audit(self, before: datetime) -> int:
+        """Delete events older than ``before``; returns how many."""
+        with self._write(directory=False) as conn:
+            return audit.prune_audit(conn, before)
+
+    # --- leases --------------------------------------------------------------------------
+    def try_acquire_lease(self, name: str, owner: str, ttl_seconds: float) -> bool:
+        """True if ``owner`` now holds the lease (free, expired, or renewed) until now+ttl."""
+        with self._write(directory=False) as conn:
+            return coordination.try_acquire_lease(conn, name, owner, ttl_seconds, self._clock())
+
+    def release_lease(self, name: str, owner: str) -> bool:
+        """Give the lease up if ``owner`` holds it."""
+        with self._write(directory=False) as conn:
+            return coordination.release_lease(conn, name, owner)
+
+    def lease_owner(self, name: str) -> str | None:
+        """The current, unexpired holder of the lease, if any."""
+        with self._read() as conn:
+            return coordination.lease_owner(conn, name, self._clock())
+
+    # --- settings ------------------------------------------------------------------------
+    def get_setting(self, key: str, default: Any = None) -> Any:
+        with self._read() as conn:
+            return coordination.get_setting(conn, key, default)
+
+    def put_setting(self, key: str, value: Any) -> None:
+        """Store any JSON-serializable value."""
+        with self._write(directory=False) as conn:
+            coordination.put_setting(conn, key, value)

@@ -1,0 +1,271 @@
+"""The full sync: bring the mirror of the upstream directory in line with a snapshot.
+
+Everything happens in the caller's single transaction, with set-based statements: one read of
+each table, then bulk deletes, inserts and updates (executemany), so 10,000 users and a few
+hundred teams take well under a second on SQLite.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from collections.abc import Iterable
+from collections.abc import Sequence
+from dataclasses import dataclass
+from dataclasses import field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Table
+from sqlalchemy import bindparam
+from sqlalchemy import delete
+from sqlalchemy import insert
+from sqlalchemy import select
+from sqlalchemy import update
+from sqlalchemy.engine import Connection
+
+from scim_bridge.store.groups import check_kind
+from scim_bridge.store.members import apply_roster_changes
+from scim_bridge.store.members import bump_groups
+from scim_bridge.store.records import Membership
+from scim_bridge.store.records import SyncStats
+from scim_bridge.store.sqlutil import chunks
+from scim_bridge.store.sqlutil import normalize_json
+from scim_bridge.store.tables import groups
+from scim_bridge.store.tables import memberships
+from scim_bridge.store.tables import suspensions
+from scim_bridge.store.tables import users
+
+UserSnapshot = tuple[str, str, dict[str, Any]]
+GroupSnapshot = tuple[str, str, str, dict[str, Any], Sequence[Membership] | None]
+
+# Temporary lower-case name for rows being renamed, so that swaps never trip the unique index.
+_RENAME_PREFIX = "#sync-rename#"
+
+
+@dataclass
+class _Plan:
+    """What to do with one table. ``updates`` rows are keyed by ``b_id`` plus column names."""
+
+    inserts: list[dict[str, Any]] = field(default_factory=list)
+    updates: list[dict[str, Any]] = field(default_factory=list)
+    renamed: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    skipped: set[str] = field(default_factory=set)
+
+
+@dataclass(frozen=True)
+class _Names:
+    """Column names of the display name and its lower-case key in one table."""
+
+    name: str
+    lower: str
+
+
+_USER_NAMES = _Names("user_name", "username_lower")
+_GROUP_NAMES = _Names("display_name", "display_lower")
+
+
+def _plan(
+    existing: dict[str, dict[str, Any]],
+    incoming: dict[str, dict[str, Any]],
+    names: _Names,
+    removable: Collection[str],
+    started_at: datetime | None,
+    now: datetime,
+    optional: dict[str, Any] | None = None,
+) -> _Plan:
+    """Compare snapshot rows (content columns only) with stored rows.
+
+    The stored name keeps its case unless its lower-case form changed upstream. ``scim`` and
+    ``external_id`` are never in ``incoming``, so they are kept. Rows modified at or after
+    ``started_at`` are newer than the snapshot and left alone. Columns named in ``optional``
+    may be missing from a snapshot row: they then keep their stored value, or take the given
+    default on insert. Only changes to other columns move ``version`` and ``last_modified``.
+    """
+    plan = _Plan()
+    optional = optional or {}
+
+    def newer(row: dict[str, Any]) -> bool:
+        return started_at is not None and row["last_modified"] >= started_at
+
+    for key, wanted in incoming.items():
+        row = existing.get(key)
+        if row is None:
+            stamps = {
+                "external_id": None,
+                "scim": {},
+                "created": now,
+                "last_modified": now,
+                "version": 1,
+                "synced_at": now,
+            }
+            plan.inserts.append({"id": key, **optional, **wanted, **stamps})
+            continue
+        if newer(row):
+            plan.skipped.add(key)
+            continue
+        wanted = {**{name: row[name] for name in optional}, **wanted}
+        if row[names.lower] == wanted[names.lower]:
+            wanted[names.name] = row[names.name]
+        content = {name: value for name, value in wanted.items() if name not in optional}
+        if any(row[name] != value for name, value in content.items()):
+            version, modified = row["version"] + 1, now
+        elif any(row[name] != value for name, value in wanted.items()):
+            version, modified = row["version"], row["last_modified"]
+        else:
+            plan.unchanged.append(key)
+            continue
+        if row[names.lower] != wanted[names.lower]:
+            plan.renamed.append(key)
+        plan.updates.append(
+            {"b_id": key, **wanted, "version": version, "last_modified": modified, "synced_at": now}
+        )
+    plan.removed = [key for key in removable if key not in incoming and not newer(existing[key])]
+    return plan
+
+
+def _load(conn: Connection, table: Table, columns: Iterable[str]) -> dict[str, dict[str, Any]]:
+    stmt = select(*(table.c[name] for name in ("id", *columns)))
+    return {row["id"]: dict(row) for row in conn.execute(stmt).mappings()}
+
+
+def _delete_ids(conn: Connection, table: Table, key: str, ids: Sequence[str]) -> None:
+    for part in chunks(ids):
+        conn.execute(delete(table).where(table.c[key].in_(part)))
+
+
+def _execute(conn: Connection, table: Table, plan: _Plan, names: _Names, now: datetime) -> None:
+    by_id = table.c.id == bindparam("b_id")
+    if plan.renamed:
+        params = [{"b_id": key, "b_tmp": _RENAME_PREFIX + key} for key in plan.renamed]
+        conn.execute(update(table).where(by_id).values({names.lower: bindparam("b_tmp")}), params)
+    if plan.inserts:
+        conn.execute(insert(table), plan.inserts)
+    if plan.updates:
+        conn.execute(update(table).where(by_id), plan.updates)
+    for part in chunks(plan.unchanged):
+        conn.execute(update(table).where(table.c.id.in_(part)).values(synced_at=now))
+
+
+def _user_rows(snapshot: Sequence[UserSnapshot]) -> dict[str, dict[str, Any]]:
+    rows: dict[str, dict[str, Any]] = {}
+    for user_id, username, upstream in snapshot:
+        rows[user_id] = {
+            "user_name": username,
+            "username_lower": username.lower(),
+            "upstream": normalize_json(upstream),
+        }
+    return rows
+
+
+def _group_rows(snapshot: Sequence[GroupSnapshot]) -> tuple[dict[str, dict[str, Any]], set[str]]:
+    rows: dict[str, dict[str, Any]] = {}
+    with_members: set[str] = set()
+    for group_id, kind, name, upstream, members in snapshot:
+        check_kind(kind)
+        rows[group_id] = {
+            "kind": kind,
+            "display_name": name,
+            "display_lower": name.lower(),
+            "upstream": normalize_json(upstream),
+        }
+        if members is not None:
+            rows[group_id]["members_known"] = True
+            with_members.add(group_id)
+        else:
+            with_members.discard(group_id)
+    return rows, with_members
+
+
+def apply_sync(
+    conn: Connection,
+    user_snapshot: Sequence[UserSnapshot] | None,
+    group_snapshot: Sequence[GroupSnapshot] | None,
+    group_kinds: Collection[str],
+    started_at: datetime | None,
+    now: datetime,
+) -> SyncStats:
+    stats = SyncStats()
+    user_cols = ("user_name", "username_lower", "upstream", "version", "last_modified")
+    stored_users = _load(conn, users, user_cols)
+    group_cols = (
+        "kind",
+        "display_name",
+        "display_lower",
+        "upstream",
+        "members_known",
+        "version",
+        "last_modified",
+    )
+    stored_groups = _load(conn, groups, group_cols)
+    rosters: dict[str, dict[str, str]] = {}
+    for group_id, user_id, role in conn.execute(select(memberships)):
+        rosters.setdefault(group_id, {})[user_id] = role
+
+    user_plan = _Plan()
+    if user_snapshot is not None:
+        incoming_users = _user_rows(user_snapshot)
+        user_plan = _plan(stored_users, incoming_users, _USER_NAMES, list(stored_users), started_at, now)
+    group_plan = _Plan()
+    group_members: dict[str, Sequence[Membership]] = {}
+    if group_snapshot is not None:
+        incoming, with_members = _group_rows(group_snapshot)
+        removable = [key for key, row in stored_groups.items() if row["kind"] in group_kinds]
+        group_plan = _plan(
+            stored_groups, incoming, _GROUP_NAMES, removable, started_at, now, {"members_known": False}
+        )
+        group_members = {g[0]: g[4] for g in group_snapshot if g[0] in with_members and g[4] is not None}
+
+    removed_users = set(user_plan.removed)
+    _delete_ids(conn, suspensions, "user_id", user_plan.removed)
+    _delete_ids(conn, users, "id", user_plan.removed)
+    _delete_ids(conn, groups, "id", group_plan.removed)
+    _execute(conn, users, user_plan, _USER_NAMES, now)
+    _execute(conn, groups, group_plan, _GROUP_NAMES, now)
+
+    # Memberships: rosters of removed users and groups are gone through ON DELETE CASCADE.
+    known_users = (set(stored_users) - removed_users) | {row["id"] for row in user_plan.inserts}
+    gone_groups = set(group_plan.removed)
+    roster_changed = {
+        group_id
+        for group_id, roster in rosters.items()
+        if group_id not in gone_groups and removed_users.intersection(roster)
+    }
+    removals: list[tuple[str, str]] = []
+    additions: list[Membership] = []
+    role_changes: list[Membership] = []
+    for group_id, members in group_members.items():
+        if group_id in group_plan.skipped:
+            continue
+        wanted = {m.user_id: m.role for m in members if m.user_id in known_users}
+        stats.memberships_ignored += len({m.user_id for m in members}) - len(wanted)
+        current = {u: r for u, r in rosters.get(group_id, {}).items() if u not in removed_users}
+        before = len(removals) + len(additions) + len(role_changes)
+        removals.extend((group_id, u) for u in current if u not in wanted)
+        additions.extend(Membership(group_id, u, r) for u, r in wanted.items() if u not in current)
+        role_changes.extend(
+            Membership(group_id, u, r) for u, r in wanted.items() if u in current and current[u] != r
+        )
+        if len(removals) + len(additions) + len(role_changes) != before:
+            roster_changed.add(group_id)
+    apply_roster_changes(conn, removals, additions, role_changes)
+    already_bumped = {row["id"] for row in group_plan.inserts} | {
+        row["b_id"] for row in group_plan.updates if row["last_modified"] == now
+    }
+    bump_groups(conn, roster_changed - already_bumped, now)
+
+    stats.users_added = len(user_plan.inserts)
+    stats.users_updated = len(user_plan.updates)
+    stats.users_removed = len(user_plan.removed)
+    stats.users_unchanged = len(user_plan.unchanged)
+    stats.users_skipped = len(user_plan.skipped)
+    stats.groups_added = len(group_plan.inserts)
+    stats.groups_updated = len(group_plan.updates)
+    stats.groups_removed = len(group_plan.removed)
+    stats.groups_unchanged = len(group_plan.unchanged)
+    stats.groups_skipped = len(group_plan.skipped)
+    stats.memberships_added = len(additions)
+    stats.memberships_removed = len(removals)
+    stats.memberships_changed = len(role_changes)
+    return stats

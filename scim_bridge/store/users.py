@@ -1,0 +1,100 @@
+"""Queries on the users table."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete
+from sqlalchemy import func
+from sqlalchemy import select
+from sqlalchemy.engine import Connection
+
+from scim_bridge.store.members import bump_groups
+from scim_bridge.store.records import UserRecord
+from scim_bridge.store.sqlutil import chunks
+from scim_bridge.store.sqlutil import normalize_json
+from scim_bridge.store.tables import memberships
+from scim_bridge.store.tables import suspensions
+from scim_bridge.store.tables import users
+from scim_bridge.store.versioned import upsert_versioned
+
+USER_CONTENT = ("user_name", "username_lower", "external_id", "upstream", "scim")
+_ORDER = (users.c.created, users.c.id)
+
+
+def user_from_row(row: Mapping[Any, Any]) -> UserRecord:
+    return UserRecord(
+        id=row["id"],
+        user_name=row["user_name"],
+        external_id=row["external_id"],
+        upstream=row["upstream"],
+        scim=row["scim"],
+        created=row["created"],
+        last_modified=row["last_modified"],
+        version=row["version"],
+        synced_at=row["synced_at"],
+    )
+
+
+def get_user(conn: Connection, user_id: str) -> UserRecord | None:
+    row = conn.execute(select(users).where(users.c.id == user_id)).mappings().first()
+    return None if row is None else user_from_row(row)
+
+
+def get_users(conn: Connection, user_ids: Sequence[str]) -> dict[str, UserRecord]:
+    found: dict[str, UserRecord] = {}
+    for part in chunks(list(dict.fromkeys(user_ids))):
+        for row in conn.execute(select(users).where(users.c.id.in_(part))).mappings():
+            found[row["id"]] = user_from_row(row)
+    return found
+
+
+def get_user_by_username(conn: Connection, username: str) -> UserRecord | None:
+    stmt = select(users).where(users.c.username_lower == username.lower())
+    row = conn.execute(stmt).mappings().first()
+    return None if row is None else user_from_row(row)
+
+
+def find_users_by_external_id(conn: Connection, value: str) -> list[UserRecord]:
+    stmt = select(users).where(users.c.external_id == value).order_by(*_ORDER)
+    return [user_from_row(row) for row in conn.execute(stmt).mappings()]
+
+
+def list_users(conn: Connection, offset: int = 0, limit: int | None = None) -> list[UserRecord]:
+    stmt = select(users).order_by(*_ORDER).offset(offset).limit(limit)
+    return [user_from_row(row) for row in conn.execute(stmt).mappings()]
+
+
+def count_users(conn: Connection) -> int:
+    return int(conn.execute(select(func.count()).select_from(users)).scalar_one())
+
+
+def upsert_user(
+    conn: Connection, record: UserRecord, now: datetime, expected_version: int | None
+) -> UserRecord:
+    if not record.id or not record.user_name:
+        raise ValueError("a user needs an id and a userName")
+    values = {
+        "id": record.id,
+        "username_lower": record.username_lower,
+        "user_name": record.user_name,
+        "external_id": record.external_id,
+        "upstream": normalize_json(record.upstream),
+        "scim": normalize_json(record.scim),
+        "created": record.created,
+        "synced_at": record.synced_at,
+    }
+    return user_from_row(upsert_versioned(conn, users, values, USER_CONTENT, now, expected_version))
+
+
+def delete_user(conn: Connection, user_id: str, now: datetime) -> bool:
+    """Delete a user, its suspension record and its memberships (bumping those groups)."""
+    stmt = select(memberships.c.group_id).where(memberships.c.user_id == user_id)
+    group_ids = list(conn.execute(stmt).scalars())
+    conn.execute(delete(suspensions).where(suspensions.c.user_id == user_id))
+    deleted = conn.execute(delete(users).where(users.c.id == user_id)).rowcount > 0
+    bump_groups(conn, group_ids, now)
+    return deleted

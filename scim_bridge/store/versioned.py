@@ -1,0 +1,67 @@
+"""Insert-or-update for the versioned resource tables (users, groups)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Table
+from sqlalchemy import select
+from sqlalchemy import update
+from sqlalchemy.engine import Connection
+
+from scim_bridge.store.errors import StoreConflict
+from scim_bridge.store.errors import StoreNotFound
+from scim_bridge.store.sqlutil import insert_ignoring
+
+_STORE_MANAGED = ("id", "created", "last_modified", "version")
+
+
+def _locked_row(conn: Connection, table: Table, key: str) -> dict[str, Any] | None:
+    stmt = select(table).where(table.c.id == key).with_for_update()
+    row = conn.execute(stmt).mappings().first()
+    return None if row is None else dict(row)
+
+
+def upsert_versioned(
+    conn: Connection,
+    table: Table,
+    values: dict[str, Any],
+    content: Sequence[str],
+    now: datetime,
+    expected_version: int | None,
+) -> dict[str, Any]:
+    """Insert ``values`` or update the row with the same id; return the resulting row.
+
+    ``values`` holds every column but ``last_modified`` and ``version``; its ``created`` is used
+    only on insert. ``version`` and ``last_modified`` move only when a column named in
+    ``content`` changes. A ``synced_at`` of None keeps the stored value. With
+    ``expected_version``, the row must exist (StoreNotFound) at that version (StoreConflict).
+    """
+    key = values["id"]
+    existing = _locked_row(conn, table, key)
+    if existing is None:
+        if expected_version is not None:
+            raise StoreNotFound(f"{table.name} {key!r} does not exist")
+        row = {**values, "last_modified": now, "version": 1}
+        if conn.execute(insert_ignoring(conn, table, row, "id")).rowcount == 1:
+            return row
+        # Another transaction inserted the same id since our read: update that row instead.
+        existing = _locked_row(conn, table, key)
+        if existing is None:
+            raise StoreConflict(f"{table.name} {key!r} is being written concurrently")
+    if expected_version is not None and existing["version"] != expected_version:
+        raise StoreConflict(
+            f"{table.name} {key!r} is at version {existing['version']}, not {expected_version}"
+        )
+    updates = {name: value for name, value in values.items() if name not in _STORE_MANAGED}
+    if updates.get("synced_at") is None:
+        updates.pop("synced_at", None)
+    if any(values[name] != existing[name] for name in content):
+        updates["last_modified"] = now
+        updates["version"] = existing["version"] + 1
+    updates = {name: value for name, value in updates.items() if value != existing[name]}
+    if updates:
+        conn.execute(update(table).where(table.c.id == key).values(updates))
+    return {**existing, **updates}

@@ -1,0 +1,1 @@
+"""The Flask transport: blueprints, authentication, error handlers."""

@@ -1,0 +1,228 @@
+"""The Flask application factory."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import uuid
+from typing import Any
+
+from flask import Flask
+from flask import Response
+from flask import g
+from flask import request
+from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from scim_bridge import __version__
+from scim_bridge.config import Settings
+from scim_bridge.directory.base import Directory
+from scim_bridge.directory.opsgenie import OpsGenieDirectory
+from scim_bridge.opsgenie.client import OpsGenieClient
+from scim_bridge.opsgenie.ratelimit import RollingWindowBudget
+from scim_bridge.opsgenie.records import CallRecord
+from scim_bridge.opsgenie.retry import RetryPolicy
+from scim_bridge.scim import errors
+from scim_bridge.service import calls
+from scim_bridge.service.context import RequestContext
+from scim_bridge.service.groups import GroupService
+from scim_bridge.service.sync import SyncService
+from scim_bridge.service.users import UserService
+from scim_bridge.store.records import AuditEvent
+from scim_bridge.store.store import Store
+from scim_bridge.web import discovery
+from scim_bridge.web import health
+from scim_bridge.web import resources
+from scim_bridge.web.auth import authenticate
+from scim_bridge.web.http import scim_response
+from scim_bridge.web.metrics import Metrics
+from scim_bridge.web.state import Bridge
+
+log = logging.getLogger("scim_bridge.access")
+SCIM_PREFIX = "/scim/v2"
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def build_directory(settings: Settings, metrics: Metrics) -> tuple[Directory, OpsGenieClient]:
+    def on_call(record: CallRecord) -> None:
+        call = {
+            "method": record.method,
+            "path": record.path,
+            "status": record.status,
+            "request_id": record.request_id,
+            "duration_ms": round(record.duration * 1000, 1),
+            "attempt": record.attempt,
+            "error": record.error,
+        }
+        calls.record_call(call)
+        status = str(record.status) if record.status is not None else "error"
+        metrics.inc("scim_bridge_upstream_calls_total", "Upstream calls by method, domain and status",
+                    method=record.method, domain=record.domain, status=status)
+        metrics.observe("scim_bridge_upstream_call_seconds", "Upstream call latency",
+                        record.duration, method=record.method, domain=record.domain)
+        if record.attempt > 1:
+            metrics.inc("scim_bridge_upstream_retries_total", "Upstream attempts after the first",
+                        domain=record.domain)
+        if record.status == 429:
+            metrics.inc("scim_bridge_upstream_throttled_total", "429 answers received from upstream",
+                        domain=record.domain)
+
+    retry = RetryPolicy(total_budget=settings.upstream_wait_budget)
+    client = OpsGenieClient(settings.opsgenie_api_key, base_url=settings.opsgenie_api_url, on_call=on_call,
+                            budget=RollingWindowBudget(), retry=retry)
+    return OpsGenieDirectory(client), client
+
+
+def create_app(
+    settings: Settings,
+    *,
+    directory: Directory | None = None,
+    store: Store | None = None,
+    start_sync: bool = False,
+) -> Flask:
+    """Build a bridge app. ``directory`` and ``store`` may be injected (tests, the demo)."""
+    app = Flask("scim_bridge")
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    metrics = Metrics()
+    if store is None:
+        store = Store.from_url(settings.database_url)
+        store.upgrade()
+    extras: dict[str, Any] = {"metrics": metrics, "started": time.time()}
+    if directory is None:
+        directory, client = build_directory(settings, metrics)
+        extras["client"] = client
+        _calibrate(client)
+    sync = SyncService(directory, store, interval=settings.sync_interval)
+    app.extensions["scim_bridge"] = Bridge(
+        settings=settings,
+        store=store,
+        directory=directory,
+        sync=sync,
+        users=UserService(directory, store, settings, sync),
+        groups=GroupService(directory, store, settings, sync),
+        extras=extras,
+    )
+    app.register_blueprint(discovery.bp, url_prefix=SCIM_PREFIX)
+    app.register_blueprint(resources.bp, url_prefix=SCIM_PREFIX)
+    app.register_blueprint(health.bp)
+    _install_hooks(app, settings, store, metrics)
+    if start_sync:
+        sync.start_background()
+    return app
+
+
+def _install_hooks(app: Flask, settings: Settings, store: Store, metrics: Metrics) -> None:
+    @app.before_request
+    def start() -> None:
+        g.started = time.perf_counter()
+        incoming = request.headers.get("X-Request-Id", "")
+        g.request_id = incoming if 0 < len(incoming) <= 128 and incoming.isprintable() else uuid.uuid4().hex
+        if not request.path.startswith(SCIM_PREFIX):
+            return
+        ctx = RequestContext(base_url=request.host_url.rstrip("/") + SCIM_PREFIX, request_id=g.request_id)
+        request.scim_context = ctx  # type: ignore[attr-defined]
+        g.calls_token = calls.collect_into(ctx.upstream_calls)
+        if request.endpoint in discovery.DISCOVERY_ENDPOINTS and not settings.discovery_requires_auth:
+            return
+        ctx.actor = authenticate(request.headers.get("Authorization"), settings.tokens)
+
+    @app.after_request
+    def finish(response: Response) -> Response:
+        response.headers["X-Request-Id"] = g.get("request_id", "")
+        elapsed = time.perf_counter() - g.get("started", time.perf_counter())
+        ctx = getattr(request, "scim_context", None)
+        endpoint = request.url_rule.rule if request.url_rule is not None else "unmatched"
+        metrics.inc("scim_bridge_requests_total", "SCIM requests by endpoint, method and status",
+                    endpoint=endpoint, method=request.method, status=str(response.status_code))
+        metrics.observe("scim_bridge_request_seconds", "SCIM request latency", elapsed,
+                        endpoint=endpoint, method=request.method)
+        if response.status_code == 429:
+            metrics.inc("scim_bridge_throttled_responses_total", "429 answers sent to clients")
+        if isinstance(ctx, RequestContext):
+            _audit(store, ctx, response, metrics)
+        log.info(json.dumps({
+            "request_id": g.get("request_id"),
+            "method": request.method,
+            "path": request.path,
+            "status": response.status_code,
+            "duration_ms": round(elapsed * 1000, 1),
+            "upstream_calls": len(ctx.upstream_calls) if isinstance(ctx, RequestContext) else 0,
+            "actor": ctx.actor if isinstance(ctx, RequestContext) else None,
+        }))
+        return response
+
+    @app.teardown_request
+    def cleanup(_exc: BaseException | None) -> None:
+        token = g.pop("calls_token", None)
+        if token is not None:
+            calls.reset(token)
+
+    @app.errorhandler(errors.ScimError)
+    def scim_error(exc: errors.ScimError) -> Response:
+        return scim_response(exc.to_body(), exc.status, headers=exc.headers)
+
+    @app.errorhandler(RequestEntityTooLarge)
+    def too_large(_exc: RequestEntityTooLarge) -> Response:
+        err = errors.PayloadTooLarge(f"The request body exceeds {settings.max_body_bytes} bytes")
+        return scim_response(err.to_body(), err.status)
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException) -> Response:
+        status = exc.code or 500
+        detail = {404: "No such endpoint", 405: "Method not allowed on this endpoint"}.get(
+            status, exc.description or exc.name
+        )
+        err = errors.ScimError(detail, status=status)
+        allowed = getattr(exc, "valid_methods", None)
+        headers = {"Allow": ", ".join(allowed)} if allowed else {}
+        return scim_response(err.to_body(), status, headers=headers)
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception) -> Response:
+        logging.getLogger("scim_bridge").exception("unhandled error on %s %s", request.method, request.path)
+        err = errors.InternalError(
+            f"Internal error; quote request id {g.get('request_id', '')} when reporting it"
+        )
+        return scim_response(err.to_body(), 500)
+
+
+def _calibrate(client: OpsGenieClient) -> None:
+    """Size the rate budget from GET /v2/request-limits/ when the key may read it."""
+    try:
+        client.calibrate_budget()
+    except Exception as exc:  # unreachable or refused: keep the configured limits, say why
+        logging.getLogger("scim_bridge").warning("could not read the OpsGenie request limits: %s", exc)
+
+
+def _audit(store: Store, ctx: RequestContext, response: Response, metrics: Metrics) -> None:
+    if request.method not in WRITE_METHODS or request.path.endswith("/.search"):
+        return
+    parts = request.path[len(SCIM_PREFIX):].strip("/").split("/")
+    resource_type = parts[0] if parts else ""
+    resource_id = parts[1] if len(parts) > 1 else None
+    if resource_id is None and response.status_code == 201:
+        location = response.headers.get("Location", "")
+        resource_id = location.rsplit("/", 1)[-1] or None
+    outcome = "ok" if response.status_code < 400 else "error"
+    detail = ""
+    if outcome == "error":
+        try:
+            detail = str(json.loads(response.get_data(as_text=True)).get("detail", ""))
+        except ValueError:
+            detail = ""
+    operation = {"POST": "create", "PUT": "replace", "PATCH": "patch", "DELETE": "delete"}[request.method]
+    try:
+        store.add_audit(AuditEvent(
+            actor=ctx.actor, request_id=ctx.request_id, method=request.method, path=request.path,
+            resource_type=resource_type, resource_id=resource_id, operation=operation,
+            status=response.status_code, outcome=outcome, detail=detail[:2000],
+            upstream_calls=list(ctx.upstream_calls),
+        ))
+        metrics.inc("scim_bridge_audit_events_total", "Audit events written", outcome=outcome)
+    except Exception:  # the audit must never turn a completed change into an error
+        logging.getLogger("scim_bridge").exception("could not write the audit event")
+
+
+__all__ = ["create_app", "build_directory", "__version__"]

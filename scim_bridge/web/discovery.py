@@ -1,0 +1,61 @@
+"""/ServiceProviderConfig, /ResourceTypes, /Schemas and /Me."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+from flask import Response
+
+from scim_bridge.scim import discovery
+from scim_bridge.scim import errors
+from scim_bridge.web.http import context
+from scim_bridge.web.http import scim_response
+from scim_bridge.web.state import bridge
+
+bp = Blueprint("discovery", __name__)
+DISCOVERY_ENDPOINTS = frozenset({"discovery.service_provider_config", "discovery.resource_types",
+                                 "discovery.resource_type", "discovery.schemas", "discovery.schema"})
+
+
+@bp.get("/ServiceProviderConfig")
+def service_provider_config() -> Response:
+    s = bridge().settings
+    limits = discovery.Limits(
+        max_results=s.max_results,
+        max_body_bytes=s.max_body_bytes,
+        max_patch_operations=s.max_patch_operations,
+        max_filter_length=s.max_filter_length,
+        default_count=s.default_count,
+    )
+    return scim_response(discovery.service_provider_config(context().base_url, limits))
+
+
+@bp.get("/ResourceTypes")
+def resource_types() -> Response:
+    return scim_response(discovery.resource_types(context().base_url))
+
+
+@bp.get("/ResourceTypes/<name>")
+def resource_type(name: str) -> Response:
+    return scim_response(discovery.resource_type(context().base_url, name))
+
+
+@bp.get("/Schemas")
+def schemas() -> Response:
+    return scim_response(discovery.schemas(context().base_url))
+
+
+@bp.get("/Schemas/<path:urn>")
+def schema(urn: str) -> Response:
+    return scim_response(discovery.schema(context().base_url, urn))
+
+
+@bp.route("/Me", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+def me() -> Response:
+    raise errors.NotImplementedFeature(
+        "/Me is not available: the bridge is called by identity providers, not by end users"
+    )
+
+
+@bp.route("/Bulk", methods=["POST"])
+def bulk() -> Response:
+    raise errors.NotImplementedFeature("Bulk operations are not supported (see /ServiceProviderConfig)")

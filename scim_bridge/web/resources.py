@@ -1,0 +1,221 @@
+"""/Users and /Groups: thin views over the service layer."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from flask import Blueprint
+from flask import Response
+from flask import request
+
+from scim_bridge.scim import errors
+from scim_bridge.scim.listing import ListParams
+from scim_bridge.scim.listing import list_response
+from scim_bridge.scim.listing import paginate
+from scim_bridge.scim.listing import parse_list_params
+from scim_bridge.scim.listing import sort_resources
+from scim_bridge.scim.patch import apply_patch
+from scim_bridge.scim.patch import parse_patch_request
+from scim_bridge.scim.payloads import load_resource
+from scim_bridge.scim.projection import parse_attribute_list
+from scim_bridge.scim.projection import project
+from scim_bridge.scim.projection import wants
+from scim_bridge.scim.schema import GROUP
+from scim_bridge.scim.schema import USER
+from scim_bridge.scim.schema import AttributePath
+from scim_bridge.scim.schema import ResourceType
+from scim_bridge.web.http import context
+from scim_bridge.web.http import json_body
+from scim_bridge.web.http import query_args
+from scim_bridge.web.http import scim_response
+from scim_bridge.web.state import bridge
+
+bp = Blueprint("resources", __name__)
+
+Projection = tuple[tuple[AttributePath, ...], tuple[AttributePath, ...]]
+
+
+def _projection(resource_type: ResourceType) -> Projection:
+    args = query_args()
+    return (
+        parse_attribute_list(args.get("attributes"), resource_type),
+        parse_attribute_list(args.get("excludedAttributes"), resource_type),
+    )
+
+
+def _show(resource: dict[str, Any], resource_type: ResourceType, proj: Projection) -> dict[str, Any]:
+    return project(resource, resource_type, proj[0], proj[1])
+
+
+def _single(resource: dict[str, Any], resource_type: ResourceType, status: int = 200) -> Response:
+    shown = _show(resource, resource_type, _projection(resource_type))
+    location = resource["meta"]["location"]
+    return scim_response(
+        shown,
+        status,
+        location=location if status == 201 else None,
+        etag=resource["meta"]["version"],
+    )
+
+
+def _list(resource_type: ResourceType, params: ListParams,
+          search: Callable[[Any, Any, Projection], list[dict[str, Any]]]) -> Response:
+    proj = (params.attributes, params.excluded_attributes)
+    resources = search(context(), params.filter, proj)
+    if params.sort_by is not None:
+        resources = sort_resources(resources, params.sort_by, params.descending)
+    page, total = paginate(resources, params.start_index, params.count)
+    return scim_response(
+        list_response([_show(r, resource_type, proj) for r in page], total, params.start_index)
+    )
+
+
+def _list_params(source: dict[str, Any], resource_type: ResourceType, *, search: bool = False) -> ListParams:
+    settings = bridge().settings
+    return parse_list_params(
+        source, resource_type=resource_type, default_count=settings.default_count,
+        max_count=settings.max_results, search_request=search,
+    )
+
+
+def _search_body() -> dict[str, Any]:
+    body = json_body()
+    if not isinstance(body, dict):
+        raise errors.InvalidSyntax("A SearchRequest must be a JSON object")
+    return body
+
+
+def _if_none_match(resource: dict[str, Any]) -> Response | None:
+    header = request.headers.get("If-None-Match")
+    if header and resource["meta"]["version"] in [t.strip() for t in header.split(",")] or header == "*":
+        return scim_response(None, 304, etag=resource["meta"]["version"])
+    return None
+
+
+# --- Users ---------------------------------------------------------------------------------------
+def _user_search(ctx: Any, node: Any, proj: Projection) -> list[dict[str, Any]]:
+    return bridge().users.search(ctx, node)
+
+
+@bp.get("/Users")
+def list_users() -> Response:
+    return _list(USER, _list_params(query_args(), USER), _user_search)
+
+
+@bp.post("/Users/.search")
+def search_users() -> Response:
+    body = _search_body()
+    return _list(USER, _list_params(body, USER, search=True), _user_search)
+
+
+@bp.get("/Users/<user_id>")
+def get_user(user_id: str) -> Response:
+    resource = bridge().users.get(context(), user_id)
+    return _if_none_match(resource) or _single(resource, USER)
+
+
+@bp.post("/Users")
+def create_user() -> Response:
+    resource = load_resource(json_body(), USER)
+    return _single(bridge().users.create(context(), resource), USER, 201)
+
+
+@bp.put("/Users/<user_id>")
+def replace_user(user_id: str) -> Response:
+    resource = load_resource(json_body(), USER, for_replace=True)
+    updated = bridge().users.replace(context(), user_id, resource, request.headers.get("If-Match"))
+    return _single(updated, USER)
+
+
+@bp.patch("/Users/<user_id>")
+def patch_user(user_id: str) -> Response:
+    operations = parse_patch_request(json_body(), max_operations=bridge().settings.max_patch_operations)
+    updated = bridge().users.patch(
+        context(), user_id, lambda current: apply_patch(current, operations, USER).resource,
+        request.headers.get("If-Match"),
+    )
+    return _single(updated, USER)
+
+
+@bp.delete("/Users/<user_id>")
+def delete_user(user_id: str) -> Response:
+    bridge().users.delete(context(), user_id, request.headers.get("If-Match"))
+    return scim_response(None, 204)
+
+
+# --- Groups --------------------------------------------------------------------------------------
+def _wants_members(proj: Projection) -> bool:
+    return wants("members", GROUP, proj[0], proj[1])
+
+
+def _group_search(ctx: Any, node: Any, proj: Projection) -> list[dict[str, Any]]:
+    needs_members = _wants_members(proj) or _filter_mentions_members(node)
+    return bridge().groups.search(ctx, node, want_members=needs_members)
+
+
+def _filter_mentions_members(node: Any) -> bool:
+    return node is not None and "members" in repr(node)
+
+
+@bp.get("/Groups")
+def list_groups() -> Response:
+    return _list(GROUP, _list_params(query_args(), GROUP), _group_search)
+
+
+@bp.post("/Groups/.search")
+def search_groups() -> Response:
+    body = _search_body()
+    return _list(GROUP, _list_params(body, GROUP, search=True), _group_search)
+
+
+@bp.get("/Groups/<group_id>")
+def get_group(group_id: str) -> Response:
+    proj = _projection(GROUP)
+    resource = bridge().groups.get(context(), group_id, want_members=_wants_members(proj))
+    return _if_none_match(resource) or _single(resource, GROUP)
+
+
+@bp.post("/Groups")
+def create_group() -> Response:
+    resource = load_resource(json_body(), GROUP)
+    _check_member_count(resource.get("members"))
+    return _single(bridge().groups.create(context(), resource), GROUP, 201)
+
+
+@bp.put("/Groups/<group_id>")
+def replace_group(group_id: str) -> Response:
+    resource = load_resource(json_body(), GROUP, for_replace=True)
+    _check_member_count(resource.get("members"))
+    updated = bridge().groups.replace(context(), group_id, resource, request.headers.get("If-Match"))
+    return _single(updated, GROUP)
+
+
+@bp.patch("/Groups/<group_id>")
+def patch_group(group_id: str) -> Response:
+    operations = parse_patch_request(json_body(), max_operations=bridge().settings.max_patch_operations)
+    _check_member_count([v for op in operations for v in _member_values(op)])
+    updated = bridge().groups.patch(
+        context(), group_id, lambda current: apply_patch(current, operations, GROUP).resource,
+        request.headers.get("If-Match"),
+    )
+    if "attributes" in request.args or "excludedAttributes" in request.args:
+        return _single(updated, GROUP)
+    return scim_response(None, 204, etag=updated["meta"]["version"])
+
+
+@bp.delete("/Groups/<group_id>")
+def delete_group(group_id: str) -> Response:
+    bridge().groups.delete(context(), group_id, request.headers.get("If-Match"))
+    return scim_response(None, 204)
+
+
+def _member_values(operation: Any) -> list[Any]:
+    value = getattr(operation, "value", None)
+    return value if isinstance(value, list) else []
+
+
+def _check_member_count(members: Any) -> None:
+    limit = bridge().settings.max_members_per_patch
+    if isinstance(members, list) and len(members) > limit:
+        raise errors.TooMany(f"At most {limit} members may be sent in one request; split the change")

@@ -1,0 +1,89 @@
+"""Fixtures: every store test runs against SQLite (a temp file) and PostgreSQL.
+
+PostgreSQL comes from SCIM_BRIDGE_TEST_POSTGRES_URL or a throw-away server started by
+tests/pgserver.py for the test run.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from scim_bridge.store import Store  # noqa: E402
+from scim_bridge.store.tables import ALL_TABLES  # noqa: E402
+from tests.pgserver import create_database  # noqa: E402
+from tests.pgserver import drop_database  # noqa: E402
+from tests.pgserver import shared_postgres  # noqa: E402
+from tests.store.store_fakes import FakeClock  # noqa: E402
+
+BACKENDS = ["sqlite", "postgresql"]
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> str:
+    return shared_postgres()
+
+
+@pytest.fixture(scope="session")
+def pg_store_url(pg_server: str) -> Iterator[str]:
+    """One migrated database shared by the PostgreSQL runs (emptied before each test)."""
+    url = create_database(pg_server, "store_tests")
+    store = Store.from_url(url)
+    store.upgrade()
+    store.close()
+    yield url
+    drop_database(url)
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def empty_url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[str]:
+    """URL of an empty database (no tables) on the backend."""
+    if backend == "sqlite":
+        yield f"sqlite:///{tmp_path / 'store.db'}"
+        return
+    url = create_database(request.getfixturevalue("pg_server"), "store_empty")
+    yield url
+    drop_database(url)
+
+
+@pytest.fixture
+def store_url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
+    """URL of a migrated, empty store on the backend."""
+    if backend == "sqlite":
+        url = f"sqlite:///{tmp_path / 'store.db'}"
+        store = Store.from_url(url)
+        store.upgrade()
+        store.close()
+        return url
+    url = str(request.getfixturevalue("pg_store_url"))
+    store = Store.from_url(url)
+    names = ", ".join(table.name for table in ALL_TABLES)
+    with store.engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    store.close()
+    return url
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def store(store_url: str, clock: FakeClock) -> Iterator[Store]:
+    store = Store.from_url(store_url, clock=clock)
+    yield store
+    store.close()

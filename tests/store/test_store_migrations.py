@@ -1,0 +1,99 @@
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import inspect
+
+from scim_bridge.store import Store
+from scim_bridge.store.migrate import MIGRATIONS_DIR
+from scim_bridge.store.migrate import head_revision
+from scim_bridge.store.tables import metadata
+
+TABLES = {"users", "groups", "memberships", "suspensions", "audit_events", "leases", "settings_kv"}
+
+
+def test_upgrade_from_empty_creates_every_table(empty_url: str) -> None:
+    store = Store.from_url(empty_url)
+    try:
+        assert store.schema_revision() is None
+        store.upgrade()
+        assert store.schema_revision() == head_revision() == "0001"
+        assert set(inspect(store.engine).get_table_names()) >= TABLES
+        assert store.healthy()
+    finally:
+        store.close()
+
+
+def test_upgrade_is_idempotent(empty_url: str) -> None:
+    store = Store.from_url(empty_url)
+    try:
+        store.upgrade()
+        store.upgrade()
+        assert store.schema_revision() == "0001"
+    finally:
+        store.close()
+
+
+def test_tables_match_the_migrations(empty_url: str) -> None:
+    store = Store.from_url(empty_url)
+    try:
+        store.upgrade()
+        with store.engine.connect() as conn:
+            context = MigrationContext.configure(conn, opts={"compare_type": True})
+            assert compare_metadata(context, metadata) == []
+    finally:
+        store.close()
+
+
+def test_sqlite_pragmas(tmp_path: Path) -> None:
+    store = Store.from_url(f"sqlite:///{tmp_path / 'sub' / 'dir' / 'state.db'}")
+    try:
+        store.upgrade()
+        with store.engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+            assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+            assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 30_000
+    finally:
+        store.close()
+
+
+def test_processes_starting_together_migrate_once(empty_url: str) -> None:
+    script = "import sys; from scim_bridge.store import Store; s = Store.from_url(sys.argv[1]); s.upgrade()"
+    procs = [
+        subprocess.Popen([sys.executable, "-c", script, empty_url], stderr=subprocess.PIPE, text=True)
+        for _ in range(4)
+    ]
+    for proc in procs:
+        _, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err
+    store = Store.from_url(empty_url)
+    try:
+        assert store.schema_revision() == "0001"
+    finally:
+        store.close()
+
+
+def test_migrations_run_from_any_working_directory(empty_url: str, tmp_path: Path) -> None:
+    script = "import sys; from scim_bridge.store import Store; Store.from_url(sys.argv[1]).upgrade()"
+    subprocess.run([sys.executable, "-c", script, empty_url], cwd=tmp_path, check=True)
+
+
+def test_alembic_command_line_with_packaged_ini(empty_url: str, tmp_path: Path) -> None:
+    ini = MIGRATIONS_DIR / "alembic.ini"
+    alembic = Path(sys.executable).with_name("alembic")
+    subprocess.run(
+        [str(alembic), "-c", str(ini), "-x", f"url={empty_url}", "upgrade", "head"],
+        cwd=tmp_path,
+        check=True,
+        capture_output=True,
+    )
+    store = Store.from_url(empty_url)
+    try:
+        assert store.schema_revision() == "0001"
+        store.upgrade()
+    finally:
+        store.close()
