@@ -12,6 +12,8 @@ from dataclasses import replace
 from typing import Any
 
 from scim_bridge.directory import errors as d
+from scim_bridge.scim import errors
+from scim_bridge.service.errors import to_scim_error
 from scim_bridge.directory.base import Directory
 from scim_bridge.directory.models import DirectoryRole
 from scim_bridge.directory.models import DirectoryTeam
@@ -55,13 +57,17 @@ class SyncService:
     # --- running --------------------------------------------------------------------------
     def run(self) -> SyncResult | None:
         """One full sync now. Returns None when another replica holds the sync lease."""
-        with self._lock:
+        if not self._lock.acquire(blocking=False):
+            return None  # this process is already syncing
+        try:
             if not self.store.try_acquire_lease(LEASE, self.owner, ttl_seconds=max(60.0, self.interval)):
                 return None
             try:
                 return self._run_locked()
             finally:
                 self.store.release_lease(LEASE, self.owner)
+        finally:
+            self._lock.release()
 
     def _run_locked(self) -> SyncResult:
         started = time.monotonic()
@@ -129,15 +135,31 @@ class SyncService:
         value = self.store.get_setting(LAST_SYNC)
         return value if isinstance(value, dict) else None
 
-    def ensure_initial(self) -> None:
-        """Make sure the mirror has been filled once (by this or another replica)."""
+    def ensure_initial(self, wait: float = 60.0) -> None:
+        """Make sure the mirror has been filled once (by this or another replica).
+
+        While another worker or replica holds the sync lease, wait for its result (up to ``wait``
+        seconds) rather than answering from an empty mirror.
+        """
         if self._initial_done:
             return
-        last = self.last()
-        if last is not None and last.get("ok"):
-            self._initial_done = True
-            return
-        self.run()
+        deadline = time.monotonic() + wait
+        while True:
+            last = self.last()
+            if last is not None and last.get("at"):
+                self._initial_done = bool(last.get("ok")) or self._initial_done
+                if last.get("ok"):
+                    return
+            try:
+                if self.run() is not None:
+                    return
+            except d.DirectoryError as exc:
+                raise to_scim_error(exc) from exc
+            if time.monotonic() >= deadline:
+                raise errors.ServiceUnavailable(
+                    "The bridge is still loading the OpsGenie directory; retry shortly", retry_after=5
+                )
+            time.sleep(0.2)
 
     # --- background loop ------------------------------------------------------------------------
     def start_background(self) -> None:
