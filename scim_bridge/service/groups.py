@@ -1,10 +1,29 @@
-"""SCIM Groups: OpsGenie teams, and OpsGenie roles as groups named role:<RoleName>."""
+"""SCIM Groups: OpsGenie teams, and OpsGenie roles as groups named role:<RoleName>.
+
+Team membership changes reach OpsGenie in one of two ways, chosen per request by the size of the
+change (see docs/groups-strategy.md for the measurements behind the threshold):
+
+* per member: ``POST``/``DELETE /v2/teams/{id}/members`` for each added or removed user; a change
+  of ``k`` members costs ``k`` calls and never touches anyone else's membership;
+* roster: one ``PATCH /v2/teams/{id}`` carrying the complete new roster (existing members keep their
+  team role), then one ``GET`` that checks the result and repairs what the upstream did not apply
+  (an upstream that merges instead of replacing, for instance) member by member.
+
+A roster write is a read-modify-write, so every team write holds a per-team lock in this process and
+a per-team lease in the store (shared by all replicas) from the read to the last write.
+"""
 
 from __future__ import annotations
 
 import copy
 import re
+import threading
+import time
+import uuid
 from collections.abc import Callable
+from collections.abc import Iterator
+from collections.abc import Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from dataclasses import replace
 from typing import Any
@@ -39,8 +58,23 @@ TEAM_NAME_RE = re.compile(r"^[A-Za-z0-9 _.-]+$")
 MAX_TEAM_NAME = 100
 MAX_DESCRIPTION = 200
 ALIAS_ID_PREFIX = ROLE_ID_PREFIX + "alias-"
+OWNER = "owner"
+
+# A membership change of more than this many users goes upstream as one roster PATCH (+ one check
+# GET); smaller ones as one call per member. Measured: docs/groups-strategy.md.
+ROSTER_THRESHOLD = 2
+# Up to this many member ids unknown to the mirror are checked one GET each; more are checked
+# against one paged listing of the upstream users.
+MEMBER_LOOKUPS = 20
+# A team write waits at most this long for another replica's write to the same team.
+LEASE_TTL = 120.0
+LEASE_POLL = 0.02
 
 NewResource = Callable[[dict[str, Any]], dict[str, Any]]
+# (user id, display) of one member, in roster order.
+MemberView = tuple[str, str]
+# user id -> user_name, for the users the mirror holds.
+Known = dict[str, str]
 
 
 @dataclass(frozen=True)
@@ -60,6 +94,10 @@ class GroupService:
         self.store = store
         self.settings = settings
         self.sync = sync
+        # Membership changes larger than this go upstream as one roster update.
+        self.roster_threshold = ROSTER_THRESHOLD
+        self._locks: dict[str, threading.Lock] = {}
+        self._locks_guard = threading.Lock()
 
     # --- role groups -------------------------------------------------------------------------
     def _role_groups(self) -> list[RoleGroup]:
@@ -88,13 +126,14 @@ class GroupService:
         lowered = name.lower()
         return next((g for g in self._role_groups() if g.display_name.lower() == lowered), None)
 
-    def _role_holders(self, role: str) -> list[tuple[str, str]]:
+    def _role_holders(self, role: str, users: dict[str, tuple[str, Any]] | None = None) -> list[MemberView]:
         lowered = role.lower()
-        return [
-            (u.id, u.user_name)
-            for u in self.store.list_users()
-            if str(u.upstream.get("role", "")).lower() == lowered
-        ]
+        users = self.store.user_summaries() if users is None else users
+        return sorted(
+            ((uid, name) for uid, (name, upstream) in users.items()
+             if str((upstream or {}).get("role", "")).lower() == lowered),
+            key=lambda member: (member[1].lower(), member[0]),
+        )
 
     # --- reading ---------------------------------------------------------------------------------
     def get(self, ctx: RequestContext, group_id: str, *, want_members: bool = True) -> dict[str, Any]:
@@ -103,46 +142,73 @@ class GroupService:
             if role_group is None:
                 raise errors.NotFound(f"Group {group_id} not found")
             return self._render_role(ctx, role_group, want_members)
-        record = self._fresh_team(group_id, want_members)
-        if record is None:
-            raise errors.NotFound(f"Group {group_id} not found")
-        return self._render_team(ctx, record, self.store.members_of(group_id) if want_members else None)
-
-    def _fresh_team(self, team_id: str, want_members: bool) -> GroupRecord | None:
-        if not self.settings.read_through and not want_members:
-            return self.store.get_group(team_id)
+        self.sync.ensure_initial()
+        if not self.settings.read_through:
+            record = self.store.get_group(group_id)
+            if record is None or record.kind != "team":
+                raise errors.NotFound(f"Group {group_id} not found")
+            return self._render_team(ctx, record, self._mirror_members(group_id), want_members)
         try:
             with upstream_errors():
-                team = self.directory.get_team(team_id)
+                team = self.directory.get_team(group_id)
         except errors.NotFound:
-            if self.store.get_group(team_id) is not None:
-                self.store.delete_group(team_id)
-            return None
-        return self._remember(team)
+            self._forget(group_id)
+            raise errors.NotFound(f"Group {group_id} not found") from None
+        known = self._known([m.user_id for m in team.members or ()])
+        record = self._remember(team, known)
+        return self._render_team(ctx, record, self._upstream_members(team, known), want_members)
 
-    def _remember(self, team: DirectoryTeam) -> GroupRecord:
+    def _forget(self, group_id: str) -> None:
+        record = self.store.get_group(group_id)
+        if record is not None and record.kind == "team":
+            self.store.delete_group(group_id)
+
+    def _known(self, user_ids: Sequence[str]) -> Known:
+        """The user names of those users the mirror holds."""
+        return self.store.user_names(user_ids)
+
+    def _remember(self, team: DirectoryTeam, known: Known | None = None) -> GroupRecord:
+        """Write an upstream snapshot of a team (with its roster, when it has one) into the mirror."""
         record = self.store.get_group(team.id)
         upstream = {"id": team.id, "name": team.name, "description": team.description}
         if record is None:
+            stale = self.store.get_group_by_name("team", team.name)
+            if stale is not None and stale.id != team.id:
+                self.store.delete_group(stale.id)  # a team of that name was deleted and made again
             stamp = now()
             record = GroupRecord(
                 id=team.id, kind="team", display_name=team.name, external_id=None, upstream=upstream, scim={},
                 members_known=team.members is not None, created=stamp, last_modified=stamp, version=1,
             )
         else:
-            record = replace(record, display_name=team.name, upstream=upstream,
-                             members_known=record.members_known or team.members is not None)
+            record = replace(record, display_name=team.name, upstream=upstream)
         record = self.store.upsert_group(record)
         if team.members is not None:
-            known = {m.user_id for m in team.members if self.store.get_user(m.user_id) is not None}
-            self.store.set_members(
-                team.id,
-                [Membership(group_id=team.id, user_id=m.user_id, role=m.role) for m in team.members
-                 if m.user_id in known],
-            )
+            record = self._mirror_roster(team.id, team.members, known)
         return record
 
+    def _mirror_roster(self, team_id: str, members: Sequence[TeamMember], known: Known | None = None) -> GroupRecord:
+        """Store a roster; members the mirror does not know as users yet are left out of it."""
+        if known is None:
+            known = self._known([m.user_id for m in members])
+        return self.store.set_members(
+            team_id, [Membership(team_id, m.user_id, m.role or "user") for m in members if m.user_id in known]
+        )
+
+    def _upstream_members(self, team: DirectoryTeam, known: Known | None = None) -> list[MemberView]:
+        members = team.members or ()
+        if known is None:
+            known = self._known([m.user_id for m in members])
+        return sorted((m.user_id, known.get(m.user_id) or m.username) for m in members)
+
+    def _mirror_members(self, group_id: str) -> list[MemberView]:
+        members = self.store.members_of(group_id)
+        users = self._known([m.user_id for m in members])
+        return [(m.user_id, users.get(m.user_id, "")) for m in members]
+
     def search(self, ctx: RequestContext, node: FilterNode | None, *, want_members: bool) -> list[dict[str, Any]]:
+        """Groups matching ``node``. Only equality on displayName or id reads the upstream (one call);
+        everything else is answered from the mirror."""
         lookup = simple_equality(node) if node is not None else None
         if lookup is not None and lookup[0].dotted().lower() == "displayname":
             return self._by_name(ctx, lookup[1], want_members)
@@ -153,13 +219,21 @@ class GroupService:
                 return []
         self.sync.ensure_initial()
         teams = self.store.list_groups("team")
-        members = self.store.members_for_groups([t.id for t in teams]) if want_members else {}
-        names = {u.id: u.user_name for u in self.store.list_users()} if want_members else {}
+        rosters = self.store.members_for_groups([t.id for t in teams])
+        users = self.store.user_summaries()
+        names = {uid: name for uid, (name, _) in users.items()}
         resources = [
-            self._render_team(ctx, t, members.get(t.id, []) if want_members else None, names) for t in teams
+            self._render_team(ctx, t, [(m.user_id, names.get(m.user_id, "")) for m in rosters.get(t.id, [])],
+                              want_members or node is not None)
+            for t in teams
         ]
-        resources += [self._render_role(ctx, g, want_members) for g in self._role_groups()]
-        return [r for r in resources if node is None or matches(node, r)]
+        resources += [self._render_role(ctx, g, want_members or node is not None, users)
+                      for g in self._role_groups()]
+        found = [r for r in resources if node is None or matches(node, r)]
+        if not want_members:
+            for resource in found:
+                resource.pop("members", None)
+        return found
 
     def _by_name(self, ctx: RequestContext, name: str, want_members: bool) -> list[dict[str, Any]]:
         role_group = self._role_group_named(name)
@@ -170,7 +244,7 @@ class GroupService:
             record = self.store.get_group_by_name("team", name)
             if record is None:
                 return []
-            return [self._render_team(ctx, record, self.store.members_of(record.id) if want_members else None)]
+            return [self._render_team(ctx, record, self._mirror_members(record.id), want_members)]
         if not TEAM_NAME_RE.match(name) or len(name) > MAX_TEAM_NAME:
             return []  # cannot be an OpsGenie team name: no upstream call needed
         with upstream_errors():
@@ -180,64 +254,58 @@ class GroupService:
             if stale is not None:
                 self.store.delete_group(stale.id)
             return []
-        record = self._remember(team)
-        return [self._render_team(ctx, record, self.store.members_of(record.id) if want_members else None)]
+        known = self._known([m.user_id for m in team.members or ()])
+        record = self._remember(team, known)
+        return [self._render_team(ctx, record, self._upstream_members(team, known), want_members)]
 
     def _render_team(
-        self,
-        ctx: RequestContext,
-        record: GroupRecord,
-        members: list[Membership] | None,
-        names: dict[str, str] | None = None,
+        self, ctx: RequestContext, record: GroupRecord, members: list[MemberView], want_members: bool
     ) -> dict[str, Any]:
+        """The SCIM resource. Its version always covers the roster, so it does not depend on whether
+        the members are shown."""
         resource: dict[str, Any] = {"schemas": [CORE_GROUP, OPSGENIE_GROUP], "id": record.id}
         if record.external_id:
             resource["externalId"] = record.external_id
         resource["displayName"] = record.display_name
-        if members is not None:
-            resource["members"] = [self._member(ctx, m.user_id, names) for m in members]
+        resource["members"] = [self._member(ctx, uid, display) for uid, display in members]
         ext: dict[str, Any] = {"kind": "team"}
         if record.upstream.get("description"):
             ext["description"] = record.upstream["description"]
         resource[OPSGENIE_GROUP] = ext
-        return add_meta(resource, resource_type="Group", location=ctx.location("/Groups", record.id),
-                        created=record.created, last_modified=record.last_modified)
+        add_meta(resource, resource_type="Group", location=ctx.location("/Groups", record.id),
+                 created=record.created, last_modified=record.last_modified)
+        if not want_members:
+            del resource["members"]
+        return resource
 
-    def _member(self, ctx: RequestContext, user_id: str, names: dict[str, str] | None) -> dict[str, Any]:
-        if names is not None:
-            display = names.get(user_id, "")
-        else:
-            user = self.store.get_user(user_id)
-            display = user.user_name if user else ""
-        return {"value": user_id, "display": display, "$ref": ctx.location("/Users", user_id), "type": "User"}
+    @staticmethod
+    def _member(ctx: RequestContext, user_id: str, display: str) -> dict[str, Any]:
+        member = {"value": user_id, "display": display, "$ref": ctx.location("/Users", user_id), "type": "User"}
+        if not display:
+            del member["display"]
+        return member
 
-    def _render_role(self, ctx: RequestContext, group: RoleGroup, want_members: bool) -> dict[str, Any]:
+    def _render_role(self, ctx: RequestContext, group: RoleGroup, want_members: bool,
+                     users: dict[str, tuple[str, Any]] | None = None) -> dict[str, Any]:
         resource: dict[str, Any] = {"schemas": [CORE_GROUP, OPSGENIE_GROUP], "id": group.id,
                                     "displayName": group.display_name}
-        if want_members:
-            resource["members"] = [
-                {"value": uid, "display": name, "$ref": ctx.location("/Users", uid), "type": "User"}
-                for uid, name in self._role_holders(group.role)
-            ]
+        resource["members"] = [self._member(ctx, uid, name) for uid, name in self._role_holders(group.role, users)]
         resource[OPSGENIE_GROUP] = {"kind": "role", "description": f"Users holding the OpsGenie role {group.role}"}
-        return add_meta(resource, resource_type="Group", location=ctx.location("/Groups", group.id),
-                        created=group.created, last_modified=group.last_modified)
+        add_meta(resource, resource_type="Group", location=ctx.location("/Groups", group.id),
+                 created=group.created, last_modified=group.last_modified)
+        if not want_members:
+            del resource["members"]
+        return resource
 
-    # --- writing -------------------------------------------------------------------------------
+    # --- creating ------------------------------------------------------------------------------
     def create(self, ctx: RequestContext, resource: dict[str, Any]) -> dict[str, Any]:
-        name = str(resource["displayName"])
-        role_group = self._role_group_named(name)
-        if role_group is not None or name.lower().startswith(ROLE_PREFIX):
-            where = f" (id {role_group.id})" if role_group else ""
-            raise errors.Uniqueness(
-                f"{name!r} is an OpsGenie role group{where}: role groups cannot be created, link to it instead"
-            )
+        name = str(resource.get("displayName") or "")
+        self._refuse_role_name(name, "role groups cannot be created, link to it instead")
         validate_team_name(name)
         description = _description(resource)
-        existing = self.store.get_group_by_name("team", name)
-        if existing is not None and self._fresh_team(existing.id, want_members=False) is not None:
-            raise errors.Uniqueness(f"A group named {name!r} already exists (id {existing.id})")
-        member_ids = self._validated_members(resource.get("members"))
+        member_ids = _member_ids(resource.get("members"), strict=True)
+        self._check_users(member_ids)
+        self._check_name_free(name, None)
         with upstream_errors():
             team_id = self.directory.create_team(
                 name, description, [TeamMember(user_id=uid, role="user") for uid in member_ids]
@@ -250,31 +318,54 @@ class GroupService:
                 members_known=True, created=stamp, last_modified=stamp, version=1,
             )
         )
-        self.store.set_members(team_id, [Membership(team_id, uid, "user") for uid in member_ids])
-        return self._render_team(ctx, record, self.store.members_of(team_id))
+        record = self._mirror_roster(team_id, [TeamMember(user_id=uid, role="user") for uid in member_ids])
+        return self._render_team(ctx, record, self._views(member_ids), True)
 
-    def _validated_members(self, members: Any) -> list[str]:
-        """Member user ids, all known to exist; otherwise a 400 naming the unknown ones."""
-        ids: list[str] = []
-        for item in members or []:
-            value = item.get("value") if isinstance(item, dict) else None
-            if not isinstance(value, str) or not value:
-                raise errors.InvalidValue("Every member needs a 'value' holding a User id")
-            kind = item.get("type")
-            if kind is not None and str(kind).lower() != "user":
-                raise errors.InvalidValue(f"Member {value!r} has type {kind!r}: only Users can be members")
-            if value not in ids:
-                ids.append(value)
-        unknown = [uid for uid in ids if not self._user_exists(uid)]
+    def _views(self, user_ids: Sequence[str]) -> list[MemberView]:
+        users = self._known(user_ids)
+        return sorted((uid, users.get(uid, "")) for uid in user_ids)
+
+    def _refuse_role_name(self, name: str, hint: str) -> None:
+        """409 for the name of a role group (or anything in the role: namespace)."""
+        role_group = self._role_group_named(name)
+        if role_group is not None or name.lower().startswith(ROLE_PREFIX):
+            where = f" (id {role_group.id})" if role_group else ""
+            raise errors.Uniqueness(f"{name!r} is an OpsGenie role group{where}: {hint}")
+
+    def _check_name_free(self, name: str, team_id: str | None) -> None:
+        """409 when another team has the name, looked up upstream (one call)."""
+        if self.settings.read_through:
+            with upstream_errors():
+                other = self.directory.find_team(name)
+            other_id = other.id if other is not None and other.name.lower() == name.lower() else None
+        else:
+            record = self.store.get_group_by_name("team", name)
+            other_id = record.id if record is not None else None
+        if other_id is not None and other_id != team_id:
+            raise errors.Uniqueness(f"A group named {name!r} already exists (id {other_id})")
+
+    def _check_users(self, user_ids: Sequence[str]) -> Known:
+        """400 naming every id that is not an existing user; nothing upstream is written. Returns
+        what the mirror knows of them."""
+        if not user_ids:
+            return {}
+        known = self._known(user_ids)
+        missing = [uid for uid in user_ids if uid not in known]
+        unknown = [uid for uid in missing if uid.startswith(ROLE_ID_PREFIX)]
+        missing = [uid for uid in missing if not uid.startswith(ROLE_ID_PREFIX)]
+        if len(missing) <= MEMBER_LOOKUPS:
+            unknown += [uid for uid in missing if not self._user_exists_upstream(uid)]
+        else:
+            with upstream_errors():
+                upstream = {u.id for u in self.directory.iter_users()}
+            unknown += [uid for uid in missing if uid not in upstream]
         if unknown:
-            raise errors.InvalidValue("Unknown member id(s), nothing was changed: " + ", ".join(unknown))
-        return ids
+            raise errors.InvalidValue(
+                "No user with id " + ", ".join(sorted(unknown)) + ": unknown member(s), nothing was changed"
+            )
+        return known
 
-    def _user_exists(self, user_id: str) -> bool:
-        if self.store.get_user(user_id) is not None:
-            return True
-        if user_id.startswith(ROLE_ID_PREFIX):
-            return False
+    def _user_exists_upstream(self, user_id: str) -> bool:
         try:
             with upstream_errors():
                 upstream = self.directory.get_user(user_id, with_contacts=False)
@@ -282,8 +373,11 @@ class GroupService:
             return False
         return upstream.id == user_id
 
+    # --- replacing and patching -----------------------------------------------------------------
     def replace(self, ctx: RequestContext, group_id: str, body: dict[str, Any],
                 if_match: str | None = None) -> dict[str, Any]:
+        _member_ids(body.get("members"), strict=True)
+
         def new_of(current: dict[str, Any]) -> dict[str, Any]:
             new = copy.deepcopy(body)
             new["id"] = group_id
@@ -294,52 +388,112 @@ class GroupService:
 
     def patch(self, ctx: RequestContext, group_id: str, new_of: NewResource,
               if_match: str | None = None) -> dict[str, Any]:
+        """``new_of(current)`` is the wanted resource; the difference is written upstream."""
         if group_id.startswith(ROLE_ID_PREFIX):
             return self._patch_role(ctx, group_id, new_of, if_match)
-        with upstream_errors():
-            try:
+        self.sync.ensure_initial()
+        with self._team_write(group_id):
+            return self._patch_team(ctx, group_id, new_of, if_match)
+
+    def _patch_team(self, ctx: RequestContext, group_id: str, new_of: NewResource,
+                    if_match: str | None) -> dict[str, Any]:
+        try:
+            with upstream_errors():
                 team = self.directory.get_team(group_id)
-            except d.NotFoundError:
-                if self.store.get_group(group_id) is not None:
-                    self.store.delete_group(group_id)
-                raise
-        record = self._remember(team)
-        current = self._render_team(ctx, record, self.store.members_of(group_id))
+        except errors.NotFound:
+            self._forget(group_id)
+            raise errors.NotFound(f"Group {group_id} not found") from None
+        known = self._known([m.user_id for m in team.members or ()])
+        record = self._remember(team, known)
+        current = self._render_team(ctx, record, self._upstream_members(team, known), True)
         _check_version(if_match, current)
-        upstream_members = {m.user_id: m.role for m in team.members or ()}
         new = new_of(current)
         name = str(new.get("displayName") or "")
+        if name != team.name:
+            self._refuse_role_name(name, "a team cannot take the name of a role group")
         validate_team_name(name)
         description = _description(new)
-        old_ids = set(upstream_members)
-        new_ids = _member_ids(new.get("members"))
-        to_add = [uid for uid in new_ids if uid not in old_ids]
-        to_remove = sorted(old_ids - set(new_ids))
-        self._validated_members([{"value": uid} for uid in to_add])
-        if name != record.display_name:
-            other = self.store.get_group_by_name("team", name)
-            if (other is not None and other.id != group_id) or self._role_group_named(name) is not None:
-                raise errors.Uniqueness(f"A group named {name!r} already exists")
+        roster = {m.user_id: m.role or "user" for m in team.members or ()}
+        new_ids = _member_ids(new.get("members"), strict=True)
+        wanted = set(new_ids)
+        to_add = [uid for uid in new_ids if uid not in roster]
+        to_remove = sorted(uid for uid in roster if uid not in wanted)
+        known.update(self._check_users(to_add))
+        renamed = name != team.name
+        if renamed and name.lower() != team.name.lower():
+            self._check_name_free(name, group_id)
+        changes: dict[str, Any] = {}
+        if renamed:
+            changes["name"] = name
+        if description != team.description:
+            changes["description"] = description
         with upstream_errors():
-            changes: dict[str, Any] = {}
-            if name != record.display_name:
-                changes["name"] = name
-            if description != str(record.upstream.get("description") or ""):
-                changes["description"] = description
-            if changes:
-                self.directory.update_team(group_id, **changes)
-            for uid in to_add:
-                self.directory.add_team_member(group_id, uid, "user")
-                self.store.add_members(group_id, [Membership(group_id, uid, "user")])
-            for uid in to_remove:
-                self.directory.remove_team_member(group_id, uid)
-                self.store.remove_members(group_id, [uid])
+            if len(to_add) + len(to_remove) > self.roster_threshold:
+                members = self._write_roster(group_id, roster, to_add, to_remove, changes)
+            else:
+                if changes:
+                    self.directory.update_team(group_id, **changes)
+                members = self._write_members(group_id, roster, to_add, to_remove)
         record = self.store.upsert_group(
             replace(record, display_name=name, external_id=new.get("externalId"),
                     upstream={"id": group_id, "name": name, "description": description})
         )
-        return self._render_team(ctx, record, self.store.members_of(group_id))
+        record = self._mirror_roster(group_id, members, known)
+        final = DirectoryTeam(id=group_id, name=name, description=description, members=tuple(members))
+        return self._render_team(ctx, record, self._upstream_members(final, known), True)
 
+    def _write_members(self, team_id: str, roster: dict[str, str], to_add: Sequence[str],
+                       to_remove: Sequence[str]) -> list[TeamMember]:
+        """One call per added or removed member; returns the resulting roster."""
+        result = dict(roster)
+        try:
+            for uid in to_add:
+                self.directory.add_team_member(team_id, uid, "user")
+                result[uid] = "user"
+            for uid in to_remove:
+                self.directory.remove_team_member(team_id, uid)
+                result.pop(uid, None)
+        except d.DirectoryError:
+            # Keep the mirror true to what was applied before the failure.
+            self._mirror_roster(team_id, [TeamMember(uid, role=role) for uid, role in result.items()])
+            raise
+        return [TeamMember(uid, role=role) for uid, role in result.items()]
+
+    def _write_roster(self, team_id: str, roster: dict[str, str], to_add: Sequence[str],
+                      to_remove: Sequence[str], changes: dict[str, Any]) -> list[TeamMember]:
+        """One PATCH with the whole roster, then one GET to check it; what the upstream did not apply
+        is repaired member by member. Returns the resulting roster."""
+        removed = set(to_remove)
+        members = [TeamMember(uid, role=role) for uid, role in roster.items() if uid not in removed]
+        members += [TeamMember(uid, role="user") for uid in to_add]
+        self.directory.update_team(team_id, members=members, **changes)
+        after = self.directory.get_team(team_id)
+        present = {m.user_id: m.role or "user" for m in after.members or ()}
+        missing = [uid for uid in to_add if uid not in present]
+        lingering = sorted(uid for uid in removed if uid in present)
+        return self._write_members(team_id, present, missing, lingering)
+
+    @contextmanager
+    def _team_write(self, team_id: str) -> Iterator[None]:
+        """Serialise writes to one team: a lock in this process, a lease across replicas."""
+        with self._locks_guard:
+            lock = self._locks.setdefault(team_id, threading.Lock())
+        with lock:
+            name = f"team-write:{team_id}"
+            owner = uuid.uuid4().hex
+            deadline = time.monotonic() + max(self.settings.upstream_wait_budget, 1.0)
+            while not self.store.try_acquire_lease(name, owner, ttl_seconds=LEASE_TTL):
+                if time.monotonic() > deadline:
+                    raise errors.ServiceUnavailable(
+                        f"Another bridge replica is still changing group {team_id}; retry later", retry_after=5
+                    )
+                time.sleep(LEASE_POLL)
+            try:
+                yield
+            finally:
+                self.store.release_lease(name, owner)
+
+    # --- role groups: writing ---------------------------------------------------------------------
     def _patch_role(self, ctx: RequestContext, group_id: str, new_of: NewResource,
                     if_match: str | None) -> dict[str, Any]:
         group = self._role_group(group_id)
@@ -348,21 +502,25 @@ class GroupService:
         current = self._render_role(ctx, group, want_members=True)
         _check_version(if_match, current)
         new = new_of(current)
-        if str(new.get("displayName") or "") != group.display_name:
-            raise errors.Mutability("Role groups cannot be renamed")
-        if group.role.lower() == "owner":
-            if _member_ids(new.get("members")) != _member_ids(current.get("members")):
-                raise errors.Mutability("The Owner role group is read-only")
+        if str(new.get("displayName") or "").lower() != group.display_name.lower():
+            raise errors.Mutability(f"Role groups cannot be renamed: {group.display_name!r} is an OpsGenie role")
+        old_ids = _member_ids(current.get("members"))
+        new_ids = _member_ids(new.get("members"), strict=True)
+        to_add = [uid for uid in new_ids if uid not in set(old_ids)]
+        to_remove = sorted(set(old_ids) - set(new_ids))
+        if group.role.lower() == OWNER:
+            if to_add or to_remove:
+                raise errors.Mutability("The role:Owner group is read-only: the account owner is managed in OpsGenie")
             return current
-        old_ids = set(_member_ids(current.get("members")))
-        new_ids = _member_ids(new.get("members"))
-        to_add = [uid for uid in new_ids if uid not in old_ids]
-        to_remove = sorted(old_ids - set(new_ids))
-        self._validated_members([{"value": uid} for uid in to_add])
+        self._check_users(to_add)
+        users = self.store.get_users(to_add)
         for uid in to_add:
-            user = self.store.get_user(uid)
-            if user is not None and str(user.upstream.get("role", "")).lower() == "owner":
-                raise errors.Mutability(f"User {uid} is an Owner: Owners are never moved to another role")
+            user = users.get(uid)
+            if user is None:
+                with upstream_errors():
+                    user = self._fetch_user(uid)
+            if str(user.upstream.get("role", "")).lower() == OWNER:
+                raise errors.Mutability(f"User {uid} is the account Owner: Owners are never moved to another role")
         default = self.settings.default_role
         with upstream_errors():
             for uid in to_add:
@@ -371,6 +529,17 @@ class GroupService:
                 self._set_role(uid, default)
         return self._render_role(ctx, self._role_group(group_id) or group, want_members=True)
 
+    def _fetch_user(self, user_id: str) -> Any:
+        """Put a user the mirror does not know yet into it (a user made outside the bridge)."""
+        from scim_bridge.store.records import UserRecord
+
+        upstream = self.directory.get_user(user_id, with_contacts=False)
+        stamp = now()
+        return self.store.upsert_user(
+            UserRecord(id=upstream.id, user_name=upstream.username, upstream=upstream.to_json(),
+                       created=stamp, last_modified=stamp, version=1)
+        )
+
     def _set_role(self, user_id: str, role: str) -> None:
         user = self.store.get_user(user_id)
         suspension = self.store.get_suspension(user_id)
@@ -378,6 +547,8 @@ class GroupService:
             # A suspended user gets the role back when reactivated.
             self.store.put_suspension(replace(suspension, role=role))
             return
+        if user is not None and str(user.upstream.get("role", "")).lower() == role.lower():
+            return  # already holds it: no call
         self.directory.update_user(user_id, UserFields(role=role))
         if user is not None:
             upstream = dict(user.upstream)
@@ -385,31 +556,39 @@ class GroupService:
             upstream["role_id"] = None
             self.store.upsert_user(replace(user, upstream=upstream))
 
+    # --- deleting ---------------------------------------------------------------------------------
     def delete(self, ctx: RequestContext, group_id: str, if_match: str | None = None) -> None:
         if group_id.startswith(ROLE_ID_PREFIX):
             if self._role_group(group_id) is None:
                 raise errors.NotFound(f"Group {group_id} not found")
             raise errors.Mutability("Role groups cannot be deleted: they are the OpsGenie roles")
-        if if_match is not None:
-            current = self.get(ctx, group_id, want_members=True)
-            _check_version(if_match, current)
-        with upstream_errors():
+        self.sync.ensure_initial()
+        with self._team_write(group_id):
+            if if_match is not None:
+                current = self.get(ctx, group_id, want_members=True)
+                _check_version(if_match, current)
             try:
-                self.directory.delete_team(group_id)
-            except d.NotFoundError:
-                if self.store.get_group(group_id) is None:
-                    raise
-        self.store.delete_group(group_id)
+                with upstream_errors():
+                    self.directory.delete_team(group_id)
+            except errors.NotFound:
+                known = self.store.get_group(group_id)
+                if known is None or known.kind != "team":
+                    raise errors.NotFound(f"Group {group_id} not found") from None
+            self.store.delete_group(group_id)
 
 
 def validate_team_name(name: str) -> None:
     if not name.strip():
         raise errors.InvalidValue("displayName is required")
     if len(name) > MAX_TEAM_NAME:
-        raise errors.InvalidValue(f"displayName must be at most {MAX_TEAM_NAME} characters (OpsGenie team name)")
-    if not TEAM_NAME_RE.match(name):
         raise errors.InvalidValue(
-            "displayName may contain only letters, digits, spaces, '_', '.' and '-' (OpsGenie team names)"
+            f"displayName must be at most {MAX_TEAM_NAME} characters (OpsGenie team name); got {len(name)}"
+        )
+    if not TEAM_NAME_RE.match(name):
+        bad = sorted({ch for ch in name if not re.match(r"[A-Za-z0-9 _.-]", ch)})
+        raise errors.InvalidValue(
+            "displayName may contain only letters, digits, spaces, '_', '.' and '-' (OpsGenie team names); "
+            f"found {''.join(bad)!r}"
         )
 
 
@@ -422,11 +601,22 @@ def _description(resource: dict[str, Any]) -> str:
     return text
 
 
-def _member_ids(members: Any) -> list[str]:
+def _member_ids(members: Any, *, strict: bool = False) -> list[str]:
+    """Member user ids in order, without repeats. ``strict``: 400 for a member without a value or
+    of another type than User."""
     ids: list[str] = []
+    seen: set[str] = set()
     for item in members or []:
         value = item.get("value") if isinstance(item, dict) else None
-        if isinstance(value, str) and value and value not in ids:
+        if not isinstance(value, str) or not value:
+            if strict:
+                raise errors.InvalidValue("Every member needs a 'value' holding a User id")
+            continue
+        kind = item.get("type")
+        if strict and kind is not None and str(kind).lower() != "user":
+            raise errors.InvalidValue(f"Member {value!r} has type {kind!r}: only Users can be members")
+        if value not in seen:
+            seen.add(value)
             ids.append(value)
     return ids
 

@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from scim_bridge.store import audit
 from scim_bridge.store import coordination
 from scim_bridge.store import groups
-from scim_bridge.store import members
+from scim_bridge.store import members as member_ops
 from scim_bridge.store import migrate
 from scim_bridge.store import sync
 from scim_bridge.store import users
@@ -152,6 +152,17 @@ class Store:
         with self._read() as conn:
             return users.get_users(conn, user_ids)
 
+    def user_summaries(self, user_ids: Sequence[str] | None = None) -> dict[str, tuple[str, Any]]:
+        """id -> (user_name, upstream snapshot) of the given users that exist (or of all users):
+        a narrow read for large rosters."""
+        with self._read() as conn:
+            return users.user_summaries(conn, user_ids)
+
+    def user_names(self, user_ids: Sequence[str]) -> dict[str, str]:
+        """id -> user_name of the given users that exist: a narrow read for large rosters."""
+        with self._read() as conn:
+            return users.user_names(conn, user_ids)
+
     def get_user_by_username(self, username: str) -> UserRecord | None:
         """Case-insensitive lookup."""
         with self._read() as conn:
@@ -231,40 +242,40 @@ class Store:
     # --- memberships ---------------------------------------------------------------------
     def members_of(self, group_id: str) -> list[Membership]:
         with self._read() as conn:
-            return members.members_of(conn, group_id)
+            return member_ops.members_of(conn, group_id)
 
     def groups_of(self, user_id: str, kind: str | None = None) -> list[Membership]:
         with self._read() as conn:
-            return members.groups_of(conn, user_id, kind)
+            return member_ops.groups_of(conn, user_id, kind)
 
     def memberships_for_users(self, user_ids: Sequence[str]) -> dict[str, list[Membership]]:
         """Memberships of many users in one query; every requested id is a key."""
         with self._read() as conn:
-            return members.memberships_for_users(conn, user_ids)
+            return member_ops.memberships_for_users(conn, user_ids)
 
     def members_for_groups(self, group_ids: Sequence[str]) -> dict[str, list[Membership]]:
         """Members of many groups in one query; every requested id is a key."""
         with self._read() as conn:
-            return members.members_for_groups(conn, group_ids)
+            return member_ops.members_for_groups(conn, group_ids)
 
-    def set_members(self, group_id: str, members_: Sequence[Membership]) -> GroupRecord:
+    def set_members(self, group_id: str, members: Sequence[Membership]) -> GroupRecord:
         """Replace the roster (group_id of each membership ignored); marks it known."""
         with self._write() as conn:
-            return members.set_members(conn, group_id, members_, self._clock())
+            return member_ops.set_members(conn, group_id, members, self._clock())
 
-    def add_members(self, group_id: str, members_: Sequence[Membership]) -> GroupRecord:
+    def add_members(self, group_id: str, members: Sequence[Membership]) -> GroupRecord:
         """Add members; an existing member given with another role gets that role."""
         with self._write() as conn:
-            return members.add_members(conn, group_id, members_, self._clock())
+            return member_ops.add_members(conn, group_id, members, self._clock())
 
     def remove_members(self, group_id: str, user_ids: Sequence[str]) -> GroupRecord:
         with self._write() as conn:
-            return members.remove_members(conn, group_id, user_ids, self._clock())
+            return member_ops.remove_members(conn, group_id, user_ids, self._clock())
 
     def set_user_groups(self, user_id: str, kind: str, memberships: Sequence[Membership]) -> list[str]:
         """Make the user's groups of ``kind`` exactly ``memberships``; returns changed group ids."""
         with self._write() as conn:
-            return members.set_user_groups(conn, user_id, kind, memberships, self._clock())
+            return member_ops.set_user_groups(conn, user_id, kind, memberships, self._clock())
 
     # --- full sync -----------------------------------------------------------------------
     def apply_sync(

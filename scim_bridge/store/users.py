@@ -52,6 +52,27 @@ def get_users(conn: Connection, user_ids: Sequence[str]) -> dict[str, UserRecord
     return found
 
 
+def user_summaries(conn: Connection, user_ids: Sequence[str] | None) -> dict[str, tuple[str, Any]]:
+    """id -> (user_name, upstream) of the given users (or all), without the full records."""
+    columns = select(users.c.id, users.c.user_name, users.c.upstream)
+    if user_ids is None:
+        return {row.id: (row.user_name, row.upstream) for row in conn.execute(columns)}
+    found: dict[str, tuple[str, Any]] = {}
+    for part in chunks(list(dict.fromkeys(user_ids))):
+        for row in conn.execute(columns.where(users.c.id.in_(part))):
+            found[row.id] = (row.user_name, row.upstream)
+    return found
+
+
+def user_names(conn: Connection, user_ids: Sequence[str]) -> dict[str, str]:
+    """id -> user_name of the given users that exist."""
+    found: dict[str, str] = {}
+    for part in chunks(list(dict.fromkeys(user_ids))):
+        for row in conn.execute(select(users.c.id, users.c.user_name).where(users.c.id.in_(part))):
+            found[row.id] = row.user_name
+    return found
+
+
 def get_user_by_username(conn: Connection, username: str) -> UserRecord | None:
     stmt = select(users).where(users.c.username_lower == username.lower())
     row = conn.execute(stmt).mappings().first()
