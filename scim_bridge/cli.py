@@ -69,19 +69,52 @@ def main() -> None:
 @click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 256))
 @click.option("--certfile", type=click.Path(exists=True, dir_okay=False), help="TLS certificate (PEM).")
 @click.option("--keyfile", type=click.Path(exists=True, dir_okay=False), help="TLS private key (PEM).")
+@click.option("--config", "config_file", type=click.Path(exists=True, dir_okay=False),
+              envvar="SCIM_BRIDGE_GUNICORN_CONFIG",
+              help="gunicorn settings file such as deploy/gunicorn.conf.py; options given here win over it.")
 def serve(host: str, port: int, workers: int | None, threads: int, certfile: str | None,
-          keyfile: str | None) -> None:
+          keyfile: str | None, config_file: str | None) -> None:
     """Serve SCIM under gunicorn (production)."""
     settings = _settings()
-    if not settings.tokens:
-        _fail("SCIM_BEARER_TOKEN (or SCIM_BEARER_TOKEN_FILE or SCIM_BEARER_TOKEN_HASHES) is not set")
+    if not settings.tokens and not settings.oauth_clients:
+        _fail("SCIM_BEARER_TOKEN (or SCIM_BEARER_TOKEN_FILE, SCIM_BEARER_TOKEN_HASHES or SCIM_BRIDGE_OAUTH_CLIENTS) "
+              "is not set")
     if bool(certfile) != bool(keyfile):
         _fail("--certfile and --keyfile go together")
     _store(settings).close()
-    from scim_bridge.web.gunicorn import run_gunicorn
+    _logging("INFO")  # one JSON line per request on stderr (logger scim_bridge.access)
+    from scim_bridge.web.gunicorn import BridgeApplication
+    from scim_bridge.web.gunicorn import gunicorn_options
 
-    run_gunicorn(settings, host=host, port=port, workers=workers or 2, threads=threads,
-                 certfile=certfile, keyfile=keyfile)
+    options = gunicorn_options(host=host, port=port, workers=workers or 2, threads=threads,
+                               certfile=certfile, keyfile=keyfile)
+    if config_file:
+        options = _with_config_file(options, config_file)
+    BridgeApplication(settings, options).run()
+
+
+def _with_config_file(options: dict[str, Any], path: str) -> dict[str, Any]:
+    """Settings of a gunicorn config file over the defaults; options given on the command line win."""
+    import runpy
+    import types
+
+    from click.core import ParameterSource
+
+    try:
+        found = runpy.run_path(path)
+    except Exception as exc:  # a broken config file: one clear line
+        _fail(f"--config {path}: {exc.__class__.__name__}: {exc}")
+    merged = dict(options)
+    merged.update({k: v for k, v in found.items()
+                   if not k.startswith("_") and not isinstance(v, types.ModuleType) and v is not None})
+    ctx = click.get_current_context()
+    given = {name for name in ("host", "port", "workers", "threads", "certfile", "keyfile")
+             if ctx.get_parameter_source(name) in (ParameterSource.COMMANDLINE, ParameterSource.ENVIRONMENT)}
+    if given & {"host", "port"}:
+        merged["bind"] = options["bind"]
+    for name in given - {"host", "port"}:
+        merged[name] = options[name]
+    return merged
 
 
 @main.command()
@@ -237,6 +270,64 @@ def audit(limit: int, resource_id: str | None, actor: str | None, outcome: str |
             calls = len(event.upstream_calls)
             click.echo(f"{event.at:%Y-%m-%d %H:%M:%S} {event.actor:<12} {event.operation:<8} {event.path} "
                        f"-> {event.status} {event.outcome} ({calls} upstream calls) {event.detail}")
+
+
+@main.command()
+@click.option("--other-region-url", default=None, metavar="URL",
+              help="Where to try a key that the configured host refuses (default: the other OpsGenie region's "
+                   "API host, when OPSGENIE_API_URL is one of the two).")
+@click.option("--no-migrate", is_flag=True, help="Compare the schema revision only; apply no migration.")
+def check(other_region_url: str | None, no_migrate: bool) -> None:
+    """Check configuration, OpsGenie key, rights and region, database and tokens; exit 0 when all can work."""
+    from scim_bridge.ops.check import all_passed
+    from scim_bridge.ops.check import run_checks
+
+    results = run_checks(os.environ, other_region_url=other_region_url, migrate=not no_migrate)
+    for result in results:
+        click.echo(result.line())
+    if not all_passed(results):
+        failed = [r for r in results if not r.passed]
+        click.echo(f"{len(failed)} of {len(results)} checks did not pass: "
+                   "the bridge cannot work until they are fixed.")
+        sys.exit(1)
+    click.echo("all checks passed: the bridge can work.")
+
+
+@main.command()
+@click.option("--format", "fmt", type=click.Choice(["scim", "csv"]), default="scim", show_default=True)
+@click.option("--output", "-o", type=click.Path(dir_okay=False), default=None, help="File to write (default: stdout).")
+@click.option("--base-url", default="/scim/v2", show_default=True,
+              help="SCIM base URL used in meta.location and $ref, e.g. https://scim.example.com/scim/v2.")
+@click.option("--no-sync", is_flag=True, help="Export the mirror as last synced, without reading OpsGenie first.")
+def export(fmt: str, output: str | None, base_url: str, no_sync: bool) -> None:
+    """Export the whole OpsGenie directory: users, teams with members, roles with holders."""
+    from scim_bridge.ops.export import ExportError
+    from scim_bridge.ops.export import collect
+    from scim_bridge.ops.export import write
+    from scim_bridge.web.app import build_directory
+    from scim_bridge.web.metrics import Metrics
+
+    _logging("WARNING")
+    settings = _settings()
+    store = _store(settings)
+    directory, client = build_directory(settings, Metrics())
+    try:
+        snapshot = collect(settings, store, directory, base_url=base_url, sync=not no_sync)
+    except ExportError as exc:
+        _fail(str(exc), 1)
+    finally:
+        client.close()
+        store.close()
+    if output is None:
+        write(snapshot, fmt, sys.stdout)
+    else:
+        target = Path(output)
+        partial = target.with_name(target.name + ".partial")
+        with partial.open("w", encoding="utf-8", newline="") as out:
+            write(snapshot, fmt, out)
+        partial.replace(target)
+    click.echo(f"exported {len(snapshot.users)} users, {snapshot.teams} teams and {snapshot.role_groups} role groups"
+               + (f" to {output}" if output else ""), err=True)
 
 
 if __name__ == "__main__":

@@ -130,6 +130,18 @@ class RollingWindowBudget:
                 for domain, state in self._domains.items()
             }
 
+    def remaining(self) -> dict[str, float]:
+        """Per limited domain, the requests that may start now without waiting (tightest window)."""
+        with self._lock:
+            now = self._clock()
+            left: dict[str, float] = {}
+            for domain, state in self._domains.items():
+                if not state.limits:
+                    continue
+                free = min(limit - sum(1 for s in state.slots if s > now - period) for limit, period in state.limits)
+                left[domain] = 0.0 if self._blocked_until.get(domain, now) > now else float(max(0, free))
+            return left
+
     def acquire(self, domain: str, deadline: float) -> None:
         with self._lock:
             now = self._clock()

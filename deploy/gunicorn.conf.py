@@ -1,0 +1,50 @@
+"""gunicorn settings for scim-bridge in production.
+
+Used by ``scim-bridge serve --config deploy/gunicorn.conf.py`` (or SCIM_BRIDGE_GUNICORN_CONFIG, which
+the container image sets) and by plain ``gunicorn -c deploy/gunicorn.conf.py 'scim_bridge.wsgi:app'``.
+The values are those ``serve`` uses without a file (scim_bridge/web/gunicorn.py); the environment
+variables below tune them without editing the file. Options given to ``serve`` on the command line
+(--host, --port, --workers, --threads) win over this file.
+"""
+
+import logging
+import os
+
+# Where to listen. Behind a TLS-terminating proxy or an ingress, plain HTTP on 8080.
+bind = os.environ.get("SCIM_BRIDGE_BIND", "0.0.0.0:8080")
+
+# Threads, not processes, carry the concurrency: a SCIM request mostly waits on OpsGenie, and every
+# worker process holds its own rate budget, database pool and background sync thread. Two workers
+# keep the bridge serving while one restarts; size threads for the identity providers' parallelism
+# (Entra ID and Okta send a handful of requests at a time).
+worker_class = "gthread"
+workers = int(os.environ.get("SCIM_BRIDGE_WORKERS", "2"))
+threads = int(os.environ.get("SCIM_BRIDGE_THREADS", "8"))
+
+# A group PATCH with thousands of members waits on OpsGenie's rate limit: give it time to finish
+# before the worker is declared stuck.
+timeout = int(os.environ.get("SCIM_BRIDGE_WORKER_TIMEOUT", "300"))
+
+# Graceful shutdown: on SIGTERM, stop accepting, let running requests finish for up to 30 s.
+# Keep Kubernetes' terminationGracePeriodSeconds (and systemd's TimeoutStopSec) above this.
+graceful_timeout = int(os.environ.get("SCIM_BRIDGE_GRACEFUL_TIMEOUT", "30"))
+keepalive = 5
+
+# The bridge writes its own JSON access line per request (logger scim_bridge.access) to stderr;
+# gunicorn's access log would repeat it without the request id.
+accesslog = None
+errorlog = "-"
+loglevel = os.environ.get("SCIM_BRIDGE_LOG_LEVEL", "info")
+
+# Trust X-Forwarded-* (scheme, for the Location and meta.location URLs) only from these proxies.
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+
+# Worker heartbeat files: /tmp is writable with a read-only root file system (a tmpfs or an emptyDir).
+worker_tmp_dir = os.environ.get("SCIM_BRIDGE_WORKER_TMP_DIR", "/tmp")
+
+
+def on_starting(server):  # gunicorn passes its arbiter
+    """With plain ``gunicorn -c``, route the bridge's INFO lines (JSON access log) to stderr too."""
+    root = logging.getLogger()
+    if not root.handlers:
+        logging.basicConfig(level=logging.INFO, format="%(message)s")

@@ -1,0 +1,1 @@
+"""Operator tooling behind ``scim-bridge check`` and ``scim-bridge export``."""

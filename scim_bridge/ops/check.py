@@ -1,0 +1,402 @@
+"""``scim-bridge check``: can this configuration work? One plain-words line per check.
+
+The OpsGenie checks never change anything upstream. Rights are probed with requests that OpsGenie
+authorises before it looks at the target, aimed at ids that cannot exist:
+
+- Read and Configuration Access: ``GET /v2/users?limit=1`` (a list of one user). When it is refused
+  with 403, ``GET /v2/request-limits/`` (which needs Read alone) tells a missing Configuration Access
+  from a missing Read.
+- Create and Update: ``PATCH /v2/users/{random UUID}`` with an empty body. A key with the right gets
+  404 (no such user) and a key without it gets 403. The id is a fresh random UUID, so it names no
+  user, and the body is empty, so even a user that did exist would be left as it is.
+- Delete: ``DELETE /v2/teams/{random UUID}?identifierType=id``: 404 with the right, 403 without. A
+  fresh random UUID names no team, so nothing can be deleted.
+
+Creating and deleting a throw-away user would prove the same rights, but it sends an invitation
+e-mail, may take a paid seat, and leaves a user behind when the delete fails; the probes above
+do none of that.
+
+A key sent to the other region's host is refused with 401, exactly like a wrong key. When the
+configured host is one of OpsGenie's two regional hosts (or ``other_region_url`` is given), a
+refused key is tried once against the other region, which tells the two cases apart.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from scim_bridge.config import EU_API_URL
+from scim_bridge.config import US_API_URL
+from scim_bridge.config import ConfigError
+from scim_bridge.config import Settings
+from scim_bridge.directory.models import BUILTIN_ROLES
+from scim_bridge.opsgenie.errors import OpsGenieError
+from scim_bridge.opsgenie.errors import TransportError
+from scim_bridge.opsgenie.ratelimit import CONFIGURATION
+from scim_bridge.opsgenie.ratelimit import SEARCH
+from scim_bridge.opsgenie.ratelimit import UnlimitedBudget
+from scim_bridge.opsgenie.ratelimit import parse_request_limits
+from scim_bridge.opsgenie.retry import RetryPolicy
+from scim_bridge.opsgenie.transport import Transport
+
+OK = "OK"
+WARN = "WARN"
+FAIL = "FAIL"
+SKIP = "SKIP"
+
+KEY_HELP = ("create a key in OpsGenie under Settings > App settings > API key management with Read, "
+            "Create and Update, Delete and Configuration Access, and put it in OPSGENIE_API_KEY "
+            "(or in the file named by OPSGENIE_API_KEY_FILE)")
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """One line of the report. ``FAIL`` and ``SKIP`` mean the bridge cannot work yet."""
+
+    name: str
+    status: str
+    message: str
+    fix: str = ""
+
+    @property
+    def passed(self) -> bool:
+        return self.status in (OK, WARN)
+
+    def line(self) -> str:
+        text = f"{self.status:<4} {self.name}: {self.message}"
+        return f"{text} Fix: {self.fix}" if self.fix else text
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What OpsGenie answered one probe: ``status`` is None when no HTTP answer came back."""
+
+    status: int | None
+    message: str = ""
+    data: Any = None
+
+
+def run_checks(
+    environ: Mapping[str, str],
+    *,
+    other_region_url: str | None = None,
+    migrate: bool = True,
+    timeout: float = 10.0,
+) -> list[CheckResult]:
+    """Every check, in order; later checks are skipped when what they need has failed."""
+    try:
+        settings = Settings.from_env(environ, require_key=False)
+    except ConfigError as exc:
+        return [
+            CheckResult("configuration", FAIL, str(exc), "correct that variable and run the check again"),
+            CheckResult("remaining checks", SKIP, "not run until the configuration is valid"),
+        ]
+    results = [_configuration(settings), _tokens(settings), _database(settings, migrate=migrate)]
+    results += _opsgenie(settings, other_region_url=other_region_url, timeout=timeout)
+    return results
+
+
+def all_passed(results: list[CheckResult]) -> bool:
+    return all(r.passed for r in results)
+
+
+# --- local checks ---------------------------------------------------------------------------------
+def _configuration(settings: Settings) -> CheckResult:
+    aliases = len(settings.role_group_aliases)
+    return CheckResult(
+        "configuration",
+        OK,
+        f"settings are valid: OpsGenie API at {settings.opsgenie_api_url} ({_region(settings.opsgenie_api_url)} "
+        f"region), deactivation={settings.deactivation}, suspended role {settings.suspended_role!r}, "
+        f"default role {settings.default_role!r}, {aliases} role-group alias{'es' if aliases != 1 else ''}, "
+        f"full sync every {settings.sync_interval:g}s.",
+    )
+
+
+def _tokens(settings: Settings) -> CheckResult:
+    if not settings.tokens:
+        return CheckResult(
+            "scim tokens",
+            FAIL,
+            "no SCIM bearer token is configured, so every identity provider request would get 401.",
+            "set SCIM_BEARER_TOKEN (or SCIM_BEARER_TOKEN_FILE), or run `scim-bridge token create NAME` and "
+            "add the printed entry to SCIM_BEARER_TOKEN_HASHES",
+        )
+    names = ", ".join(t.name for t in settings.tokens)
+    return CheckResult("scim tokens", OK, f"{len(settings.tokens)} accepted ({names}).")
+
+
+def _database(settings: Settings, *, migrate: bool) -> CheckResult:
+    from scim_bridge.store.migrate import head_revision
+    from scim_bridge.store.store import Store
+
+    url = settings.database_url
+    scheme = url.split(":", 1)[0]
+    store = None
+    try:
+        _sqlite_parent(url)
+        store = Store.from_url(url)
+        before = store.schema_revision()
+        head = head_revision()
+        if before != head and migrate:
+            store.upgrade()
+        elif before != head:
+            return CheckResult(
+                "database", WARN,
+                f"{store.dialect} is reachable; its schema is at {before or 'no revision'} and the newest is "
+                f"{head}. `scim-bridge serve` applies the migrations at start (or run `scim-bridge db upgrade`).",
+            )
+        if not store.healthy():
+            raise RuntimeError("the database does not answer SELECT 1")
+        done = f"migrated from {before or 'an empty database'} to {head}" if before != head else f"schema at {head}"
+        return CheckResult("database", OK, f"{store.dialect} is reachable, {done}.")
+    except Exception as exc:  # any failure to open or migrate is reported, never raised
+        detail = _redact(f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}", url)
+        return CheckResult(
+            "database", FAIL, f"cannot open or migrate SCIM_BRIDGE_DATABASE_URL ({scheme}): {detail}",
+            "check the URL, the credentials and that the database server is reachable from here; for "
+            "SQLite, that the directory exists and is writable by this user",
+        )
+    finally:
+        if store is not None:
+            store.close()
+
+
+def _sqlite_parent(url: str) -> None:
+    """Create the directory of a SQLite file, as ``serve`` does."""
+    if url.startswith("sqlite:///") and ":memory:" not in url:
+        Path(url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+
+
+def _redact(text: str, url: str) -> str:
+    try:
+        from sqlalchemy.engine import make_url
+
+        password = make_url(url).password
+    except Exception:  # an unparsable URL has no password to hide
+        password = None
+    return text.replace(str(password), "***") if password else text
+
+
+# --- OpsGenie checks -----------------------------------------------------------------------------
+def _opsgenie(settings: Settings, *, other_region_url: str | None, timeout: float) -> list[CheckResult]:
+    skipped = ["opsgenie read", "opsgenie write", "opsgenie delete", "opsgenie roles", "opsgenie rate limits"]
+    url = settings.opsgenie_api_url
+    if not settings.opsgenie_api_key:
+        return [
+            CheckResult("opsgenie key", FAIL, "OPSGENIE_API_KEY (or OPSGENIE_API_KEY_FILE) is not set.", KEY_HELP),
+            *(CheckResult(name, SKIP, "not checked without an API key") for name in skipped),
+        ]
+    http = _transport(settings.opsgenie_api_key, url, timeout)
+    try:
+        first = _ask(http, "GET", "/v2/users", params={"limit": 1}, domain=SEARCH)
+        key = _key_result(first, settings, other_region_url, timeout)
+        if key.status != OK:
+            reason = "OpsGenie was not reached" if first.status is None else "the key was not accepted"
+            return [key, *(CheckResult(name, SKIP, f"not checked: {reason}") for name in skipped)]
+        results = [key]
+        read = _read_result(http, first)
+        results.append(read)
+        results.append(_write_result(http, read))
+        results.append(_delete_result(http, read))
+        results.append(_roles_result(http, settings, read))
+        results.append(_limits_result(http))
+        return results
+    finally:
+        http.close()
+
+
+def _transport(api_key: str, url: str, timeout: float) -> Transport:
+    return Transport(
+        api_key,
+        base_url=url,
+        session=None,
+        timeout=(min(3.05, timeout), timeout),
+        retry=RetryPolicy(max_attempts=2, base_delay=0.2, total_budget=timeout),
+        budget=UnlimitedBudget(),
+        on_call=None,
+        pool_size=2,
+    )
+
+
+def _ask(http: Transport, method: str, path: str, *, params: Mapping[str, str | int | None] | None = None,
+         body: Any = None, domain: str = CONFIGURATION) -> Answer:
+    try:
+        data = http.request(method, path, params=params, body=body, domain=domain)
+    except TransportError as exc:
+        return Answer(None, exc.message)
+    except OpsGenieError as exc:
+        return Answer(exc.status, exc.message)
+    return Answer(200, "", data)
+
+
+def _region(url: str) -> str:
+    host = urlsplit(url).hostname or ""
+    return "EU" if host.startswith("api.eu.") or ".eu." in host else "US"
+
+
+def _other_region(url: str) -> tuple[str, str]:
+    """The other region's name and its official API host."""
+    return ("US", US_API_URL) if _region(url) == "EU" else ("EU", EU_API_URL)
+
+
+def _key_result(first: Answer, settings: Settings, other_region_url: str | None, timeout: float) -> CheckResult:
+    url = settings.opsgenie_api_url
+    if first.status is None:
+        return CheckResult(
+            "opsgenie key", FAIL, f"cannot reach OpsGenie at {url}: {first.message}.",
+            "check OPSGENIE_API_URL and that this host may open HTTPS connections to it (proxy, firewall, "
+            "Kubernetes NetworkPolicy egress)",
+        )
+    if first.status == 401:
+        return _refused_key(settings, other_region_url, timeout, first.message)
+    if first.status in (200, 403):
+        return CheckResult("opsgenie key", OK, f"accepted by {url} ({_region(url)} region).")
+    return CheckResult(
+        "opsgenie key", FAIL, f"OpsGenie at {url} answered {first.status} ({first.message}).",
+        "wait a minute and run the check again; if the answer stays the same, OpsGenie is having trouble",
+    )
+
+
+def _refused_key(settings: Settings, other_region_url: str | None, timeout: float, message: str) -> CheckResult:
+    url = settings.opsgenie_api_url
+    region, official_other = _other_region(url)
+    other = (other_region_url or "").rstrip("/") or (official_other if url in (US_API_URL, EU_API_URL) else "")
+    if other and other != url:
+        http = _transport(settings.opsgenie_api_key, other, timeout)
+        try:
+            there = _ask(http, "GET", "/v2/users", params={"limit": 1}, domain=SEARCH)
+        finally:
+            http.close()
+        if there.status is not None and there.status != 401:
+            return CheckResult(
+                "opsgenie key", FAIL,
+                f"{url} refused the API key (401) but {other} accepts it: the key belongs to the {region} region.",
+                f"set OPSGENIE_API_URL={other}",
+            )
+        if there.status == 401:
+            return CheckResult(
+                "opsgenie key", FAIL,
+                f"OpsGenie refused the API key in both regions ({url} and {other} answered 401): the key is "
+                "wrong, was deleted or is disabled.",
+                KEY_HELP,
+            )
+    return CheckResult(
+        "opsgenie key", FAIL, f"OpsGenie at {url} refused the API key (401 {message}).",
+        "check OPSGENIE_API_KEY: the key may be mistyped, deleted or disabled (copy it again from Settings > "
+        f"App settings > API key management). If the key is right, the key may belong to the {region} region: "
+        f"set OPSGENIE_API_URL={official_other}",
+    )
+
+
+def _read_result(http: Transport, first: Answer) -> CheckResult:
+    if first.status == 200:
+        total = first.data.get("totalCount") if isinstance(first.data, dict) else None
+        seen = f"{total} users visible" if isinstance(total, int) else "users are readable"
+        return CheckResult("opsgenie read", OK, f"Read and Configuration Access granted ({seen}).")
+    limits = _ask(http, "GET", "/v2/request-limits/")
+    if limits.status == 200:
+        return CheckResult(
+            "opsgenie read", FAIL,
+            "the key may read but lacks Configuration Access: OpsGenie refused GET /v2/users with 403.",
+            "in API key management, edit the key and tick Configuration Access (and Read, Create and Update, "
+            "Delete)",
+        )
+    return CheckResult(
+        "opsgenie read", FAIL,
+        "the key lacks Read (or is a team key): OpsGenie refused GET /v2/users with 403.",
+        "use a global key from API key management with Read, Create and Update, Delete and Configuration "
+        "Access; team integration keys cannot manage users",
+    )
+
+
+def _missing_configuration(read: CheckResult) -> str:
+    return "" if read.status == OK else " (Configuration Access is missing as well, which alone refuses it)"
+
+
+def _write_result(http: Transport, read: CheckResult) -> CheckResult:
+    probe = f"/v2/users/{uuid.uuid4()}"
+    answer = _ask(http, "PATCH", probe, body={})
+    if answer.status in (200, 400, 404, 422):
+        return CheckResult(
+            "opsgenie write", OK,
+            f"Create and Update granted (an empty PATCH of a user id that cannot exist was answered "
+            f"{answer.status}, not 403; nothing was changed).",
+        )
+    if answer.status == 403:
+        return CheckResult(
+            "opsgenie write", FAIL,
+            "the key lacks Create and Update: OpsGenie refused a PATCH of a user with 403"
+            f"{_missing_configuration(read)}. The bridge could read but not create or change anyone.",
+            "in API key management, edit the key and tick Create and Update",
+        )
+    return _unexpected("opsgenie write", "PATCH /v2/users/{id}", answer)
+
+
+def _delete_result(http: Transport, read: CheckResult) -> CheckResult:
+    answer = _ask(http, "DELETE", f"/v2/teams/{uuid.uuid4()}", params={"identifierType": "id"})
+    if answer.status in (200, 404):
+        return CheckResult(
+            "opsgenie delete", OK,
+            f"Delete granted (deleting a team id that cannot exist was answered {answer.status}, not 403).",
+        )
+    if answer.status == 403:
+        return CheckResult(
+            "opsgenie delete", FAIL,
+            "the key lacks Delete: OpsGenie refused a team delete with 403"
+            f"{_missing_configuration(read)}. Removing team members, deleting groups and "
+            "SCIM_BRIDGE_DEACTIVATION=delete would fail.",
+            "in API key management, edit the key and tick Delete",
+        )
+    return _unexpected("opsgenie delete", "DELETE /v2/teams/{id}", answer)
+
+
+def _unexpected(name: str, call: str, answer: Answer) -> CheckResult:
+    what = "no answer" if answer.status is None else f"{answer.status} ({answer.message})"
+    return CheckResult(name, FAIL, f"{call} got {what}, so the right could not be confirmed.",
+                       "run the check again; if it persists, look at the OpsGenie status page")
+
+
+def _roles_result(http: Transport, settings: Settings, read: CheckResult) -> CheckResult:
+    if read.status != OK:
+        return CheckResult("opsgenie roles", SKIP, "not checked: the key cannot read the configuration")
+    answer = _ask(http, "GET", "/v2/roles")
+    if answer.status != 200:
+        return _unexpected("opsgenie roles", "GET /v2/roles", answer)
+    custom = [str(r.get("name")) for r in answer.data.get("data") or [] if isinstance(r, dict) and r.get("name")]
+    known = {name.lower() for name in (*BUILTIN_ROLES, *custom)}
+    wanted = [("SCIM_BRIDGE_DEFAULT_ROLE", settings.default_role),
+              ("SCIM_BRIDGE_SUSPENDED_ROLE", settings.suspended_role)]
+    wanted += [(f"SCIM_BRIDGE_ROLE_GROUPS ({alias})", role) for alias, role in settings.role_group_aliases.items()]
+    missing = [(var, role) for var, role in wanted if role.lower() not in known]
+    if missing:
+        names = "; ".join(f"{var} names {role!r}" for var, role in missing)
+        return CheckResult(
+            "opsgenie roles", FAIL, f"{names}, which OpsGenie does not have.",
+            f"create the role in OpsGenie (Settings > Roles) or use one of: {', '.join([*BUILTIN_ROLES, *custom])}",
+        )
+    return CheckResult(
+        "opsgenie roles", OK,
+        f"the default, suspended and aliased roles exist ({len(custom)} custom role{'s' if len(custom) != 1 else ''}).",
+    )
+
+
+def _limits_result(http: Transport) -> CheckResult:
+    answer = _ask(http, "GET", "/v2/request-limits/")
+    if answer.status == 200:
+        limits = parse_request_limits(answer.data.get("data") if isinstance(answer.data, dict) else None)
+        shown = "; ".join(
+            f"{domain} " + ", ".join(f"{lim.limit}/{lim.period:g}s" for lim in found)
+            for domain, found in sorted(limits.items()) if found
+        )
+        return CheckResult("opsgenie rate limits", OK, f"read from OpsGenie: {shown or 'none listed'}.")
+    return CheckResult(
+        "opsgenie rate limits", WARN,
+        f"GET /v2/request-limits/ answered {answer.status or 'nothing'}: the bridge will pace itself with its "
+        "built-in modest limits (team keys cannot read the account's limits).",
+    )
