@@ -34,10 +34,31 @@ class BearerToken:
 
 
 @dataclass(frozen=True)
+class OAuthClient:
+    """An OAuth 2.0 client allowed the client-credentials grant; its secret is kept only as a SHA-256 digest."""
+
+    name: str
+    client_id: str
+    secret_sha256: str
+
+    @classmethod
+    def from_secret(cls, name: str, client_id: str, secret: str) -> OAuthClient:
+        return cls(name=name, client_id=client_id, secret_sha256=hashlib.sha256(secret.encode()).hexdigest())
+
+
+@dataclass(frozen=True)
 class Settings:
     opsgenie_api_url: str = US_API_URL
-    opsgenie_api_key: str = ""
+    opsgenie_api_key: str = field(default="", repr=False)
     tokens: tuple[BearerToken, ...] = ()
+    # OAuth 2.0 client credentials (RFC 6749, Section 4.4): clients, the HMAC key signing the access tokens
+    # and their lifetime in seconds.
+    oauth_clients: tuple[OAuthClient, ...] = ()
+    oauth_signing_key: str = field(default="", repr=False)
+    oauth_token_lifetime: int = 3600
+    # Requests per second allowed to each token or OAuth client (0: no limit), and the burst above that rate.
+    client_rate_limit: float = 0.0
+    client_rate_burst: int = 0
     database_url: str = DEFAULT_DATABASE_URL
     deactivation: str = "suspend"
     suspended_role: str = "Stakeholder"
@@ -52,6 +73,7 @@ class Settings:
     max_patch_operations: int = 1000
     max_members_per_patch: int = 10_000
     max_filter_length: int = 4096
+    max_filter_depth: int = 32
     # Seconds a SCIM request may wait for the upstream rate budget before answering 429.
     upstream_wait_budget: float = 20.0
     discovery_requires_auth: bool = True
@@ -77,12 +99,22 @@ class Settings:
             raise ConfigError(
                 f"SCIM_BRIDGE_DEACTIVATION must be one of {', '.join(DEACTIVATION_MODES)}, got {deactivation!r}"
             )
+        oauth_clients = _oauth_clients(env.get("SCIM_BRIDGE_OAUTH_CLIENTS", ""))
+        signing_key = _secret(env, "SCIM_BRIDGE_OAUTH_SIGNING_KEY")
+        if oauth_clients and len(signing_key) < 32:
+            raise ConfigError("SCIM_BRIDGE_OAUTH_CLIENTS needs SCIM_BRIDGE_OAUTH_SIGNING_KEY (or _FILE), "
+                              "at least 32 characters long")
+        rate = _number(env, "SCIM_BRIDGE_CLIENT_RATE_LIMIT", 0.0, minimum=0.0)
         return cls(
             opsgenie_api_url=api_url,
             opsgenie_api_key=api_key,
             tokens=_tokens(env),
-            database_url=env.get("SCIM_BRIDGE_DATABASE_URL", DEFAULT_DATABASE_URL).strip()
-            or DEFAULT_DATABASE_URL,
+            oauth_clients=oauth_clients,
+            oauth_signing_key=signing_key,
+            oauth_token_lifetime=int(_number(env, "SCIM_BRIDGE_OAUTH_TOKEN_LIFETIME", 3600, minimum=60)),
+            client_rate_limit=rate,
+            client_rate_burst=int(_number(env, "SCIM_BRIDGE_CLIENT_RATE_BURST", 0, minimum=0)),
+            database_url=_secret(env, "SCIM_BRIDGE_DATABASE_URL") or DEFAULT_DATABASE_URL,
             deactivation=deactivation,
             suspended_role=_name(env, "SCIM_BRIDGE_SUSPENDED_ROLE", "Stakeholder"),
             default_role=_name(env, "SCIM_BRIDGE_DEFAULT_ROLE", "User"),
@@ -90,6 +122,9 @@ class Settings:
             sync_interval=_number(env, "SCIM_BRIDGE_SYNC_INTERVAL", 600.0, minimum=0.0),
             max_body_bytes=int(_number(env, "SCIM_BRIDGE_MAX_BODY_BYTES", 1_048_576, minimum=1024)),
             max_results=int(_number(env, "SCIM_BRIDGE_MAX_RESULTS", 1000, minimum=1)),
+            max_patch_operations=int(_number(env, "SCIM_BRIDGE_MAX_PATCH_OPERATIONS", 1000, minimum=1)),
+            max_members_per_patch=int(_number(env, "SCIM_BRIDGE_MAX_MEMBERS_PER_PATCH", 10_000, minimum=1)),
+            max_filter_length=int(_number(env, "SCIM_BRIDGE_MAX_FILTER_LENGTH", 4096, minimum=64)),
             upstream_wait_budget=_number(env, "SCIM_BRIDGE_UPSTREAM_WAIT", 20.0, minimum=0.0),
             discovery_requires_auth=_flag(env, "SCIM_BRIDGE_DISCOVERY_AUTH", True),
             read_through=_flag(env, "SCIM_BRIDGE_READ_THROUGH", True),
@@ -134,6 +169,26 @@ def _tokens(env: Mapping[str, str]) -> tuple[BearerToken, ...]:
             )
         tokens.append(BearerToken(name=name.strip(), sha256=digest))
     return tuple(tokens)
+
+
+def _oauth_clients(text: str) -> tuple[OAuthClient, ...]:
+    """SCIM_BRIDGE_OAUTH_CLIENTS: ``name:client_id:sha256(secret)`` entries, comma-separated."""
+    clients: list[OAuthClient] = []
+    for item in text.split(","):
+        if not item.strip():
+            continue
+        parts = [part.strip() for part in item.split(":")]
+        digest = parts[-1].lower() if len(parts) == 3 else ""
+        if len(parts) != 3 or not parts[0] or not parts[1] or len(digest) != 64 or any(
+            c not in "0123456789abcdef" for c in digest
+        ):
+            raise ConfigError(
+                "SCIM_BRIDGE_OAUTH_CLIENTS must be a comma-separated list of NAME:CLIENT_ID:SHA256HEX entries"
+            )
+        if any(client.client_id == parts[1] for client in clients):
+            raise ConfigError(f"SCIM_BRIDGE_OAUTH_CLIENTS lists the client id {parts[1]!r} twice")
+        clients.append(OAuthClient(name=parts[0], client_id=parts[1], secret_sha256=digest))
+    return tuple(clients)
 
 
 def _aliases(text: str) -> dict[str, str]:

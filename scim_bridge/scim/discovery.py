@@ -22,7 +22,28 @@ class Limits:
     default_count: int
 
 
-def service_provider_config(base_url: str, limits: Limits, documentation_uri: str = "") -> dict[str, Any]:
+def service_provider_config(
+    base_url: str, limits: Limits, documentation_uri: str = "", *, oauth_token_url: str = ""
+) -> dict[str, Any]:
+    """The ServiceProviderConfig; ``oauth_token_url`` is set when OAuth client credentials are configured."""
+    schemes: list[dict[str, Any]] = [
+        {
+            "type": "oauthbearertoken",
+            "name": "OAuth Bearer Token",
+            "description": "A bearer token in the Authorization header.",
+            "specUri": "https://www.rfc-editor.org/rfc/rfc6750",
+            "primary": True,
+        }
+    ]
+    if oauth_token_url:
+        schemes.append({
+            "type": "oauth2",
+            "name": "OAuth 2.0 Client Credentials",
+            "description": f"Access tokens from the client_credentials grant at {oauth_token_url}, sent as "
+                           "Authorization: Bearer.",
+            "specUri": "https://www.rfc-editor.org/rfc/rfc6749",
+            "primary": False,
+        })
     body: dict[str, Any] = {
         "schemas": [SPC_SCHEMA],
         "patch": {"supported": True},
@@ -32,14 +53,7 @@ def service_provider_config(base_url: str, limits: Limits, documentation_uri: st
         "changePassword": {"supported": False},
         "sort": {"supported": True},
         "etag": {"supported": True},
-        "authenticationSchemes": [
-            {
-                "type": "oauthbearertoken",
-                "name": "OAuth Bearer Token",
-                "description": "A bearer token in the Authorization header.",
-                "primary": True,
-            }
-        ],
+        "authenticationSchemes": schemes,
         "meta": {
             "resourceType": "ServiceProviderConfig",
             "location": f"{base_url}/ServiceProviderConfig",

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import io
 import json
 import logging
+import math
 import time
 import uuid
 from typing import Any
@@ -33,10 +35,12 @@ from scim_bridge.store.records import AuditEvent
 from scim_bridge.store.store import Store
 from scim_bridge.web import discovery
 from scim_bridge.web import health
+from scim_bridge.web import oauth
 from scim_bridge.web import resources
 from scim_bridge.web.auth import authenticate
 from scim_bridge.web.http import scim_response
 from scim_bridge.web.metrics import Metrics
+from scim_bridge.web.ratelimit import ClientRateLimiter
 from scim_bridge.web.state import Bridge
 
 log = logging.getLogger("scim_bridge.access")
@@ -107,6 +111,8 @@ def create_app(
     app.register_blueprint(discovery.bp, url_prefix=SCIM_PREFIX)
     app.register_blueprint(resources.bp, url_prefix=SCIM_PREFIX)
     app.register_blueprint(health.bp)
+    if settings.oauth_clients:
+        app.register_blueprint(oauth.bp)
     _install_hooks(app, settings, store, metrics)
     if start_sync:
         sync.start_background()
@@ -114,11 +120,15 @@ def create_app(
 
 
 def _install_hooks(app: Flask, settings: Settings, store: Store, metrics: Metrics) -> None:
+    limiter = ClientRateLimiter(settings.client_rate_limit, settings.client_rate_burst) \
+        if settings.client_rate_limit > 0 else None
+
     @app.before_request
     def start() -> None:
         g.started = time.perf_counter()
         incoming = request.headers.get("X-Request-Id", "")
         g.request_id = incoming if 0 < len(incoming) <= 128 and incoming.isprintable() else uuid.uuid4().hex
+        _buffer_streamed_body(settings.max_body_bytes)
         if not request.path.startswith(SCIM_PREFIX):
             return
         ctx = RequestContext(base_url=request.host_url.rstrip("/") + SCIM_PREFIX, request_id=g.request_id)
@@ -126,7 +136,12 @@ def _install_hooks(app: Flask, settings: Settings, store: Store, metrics: Metric
         g.calls_token = calls.collect_into(ctx.upstream_calls)
         if request.endpoint in discovery.DISCOVERY_ENDPOINTS and not settings.discovery_requires_auth:
             return
-        ctx.actor = authenticate(request.headers.get("Authorization"), settings.tokens)
+        ctx.actor = authenticate(request.headers.get("Authorization"), settings.tokens,
+                                 oauth_clients=settings.oauth_clients, signing_key=settings.oauth_signing_key)
+        wait = limiter.acquire(ctx.actor) if limiter is not None else 0.0
+        if wait > 0:
+            raise errors.RateLimited(f"Too many requests from this client; at most {settings.client_rate_limit:g} "
+                                     "per second are accepted", retry_after=math.ceil(wait))
 
     @app.after_request
     def finish(response: Response) -> Response:
@@ -186,6 +201,29 @@ def _install_hooks(app: Flask, settings: Settings, store: Store, metrics: Metric
             f"Internal error; quote request id {g.get('request_id', '')} when reporting it"
         )
         return scim_response(err.to_body(), 500)
+
+
+def _buffer_streamed_body(limit: int) -> None:
+    """Read a body sent without Content-Length (chunked) here, so one larger than ``limit`` is a 413.
+
+    Werkzeug only caps such a stream at MAX_CONTENT_LENGTH and hands the application the truncated start,
+    which could parse as a different, smaller request.
+    """
+    environ = request.environ
+    if request.content_length is not None or not environ.get("wsgi.input_terminated"):
+        return
+    stream = environ["wsgi.input"]
+    data = bytearray()
+    while len(data) <= limit:
+        chunk = stream.read(min(65536, limit + 1 - len(data)))
+        if not chunk:
+            break
+        data += chunk
+    if len(data) > limit:
+        raise errors.PayloadTooLarge(f"The request body exceeds {limit} bytes")
+    environ["wsgi.input"] = io.BytesIO(bytes(data))
+    environ["CONTENT_LENGTH"] = str(len(data))
+    environ.pop("wsgi.input_terminated", None)
 
 
 def _calibrate(client: OpsGenieClient) -> None:

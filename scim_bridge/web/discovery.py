@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint
 from flask import Response
+from flask import request
 
 from scim_bridge.scim import discovery
 from scim_bridge.scim import errors
@@ -26,7 +27,8 @@ def service_provider_config() -> Response:
         max_filter_length=s.max_filter_length,
         default_count=s.default_count,
     )
-    return scim_response(discovery.service_provider_config(context().base_url, limits))
+    token_url = request.host_url.rstrip("/") + "/oauth/token" if s.oauth_clients else ""
+    return scim_response(discovery.service_provider_config(context().base_url, limits, oauth_token_url=token_url))
 
 
 @bp.get("/ResourceTypes")

@@ -76,6 +76,7 @@ def _list_params(source: dict[str, Any], resource_type: ResourceType, *, search:
     return parse_list_params(
         source, resource_type=resource_type, default_count=settings.default_count,
         max_count=settings.max_results, search_request=search,
+        max_filter_length=settings.max_filter_length, max_filter_depth=settings.max_filter_depth,
     )
 
 
@@ -101,6 +102,13 @@ def _user_search(ctx: Any, node: Any, proj: Projection) -> list[dict[str, Any]]:
 @bp.get("/Users")
 def list_users() -> Response:
     return _list(USER, _list_params(query_args(), USER), _user_search)
+
+
+@bp.post("/.search")
+def search_root() -> Response:
+    raise errors.NotImplementedFeature(
+        "Searching several resource types at once is not supported: use /Users/.search or /Groups/.search"
+    )
 
 
 @bp.post("/Users/.search")
@@ -211,7 +219,10 @@ def delete_group(group_id: str) -> Response:
 
 
 def _member_values(operation: Any) -> list[Any]:
+    """Members an operation carries: its list value, or a path-less value's ``members`` (any case)."""
     value = getattr(operation, "value", None)
+    if isinstance(value, dict):
+        value = next((v for k, v in value.items() if isinstance(k, str) and k.lower() == "members"), None)
     return value if isinstance(value, list) else []
 
 
