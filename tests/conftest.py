@@ -173,8 +173,8 @@ def bridge_factory(
 ) -> Iterator[Any]:
     """Start bridges with settings overrides; all share the session's simulator (reset per test)."""
     started: list[tuple[Any, Store]] = []
+    simulator.state.update_config(SimulatorConfig().to_dict())  # knobs back to their defaults
     simulator.state.reset(seed="demo")
-    simulator.config.update({}) if hasattr(simulator.config, "update") else None
 
     def factory(seed: str | None = "demo", **overrides: Any) -> Running:
         if not started:

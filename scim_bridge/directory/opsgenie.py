@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from collections.abc import Iterator
 from typing import Any
+from typing import NamedTuple
 from typing import TypeVar
 
 from scim_bridge.directory import errors as d
@@ -61,7 +62,7 @@ class OpsGenieDirectory:
         body = user_body(fields)
         return self._create(
             lambda: self.client.create_user(body).id,
-            lambda: self._find_user_id(username),
+            lambda: self._find_user(username, fields.full_name),
             what=f"user {username!r}",
         )
 
@@ -95,7 +96,7 @@ class OpsGenieDirectory:
     def create_contact(self, user_id: str, method: str, to: str) -> Contact:
         contact_id = self._create(
             lambda: self.client.create_contact(user_id, method, to).id,
-            lambda: self._find_contact_id(user_id, method, to),
+            lambda: _same(self._find_contact_id(user_id, method, to)),
             what=f"{method} contact {to!r}",
         )
         return Contact(id=contact_id, method=method, to=to, enabled=True)
@@ -127,7 +128,7 @@ class OpsGenieDirectory:
             body["members"] = [member_json(m) for m in members]
         return self._create(
             lambda: self.client.create_team(body).id,
-            lambda: self._find_team_id(name),
+            lambda: self._find_team(name, description),
             what=f"team {name!r}",
         )
 
@@ -190,24 +191,36 @@ class OpsGenieDirectory:
         return roles
 
     # --- helpers ----------------------------------------------------------------------------
-    def _create(self, send: Callable[[], str], find: Callable[[], str | None], *, what: str) -> str:
-        """Send a create; look the entity up before repeating it and when upstream refuses it."""
+    def _create(self, send: Callable[[], str], find: Callable[[], Found | None], *, what: str) -> str:
+        """Send a create; look the entity up before repeating it and when upstream refuses it.
+
+        ``find`` returns the id of the entity holding the unique key (username, team name...) and
+        whether it has the identity this create gives it. Once an attempt may have been applied
+        (its response was lost: timeout, dropped connection, 5xx), an entity found with the same
+        identity is that attempt's result: it is returned, never reported as a conflict, and never
+        created a second time.
+        """
+        maybe_applied = False
         for attempt in range(1, CREATE_ATTEMPTS + 1):
             try:
                 return send()
             except (og.Conflict, og.Unprocessable) as exc:
-                if self._lookup(find) is not None:
-                    raise d.ConflictError(
-                        f"{what} already exists", status=409, request_id=exc.request_id
-                    ) from exc
-                raise translate(exc) from exc
+                found = self._lookup(find)
+                if found is None:
+                    raise translate(exc) from exc
+                if maybe_applied and found.same:
+                    return found.id
+                raise d.ConflictError(f"{what} already exists", status=409, request_id=exc.request_id) from exc
             except (og.TransportError, og.ServerError) as exc:
                 # The create may have been applied before the response was lost.
                 if isinstance(exc, og.TransportError) and not exc.maybe_applied:
                     raise translate(exc) from exc
+                maybe_applied = True
                 found = self._lookup(find)
                 if found is not None:
-                    return found
+                    if found.same:
+                        return found.id
+                    raise d.ConflictError(f"{what} already exists", status=409) from exc
                 if attempt == CREATE_ATTEMPTS:
                     raise translate(exc) from exc
                 self.client.retry.sleep(self.client.retry.backoff(attempt))
@@ -216,29 +229,31 @@ class OpsGenieDirectory:
         raise AssertionError("unreachable")
 
     @staticmethod
-    def _lookup(find: Callable[[], str | None]) -> str | None:
+    def _lookup(find: Callable[[], Found | None]) -> Found | None:
         try:
             return find()
         except og.OpsGenieError as exc:
             raise translate(exc) from exc
 
-    def _find_user_id(self, username: str) -> str | None:
+    def _find_user(self, username: str, full_name: str | None) -> Found | None:
         try:
             user = self.client.get_user(username)
         except og.NotFound:
             return None
-        if str(user.get("username", "")).lower() != username:
+        if str(user.get("username", "")).lower() != username or not user.get("id"):
             return None
-        return str(user["id"]) if user.get("id") else None
+        same = full_name is None or str(user.get("fullName") or "") == full_name
+        return Found(str(user["id"]), same)
 
-    def _find_team_id(self, name: str) -> str | None:
+    def _find_team(self, name: str, description: str) -> Found | None:
         try:
             team = self.client.get_team(name, identifier_type="name")
         except og.NotFound:
             return None
-        if team.get("name") != name:
+        if str(team.get("name", "")).lower() != name.lower() or not team.get("id"):
             return None
-        return str(team["id"]) if team.get("id") else None
+        same = team.get("name") == name and str(team.get("description") or "") == description
+        return Found(str(team["id"]), same)
 
     def _find_contact_id(self, user_id: str, method: str, to: str) -> str | None:
         for raw in self.client.list_contacts(user_id):
@@ -258,6 +273,18 @@ class OpsGenieDirectory:
             pass
         except og.OpsGenieError as exc:
             raise translate(exc) from exc
+
+
+class Found(NamedTuple):
+    """An entity found by its unique key, and whether it has the identity a create gives it."""
+
+    id: str
+    same: bool
+
+
+def _same(entity_id: str | None) -> Found | None:
+    """A look-up whose key is the whole identity (a contact is its method and address)."""
+    return None if entity_id is None else Found(entity_id, True)
 
 
 # --- errors -----------------------------------------------------------------------------------
