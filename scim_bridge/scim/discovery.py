@@ -94,3 +94,29 @@ def schema(base_url: str, urn: str) -> dict[str, Any]:
     if found is None:
         raise errors.NotFound(f"Schema {urn!r} not found")
     return found.to_json(base_url)
+
+
+def pagination_config(
+    *,
+    default_page_size: int,
+    max_page_size: int,
+    cursor_timeout: int,
+    cursor: bool = True,
+    default_method: str = "index",
+) -> dict[str, Any]:
+    """The ServiceProviderConfig ``pagination`` block (RFC 9865, Section 4).
+
+    Index paging stays the default so that clients which never send ``cursor`` see no change.
+    """
+    if default_method not in ("index", "cursor") or (default_method == "cursor" and not cursor):
+        raise ValueError(f"unsupported default pagination method {default_method!r}")
+    block: dict[str, Any] = {
+        "cursor": cursor,
+        "index": True,
+        "defaultPaginationMethod": default_method,
+        "defaultPageSize": max(1, int(default_page_size)),
+        "maxPageSize": max(1, int(max_page_size)),
+    }
+    if cursor:
+        block["cursorTimeout"] = max(1, int(cursor_timeout))
+    return block

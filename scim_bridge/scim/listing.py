@@ -1,15 +1,24 @@
 """List and search requests (RFC 7644, Sections 3.4.2 and 3.4.3): parameters, sorting, paging, ListResponse.
 
 The same rules serve ``GET /Users?...`` query arguments and ``POST /Users/.search`` SearchRequest bodies.
-Cursor paging (RFC 9865) is not implemented; only index paging (``startIndex``/``count``).
+Both index paging (``startIndex``/``count``) and cursor paging (RFC 9865: ``cursor``, ``nextCursor``,
+``previousCursor``) are described here; see :class:`CursorCodec` for the cursors.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+import hashlib
+import hmac
+import json
 import re
+import time
+from collections.abc import Callable
 from collections.abc import Mapping
 from collections.abc import Sequence
 from dataclasses import dataclass
+from dataclasses import field
 from datetime import datetime
 from typing import Any
 from typing import TypeVar
@@ -17,11 +26,13 @@ from typing import TypeVar
 from scim_bridge.scim.errors import InvalidFilter
 from scim_bridge.scim.errors import InvalidSyntax
 from scim_bridge.scim.errors import InvalidValue
+from scim_bridge.scim.errors import ScimError
 from scim_bridge.scim.filters import FilterNode
 from scim_bridge.scim.filters import attribute_values
 from scim_bridge.scim.filters import comparable
 from scim_bridge.scim.filters import element_values
 from scim_bridge.scim.filters import parse_filter
+from scim_bridge.scim.filters import render
 from scim_bridge.scim.projection import parse_attribute_list
 from scim_bridge.scim.schema import COMPLEX
 from scim_bridge.scim.schema import LIST_RESPONSE
@@ -44,6 +55,7 @@ _PARAMETERS = (
     "startIndex",
     "count",
     "schemas",
+    "cursor",
 )
 
 
@@ -61,6 +73,9 @@ class ListParams:
     descending: bool = False
     attributes: tuple[AttributePath, ...] = ()
     excluded_attributes: tuple[AttributePath, ...] = ()
+    # RFC 9865: None when the request has no ``cursor`` parameter (index paging), "" for the first page of
+    # cursor paging, else the client's opaque cursor (checked by ``CursorCodec``, which holds the key).
+    cursor: str | None = None
 
 
 def parse_list_params(
@@ -70,6 +85,8 @@ def parse_list_params(
     default_count: int,
     max_count: int,
     search_request: bool = False,
+    max_filter_length: int = 4096,
+    max_filter_depth: int = 32,
 ) -> ListParams:
     """Validate list parameters from query arguments or, with ``search_request``, a SearchRequest body.
 
@@ -92,11 +109,12 @@ def parse_list_params(
     return ListParams(
         count=_count(values.get("count"), default_count, max_count),
         start_index=max(1, _integer(values.get("startIndex"), "startIndex", 1)),
-        filter=_filter(values.get("filter"), resource_type),
+        filter=_filter(values.get("filter"), resource_type, max_filter_length, max_filter_depth),
         sort_by=_sort_by(values.get("sortBy"), resource_type),
         descending=_descending(values.get("sortOrder")),
         attributes=parse_attribute_list(_list(values.get("attributes")), resource_type),
         excluded_attributes=parse_attribute_list(_list(values.get("excludedAttributes")), resource_type),
+        cursor=_cursor(values.get("cursor"), values.get("startIndex")),
     )
 
 
@@ -142,14 +160,14 @@ def _count(value: ArgValue, default_count: int, max_count: int) -> int:
     return min(max(count, 0), max(max_count, 0))
 
 
-def _filter(value: ArgValue, resource_type: ResourceType) -> FilterNode | None:
+def _filter(value: ArgValue, resource_type: ResourceType, max_length: int, max_depth: int) -> FilterNode | None:
     if value is None:
         return None
     if not isinstance(value, str):
         raise InvalidFilter("'filter' must be a string.")
     if not value.strip():
         return None
-    return parse_filter(value, resource_type)
+    return parse_filter(value, resource_type, max_length=max_length, max_depth=max_depth)
 
 
 def _sort_by(value: ArgValue, resource_type: ResourceType) -> AttributePath | None:
@@ -252,3 +270,172 @@ def list_response(
         "itemsPerPage": len(resources_page),
         "Resources": [dict(resource) for resource in resources_page],
     }
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Cursor paging (RFC 9865).
+
+_CURSOR_TEXT = re.compile(r"[A-Za-z0-9._~-]*")  # RFC 3986 unreserved characters, as RFC 9865 requires
+_CURSOR_VERSION = 1
+_MAC_BYTES = 16
+
+
+class InvalidCursor(ScimError):
+    """400 ``invalidCursor`` (RFC 9865, Section 2.1): not a cursor this service issued for this query."""
+
+    scim_type = "invalidCursor"
+
+
+class ExpiredCursor(ScimError):
+    """400 ``expiredCursor`` (RFC 9865, Section 2.1): a genuine cursor older than the cursor timeout."""
+
+    scim_type = "expiredCursor"
+
+
+def _cursor(value: ArgValue, start_index: ArgValue) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise InvalidCursor("'cursor' must be a string.")
+    if start_index is not None and start_index != "":
+        raise InvalidValue("Use either 'cursor' or 'startIndex' to page, not both.")
+    if len(value) > 512 or not _CURSOR_TEXT.fullmatch(value):
+        raise InvalidCursor("The cursor is not one this service issued; start again with an empty cursor.")
+    return value
+
+
+def cursor_scope(resource_type: ResourceType, params: ListParams) -> str:
+    """What a cursor is bound to: the endpoint and the parameters that decide the order of results.
+
+    RFC 9865 has the client repeat the query unchanged; a cursor presented with another filter, sort or
+    resource type is refused rather than silently paging through a different result set.
+    """
+    node = "" if params.filter is None else render(params.filter)
+    sort = "" if params.sort_by is None else params.sort_by.dotted()
+    return json.dumps([resource_type.id, node, sort, params.descending], separators=(",", ":"))
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode("ascii").rstrip("=")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+@dataclass(frozen=True)
+class CursorCodec:
+    """Opaque, tamper-evident cursors holding a result offset (RFC 9865).
+
+    A cursor is ``<payload>.<mac>`` in base64url (only RFC 3986 unreserved characters): the payload holds
+    the offset, the issue time and a digest of the query's scope (:func:`cursor_scope`); the MAC is an
+    HMAC-SHA256 under ``key``, so every replica configured with the same key accepts the others' cursors.
+    Cursors older than ``timeout_seconds`` are refused with ``expiredCursor``.
+    """
+
+    key: bytes
+    timeout_seconds: int = 3600
+    clock: Callable[[], float] = field(default=time.time)
+
+    def __post_init__(self) -> None:
+        if len(self.key) < 16:
+            raise ValueError("the cursor key must have at least 16 bytes")
+        if self.timeout_seconds <= 0:
+            raise ValueError("the cursor timeout must be positive")
+
+    def encode(self, offset: int, scope: str) -> str:
+        """A cursor for the page starting at 0-based ``offset`` of the query ``scope``."""
+        payload = json.dumps(
+            [_CURSOR_VERSION, max(int(offset), 0), int(self.clock()), _digest(scope)], separators=(",", ":")
+        ).encode("utf-8")
+        return f"{_b64(payload)}.{_b64(self._mac(payload))}"
+
+    def decode(self, cursor: str, scope: str) -> int:
+        """The 0-based offset in ``cursor``.
+
+        :raises InvalidCursor: malformed, forged or altered, or issued for another query.
+        :raises ExpiredCursor: genuine but older than the timeout.
+        """
+        invalid = InvalidCursor("The cursor is not one this service issued; start again with an empty cursor.")
+        encoded_payload, dot, encoded_mac = cursor.partition(".")
+        if not dot or not _CURSOR_TEXT.fullmatch(cursor):
+            raise invalid
+        try:
+            payload, mac = _unb64(encoded_payload), _unb64(encoded_mac)
+        except (binascii.Error, ValueError):
+            raise invalid from None
+        if not hmac.compare_digest(mac, self._mac(payload)):
+            raise invalid
+        try:
+            version, offset, issued, digest = json.loads(payload)
+        except (ValueError, TypeError):
+            raise invalid from None
+        if version != _CURSOR_VERSION or not isinstance(offset, int) or not isinstance(issued, int):
+            raise invalid
+        if digest != _digest(scope):
+            raise InvalidCursor("The cursor belongs to another query: repeat the query's parameters unchanged.")
+        if self.clock() - issued > self.timeout_seconds:
+            raise ExpiredCursor(
+                f"The cursor has expired (cursors last {self.timeout_seconds} seconds); start again with an "
+                "empty cursor."
+            )
+        return max(offset, 0)
+
+    def _mac(self, payload: bytes) -> bytes:
+        return hmac.new(self.key, b"scim-cursor\x00" + payload, hashlib.sha256).digest()[:_MAC_BYTES]
+
+
+def _digest(scope: str) -> str:
+    return hashlib.sha256(scope.encode("utf-8")).hexdigest()[:16]
+
+
+def page_start(params: ListParams, resource_type: ResourceType, codec: CursorCodec | None) -> int:
+    """The 1-based start index of the requested page, from ``startIndex`` or from the cursor.
+
+    :raises InvalidCursor: a cursor was given but cursors are off (``codec`` None), or it is not valid.
+    :raises ExpiredCursor: the cursor is too old.
+    """
+    if params.cursor is None:
+        return params.start_index
+    if codec is None:
+        raise InvalidCursor("Cursor paging is not enabled; page with startIndex.")
+    if params.cursor == "":
+        return 1
+    return codec.decode(params.cursor, cursor_scope(resource_type, params)) + 1
+
+
+def cursor_links(
+    params: ListParams,
+    resource_type: ResourceType,
+    codec: CursorCodec,
+    *,
+    start_index: int,
+    returned: int,
+    total: int,
+) -> dict[str, str]:
+    """``nextCursor`` (unless this is the last page) and ``previousCursor`` (unless it is the first)."""
+    scope = cursor_scope(resource_type, params)
+    offset = max(start_index, 1) - 1
+    links: dict[str, str] = {}
+    following = offset + max(returned, 0)
+    if following < total:
+        links["nextCursor"] = codec.encode(following, scope)
+    if offset > 0:
+        links["previousCursor"] = codec.encode(max(offset - params.count, 0), scope)
+    return links
+
+
+def cursor_list_response(
+    resources_page: Sequence[Mapping[str, Any]], total: int, links: Mapping[str, str]
+) -> dict[str, Any]:
+    """A ListResponse for cursor paging (RFC 9865, Section 2): ``startIndex`` gives way to the cursors."""
+    body: dict[str, Any] = {
+        "schemas": [LIST_RESPONSE],
+        "totalResults": int(total),
+        "itemsPerPage": len(resources_page),
+    }
+    for name in ("previousCursor", "nextCursor"):
+        if name in links:
+            body[name] = links[name]
+    body["Resources"] = [dict(resource) for resource in resources_page]
+    return body

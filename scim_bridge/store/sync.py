@@ -92,7 +92,7 @@ def _plan(
     for key, wanted in incoming.items():
         row = existing.get(key)
         if row is None:
-            stamps = {
+            stamps: dict[str, Any] = {
                 "external_id": None,
                 "scim": {},
                 "created": now,

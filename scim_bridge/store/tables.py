@@ -7,6 +7,7 @@ from sqlalchemy import BigInteger
 from sqlalchemy import Boolean
 from sqlalchemy import CheckConstraint
 from sqlalchemy import Column
+from sqlalchemy import Double
 from sqlalchemy import ForeignKey
 from sqlalchemy import Index
 from sqlalchemy import Integer
@@ -120,3 +121,61 @@ settings_kv = Table(
 )
 
 ALL_TABLES = (memberships, suspensions, audit_events, leases, settings_kv, groups, users)
+
+
+# --- SCIM search index and shared rate budget (migration 0002) -------------------------------------
+# Text that is compared or sorted uses the "C" collation on PostgreSQL, so that ordering is by code
+# point (as in Python and in SQLite's BINARY collation) whatever the database's default locale.
+IndexText = Text().with_variant(Text(collation="C"), "postgresql")
+
+scim_resources = Table(
+    "scim_resources",
+    metadata,
+    Column("kind", String, nullable=False),
+    Column("id", IndexText, nullable=False),
+    Column("created", UTCDateTime, nullable=True),
+    Column("document", JSON, nullable=False),
+    PrimaryKeyConstraint("kind", "id", name="pk_scim_resources"),
+    Index("ix_scim_resources_kind_created_id", "kind", "created", "id"),
+)
+
+scim_values = Table(
+    "scim_values",
+    metadata,
+    Column("kind", String, nullable=False),
+    Column("resource_id", IndexText, nullable=False),
+    Column("path", String, nullable=False),
+    Column("element", Integer, nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("value_type", String, nullable=False),
+    Column("present", Boolean, nullable=False),
+    Column("sort_key", Boolean, nullable=False),
+    Column("value_text", IndexText, nullable=True),
+    Column("value_lower", IndexText, nullable=True),
+    Column("value_num", Double, nullable=True),
+    Column("value_time", UTCDateTime, nullable=True),
+    Column("value_bool", Boolean, nullable=True),
+    PrimaryKeyConstraint("kind", "resource_id", "path", "element", "seq", name="pk_scim_values"),
+    Index("ix_scim_values_lower", "kind", "path", "value_lower"),
+    Index("ix_scim_values_text", "kind", "path", "value_text"),
+    Index("ix_scim_values_num", "kind", "path", "value_num"),
+    Index("ix_scim_values_time", "kind", "path", "value_time"),
+)
+
+rate_domains = Table(
+    "rate_domains",
+    metadata,
+    Column("domain", String, primary_key=True),
+    Column("blocked_until", Double, nullable=False),
+)
+
+rate_slots = Table(
+    "rate_slots",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True),
+    Column("domain", String, nullable=False),
+    Column("at", Double, nullable=False),
+    Index("ix_rate_slots_domain_at", "domain", "at"),
+)
+
+MIRROR_TABLES = (scim_values, scim_resources, rate_slots, rate_domains)

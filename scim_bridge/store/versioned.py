@@ -10,6 +10,7 @@ from sqlalchemy import Table
 from sqlalchemy import select
 from sqlalchemy import update
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
 
 from scim_bridge.store.errors import StoreConflict
 from scim_bridge.store.errors import StoreNotFound
@@ -45,7 +46,16 @@ def upsert_versioned(
         if expected_version is not None:
             raise StoreNotFound(f"{table.name} {key!r} does not exist")
         row = {**values, "last_modified": now, "version": 1}
-        if conn.execute(insert_ignoring(conn, table, row, "id")).rowcount == 1:
+        try:
+            with conn.begin_nested():
+                inserted = conn.execute(insert_ignoring(conn, table, row, "id")).rowcount == 1
+        except IntegrityError:
+            # On PostgreSQL a concurrent insert of the same id can surface as a violation of
+            # another unique index (the name) rather than as the id conflict we ignore.
+            if _locked_row(conn, table, key) is None:
+                raise
+            inserted = False
+        if inserted:
             return row
         # Another transaction inserted the same id since our read: update that row instead.
         existing = _locked_row(conn, table, key)

@@ -18,7 +18,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from scim_bridge.store import Store  # noqa: E402
-from scim_bridge.store.tables import ALL_TABLES  # noqa: E402
+from scim_bridge.store.tables import metadata  # noqa: E402
 from tests.pgserver import create_database  # noqa: E402
 from tests.pgserver import drop_database  # noqa: E402
 from tests.pgserver import shared_postgres  # noqa: E402
@@ -70,7 +70,7 @@ def store_url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> s
         return url
     url = str(request.getfixturevalue("pg_store_url"))
     store = Store.from_url(url)
-    names = ", ".join(table.name for table in ALL_TABLES)
+    names = ", ".join(table.name for table in metadata.sorted_tables)
     with store.engine.begin() as conn:
         conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
     store.close()

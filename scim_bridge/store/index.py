@@ -1,0 +1,453 @@
+"""A searchable index of rendered SCIM resources: filters, sorting and paging run in SQL.
+
+Two tables (migration 0002):
+
+- ``scim_resources``: one row per resource — ``kind`` (the resource type id, "User" or "Group"), ``id``,
+  ``created`` (from ``meta.created``, for the default order) and the rendered JSON ``document``.
+- ``scim_values``: every value a filter can reach, one row each (entity-attribute-value). ``path`` is the
+  canonical dotted path of :meth:`AttributePath.dotted` (``userName``, ``emails.value``, ``name.givenName``,
+  ``urn:...:enterprise:2.0:User:department``); ``element`` is the position of the value among the attribute's
+  values (for a sub-attribute: the position of its parent element, so that ``emails[type eq "work" and
+  value co "@x"]`` is checked element by element); ``seq`` numbers values within one element. The typed
+  columns hold the value as :func:`scim_bridge.scim.filters.comparable` sees it: ``value_text`` (the string),
+  ``value_lower`` (case-folded), ``value_num``, ``value_time`` (an xsd:dateTime, for dateTime attributes),
+  ``value_bool``. ``present`` is the ``pr`` test of the value, ``sort_key`` marks the one value sortBy uses.
+
+Which column a comparison reads is decided at query time from the attribute definition (type and
+``caseExact``), so the semantics are those of :func:`scim_bridge.scim.filters.matches`: any-match over
+multi-valued attributes, ``ne`` true on a missing attribute or a value of the wrong type, chronological
+dateTimes, and sorting as :func:`scim_bridge.scim.listing.sort_resources` (primary element first, missing values
+last when ascending and first when descending, ties in the default order). The default order is
+``(created, id)``, resources without ``meta.created`` last.
+
+Use the module functions inside a transaction you own (``conn``), or :class:`ScimIndex` on an engine.
+
+Limits: numbers are compared as double precision (integers beyond 2**53 lose exactness), and on PostgreSQL a
+string longer than about 2,700 bytes cannot go into the value indexes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from collections.abc import Iterator
+from collections.abc import Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any
+from typing import NamedTuple
+
+from sqlalchemy import ColumnElement
+from sqlalchemy import and_
+from sqlalchemy import delete
+from sqlalchemy import exists
+from sqlalchemy import false
+from sqlalchemy import func
+from sqlalchemy import insert
+from sqlalchemy import literal
+from sqlalchemy import not_
+from sqlalchemy import or_
+from sqlalchemy import select
+from sqlalchemy import true
+from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Engine
+from sqlalchemy.sql.expression import FromClause
+
+from scim_bridge.scim.filters import And
+from scim_bridge.scim.filters import Compare
+from scim_bridge.scim.filters import FilterNode
+from scim_bridge.scim.filters import Not
+from scim_bridge.scim.filters import Or
+from scim_bridge.scim.filters import Present
+from scim_bridge.scim.filters import ValuePath
+from scim_bridge.scim.filters import _is_present
+from scim_bridge.scim.filters import attribute_values
+from scim_bridge.scim.filters import comparable
+from scim_bridge.scim.filters import element_values
+from scim_bridge.scim.filters import parse_datetime
+from scim_bridge.scim.schema import BOOLEAN
+from scim_bridge.scim.schema import COMPLEX
+from scim_bridge.scim.schema import DATETIME
+from scim_bridge.scim.schema import DECIMAL
+from scim_bridge.scim.schema import INTEGER
+from scim_bridge.scim.schema import Attribute
+from scim_bridge.scim.schema import AttributePath
+from scim_bridge.scim.schema import ResourceType
+from scim_bridge.store.engine import WRITE_OPTION
+from scim_bridge.store.sqlutil import chunks
+from scim_bridge.store.sqlutil import normalize_json
+from scim_bridge.store.tables import scim_resources
+from scim_bridge.store.tables import scim_values
+
+_SUBSTRING = ("co", "sw", "ew")
+_ORDERING = ("gt", "ge", "lt", "le")
+
+
+class SearchPage(NamedTuple):
+    """``total``: every match (for ``totalResults``); ``resources``: the requested page, in order."""
+
+    total: int
+    resources: list[dict[str, Any]]
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Writing.
+
+
+def searchable_paths(resource_type: ResourceType) -> list[AttributePath]:
+    """Every attribute and sub-attribute path of ``resource_type`` (core schema and extensions)."""
+    paths: list[AttributePath] = []
+    for schema in resource_type.schemas:
+        extension = schema is not resource_type.schema
+        for attribute in schema.attributes:
+            paths.append(AttributePath(schema.id, attribute, None, extension))
+            for sub in attribute.sub_attributes if attribute.type == COMPLEX else ():
+                paths.append(AttributePath(schema.id, attribute, sub, extension))
+    return paths
+
+
+def index_resources(conn: Connection, resource_type: ResourceType, resources: Sequence[dict[str, Any]]) -> None:
+    """Insert or replace ``resources`` (rendered SCIM JSON, each with an ``id``) of ``resource_type``."""
+    if not resources:
+        return
+    kind = resource_type.id
+    documents = {str(resource["id"]): normalize_json(resource) for resource in resources}
+    remove_resources(conn, resource_type, list(documents))
+    paths = searchable_paths(resource_type)
+    resource_rows: list[dict[str, Any]] = []
+    value_rows: list[dict[str, Any]] = []
+    for resource_id, document in documents.items():
+        resource_rows.append(
+            {"kind": kind, "id": resource_id, "created": _created(document), "document": document}
+        )
+        value_rows.extend(_value_rows(kind, resource_id, document, paths))
+    for resource_chunk in chunks(resource_rows):
+        conn.execute(insert(scim_resources), list(resource_chunk))
+    for value_chunk in chunks(value_rows, 5000):
+        conn.execute(insert(scim_values), list(value_chunk))
+
+
+def remove_resources(conn: Connection, resource_type: ResourceType, ids: Sequence[str]) -> None:
+    """Remove the resources with these ids (absent ones are ignored)."""
+    kind = resource_type.id
+    for chunk in chunks(list(ids)):
+        conn.execute(delete(scim_values).where(scim_values.c.kind == kind, scim_values.c.resource_id.in_(chunk)))
+        conn.execute(delete(scim_resources).where(scim_resources.c.kind == kind, scim_resources.c.id.in_(chunk)))
+
+
+def replace_all(conn: Connection, resource_type: ResourceType, resources: Sequence[dict[str, Any]]) -> None:
+    """Make the index of ``resource_type`` exactly ``resources`` (after a full sync)."""
+    clear(conn, resource_type)
+    index_resources(conn, resource_type, resources)
+
+
+def clear(conn: Connection, resource_type: ResourceType) -> None:
+    kind = resource_type.id
+    conn.execute(delete(scim_values).where(scim_values.c.kind == kind))
+    conn.execute(delete(scim_resources).where(scim_resources.c.kind == kind))
+
+
+def _created(document: dict[str, Any]) -> datetime | None:
+    meta = document.get("meta")
+    created = meta.get("created") if isinstance(meta, dict) else None
+    return parse_datetime(created) if isinstance(created, str) else None
+
+
+def _value_rows(
+    kind: str, resource_id: str, document: dict[str, Any], paths: Iterable[AttributePath]
+) -> Iterator[dict[str, Any]]:
+    for path in paths:
+        if path.sub_attribute is not None:
+            continue
+        whole = attribute_values(document, path)
+        complex_ = path.attribute.type == COMPLEX
+        for element, value in enumerate(whole):
+            yield _row(kind, resource_id, path, element, 0, value, sort_key=element == 0 and not complex_)
+        if not complex_:
+            continue
+        chosen = _sort_element(whole)
+        for sub in path.attribute.sub_attributes:
+            sub_path = AttributePath(path.schema, path.attribute, sub, path.extension)
+            for element, parent in enumerate(whole):
+                if not isinstance(parent, dict):
+                    continue
+                for seq, value in enumerate(element_values([parent], sub.name)):
+                    yield _row(kind, resource_id, sub_path, element, seq, value, element == chosen and seq == 0)
+
+
+def _sort_element(values: list[Any]) -> int | None:
+    """The element sortBy reads (``sort_resources``): the first primary one, else the first one."""
+    objects = [(i, value) for i, value in enumerate(values) if isinstance(value, dict)]
+    for i, value in objects:
+        if value.get("primary") is True:
+            return i
+    return objects[0][0] if objects else None
+
+
+def _row(
+    kind: str, resource_id: str, path: AttributePath, element: int, seq: int, value: Any, sort_key: bool
+) -> dict[str, Any]:
+    text = value if isinstance(value, str) else None
+    number = value if isinstance(value, int | float) and not isinstance(value, bool) else None
+    return {
+        "kind": kind,
+        "resource_id": resource_id,
+        "path": path.dotted(),
+        "element": element,
+        "seq": seq,
+        "value_type": _json_type(value),
+        "present": _is_present(value),
+        "sort_key": sort_key,
+        "value_text": text,
+        "value_lower": None if text is None else text.casefold(),
+        "value_num": None if number is None else float(number),
+        "value_time": parse_datetime(text) if text is not None and path.target.type == DATETIME else None,
+        "value_bool": value if isinstance(value, bool) else None,
+    }
+
+
+def _json_type(value: Any) -> str:
+    if isinstance(value, dict):
+        return "object"
+    if isinstance(value, list):
+        return "array"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    return "string"
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Searching.
+
+
+def search(
+    conn: Connection,
+    resource_type: ResourceType,
+    node: FilterNode | None,
+    *,
+    sort_by: AttributePath | None = None,
+    descending: bool = False,
+    start_index: int = 1,
+    count: int = 100,
+) -> SearchPage:
+    """The page of resources matching ``node`` (all when None), with the exact total.
+
+    ``start_index`` is 1-based (values below 1 count as 1); ``count`` of 0 returns only the total.
+    """
+    kind = resource_type.id
+    r = scim_resources
+    condition = r.c.kind == kind
+    if node is not None:
+        condition = and_(condition, _Translator(conn.dialect.name, kind).top(node))
+    total = int(conn.execute(select(func.count()).select_from(r).where(condition)).scalar_one())
+    if count <= 0 or total == 0:
+        return SearchPage(total, [])
+    source: FromClause = r
+    order: list[ColumnElement[Any]] = []
+    if sort_by is not None:
+        s = scim_values.alias("s")
+        sort_path, attribute = _sort_target(sort_by)
+        source = r.outerjoin(
+            s,
+            and_(
+                s.c.kind == r.c.kind,
+                s.c.resource_id == r.c.id,
+                s.c.path == sort_path,
+                s.c.sort_key == true(),
+            ),
+        )
+        column = _typed_column(s, attribute)
+        missing = column.is_(None)
+        order = [missing.desc(), column.desc()] if descending else [missing.asc(), column.asc()]
+    order += [r.c.created.is_(None).asc(), r.c.created.asc(), r.c.id.asc()]
+    query = (
+        select(r.c.document)
+        .select_from(source)
+        .where(condition)
+        .order_by(*order)
+        .offset(max(start_index, 1) - 1)
+        .limit(count)
+    )
+    return SearchPage(total, [dict(row.document) for row in conn.execute(query)])
+
+
+def _sort_target(path: AttributePath) -> tuple[str, Attribute]:
+    """The indexed path and attribute sortBy reads: a complex attribute sorts by its ``value``."""
+    if path.sub_attribute is None and path.attribute.type == COMPLEX:
+        value = path.attribute.sub("value")
+        if value is not None:
+            return AttributePath(path.schema, path.attribute, value, path.extension).dotted(), value
+    return path.dotted(), path.target
+
+
+def _typed_column(table: FromClause, attribute: Attribute) -> ColumnElement[Any]:
+    """The column holding ``comparable(attribute, value)``."""
+    if attribute.type == BOOLEAN:
+        return table.c.value_bool
+    if attribute.type in (INTEGER, DECIMAL):
+        return table.c.value_num
+    if attribute.type == DATETIME:
+        return table.c.value_time
+    return table.c.value_text if attribute.case_exact else table.c.value_lower
+
+
+class _Translator:
+    """Filter IR -> SQL conditions on ``scim_resources`` (top level) or on one element row (in ``[...]``)."""
+
+    def __init__(self, dialect: str, kind: str) -> None:
+        self._dialect = dialect
+        self._kind = kind
+        self._aliases = 0
+
+    def top(self, node: FilterNode) -> ColumnElement[bool]:
+        return self._node(node, None)
+
+    def _alias(self) -> FromClause:
+        self._aliases += 1
+        return scim_values.alias(f"v{self._aliases}")
+
+    def _node(self, node: FilterNode, scope: FromClause | None) -> ColumnElement[bool]:
+        if isinstance(node, And):
+            return and_(self._node(node.left, scope), self._node(node.right, scope))
+        if isinstance(node, Or):
+            return or_(self._node(node.left, scope), self._node(node.right, scope))
+        if isinstance(node, Not):
+            return not_(self._node(node.node, scope))
+        if isinstance(node, Present):
+            return self._any(node.path, scope, lambda v: v.c.present == true())
+        if isinstance(node, Compare):
+            return self._compare(node, scope)
+        return self._value_path(node, scope)
+
+    def _any(self, path: AttributePath, scope: FromClause | None, predicate: Any) -> ColumnElement[bool]:
+        """Some value at ``path`` (within the scope's element) satisfies ``predicate(values_alias)``."""
+        v = self._alias()
+        where: list[ColumnElement[bool]] = [v.c.path == path.dotted()]
+        if predicate is not None:
+            where.append(predicate(v))
+        if scope is None:
+            sub = select(v.c.resource_id).where(v.c.kind == self._kind, *where)
+            return scim_resources.c.id.in_(sub)
+        return exists(
+            select(literal(1)).where(
+                v.c.kind == scope.c.kind,
+                v.c.resource_id == scope.c.resource_id,
+                v.c.element == scope.c.element,
+                *where,
+            )
+        )
+
+    def _compare(self, node: Compare, scope: FromClause | None) -> ColumnElement[bool]:
+        target = node.path.target
+        expected = comparable(target, node.value)
+        if expected is None:  # nothing compares with it: only ``ne`` holds, for any value or none
+            return true() if node.op == "ne" else false()
+        if node.op == "ne":
+            missing = not_(self._any(node.path, scope, None))
+            differs = self._any(node.path, scope, lambda v: _differs(_typed_column(v, target), expected))
+            return or_(missing, differs)
+        if node.op in _SUBSTRING:
+            if not isinstance(expected, str) or target.type in (BOOLEAN, INTEGER, DECIMAL, DATETIME):
+                return false()
+            return self._any(node.path, scope, lambda v: self._substring(node.op, _typed_column(v, target), expected))
+        return self._any(node.path, scope, lambda v: _binary(node.op, _typed_column(v, target), expected))
+
+    def _substring(self, op: str, column: ColumnElement[Any], text: str) -> ColumnElement[bool]:
+        if self._dialect == "sqlite":
+            # SQLite's LIKE ignores ASCII case; GLOB is case-sensitive, with [x] quoting its wildcards.
+            quoted = "".join(f"[{c}]" if c in "*?[" else c for c in text)
+            pattern = {"co": f"*{quoted}*", "sw": f"{quoted}*", "ew": f"*{quoted}"}[op]
+            return column.op("GLOB")(pattern)
+        escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        pattern = {"co": f"%{escaped}%", "sw": f"{escaped}%", "ew": f"%{escaped}"}[op]
+        return column.like(pattern, escape="\\")
+
+    def _value_path(self, node: ValuePath, scope: FromClause | None) -> ColumnElement[bool]:
+        if scope is not None:
+            raise ValueError("value filters cannot be nested")
+        e = self._alias()
+        inner = self._node(node.filter, e)
+        sub = select(e.c.resource_id).where(
+            e.c.kind == self._kind,
+            e.c.path == node.path.dotted(),
+            e.c.value_type == "object",
+            inner,
+        )
+        return scim_resources.c.id.in_(sub)
+
+
+def _differs(column: ColumnElement[Any], expected: Any) -> ColumnElement[bool]:
+    """The value does not compare with ``expected`` (null: wrong type) or is not equal to it."""
+    return or_(column.is_(None), column != expected)
+
+
+def _binary(op: str, column: ColumnElement[Any], expected: Any) -> ColumnElement[bool]:
+    result: ColumnElement[bool]
+    if op == "eq":
+        result = column == expected
+    elif op == "gt":
+        result = column > expected
+    elif op == "ge":
+        result = column >= expected
+    elif op == "lt":
+        result = column < expected
+    elif op == "le":
+        result = column <= expected
+    else:
+        raise ValueError(f"unsupported operator {op!r}")
+    return result
+
+
+# ---------------------------------------------------------------------------------------------------------
+# On an engine.
+
+
+class ScimIndex:
+    """The index on an engine: each call is its own transaction (writes take the SQLite write lock)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    @contextmanager
+    def _write(self) -> Iterator[Connection]:
+        with self._engine.connect() as conn:
+            conn.execution_options(**{WRITE_OPTION: True})
+            with conn.begin():
+                yield conn
+
+    def index_resources(self, resource_type: ResourceType, resources: Sequence[dict[str, Any]]) -> None:
+        with self._write() as conn:
+            index_resources(conn, resource_type, resources)
+
+    def remove_resources(self, resource_type: ResourceType, ids: Sequence[str]) -> None:
+        with self._write() as conn:
+            remove_resources(conn, resource_type, ids)
+
+    def replace_all(self, resource_type: ResourceType, resources: Sequence[dict[str, Any]]) -> None:
+        with self._write() as conn:
+            replace_all(conn, resource_type, resources)
+
+    def search(
+        self,
+        resource_type: ResourceType,
+        node: FilterNode | None,
+        *,
+        sort_by: AttributePath | None = None,
+        descending: bool = False,
+        start_index: int = 1,
+        count: int = 100,
+    ) -> SearchPage:
+        with self._engine.connect() as conn:
+            if conn.dialect.name == "postgresql":  # the count and the page from one snapshot
+                conn.execution_options(isolation_level="REPEATABLE READ")
+            with conn.begin():
+                return search(
+                    conn,
+                    resource_type,
+                    node,
+                    sort_by=sort_by,
+                    descending=descending,
+                    start_index=start_index,
+                    count=count,
+                )

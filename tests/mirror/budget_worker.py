@@ -1,0 +1,40 @@
+"""One replica hammering the shared rate budget: ``python budget_worker.py URL START COUNT``.
+
+Waits until the wall-clock instant START so that the workers contend, acquires COUNT slots in the
+"configuration" domain, and prints the slot times it was granted as JSON.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+
+from scim_bridge.opsgenie.ratelimit import CONFIGURATION
+from scim_bridge.opsgenie.ratelimit import RateLimit
+from scim_bridge.store.budget import DatabaseRateBudget
+from scim_bridge.store.engine import create_store_engine
+
+# The limits every worker (and the test's check) uses: 3 per 0.3 s and 8 per second.
+LIMITS = {CONFIGURATION: (RateLimit(3, 0.3), RateLimit(8, 1.0))}
+
+
+def main() -> None:
+    url, start, count = sys.argv[1], float(sys.argv[2]), int(sys.argv[3])
+    granted: list[float] = []
+    engine = create_store_engine(url)
+    budget = DatabaseRateBudget(
+        engine,
+        LIMITS,
+        margin=0.01,
+        on_grant=lambda _domain, at: granted.append(at),
+    )
+    time.sleep(max(0.0, start - time.time()))
+    for _ in range(count):
+        budget.acquire(CONFIGURATION, time.monotonic() + 60)
+    engine.dispose()
+    print(json.dumps(granted))
+
+
+if __name__ == "__main__":
+    main()

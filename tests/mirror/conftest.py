@@ -1,0 +1,58 @@
+"""Fixtures: every mirror test runs against SQLite (a temp file) and PostgreSQL.
+
+PostgreSQL comes from SCIM_BRIDGE_TEST_POSTGRES_URL or the throw-away server of tests/pgserver.py.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import delete
+from sqlalchemy.engine import Engine
+
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from scim_bridge.store import Store  # noqa: E402
+from scim_bridge.store.engine import create_store_engine  # noqa: E402
+from scim_bridge.store.tables import MIRROR_TABLES  # noqa: E402
+from tests.pgserver import create_database  # noqa: E402
+from tests.pgserver import drop_database  # noqa: E402
+from tests.pgserver import shared_postgres  # noqa: E402
+
+BACKENDS = ["sqlite", "postgresql"]
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def mirror_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A migrated database on each backend, shared by the tests of this folder."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('mirror') / 'mirror.db'}"
+    else:
+        url = create_database(shared_postgres(), "mirror_tests")
+    store = Store.from_url(url)
+    store.upgrade()
+    store.close()
+    yield url
+    if request.param == "postgresql":
+        drop_database(url)
+
+
+@pytest.fixture(scope="session")
+def mirror_engine(mirror_url: str) -> Iterator[Engine]:
+    engine = create_store_engine(mirror_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def engine(mirror_engine: Engine) -> Engine:
+    """The shared engine, with the index and budget tables emptied."""
+    with mirror_engine.begin() as conn:
+        for table in MIRROR_TABLES:
+            conn.execute(delete(table))
+    return mirror_engine

@@ -1,0 +1,92 @@
+"""The rate budget shared by replicas through the database (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy.engine import Engine
+
+from scim_bridge.opsgenie.errors import BudgetExhausted
+from scim_bridge.opsgenie.ratelimit import CONFIGURATION
+from scim_bridge.opsgenie.ratelimit import SEARCH
+from scim_bridge.opsgenie.ratelimit import RateBudget
+from scim_bridge.opsgenie.ratelimit import RateLimit
+from scim_bridge.store.budget import DatabaseRateBudget
+from scim_bridge.store.engine import create_store_engine
+from tests.mirror.budget_worker import LIMITS  # the limits the workers use
+
+WORKER = Path(__file__).with_name("budget_worker.py")
+WORKERS = 2
+PER_WORKER = 10
+
+
+def busiest_window(times: list[float], period: float) -> int:
+    """The most slots inside any half-open window [t, t + period)."""
+    ordered = sorted(times)
+    best = 0
+    for i, start in enumerate(ordered):
+        best = max(best, sum(1 for t in ordered[i:] if t < start + period))
+    return best
+
+
+def test_processes_sharing_the_budget_stay_under_every_window(engine: Engine, mirror_url: str) -> None:
+    start = time.time() + 1.5  # time for the interpreters to start, so that the workers overlap
+    procs = [
+        subprocess.Popen(
+            [sys.executable, str(WORKER), mirror_url, repr(start), str(PER_WORKER)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(WORKERS)
+    ]
+    grants: list[list[float]] = []
+    for proc in procs:
+        out, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err
+        grants.append(json.loads(out))
+
+    every = [t for granted in grants for t in granted]
+    assert [len(granted) for granted in grants] == [PER_WORKER] * WORKERS
+    for limit in LIMITS[CONFIGURATION]:
+        assert busiest_window(every, limit.period) <= limit.limit
+    # Each process alone would respect its own budget; the point is that together they did, with
+    # their slots interleaved rather than one process running after the other.
+    first, second = sorted(grants[0]), sorted(grants[1])
+    assert first[0] < second[-1] and second[0] < first[-1]
+
+
+def test_replicas_share_windows_pauses_and_exhaustion(engine: Engine, mirror_url: str) -> None:
+    other_engine = create_store_engine(mirror_url)
+    granted: list[tuple[str, float]] = []
+    limits = {CONFIGURATION: (RateLimit(2, 60.0),), SEARCH: ()}
+    one: RateBudget = DatabaseRateBudget(engine, limits, on_grant=lambda d, at: granted.append((d, at)))
+    two = DatabaseRateBudget(other_engine, limits, on_grant=lambda d, at: granted.append((d, at)))
+    try:
+        one.acquire(CONFIGURATION, time.monotonic() + 5)
+        two.acquire(CONFIGURATION, time.monotonic() + 5)
+        assert two.remaining()[CONFIGURATION] == 0.0
+        # The window is full for a minute: neither replica gets a third slot before its deadline.
+        for budget in (one, two):
+            with pytest.raises(BudgetExhausted) as caught:
+                budget.acquire(CONFIGURATION, time.monotonic() + 1)
+            assert caught.value.retry_after > 30 and caught.value.domain == CONFIGURATION
+
+        # A 429 seen by one replica pauses the domain for the other.
+        two.acquire(SEARCH, time.monotonic() + 5)
+        one.throttled(SEARCH, 0.3)
+        two.acquire(SEARCH, time.monotonic() + 5)
+        search = [at for domain, at in granted if domain == SEARCH]
+        assert len(search) == 2 and search[1] >= search[0] + 0.3
+        with pytest.raises(BudgetExhausted):
+            one.throttled(SEARCH, 30)
+            two.acquire(SEARCH, time.monotonic() + 1)
+        assert [domain for domain, _ in granted] == [CONFIGURATION, CONFIGURATION, SEARCH, SEARCH]
+        assert two.limits()[CONFIGURATION] == (RateLimit(2, 60.0),)
+    finally:
+        other_engine.dispose()
