@@ -51,6 +51,7 @@ audit: $(STAMP)
 
 pytest: $(STAMP)
 	bash scripts/ensure-postgres.sh
+	bash scripts/ensure-browser.sh
 	$(BIN)/python -m pytest
 
 ## Performance scenarios against the bridge as shipped (about 6 minutes); see bench/RESULTS.md.

@@ -81,6 +81,10 @@ class Settings:
     # is never reported as present.
     read_through: bool = True
     invitation_disabled_default: bool = False
+    # Operator console under /console: enabled when a console token is set; the secret signs its session
+    # cookie (derived from the token when empty).
+    console_token: str = field(default="", repr=False)
+    console_secret: str = field(default="", repr=False)
 
     def with_token(self, secret: str, name: str = "default") -> Settings:
         return replace(self, tokens=(*self.tokens, BearerToken.from_secret(name, secret)))
@@ -105,6 +109,12 @@ class Settings:
             raise ConfigError("SCIM_BRIDGE_OAUTH_CLIENTS needs SCIM_BRIDGE_OAUTH_SIGNING_KEY (or _FILE), "
                               "at least 32 characters long")
         rate = _number(env, "SCIM_BRIDGE_CLIENT_RATE_LIMIT", 0.0, minimum=0.0)
+        console_token = _secret(env, "SCIM_BRIDGE_CONSOLE_TOKEN")
+        if console_token and len(console_token) < 16:
+            raise ConfigError("SCIM_BRIDGE_CONSOLE_TOKEN must be at least 16 characters long")
+        console_secret = _secret(env, "SCIM_BRIDGE_CONSOLE_SECRET")
+        if console_secret and len(console_secret) < 32:
+            raise ConfigError("SCIM_BRIDGE_CONSOLE_SECRET must be at least 32 characters long")
         return cls(
             opsgenie_api_url=api_url,
             opsgenie_api_key=api_key,
@@ -129,6 +139,8 @@ class Settings:
             discovery_requires_auth=_flag(env, "SCIM_BRIDGE_DISCOVERY_AUTH", True),
             read_through=_flag(env, "SCIM_BRIDGE_READ_THROUGH", True),
             invitation_disabled_default=_flag(env, "SCIM_BRIDGE_INVITATION_DISABLED", False),
+            console_token=console_token,
+            console_secret=console_secret,
         )
 
 

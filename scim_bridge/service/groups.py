@@ -69,6 +69,9 @@ MEMBER_LOOKUPS = 20
 # A team write waits at most this long for another replica's write to the same team.
 LEASE_TTL = 120.0
 LEASE_POLL = 0.02
+# Key, in a team's bridge-held ``scim`` data, of the member ids its last SCIM write left it with: what the
+# IdP last pushed, which the operator console compares with the mirror to show drift.
+PUSHED_MEMBERS = "pushed_members"
 
 NewResource = Callable[[dict[str, Any]], dict[str, Any]]
 # (user id, display) of one member, in roster order.
@@ -314,8 +317,8 @@ class GroupService:
         record = self.store.upsert_group(
             GroupRecord(
                 id=team_id, kind="team", display_name=name, external_id=resource.get("externalId"),
-                upstream={"id": team_id, "name": name, "description": description}, scim={},
-                members_known=True, created=stamp, last_modified=stamp, version=1,
+                upstream={"id": team_id, "name": name, "description": description},
+                scim={PUSHED_MEMBERS: member_ids}, members_known=True, created=stamp, last_modified=stamp, version=1,
             )
         )
         record = self._mirror_roster(team_id, [TeamMember(user_id=uid, role="user") for uid in member_ids])
@@ -436,7 +439,8 @@ class GroupService:
                 members = self._write_members(group_id, roster, to_add, to_remove)
         record = self.store.upsert_group(
             replace(record, display_name=name, external_id=new.get("externalId"),
-                    upstream={"id": group_id, "name": name, "description": description})
+                    upstream={"id": group_id, "name": name, "description": description},
+                    scim={**record.scim, PUSHED_MEMBERS: [m.user_id for m in members]})
         )
         record = self._mirror_roster(group_id, members, known)
         final = DirectoryTeam(id=group_id, name=name, description=description, members=tuple(members))
@@ -627,4 +631,4 @@ def _check_version(if_match: str | None, current: dict[str, Any]) -> None:
                                         f"{current['meta']['version']}")
 
 
-__all__ = ["GroupService", "role_group_id", "role_group_name", "validate_team_name"]
+__all__ = ["PUSHED_MEMBERS", "GroupService", "role_group_id", "role_group_name", "validate_team_name"]

@@ -54,6 +54,11 @@ def add_audit(conn: Connection, event: AuditEvent) -> AuditEvent:
     return replace(event, id=int(result.scalar_one()), upstream_calls=values["upstream_calls"])
 
 
+def get_audit(conn: Connection, event_id: int) -> AuditEvent | None:
+    row = conn.execute(select(audit_events).where(audit_events.c.id == event_id)).mappings().first()
+    return None if row is None else _from_row(row)
+
+
 def list_audit(
     conn: Connection,
     limit: int,

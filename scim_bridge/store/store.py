@@ -334,6 +334,10 @@ class Store:
         with self._write(directory=False) as conn:
             return audit.add_audit(conn, event)
 
+    def get_audit(self, event_id: int) -> AuditEvent | None:
+        with self._read() as conn:
+            return audit.get_audit(conn, event_id)
+
     def list_audit(
         self,
         limit: int = 100,

@@ -33,6 +33,7 @@ from scim_bridge.service.sync import SyncService
 from scim_bridge.service.users import UserService
 from scim_bridge.store.records import AuditEvent
 from scim_bridge.store.store import Store
+from scim_bridge.web import console
 from scim_bridge.web import discovery
 from scim_bridge.web import health
 from scim_bridge.web import oauth
@@ -113,6 +114,8 @@ def create_app(
     app.register_blueprint(health.bp)
     if settings.oauth_clients:
         app.register_blueprint(oauth.bp)
+    if settings.console_token:
+        console.init_app(app, scim_prefix=SCIM_PREFIX)
     _install_hooks(app, settings, store, metrics)
     if start_sync:
         sync.start_background()

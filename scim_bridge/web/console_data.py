@@ -1,0 +1,183 @@
+"""What the console pages show, assembled from the bridge's parts (no Flask request handling here)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from dataclasses import field
+from datetime import UTC
+from datetime import datetime
+from datetime import timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+from scim_bridge import __version__
+from scim_bridge.config import EU_API_URL
+from scim_bridge.config import US_API_URL
+from scim_bridge.service.groups import PUSHED_MEMBERS
+from scim_bridge.store.browse import AuditFilter
+from scim_bridge.store.browse import Browser
+from scim_bridge.web.health import _budget_left
+from scim_bridge.web.health import _upstream_check
+from scim_bridge.web.state import Bridge
+
+HOUR = 3600
+
+
+class RequestRing:
+    """Outcomes of the SCIM requests this process answered, in one-minute buckets over the last hour."""
+
+    def __init__(self, clock: Any = time.time) -> None:
+        self._clock = clock
+        self._buckets: dict[int, list[int]] = {}  # minute -> [requests, 4xx, 5xx]
+        self._lock = threading.Lock()
+
+    def record(self, status: int) -> None:
+        minute = int(self._clock() // 60)
+        with self._lock:
+            bucket = self._buckets.setdefault(minute, [0, 0, 0])
+            bucket[0] += 1
+            if 400 <= status < 500:
+                bucket[1] += 1
+            elif status >= 500:
+                bucket[2] += 1
+            for old in [m for m in self._buckets if m <= minute - 60]:
+                del self._buckets[old]
+
+    def last_hour(self) -> dict[str, int]:
+        first = int(self._clock() // 60) - 59
+        with self._lock:
+            live = [b for m, b in self._buckets.items() if m >= first]
+        return {"requests": sum(b[0] for b in live), "client_errors": sum(b[1] for b in live),
+                "server_errors": sum(b[2] for b in live)}
+
+
+def region(api_url: str) -> str:
+    if api_url.rstrip("/") == US_API_URL:
+        return "US (api.opsgenie.com)"
+    if api_url.rstrip("/") == EU_API_URL:
+        return "EU (api.eu.opsgenie.com)"
+    host = urlsplit(api_url).hostname or api_url
+    return f"custom endpoint ({host})"
+
+
+def parse_time(value: Any) -> datetime | None:
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+
+
+def age_text(seconds: float) -> str:
+    seconds = max(0, int(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < HOUR:
+        return f"{seconds // 60} min {seconds % 60} s"
+    if seconds < 48 * HOUR:
+        return f"{seconds // HOUR} h {seconds % HOUR // 60} min"
+    return f"{seconds // (24 * HOUR)} days"
+
+
+def status(b: Bridge, ring: RequestRing) -> dict[str, Any]:
+    store_ok = b.store.healthy()
+    upstream = _upstream_check(b)
+    client = b.extras.get("client")
+    budget = _budget_left(client) if client is not None else {}
+    last = b.sync.last() or {}
+    synced_at = parse_time(last.get("at"))
+    now = datetime.now(UTC)
+    browser = Browser(b.store)
+    hour_ago = now - timedelta(hours=1)
+    writes = browser.audit_count(AuditFilter(since=hour_ago))
+    failed_writes = browser.audit_count(AuditFilter(since=hour_ago, outcome="error"))
+    traffic = ring.last_hour()
+    started = float(b.extras.get("started", time.time()))
+    return {
+        "version": __version__,
+        "uptime": age_text(time.time() - started),
+        "store_ok": store_ok,
+        "database": b.store.dialect,
+        "upstream": upstream,
+        "api_url": b.settings.opsgenie_api_url,
+        "region": region(b.settings.opsgenie_api_url),
+        "budget": sorted(budget.items()),
+        "budget_known": client is not None,
+        "last_sync": last,
+        "synced_at": synced_at,
+        "mirror_age": age_text((now - synced_at).total_seconds()) if synced_at else None,
+        "sync_interval": b.settings.sync_interval,
+        "traffic": traffic,
+        "error_rate": _rate(traffic["client_errors"] + traffic["server_errors"], traffic["requests"]),
+        "writes": writes,
+        "failed_writes": failed_writes,
+        "write_error_rate": _rate(failed_writes, writes),
+        "users": b.store.count_users(),
+        "teams": b.store.count_groups("team"),
+        "roles": b.store.count_groups("role"),
+    }
+
+
+def _rate(part: int, whole: int) -> str:
+    return "—" if whole == 0 else f"{100.0 * part / whole:.1f} %"
+
+
+@dataclass
+class TeamDrift:
+    """One team whose OpsGenie roster (as of the last sync) differs from what the IdP last pushed."""
+
+    id: str
+    name: str
+    added: list[tuple[str, str]] = field(default_factory=list)  # (user id, username): in OpsGenie only
+    removed: list[tuple[str, str]] = field(default_factory=list)  # pushed by the IdP, gone from OpsGenie
+    suspended: list[tuple[str, str]] = field(default_factory=list)  # held back by the bridge's suspension
+
+
+@dataclass
+class DriftReport:
+    drifted: list[TeamDrift]
+    in_step: int
+    unmanaged: list[tuple[str, str]]  # (team id, name) never written through SCIM
+
+
+def drift(b: Bridge) -> DriftReport:
+    browser = Browser(b.store)
+    teams = browser.teams()
+    managed = [t for t in teams if isinstance(t.scim.get(PUSHED_MEMBERS), list)]
+    rosters = b.store.members_for_groups([t.id for t in managed])
+    pushed_ids: dict[str, list[str]] = {t.id: [str(u) for u in t.scim[PUSHED_MEMBERS]] for t in managed}
+    everyone: set[str] = set()
+    for team in managed:
+        everyone.update(pushed_ids[team.id])
+        everyone.update(m.user_id for m in rosters.get(team.id, []))
+    names = b.store.user_names(sorted(everyone))
+    suspended = browser.suspended(sorted(everyone))
+    drifted: list[TeamDrift] = []
+    for team in managed:
+        mirror = {m.user_id for m in rosters.get(team.id, [])}
+        pushed = {uid for uid in pushed_ids[team.id] if uid in names}  # users deleted since are no drift
+        report = TeamDrift(team.id, team.display_name)
+        report.added = _named(mirror - pushed, names)
+        missing = pushed - mirror
+        report.removed = _named(missing - suspended, names)
+        report.suspended = _named(missing & suspended, names)
+        if report.added or report.removed:
+            drifted.append(report)
+    unmanaged = [(t.id, t.display_name) for t in teams if not isinstance(t.scim.get(PUSHED_MEMBERS), list)]
+    return DriftReport(drifted=drifted, in_step=len(managed) - len(drifted), unmanaged=unmanaged)
+
+
+def _named(ids: set[str], names: dict[str, str]) -> list[tuple[str, str]]:
+    return sorted(((uid, names.get(uid, "")) for uid in ids), key=lambda item: (item[1].lower(), item[0]))
+
+
+def describe_suspension(b: Bridge, teams: Sequence[dict[str, Any]]) -> list[tuple[str, str, bool]]:
+    """(team id, team name, still exists) of the teams a suspended user will be put back into."""
+    ids = [str(t.get("id", "")) for t in teams]
+    found = b.store.get_groups(ids)
+    return [(tid, found[tid].display_name if tid in found else tid, tid in found) for tid in ids]

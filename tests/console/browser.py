@@ -1,0 +1,103 @@
+"""Helpers for driving the operator console in a real headless Chromium."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.remote.webelement import WebElement
+from selenium.webdriver.support import expected_conditions
+from selenium.webdriver.support.ui import WebDriverWait
+
+CONSOLE_TOKEN = "console-token-0123456789abcdef"
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "console"
+CHROMIUM_FLAGS = (
+    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-extensions",
+    "--window-size=1366,900",
+)
+
+
+def binary(env: str, *names: str) -> str:
+    configured = os.environ.get(env)
+    if configured:
+        return configured
+    for name in names:
+        found = shutil.which(name)
+        if found:
+            return found
+    raise RuntimeError(f"{' or '.join(names)} not found: run scripts/ensure-browser.sh (or set {env})")
+
+
+def screenshot(driver: WebDriver, name: str) -> Path:
+    """A full-page screenshot into test-artifacts/console/ (kept out of git)."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    height = int(driver.execute_script("return Math.max(document.body.scrollHeight, 600)"))
+    driver.set_window_size(1366, min(height + 120, 6000))
+    path = ARTIFACTS / f"{name}.png"
+    driver.save_screenshot(str(path))
+    driver.set_window_size(1366, 900)
+    return path
+
+
+def submit(driver: WebDriver, element: WebElement) -> None:
+    """Click a submit button (or press Enter in a field) and wait for the next page."""
+    old = driver.find_element(By.TAG_NAME, "html")
+    if element.tag_name == "button":
+        element.click()
+    else:
+        element.submit()
+    WebDriverWait(driver, 30).until(expected_conditions.staleness_of(old))
+
+
+def follow(driver: WebDriver, link: WebElement) -> None:
+    old = driver.find_element(By.TAG_NAME, "html")
+    link.click()
+    WebDriverWait(driver, 30).until(expected_conditions.staleness_of(old))
+
+
+def log_in(driver: WebDriver, root: str, token: str = CONSOLE_TOKEN) -> None:
+    driver.get(root + "/console/login")
+    field = driver.find_element(By.ID, "token")
+    field.clear()
+    field.send_keys(token)
+    submit(driver, driver.find_element(By.CSS_SELECTOR, "form.login button[type=submit]"))
+
+
+def heading(driver: WebDriver) -> str:
+    return str(driver.find_element(By.TAG_NAME, "h1").text)
+
+
+def table_rows(driver: WebDriver, table_id: str) -> list[list[str]]:
+    """The text of each body row's cells (th and td)."""
+    rows = driver.find_elements(By.CSS_SELECTOR, f"#{table_id} tbody tr")
+    return [[cell.text for cell in row.find_elements(By.CSS_SELECTOR, "th, td")] for row in rows]
+
+
+ACCESSIBILITY_PROBLEMS = """
+const problems = [];
+document.querySelectorAll('input:not([type=hidden]), select, textarea').forEach(el => {
+  const labelled = (el.id && document.querySelector('label[for="' + el.id + '"]')) || el.getAttribute('aria-label');
+  if (!labelled) problems.push('unlabelled field ' + (el.name || el.outerHTML.slice(0, 60)));
+});
+document.querySelectorAll('table').forEach((t, i) => {
+  const caption = t.querySelector('caption');
+  if (!caption || !caption.textContent.trim()) problems.push('table ' + i + ' has no caption');
+  if (!t.querySelector('thead th[scope=col]')) problems.push('table ' + i + ' has no column headers');
+});
+if (!document.documentElement.lang) problems.push('no lang on html');
+if (document.querySelectorAll('h1').length !== 1) problems.push('not exactly one h1');
+if (!document.querySelector('main')) problems.push('no main landmark');
+document.querySelectorAll('a').forEach(a => { if (!a.textContent.trim()) problems.push('empty link ' + a.href); });
+document.querySelectorAll('button').forEach(b => { if (!b.textContent.trim()) problems.push('empty button'); });
+return problems;
+"""
+
+
+def accessibility_problems(driver: WebDriver) -> list[str]:
+    found: Any = driver.execute_script(ACCESSIBILITY_PROBLEMS)
+    return [str(item) for item in found]
