@@ -18,32 +18,7 @@ if [ -n "${SCIM_BRIDGE_TEST_POSTGRES_URL:-}" ] || have_server; then
     exit 0
 fi
 
-if ! command -v apt-get >/dev/null 2>&1; then
-    echo "ensure-postgres: PostgreSQL server binaries are missing and apt-get is not available;" >&2
-    echo "ensure-postgres: install PostgreSQL or set SCIM_BRIDGE_TEST_POSTGRES_URL" >&2
-    exit 1
-fi
-
-SUDO=()
-if [ "$(id -u)" -ne 0 ]; then
-    if command -v sudo >/dev/null 2>&1; then
-        SUDO=(sudo -n)
-    else
-        echo "ensure-postgres: need root to install PostgreSQL (or set SCIM_BRIDGE_TEST_POSTGRES_URL)" >&2
-        exit 1
-    fi
-fi
-
-export DEBIAN_FRONTEND=noninteractive
-install() {
-    "${SUDO[@]}" apt-get install -y -qq --no-install-recommends postgresql >/dev/null
-}
-
-echo "ensure-postgres: installing PostgreSQL server for the test suite" >&2
-if ! install 2>/dev/null; then
-    "${SUDO[@]}" apt-get update -qq >/dev/null
-    install
-fi
+bash "$(dirname "$0")/apt-install.sh" ensure-postgres postgresql
 
 if ! have_server; then
     echo "ensure-postgres: installation finished but initdb/pg_ctl were not found" >&2
