@@ -425,6 +425,8 @@ class _Applier:
         for key, value in operation.value.items():
             if not isinstance(key, str):
                 raise InvalidPath(f"Invalid attribute name {key!r}.")
+            if key.lower() == "schemas":
+                continue  # an extension object serialised with its own schemas list
             path = parse_patch_path(f"{schema.id}:{key}", self.resource_type)
             self._at_path(operation.op, path, value, True)
 

@@ -100,7 +100,8 @@ class Schema:
             "id": self.id,
             "name": self.name,
             "description": self.description,
-            "attributes": [attr.to_json() for attr in self.attributes],
+            # meta is a common attribute (RFC 7643 §3.1): every resource has it, no schema defines it.
+            "attributes": [attr.to_json() for attr in self.attributes if attr.name != "meta"],
             "meta": {"resourceType": "Schema", "location": f"{base_url}/Schemas/{self.id}"},
         }
 

@@ -22,8 +22,8 @@ EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MAX_USERNAME = 100
 MAX_FULL_NAME = 512
 # SCIM attributes the bridge keeps verbatim in its store (OpsGenie has no place for them).
-KEPT_CORE = ("name", "nickName", "title", "userType", "preferredLanguage", "locale", "emails",
-             "phoneNumbers", "ims", "addresses")
+KEPT_CORE = ("name", "nickName", "title", "userType", "preferredLanguage", "locale", "timezone", "emails",
+             "phoneNumbers", "ims", "addresses", "roles")
 
 
 @dataclass(frozen=True)
@@ -200,6 +200,22 @@ def changed_fields(current: DirectoryUser, wanted: UserFields) -> UserFields:
     )
 
 
+def revert_fields(before: DirectoryUser, fields: UserFields) -> UserFields:
+    """The update that puts back, for every field ``fields`` sets, the value ``before`` held."""
+    old: dict[str, Any] = {
+        "username": before.username,
+        "full_name": before.full_name,
+        "role": before.role,
+        "skype_username": before.skype_username,
+        "time_zone": before.time_zone,
+        "locale": before.locale,
+        "address": before.address or Address(),
+        "tags": tuple(before.tags),
+        "details": {k: list(v) for k, v in before.details.items()},
+    }
+    return UserFields(**{name: value for name, value in old.items() if getattr(fields, name) is not None})
+
+
 def apply_fields(current: DirectoryUser, fields: UserFields) -> DirectoryUser:
     """The upstream user after a successful partial update with ``fields``."""
     changes: dict[str, Any] = {}
@@ -247,14 +263,12 @@ def _phones_to_scim(upstream: DirectoryUser, kept: list[dict[str, Any]] | None) 
     return result
 
 
-def _emails_to_scim(upstream: DirectoryUser, user_name: str, kept: list[dict[str, Any]] | None) -> list[Any]:
-    emails = copy.deepcopy(kept or [])
-    if any(str(e.get("value", "")).lower() == upstream.username.lower() for e in emails):
-        return emails
-    for item in emails:
-        item.pop("primary", None)
+def _emails_to_scim(upstream: DirectoryUser, user_name: str, kept: dict[str, Any]) -> list[Any]:
+    if kept:
+        # A user a SCIM client wrote: its e-mail addresses are exactly what the client sent.
+        return copy.deepcopy(kept.get("emails") or [])
     value = user_name if user_name.lower() == upstream.username.lower() else upstream.username
-    return [{"value": value, "type": "work", "primary": True}, *emails]
+    return [{"value": value, "type": "work", "primary": True}]
 
 
 def _addresses_to_scim(upstream: DirectoryUser, kept: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
@@ -282,10 +296,21 @@ def _addresses_to_scim(upstream: DirectoryUser, kept: list[dict[str, Any]] | Non
 
 
 def _ims_to_scim(upstream: DirectoryUser, kept: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
+    skype = [i for i in kept or [] if str(i.get("type", "")).lower() == "skype"]
     others = [copy.deepcopy(i) for i in kept or [] if str(i.get("type", "")).lower() != "skype"]
-    if upstream.skype_username:
-        return [{"value": upstream.skype_username, "type": "skype"}, *others]
-    return others
+    if not upstream.skype_username:
+        return others
+    for item in skype:
+        if item.get("value") == upstream.skype_username:
+            return [copy.deepcopy(item), *others]  # as the client sent it (display, primary)
+    return [{"value": upstream.skype_username, "type": "skype"}, *others]
+
+
+def _roles_to_scim(role: str, kept: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
+    for item in kept or []:
+        if isinstance(item, dict) and str(item.get("value", "")).lower() == role.lower():
+            return [copy.deepcopy(item)]  # as the client sent it (display, type)
+    return [{"value": role, "display": role, "type": "opsgenie", "primary": True}]
 
 
 def _locale_to_scim(upstream: DirectoryUser, kept: Any) -> str:
@@ -302,29 +327,45 @@ def user_resource(
     kept: dict[str, Any],
     active: bool,
     groups: list[dict[str, Any]],
+    role: str | None = None,
 ) -> dict[str, Any]:
-    """Compose the SCIM User (without meta) from the upstream user and what the bridge keeps."""
+    """Compose the SCIM User (without meta) from the upstream user and what the bridge keeps.
+
+    ``kept`` is empty for a user no SCIM client has written (created in OpsGenie): its SCIM view is
+    derived from the upstream. Once a client has written the user, an optional attribute reads back
+    as the client last set it, so an attribute the client removed stays absent; the upstream still
+    wins when someone changed the value in OpsGenie since. ``role`` is the role the user holds
+    (while suspended, the one restored on reactivation); the upstream role by default.
+    """
     if user_name.lower() != upstream.username.lower():
         user_name = upstream.username  # renamed upstream: the upstream wins
     resource: dict[str, Any] = {"schemas": [CORE_USER], "id": upstream.id}
     if external_id:
         resource["externalId"] = external_id
     resource["userName"] = user_name
-    name = kept.get("name")
-    if not name or kept.get("fullName") != upstream.full_name:
+    if kept and kept.get("fullName") == upstream.full_name:
+        name = kept.get("name")
+        display = kept.get("displayName")
+    else:
         name = split_full_name(upstream.full_name)
-    resource["name"] = copy.deepcopy(name)
-    resource["displayName"] = upstream.full_name
+        display = upstream.full_name
+    if name:
+        resource["name"] = copy.deepcopy(name)
+    if display:
+        resource["displayName"] = display
     for key in ("nickName", "title", "userType", "preferredLanguage"):
         if kept.get(key):
             resource[key] = kept[key]
-    locale = _locale_to_scim(upstream, kept.get("locale"))
-    if locale:
-        resource["locale"] = locale
-    if upstream.time_zone:
+    if not kept or kept.get("locale"):
+        locale = _locale_to_scim(upstream, kept.get("locale"))
+        if locale:
+            resource["locale"] = locale
+    if upstream.time_zone and (not kept or kept.get("timezone")):
         resource["timezone"] = upstream.time_zone
     resource["active"] = active
-    resource["emails"] = _emails_to_scim(upstream, user_name, kept.get("emails"))
+    emails = _emails_to_scim(upstream, user_name, kept)
+    if emails:
+        resource["emails"] = emails
     for key, value in (
         ("phoneNumbers", _phones_to_scim(upstream, kept.get("phoneNumbers"))),
         ("ims", _ims_to_scim(upstream, kept.get("ims"))),
@@ -334,7 +375,7 @@ def user_resource(
             resource[key] = value
     if groups:
         resource["groups"] = groups
-    resource["roles"] = [{"value": upstream.role, "display": upstream.role, "type": "opsgenie", "primary": True}]
+    resource["roles"] = _roles_to_scim(role or upstream.role, kept.get("roles"))
     if kept.get(ENTERPRISE_USER):
         resource[ENTERPRISE_USER] = copy.deepcopy(kept[ENTERPRISE_USER])
         resource["schemas"].append(ENTERPRISE_USER)

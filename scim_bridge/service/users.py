@@ -5,7 +5,10 @@ from __future__ import annotations
 import contextlib
 import copy
 import logging
+from collections.abc import Callable
+from dataclasses import dataclass
 from dataclasses import replace
+from functools import partial
 from typing import Any
 
 from scim_bridge.config import Settings
@@ -187,6 +190,7 @@ class UserService:
             kept=record.scim,
             active=suspension is None,
             groups=groups,
+            role=suspension.role if suspension is not None else None,
         )
         return add_meta(
             resource,
@@ -212,36 +216,39 @@ class UserService:
         if (desired.fields.role or "").lower() == OWNER:
             raise errors.Forbidden("The Owner role cannot be granted through the bridge")
         fields = replace(desired.fields, role=self._known_role(desired.fields.role or self.settings.default_role))
-        with upstream_errors():
-            user_id = self.directory.create_user(fields)
+        undo = _Undo()
+        suspended: _Suspended | None = None
         try:
             with upstream_errors():
+                user_id = self.directory.create_user(fields)
+                undo.add(f"delete user {user_id}", lambda: self.directory.delete_user(user_id))
                 for method, to in sorted(desired.phones):
                     self.directory.create_contact(user_id, method, to)
                 upstream = self.directory.get_user(user_id, with_contacts=True)
-        except errors.ScimError:
-            self._undo_create(user_id)
+                if not desired.active:
+                    suspended = self._suspend(user_id, upstream, [], undo)
+        except Exception:
+            undo.rollback()
             raise
+        if suspended is not None and suspended.deleted:
+            deleted = self.render(ctx, self._tombstone(user_id, user_name, resource, upstream))
+            deleted["active"] = False
+            return deleted
         stamp = now()
         record = self.store.upsert_user(
             UserRecord(
                 id=user_id,
                 user_name=user_name,
                 external_id=resource.get("externalId"),
-                upstream=upstream.to_json(),
+                upstream=self._with_role_id(suspended.upstream if suspended else upstream).to_json(),
                 scim=desired.kept,
                 created=stamp,
                 last_modified=stamp,
                 version=1,
             )
         )
-        if not desired.active:
-            suspended = self._deactivate(record, upstream)
-            if suspended is None:
-                deleted = self.render(ctx, self._tombstone(user_id, user_name, resource, upstream))
-                deleted["active"] = False
-                return deleted
-            record = suspended
+        if suspended is not None:
+            self._commit_suspension(suspended)
         return self.render(ctx, record)
 
     def _tombstone(
@@ -258,12 +265,6 @@ class UserService:
             last_modified=stamp,
             version=1,
         )
-
-    def _undo_create(self, user_id: str) -> None:
-        try:
-            self.directory.delete_user(user_id)
-        except d.DirectoryError as exc:
-            log.error("could not roll back the creation of user %s: %s", user_id, exc.message)
 
     def replace(
         self, ctx: RequestContext, user_id: str, resource: dict[str, Any], if_match: str | None = None
@@ -326,6 +327,11 @@ class UserService:
                 and "displayName" not in record.scim:
             # The display name was derived from the structured name: derive it again.
             new = {k: v for k, v in new.items() if k != "displayName"}
+        if isinstance(new.get("roles"), list):
+            # Elements the client just sent come first: they describe the role as the client wants it.
+            echoed = [_without_primary(r) for r in current.get("roles") or []]
+            fresh = [r for r in new["roles"] if _without_primary(r) not in echoed]
+            new = {**new, "roles": fresh + [r for r in new["roles"] if r not in fresh]}
         desired = um.desired_user(
             new, default_role=self.settings.default_role, invitation_disabled=False
         )
@@ -333,6 +339,10 @@ class UserService:
             # The role is only written when the client changed it: a PUT that omits or echoes
             # roles (or a suspended user's placeholder role) never demotes anyone.
             desired = replace(desired, fields=replace(desired.fields, role=None))
+        else:
+            added = _added_role(new, current)
+            if added is not None:
+                desired = replace(desired, fields=replace(desired.fields, role=added))
         was_active = current.get("active", True)
         is_owner = upstream.role.lower() == OWNER
         wanted_role = desired.fields.role or upstream.role
@@ -346,39 +356,66 @@ class UserService:
             if other is not None and other.id != record.id:
                 raise errors.Uniqueness(f"A user with userName {new_name!r} already exists (id {other.id})")
         suspension = self.store.get_suspension(record.id)
-        if not was_active and desired.active and suspension is not None:
-            upstream = self._restore(record, upstream, suspension)
-        fields = um.changed_fields(upstream, desired.fields)
-        if fields.role is not None:
-            fields = replace(fields, role=self._known_role(fields.role))
-        if not desired.active and suspension is not None and fields.role is not None:
-            self.store.put_suspension(replace(suspension, role=fields.role))
-            fields = replace(fields, role=None)
-        with upstream_errors():
-            if not fields.is_empty():
-                self.directory.update_user(record.id, fields)
-            upstream = um.apply_fields(upstream, fields)
-            upstream = self._sync_phones(record.id, upstream, desired.phones)
+        restoring = not was_active and desired.active and suspension is not None
+        restored_role: str | None = None
+        if not desired.active and suspension is not None:
+            # Still suspended: a new role is the one reactivation restores; the upstream keeps
+            # the suspended role meanwhile.
+            if desired.fields.role is not None and desired.fields.role.lower() != suspension.role.lower():
+                restored_role = self._known_role(desired.fields.role)
+            desired = replace(desired, fields=replace(desired.fields, role=None))
+        if desired.fields.role is not None:
+            desired = replace(desired, fields=replace(desired.fields, role=self._known_role(desired.fields.role)))
+        # Every upstream call below is undone if a later one fails: the request applies whole or not at all.
+        undo = _Undo()
+        restored: list[Membership] = []
+        suspended: _Suspended | None = None
+        try:
+            with upstream_errors():
+                if restoring and suspension is not None:
+                    upstream, restored = self._restore(record.id, upstream, suspension, undo)
+                fields = um.changed_fields(upstream, desired.fields)
+                if not fields.is_empty():
+                    self.directory.update_user(record.id, fields)
+                    revert = um.revert_fields(upstream, fields)
+                    undo.add(f"restore the fields of user {record.id}",
+                             lambda: self.directory.update_user(record.id, revert))
+                upstream = um.apply_fields(upstream, fields)
+                upstream = self._sync_phones(record.id, upstream, desired.phones, undo)
+                if was_active and not desired.active:
+                    teams = list(self.store.groups_of(record.id))
+                    suspended = self._suspend(record.id, upstream, teams, undo)
+        except Exception:
+            undo.rollback()
+            raise
+        if restoring:
+            for membership in restored:
+                if self.store.get_group(membership.group_id) is not None:
+                    self.store.add_members(membership.group_id, [membership])
+            self.store.delete_suspension(record.id)
+        if restored_role is not None and suspension is not None:
+            self.store.put_suspension(replace(suspension, role=restored_role))
+        if suspended is not None and suspended.deleted:
+            self.store.delete_user(record.id)
+            gone = self.render(ctx, replace(record, user_name=new_name, external_id=new.get("externalId"),
+                                            upstream=upstream.to_json(), scim=desired.kept))
+            gone["active"] = False
+            return gone
         record = self.store.upsert_user(
             replace(
                 record,
                 user_name=new_name,
                 external_id=new.get("externalId"),
-                upstream=upstream.to_json(),
+                upstream=self._with_role_id(suspended.upstream if suspended else upstream).to_json(),
                 scim=desired.kept,
             )
         )
-        if was_active and not desired.active:
-            deactivated = self._deactivate(record, upstream)
-            if deactivated is None:
-                gone = self.render(ctx, record)
-                gone["active"] = False
-                return gone
-            record = deactivated
+        if suspended is not None:
+            self._commit_suspension(suspended)
         return self.render(ctx, record)
 
     def _sync_phones(
-        self, user_id: str, upstream: DirectoryUser, wanted: frozenset[tuple[str, str]]
+        self, user_id: str, upstream: DirectoryUser, wanted: frozenset[tuple[str, str]], undo: _Undo
     ) -> DirectoryUser:
         have = um.phone_contacts(upstream.contacts)
         if set(have) == set(wanted):
@@ -389,8 +426,13 @@ class UserService:
                 contacts.append(contact)
             else:
                 self.directory.delete_contact(user_id, contact.id)
+                undo.add(f"re-create contact {contact.method} of user {user_id}",
+                         partial(self.directory.create_contact, user_id, contact.method, contact.to))
         for method, to in sorted(wanted - set(have)):
-            contacts.append(self.directory.create_contact(user_id, method, to))
+            made = self.directory.create_contact(user_id, method, to)
+            undo.add(f"delete contact {made.id} of user {user_id}",
+                     partial(self.directory.delete_contact, user_id, made.id))
+            contacts.append(made)
         return replace(upstream, contacts=tuple(contacts))
 
     def _known_role(self, role: str) -> str:
@@ -406,50 +448,113 @@ class UserService:
                     self.sync.refresh_roles()
         raise errors.InvalidValue(f"OpsGenie has no role named {role!r}")
 
-    # --- deactivation --------------------------------------------------------------------------
-    def _deactivate(self, record: UserRecord, upstream: DirectoryUser) -> UserRecord | None:
-        """Suspend (or delete, by configuration). Returns None when the user was deleted."""
-        if self.settings.deactivation == "delete":
-            with upstream_errors():
-                self.directory.delete_user(record.id)
-            self.store.delete_user(record.id)
-            return None
-        with upstream_errors():
-            teams = {m.group_id: m.role or "user" for m in self.store.groups_of(record.id)}
-            for ref in self.directory.user_teams(record.id):
-                teams.setdefault(ref.id, "user")
-            self.store.put_suspension(
-                Suspension(
-                    user_id=record.id,
-                    role=upstream.role,
-                    teams=[{"id": tid, "role": role} for tid, role in sorted(teams.items())],
-                    suspended_at=now(),
-                )
-            )
-            for team_id in sorted(teams):
-                self.directory.remove_team_member(team_id, record.id)
-                self.store.remove_members(team_id, [record.id])
-            suspended_role = self.settings.suspended_role
-            if upstream.role.lower() != suspended_role.lower():
-                self.directory.update_user(record.id, UserFields(role=suspended_role))
-                upstream = um.apply_fields(upstream, UserFields(role=suspended_role))
-        return self.store.upsert_user(replace(record, upstream=upstream.to_json()))
-
-    def _restore(self, record: UserRecord, upstream: DirectoryUser, suspension: Suspension) -> DirectoryUser:
-        with upstream_errors():
-            if upstream.role.lower() != suspension.role.lower():
-                self.directory.update_user(record.id, UserFields(role=suspension.role))
-                upstream = um.apply_fields(upstream, UserFields(role=suspension.role))
-            for team in suspension.teams:
-                try:
-                    self.directory.add_team_member(team["id"], record.id, team.get("role") or "user")
-                except d.NotFoundError:
-                    continue  # the team was deleted meanwhile
-                if self.store.get_group(team["id"]) is not None:
-                    role = team.get("role") or "user"
-                    self.store.add_members(team["id"], [Membership(team["id"], record.id, role)])
-        self.store.delete_suspension(record.id)
+    def _with_role_id(self, upstream: DirectoryUser) -> DirectoryUser:
+        """The user with the id of its role filled in from the mirror, after the bridge changed the role."""
+        if upstream.role_id or not upstream.role:
+            return upstream
+        for group in self.store.list_groups("role"):
+            if str(group.upstream.get("name", "")).lower() == upstream.role.lower() and group.upstream.get("id"):
+                return replace(upstream, role_id=str(group.upstream["id"]))
         return upstream
+
+    # --- deactivation --------------------------------------------------------------------------
+    def _suspend(
+        self, user_id: str, upstream: DirectoryUser, memberships: list[Membership], undo: _Undo
+    ) -> _Suspended:
+        """Suspend upstream (or delete, by configuration); the store is written by the caller on success."""
+        if self.settings.deactivation == "delete":
+            self.directory.delete_user(user_id)  # last upstream call of the request: nothing follows it
+            return _Suspended(user_id, upstream, None, deleted=True)
+        teams = {m.group_id: m.role or "user" for m in memberships}
+        for ref in self.directory.user_teams(user_id):
+            teams.setdefault(ref.id, "user")
+        for team_id, role in sorted(teams.items()):
+            self.directory.remove_team_member(team_id, user_id)
+            undo.add(f"add user {user_id} back to team {team_id}",
+                     partial(self.directory.add_team_member, team_id, user_id, role))
+        suspended_role = self.settings.suspended_role
+        suspension = Suspension(
+            user_id=user_id,
+            role=upstream.role,
+            teams=[{"id": tid, "role": role} for tid, role in sorted(teams.items())],
+            suspended_at=now(),
+        )
+        if upstream.role.lower() != suspended_role.lower():
+            self.directory.update_user(user_id, UserFields(role=suspended_role))
+            undo.add(f"give user {user_id} back the role {upstream.role}",
+                     lambda: self.directory.update_user(user_id, UserFields(role=upstream.role)))
+            upstream = um.apply_fields(upstream, UserFields(role=suspended_role))
+        return _Suspended(user_id, upstream, suspension)
+
+    def _commit_suspension(self, suspended: _Suspended) -> None:
+        if suspended.suspension is None:
+            return
+        self.store.put_suspension(suspended.suspension)
+        for team in suspended.suspension.teams:
+            self.store.remove_members(team["id"], [suspended.user_id])
+
+    def _restore(
+        self, user_id: str, upstream: DirectoryUser, suspension: Suspension, undo: _Undo
+    ) -> tuple[DirectoryUser, list[Membership]]:
+        """Give back the role and teams a suspension took; returns the memberships restored."""
+        if upstream.role.lower() != suspension.role.lower():
+            before = upstream.role
+            self.directory.update_user(user_id, UserFields(role=suspension.role))
+            undo.add(f"give user {user_id} back the role {before}",
+                     lambda: self.directory.update_user(user_id, UserFields(role=before)))
+            upstream = um.apply_fields(upstream, UserFields(role=suspension.role))
+        restored: list[Membership] = []
+        for team in suspension.teams:
+            role = team.get("role") or "user"
+            try:
+                self.directory.add_team_member(team["id"], user_id, role)
+            except d.NotFoundError:
+                continue  # the team was deleted meanwhile
+            undo.add(f"remove user {user_id} from team {team['id']}",
+                     partial(self.directory.remove_team_member, team["id"], user_id))
+            restored.append(Membership(team["id"], user_id, role))
+        return upstream, restored
+
+
+@dataclass(frozen=True)
+class _Suspended:
+    user_id: str
+    upstream: DirectoryUser
+    suspension: Suspension | None
+    deleted: bool = False
+
+
+class _Undo:
+    """Compensating upstream calls, run newest first when a multi-call change fails midway."""
+
+    def __init__(self) -> None:
+        self._steps: list[tuple[str, Callable[[], Any]]] = []
+
+    def add(self, what: str, step: Callable[[], Any]) -> None:
+        self._steps.append((what, step))
+
+    def rollback(self) -> None:
+        for what, step in reversed(self._steps):
+            try:
+                step()
+            except (d.DirectoryError, errors.ScimError) as exc:
+                log.error("could not undo a partial change (%s): %s", what, exc)
+        self._steps.clear()
+
+
+def _added_role(new: dict[str, Any], current: dict[str, Any]) -> str | None:
+    """The one role value ``new`` lists that ``current`` did not: an OpsGenie user holds one role,
+    so a role added next to the current one (PATCH add to roles) replaces it."""
+    had = set(_roles_of(current))
+    added = [r for r in new.get("roles") or [] if isinstance(r, dict)
+             and str(r.get("value", "")).strip() and str(r.get("value", "")).lower() not in had]
+    if len(added) == 1:
+        return str(added[0]["value"]).strip()
+    return None
+
+
+def _without_primary(item: Any) -> Any:
+    return {k: v for k, v in item.items() if k != "primary"} if isinstance(item, dict) else item
 
 
 def _roles_of(resource: dict[str, Any]) -> list[str]:
