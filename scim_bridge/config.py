@@ -85,6 +85,9 @@ class Settings:
     # cookie (derived from the token when empty).
     console_token: str = field(default="", repr=False)
     console_secret: str = field(default="", repr=False)
+    # Key of the RFC 9865 paging cursors (HMAC); when empty, a random key kept in the database is shared by
+    # every replica of the deployment.
+    cursor_key: str = field(default="", repr=False)
 
     def with_token(self, secret: str, name: str = "default") -> Settings:
         return replace(self, tokens=(*self.tokens, BearerToken.from_secret(name, secret)))
@@ -115,6 +118,9 @@ class Settings:
         console_secret = _secret(env, "SCIM_BRIDGE_CONSOLE_SECRET")
         if console_secret and len(console_secret) < 32:
             raise ConfigError("SCIM_BRIDGE_CONSOLE_SECRET must be at least 32 characters long")
+        cursor_key = _secret(env, "SCIM_BRIDGE_CURSOR_KEY")
+        if cursor_key and len(cursor_key) < 16:
+            raise ConfigError("SCIM_BRIDGE_CURSOR_KEY must be at least 16 characters long")
         return cls(
             opsgenie_api_url=api_url,
             opsgenie_api_key=api_key,
@@ -141,6 +147,7 @@ class Settings:
             invitation_disabled_default=_flag(env, "SCIM_BRIDGE_INVITATION_DISABLED", False),
             console_token=console_token,
             console_secret=console_secret,
+            cursor_key=cursor_key,
         )
 
 

@@ -12,12 +12,14 @@ from typing import Any
 
 import pytest
 import requests
+from sqlalchemy import text
 from werkzeug.serving import make_server
 
 from scim_bridge.config import Settings
 from scim_bridge.simulator.config import SimulatorConfig
 from scim_bridge.simulator.server import SimulatorServer
 from scim_bridge.store.store import Store
+from scim_bridge.store.tables import metadata
 from scim_bridge.web.app import create_app
 
 TOKEN = "test-token-0123456789abcdef"
@@ -127,6 +129,47 @@ def simulator() -> Iterator[SimulatorServer]:
     server.stop()
 
 
+# Test modules whose bridges run on SQLite and on PostgreSQL (each test twice); the others use SQLite.
+BOTH_BACKENDS = frozenset({"api/test_users.py", "api/test_groups.py", "mirror/test_mirror_api.py"})
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    path = Path(str(metafunc.definition.path)).as_posix()
+    if "db_backend" in metafunc.fixturenames and any(path.endswith("/" + name) for name in BOTH_BACKENDS):
+        metafunc.parametrize("db_backend", ["sqlite", "postgresql"], indirect=True)
+
+
+@pytest.fixture()
+def db_backend(request: pytest.FixtureRequest) -> str:
+    """The database the bridges of a test use: "sqlite" (default) or "postgresql"."""
+    return str(getattr(request, "param", "sqlite"))
+
+
+@pytest.fixture(scope="session")
+def bridge_pg_url() -> Iterator[str]:
+    """One migrated PostgreSQL database for the bridges of the PostgreSQL runs (emptied per test)."""
+    from tests.pgserver import create_database
+    from tests.pgserver import drop_database
+    from tests.pgserver import shared_postgres
+
+    url = create_database(shared_postgres(), "bridge_tests")
+    store = Store.from_url(url)
+    store.upgrade()
+    store.close()
+    yield url
+    drop_database(url)
+
+
+def empty_postgres(url: str) -> str:
+    """Empty every table of the bridge database at ``url`` (between tests); returns ``url``."""
+    store = Store.from_url(url)
+    names = ", ".join(table.name for table in metadata.sorted_tables)
+    with store.engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    store.close()
+    return url
+
+
 @pytest.fixture(scope="session")
 def template_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("template") / "template.db"
@@ -145,13 +188,19 @@ def _serve(app: Any) -> tuple[str, Any]:
 
 
 def start_bridge(
-    simulator: SimulatorServer, db_path: Path, template_db: Path, **overrides: Any
+    simulator: SimulatorServer, db_path: Path | None, template_db: Path | None, *, database_url: str = "",
+    **overrides: Any,
 ) -> tuple[Running, Any, Store]:
-    shutil.copyfile(template_db, db_path)
+    """A bridge over HTTP on loopback; on a copy of the SQLite template at ``db_path``, or on
+    ``database_url`` (e.g. PostgreSQL, shared by several bridges)."""
+    if not database_url:
+        assert db_path is not None and template_db is not None
+        shutil.copyfile(template_db, db_path)
+        database_url = f"sqlite:///{db_path}"
     settings = Settings(
         opsgenie_api_url=simulator.base_url,
         opsgenie_api_key=SIM_KEY,
-        database_url=f"sqlite:///{db_path}",
+        database_url=database_url,
         sync_interval=0,
     ).with_token(TOKEN, "test")
     settings = replace(settings, **overrides)
@@ -169,16 +218,23 @@ def start_bridge(
 
 @pytest.fixture()
 def bridge_factory(
-    simulator: SimulatorServer, tmp_path: Path, template_db: Path
+    simulator: SimulatorServer, tmp_path: Path, template_db: Path, db_backend: str, request: pytest.FixtureRequest
 ) -> Iterator[Any]:
-    """Start bridges with settings overrides; all share the session's simulator (reset per test)."""
+    """Start bridges with settings overrides; all share the session's simulator (reset per test).
+
+    On PostgreSQL (``db_backend``) each bridge of a test gets the emptied shared database in turn, so start
+    one bridge per test there.
+    """
     started: list[tuple[Any, Store]] = []
+    pg_url = str(request.getfixturevalue("bridge_pg_url")) if db_backend == "postgresql" else ""
     simulator.state.update_config(SimulatorConfig().to_dict())  # knobs back to their defaults
     simulator.state.reset(seed="demo")
 
     def factory(seed: str | None = "demo", **overrides: Any) -> Running:
         if not started:
             simulator.state.reset(seed=seed)
+        if pg_url:
+            overrides.setdefault("database_url", empty_postgres(pg_url))
         running, server, store = start_bridge(
             simulator, tmp_path / f"bridge{len(started)}.db", template_db, **overrides
         )

@@ -114,6 +114,7 @@ def _rows(store: Store) -> list[dict[str, str]]:
     records = store.list_users()
     team_names = {g.id: g.display_name for g in store.list_groups("team")}
     memberships = store.memberships_for_users([r.id for r in records])
+    suspended = store.suspensions_for([r.id for r in records])
     rows: list[dict[str, str]] = []
     for record in records:
         user = DirectoryUser.from_json(record.upstream)
@@ -137,7 +138,7 @@ def _rows(store: Store) -> list[dict[str, str]]:
             "userAddress.zipCode": address.zip_code if address else "",
             "createdAt": user.created_at or "",
             "teams": TEAM_SEPARATOR.join(teams),
-            "active": _flag(store.get_suspension(record.id) is None),
+            "active": _flag(record.id not in suspended),
             "externalId": record.external_id or "",
         })
     return rows

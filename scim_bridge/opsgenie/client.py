@@ -244,13 +244,13 @@ class OpsGenieClient:
         limits (team keys get 403) or the endpoint is missing; other errors propagate.
         """
         budget = self._http.budget
-        if not isinstance(budget, RollingWindowBudget):
+        if not isinstance(budget, RollingWindowBudget) and not callable(getattr(budget, "configure", None)):
             return False
         try:
             limits = self.request_limits()
         except (PermissionDenied, NotFound):
             return False
-        budget.configure({domain: found for domain, found in limits.items() if found})
+        budget.configure({domain: found for domain, found in limits.items() if found})  # type: ignore[attr-defined]
         return bool(limits)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from dataclasses import field
 from datetime import UTC
@@ -22,6 +23,45 @@ class RequestContext:
     def location(self, endpoint: str, resource_id: str) -> str:
         return f"{self.base_url}{endpoint}/{resource_id}"
 
+    def absolute(self, resource: dict[str, Any]) -> dict[str, Any]:
+        """``resource`` with its relative URLs made absolute under this request's base URL."""
+        return absolute(resource, self.base_url)
+
+
+# Attributes whose elements carry a ``$ref`` to another resource of the bridge.
+REF_ATTRIBUTES = ("groups", "members")
+_REF_TAIL = re.compile(r"/(?:Users|Groups)/[^/]*$")
+
+
+def relative(endpoint: str, resource_id: str) -> str:
+    """The URL of a resource relative to the SCIM base URL ("/Users/<id>"): what stored documents hold."""
+    return f"{endpoint}/{resource_id}"
+
+
+def absolute(resource: dict[str, Any], base_url: str) -> dict[str, Any]:
+    """A copy of ``resource`` whose relative ``meta.location`` and ``$ref`` URLs start with ``base_url``.
+
+    Stored documents (the search index) hold URLs relative to the SCIM base ("/Users/<id>"), since the
+    base depends on the request (host name, scheme, proxy); they are made absolute on the way out.
+    Only the containers that change are copied.
+    """
+    if not base_url:
+        return resource
+    out = dict(resource)
+    meta = out.get("meta")
+    if isinstance(meta, dict) and isinstance(meta.get("location"), str) and meta["location"].startswith("/"):
+        out["meta"] = {**meta, "location": base_url + meta["location"]}
+    for key in REF_ATTRIBUTES:
+        items = out.get(key)
+        if isinstance(items, list):
+            out[key] = [
+                {**item, "$ref": base_url + item["$ref"]}
+                if isinstance(item, dict) and isinstance(item.get("$ref"), str) and item["$ref"].startswith("/")
+                else item
+                for item in items
+            ]
+    return out
+
 
 def iso(moment: datetime | str | None) -> str | None:
     if moment is None:
@@ -34,10 +74,26 @@ def iso(moment: datetime | str | None) -> str | None:
 
 
 def weak_etag(resource: dict[str, Any]) -> str:
-    """A weak ETag over the resource's content (meta excluded), so any visible change changes it."""
+    """A weak ETag over the resource's content (meta excluded), so any visible change changes it.
+
+    ``$ref`` URLs count by their part relative to the SCIM base, so the version does not depend on the
+    host name a request used (every replica and every stored copy agree on it).
+    """
     content = {k: v for k, v in resource.items() if k != "meta"}
+    for key in REF_ATTRIBUTES:
+        items = content.get(key)
+        if isinstance(items, list):
+            content[key] = [_relative_ref(item) for item in items]
     digest = hashlib.sha256(json.dumps(content, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
     return f'W/"{digest[:20]}"'
+
+
+def _relative_ref(item: Any) -> Any:
+    if isinstance(item, dict) and isinstance(item.get("$ref"), str):
+        found = _REF_TAIL.search(item["$ref"])
+        if found is not None:
+            return {**item, "$ref": found.group(0)}
+    return item
 
 
 def add_meta(

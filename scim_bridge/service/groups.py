@@ -38,11 +38,19 @@ from scim_bridge.scim import errors
 from scim_bridge.scim.filters import FilterNode
 from scim_bridge.scim.filters import matches
 from scim_bridge.scim.filters import simple_equality
+from scim_bridge.scim.listing import _sort_key as sort_key
+from scim_bridge.scim.listing import paginate
+from scim_bridge.scim.listing import sort_resources
 from scim_bridge.scim.schema import CORE_GROUP
+from scim_bridge.scim.schema import GROUP
 from scim_bridge.scim.schema import OPSGENIE_GROUP
+from scim_bridge.scim.schema import AttributePath
 from scim_bridge.service.context import RequestContext
 from scim_bridge.service.context import add_meta
 from scim_bridge.service.context import now
+from scim_bridge.service.context import relative
+from scim_bridge.service.documents import member_entry
+from scim_bridge.service.documents import team_document
 from scim_bridge.service.errors import upstream_errors
 from scim_bridge.service.naming import ROLE_ID_PREFIX
 from scim_bridge.service.naming import ROLE_PREFIX
@@ -52,6 +60,9 @@ from scim_bridge.service.sync import SyncService
 from scim_bridge.service.users import etag_matches
 from scim_bridge.store.records import GroupRecord
 from scim_bridge.store.records import Membership
+from scim_bridge.store.records import Suspension
+from scim_bridge.store.records import UserRecord
+from scim_bridge.store.sqlutil import normalize_json
 from scim_bridge.store.store import Store
 
 TEAM_NAME_RE = re.compile(r"^[A-Za-z0-9 _.-]+$")
@@ -183,9 +194,10 @@ class GroupService:
                 id=team.id, kind="team", display_name=team.name, external_id=None, upstream=upstream, scim={},
                 members_known=team.members is not None, created=stamp, last_modified=stamp, version=1,
             )
-        else:
-            record = replace(record, display_name=team.name, upstream=upstream)
-        record = self.store.upsert_group(record)
+            record = self.store.upsert_group(record)
+        elif record.display_name != team.name or record.upstream != normalize_json(upstream):
+            record = self.store.upsert_group(replace(record, display_name=team.name, upstream=upstream))
+        # else: the mirror already holds this snapshot, no write for a read
         if team.members is not None:
             record = self._mirror_roster(team.id, team.members, known)
         return record
@@ -194,9 +206,11 @@ class GroupService:
         """Store a roster; members the mirror does not know as users yet are left out of it."""
         if known is None:
             known = self._known([m.user_id for m in members])
-        return self.store.set_members(
-            team_id, [Membership(team_id, m.user_id, m.role or "user") for m in members if m.user_id in known]
-        )
+        wanted = [Membership(team_id, m.user_id, m.role or "user") for m in members if m.user_id in known]
+        record = self.store.get_group(team_id)
+        if record is not None and record.members_known and set(wanted) == set(self.store.members_of(team_id)):
+            return record  # the mirror already holds this roster: no write
+        return self.store.set_members(team_id, wanted)
 
     def _upstream_members(self, team: DirectoryTeam, known: Known | None = None) -> list[MemberView]:
         members = team.members or ()
@@ -238,6 +252,73 @@ class GroupService:
                 resource.pop("members", None)
         return found
 
+    def search_page(
+        self,
+        ctx: RequestContext,
+        node: FilterNode | None,
+        *,
+        want_members: bool,
+        sort_by: AttributePath | None,
+        descending: bool,
+        start_index: int,
+        count: int,
+    ) -> tuple[int, list[dict[str, Any]]]:
+        """(totalResults, the page) of the groups matching ``node``, sorted and paged.
+
+        Equality on displayName or id reads the upstream (one call) as :meth:`search` does. Everything else
+        reads the search index for teams and renders the (few) role groups, merged in one order: without
+        ``sort_by`` teams (oldest first) then role groups; with it, by the sort value (a role group after
+        teams of equal value). Nothing is rendered beyond the page.
+        """
+        lookup = simple_equality(node) if node is not None else None
+        if lookup is not None and lookup[0].dotted().lower() in ("displayname", "id"):
+            found = sort_resources(self.search(ctx, node, want_members=want_members), sort_by, descending)
+            page, total = paginate(found, start_index, count)
+            return total, page
+        self.sync.ensure_initial()
+        by_members = (node is not None and "members" in repr(node)) or (
+            sort_by is not None and sort_by.attribute.name == "members")
+        users = self.store.user_summaries() if by_members else None
+        role_groups = {g.id: g for g in self._role_groups()}
+        roles = [self._role_document(g, True, users) if by_members else self._role_document_lazy(g)
+                 for g in role_groups.values()]
+        roles = sort_resources([r for r in roles if node is None or matches(node, r)], sort_by, descending)
+        offset = max(start_index, 1) - 1
+        if sort_by is None:
+            teams = self.store.search_index(GROUP, node, start_index=offset + 1, count=count)
+            team_total = teams.total
+            skip = max(0, offset - team_total)
+            page = teams.resources + roles[skip: skip + max(0, count - len(teams.resources))]
+        else:
+            first = max(0, offset - len(roles))
+            teams = self.store.search_index(GROUP, node, sort_by=sort_by, descending=descending,
+                                            start_index=first + 1, count=count + offset - first)
+            team_total = teams.total
+            base, rest = first, roles
+            if first > 0 and teams.resources:
+                head = teams.resources[0]
+                before = [r for r in roles if _sorts_before(r, head, sort_by, descending)]
+                base, rest = first + len(before), [r for r in roles if r not in before]
+            merged = _merge(teams.resources, rest, sort_by, descending)
+            page = merged[offset - base: offset - base + count] if count > 0 else []
+        total = team_total + len(roles)
+        out: list[dict[str, Any]] = []
+        for doc in page:
+            if doc["id"] in role_groups and "version" not in doc["meta"]:  # rendered without its roster
+                if users is None:
+                    users = self.store.user_summaries()
+                doc = self._role_document(role_groups[doc["id"]], True, users)
+            if not want_members:
+                doc.pop("members", None)
+            out.append(ctx.absolute(doc))
+        return total, out
+
+    def _role_document_lazy(self, group: RoleGroup) -> dict[str, Any]:
+        """A role group without its members, for filters and sorts that do not look at them."""
+        doc = self._role_document(group, False, {})
+        doc["meta"].pop("version", None)
+        return doc
+
     def _by_name(self, ctx: RequestContext, name: str, want_members: bool) -> list[dict[str, Any]]:
         role_group = self._role_group_named(name)
         if role_group is not None:
@@ -266,35 +347,23 @@ class GroupService:
     ) -> dict[str, Any]:
         """The SCIM resource. Its version always covers the roster, so it does not depend on whether
         the members are shown."""
-        resource: dict[str, Any] = {"schemas": [CORE_GROUP, OPSGENIE_GROUP], "id": record.id}
-        if record.external_id:
-            resource["externalId"] = record.external_id
-        resource["displayName"] = record.display_name
-        resource["members"] = [self._member(ctx, uid, display) for uid, display in members]
-        ext: dict[str, Any] = {"kind": "team"}
-        if record.upstream.get("description"):
-            ext["description"] = record.upstream["description"]
-        resource[OPSGENIE_GROUP] = ext
-        add_meta(resource, resource_type="Group", location=ctx.location("/Groups", record.id),
-                 created=record.created, last_modified=record.last_modified)
+        resource = ctx.absolute(team_document(record, members))
         if not want_members:
             del resource["members"]
         return resource
 
-    @staticmethod
-    def _member(ctx: RequestContext, user_id: str, display: str) -> dict[str, Any]:
-        member = {"value": user_id, "display": display, "$ref": ctx.location("/Users", user_id), "type": "User"}
-        if not display:
-            del member["display"]
-        return member
-
     def _render_role(self, ctx: RequestContext, group: RoleGroup, want_members: bool,
                      users: dict[str, tuple[str, Any]] | None = None) -> dict[str, Any]:
+        return ctx.absolute(self._role_document(group, want_members, users))
+
+    def _role_document(self, group: RoleGroup, want_members: bool,
+                       users: dict[str, tuple[str, Any]] | None = None) -> dict[str, Any]:
+        """A role group with relative URLs; its version always covers the roster (the role holders)."""
         resource: dict[str, Any] = {"schemas": [CORE_GROUP, OPSGENIE_GROUP], "id": group.id,
                                     "displayName": group.display_name}
-        resource["members"] = [self._member(ctx, uid, name) for uid, name in self._role_holders(group.role, users)]
+        resource["members"] = [member_entry(uid, name) for uid, name in self._role_holders(group.role, users)]
         resource[OPSGENIE_GROUP] = {"kind": "role", "description": f"Users holding the OpsGenie role {group.role}"}
-        add_meta(resource, resource_type="Group", location=ctx.location("/Groups", group.id),
+        add_meta(resource, resource_type="Group", location=relative("/Groups", group.id),
                  created=group.created, last_modified=group.last_modified)
         if not want_members:
             del resource["members"]
@@ -526,17 +595,17 @@ class GroupService:
             if str(user.upstream.get("role", "")).lower() == OWNER:
                 raise errors.Mutability(f"User {uid} is the account Owner: Owners are never moved to another role")
         default = self.settings.default_role
+        changing = [*to_add, *to_remove]
+        records, suspended = self.store.get_users(changing), self.store.suspensions_for(changing)
         with upstream_errors():
             for uid in to_add:
-                self._set_role(uid, group.role)
+                self._set_role(uid, group.role, records.get(uid), suspended.get(uid))
             for uid in to_remove:
-                self._set_role(uid, default)
+                self._set_role(uid, default, records.get(uid), suspended.get(uid))
         return self._render_role(ctx, self._role_group(group_id) or group, want_members=True)
 
     def _fetch_user(self, user_id: str) -> Any:
         """Put a user the mirror does not know yet into it (a user made outside the bridge)."""
-        from scim_bridge.store.records import UserRecord
-
         upstream = self.directory.get_user(user_id, with_contacts=False)
         stamp = now()
         return self.store.upsert_user(
@@ -544,9 +613,7 @@ class GroupService:
                        created=stamp, last_modified=stamp, version=1)
         )
 
-    def _set_role(self, user_id: str, role: str) -> None:
-        user = self.store.get_user(user_id)
-        suspension = self.store.get_suspension(user_id)
+    def _set_role(self, user_id: str, role: str, user: UserRecord | None, suspension: Suspension | None) -> None:
         if suspension is not None:
             # A suspended user gets the role back when reactivated.
             self.store.put_suspension(replace(suspension, role=role))
@@ -579,6 +646,29 @@ class GroupService:
                 if known is None or known.kind != "team":
                     raise errors.NotFound(f"Group {group_id} not found") from None
             self.store.delete_group(group_id)
+
+
+def _sorts_before(a: dict[str, Any], b: dict[str, Any], sort_by: AttributePath, descending: bool) -> bool:
+    """Whether ``a`` comes strictly before ``b`` in the sort order (ties: neither)."""
+    ka, kb = sort_key(a, sort_by), sort_key(b, sort_by)
+    try:
+        return bool(ka > kb) if descending else bool(ka < kb)
+    except TypeError:  # values of different types: compare their text
+        return str(ka) > str(kb) if descending else str(ka) < str(kb)
+
+
+def _merge(teams: list[dict[str, Any]], roles: list[dict[str, Any]], sort_by: AttributePath,
+           descending: bool) -> list[dict[str, Any]]:
+    """Teams (in the index's order) and sorted role groups in one order; a role group goes after teams
+    that sort equal to it."""
+    merged: list[dict[str, Any]] = []
+    i = 0
+    for team in teams:
+        while i < len(roles) and _sorts_before(roles[i], team, sort_by, descending):
+            merged.append(roles[i])
+            i += 1
+        merged.append(team)
+    return merged + roles[i:]
 
 
 def validate_team_name(name: str) -> None:

@@ -12,14 +12,15 @@ from dataclasses import replace
 from typing import Any
 
 from scim_bridge.directory import errors as d
-from scim_bridge.scim import errors
-from scim_bridge.service.errors import to_scim_error
 from scim_bridge.directory.base import Directory
 from scim_bridge.directory.models import DirectoryRole
 from scim_bridge.directory.models import DirectoryTeam
 from scim_bridge.directory.models import DirectoryUser
+from scim_bridge.scim import errors
 from scim_bridge.service.context import iso
 from scim_bridge.service.context import now
+from scim_bridge.service.documents import MirrorIndexer
+from scim_bridge.service.errors import to_scim_error
 from scim_bridge.service.naming import role_group_id
 from scim_bridge.service.naming import role_group_name
 from scim_bridge.store.records import GroupRecord
@@ -31,6 +32,9 @@ from scim_bridge.store.store import Store
 log = logging.getLogger(__name__)
 LEASE = "sync"
 LAST_SYNC = "last_sync"
+# Recorded with each successful sync: the shape of the search index it built. A mirror synced by a version
+# whose index differs (or had none) is synced again before it answers.
+INDEX_FORMAT = 1
 
 
 @dataclass(frozen=True)
@@ -47,6 +51,8 @@ class SyncService:
     def __init__(self, directory: Directory, store: Store, *, interval: float = 600.0) -> None:
         self.directory = directory
         self.store = store
+        if not store.indexing:  # every writer of the mirror keeps the search index in step
+            store.set_indexer(MirrorIndexer())
         self.interval = interval
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{id(self)}"
         self._lock = threading.Lock()
@@ -87,7 +93,7 @@ class SyncService:
         self.store.put_setting(
             LAST_SYNC,
             {"at": iso(now()), "ok": True, "users": result.users, "teams": result.teams,
-             "roles": result.roles, "seconds": round(result.seconds, 3)},
+             "roles": result.roles, "seconds": round(result.seconds, 3), "index": INDEX_FORMAT},
         )
         self._initial_done = True
         log.info("sync: %d users, %d teams, %d roles in %.2fs", result.users, result.teams, result.roles,
@@ -146,7 +152,7 @@ class SyncService:
         deadline = time.monotonic() + wait
         while True:
             last = self.last()
-            if last is not None and last.get("at"):
+            if last is not None and last.get("at") and self._index_ready(last):
                 self._initial_done = bool(last.get("ok")) or self._initial_done
                 if last.get("ok"):
                     return
@@ -160,6 +166,9 @@ class SyncService:
                     "The bridge is still loading the OpsGenie directory; retry shortly", retry_after=5
                 )
             time.sleep(0.2)
+
+    def _index_ready(self, last: dict[str, Any]) -> bool:
+        return not self.store.indexing or not last.get("ok") or last.get("index") == INDEX_FORMAT
 
     # --- background loop ------------------------------------------------------------------------
     def start_background(self) -> None:

@@ -23,15 +23,14 @@ from scim_bridge.scim.filters import matches
 from scim_bridge.scim.filters import simple_equality
 from scim_bridge.service import user_mapping as um
 from scim_bridge.service.context import RequestContext
-from scim_bridge.service.context import add_meta
 from scim_bridge.service.context import now
+from scim_bridge.service.documents import user_document
 from scim_bridge.service.errors import upstream_errors
-from scim_bridge.service.naming import role_group_id
-from scim_bridge.service.naming import role_group_name
 from scim_bridge.service.sync import SyncService
 from scim_bridge.store.records import Membership
 from scim_bridge.store.records import Suspension
 from scim_bridge.store.records import UserRecord
+from scim_bridge.store.sqlutil import normalize_json
 from scim_bridge.store.store import Store
 
 log = logging.getLogger(__name__)
@@ -59,9 +58,11 @@ class UserService:
         records = self._candidates(node)
         team_names = {g.id: g.display_name for g in self.store.list_groups("team")}
         memberships = self.store.memberships_for_users([r.id for r in records])
+        suspensions = self.store.suspensions_for([r.id for r in records])
         resources = []
         for record in records:
-            resource = self.render(ctx, record, memberships=memberships.get(record.id, []), team_names=team_names)
+            resource = self.render(ctx, record, memberships=memberships.get(record.id, []), team_names=team_names,
+                                   suspensions=suspensions)
             if node is None or matches(node, resource):
                 resources.append(resource)
         return resources
@@ -142,6 +143,8 @@ class UserService:
         snapshot = upstream.to_json()
         if snapshot.get("contacts") is None:
             snapshot["contacts"] = record.upstream.get("contacts")
+        if user_name == record.user_name and normalize_json(snapshot) == record.upstream:
+            return record  # nothing changed: no write (and no re-indexing) for a read
         return self.store.upsert_user(replace(record, user_name=user_name, upstream=snapshot))
 
     def render(
@@ -151,54 +154,19 @@ class UserService:
         *,
         memberships: list[Membership] | None = None,
         team_names: dict[str, str] | None = None,
+        suspensions: dict[str, Suspension] | None = None,
     ) -> dict[str, Any]:
-        upstream = DirectoryUser.from_json(record.upstream)
-        suspension = self.store.get_suspension(record.id)
+        """The SCIM User (absolute URLs). Callers rendering many users pass ``memberships``,
+        ``team_names`` and ``suspensions`` loaded in bulk; otherwise they are read for this user."""
         if memberships is None:
             memberships = self.store.groups_of(record.id)
-        groups: list[dict[str, Any]] = []
-        for membership in memberships:
-            if team_names is not None:
-                name = team_names.get(membership.group_id)
-            else:
-                group = self.store.get_group(membership.group_id)
-                name = group.display_name if group and group.kind == "team" else None
-            if name is None:
-                continue
-            groups.append(
-                {
-                    "value": membership.group_id,
-                    "$ref": ctx.location("/Groups", membership.group_id),
-                    "display": name,
-                    "type": "direct",
-                }
-            )
-        if upstream.role:
-            gid = role_group_id(upstream.role)
-            groups.append(
-                {
-                    "value": gid,
-                    "$ref": ctx.location("/Groups", gid),
-                    "display": role_group_name(upstream.role),
-                    "type": "direct",
-                }
-            )
-        resource = um.user_resource(
-            upstream,
-            user_name=record.user_name,
-            external_id=record.external_id,
-            kept=record.scim,
-            active=suspension is None,
-            groups=groups,
-            role=suspension.role if suspension is not None else None,
-        )
-        return add_meta(
-            resource,
-            resource_type="User",
-            location=ctx.location("/Users", record.id),
-            created=upstream.created_at or record.created,
-            last_modified=record.last_modified,
-        )
+        if team_names is None:
+            team_names = {gid: g.display_name for gid, g in
+                          self.store.get_groups([m.group_id for m in memberships]).items() if g.kind == "team"}
+        suspension = (suspensions.get(record.id) if suspensions is not None
+                      else self.store.get_suspension(record.id))
+        return ctx.absolute(user_document(record, memberships=memberships, team_names=team_names,
+                                          suspension=suspension))
 
     # --- writing ---------------------------------------------------------------------------
     def create(self, ctx: RequestContext, resource: dict[str, Any]) -> dict[str, Any]:

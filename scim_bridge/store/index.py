@@ -32,6 +32,7 @@ from collections.abc import Iterable
 from collections.abc import Iterator
 from collections.abc import Sequence
 from contextlib import contextmanager
+from datetime import UTC
 from datetime import datetime
 from typing import Any
 from typing import NamedTuple
@@ -114,16 +115,35 @@ def index_resources(conn: Connection, resource_type: ResourceType, resources: Se
     remove_resources(conn, resource_type, list(documents))
     paths = searchable_paths(resource_type)
     resource_rows: list[dict[str, Any]] = []
-    value_rows: list[dict[str, Any]] = []
+    value_rows: list[tuple[Any, ...]] = []
+    sqlite = conn.dialect.name == "sqlite"
     for resource_id, document in documents.items():
         resource_rows.append(
             {"kind": kind, "id": resource_id, "created": _created(document), "document": document}
         )
-        value_rows.extend(_value_rows(kind, resource_id, document, paths))
+        for row in _value_rows(kind, resource_id, document, paths):
+            if sqlite and row["value_time"] is not None:
+                row["value_time"] = _sqlite_time(row["value_time"])
+            value_rows.append(tuple(row[name] for name in _VALUE_COLUMNS))
     for resource_chunk in chunks(resource_rows):
         conn.execute(insert(scim_resources), list(resource_chunk))
+    # The value rows (dozens per resource) go to the driver as plain tuples: SQLAlchemy's per-row
+    # parameter processing would cost more than the inserts themselves.
+    marker = "?" if sqlite else "%s"
+    statement = (
+        f"INSERT INTO {scim_values.name} ({', '.join(_VALUE_COLUMNS)}) "
+        f"VALUES ({', '.join([marker] * len(_VALUE_COLUMNS))})"
+    )
     for value_chunk in chunks(value_rows, 5000):
-        conn.execute(insert(scim_values), list(value_chunk))
+        conn.exec_driver_sql(statement, list(value_chunk))
+
+
+_VALUE_COLUMNS = tuple(column.name for column in scim_values.columns)
+
+
+def _sqlite_time(moment: datetime) -> str:
+    """A dateTime as the store's UTCDateTime column holds it on SQLite (naive UTC, fixed width)."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
 def remove_resources(conn: Connection, resource_type: ResourceType, ids: Sequence[str]) -> None:

@@ -11,16 +11,22 @@ from contextvars import ContextVar
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
+from scim_bridge.scim.filters import FilterNode
+from scim_bridge.scim.schema import AttributePath
+from scim_bridge.scim.schema import ResourceType
 from scim_bridge.store import audit
 from scim_bridge.store import coordination
 from scim_bridge.store import groups
+from scim_bridge.store import index
 from scim_bridge.store import members as member_ops
 from scim_bridge.store import migrate
+from scim_bridge.store import mirror
 from scim_bridge.store import sync
 from scim_bridge.store import users
 from scim_bridge.store.engine import DEFAULT_BUSY_TIMEOUT_MS
@@ -38,7 +44,10 @@ from scim_bridge.store.records import Suspension
 from scim_bridge.store.records import SyncStats
 from scim_bridge.store.records import UserRecord
 from scim_bridge.store.sqltypes import utcnow
+from scim_bridge.store.sqlutil import chunks
 from scim_bridge.store.sqlutil import translate_integrity_error
+from scim_bridge.store.tables import groups as groups_table
+from scim_bridge.store.tables import users as users_table
 
 Clock = Callable[[], datetime]
 
@@ -55,6 +64,8 @@ class Store:
         self._engine = engine
         self._clock: Clock = clock or utcnow
         self._current: ContextVar[Connection | None] = ContextVar(f"store-{id(self)}", default=None)
+        self._dirty: ContextVar[mirror.Dirty | None] = ContextVar(f"store-dirty-{id(self)}", default=None)
+        self._indexer: mirror.Indexer | None = None
 
     @classmethod
     def from_url(
@@ -71,6 +82,14 @@ class Store:
     def dialect(self) -> str:
         """ "sqlite" or "postgresql"."""
         return self._engine.dialect.name
+
+    def set_indexer(self, indexer: mirror.Indexer | None) -> None:
+        """Keep the SCIM search index in step with every write from now on (see ``mirror.py``)."""
+        self._indexer = indexer
+
+    @property
+    def indexing(self) -> bool:
+        return self._indexer is not None
 
     def upgrade(self) -> None:
         """Migrate the schema to the newest revision. Idempotent; concurrent callers queue."""
@@ -102,11 +121,15 @@ class Store:
             with self._engine.connect() as conn:
                 conn.execution_options(**{WRITE_OPTION: True})
                 token = self._current.set(conn)
+                dirty = mirror.Dirty()
+                dirty_token = self._dirty.set(dirty)
                 try:
                     with conn.begin():
                         lock_shared(conn, DIRECTORY_LOCK)
                         yield
+                        self._flush(conn, dirty)
                 finally:
+                    self._dirty.reset(dirty_token)
                     self._current.reset(token)
         except IntegrityError as exc:
             raise translate_integrity_error(exc) from exc
@@ -135,12 +158,80 @@ class Store:
                 return
             with self._engine.connect() as conn:
                 conn.execution_options(**{WRITE_OPTION: True})
-                with conn.begin():
-                    if directory:
-                        lock_shared(conn, DIRECTORY_LOCK)
-                    yield conn
+                dirty = mirror.Dirty()
+                dirty_token = self._dirty.set(dirty)
+                try:
+                    with conn.begin():
+                        if directory:
+                            lock_shared(conn, DIRECTORY_LOCK)
+                        yield conn
+                        self._flush(conn, dirty)
+                finally:
+                    self._dirty.reset(dirty_token)
         except IntegrityError as exc:
             raise translate_integrity_error(exc) from exc
+
+    # --- the search index ------------------------------------------------------------------
+    def _mark(self, users: Collection[str] = (), groups: Collection[str] = ()) -> None:
+        """Note resources whose indexed documents the current write made stale."""
+        dirty = self._dirty.get()
+        if dirty is not None and self._indexer is not None:
+            dirty.users.update(users)
+            dirty.groups.update(groups)
+
+    def _flush(self, conn: Connection, dirty: mirror.Dirty) -> None:
+        if dirty and self._indexer is not None:
+            self._indexer.refresh(conn, set(dirty.users), set(dirty.groups))
+        dirty.users.clear()
+        dirty.groups.clear()
+
+    def reindex(self, user_ids: Collection[str] = (), group_ids: Collection[str] = ()) -> None:
+        """Render and index these users and groups again (no-op without an indexer)."""
+        with self._write(directory=False):
+            self._mark(user_ids, group_ids)
+
+    def rebuild_index(self) -> None:
+        """Make the whole index match the mirror (no-op without an indexer)."""
+        if self._indexer is None:
+            return
+        with self._write() as conn:
+            self._indexer.rebuild(conn)
+
+    def search_index(
+        self,
+        resource_type: ResourceType,
+        node: FilterNode | None,
+        *,
+        sort_by: AttributePath | None = None,
+        descending: bool = False,
+        start_index: int = 1,
+        count: int = 100,
+    ) -> index.SearchPage:
+        """One page of indexed resources and the exact total, from one snapshot."""
+        outer = self._current.get()
+        if outer is not None:
+            return index.search(outer, resource_type, node, sort_by=sort_by, descending=descending,
+                                start_index=start_index, count=count)
+        with self._engine.connect() as conn:
+            if conn.dialect.name == "postgresql":  # the count and the page from one snapshot
+                conn.execution_options(isolation_level="REPEATABLE READ")
+            with conn.begin():
+                return index.search(conn, resource_type, node, sort_by=sort_by, descending=descending,
+                                    start_index=start_index, count=count)
+
+    def indexed_documents(self, resource_type: ResourceType, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """The indexed documents of these ids (those present), by id."""
+        from scim_bridge.store.tables import scim_resources
+
+        found: dict[str, dict[str, Any]] = {}
+        with self._read() as conn:
+            for part in chunks(list(dict.fromkeys(ids))):
+                stmt = select(scim_resources.c.id, scim_resources.c.document).where(
+                    scim_resources.c.kind == resource_type.id, scim_resources.c.id.in_(part)
+                )
+                for row in conn.execute(stmt):
+                    found[row.id] = dict(row.document)
+        return found
 
     # --- users ---------------------------------------------------------------------------
     def get_user(self, user_id: str) -> UserRecord | None:
@@ -191,11 +282,20 @@ class Store:
         given and the user does not exist.
         """
         with self._write() as conn:
+            if self._indexer is not None:
+                before = conn.execute(
+                    select(users_table.c.user_name).where(users_table.c.id == record.id)
+                ).scalar_one_or_none()
+                if before is not None and before != record.user_name:  # team rosters show the name
+                    self._mark(groups=[m.group_id for m in member_ops.groups_of(conn, record.id, "team")])
+            self._mark(users=[record.id])
             return users.upsert_user(conn, record, self._clock(), expected_version)
 
     def delete_user(self, user_id: str) -> bool:
         """Delete a user with its memberships and suspension record. False if absent."""
         with self._write() as conn:
+            if self._indexer is not None:
+                self._mark(users=[user_id], groups=[m.group_id for m in member_ops.groups_of(conn, user_id)])
             return users.delete_user(conn, user_id, self._clock())
 
     # --- groups --------------------------------------------------------------------------
@@ -232,11 +332,20 @@ class Store:
         """Like ``upsert_user``; the content is kind, display_name, external_id, upstream and
         scim. ``members_known`` is stored as given without moving the version."""
         with self._write() as conn:
+            if self._indexer is not None:
+                before = conn.execute(
+                    select(groups_table.c.display_name).where(groups_table.c.id == record.id)
+                ).scalar_one_or_none()
+                if before is not None and before != record.display_name:  # members' groups show the name
+                    self._mark(users=[m.user_id for m in member_ops.members_of(conn, record.id)])
+            self._mark(groups=[record.id])
             return groups.upsert_group(conn, record, self._clock(), expected_version)
 
     def delete_group(self, group_id: str) -> bool:
         """Delete a group with its memberships. False if absent."""
         with self._write() as conn:
+            if self._indexer is not None:
+                self._mark(users=[m.user_id for m in member_ops.members_of(conn, group_id)], groups=[group_id])
             return groups.delete_group(conn, group_id)
 
     # --- memberships ---------------------------------------------------------------------
@@ -261,21 +370,45 @@ class Store:
     def set_members(self, group_id: str, members: Sequence[Membership]) -> GroupRecord:
         """Replace the roster (group_id of each membership ignored); marks it known."""
         with self._write() as conn:
-            return member_ops.set_members(conn, group_id, members, self._clock())
+            before = self._roster_ids(conn, group_id)
+            record = member_ops.set_members(conn, group_id, members, self._clock())
+            self._mark_roster_change(conn, group_id, before)
+            return record
 
     def add_members(self, group_id: str, members: Sequence[Membership]) -> GroupRecord:
         """Add members; an existing member given with another role gets that role."""
         with self._write() as conn:
-            return member_ops.add_members(conn, group_id, members, self._clock())
+            before = self._roster_ids(conn, group_id)
+            record = member_ops.add_members(conn, group_id, members, self._clock())
+            self._mark_roster_change(conn, group_id, before)
+            return record
 
     def remove_members(self, group_id: str, user_ids: Sequence[str]) -> GroupRecord:
         with self._write() as conn:
-            return member_ops.remove_members(conn, group_id, user_ids, self._clock())
+            before = self._roster_ids(conn, group_id)
+            record = member_ops.remove_members(conn, group_id, user_ids, self._clock())
+            self._mark_roster_change(conn, group_id, before)
+            return record
 
     def set_user_groups(self, user_id: str, kind: str, memberships: Sequence[Membership]) -> list[str]:
         """Make the user's groups of ``kind`` exactly ``memberships``; returns changed group ids."""
         with self._write() as conn:
-            return member_ops.set_user_groups(conn, user_id, kind, memberships, self._clock())
+            changed = member_ops.set_user_groups(conn, user_id, kind, memberships, self._clock())
+            if changed:
+                self._mark(users=[user_id], groups=changed)
+            return changed
+
+    def _roster_ids(self, conn: Connection, group_id: str) -> set[str] | None:
+        if self._indexer is None:
+            return None
+        return {m.user_id for m in member_ops.members_of(conn, group_id)}
+
+    def _mark_roster_change(self, conn: Connection, group_id: str, before: set[str] | None) -> None:
+        if before is None:
+            return
+        after = {m.user_id for m in member_ops.members_of(conn, group_id)}
+        if before != after:
+            self._mark(users=before ^ after, groups=[group_id])
 
     # --- full sync -----------------------------------------------------------------------
     def apply_sync(
@@ -308,9 +441,12 @@ class Store:
             try:
                 with conn.begin():
                     lock_exclusive(conn, DIRECTORY_LOCK)
-                    return sync.apply_sync(
+                    stats = sync.apply_sync(
                         conn, users_snapshot, groups_snapshot, group_kinds, started_at, self._clock()
                     )
+                    if self._indexer is not None:
+                        self._indexer.rebuild(conn)
+                    return stats
             except IntegrityError as exc:
                 raise translate_integrity_error(exc) from exc
 
@@ -319,13 +455,20 @@ class Store:
         with self._read() as conn:
             return coordination.get_suspension(conn, user_id)
 
+    def suspensions_for(self, user_ids: Sequence[str]) -> dict[str, Suspension]:
+        """The suspension records of those of ``user_ids`` that have one, in one query."""
+        with self._read() as conn:
+            return mirror.suspensions_for_users(conn, user_ids)
+
     def put_suspension(self, suspension: Suspension) -> None:
         """Insert or replace the suspension record of ``suspension.user_id``."""
         with self._write(directory=False) as conn:
+            self._mark(users=[suspension.user_id])
             coordination.put_suspension(conn, suspension)
 
     def delete_suspension(self, user_id: str) -> bool:
         with self._write(directory=False) as conn:
+            self._mark(users=[user_id])
             return coordination.delete_suspension(conn, user_id)
 
     # --- audit ---------------------------------------------------------------------------
@@ -375,6 +518,16 @@ class Store:
     def get_setting(self, key: str, default: Any = None) -> Any:
         with self._read() as conn:
             return coordination.get_setting(conn, key, default)
+
+    def setting_default(self, key: str, value: Any) -> Any:
+        """The stored value of ``key``; stores ``value`` first when there is none. Replicas racing to
+        store different values all read back the one that won."""
+        from scim_bridge.store.sqlutil import insert_ignoring
+        from scim_bridge.store.tables import settings_kv
+
+        with self._write(directory=False) as conn:
+            conn.execute(insert_ignoring(conn, settings_kv, {"key": key, "value": value}, "key"))
+            return coordination.get_setting(conn, key, value)
 
     def put_setting(self, key: str, value: Any) -> None:
         """Store any JSON-serializable value."""

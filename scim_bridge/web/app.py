@@ -6,6 +6,7 @@ import io
 import json
 import logging
 import math
+import secrets
 import time
 import uuid
 from typing import Any
@@ -22,15 +23,19 @@ from scim_bridge.config import Settings
 from scim_bridge.directory.base import Directory
 from scim_bridge.directory.opsgenie import OpsGenieDirectory
 from scim_bridge.opsgenie.client import OpsGenieClient
+from scim_bridge.opsgenie.ratelimit import RateBudget
 from scim_bridge.opsgenie.ratelimit import RollingWindowBudget
 from scim_bridge.opsgenie.records import CallRecord
 from scim_bridge.opsgenie.retry import RetryPolicy
 from scim_bridge.scim import errors
+from scim_bridge.scim.listing import CursorCodec
 from scim_bridge.service import calls
 from scim_bridge.service.context import RequestContext
+from scim_bridge.service.documents import MirrorIndexer
 from scim_bridge.service.groups import GroupService
 from scim_bridge.service.sync import SyncService
 from scim_bridge.service.users import UserService
+from scim_bridge.store.budget import DatabaseRateBudget
 from scim_bridge.store.records import AuditEvent
 from scim_bridge.store.store import Store
 from scim_bridge.web import console
@@ -49,7 +54,11 @@ SCIM_PREFIX = "/scim/v2"
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
-def build_directory(settings: Settings, metrics: Metrics) -> tuple[Directory, OpsGenieClient]:
+def build_directory(
+    settings: Settings, metrics: Metrics, store: Store | None = None
+) -> tuple[Directory, OpsGenieClient]:
+    """The OpsGenie directory. With a PostgreSQL ``store`` (several replicas) the upstream rate budget lives
+    in that database, so all replicas together stay under the upstream limits."""
     def on_call(record: CallRecord) -> None:
         call = {
             "method": record.method,
@@ -74,8 +83,11 @@ def build_directory(settings: Settings, metrics: Metrics) -> tuple[Directory, Op
                         domain=record.domain)
 
     retry = RetryPolicy(total_budget=settings.upstream_wait_budget)
+    budget: RateBudget = RollingWindowBudget()
+    if store is not None and store.dialect == "postgresql":
+        budget = DatabaseRateBudget(store.engine)
     client = OpsGenieClient(settings.opsgenie_api_key, base_url=settings.opsgenie_api_url, on_call=on_call,
-                            budget=RollingWindowBudget(), retry=retry)
+                            budget=budget, retry=retry)
     return OpsGenieDirectory(client), client
 
 
@@ -96,9 +108,11 @@ def create_app(
         store.upgrade()
     extras: dict[str, Any] = {"metrics": metrics, "started": time.time()}
     if directory is None:
-        directory, client = build_directory(settings, metrics)
+        directory, client = build_directory(settings, metrics, store)
         extras["client"] = client
         _calibrate(client)
+    store.set_indexer(MirrorIndexer())
+    extras["cursor_codec"] = CursorCodec(cursor_key(settings, store))
     sync = SyncService(directory, store, interval=settings.sync_interval)
     app.extensions["scim_bridge"] = Bridge(
         settings=settings,
@@ -204,6 +218,16 @@ def _install_hooks(app: Flask, settings: Settings, store: Store, metrics: Metric
             f"Internal error; quote request id {g.get('request_id', '')} when reporting it"
         )
         return scim_response(err.to_body(), 500)
+
+
+CURSOR_KEY_SETTING = "cursor_key"
+
+
+def cursor_key(settings: Settings, store: Store) -> bytes:
+    """SCIM_BRIDGE_CURSOR_KEY, else a random key made once per deployment and kept in the database."""
+    if settings.cursor_key:
+        return settings.cursor_key.encode()
+    return str(store.setting_default(CURSOR_KEY_SETTING, secrets.token_urlsafe(32))).encode()
 
 
 def _buffer_streamed_body(limit: int) -> None:

@@ -28,7 +28,13 @@ def service_provider_config() -> Response:
         default_count=s.default_count,
     )
     token_url = request.host_url.rstrip("/") + "/oauth/token" if s.oauth_clients else ""
-    return scim_response(discovery.service_provider_config(context().base_url, limits, oauth_token_url=token_url))
+    body = discovery.service_provider_config(context().base_url, limits, oauth_token_url=token_url)
+    codec = bridge().extras.get("cursor_codec")
+    body["pagination"] = discovery.pagination_config(
+        default_page_size=s.default_count, max_page_size=s.max_results,
+        cursor_timeout=int(getattr(codec, "timeout_seconds", 3600)), cursor=codec is not None,
+    )
+    return scim_response(body)
 
 
 @bp.get("/ResourceTypes")

@@ -10,8 +10,13 @@ from flask import Response
 from flask import request
 
 from scim_bridge.scim import errors
+from scim_bridge.scim.filters import simple_equality
+from scim_bridge.scim.listing import CursorCodec
 from scim_bridge.scim.listing import ListParams
+from scim_bridge.scim.listing import cursor_links
+from scim_bridge.scim.listing import cursor_list_response
 from scim_bridge.scim.listing import list_response
+from scim_bridge.scim.listing import page_start
 from scim_bridge.scim.listing import paginate
 from scim_bridge.scim.listing import parse_list_params
 from scim_bridge.scim.listing import sort_resources
@@ -25,6 +30,7 @@ from scim_bridge.scim.schema import GROUP
 from scim_bridge.scim.schema import USER
 from scim_bridge.scim.schema import AttributePath
 from scim_bridge.scim.schema import ResourceType
+from scim_bridge.service.context import RequestContext
 from scim_bridge.web.http import context
 from scim_bridge.web.http import json_body
 from scim_bridge.web.http import query_args
@@ -48,6 +54,13 @@ def _show(resource: dict[str, Any], resource_type: ResourceType, proj: Projectio
     return project(resource, resource_type, proj[0], proj[1])
 
 
+def _python_page(resources: list[dict[str, Any]], params: ListParams, start: int) -> tuple[int, list[dict[str, Any]]]:
+    """Sort and page a few resources already rendered (single-resource look-ups)."""
+    ordered = sort_resources(resources, params.sort_by, params.descending)
+    page, total = paginate(ordered, start, params.count)
+    return total, page
+
+
 def _single(resource: dict[str, Any], resource_type: ResourceType, status: int = 200) -> Response:
     shown = _show(resource, resource_type, _projection(resource_type))
     location = resource["meta"]["location"]
@@ -59,16 +72,26 @@ def _single(resource: dict[str, Any], resource_type: ResourceType, status: int =
     )
 
 
-def _list(resource_type: ResourceType, params: ListParams,
-          search: Callable[[Any, Any, Projection], list[dict[str, Any]]]) -> Response:
+# (context, list parameters, 1-based start index) -> (totalResults, the page of absolute resources)
+PageOf = Callable[[RequestContext, ListParams, int], tuple[int, list[dict[str, Any]]]]
+
+
+def _list(resource_type: ResourceType, params: ListParams, page_of: PageOf) -> Response:
+    """A list or search answer: index paging (``startIndex``) or cursor paging (RFC 9865 ``cursor``)."""
+    codec = cursor_codec()
+    start = page_start(params, resource_type, codec)
     proj = (params.attributes, params.excluded_attributes)
-    resources = search(context(), params.filter, proj)
-    if params.sort_by is not None:
-        resources = sort_resources(resources, params.sort_by, params.descending)
-    page, total = paginate(resources, params.start_index, params.count)
-    return scim_response(
-        list_response([_show(r, resource_type, proj) for r in page], total, params.start_index)
-    )
+    total, page = page_of(context(), params, start)
+    shown = [_show(r, resource_type, proj) for r in page]
+    if params.cursor is not None and codec is not None:
+        links = cursor_links(params, resource_type, codec, start_index=start, returned=len(page), total=total)
+        return scim_response(cursor_list_response(shown, total, links))
+    return scim_response(list_response(shown, total, start))
+
+
+def cursor_codec() -> CursorCodec | None:
+    codec = bridge().extras.get("cursor_codec")
+    return codec if isinstance(codec, CursorCodec) else None
 
 
 def _list_params(source: dict[str, Any], resource_type: ResourceType, *, search: bool = False) -> ListParams:
@@ -95,13 +118,23 @@ def _if_none_match(resource: dict[str, Any]) -> Response | None:
 
 
 # --- Users ---------------------------------------------------------------------------------------
-def _user_search(ctx: Any, node: Any, proj: Projection) -> list[dict[str, Any]]:
-    return bridge().users.search(ctx, node)
+def _user_page(ctx: RequestContext, params: ListParams, start: int) -> tuple[int, list[dict[str, Any]]]:
+    """Equality on userName or id reads the upstream (one call, read-through); every other list or filter
+    is answered by the search index: filtered, counted, sorted and paged in SQL, no upstream call."""
+    b = bridge()
+    node = params.filter
+    lookup = simple_equality(node) if node is not None else None
+    if b.settings.read_through and lookup is not None and lookup[0].dotted().lower() in ("username", "id"):
+        return _python_page(b.users.search(ctx, node), params, start)
+    b.sync.ensure_initial()
+    found = b.store.search_index(USER, node, sort_by=params.sort_by, descending=params.descending,
+                                 start_index=start, count=params.count)
+    return found.total, [ctx.absolute(doc) for doc in found.resources]
 
 
 @bp.get("/Users")
 def list_users() -> Response:
-    return _list(USER, _list_params(query_args(), USER), _user_search)
+    return _list(USER, _list_params(query_args(), USER), _user_page)
 
 
 @bp.post("/.search")
@@ -114,7 +147,7 @@ def search_root() -> Response:
 @bp.post("/Users/.search")
 def search_users() -> Response:
     body = _search_body()
-    return _list(USER, _list_params(body, USER, search=True), _user_search)
+    return _list(USER, _list_params(body, USER, search=True), _user_page)
 
 
 @bp.get("/Users/<user_id>")
@@ -157,24 +190,21 @@ def _wants_members(proj: Projection) -> bool:
     return wants("members", GROUP, proj[0], proj[1])
 
 
-def _group_search(ctx: Any, node: Any, proj: Projection) -> list[dict[str, Any]]:
-    needs_members = _wants_members(proj) or _filter_mentions_members(node)
-    return bridge().groups.search(ctx, node, want_members=needs_members)
-
-
-def _filter_mentions_members(node: Any) -> bool:
-    return node is not None and "members" in repr(node)
+def _group_page(ctx: RequestContext, params: ListParams, start: int) -> tuple[int, list[dict[str, Any]]]:
+    want_members = _wants_members((params.attributes, params.excluded_attributes))
+    return bridge().groups.search_page(ctx, params.filter, want_members=want_members, sort_by=params.sort_by,
+                                       descending=params.descending, start_index=start, count=params.count)
 
 
 @bp.get("/Groups")
 def list_groups() -> Response:
-    return _list(GROUP, _list_params(query_args(), GROUP), _group_search)
+    return _list(GROUP, _list_params(query_args(), GROUP), _group_page)
 
 
 @bp.post("/Groups/.search")
 def search_groups() -> Response:
     body = _search_body()
-    return _list(GROUP, _list_params(body, GROUP, search=True), _group_search)
+    return _list(GROUP, _list_params(body, GROUP, search=True), _group_page)
 
 
 @bp.get("/Groups/<group_id>")
