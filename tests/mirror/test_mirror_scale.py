@@ -3,6 +3,7 @@ upstream call at all (checked on the simulator's call log)."""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from tests.conftest import Running
@@ -25,8 +26,15 @@ def test_lists_at_ten_thousand_users_make_no_upstream_call(bridge_factory: Any) 
     made = bridge.sim.http.post(f"{bridge.sim.base_url}/__sim/bulk",
                                 json={"users": USERS, "teams": TEAMS, "membersPerTeam": 3}, timeout=60)
     assert made.status_code == 201, made.text
+    bridge.sim.clear_calls()
     result = bridge.app.extensions["scim_bridge"].sync.run()
     assert result is not None and result.users == USERS + DEMO_USERS and result.teams == TEAMS + DEMO_TEAMS
+    sync_calls = [(c["method"], c["path"]) for c in bridge.sim.calls()]
+    user_pages = [c for c in sync_calls if c == ("GET", "/v2/users")]
+    team_reads = [c for c in sync_calls if c[0] == "GET" and c[1].startswith("/v2/teams/")]
+    assert len(user_pages) <= math.ceil((USERS + DEMO_USERS) / 100)
+    assert len(team_reads) == TEAMS + DEMO_TEAMS  # one call per team, for its members
+    assert len(sync_calls) == len(user_pages) + len(team_reads) + 2  # plus the team list and the role list
     bridge.sim.clear_calls()
 
     first = listed(bridge, "/Users", count=100)
