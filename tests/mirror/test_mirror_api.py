@@ -147,3 +147,29 @@ def test_cursor_paging_walks_every_user_once(bridge: Running) -> None:
     search = bridge.scim.post("/Users/.search", {"schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],
                                                  "sortBy": "userName", "count": 3, "cursor": pages[0]["nextCursor"]})
     assert search.status_code == 200 and ids(search.json()) == ids(pages[1])
+
+
+def test_changes_made_in_opsgenie_appear_after_the_next_sync(bridge: Running) -> None:
+    """Users created, renamed and deleted in the OpsGenie UI reach the lists at the next sync."""
+    sim = bridge.sim
+    created = sim.http.post(f"{sim.base_url}/__sim/users", timeout=10, json={
+        "username": "ui.made@example.com", "fullName": "Made In Ui", "role": {"name": "User"}})
+    assert created.status_code == 201, created.text
+    tom = user_id(bridge, "tom.becker@example.com")
+    mei = user_id(bridge, "mei.chen@example.com")
+    renamed = sim.http.patch(f"{sim.base_url}/__sim/users/{tom}", json={"fullName": "Thomas Becker"}, timeout=10)
+    assert renamed.status_code == 200, renamed.text
+    deleted = sim.http.delete(f"{sim.base_url}/__sim/users/{mei}", timeout=10)
+    assert deleted.status_code == 200, deleted.text
+
+    stale = listed(bridge, "/Users", filter='displayName sw "Made"')
+    assert stale["totalResults"] == 0  # the mirror has not seen it yet
+
+    assert bridge.app.extensions["scim_bridge"].sync.run() is not None
+    fresh = listed(bridge, "/Users", filter='displayName sw "Made"')
+    assert [r["userName"] for r in fresh["Resources"]] == ["ui.made@example.com"]
+    assert [r["displayName"] for r in listed(bridge, "/Users", filter=f'id eq "{tom}"')["Resources"]] == [
+        "Thomas Becker"]
+    everyone = listed(bridge, "/Users", count=100)
+    assert mei not in ids(everyone)
+    assert bridge.scim.get(f"/Users/{mei}").status_code == 404
