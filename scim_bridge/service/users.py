@@ -21,6 +21,10 @@ from scim_bridge.scim import errors
 from scim_bridge.scim.filters import FilterNode
 from scim_bridge.scim.filters import matches
 from scim_bridge.scim.filters import simple_equality
+from scim_bridge.scim.listing import paginate
+from scim_bridge.scim.listing import sort_resources
+from scim_bridge.scim.schema import USER
+from scim_bridge.scim.schema import AttributePath
 from scim_bridge.service import user_mapping as um
 from scim_bridge.service.context import RequestContext
 from scim_bridge.service.context import now
@@ -66,6 +70,31 @@ class UserService:
             if node is None or matches(node, resource):
                 resources.append(resource)
         return resources
+
+    def search_page(
+        self,
+        ctx: RequestContext,
+        node: FilterNode | None,
+        *,
+        sort_by: AttributePath | None,
+        descending: bool,
+        start_index: int,
+        count: int,
+    ) -> tuple[int, list[dict[str, Any]]]:
+        """(totalResults, the page) of the users matching ``node``, sorted and paged.
+
+        Equality on userName or id reads the upstream (one call, read-through); every other list or
+        filter is answered by the search index: filtered, counted, sorted and paged in SQL, no upstream call.
+        """
+        lookup = simple_equality(node) if node is not None else None
+        if self.settings.read_through and lookup is not None and lookup[0].dotted().lower() in ("username", "id"):
+            found = sort_resources(self.search(ctx, node), sort_by, descending)
+            page, total = paginate(found, start_index, count)
+            return total, page
+        self.sync.ensure_initial()
+        indexed = self.store.search_index(USER, node, sort_by=sort_by, descending=descending,
+                                          start_index=start_index, count=count)
+        return indexed.total, [ctx.absolute(doc) for doc in indexed.resources]
 
     def _candidates(self, node: FilterNode | None) -> list[UserRecord]:
         lookup = simple_equality(node) if node is not None else None

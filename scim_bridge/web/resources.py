@@ -10,16 +10,13 @@ from flask import Response
 from flask import request
 
 from scim_bridge.scim import errors
-from scim_bridge.scim.filters import simple_equality
 from scim_bridge.scim.listing import CursorCodec
 from scim_bridge.scim.listing import ListParams
 from scim_bridge.scim.listing import cursor_links
 from scim_bridge.scim.listing import cursor_list_response
 from scim_bridge.scim.listing import list_response
 from scim_bridge.scim.listing import page_start
-from scim_bridge.scim.listing import paginate
 from scim_bridge.scim.listing import parse_list_params
-from scim_bridge.scim.listing import sort_resources
 from scim_bridge.scim.patch import apply_patch
 from scim_bridge.scim.patch import parse_patch_request
 from scim_bridge.scim.payloads import load_resource
@@ -52,13 +49,6 @@ def _projection(resource_type: ResourceType) -> Projection:
 
 def _show(resource: dict[str, Any], resource_type: ResourceType, proj: Projection) -> dict[str, Any]:
     return project(resource, resource_type, proj[0], proj[1])
-
-
-def _python_page(resources: list[dict[str, Any]], params: ListParams, start: int) -> tuple[int, list[dict[str, Any]]]:
-    """Sort and page a few resources already rendered (single-resource look-ups)."""
-    ordered = sort_resources(resources, params.sort_by, params.descending)
-    page, total = paginate(ordered, start, params.count)
-    return total, page
 
 
 def _single(resource: dict[str, Any], resource_type: ResourceType, status: int = 200) -> Response:
@@ -119,17 +109,8 @@ def _if_none_match(resource: dict[str, Any]) -> Response | None:
 
 # --- Users ---------------------------------------------------------------------------------------
 def _user_page(ctx: RequestContext, params: ListParams, start: int) -> tuple[int, list[dict[str, Any]]]:
-    """Equality on userName or id reads the upstream (one call, read-through); every other list or filter
-    is answered by the search index: filtered, counted, sorted and paged in SQL, no upstream call."""
-    b = bridge()
-    node = params.filter
-    lookup = simple_equality(node) if node is not None else None
-    if b.settings.read_through and lookup is not None and lookup[0].dotted().lower() in ("username", "id"):
-        return _python_page(b.users.search(ctx, node), params, start)
-    b.sync.ensure_initial()
-    found = b.store.search_index(USER, node, sort_by=params.sort_by, descending=params.descending,
-                                 start_index=start, count=params.count)
-    return found.total, [ctx.absolute(doc) for doc in found.resources]
+    return bridge().users.search_page(ctx, params.filter, sort_by=params.sort_by, descending=params.descending,
+                                      start_index=start, count=params.count)
 
 
 @bp.get("/Users")
