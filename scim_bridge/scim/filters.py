@@ -483,6 +483,15 @@ def parse_datetime(text: str) -> datetime | None:
 # Helpers for callers.
 
 
+def mentions(node: FilterNode, attribute: str) -> bool:
+    """Whether the filter names the (core or extension) attribute called ``attribute`` anywhere."""
+    if isinstance(node, (And, Or)):
+        return mentions(node.left, attribute) or mentions(node.right, attribute)
+    if isinstance(node, Not):
+        return mentions(node.node, attribute)
+    return node.path.attribute.name.lower() == attribute.lower()
+
+
 def simple_equality(node: FilterNode) -> tuple[AttributePath, str] | None:
     """``(path, value)`` when the whole filter is one ``attr eq "string"``, else None.
 

@@ -37,6 +37,7 @@ from scim_bridge.directory.models import UserFields
 from scim_bridge.scim import errors
 from scim_bridge.scim.filters import FilterNode
 from scim_bridge.scim.filters import matches
+from scim_bridge.scim.filters import mentions
 from scim_bridge.scim.filters import simple_equality
 from scim_bridge.scim.listing import _sort_key as sort_key
 from scim_bridge.scim.listing import paginate
@@ -276,7 +277,7 @@ class GroupService:
             page, total = paginate(found, start_index, count)
             return total, page
         self.sync.ensure_initial()
-        by_members = (node is not None and "members" in repr(node)) or (
+        by_members = (node is not None and mentions(node, "members")) or (
             sort_by is not None and sort_by.attribute.name == "members")
         users = self.store.user_summaries() if by_members else None
         role_groups = {g.id: g for g in self._role_groups()}
