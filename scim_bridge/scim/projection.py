@@ -153,6 +153,60 @@ def project(
     return result
 
 
+def for_response(
+    resource: dict[str, Any],
+    resource_type: ResourceType,
+    attributes: Sequence[AttributePath] = (),
+    excluded: Sequence[AttributePath] = (),
+) -> dict[str, Any]:
+    """What :func:`project` returns, for a resource about to be serialised and dropped: when projection
+    would change nothing (no parameters, nothing hidden by default), ``resource`` itself, uncopied."""
+    if not attributes and not excluded and _plain(resource, resource_type):
+        return resource
+    return project(resource, resource_type, attributes, excluded)
+
+
+def _plain(resource: dict[str, Any], resource_type: ResourceType) -> bool:
+    """True when projection without parameters would return ``resource`` unchanged: it carries no
+    attribute (or sub-attribute) returned "never" or only on request, and no empty extension."""
+    hidden = _hidden_names(resource_type)
+    core = hidden[resource_type.schema.id.lower()]
+    for key, value in resource.items():
+        lowered = key.lower()
+        if lowered in hidden:
+            if not isinstance(value, dict) or not value or any(k.lower() in hidden[lowered] for k in value):
+                return False
+        elif lowered in core:
+            return False
+    schemas = resource.get("schemas")
+    if isinstance(schemas, list):  # every extension it lists must be present, or projection drops the URN
+        present = {key.lower() for key in resource}
+        if any(isinstance(urn, str) and urn.lower() in hidden and urn.lower() not in present
+               and urn.lower() != resource_type.schema.id.lower() for urn in schemas):
+            return False
+    return True
+
+
+_HIDDEN: dict[tuple[str, int], dict[str, frozenset[str]]] = {}
+
+
+def _hidden_names(resource_type: ResourceType) -> dict[str, frozenset[str]]:
+    """Per schema URN (lower case): the attribute names whose values projection may drop by default."""
+    key = (resource_type.id, id(resource_type))
+    found = _HIDDEN.get(key)
+    if found is None:
+        found = {
+            schema.id.lower(): frozenset(
+                attr.name.lower() for attr in schema.attributes
+                if attr.returned in (NEVER, REQUEST)
+                or any(sub.returned in (NEVER, REQUEST) for sub in attr.sub_attributes)
+            )
+            for schema in resource_type.schemas
+        }
+        _HIDDEN[key] = found
+    return found
+
+
 def _extension(resource_type: ResourceType, key: str) -> Schema | None:
     if not key.lower().startswith("urn:"):
         return None

@@ -20,8 +20,8 @@ from scim_bridge.scim.listing import parse_list_params
 from scim_bridge.scim.patch import apply_patch
 from scim_bridge.scim.patch import parse_patch_request
 from scim_bridge.scim.payloads import load_resource
+from scim_bridge.scim.projection import for_response
 from scim_bridge.scim.projection import parse_attribute_list
-from scim_bridge.scim.projection import project
 from scim_bridge.scim.projection import wants
 from scim_bridge.scim.schema import GROUP
 from scim_bridge.scim.schema import USER
@@ -48,7 +48,7 @@ def _projection(resource_type: ResourceType) -> Projection:
 
 
 def _show(resource: dict[str, Any], resource_type: ResourceType, proj: Projection) -> dict[str, Any]:
-    return project(resource, resource_type, proj[0], proj[1])
+    return for_response(resource, resource_type, proj[0], proj[1])
 
 
 def _single(resource: dict[str, Any], resource_type: ResourceType, status: int = 200) -> Response:

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from scim_bridge.scim.errors import InvalidValue
+from scim_bridge.scim.projection import for_response
 from scim_bridge.scim.projection import parse_attribute_list
 from scim_bridge.scim.projection import project
 from scim_bridge.scim.projection import wants
@@ -313,3 +314,20 @@ def test_wants_matches_project() -> None:
 def test_attribute_names_are_case_insensitive_in_resource() -> None:
     resource = {"ID": "u", "UserName": "x", "NAME": {"GIVENNAME": "B", "familyName": "J"}}
     assert project(resource, USER, _paths("name.givenName")) == {"ID": "u", "NAME": {"GIVENNAME": "B"}}
+
+
+def test_for_response_skips_the_copy_only_when_projection_changes_nothing() -> None:
+    plain = copy.deepcopy(USER_RESOURCE)
+    assert for_response(plain, USER) is plain
+    assert for_response(plain, USER) == project(plain, USER)
+    named = parse_attribute_list("userName", USER)
+    assert for_response(plain, USER, named) == project(plain, USER, named)
+    assert for_response(plain, USER, named) is not plain
+    # An extension listed in schemas but absent: projection drops its URN, so the shortcut is not taken.
+    listed = {**copy.deepcopy(USER_RESOURCE), "schemas": [*USER_RESOURCE["schemas"], ENT]}
+    listed.pop(ENT, None)
+    assert for_response(listed, USER) == project(listed, USER)
+    assert ENT not in for_response(listed, USER)["schemas"]
+    thing = _custom_type()
+    hidden = {"schemas": ["urn:example:Thing"], "id": "1", "secret": "s", "heavy": "h"}
+    assert for_response(hidden, thing) == project(hidden, thing) == {"schemas": ["urn:example:Thing"], "id": "1"}
