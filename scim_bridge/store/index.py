@@ -107,38 +107,92 @@ def searchable_paths(resource_type: ResourceType) -> list[AttributePath]:
 
 
 def index_resources(conn: Connection, resource_type: ResourceType, resources: Sequence[dict[str, Any]]) -> None:
-    """Insert or replace ``resources`` (rendered SCIM JSON, each with an ``id``) of ``resource_type``."""
+    """Insert or replace ``resources`` (rendered SCIM JSON, each with an ``id``) of ``resource_type``.
+
+    A few resources (a write request's) are updated in place: only the value rows that changed are deleted
+    and inserted, so a one-attribute change touches a couple of rows and their indexes instead of dozens.
+    Larger batches (a sync) are replaced wholesale, which is cheaper per row.
+    """
     if not resources:
         return
     kind = resource_type.id
     documents = {str(resource["id"]): normalize_json(resource) for resource in resources}
-    remove_resources(conn, resource_type, list(documents))
     paths = searchable_paths(resource_type)
-    resource_rows: list[dict[str, Any]] = []
-    value_rows: list[tuple[Any, ...]] = []
     sqlite = conn.dialect.name == "sqlite"
+    wanted: dict[str, list[tuple[Any, ...]]] = {}
     for resource_id, document in documents.items():
-        resource_rows.append(
-            {"kind": kind, "id": resource_id, "created": _created(document), "document": document}
-        )
+        rows = wanted[resource_id] = []
         for row in _value_rows(kind, resource_id, document, paths):
             if sqlite and row["value_time"] is not None:
                 row["value_time"] = _sqlite_time(row["value_time"])
-            value_rows.append(tuple(row[name] for name in _VALUE_COLUMNS))
+            rows.append(tuple(row[name] for name in _VALUE_COLUMNS))
+    if len(documents) <= IN_PLACE_LIMIT:
+        _update_in_place(conn, kind, documents, wanted)
+        return
+    remove_resources(conn, resource_type, list(documents))
+    resource_rows = [{"kind": kind, "id": rid, "created": _created(doc), "document": doc}
+                     for rid, doc in documents.items()]
     for resource_chunk in chunks(resource_rows):
         conn.execute(insert(scim_resources), list(resource_chunk))
+    _insert_values(conn, [row for rows in wanted.values() for row in rows])
+
+
+# Up to this many resources per call are re-indexed by difference (see index_resources).
+IN_PLACE_LIMIT = 20
+
+
+def _marker(conn: Connection) -> str:
+    return "?" if conn.dialect.name == "sqlite" else "%s"
+
+
+def _insert_values(conn: Connection, rows: list[tuple[Any, ...]]) -> None:
     # The value rows (dozens per resource) go to the driver as plain tuples: SQLAlchemy's per-row
     # parameter processing would cost more than the inserts themselves.
-    marker = "?" if sqlite else "%s"
+    if not rows:
+        return
+    marker = _marker(conn)
     statement = (
         f"INSERT INTO {scim_values.name} ({', '.join(_VALUE_COLUMNS)}) "
         f"VALUES ({', '.join([marker] * len(_VALUE_COLUMNS))})"
     )
-    for value_chunk in chunks(value_rows, 5000):
+    for value_chunk in chunks(rows, 5000):
         conn.exec_driver_sql(statement, list(value_chunk))
 
 
+def _update_in_place(
+    conn: Connection, kind: str, documents: dict[str, dict[str, Any]], wanted: dict[str, list[tuple[Any, ...]]]
+) -> None:
+    marker = _marker(conn)
+    key_width = len(_VALUE_KEY)
+    select_values = (f"SELECT {', '.join(_VALUE_COLUMNS)} FROM {scim_values.name} "
+                     f"WHERE kind = {marker} AND resource_id = {marker}")
+    delete_value = (f"DELETE FROM {scim_values.name} WHERE "
+                    + " AND ".join(f"{name} = {marker}" for name in _VALUE_KEY))
+    stale: list[tuple[Any, ...]] = []
+    fresh: list[tuple[Any, ...]] = []
+    for resource_id, document in documents.items():
+        updated = conn.execute(
+            scim_resources.update()
+            .where(scim_resources.c.kind == kind, scim_resources.c.id == resource_id)
+            .values(created=_created(document), document=document)
+        ).rowcount
+        if not updated:
+            conn.execute(insert(scim_resources).values(kind=kind, id=resource_id, created=_created(document),
+                                                       document=document))
+        have = {row[:key_width]: tuple(row) for row in conn.exec_driver_sql(select_values, (kind, resource_id))}
+        rows = {row[:key_width]: row for row in wanted[resource_id]}
+        for key, row in have.items():
+            if rows.get(key) != row:
+                stale.append(key)
+        fresh += [row for key, row in rows.items() if have.get(key) != row]
+    if stale:
+        conn.exec_driver_sql(delete_value, stale)
+    _insert_values(conn, fresh)
+
+
 _VALUE_COLUMNS = tuple(column.name for column in scim_values.columns)
+_VALUE_KEY = ("kind", "resource_id", "path", "element", "seq")  # the primary key, first in _VALUE_COLUMNS
+assert _VALUE_COLUMNS[: len(_VALUE_KEY)] == _VALUE_KEY
 
 
 def _sqlite_time(moment: datetime) -> str:
