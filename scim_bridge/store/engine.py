@@ -15,6 +15,8 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.engine import Engine
 from sqlalchemy.engine import make_url
 
+from scim_bridge import jsoncodec
+
 # Execution option set on connections that will write: on SQLite their transaction starts with
 # BEGIN IMMEDIATE, taking the database write lock up front. A deferred transaction that reads
 # first and writes later can fail with SQLITE_BUSY without waiting when another connection
@@ -57,6 +59,8 @@ def _sqlite_engine(url: URL, busy_timeout_ms: int) -> Engine:
     engine = create_engine(
         url,
         connect_args={"timeout": busy_timeout_ms / 1000, "check_same_thread": False},
+        json_serializer=jsoncodec.dumps_text,
+        json_deserializer=jsoncodec.loads,
     )
 
     @event.listens_for(engine, "connect")
@@ -86,7 +90,8 @@ def _postgresql_engine(url: URL) -> Engine:
     connect_args: dict[str, Any] = {}
     if "application_name" not in url.query:
         connect_args["application_name"] = "scim-bridge"
-    return create_engine(url, pool_pre_ping=True, connect_args=connect_args)
+    return create_engine(url, pool_pre_ping=True, connect_args=connect_args, json_serializer=jsoncodec.dumps_text,
+                         json_deserializer=jsoncodec.loads)
 
 
 def _dispose_in_forked_children(engine: Engine) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from collections.abc import Iterator
 from collections.abc import Sequence
@@ -17,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.expression import ColumnElement
 from sqlalchemy.sql.expression import Executable
 
+from scim_bridge import jsoncodec
 from scim_bridge.store.errors import StoreConflict
 from scim_bridge.store.errors import StoreError
 from scim_bridge.store.errors import StoreNotFound
@@ -34,7 +34,7 @@ def chunks(items: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
 
 def normalize_json(value: Any) -> Any:
     """The value as it reads back from a JSON column (tuples become lists, keys strings)."""
-    return json.loads(json.dumps(value))
+    return jsoncodec.loads(jsoncodec.dumps(value))
 
 
 def insert_ignoring(conn: Connection, table: Table, values: dict[str, Any], key: str) -> Executable:

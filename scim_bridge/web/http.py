@@ -9,6 +9,7 @@ from flask import Request
 from flask import Response
 from flask import request
 
+from scim_bridge import jsoncodec
 from scim_bridge.scim import errors
 from scim_bridge.service.context import RequestContext
 
@@ -24,8 +25,8 @@ def scim_response(
     etag: str | None = None,
     headers: dict[str, str] | None = None,
 ) -> Response:
-    text = "" if body is None else json.dumps(body, separators=(",", ":"), ensure_ascii=False)
-    response = Response(text, status=status, mimetype=SCIM_JSON if body is not None else None)
+    data = b"" if body is None else jsoncodec.dumps(body)
+    response = Response(data, status=status, mimetype=SCIM_JSON if body is not None else None)
     if body is not None:
         response.headers["Content-Type"] = f"{SCIM_JSON}; charset=utf-8"
     if location:
