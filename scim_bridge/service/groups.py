@@ -16,6 +16,7 @@ a per-team lease in the store (shared by all replicas) from the read to the last
 from __future__ import annotations
 
 import copy
+import logging
 import re
 import threading
 import time
@@ -65,6 +66,8 @@ from scim_bridge.store.records import Suspension
 from scim_bridge.store.records import UserRecord
 from scim_bridge.store.sqlutil import normalize_json
 from scim_bridge.store.store import Store
+
+log = logging.getLogger(__name__)
 
 TEAM_NAME_RE = re.compile(r"^[A-Za-z0-9 _.-]+$")
 MAX_TEAM_NAME = 100
@@ -470,12 +473,36 @@ class GroupService:
 
     def _patch_team(self, ctx: RequestContext, group_id: str, new_of: NewResource,
                     if_match: str | None) -> dict[str, Any]:
+        if not self.settings.read_through:
+            mirrored = self._mirrored_team(group_id)
+            if mirrored is not None:
+                # The mirror's roster stands for the upstream one: no read before the write. When it was
+                # behind OpsGenie (the team, or a member to remove, is gone there), the upstream answers
+                # 404; then the team is read and the change applied again to what OpsGenie really holds.
+                try:
+                    return self._apply_team_patch(ctx, mirrored, new_of, if_match)
+                except errors.NotFound:
+                    log.info("group %s: the mirror was behind OpsGenie, reading the team", group_id)
         try:
             with upstream_errors():
                 team = self.directory.get_team(group_id)
         except errors.NotFound:
             self._forget(group_id)
             raise errors.NotFound(f"Group {group_id} not found") from None
+        return self._apply_team_patch(ctx, team, new_of, if_match)
+
+    def _mirrored_team(self, group_id: str) -> DirectoryTeam | None:
+        """The team as the mirror holds it, when it holds its roster."""
+        record = self.store.get_group(group_id)
+        if record is None or record.kind != "team" or not record.members_known:
+            return None
+        members = tuple(TeamMember(m.user_id, role=m.role or "user") for m in self.store.members_of(group_id))
+        return DirectoryTeam(id=group_id, name=str(record.upstream.get("name", record.display_name)),
+                             description=str(record.upstream.get("description") or ""), members=members)
+
+    def _apply_team_patch(self, ctx: RequestContext, team: DirectoryTeam, new_of: NewResource,
+                          if_match: str | None) -> dict[str, Any]:
+        group_id = team.id
         known = self._known([m.user_id for m in team.members or ()])
         record = self._remember(team, known)
         current = self._render_team(ctx, record, self._upstream_members(team, known), True)

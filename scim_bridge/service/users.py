@@ -52,6 +52,13 @@ class UserService:
 
     # --- reading ---------------------------------------------------------------------------
     def get(self, ctx: RequestContext, user_id: str) -> dict[str, Any]:
+        if not self.settings.read_through and self.store.indexing:
+            # Reads from the mirror: the indexed document is the user as last rendered, in one query.
+            self.sync.ensure_initial()
+            document = self.store.indexed_documents(USER, [user_id]).get(user_id)
+            if document is None:
+                raise errors.NotFound(f"User {user_id} not found")
+            return ctx.absolute(document)
         record = self._fresh_record(user_id)
         if record is None:
             raise errors.NotFound(f"User {user_id} not found")
@@ -219,9 +226,13 @@ class UserService:
             with upstream_errors():
                 user_id = self.directory.create_user(fields)
                 undo.add(f"delete user {user_id}", lambda: self.directory.delete_user(user_id))
-                for method, to in sorted(desired.phones):
-                    self.directory.create_contact(user_id, method, to)
-                upstream = self.directory.get_user(user_id, with_contacts=True)
+                made = [self.directory.create_contact(user_id, method, to) for method, to in sorted(desired.phones)]
+                if self.settings.read_through:
+                    upstream = self.directory.get_user(user_id, with_contacts=True)
+                else:
+                    # No read-back: the user is what was sent. Defaults the upstream fills in (time zone,
+                    # locale, its email contact) reach the mirror at the next sync or read.
+                    upstream = _created(user_id, fields, made)
                 if not desired.active:
                     suspended = self._suspend(user_id, upstream, [], undo)
         except Exception:
@@ -287,6 +298,11 @@ class UserService:
         record, upstream, _ = self._load_for_write(ctx, user_id, if_match)
         if upstream.role.lower() == OWNER:
             raise errors.Forbidden("Owner accounts are never deleted through the bridge")
+        if not self.settings.read_through:
+            # The mirror's snapshot may predate a promotion to Owner made in OpsGenie: check upstream first.
+            with upstream_errors(), contextlib.suppress(d.NotFoundError):
+                if self.directory.get_user(user_id).role.lower() == OWNER:
+                    raise errors.Forbidden("Owner accounts are never deleted through the bridge")
         with upstream_errors(), contextlib.suppress(d.NotFoundError):
             self.directory.delete_user(user_id)
         self.store.delete_user(record.id)
@@ -295,15 +311,19 @@ class UserService:
         self, ctx: RequestContext, user_id: str, if_match: str | None
     ) -> tuple[UserRecord, DirectoryUser, dict[str, Any]]:
         self.sync.ensure_initial()
-        try:
-            with upstream_errors():
-                upstream = self.directory.get_user(user_id, with_contacts=True)
-        except errors.NotFound:
-            if self.store.get_user(user_id) is not None:
-                self.store.delete_user(user_id)
-            raise errors.NotFound(f"User {user_id} not found") from None
-        if upstream.id != user_id:
-            raise errors.NotFound(f"User {user_id} not found")
+        if not self.settings.read_through:
+            # The mirror's snapshot stands for the upstream user: no read before the write. A user
+            # deleted upstream meanwhile is found out by the write itself (see _gone_upstream).
+            stored = self.store.get_user(user_id)
+            if stored is None:
+                raise errors.NotFound(f"User {user_id} not found")
+            current = self.render(ctx, stored)
+            if if_match is not None and not etag_matches(if_match, current["meta"]["version"]):
+                raise errors.PreconditionFailed(
+                    f"User {user_id} has changed: its version is {current['meta']['version']}"
+                )
+            return stored, DirectoryUser.from_json(stored.upstream), current
+        upstream = self._upstream_for_write(user_id)
         record = self._remember(upstream)
         current = self.render(ctx, record)
         if if_match is not None and not etag_matches(if_match, current["meta"]["version"]):
@@ -367,6 +387,9 @@ class UserService:
         undo = _Undo()
         restored: list[Membership] = []
         suspended: _Suspended | None = None
+        if upstream.contacts is None and new.get("phoneNumbers") != current.get("phoneNumbers"):
+            # The mirror's snapshot came from a list without contacts: read them before changing phones.
+            upstream = self._upstream_for_write(record.id)
         try:
             with upstream_errors():
                 if restoring and suspension is not None:
@@ -382,6 +405,11 @@ class UserService:
                 if was_active and not desired.active:
                     teams = list(self.store.groups_of(record.id))
                     suspended = self._suspend(record.id, upstream, teams, undo)
+        except errors.NotFound:
+            undo.rollback()
+            if not self.settings.read_through:
+                self._upstream_for_write(record.id)  # 404 (and forgotten) when the user itself is gone
+            raise
         except Exception:
             undo.rollback()
             raise
@@ -410,6 +438,20 @@ class UserService:
         if suspended is not None:
             self._commit_suspension(suspended)
         return self.render(ctx, record)
+
+    def _upstream_for_write(self, user_id: str) -> DirectoryUser:
+        """The user as the upstream has it now, with contacts (one call); a user gone there is
+        removed from the mirror and reported as not found."""
+        try:
+            with upstream_errors():
+                upstream = self.directory.get_user(user_id, with_contacts=True)
+        except errors.NotFound:
+            if self.store.get_user(user_id) is not None:
+                self.store.delete_user(user_id)
+            raise errors.NotFound(f"User {user_id} not found") from None
+        if upstream.id != user_id:
+            raise errors.NotFound(f"User {user_id} not found")
+        return upstream
 
     def _sync_phones(
         self, user_id: str, upstream: DirectoryUser, wanted: frozenset[tuple[str, str]], undo: _Undo
@@ -463,8 +505,10 @@ class UserService:
             self.directory.delete_user(user_id)  # last upstream call of the request: nothing follows it
             return _Suspended(user_id, upstream, None, deleted=True)
         teams = {m.group_id: m.role or "user" for m in memberships}
-        for ref in self.directory.user_teams(user_id):
-            teams.setdefault(ref.id, "user")
+        if self.settings.read_through:
+            # Teams joined in OpsGenie since the last sync; reading from the mirror trusts its memberships.
+            for ref in self.directory.user_teams(user_id):
+                teams.setdefault(ref.id, "user")
         for team_id, role in sorted(teams.items()):
             self.directory.remove_team_member(team_id, user_id)
             undo.add(f"add user {user_id} back to team {team_id}",
@@ -511,6 +555,23 @@ class UserService:
                      partial(self.directory.remove_team_member, team["id"], user_id))
             restored.append(Membership(team["id"], user_id, role))
         return upstream, restored
+
+
+def _created(user_id: str, fields: UserFields, contacts: list[Contact]) -> DirectoryUser:
+    """The snapshot of a user just created with ``fields`` and phone ``contacts``."""
+    return DirectoryUser(
+        id=user_id,
+        username=fields.username or "",
+        full_name=fields.full_name or "",
+        role=fields.role or "",
+        skype_username=fields.skype_username or "",
+        time_zone=fields.time_zone or "",
+        locale=fields.locale or "",
+        address=fields.address,
+        tags=fields.tags or (),
+        details=dict(fields.details or {}),
+        contacts=tuple(contacts),
+    )
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,205 @@
+"""SCIM_BRIDGE_READ_THROUGH=false: reads from the mirror, writes without a read before them.
+
+Every read is answered by the mirror (no upstream call); a write sends only the upstream call that changes
+something, trusting the mirror's snapshot of the user. These tests pin down what that costs and where the
+bridge still asks OpsGenie: a user deleted there is found out by the write, phones whose upstream contacts
+the mirror never saw are read first, and an Owner promoted in OpsGenie is never deleted.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.conftest import Running
+
+PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+
+
+@pytest.fixture()
+def mirror_bridge(bridge_factory: Any) -> Running:
+    running: Running = bridge_factory(read_through=False)
+    return running
+
+
+def upstream_calls(bridge: Running) -> list[str]:
+    return [f"{c['method']} {c['path']}" for c in bridge.sim.calls()]
+
+
+def sim_user(bridge: Running, user_name: str) -> dict[str, Any]:
+    user = bridge.sim.user(user_name)
+    assert user is not None
+    return user
+
+
+def replace_op(path: str, value: Any) -> dict[str, Any]:
+    return {"schemas": [PATCH_OP], "Operations": [{"op": "replace", "path": path, "value": value}]}
+
+
+def test_reads_cost_no_upstream_call_and_a_patch_costs_one(mirror_bridge: Running) -> None:
+    bridge = mirror_bridge
+    tom = sim_user(bridge, "tom.becker@example.com")["id"]
+    bridge.sim.clear_calls()
+
+    got = bridge.scim.get(f"/Users/{tom}")
+    assert got.status_code == 200, got.text
+    assert got.json()["userName"] == "tom.becker@example.com"
+    assert got.json()["meta"]["location"] == f"{bridge.scim.base_url}/Users/{tom}"
+    found = bridge.scim.get("/Users", params={"filter": 'userName eq "tom.becker@example.com"'})
+    assert [r["id"] for r in found.json()["Resources"]] == [tom]
+    assert found.json()["Resources"][0] == got.json()
+    assert bridge.scim.get("/Users/no-such-user").status_code == 404
+    assert upstream_calls(bridge) == []
+
+    patched = bridge.scim.patch(f"/Users/{tom}", replace_op("displayName", "Thomas Becker"))
+    assert patched.status_code == 200, patched.text
+    assert patched.json()["displayName"] == "Thomas Becker"
+    assert upstream_calls(bridge) == [f"PATCH /v2/users/{tom}"]
+    assert sim_user(bridge, "tom.becker@example.com")["fullName"] == "Thomas Becker"
+
+    again = bridge.scim.get(f"/Users/{tom}")
+    assert again.json() == patched.json()
+    assert again.headers["ETag"] == patched.headers["ETag"] != got.headers["ETag"]
+    # Nothing to change: no upstream call at all.
+    bridge.sim.clear_calls()
+    same = bridge.scim.patch(f"/Users/{tom}", replace_op("displayName", "Thomas Becker"))
+    assert same.status_code == 200, same.text
+    assert upstream_calls(bridge) == []
+
+
+def test_a_user_deleted_in_opsgenie_is_found_out_by_the_next_write(mirror_bridge: Running) -> None:
+    bridge = mirror_bridge
+    mei = sim_user(bridge, "mei.chen@example.com")["id"]
+    gone = bridge.sim.http.delete(f"{bridge.sim.base_url}/__sim/users/{mei}", timeout=10)
+    assert gone.status_code == 200, gone.text
+    # Until the next sync the mirror still answers for her (the documented freshness of this mode)...
+    assert bridge.scim.get(f"/Users/{mei}").status_code == 200
+    # ...but a write reaches OpsGenie, which no longer has her: 404, and the mirror forgets her at once.
+    patched = bridge.scim.patch(f"/Users/{mei}", replace_op("displayName", "Mei Chen-Lee"))
+    assert patched.status_code == 404, patched.text
+    assert patched.json()["status"] == "404"
+    assert bridge.scim.get(f"/Users/{mei}").status_code == 404
+    listed = bridge.scim.get("/Users", params={"filter": 'userName eq "mei.chen@example.com"'}).json()
+    assert listed["totalResults"] == 0
+
+
+def test_phones_the_mirror_never_saw_are_read_before_they_change(mirror_bridge: Running) -> None:
+    """The sync's user list carries no contacts: changing phones first reads them, so nothing is doubled."""
+    bridge = mirror_bridge
+    mei = sim_user(bridge, "mei.chen@example.com")["id"]
+    bridge.sim.clear_calls()
+    patched = bridge.scim.patch(f"/Users/{mei}", replace_op(
+        "phoneNumbers", [{"value": "+14155550142", "type": "mobile"}]))
+    assert patched.status_code == 200, patched.text
+    assert upstream_calls(bridge)[0] == f"GET /v2/users/{mei}"
+    contacts = sorted((c["contactMethod"], c["to"])
+                      for c in sim_user(bridge, "mei.chen@example.com")["userContacts"]
+                      if c["contactMethod"] in ("sms", "voice"))
+    assert contacts == [("sms", "1-4155550142"), ("voice", "1-4155550142")]
+    assert [p["value"] for p in patched.json()["phoneNumbers"]] == ["+14155550142"]
+
+
+def test_an_owner_promoted_in_opsgenie_is_never_deleted(mirror_bridge: Running) -> None:
+    bridge = mirror_bridge
+    jordan = sim_user(bridge, "jordan.lee@example.com")["id"]
+    promoted = bridge.sim.http.patch(f"{bridge.sim.base_url}/__sim/users/{jordan}",
+                                     json={"role": {"name": "Owner"}}, timeout=10)
+    assert promoted.status_code == 200, promoted.text
+    refused = bridge.scim.delete(f"/Users/{jordan}")
+    assert refused.status_code == 403, refused.text
+    assert bridge.sim.user("jordan.lee@example.com") is not None
+    assert not [c for c in bridge.sim.writes() if c["method"] == "DELETE"]
+
+
+def test_deactivation_takes_the_teams_from_the_mirror(mirror_bridge: Running) -> None:
+    bridge = mirror_bridge
+    sara = sim_user(bridge, "sara.nilsson@example.com")["id"]
+    bridge.sim.clear_calls()
+    off = bridge.scim.patch(f"/Users/{sara}", replace_op("active", False))
+    assert off.status_code == 200, off.text
+    assert off.json()["active"] is False
+    calls = upstream_calls(bridge)
+    assert not [c for c in calls if c.startswith("GET ")], calls
+    assert all(sara not in [m["user"]["id"] for m in team.get("members", [])]
+               for team in bridge.sim.state()["teams"])
+    on = bridge.scim.patch(f"/Users/{sara}", replace_op("active", True))
+    assert on.status_code == 200, on.text
+    assert sorted(g["display"] for g in on.json()["groups"] if not g["value"].startswith("role-")) == [
+        "Customer Support", "Payments"]
+
+
+def team_members(bridge: Running, name: str) -> list[str]:
+    team = bridge.sim.team(name)
+    assert team is not None
+    return sorted(m["user"]["id"] for m in team.get("members", []))
+
+
+def test_a_member_change_costs_one_call(mirror_bridge: Running) -> None:
+    bridge = mirror_bridge
+    payments = bridge.sim.team("Payments")
+    assert payments is not None
+    jordan = sim_user(bridge, "jordan.lee@example.com")["id"]
+    bridge.sim.clear_calls()
+    added = bridge.scim.patch(f"/Groups/{payments['id']}", {"schemas": [PATCH_OP], "Operations": [
+        {"op": "add", "path": "members", "value": [{"value": jordan}]}]})
+    assert added.status_code in (200, 204), added.text
+    assert upstream_calls(bridge) == [f"POST /v2/teams/{payments['id']}/members"]
+    assert jordan in team_members(bridge, "Payments")
+    shown = bridge.scim.get(f"/Groups/{payments['id']}").json()
+    assert jordan in [m["value"] for m in shown["members"]]
+
+
+def test_a_roster_behind_opsgenie_is_read_and_the_change_applied_to_it(mirror_bridge: Running) -> None:
+    """Someone removed Mei from Payments in OpsGenie; the IdP now removes her too and adds Jordan."""
+    bridge = mirror_bridge
+    sim = bridge.sim
+    payments = sim.team("Payments")
+    assert payments is not None
+    mei = sim_user(bridge, "mei.chen@example.com")["id"]
+    jordan = sim_user(bridge, "jordan.lee@example.com")["id"]
+    removed = sim.http.delete(f"{sim.base_url}/__sim/teams/{payments['id']}/members/{mei}", timeout=10)
+    assert removed.status_code == 200, removed.text
+    patched = bridge.scim.patch(f"/Groups/{payments['id']}", {"schemas": [PATCH_OP], "Operations": [
+        {"op": "remove", "path": f'members[value eq "{mei}"]'},
+        {"op": "add", "path": "members", "value": [{"value": jordan}]}]})
+    assert patched.status_code in (200, 204), patched.text
+    expected = sorted([jordan, *(uid for uid in team_members(bridge, "Payments") if uid != jordan)])
+    assert mei not in expected and jordan in expected
+    shown = bridge.scim.get(f"/Groups/{payments['id']}").json()
+    assert sorted(m["value"] for m in shown["members"]) == expected == team_members(bridge, "Payments")
+
+
+def test_a_team_deleted_in_opsgenie_is_found_out_by_the_next_write(mirror_bridge: Running) -> None:
+    bridge = mirror_bridge
+    sim = bridge.sim
+    support = sim.team("Customer Support")
+    assert support is not None
+    gone = sim.http.delete(f"{sim.base_url}/__sim/teams/{support['id']}", timeout=10)
+    assert gone.status_code == 200, gone.text
+    renamed = bridge.scim.patch(f"/Groups/{support['id']}", replace_op("displayName", "Support"))
+    assert renamed.status_code == 404, renamed.text
+    assert bridge.scim.get(f"/Groups/{support['id']}").status_code == 404
+    assert sim.team("Support") is None
+
+
+def test_a_create_costs_one_call_per_upstream_object(mirror_bridge: Running) -> None:
+    bridge = mirror_bridge
+    bridge.sim.clear_calls()
+    made = bridge.scim.post("/Users", {
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "lin.park@example.com",
+        "name": {"givenName": "Lin", "familyName": "Park"}, "timezone": "Asia/Seoul",
+        "phoneNumbers": [{"value": "+821012345678", "type": "work"}]})
+    assert made.status_code == 201, made.text
+    lin = made.json()["id"]
+    assert upstream_calls(bridge) == ["POST /v2/users", f"POST /v2/users/{lin}/contacts"]
+    assert made.json()["timezone"] == "Asia/Seoul"
+    assert [p["value"] for p in made.json()["phoneNumbers"]] == ["+821012345678"]
+    assert bridge.scim.get(f"/Users/{lin}").json() == made.json()
+    upstream = sim_user(bridge, "lin.park@example.com")
+    assert upstream["fullName"] == "Lin Park" and upstream["timeZone"] == "Asia/Seoul"
+    # The next sync brings what OpsGenie filled in, and the SCIM view of what was sent stays the same.
+    assert bridge.app.extensions["scim_bridge"].sync.run() is not None
+    synced = bridge.scim.get(f"/Users/{lin}").json()
+    for key in ("userName", "name", "displayName", "timezone", "phoneNumbers", "active", "roles"):
+        assert synced.get(key) == made.json().get(key), key
