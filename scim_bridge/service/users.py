@@ -509,15 +509,22 @@ class UserService:
             # Teams joined in OpsGenie since the last sync; reading from the mirror trusts its memberships.
             for ref in self.directory.user_teams(user_id):
                 teams.setdefault(ref.id, "user")
+        left: dict[str, str] = {}
+        dropped: list[str] = []
         for team_id, role in sorted(teams.items()):
-            self.directory.remove_team_member(team_id, user_id)
+            try:
+                self.directory.remove_team_member(team_id, user_id)
+            except d.NotFoundError:
+                dropped.append(team_id)  # the team is gone, or the user had left it in OpsGenie
+                continue
+            left[team_id] = role
             undo.add(f"add user {user_id} back to team {team_id}",
                      partial(self.directory.add_team_member, team_id, user_id, role))
         suspended_role = self.settings.suspended_role
         suspension = Suspension(
             user_id=user_id,
             role=upstream.role,
-            teams=[{"id": tid, "role": role} for tid, role in sorted(teams.items())],
+            teams=[{"id": tid, "role": role} for tid, role in sorted(left.items())],
             suspended_at=now(),
         )
         if upstream.role.lower() != suspended_role.lower():
@@ -525,14 +532,15 @@ class UserService:
             undo.add(f"give user {user_id} back the role {upstream.role}",
                      lambda: self.directory.update_user(user_id, UserFields(role=upstream.role)))
             upstream = um.apply_fields(upstream, UserFields(role=suspended_role))
-        return _Suspended(user_id, upstream, suspension)
+        return _Suspended(user_id, upstream, suspension, dropped=tuple(dropped))
 
     def _commit_suspension(self, suspended: _Suspended) -> None:
         if suspended.suspension is None:
             return
         self.store.put_suspension(suspended.suspension)
-        for team in suspended.suspension.teams:
-            self.store.remove_members(team["id"], [suspended.user_id])
+        for team_id in [team["id"] for team in suspended.suspension.teams] + list(suspended.dropped):
+            if self.store.get_group(team_id) is not None:
+                self.store.remove_members(team_id, [suspended.user_id])
 
     def _restore(
         self, user_id: str, upstream: DirectoryUser, suspension: Suspension, undo: _Undo
@@ -580,6 +588,8 @@ class _Suspended:
     upstream: DirectoryUser
     suspension: Suspension | None
     deleted: bool = False
+    # Teams the mirror listed for the user that OpsGenie no longer has it in (404 on removal).
+    dropped: tuple[str, ...] = ()
 
 
 class _Undo:

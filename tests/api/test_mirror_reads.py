@@ -203,3 +203,20 @@ def test_a_create_costs_one_call_per_upstream_object(mirror_bridge: Running) -> 
     synced = bridge.scim.get(f"/Users/{lin}").json()
     for key in ("userName", "name", "displayName", "timezone", "phoneNumbers", "active", "roles"):
         assert synced.get(key) == made.json().get(key), key
+
+
+def test_a_suspension_skips_teams_gone_from_opsgenie(mirror_bridge: Running) -> None:
+    bridge = mirror_bridge
+    sim = bridge.sim
+    support = sim.team("Customer Support")
+    assert support is not None
+    sara = sim_user(bridge, "sara.nilsson@example.com")["id"]
+    gone = sim.http.delete(f"{sim.base_url}/__sim/teams/{support['id']}", timeout=10)
+    assert gone.status_code == 200, gone.text
+    off = bridge.scim.patch(f"/Users/{sara}", replace_op("active", False))
+    assert off.status_code == 200, off.text
+    assert sara not in team_members(bridge, "Payments")
+    on = bridge.scim.patch(f"/Users/{sara}", replace_op("active", True))
+    assert on.status_code == 200, on.text
+    assert sara in team_members(bridge, "Payments")
+    assert [g["display"] for g in on.json()["groups"] if not g["value"].startswith("role-")] == ["Payments"]
