@@ -62,7 +62,13 @@ class UserService:
         record = self._fresh_record(user_id)
         if record is None:
             raise errors.NotFound(f"User {user_id} not found")
-        return self.render(ctx, record)
+        return self._documents(ctx, [record])[0]
+
+    def _documents(self, ctx: RequestContext, records: list[UserRecord]) -> list[dict[str, Any]]:
+        """The SCIM Users of ``records`` (absolute URLs): their indexed documents, which every store write
+        keeps in step with the mirror, in one query; rendered when the store keeps no index."""
+        indexed = self.store.indexed_documents(USER, [r.id for r in records]) if self.store.indexing else {}
+        return [ctx.absolute(indexed[r.id]) if r.id in indexed else self.render(ctx, r) for r in records]
 
     def search(self, ctx: RequestContext, node: FilterNode | None) -> list[dict[str, Any]]:
         """All users matching ``node`` in a stable order (the caller sorts and pages)."""
@@ -94,8 +100,10 @@ class UserService:
         filter is answered by the search index: filtered, counted, sorted and paged in SQL, no upstream call.
         """
         lookup = simple_equality(node) if node is not None else None
-        if self.settings.read_through and lookup is not None and lookup[0].dotted().lower() in ("username", "id"):
-            found = sort_resources(self.search(ctx, node), sort_by, descending)
+        if (self.settings.read_through and node is not None and lookup is not None
+                and lookup[0].dotted().lower() in ("username", "id")):
+            found = [doc for doc in self._documents(ctx, self._candidates(node)) if matches(node, doc)]
+            found = sort_resources(found, sort_by, descending)
             page, total = paginate(found, start_index, count)
             return total, page
         self.sync.ensure_initial()
@@ -257,7 +265,7 @@ class UserService:
         )
         if suspended is not None:
             self._commit_suspension(suspended)
-        return self.render(ctx, record)
+        return self._documents(ctx, [record])[0]
 
     def _tombstone(
         self, user_id: str, user_name: str, resource: dict[str, Any], upstream: DirectoryUser
@@ -317,7 +325,7 @@ class UserService:
             stored = self.store.get_user(user_id)
             if stored is None:
                 raise errors.NotFound(f"User {user_id} not found")
-            current = self.render(ctx, stored)
+            current = self._documents(ctx, [stored])[0]
             if if_match is not None and not etag_matches(if_match, current["meta"]["version"]):
                 raise errors.PreconditionFailed(
                     f"User {user_id} has changed: its version is {current['meta']['version']}"
@@ -325,7 +333,7 @@ class UserService:
             return stored, DirectoryUser.from_json(stored.upstream), current
         upstream = self._upstream_for_write(user_id)
         record = self._remember(upstream)
-        current = self.render(ctx, record)
+        current = self._documents(ctx, [record])[0]
         if if_match is not None and not etag_matches(if_match, current["meta"]["version"]):
             raise errors.PreconditionFailed(
                 f"User {user_id} has changed: its version is {current['meta']['version']}"
@@ -437,7 +445,7 @@ class UserService:
         )
         if suspended is not None:
             self._commit_suspension(suspended)
-        return self.render(ctx, record)
+        return self._documents(ctx, [record])[0]
 
     def _upstream_for_write(self, user_id: str) -> DirectoryUser:
         """The user as the upstream has it now, with contacts (one call); a user gone there is
