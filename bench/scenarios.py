@@ -273,7 +273,7 @@ _AREAS = (
                                                            "scim_bridge/scim/listing.py")),
     ("PATCH engine", ("scim_bridge/scim/patch.py",)),
     ("services (users, groups, sync)", ("scim_bridge/service/",)),
-    ("JSON encode/decode", ("json/",)),
+    ("JSON encode/decode", ("json/", "scim_bridge/jsoncodec.py")),
     ("audit, metrics, logging hooks", ("scim_bridge/web/app.py", "scim_bridge/web/metrics.py", "logging/")),
     ("Flask / Werkzeug request handling", ("flask/", "werkzeug/")),
     ("gunicorn (socket accept, HTTP parsing)", ("gunicorn/",)),

@@ -134,14 +134,9 @@ class UserService:
         if not self.settings.read_through:
             return self.store.get_user(user_id)
         try:
-            with upstream_errors():
-                upstream = self.directory.get_user(user_id, with_contacts=True)
+            upstream = self._read_upstream(user_id)
         except errors.NotFound:
-            if self.store.get_user(user_id) is not None:
-                self.store.delete_user(user_id)
             return None
-        if upstream.id != user_id:
-            return None  # the identifier matched a username, not an id
         return self._remember(upstream)
 
     def _fresh_by_username(self, user_name: str) -> UserRecord | None:
@@ -331,7 +326,7 @@ class UserService:
                     f"User {user_id} has changed: its version is {current['meta']['version']}"
                 )
             return stored, DirectoryUser.from_json(stored.upstream), current
-        upstream = self._upstream_for_write(user_id)
+        upstream = self._read_upstream(user_id)
         record = self._remember(upstream)
         current = self._documents(ctx, [record])[0]
         if if_match is not None and not etag_matches(if_match, current["meta"]["version"]):
@@ -397,7 +392,7 @@ class UserService:
         suspended: _Suspended | None = None
         if upstream.contacts is None and new.get("phoneNumbers") != current.get("phoneNumbers"):
             # The mirror's snapshot came from a list without contacts: read them before changing phones.
-            upstream = self._upstream_for_write(record.id)
+            upstream = self._read_upstream(record.id)
         try:
             with upstream_errors():
                 if restoring and suspension is not None:
@@ -416,7 +411,7 @@ class UserService:
         except errors.NotFound:
             undo.rollback()
             if not self.settings.read_through:
-                self._upstream_for_write(record.id)  # 404 (and forgotten) when the user itself is gone
+                self._read_upstream(record.id)  # 404 (and forgotten) when the user itself is gone
             raise
         except Exception:
             undo.rollback()
@@ -447,9 +442,9 @@ class UserService:
             self._commit_suspension(suspended)
         return self._documents(ctx, [record])[0]
 
-    def _upstream_for_write(self, user_id: str) -> DirectoryUser:
-        """The user as the upstream has it now, with contacts (one call); a user gone there is
-        removed from the mirror and reported as not found."""
+    def _read_upstream(self, user_id: str) -> DirectoryUser:
+        """The user as the upstream has it now, with contacts (one call); a user gone there is removed
+        from the mirror and reported as not found, as is an identifier that matched a username."""
         try:
             with upstream_errors():
                 upstream = self.directory.get_user(user_id, with_contacts=True)

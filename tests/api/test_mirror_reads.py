@@ -33,6 +33,12 @@ def sim_user(bridge: Running, user_name: str) -> dict[str, Any]:
     return user
 
 
+def sim_team(bridge: Running, name: str) -> dict[str, Any]:
+    team = bridge.sim.team(name)
+    assert team is not None
+    return team
+
+
 def replace_op(path: str, value: Any) -> dict[str, Any]:
     return {"schemas": [PATCH_OP], "Operations": [{"op": "replace", "path": path, "value": value}]}
 
@@ -130,15 +136,13 @@ def test_deactivation_takes_the_teams_from_the_mirror(mirror_bridge: Running) ->
 
 
 def team_members(bridge: Running, name: str) -> list[str]:
-    team = bridge.sim.team(name)
-    assert team is not None
+    team = sim_team(bridge, name)
     return sorted(m["user"]["id"] for m in team.get("members", []))
 
 
 def test_a_member_change_costs_one_call(mirror_bridge: Running) -> None:
     bridge = mirror_bridge
-    payments = bridge.sim.team("Payments")
-    assert payments is not None
+    payments = sim_team(bridge, "Payments")
     jordan = sim_user(bridge, "jordan.lee@example.com")["id"]
     bridge.sim.clear_calls()
     added = bridge.scim.patch(f"/Groups/{payments['id']}", {"schemas": [PATCH_OP], "Operations": [
@@ -154,8 +158,7 @@ def test_a_roster_behind_opsgenie_is_read_and_the_change_applied_to_it(mirror_br
     """Someone removed Mei from Payments in OpsGenie; the IdP now removes her too and adds Jordan."""
     bridge = mirror_bridge
     sim = bridge.sim
-    payments = sim.team("Payments")
-    assert payments is not None
+    payments = sim_team(bridge, "Payments")
     mei = sim_user(bridge, "mei.chen@example.com")["id"]
     jordan = sim_user(bridge, "jordan.lee@example.com")["id"]
     removed = sim.http.delete(f"{sim.base_url}/__sim/teams/{payments['id']}/members/{mei}", timeout=10)
@@ -173,8 +176,7 @@ def test_a_roster_behind_opsgenie_is_read_and_the_change_applied_to_it(mirror_br
 def test_a_team_deleted_in_opsgenie_is_found_out_by_the_next_write(mirror_bridge: Running) -> None:
     bridge = mirror_bridge
     sim = bridge.sim
-    support = sim.team("Customer Support")
-    assert support is not None
+    support = sim_team(bridge, "Customer Support")
     gone = sim.http.delete(f"{sim.base_url}/__sim/teams/{support['id']}", timeout=10)
     assert gone.status_code == 200, gone.text
     renamed = bridge.scim.patch(f"/Groups/{support['id']}", replace_op("displayName", "Support"))
@@ -208,8 +210,7 @@ def test_a_create_costs_one_call_per_upstream_object(mirror_bridge: Running) -> 
 def test_a_suspension_skips_teams_gone_from_opsgenie(mirror_bridge: Running) -> None:
     bridge = mirror_bridge
     sim = bridge.sim
-    support = sim.team("Customer Support")
-    assert support is not None
+    support = sim_team(bridge, "Customer Support")
     sara = sim_user(bridge, "sara.nilsson@example.com")["id"]
     gone = sim.http.delete(f"{sim.base_url}/__sim/teams/{support['id']}", timeout=10)
     assert gone.status_code == 200, gone.text

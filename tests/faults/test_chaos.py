@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import pytest
 from conftest import TOKEN
 from conftest import Running
 
@@ -20,8 +23,10 @@ REDUCED = chaos.Options(
 )
 
 
-def test_reduced_fault_suite_loses_nothing(empty_bridge: Running) -> None:
-    figures = chaos.run(empty_bridge.scim.base_url, TOKEN, empty_bridge.sim.base_url, REDUCED)
+@pytest.mark.parametrize("read_through", [True, False], ids=["read-through", "mirror-reads"])
+def test_reduced_fault_suite_loses_nothing(bridge_factory: Any, read_through: bool) -> None:
+    bridge: Running = bridge_factory(seed=None, read_through=read_through)
+    figures = chaos.run(bridge.scim.base_url, TOKEN, bridge.sim.base_url, REDUCED)
 
     faults = figures["faults_injected"]
     assert sum(faults.values()) > 0, "no fault was injected: the run proves nothing"
