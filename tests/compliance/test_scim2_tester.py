@@ -11,6 +11,7 @@ from typing import get_args
 from typing import overload
 
 import httpx
+import pytest
 from conftest import TOKEN
 from conftest import Running
 from pydantic import BaseModel
@@ -184,7 +185,9 @@ def run_checks(bridge: Running, resource_types: list[str]) -> list[CheckResult]:
         return check_server(client, resource_types=resource_types)
 
 
-def test_scim2_tester_users_and_groups(bridge: Running) -> None:
+@pytest.mark.parametrize("read_through", [True, False], ids=["read-through", "mirror-reads"])
+def test_scim2_tester_users_and_groups(bridge_factory: Any, read_through: bool) -> None:
+    bridge: Running = bridge_factory(read_through=read_through)
     results = run_checks(bridge, ["User", "Group"])
     failing = [r for r in results if r.status not in PASSING and accepted_deviation(r) is None]
     assert not failing, "\n".join(describe(r) for r in failing)
