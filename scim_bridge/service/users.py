@@ -31,6 +31,7 @@ from scim_bridge.service.context import now
 from scim_bridge.service.documents import user_document
 from scim_bridge.service.errors import upstream_errors
 from scim_bridge.service.sync import SyncService
+from scim_bridge.store.errors import StoreConflict
 from scim_bridge.store.records import Membership
 from scim_bridge.store.records import Suspension
 from scim_bridge.store.records import UserRecord
@@ -429,18 +430,32 @@ class UserService:
                                             upstream=upstream.to_json(), scim=desired.kept))
             gone["active"] = False
             return gone
-        record = self.store.upsert_user(
-            replace(
-                record,
-                user_name=new_name,
-                external_id=new.get("externalId"),
-                upstream=self._with_role_id(suspended.upstream if suspended else upstream).to_json(),
-                scim=desired.kept,
-            )
-        )
+        record = self._store_written(record, replace(
+            record,
+            user_name=new_name,
+            external_id=new.get("externalId"),
+            upstream=self._with_role_id(suspended.upstream if suspended else upstream).to_json(),
+            scim=desired.kept,
+        ))
         if suspended is not None:
             self._commit_suspension(suspended)
         return self._documents(ctx, [record])[0]
+
+    def _store_written(self, before: UserRecord, after: UserRecord) -> UserRecord:
+        """Store the snapshot a write produced, unless another request changed the user since ``before``
+        was read: both wrote upstream what they changed, but each snapshot lacks the other's change. Then
+        the upstream, which holds both, is read (one call) and stored with this request's SCIM-side data."""
+        try:
+            return self.store.upsert_user(after, expected_version=before.version)
+        except StoreConflict:
+            current = self.store.get_user(before.id)
+            if current is None or current.version == before.version:
+                raise  # not a concurrent write: a real conflict (e.g. the userName is taken)
+        log.info("user %s changed during this write: storing the upstream's view", before.id)
+        fresh = self._read_upstream(before.id)
+        merged = replace(current, user_name=fresh.username, external_id=after.external_id,
+                         upstream=self._with_role_id(fresh).to_json(), scim=after.scim)
+        return self.store.upsert_user(merged)
 
     def _read_upstream(self, user_id: str) -> DirectoryUser:
         """The user as the upstream has it now, with contacts (one call); a user gone there is removed

@@ -8,6 +8,7 @@ the mirror never saw are read first, and an Owner promoted in OpsGenie is never 
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -221,3 +222,24 @@ def test_a_suspension_skips_teams_gone_from_opsgenie(mirror_bridge: Running) -> 
     assert on.status_code == 200, on.text
     assert sara in team_members(bridge, "Payments")
     assert [g["display"] for g in on.json()["groups"] if not g["value"].startswith("role-")] == ["Payments"]
+
+
+def test_concurrent_writes_to_one_user_leave_the_mirror_exact(mirror_bridge: Running) -> None:
+    """Two PATCHes of different attributes in flight together: each sends OpsGenie its own change, and
+    the mirror ends with both (the second to finish reads the upstream instead of storing a snapshot that
+    lacks the first one's change)."""
+    bridge = mirror_bridge
+    tom = sim_user(bridge, "tom.becker@example.com")["id"]
+    bridge.sim.configure(latency_ms=400)  # both requests are in flight before either stores its result
+    changes = [replace_op("displayName", "Thomas Becker"), replace_op("timezone", "Europe/Lisbon")]
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        answers = list(pool.map(lambda body: bridge.scim.patch(f"/Users/{tom}", body), changes))
+    bridge.sim.configure(latency_ms=0)
+    assert [a.status_code for a in answers] == [200, 200], [a.text for a in answers]
+    upstream = sim_user(bridge, "tom.becker@example.com")
+    assert (upstream["fullName"], upstream["timeZone"]) == ("Thomas Becker", "Europe/Lisbon")
+    shown = bridge.scim.get(f"/Users/{tom}").json()
+    assert (shown["displayName"], shown["timezone"]) == ("Thomas Becker", "Europe/Lisbon")
+    listed = bridge.scim.get("/Users", params={"filter": 'timezone eq "Europe/Lisbon"'}).json()
+    assert [r["id"] for r in listed["Resources"]] == [tom]
+    assert listed["Resources"][0]["displayName"] == "Thomas Becker"
