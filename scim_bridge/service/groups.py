@@ -476,9 +476,9 @@ class GroupService:
         if not self.settings.read_through:
             mirrored = self._mirrored_team(group_id)
             if mirrored is not None:
-                # The mirror's roster stands for the upstream one: no read before the write. When it was
-                # behind OpsGenie (the team, or a member to remove, is gone there), the upstream answers
-                # 404; then the team is read and the change applied again to what OpsGenie really holds.
+                # The mirror's roster stands for the upstream one: no read before the write. Adding a member
+                # already there or removing one already gone succeeds (the directory makes both idempotent);
+                # a team deleted in OpsGenie answers 404: then it is read, forgotten, and the client gets 404.
                 try:
                     return self._apply_team_patch(ctx, mirrored, new_of, if_match)
                 except errors.NotFound:

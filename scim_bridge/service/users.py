@@ -533,7 +533,7 @@ class UserService:
             try:
                 self.directory.remove_team_member(team_id, user_id)
             except d.NotFoundError:
-                dropped.append(team_id)  # the team is gone, or the user had left it in OpsGenie
+                dropped.append(team_id)  # the team was deleted in OpsGenie
                 continue
             left[team_id] = role
             undo.add(f"add user {user_id} back to team {team_id}",
@@ -606,7 +606,7 @@ class _Suspended:
     upstream: DirectoryUser
     suspension: Suspension | None
     deleted: bool = False
-    # Teams the mirror listed for the user that OpsGenie no longer has it in (404 on removal).
+    # Teams the mirror listed for the user that were deleted in OpsGenie (404 on removal).
     dropped: tuple[str, ...] = ()
 
 
