@@ -512,16 +512,25 @@ class ScimIndex:
         start_index: int = 1,
         count: int = 100,
     ) -> SearchPage:
-        with self._engine.connect() as conn:
-            if conn.dialect.name == "postgresql":  # the count and the page from one snapshot
-                conn.execution_options(isolation_level="REPEATABLE READ")
-            with conn.begin():
-                return search(
-                    conn,
-                    resource_type,
-                    node,
-                    sort_by=sort_by,
-                    descending=descending,
-                    start_index=start_index,
-                    count=count,
-                )
+        return search_on(self._engine, resource_type, node, sort_by=sort_by, descending=descending,
+                         start_index=start_index, count=count)
+
+
+def search_on(
+    engine: Engine,
+    resource_type: ResourceType,
+    node: FilterNode | None,
+    *,
+    sort_by: AttributePath | None = None,
+    descending: bool = False,
+    start_index: int = 1,
+    count: int = 100,
+) -> SearchPage:
+    """:func:`search` in a read transaction of its own; on PostgreSQL the count and the page come from one
+    snapshot (REPEATABLE READ), so ``totalResults`` always matches the page."""
+    with engine.connect() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execution_options(isolation_level="REPEATABLE READ")
+        with conn.begin():
+            return search(conn, resource_type, node, sort_by=sort_by, descending=descending,
+                          start_index=start_index, count=count)

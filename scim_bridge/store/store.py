@@ -212,12 +212,8 @@ class Store:
         if outer is not None:
             return index.search(outer, resource_type, node, sort_by=sort_by, descending=descending,
                                 start_index=start_index, count=count)
-        with self._engine.connect() as conn:
-            if conn.dialect.name == "postgresql":  # the count and the page from one snapshot
-                conn.execution_options(isolation_level="REPEATABLE READ")
-            with conn.begin():
-                return index.search(conn, resource_type, node, sort_by=sort_by, descending=descending,
-                                    start_index=start_index, count=count)
+        return index.search_on(self._engine, resource_type, node, sort_by=sort_by, descending=descending,
+                               start_index=start_index, count=count)
 
     def indexed_documents(self, resource_type: ResourceType, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
         """The indexed documents of these ids (those present), by id."""
