@@ -64,22 +64,59 @@ class UnlimitedBudget:
         return None
 
 
-class _Domain:
-    """The limits of one domain and the send times (past or reserved) of its recent requests."""
+class LimitTable:
+    """The limits in force per domain, each period widened by ``margin`` seconds to absorb network jitter.
 
-    def __init__(self) -> None:
-        self.limits: list[tuple[int, float]] = []
-        self.slots: deque[float] = deque()
+    Thread-safe. Both budgets (this process's and the one shared through the database) keep theirs here.
+    """
 
-    def earliest(self, now: float) -> float:
-        longest = max((period for _, period in self.limits), default=0.0)
-        while self.slots and self.slots[0] <= now - longest:
-            self.slots.popleft()
-        at = now
-        for limit, period in self.limits:
-            if len(self.slots) >= limit:
-                at = max(at, self.slots[-limit] + period)
-        return at
+    def __init__(self, limits: Mapping[str, Iterable[RateLimit]], margin: float) -> None:
+        self._margin = margin
+        self._lock = threading.Lock()
+        self._windows: dict[str, list[tuple[int, float]]] = {}
+        self.configure(limits)
+
+    @property
+    def margin(self) -> float:
+        return self._margin
+
+    def configure(self, limits: Mapping[str, Iterable[RateLimit]]) -> None:
+        """Replace the limits of the domains named in ``limits``; other domains keep theirs."""
+        with self._lock:
+            for domain, domain_limits in limits.items():
+                self._windows[domain] = [
+                    (limit.limit, limit.period + self._margin)
+                    for limit in domain_limits
+                    if limit.limit > 0 and limit.period > 0
+                ]
+
+    def limits(self) -> dict[str, tuple[RateLimit, ...]]:
+        """The limits in force, per domain (without the margin)."""
+        with self._lock:
+            return {
+                domain: tuple(RateLimit(limit, period - self._margin) for limit, period in windows)
+                for domain, windows in self._windows.items()
+            }
+
+    def windows(self, domain: str) -> list[tuple[int, float]]:
+        """``(limit, period + margin)`` of each window of ``domain``; empty when it has none."""
+        with self._lock:
+            return list(self._windows.get(domain, ()))
+
+
+def earliest_slot(slots: Sequence[float], windows: Sequence[tuple[int, float]], now: float) -> float:
+    """The earliest instant, not before ``now`` nor before the last slot, at which one more request fits
+    every window, given the send times ``slots`` (ascending, past or reserved) of the recent requests."""
+    at = max(now, slots[-1]) if slots else now
+    for limit, period in windows:
+        if len(slots) >= limit:
+            at = max(at, slots[-limit] + period)
+    return at
+
+
+def free_slots(slots: Sequence[float], windows: Sequence[tuple[int, float]], now: float) -> int:
+    """How many requests may start at ``now`` without waiting (the tightest window decides)."""
+    return max(0, min(limit - sum(1 for s in slots if s > now - period) for limit, period in windows))
 
 
 class RollingWindowBudget:
@@ -100,61 +137,61 @@ class RollingWindowBudget:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        self._margin = margin
+        self._table = LimitTable(FALLBACK_LIMITS if limits is None else limits, margin)
         self._clock = clock
         self._sleep = sleep
         self._lock = threading.Lock()
-        self._domains: dict[str, _Domain] = {}
+        self._slots: dict[str, deque[float]] = {}
         self._blocked_until: dict[str, float] = {}
-        self.configure(FALLBACK_LIMITS if limits is None else limits)
 
     def configure(self, limits: Mapping[str, Iterable[RateLimit]]) -> None:
         """Replace the limits of the domains named in ``limits``; other domains keep theirs.
 
         Requests already sent keep counting against the new limits.
         """
-        with self._lock:
-            for domain, domain_limits in limits.items():
-                state = self._domains.setdefault(domain, _Domain())
-                state.limits = [
-                    (limit.limit, limit.period + self._margin)
-                    for limit in domain_limits
-                    if limit.limit > 0 and limit.period > 0
-                ]
+        self._table.configure(limits)
 
     def limits(self) -> dict[str, tuple[RateLimit, ...]]:
         """The limits in force, per domain (without the margin)."""
-        with self._lock:
-            return {
-                domain: tuple(RateLimit(limit, period - self._margin) for limit, period in state.limits)
-                for domain, state in self._domains.items()
-            }
+        return self._table.limits()
+
+    def _recent(self, domain: str, windows: Sequence[tuple[int, float]], now: float) -> deque[float]:
+        """The domain's send times, without those older than its longest window (lock held)."""
+        slots = self._slots.setdefault(domain, deque())
+        longest = max((period for _, period in windows), default=0.0)
+        while slots and slots[0] <= now - longest:
+            slots.popleft()
+        return slots
 
     def remaining(self) -> dict[str, float]:
         """Per limited domain, the requests that may start now without waiting (tightest window)."""
         with self._lock:
             now = self._clock()
             left: dict[str, float] = {}
-            for domain, state in self._domains.items():
-                if not state.limits:
+            for domain in self._table.limits():
+                windows = self._table.windows(domain)
+                if not windows:
                     continue
-                free = min(limit - sum(1 for s in state.slots if s > now - period) for limit, period in state.limits)
-                left[domain] = 0.0 if self._blocked_until.get(domain, now) > now else float(max(0, free))
+                free = free_slots(self._recent(domain, windows, now), windows, now)
+                left[domain] = 0.0 if self._blocked_until.get(domain, now) > now else float(free)
             return left
 
     def acquire(self, domain: str, deadline: float) -> None:
+        windows = self._table.windows(domain)
         with self._lock:
             now = self._clock()
-            state = self._domains.get(domain)
-            at = max(self._blocked_until.get(domain, now), now if state is None else state.earliest(now))
+            at = self._blocked_until.get(domain, now)
+            if windows:
+                at = max(at, earliest_slot(self._recent(domain, windows, now), windows, now))
+            at = max(at, now)
             if at > deadline:
                 raise BudgetExhausted(
                     f"rate budget for {domain!r} has no slot for {at - now:.2f}s",
                     retry_after=at - now,
                     domain=domain,
                 )
-            if state is not None and state.limits:
-                state.slots.append(at)
+            if windows:
+                self._slots[domain].append(at)
         if at > now:
             self._sleep(at - now)
 

@@ -14,7 +14,6 @@ on PostgreSQL (replicas on different hosts agree on it) and the local wall clock
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable
 from collections.abc import Iterable
@@ -23,7 +22,6 @@ from collections.abc import Mapping
 from contextlib import contextmanager
 
 from sqlalchemy import delete
-from sqlalchemy import func
 from sqlalchemy import insert
 from sqlalchemy import select
 from sqlalchemy import text
@@ -33,7 +31,10 @@ from sqlalchemy.engine import Engine
 
 from scim_bridge.opsgenie.errors import BudgetExhausted
 from scim_bridge.opsgenie.ratelimit import FALLBACK_LIMITS
+from scim_bridge.opsgenie.ratelimit import LimitTable
 from scim_bridge.opsgenie.ratelimit import RateLimit
+from scim_bridge.opsgenie.ratelimit import earliest_slot
+from scim_bridge.opsgenie.ratelimit import free_slots
 from scim_bridge.store.engine import WRITE_OPTION
 from scim_bridge.store.sqlutil import insert_ignoring
 from scim_bridge.store.tables import rate_domains
@@ -61,40 +62,23 @@ class DatabaseRateBudget:
         on_grant: GrantHook | None = None,
     ) -> None:
         self._engine = engine
-        self._margin = margin
+        self._table = LimitTable(FALLBACK_LIMITS if limits is None else limits, margin)
         self._sleep = sleep
         self._on_grant = on_grant
-        self._lock = threading.Lock()
-        self._limits: dict[str, list[tuple[int, float]]] = {}
-        self.configure(FALLBACK_LIMITS if limits is None else limits)
 
     # --- configuration -------------------------------------------------------------------------------
     def configure(self, limits: Mapping[str, Iterable[RateLimit]]) -> None:
         """Replace the limits of the domains named in ``limits``; other domains keep theirs."""
-        with self._lock:
-            for domain, domain_limits in limits.items():
-                self._limits[domain] = [
-                    (limit.limit, limit.period + self._margin)
-                    for limit in domain_limits
-                    if limit.limit > 0 and limit.period > 0
-                ]
+        self._table.configure(limits)
 
     def limits(self) -> dict[str, tuple[RateLimit, ...]]:
         """The limits in force, per domain (without the margin)."""
-        with self._lock:
-            return {
-                domain: tuple(RateLimit(limit, period - self._margin) for limit, period in windows)
-                for domain, windows in self._limits.items()
-            }
-
-    def _windows(self, domain: str) -> list[tuple[int, float]]:
-        with self._lock:
-            return list(self._limits.get(domain, ()))
+        return self._table.limits()
 
     # --- RateBudget ----------------------------------------------------------------------------------
     def acquire(self, domain: str, deadline: float) -> None:
         """Wait for a slot in ``domain``; BudgetExhausted if none comes by ``deadline`` (time.monotonic())."""
-        windows = self._windows(domain)
+        windows = self._table.windows(domain)
         with self._domain_transaction(domain) as (conn, now):
             blocked_until = float(
                 conn.execute(select(rate_domains.c.blocked_until).where(rate_domains.c.domain == domain)).scalar_one()
@@ -109,11 +93,7 @@ class DatabaseRateBudget:
                         select(rate_slots.c.at).where(rate_slots.c.domain == domain).order_by(rate_slots.c.at)
                     )
                 ]
-                if slots:
-                    at = max(at, slots[-1])  # slots go out in order, so each window check below is exact
-                for limit, period in windows:
-                    if len(slots) >= limit:
-                        at = max(at, slots[-limit] + period)
+                at = max(at, earliest_slot(slots, windows, now))
             wait = at - now
             if wait > deadline - time.monotonic():
                 raise BudgetExhausted(
@@ -141,24 +121,19 @@ class DatabaseRateBudget:
         left: dict[str, float] = {}
         with self._engine.connect() as conn, conn.begin():
             now = _now(conn)
-            for domain, windows in self.limits().items():
+            for domain in self._table.limits():
+                windows = self._table.windows(domain)
                 if not windows:
                     continue
                 blocked = conn.execute(
                     select(rate_domains.c.blocked_until).where(rate_domains.c.domain == domain)
                 ).scalar_one_or_none()
-                free = min(
-                    limit.limit
-                    - int(
-                        conn.execute(
-                            select(func.count())
-                            .select_from(rate_slots)
-                            .where(rate_slots.c.domain == domain, rate_slots.c.at > now - limit.period - self._margin)
-                        ).scalar_one()
-                    )
-                    for limit in windows
-                )
-                left[domain] = 0.0 if blocked is not None and blocked > now else float(max(0, free))
+                longest = max(period for _, period in windows)
+                slots = [float(at) for at in conn.execute(
+                    select(rate_slots.c.at).where(rate_slots.c.domain == domain, rate_slots.c.at > now - longest)
+                ).scalars()]
+                free = free_slots(slots, windows, now)
+                left[domain] = 0.0 if blocked is not None and blocked > now else float(free)
         return left
 
     # --- plumbing ------------------------------------------------------------------------------------
