@@ -86,8 +86,8 @@ class Directory(Protocol):
     def add_team_member(self, team_id: str, user_id: str, role: str = "user") -> None:
         ...
 
-    def remove_team_member(self, team_id: str, user_id: str) -> None:
-        """Idempotent: removing a non-member succeeds."""
+    def remove_team_member(self, team_id: str, user_id: str) -> bool:
+        """Idempotent: removing a non-member succeeds. False when the user was not a member."""
         ...
 
     # --- roles -----------------------------------------------------------------------------

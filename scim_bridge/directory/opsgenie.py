@@ -163,8 +163,8 @@ class OpsGenieDirectory:
         except og.OpsGenieError as exc:
             raise translate(exc) from exc
 
-    def remove_team_member(self, team_id: str, user_id: str) -> None:
-        """Idempotent. A 404 is success when the team exists (the user is just not a member)."""
+    def remove_team_member(self, team_id: str, user_id: str) -> bool:
+        """Idempotent. A 404 is success when the team exists (the user is just not a member): then False."""
         try:
             self.client.remove_team_member(team_id, user_id)
         except og.NotFound as exc:
@@ -174,8 +174,10 @@ class OpsGenieDirectory:
                 raise translate(exc) from exc
             except og.OpsGenieError as lookup_exc:
                 raise translate(lookup_exc) from lookup_exc
+            return False
         except og.OpsGenieError as exc:
             raise translate(exc) from exc
+        return True
 
     # --- roles ------------------------------------------------------------------------------
     def list_roles(self) -> list[DirectoryRole]:

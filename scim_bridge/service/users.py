@@ -405,7 +405,11 @@ class UserService:
                     undo.add(f"restore the fields of user {record.id}",
                              lambda: self.directory.update_user(record.id, revert))
                 upstream = um.apply_fields(upstream, fields)
-                upstream = self._sync_phones(record.id, upstream, desired.phones, undo)
+                if new.get("phoneNumbers") != current.get("phoneNumbers"):
+                    # Only phones the client changed are written: an echoed list is not a change, even
+                    # where its SCIM form maps to more contacts than OpsGenie holds (an SMS-only number
+                    # shows as "mobile", which stands for SMS and voice).
+                    upstream = self._sync_phones(record.id, upstream, desired.phones, undo)
                 if was_active and not desired.active:
                     teams = list(self.store.groups_of(record.id))
                     suspended = self._suspend(record.id, upstream, teams, undo)
@@ -531,9 +535,11 @@ class UserService:
         dropped: list[str] = []
         for team_id, role in sorted(teams.items()):
             try:
-                self.directory.remove_team_member(team_id, user_id)
+                was_member = self.directory.remove_team_member(team_id, user_id)
             except d.NotFoundError:
-                dropped.append(team_id)  # the team was deleted in OpsGenie
+                was_member = False  # the team was deleted in OpsGenie
+            if not was_member:  # nothing to give back on reactivation; the mirror was behind OpsGenie
+                dropped.append(team_id)
                 continue
             left[team_id] = role
             undo.add(f"add user {user_id} back to team {team_id}",
@@ -606,7 +612,7 @@ class _Suspended:
     upstream: DirectoryUser
     suspension: Suspension | None
     deleted: bool = False
-    # Teams the mirror listed for the user that were deleted in OpsGenie (404 on removal).
+    # Teams the mirror listed for the user that OpsGenie no longer has it in (deleted, or left there).
     dropped: tuple[str, ...] = ()
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from conftest import Running
 
 CORE = "urn:ietf:params:scim:schemas:core:2.0:User"
@@ -301,3 +302,42 @@ def test_user_deleted_upstream_is_never_reported(bridge: Running) -> None:
     assert bridge.scim.get(f"/Users/{user['id']}").status_code == 404
     response = bridge.scim.get("/Users", params={"filter": 'userName eq "tom.becker@example.com"'})
     assert response.json()["totalResults"] == 0
+
+
+def test_echoed_phones_are_not_written_again(bridge: Running) -> None:
+    """Mei has an SMS contact only; the bridge shows it as a "mobile" number (which stands for SMS and
+    voice). A change of another attribute, or the same list sent back, must not add a voice contact."""
+    mei = find(bridge, "mei.chen@example.com")
+    before = sorted((c["contactMethod"], c["to"]) for c in bridge.sim.user("mei.chen@example.com")["userContacts"])
+    bridge.sim.clear_calls()
+    titled = bridge.scim.patch(f"/Users/{mei['id']}", {"schemas": [PATCH], "Operations": [
+        {"op": "replace", "path": "title", "value": "Engineer"}]})
+    assert titled.status_code == 200, titled.text
+    echoed = bridge.scim.patch(f"/Users/{mei['id']}", {"schemas": [PATCH], "Operations": [
+        {"op": "replace", "path": "phoneNumbers", "value": mei["phoneNumbers"]}]})
+    assert echoed.status_code == 200, echoed.text
+    assert echoed.json()["phoneNumbers"] == mei["phoneNumbers"]
+    assert [c for c in bridge.sim.writes() if "/contacts" in c["path"]] == []
+    after = sorted((c["contactMethod"], c["to"]) for c in bridge.sim.user("mei.chen@example.com")["userContacts"])
+    assert after == before
+
+
+@pytest.mark.parametrize("read_through", [True, False], ids=["read-through", "mirror-reads"])
+def test_reactivation_gives_back_only_the_teams_the_user_was_in(bridge_factory: Any, read_through: bool) -> None:
+    """Sara left Payments in OpsGenie after the last sync; suspending and reactivating her through SCIM
+    must not put her back into it."""
+    bridge: Running = bridge_factory(read_through=read_through)
+    sara = find(bridge, "sara.nilsson@example.com")["id"]
+    payments = bridge.sim.team("Payments")
+    assert payments is not None
+    left = bridge.sim.http.delete(f"{bridge.sim.base_url}/__sim/teams/{payments['id']}/members/{sara}", timeout=10)
+    assert left.status_code == 200, left.text
+    for active in (False, True):
+        answer = bridge.scim.patch(f"/Users/{sara}", {"schemas": [PATCH], "Operations": [
+            {"op": "replace", "path": "active", "value": active}]})
+        assert answer.status_code == 200, answer.text
+    teams = sorted(t["name"] for t in bridge.sim.state()["teams"]
+                   if sara in [m["user"]["id"] for m in t.get("members", [])])
+    assert teams == ["Customer Support"]
+    shown = bridge.scim.get(f"/Users/{sara}").json()
+    assert [g["display"] for g in shown["groups"] if not g["value"].startswith("role-")] == ["Customer Support"]
