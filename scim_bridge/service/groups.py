@@ -428,18 +428,33 @@ class GroupService:
         known = self._known(user_ids)
         missing = [uid for uid in user_ids if uid not in known]
         unknown = [uid for uid in missing if uid.startswith(ROLE_ID_PREFIX)]
-        missing = [uid for uid in missing if not uid.startswith(ROLE_ID_PREFIX)]
-        if len(missing) <= MEMBER_LOOKUPS:
-            unknown += [uid for uid in missing if not self._user_exists_upstream(uid)]
-        else:
-            with upstream_errors():
-                upstream = {u.id for u in self.directory.iter_users()}
-            unknown += [uid for uid in missing if uid not in upstream]
+        unknown += self._users_gone([uid for uid in missing if not uid.startswith(ROLE_ID_PREFIX)])
         if unknown:
             raise errors.InvalidValue(
                 "No user with id " + ", ".join(sorted(unknown)) + ": unknown member(s), nothing was changed"
             )
         return known
+
+    def _users_gone(self, user_ids: Sequence[str]) -> list[str]:
+        """Those of ``user_ids`` the upstream has no user for: one look-up each for a few, else one list."""
+        if len(user_ids) <= MEMBER_LOOKUPS:
+            return [uid for uid in user_ids if not self._user_exists_upstream(uid)]
+        with upstream_errors():
+            upstream = {u.id for u in self.directory.iter_users()}
+        return [uid for uid in user_ids if uid not in upstream]
+
+    def _undo_member_adds(self, team: DirectoryTeam, roster: dict[str, str], to_add: Sequence[str],
+                          changes: dict[str, Any]) -> None:
+        """Take back the members a failed change added one by one (the mirror says which) and the rename
+        or description it applied, so that the request changes nothing."""
+        added = [m.user_id for m in self.store.members_of(team.id) if m.user_id in set(to_add)
+                 and m.user_id not in roster]
+        with upstream_errors():
+            for uid in added:
+                self.directory.remove_team_member(team.id, uid)
+            if changes:
+                self.directory.update_team(team.id, **{key: getattr(team, key) for key in changes})
+        self._mirror_roster(team.id, [TeamMember(uid, role=role) for uid, role in roster.items()])
 
     def _user_exists_upstream(self, user_id: str) -> bool:
         try:
@@ -527,13 +542,28 @@ class GroupService:
             changes["name"] = name
         if description != team.description:
             changes["description"] = description
-        with upstream_errors():
-            if len(to_add) + len(to_remove) > self.roster_threshold:
-                members = self._write_roster(group_id, roster, to_add, to_remove, changes)
-            else:
-                if changes:
-                    self.directory.update_team(group_id, **changes)
-                members = self._write_members(group_id, roster, to_add, to_remove)
+        renamed_upstream = False
+        try:
+            with upstream_errors():
+                if len(to_add) + len(to_remove) > self.roster_threshold:
+                    members = self._write_roster(group_id, roster, to_add, to_remove, changes)
+                else:
+                    if changes:
+                        self.directory.update_team(group_id, **changes)
+                        renamed_upstream = True
+                    members = self._write_members(group_id, roster, to_add, to_remove)
+        except (errors.NotFound, errors.InvalidValue):
+            # A user to add may have been deleted in OpsGenie since the mirror saw it (the team's 404 and
+            # the user's look the same): then undo what was applied and say which user is gone.
+            gone = self._users_gone(to_add)
+            if not gone:
+                raise
+            self._undo_member_adds(team, roster, to_add, changes if renamed_upstream else {})
+            for uid in gone:
+                if self.store.get_user(uid) is not None:
+                    self.store.delete_user(uid)
+            raise errors.InvalidValue("No user with id " + ", ".join(sorted(gone))
+                                      + ": deleted in OpsGenie, nothing was changed") from None
         record = self.store.upsert_group(
             replace(record, display_name=name, external_id=new.get("externalId"),
                     upstream={"id": group_id, "name": name, "description": description},

@@ -502,3 +502,33 @@ def test_concurrent_patches_end_with_exact_membership(bridge: Running) -> None:
     assert after["priya.shah@example.com"] == "admin"
     shown = bridge.scim.get(f"/Groups/{gid}").json()["members"]
     assert len(shown) == 23
+
+
+@pytest.mark.parametrize("read_through", [True, False], ids=["read-through", "mirror-reads"])
+@pytest.mark.parametrize(
+    "others", [[], ["tom.becker@example.com"], ["tom.becker@example.com", "priya.shah@example.com"]],
+    ids=["alone", "after-one-member-call", "in-a-roster-update"],
+)
+def test_adding_a_user_deleted_in_opsgenie_changes_nothing(
+    bridge_factory: Any, read_through: bool, others: list[str]
+) -> None:
+    """Jordan was deleted in OpsGenie after the last sync. Adding him to a team (alone, after another
+    member, or in a roster update) is a 400 naming him, the team is left as it was, and the bridge
+    forgets him."""
+    bridge: Running = bridge_factory(read_through=read_through)
+    jordan = uid(bridge, "jordan.lee@example.com")
+    gone = bridge.sim.http.delete(f"{bridge.sim.base_url}/__sim/users/{jordan}", timeout=10)
+    assert gone.status_code == 200, gone.text
+    before = roster(bridge, "Payments")
+    adds = [{"value": uid(bridge, name)} for name in others] + [{"value": jordan}]
+    answer = bridge.scim.patch(f"/Groups/{group_id(bridge, 'Payments')}", patch_body(
+        {"op": "add", "path": "members", "value": adds},
+        {"op": "replace", "path": "displayName", "value": "Payments Core"}))
+    body = assert_error(answer, 400, "invalidValue")
+    assert jordan in body["detail"]
+    assert bridge.sim.team("Payments Core") is None
+    assert roster(bridge, "Payments") == before
+    shown = bridge.scim.get(f"/Groups/{group_id(bridge, 'Payments')}").json()
+    assert shown["displayName"] == "Payments"
+    assert sorted(m["display"] for m in shown["members"]) == sorted(before)
+    assert bridge.scim.get(f"/Users/{jordan}").status_code == 404
