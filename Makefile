@@ -54,7 +54,7 @@ pytest: $(STAMP)
 	bash scripts/ensure-browser.sh
 	$(BIN)/python -m pytest
 
-## Performance scenarios against the bridge as shipped (about 6 minutes); see bench/RESULTS.md.
+## Performance scenarios against the bridge as shipped (3 to 6 minutes on 2 cores); see bench/RESULTS.md.
 bench: $(BENCH_STAMP)
 	$(BIN)/python -m bench
 

@@ -155,8 +155,11 @@ def demo(host: str, port: int, simulator_port: int) -> None:
         _fail(f"cannot listen on {host}:{port}: {exc.strerror}")
     base = f"http://{host}:{port}/scim/v2"
     click.echo(f"scim-bridge {__version__} demo: SCIM at {base}")
-    click.echo(f"  OpsGenie simulator at {simulator.base_url} (GenieKey {sim_key})")
+    click.echo(f"  OpsGenie simulator at {simulator.base_url} (GenieKey {sim_key}); "
+               f"its call log: {simulator.base_url}/__sim/calls")
     click.echo(f"  state: {database}")
+    click.echo("  single reads: " + ("read-through (SCIM_BRIDGE_READ_THROUGH=true)" if settings.read_through
+                                     else "from the mirror (SCIM_BRIDGE_READ_THROUGH=false)"))
     if env.get("SCIM_BEARER_TOKEN") == os.environ.get("SCIM_BEARER_TOKEN", "").strip():
         click.echo("  bearer token: from SCIM_BEARER_TOKEN")
     else:
