@@ -447,8 +447,8 @@ class GroupService:
                           changes: dict[str, Any]) -> None:
         """Take back the members a failed change added one by one (the mirror says which) and the rename
         or description it applied, so that the request changes nothing."""
-        added = [m.user_id for m in self.store.members_of(team.id) if m.user_id in set(to_add)
-                 and m.user_id not in roster]
+        wanted = set(to_add)
+        added = [m.user_id for m in self.store.members_of(team.id) if m.user_id in wanted and m.user_id not in roster]
         with upstream_errors():
             for uid in added:
                 self.directory.remove_team_member(team.id, uid)
