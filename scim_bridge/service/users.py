@@ -317,7 +317,7 @@ class UserService:
         self.sync.ensure_initial()
         if not self.settings.read_through:
             # The mirror's snapshot stands for the upstream user: no read before the write. A user
-            # deleted upstream meanwhile is found out by the write itself (see _gone_upstream).
+            # deleted upstream meanwhile is found out by the write itself (see _write).
             stored = self.store.get_user(user_id)
             if stored is None:
                 raise errors.NotFound(f"User {user_id} not found")
