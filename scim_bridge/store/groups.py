@@ -86,7 +86,8 @@ def count_groups(conn: Connection, kind: str | None = None) -> int:
 
 def upsert_group(
     conn: Connection, record: GroupRecord, now: datetime, expected_version: int | None
-) -> GroupRecord:
+) -> tuple[GroupRecord, str | None]:
+    """The stored record, and the displayName it had before (None for a new group)."""
     check_kind(record.kind)
     if not record.id or not record.display_name:
         raise ValueError("a group needs an id and a displayName")
@@ -102,7 +103,8 @@ def upsert_group(
         "created": record.created,
         "synced_at": record.synced_at,
     }
-    return group_from_row(upsert_versioned(conn, groups, values, GROUP_CONTENT, now, expected_version))
+    row, before = upsert_versioned(conn, groups, values, GROUP_CONTENT, now, expected_version)
+    return group_from_row(row), None if before is None else str(before["display_name"])
 
 
 def delete_group(conn: Connection, group_id: str) -> bool:

@@ -141,7 +141,8 @@ def _change_roster(
     *,
     remove_missing: bool,
     mark_known: bool,
-) -> GroupRecord:
+) -> tuple[GroupRecord, set[str]]:
+    """The group after the change, and the users who joined or left it."""
     _require_group(conn, group_id)
     removals, additions, role_changes = _diff(
         group_id, _roster(conn, group_id), wanted, remove_missing=remove_missing
@@ -152,33 +153,40 @@ def _change_roster(
     if mark_known:
         stmt = update(groups).where(groups.c.id == group_id, groups.c.members_known.is_(False))
         conn.execute(stmt.values(members_known=True))
+    return _group(conn, group_id), {u for _, u in removals} | {m.user_id for m in additions}
+
+
+def _group(conn: Connection, group_id: str) -> GroupRecord:
     record = get_group(conn, group_id)
     if record is None:
         raise StoreNotFound(f"group {group_id!r} does not exist")
     return record
 
 
-def set_members(conn: Connection, group_id: str, members: Sequence[Membership], now: datetime) -> GroupRecord:
+def set_members(
+    conn: Connection, group_id: str, members: Sequence[Membership], now: datetime
+) -> tuple[GroupRecord, set[str]]:
     wanted = {m.user_id: m.role for m in members}
     return _change_roster(conn, group_id, wanted, now, remove_missing=True, mark_known=True)
 
 
-def add_members(conn: Connection, group_id: str, members: Sequence[Membership], now: datetime) -> GroupRecord:
+def add_members(
+    conn: Connection, group_id: str, members: Sequence[Membership], now: datetime
+) -> tuple[GroupRecord, set[str]]:
     wanted = {m.user_id: m.role for m in members}
     return _change_roster(conn, group_id, wanted, now, remove_missing=False, mark_known=False)
 
 
-def remove_members(conn: Connection, group_id: str, user_ids: Sequence[str], now: datetime) -> GroupRecord:
+def remove_members(
+    conn: Connection, group_id: str, user_ids: Sequence[str], now: datetime
+) -> tuple[GroupRecord, set[str]]:
     _require_group(conn, group_id)
     current = _roster(conn, group_id)
     removals = [(group_id, u) for u in dict.fromkeys(user_ids) if u in current]
     apply_roster_changes(conn, removals, [], [])
     if removals:
         bump_groups(conn, [group_id], now)
-    record = get_group(conn, group_id)
-    if record is None:
-        raise StoreNotFound(f"group {group_id!r} does not exist")
-    return record
+    return _group(conn, group_id), {u for _, u in removals}
 
 
 def set_user_groups(

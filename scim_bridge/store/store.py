@@ -46,8 +46,6 @@ from scim_bridge.store.records import UserRecord
 from scim_bridge.store.sqltypes import utcnow
 from scim_bridge.store.sqlutil import chunks
 from scim_bridge.store.sqlutil import translate_integrity_error
-from scim_bridge.store.tables import groups as groups_table
-from scim_bridge.store.tables import users as users_table
 
 Clock = Callable[[], datetime]
 
@@ -278,21 +276,19 @@ class Store:
         given and the user does not exist.
         """
         with self._write() as conn:
-            if self._indexer is not None:
-                before = conn.execute(
-                    select(users_table.c.user_name).where(users_table.c.id == record.id)
-                ).scalar_one_or_none()
-                if before is not None and before != record.user_name:  # team rosters show the name
-                    self._mark(groups=[m.group_id for m in member_ops.groups_of(conn, record.id, "team")])
+            stored, before = users.upsert_user(conn, record, self._clock(), expected_version)
             self._mark(users=[record.id])
-            return users.upsert_user(conn, record, self._clock(), expected_version)
+            if self._indexer is not None and before is not None and before != stored.user_name:
+                # team rosters show the name
+                self._mark(groups=[m.group_id for m in member_ops.groups_of(conn, record.id, "team")])
+            return stored
 
     def delete_user(self, user_id: str) -> bool:
         """Delete a user with its memberships and suspension record. False if absent."""
         with self._write() as conn:
-            if self._indexer is not None:
-                self._mark(users=[user_id], groups=[m.group_id for m in member_ops.groups_of(conn, user_id)])
-            return users.delete_user(conn, user_id, self._clock())
+            deleted, group_ids = users.delete_user(conn, user_id, self._clock())
+            self._mark(users=[user_id], groups=group_ids)
+            return deleted
 
     # --- groups --------------------------------------------------------------------------
     def get_group(self, group_id: str) -> GroupRecord | None:
@@ -328,14 +324,12 @@ class Store:
         """Like ``upsert_user``; the content is kind, display_name, external_id, upstream and
         scim. ``members_known`` is stored as given without moving the version."""
         with self._write() as conn:
-            if self._indexer is not None:
-                before = conn.execute(
-                    select(groups_table.c.display_name).where(groups_table.c.id == record.id)
-                ).scalar_one_or_none()
-                if before is not None and before != record.display_name:  # members' groups show the name
-                    self._mark(users=[m.user_id for m in member_ops.members_of(conn, record.id)])
+            stored, before = groups.upsert_group(conn, record, self._clock(), expected_version)
             self._mark(groups=[record.id])
-            return groups.upsert_group(conn, record, self._clock(), expected_version)
+            if self._indexer is not None and before is not None and before != stored.display_name:
+                # members' groups show the name
+                self._mark(users=[m.user_id for m in member_ops.members_of(conn, record.id)])
+            return stored
 
     def delete_group(self, group_id: str) -> bool:
         """Delete a group with its memberships. False if absent."""
@@ -366,24 +360,21 @@ class Store:
     def set_members(self, group_id: str, members: Sequence[Membership]) -> GroupRecord:
         """Replace the roster (group_id of each membership ignored); marks it known."""
         with self._write() as conn:
-            before = self._roster_ids(conn, group_id)
-            record = member_ops.set_members(conn, group_id, members, self._clock())
-            self._mark_roster_change(conn, group_id, before)
+            record, changed = member_ops.set_members(conn, group_id, members, self._clock())
+            self._mark_roster_change(group_id, changed)
             return record
 
     def add_members(self, group_id: str, members: Sequence[Membership]) -> GroupRecord:
         """Add members; an existing member given with another role gets that role."""
         with self._write() as conn:
-            before = self._roster_ids(conn, group_id)
-            record = member_ops.add_members(conn, group_id, members, self._clock())
-            self._mark_roster_change(conn, group_id, before)
+            record, changed = member_ops.add_members(conn, group_id, members, self._clock())
+            self._mark_roster_change(group_id, changed)
             return record
 
     def remove_members(self, group_id: str, user_ids: Sequence[str]) -> GroupRecord:
         with self._write() as conn:
-            before = self._roster_ids(conn, group_id)
-            record = member_ops.remove_members(conn, group_id, user_ids, self._clock())
-            self._mark_roster_change(conn, group_id, before)
+            record, changed = member_ops.remove_members(conn, group_id, user_ids, self._clock())
+            self._mark_roster_change(group_id, changed)
             return record
 
     def set_user_groups(self, user_id: str, kind: str, memberships: Sequence[Membership]) -> list[str]:
@@ -394,17 +385,9 @@ class Store:
                 self._mark(users=[user_id], groups=changed)
             return changed
 
-    def _roster_ids(self, conn: Connection, group_id: str) -> set[str] | None:
-        if self._indexer is None:
-            return None
-        return {m.user_id for m in member_ops.members_of(conn, group_id)}
-
-    def _mark_roster_change(self, conn: Connection, group_id: str, before: set[str] | None) -> None:
-        if before is None:
-            return
-        after = {m.user_id for m in member_ops.members_of(conn, group_id)}
-        if before != after:
-            self._mark(users=before ^ after, groups=[group_id])
+    def _mark_roster_change(self, group_id: str, joined_or_left: set[str]) -> None:
+        if joined_or_left:
+            self._mark(users=joined_or_left, groups=[group_id])
 
     # --- full sync -----------------------------------------------------------------------
     def apply_sync(

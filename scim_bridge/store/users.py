@@ -95,7 +95,8 @@ def count_users(conn: Connection) -> int:
 
 def upsert_user(
     conn: Connection, record: UserRecord, now: datetime, expected_version: int | None
-) -> UserRecord:
+) -> tuple[UserRecord, str | None]:
+    """The stored record, and the userName it had before (None for a new user)."""
     if not record.id or not record.user_name:
         raise ValueError("a user needs an id and a userName")
     values = {
@@ -108,14 +109,16 @@ def upsert_user(
         "created": record.created,
         "synced_at": record.synced_at,
     }
-    return user_from_row(upsert_versioned(conn, users, values, USER_CONTENT, now, expected_version))
+    row, before = upsert_versioned(conn, users, values, USER_CONTENT, now, expected_version)
+    return user_from_row(row), None if before is None else str(before["user_name"])
 
 
-def delete_user(conn: Connection, user_id: str, now: datetime) -> bool:
-    """Delete a user, its suspension record and its memberships (bumping those groups)."""
+def delete_user(conn: Connection, user_id: str, now: datetime) -> tuple[bool, list[str]]:
+    """Delete a user, its suspension record and its memberships (bumping those groups); returns whether
+    the user existed and the ids of the groups it was in."""
     stmt = select(memberships.c.group_id).where(memberships.c.user_id == user_id)
     group_ids = list(conn.execute(stmt).scalars())
     conn.execute(delete(suspensions).where(suspensions.c.user_id == user_id))
     deleted = conn.execute(delete(users).where(users.c.id == user_id)).rowcount > 0
     bump_groups(conn, group_ids, now)
-    return deleted
+    return deleted, group_ids

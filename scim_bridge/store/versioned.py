@@ -32,8 +32,9 @@ def upsert_versioned(
     content: Sequence[str],
     now: datetime,
     expected_version: int | None,
-) -> dict[str, Any]:
-    """Insert ``values`` or update the row with the same id; return the resulting row.
+) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """Insert ``values`` or update the row with the same id; return the resulting row and the row as it
+    was before (None for an insert).
 
     ``values`` holds every column but ``last_modified`` and ``version``; its ``created`` is used
     only on insert. ``version`` and ``last_modified`` move only when a column named in
@@ -56,7 +57,7 @@ def upsert_versioned(
                 raise
             inserted = False
         if inserted:
-            return row
+            return row, None
         # Another transaction inserted the same id since our read: update that row instead.
         existing = _locked_row(conn, table, key)
         if existing is None:
@@ -74,4 +75,4 @@ def upsert_versioned(
     updates = {name: value for name, value in updates.items() if value != existing[name]}
     if updates:
         conn.execute(update(table).where(table.c.id == key).values(updates))
-    return {**existing, **updates}
+    return {**existing, **updates}, existing
