@@ -32,17 +32,9 @@ def _settings(*, require_key: bool = True) -> Settings:
     return settings
 
 
-def _prepare_database(url: str) -> None:
-    if url.startswith("sqlite:///") and not url.startswith("sqlite:////:memory:"):
-        path = Path(url[len("sqlite:///"):])
-        if path.parent and str(path.parent) not in ("", "."):
-            path.parent.mkdir(parents=True, exist_ok=True)
-
-
 def _store(settings: Settings) -> Any:
     from scim_bridge.store.store import Store
 
-    _prepare_database(settings.database_url)
     try:
         store = Store.from_url(settings.database_url)
         store.upgrade()

@@ -207,7 +207,7 @@ class OpsGenieDirectory:
             try:
                 return send()
             except (og.Conflict, og.Unprocessable) as exc:
-                found = self._lookup(find)
+                found = _call(find)
                 if found is None:
                     raise translate(exc) from exc
                 if maybe_applied and found.same:
@@ -218,7 +218,7 @@ class OpsGenieDirectory:
                 if isinstance(exc, og.TransportError) and not exc.maybe_applied:
                     raise translate(exc) from exc
                 maybe_applied = True
-                found = self._lookup(find)
+                found = _call(find)
                 if found is not None:
                     if found.same:
                         return found.id
@@ -229,13 +229,6 @@ class OpsGenieDirectory:
             except og.OpsGenieError as exc:
                 raise translate(exc) from exc
         raise AssertionError("unreachable")
-
-    @staticmethod
-    def _lookup(find: Callable[[], Found | None]) -> Found | None:
-        try:
-            return find()
-        except og.OpsGenieError as exc:
-            raise translate(exc) from exc
 
     def _find_user(self, username: str, full_name: str | None) -> Found | None:
         try:

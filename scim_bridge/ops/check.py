@@ -26,7 +26,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -139,7 +138,6 @@ def _database(settings: Settings, *, migrate: bool) -> CheckResult:
     scheme = url.split(":", 1)[0]
     store = None
     try:
-        _sqlite_parent(url)
         store = Store.from_url(url)
         before = store.schema_revision()
         head = head_revision()
@@ -165,12 +163,6 @@ def _database(settings: Settings, *, migrate: bool) -> CheckResult:
     finally:
         if store is not None:
             store.close()
-
-
-def _sqlite_parent(url: str) -> None:
-    """Create the directory of a SQLite file, as ``serve`` does."""
-    if url.startswith("sqlite:///") and ":memory:" not in url:
-        Path(url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
 
 
 def _redact(text: str, url: str) -> str:

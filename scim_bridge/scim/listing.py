@@ -315,11 +315,12 @@ def cursor_scope(resource_type: ResourceType, params: ListParams) -> str:
     return json.dumps([resource_type.id, node, sort, params.descending], separators=(",", ":"))
 
 
-def _b64(data: bytes) -> str:
+def b64url_encode(data: bytes) -> str:
+    """Base64url without padding (RFC 7515, Appendix C), as cursors and signed tokens use it."""
     return base64.urlsafe_b64encode(data).decode("ascii").rstrip("=")
 
 
-def _unb64(text: str) -> bytes:
+def b64url_decode(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
@@ -348,7 +349,7 @@ class CursorCodec:
         payload = json.dumps(
             [_CURSOR_VERSION, max(int(offset), 0), int(self.clock()), _digest(scope)], separators=(",", ":")
         ).encode("utf-8")
-        return f"{_b64(payload)}.{_b64(self._mac(payload))}"
+        return f"{b64url_encode(payload)}.{b64url_encode(self._mac(payload))}"
 
     def decode(self, cursor: str, scope: str) -> int:
         """The 0-based offset in ``cursor``.
@@ -361,7 +362,7 @@ class CursorCodec:
         if not dot or not _CURSOR_TEXT.fullmatch(cursor):
             raise invalid
         try:
-            payload, mac = _unb64(encoded_payload), _unb64(encoded_mac)
+            payload, mac = b64url_decode(encoded_payload), b64url_decode(encoded_mac)
         except (binascii.Error, ValueError):
             raise invalid from None
         if not hmac.compare_digest(mac, self._mac(payload)):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from dataclasses import dataclass
 from dataclasses import field
 from datetime import UTC
@@ -20,9 +19,6 @@ class RequestContext:
     # Upstream calls made while serving this request (filled through the client's call hook).
     upstream_calls: list[dict[str, Any]] = field(default_factory=list)
 
-    def location(self, endpoint: str, resource_id: str) -> str:
-        return f"{self.base_url}{endpoint}/{resource_id}"
-
     def absolute(self, resource: dict[str, Any]) -> dict[str, Any]:
         """``resource`` with its relative URLs made absolute under this request's base URL."""
         return absolute(resource, self.base_url)
@@ -30,7 +26,6 @@ class RequestContext:
 
 # Attributes whose elements carry a ``$ref`` to another resource of the bridge.
 REF_ATTRIBUTES = ("groups", "members")
-_REF_TAIL = re.compile(r"/(?:Users|Groups)/[^/]*$")
 
 
 def relative(endpoint: str, resource_id: str) -> str:
@@ -76,24 +71,12 @@ def iso(moment: datetime | str | None) -> str | None:
 def weak_etag(resource: dict[str, Any]) -> str:
     """A weak ETag over the resource's content (meta excluded), so any visible change changes it.
 
-    ``$ref`` URLs count by their part relative to the SCIM base, so the version does not depend on the
-    host name a request used (every replica and every stored copy agree on it).
+    Resources are rendered with ``$ref`` URLs relative to the SCIM base (``relative``) and made absolute
+    only for a response, so the version does not depend on the host name a request used.
     """
     content = {k: v for k, v in resource.items() if k != "meta"}
-    for key in REF_ATTRIBUTES:
-        items = content.get(key)
-        if isinstance(items, list):
-            content[key] = [_relative_ref(item) for item in items]
     digest = hashlib.sha256(json.dumps(content, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
     return f'W/"{digest[:20]}"'
-
-
-def _relative_ref(item: Any) -> Any:
-    if isinstance(item, dict) and isinstance(item.get("$ref"), str):
-        found = _REF_TAIL.search(item["$ref"])
-        if found is not None:
-            return {**item, "$ref": found.group(0)}
-    return item
 
 
 def add_meta(

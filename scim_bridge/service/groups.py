@@ -51,6 +51,7 @@ from scim_bridge.service.context import RequestContext
 from scim_bridge.service.context import add_meta
 from scim_bridge.service.context import now
 from scim_bridge.service.context import relative
+from scim_bridge.service.documents import MemberView
 from scim_bridge.service.documents import member_entry
 from scim_bridge.service.documents import team_document
 from scim_bridge.service.errors import upstream_errors
@@ -90,7 +91,6 @@ PUSHED_MEMBERS = "pushed_members"
 
 NewResource = Callable[[dict[str, Any]], dict[str, Any]]
 # (user id, display) of one member, in roster order.
-MemberView = tuple[str, str]
 # user id -> user_name, for the users the mirror holds.
 Known = dict[str, str]
 
@@ -380,12 +380,11 @@ class GroupService:
         validate_team_name(name)
         description = _description(resource)
         member_ids = _member_ids(resource.get("members"), strict=True)
-        self._check_users(member_ids)
+        known = self._check_users(member_ids)
         self._check_name_free(name, None)
+        members = [TeamMember(user_id=uid, role="user") for uid in member_ids]
         with upstream_errors():
-            team_id = self.directory.create_team(
-                name, description, [TeamMember(user_id=uid, role="user") for uid in member_ids]
-            )
+            team_id = self.directory.create_team(name, description, members)
         stamp = now()
         record = self.store.upsert_group(
             GroupRecord(
@@ -394,12 +393,9 @@ class GroupService:
                 scim={PUSHED_MEMBERS: member_ids}, members_known=True, created=stamp, last_modified=stamp, version=1,
             )
         )
-        record = self._mirror_roster(team_id, [TeamMember(user_id=uid, role="user") for uid in member_ids])
-        return self._render_team(ctx, record, self._views(member_ids), True)
-
-    def _views(self, user_ids: Sequence[str]) -> list[MemberView]:
-        users = self._known(user_ids)
-        return sorted((uid, users.get(uid, "")) for uid in user_ids)
+        record = self._mirror_roster(team_id, members, known)
+        created = DirectoryTeam(id=team_id, name=name, description=description, members=tuple(members))
+        return self._render_team(ctx, record, self._upstream_members(created, known), True)
 
     def _refuse_role_name(self, name: str, hint: str) -> None:
         """409 for the name of a role group (or anything in the role: namespace)."""

@@ -216,9 +216,7 @@ class UserService:
             invitation_disabled=self.settings.invitation_disabled_default,
         )
         user_name = resource["userName"]
-        existing = self._fresh_by_username(user_name) if self.settings.read_through else (
-            self.store.get_user_by_username(user_name)
-        )
+        existing = self._fresh_by_username(user_name)
         if existing is not None:
             raise errors.Uniqueness(f"A user with userName {user_name!r} already exists (id {existing.id})")
         if (desired.fields.role or "").lower() == OWNER:
@@ -305,7 +303,7 @@ class UserService:
         if not self.settings.read_through:
             # The mirror's snapshot may predate a promotion to Owner made in OpsGenie: check upstream first.
             with upstream_errors(), contextlib.suppress(d.NotFoundError):
-                if self.directory.get_user(user_id).role.lower() == OWNER:
+                if self.directory.get_user(user_id, with_contacts=False).role.lower() == OWNER:
                     raise errors.Forbidden("Owner accounts are never deleted through the bridge")
         with upstream_errors(), contextlib.suppress(d.NotFoundError):
             self.directory.delete_user(user_id)
@@ -321,14 +319,10 @@ class UserService:
             stored = self.store.get_user(user_id)
             if stored is None:
                 raise errors.NotFound(f"User {user_id} not found")
-            current = self._documents(ctx, [stored])[0]
-            if if_match is not None and not etag_matches(if_match, current["meta"]["version"]):
-                raise errors.PreconditionFailed(
-                    f"User {user_id} has changed: its version is {current['meta']['version']}"
-                )
-            return stored, DirectoryUser.from_json(stored.upstream), current
-        upstream = self._read_upstream(user_id)
-        record = self._remember(upstream)
+            record, upstream = stored, DirectoryUser.from_json(stored.upstream)
+        else:
+            upstream = self._read_upstream(user_id)
+            record = self._remember(upstream)
         current = self._documents(ctx, [record])[0]
         if if_match is not None and not etag_matches(if_match, current["meta"]["version"]):
             raise errors.PreconditionFailed(

@@ -67,13 +67,6 @@ def suspensions_for_users(conn: Connection, user_ids: Sequence[str]) -> dict[str
     return found
 
 
-def all_suspensions(conn: Connection) -> dict[str, Suspension]:
-    return {
-        row["user_id"]: Suspension(row["user_id"], row["role"], row["teams"], row["suspended_at"])
-        for row in conn.execute(select(suspensions)).mappings()
-    }
-
-
 def _lock_key(kind: str, resource_id: str) -> int:
     digest = hashlib.blake2b(f"{kind}\x00{resource_id}".encode(), digest_size=4).digest()
     return int.from_bytes(digest, "big", signed=True)

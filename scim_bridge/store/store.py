@@ -183,18 +183,6 @@ class Store:
         dirty.users.clear()
         dirty.groups.clear()
 
-    def reindex(self, user_ids: Collection[str] = (), group_ids: Collection[str] = ()) -> None:
-        """Render and index these users and groups again (no-op without an indexer)."""
-        with self._write(directory=False):
-            self._mark(user_ids, group_ids)
-
-    def rebuild_index(self) -> None:
-        """Make the whole index match the mirror (no-op without an indexer)."""
-        if self._indexer is None:
-            return
-        with self._write() as conn:
-            self._indexer.rebuild(conn)
-
     def search_index(
         self,
         resource_type: ResourceType,

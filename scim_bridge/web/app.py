@@ -31,7 +31,6 @@ from scim_bridge.scim import errors
 from scim_bridge.scim.listing import CursorCodec
 from scim_bridge.service import calls
 from scim_bridge.service.context import RequestContext
-from scim_bridge.service.documents import MirrorIndexer
 from scim_bridge.service.groups import GroupService
 from scim_bridge.service.sync import SyncService
 from scim_bridge.service.users import UserService
@@ -111,7 +110,6 @@ def create_app(
         directory, client = build_directory(settings, metrics, store)
         extras["client"] = client
         _calibrate(client)
-    store.set_indexer(MirrorIndexer())
     extras["cursor_codec"] = CursorCodec(cursor_key(settings, store))
     sync = SyncService(directory, store, interval=settings.sync_interval)
     app.extensions["scim_bridge"] = Bridge(

@@ -45,6 +45,3 @@ def gunicorn_options(*, host: str, port: int, workers: int, threads: int, certfi
         "keyfile": keyfile,
     }
 
-
-def run_gunicorn(settings: Settings, **kwargs: Any) -> None:
-    BridgeApplication(settings, gunicorn_options(**kwargs)).run()

@@ -24,6 +24,8 @@ from flask import request
 
 from scim_bridge.config import OAuthClient
 from scim_bridge.config import Settings
+from scim_bridge.scim.listing import b64url_decode
+from scim_bridge.scim.listing import b64url_encode
 from scim_bridge.web.state import bridge
 
 ISSUER = "scim-bridge"
@@ -58,16 +60,8 @@ class AccessToken:
     expires_at: int
 
 
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
 def _sign(signing_input: str, key: str) -> str:
-    return _b64(hmac.new(key.encode(), signing_input.encode(), hashlib.sha256).digest())
+    return b64url_encode(hmac.new(key.encode(), signing_input.encode(), hashlib.sha256).digest())
 
 
 def issue_token(client: OAuthClient, key: str, lifetime: int, *, now: float | None = None) -> str:
@@ -75,7 +69,7 @@ def issue_token(client: OAuthClient, key: str, lifetime: int, *, now: float | No
     issued = int(time.time() if now is None else now)
     claims = {"iss": ISSUER, "sub": client.client_id, "iat": issued, "exp": issued + lifetime,
               "jti": uuid.uuid4().hex}
-    encoded = [_b64(json.dumps(part, separators=(",", ":")).encode()) for part in (_HEADER, claims)]
+    encoded = [b64url_encode(json.dumps(part, separators=(",", ":")).encode()) for part in (_HEADER, claims)]
     signing_input = ".".join(encoded)
     return f"{signing_input}.{_sign(signing_input, key)}"
 
@@ -90,8 +84,8 @@ def verify_token(token: str, key: str, clients: tuple[OAuthClient, ...], *, now:
     if not hmac.compare_digest(expected.encode(), parts[2].encode("ascii", "replace")):
         return None
     try:
-        header = json.loads(_unb64(parts[0]))
-        claims = json.loads(_unb64(parts[1]))
+        header = json.loads(b64url_decode(parts[0]))
+        claims = json.loads(b64url_decode(parts[1]))
     except (ValueError, binascii.Error):
         return None
     if not isinstance(header, dict) or header.get("alg") != "HS256" or not isinstance(claims, dict):
