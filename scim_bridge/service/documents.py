@@ -179,8 +179,6 @@ class MirrorIndexer:
             index.remove_resources(conn, resource_type, [rid for rid in indexed if rid not in present])
             for part in chunks(wanted, REBUILD_BATCH):
                 documents = render(conn, part)
-                stored = {row.id: row.document for row in conn.execute(
-                    select(scim_resources.c.id, scim_resources.c.document).where(
-                        scim_resources.c.kind == resource_type.id, scim_resources.c.id.in_(part)))}
+                stored = index.documents(conn, resource_type, part)
                 changed = [doc for rid, doc in documents.items() if stored.get(rid) != normalize_json(doc)]
                 index.index_resources(conn, resource_type, changed)

@@ -165,7 +165,7 @@ class GroupService:
             record = self.store.get_group(group_id)
             if record is None or record.kind != "team":
                 raise errors.NotFound(f"Group {group_id} not found")
-            return self._render_team(ctx, record, self._mirror_members(group_id), want_members)
+            return self._mirrored_document(ctx, record, want_members)
         try:
             with upstream_errors():
                 team = self.directory.get_team(group_id)
@@ -221,6 +221,16 @@ class GroupService:
         if known is None:
             known = self._known([m.user_id for m in members])
         return sorted((m.user_id, known.get(m.user_id) or m.username) for m in members)
+
+    def _mirrored_document(self, ctx: RequestContext, record: GroupRecord, want_members: bool) -> dict[str, Any]:
+        """The team as the search index holds it (one query; every store write keeps it in step)."""
+        document = self.store.indexed_documents(GROUP, [record.id]).get(record.id)
+        if document is None:
+            return self._render_team(ctx, record, self._mirror_members(record.id), want_members)
+        resource = ctx.absolute(document)
+        if not want_members:
+            resource.pop("members", None)
+        return resource
 
     def _mirror_members(self, group_id: str) -> list[MemberView]:
         members = self.store.members_of(group_id)
@@ -332,7 +342,7 @@ class GroupService:
             record = self.store.get_group_by_name("team", name)
             if record is None:
                 return []
-            return [self._render_team(ctx, record, self._mirror_members(record.id), want_members)]
+            return [self._mirrored_document(ctx, record, want_members)]
         if not TEAM_NAME_RE.match(name) or len(name) > MAX_TEAM_NAME:
             return []  # cannot be an OpsGenie team name: no upstream call needed
         with upstream_errors():

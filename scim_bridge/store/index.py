@@ -200,6 +200,18 @@ def _sqlite_time(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
+def documents(conn: Connection, resource_type: ResourceType, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """The indexed documents of these ids (those present), by id."""
+    found: dict[str, dict[str, Any]] = {}
+    for part in chunks(list(dict.fromkeys(ids))):
+        stmt = select(scim_resources.c.id, scim_resources.c.document).where(
+            scim_resources.c.kind == resource_type.id, scim_resources.c.id.in_(part)
+        )
+        for row in conn.execute(stmt):
+            found[row.id] = dict(row.document)
+    return found
+
+
 def remove_resources(conn: Connection, resource_type: ResourceType, ids: Sequence[str]) -> None:
     """Remove the resources with these ids (absent ones are ignored)."""
     kind = resource_type.id

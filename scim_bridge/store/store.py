@@ -11,7 +11,6 @@ from contextvars import ContextVar
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.engine import Engine
@@ -44,7 +43,6 @@ from scim_bridge.store.records import Suspension
 from scim_bridge.store.records import SyncStats
 from scim_bridge.store.records import UserRecord
 from scim_bridge.store.sqltypes import utcnow
-from scim_bridge.store.sqlutil import chunks
 from scim_bridge.store.sqlutil import translate_integrity_error
 
 Clock = Callable[[], datetime]
@@ -111,26 +109,15 @@ class Store:
     @contextmanager
     def transaction(self) -> Iterator[None]:
         """Run the store calls made in this block (same thread) in one write transaction."""
-        if self._current.get() is not None:
-            with self._write():
+        with self._write() as conn:
+            if self._current.get() is not None:  # nested: _write made a savepoint
                 yield
-            return
-        try:
-            with self._engine.connect() as conn:
-                conn.execution_options(**{WRITE_OPTION: True})
-                token = self._current.set(conn)
-                dirty = mirror.Dirty()
-                dirty_token = self._dirty.set(dirty)
-                try:
-                    with conn.begin():
-                        lock_shared(conn, DIRECTORY_LOCK)
-                        yield
-                        self._flush(conn, dirty)
-                finally:
-                    self._dirty.reset(dirty_token)
-                    self._current.reset(token)
-        except IntegrityError as exc:
-            raise translate_integrity_error(exc) from exc
+                return
+            token = self._current.set(conn)
+            try:
+                yield
+            finally:
+                self._current.reset(token)
 
     @contextmanager
     def _read(self) -> Iterator[Connection]:
@@ -203,17 +190,8 @@ class Store:
 
     def indexed_documents(self, resource_type: ResourceType, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
         """The indexed documents of these ids (those present), by id."""
-        from scim_bridge.store.tables import scim_resources
-
-        found: dict[str, dict[str, Any]] = {}
         with self._read() as conn:
-            for part in chunks(list(dict.fromkeys(ids))):
-                stmt = select(scim_resources.c.id, scim_resources.c.document).where(
-                    scim_resources.c.kind == resource_type.id, scim_resources.c.id.in_(part)
-                )
-                for row in conn.execute(stmt):
-                    found[row.id] = dict(row.document)
-        return found
+            return index.documents(conn, resource_type, ids)
 
     # --- users ---------------------------------------------------------------------------
     def get_user(self, user_id: str) -> UserRecord | None:
