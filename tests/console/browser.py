@@ -7,10 +7,10 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.remote.webelement import WebElement
-from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 
 CONSOLE_TOKEN = "console-token-0123456789abcdef"
@@ -44,20 +44,42 @@ def screenshot(driver: WebDriver, name: str) -> Path:
     return path
 
 
+LEAVING = "window.__consoleTestLeaving"
+
+
+def mark_current_page(driver: WebDriver) -> None:
+    """Tag the document now shown, so that wait_for_next_page can tell when another one replaced it."""
+    driver.execute_script(f"{LEAVING} = true;")
+
+
+def _next_page_loaded(driver: WebDriver) -> bool:
+    return bool(driver.execute_script(f"return {LEAVING} === undefined && document.readyState === 'complete';"))
+
+
+def wait_for_next_page(driver: WebDriver) -> None:
+    """Wait until a new document replaced the marked one and finished loading.
+
+    Chromium answers a command that lands mid-navigation with assorted errors (a stale element, "Node with given id
+    does not belong to the document", no execution context); each just means "not yet", so they are polled through
+    rather than checking a stale element of the old page.
+    """
+    WebDriverWait(driver, 30, ignored_exceptions=(WebDriverException,)).until(_next_page_loaded)
+
+
 def submit(driver: WebDriver, element: WebElement) -> None:
     """Click a submit button (or press Enter in a field) and wait for the next page."""
-    old = driver.find_element(By.TAG_NAME, "html")
+    mark_current_page(driver)
     if element.tag_name == "button":
         element.click()
     else:
         element.submit()
-    WebDriverWait(driver, 30).until(expected_conditions.staleness_of(old))
+    wait_for_next_page(driver)
 
 
 def follow(driver: WebDriver, link: WebElement) -> None:
-    old = driver.find_element(By.TAG_NAME, "html")
+    mark_current_page(driver)
     link.click()
-    WebDriverWait(driver, 30).until(expected_conditions.staleness_of(old))
+    wait_for_next_page(driver)
 
 
 def log_in(driver: WebDriver, root: str, token: str = CONSOLE_TOKEN) -> None:

@@ -12,18 +12,18 @@ from conftest import Running
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webdriver import WebDriver
-from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import Select
-from selenium.webdriver.support.ui import WebDriverWait
 
 from console.browser import CONSOLE_TOKEN
 from console.browser import accessibility_problems
 from console.browser import follow
 from console.browser import heading
 from console.browser import log_in
+from console.browser import mark_current_page
 from console.browser import screenshot
 from console.browser import submit
 from console.browser import table_rows
+from console.browser import wait_for_next_page
 from scim_bridge import __version__
 from scim_bridge.store.records import SyncUser
 
@@ -165,9 +165,9 @@ def test_keyboard_reaches_skip_link_navigation_and_forms(bridge_factory: Any, pa
     for _ in range(4):
         page.switch_to.active_element.send_keys(Keys.SHIFT, Keys.TAB)
     assert page.switch_to.active_element.text == "Activity"
-    old = page.find_element(By.TAG_NAME, "html")
+    mark_current_page(page)
     page.switch_to.active_element.send_keys(Keys.ENTER)
-    WebDriverWait(page, 30).until(expected_conditions.staleness_of(old))
+    wait_for_next_page(page)
     assert heading(page) == "Activity"
     assert page.find_element(By.CSS_SELECTOR, "nav a[aria-current=page]").text == "Activity"
 
