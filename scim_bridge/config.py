@@ -10,9 +10,24 @@ from dataclasses import dataclass
 from dataclasses import field
 from dataclasses import replace
 from pathlib import Path
+from urllib.parse import urlsplit
 
 US_API_URL = "https://api.opsgenie.com"
 EU_API_URL = "https://api.eu.opsgenie.com"
+REGION_URLS = {"US": US_API_URL, "EU": EU_API_URL}
+
+
+def api_region(api_url: str) -> str | None:
+    """"US" or "EU" when the URL is one of OpsGenie's two regional API hosts; None for any other endpoint."""
+    wanted = api_url.strip().rstrip("/")
+    return next((name for name, url in REGION_URLS.items() if url == wanted), None)
+
+
+def describe_endpoint(api_url: str) -> str:
+    """How operators see the configured upstream: "US region (api.opsgenie.com)" or "custom endpoint (host)"."""
+    host = urlsplit(api_url).hostname or api_url
+    region = api_region(api_url)
+    return f"{region} region ({host})" if region else f"custom endpoint ({host})"
 DEFAULT_DATABASE_URL = "sqlite:///var/scim-bridge.db"
 DEACTIVATION_MODES = ("suspend", "delete")
 

@@ -18,7 +18,8 @@ do none of that.
 
 A key sent to the other region's host is refused with 401, exactly like a wrong key. When the
 configured host is one of OpsGenie's two regional hosts (or ``other_region_url`` is given), a
-refused key is tried once against the other region, which tells the two cases apart.
+refused key is tried once against the other region, which tells the two cases apart. Any other
+URL (a proxy, the simulator) is a "custom endpoint", named the same way as on the console.
 """
 
 from __future__ import annotations
@@ -27,12 +28,12 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
-from scim_bridge.config import EU_API_URL
-from scim_bridge.config import US_API_URL
+from scim_bridge.config import REGION_URLS
 from scim_bridge.config import ConfigError
 from scim_bridge.config import Settings
+from scim_bridge.config import api_region
+from scim_bridge.config import describe_endpoint
 from scim_bridge.directory.models import BUILTIN_ROLES
 from scim_bridge.opsgenie.errors import OpsGenieError
 from scim_bridge.opsgenie.errors import TransportError
@@ -110,24 +111,33 @@ def _configuration(settings: Settings) -> CheckResult:
     return CheckResult(
         "configuration",
         OK,
-        f"settings are valid: OpsGenie API at {settings.opsgenie_api_url} ({_region(settings.opsgenie_api_url)} "
-        f"region), deactivation={settings.deactivation}, suspended role {settings.suspended_role!r}, "
+        f"settings are valid: OpsGenie API at {settings.opsgenie_api_url} "
+        f"({describe_endpoint(settings.opsgenie_api_url)}), deactivation={settings.deactivation}, "
+        f"suspended role {settings.suspended_role!r}, "
         f"default role {settings.default_role!r}, {aliases} role-group alias{'es' if aliases != 1 else ''}, "
         f"full sync every {settings.sync_interval:g}s.",
     )
 
 
 def _tokens(settings: Settings) -> CheckResult:
-    if not settings.tokens:
+    """Some way in for identity providers: bearer tokens, OAuth clients (client-credentials grant), or both."""
+    if not settings.tokens and not settings.oauth_clients:
         return CheckResult(
             "scim tokens",
             FAIL,
-            "no SCIM bearer token is configured, so every identity provider request would get 401.",
+            "no SCIM bearer token or OAuth client is configured, so every identity provider request would get 401.",
             "set SCIM_BEARER_TOKEN (or SCIM_BEARER_TOKEN_FILE), or run `scim-bridge token create NAME` and "
-            "add the printed entry to SCIM_BEARER_TOKEN_HASHES",
+            "add the printed entry to SCIM_BEARER_TOKEN_HASHES, or configure SCIM_BRIDGE_OAUTH_CLIENTS",
         )
-    names = ", ".join(t.name for t in settings.tokens)
-    return CheckResult("scim tokens", OK, f"{len(settings.tokens)} accepted ({names}).")
+    ways = []
+    if settings.tokens:
+        ways.append(f"{len(settings.tokens)} bearer token{'s' if len(settings.tokens) != 1 else ''} accepted "
+                    f"({', '.join(t.name for t in settings.tokens)})")
+    if settings.oauth_clients:
+        count = len(settings.oauth_clients)
+        ways.append(f"{count} OAuth client{'s' if count != 1 else ''} may obtain tokens at /oauth/token "
+                    f"({', '.join(c.name for c in settings.oauth_clients)})")
+    return CheckResult("scim tokens", OK, "; ".join(ways) + ".")
 
 
 def _database(settings: Settings, *, migrate: bool) -> CheckResult:
@@ -192,12 +202,13 @@ def _opsgenie(settings: Settings, *, other_region_url: str | None, timeout: floa
             reason = "OpsGenie was not reached" if first.status is None else "the key was not accepted"
             return [key, *(CheckResult(name, SKIP, f"not checked: {reason}") for name in skipped)]
         results = [key]
-        read = _read_result(http, first)
+        limits: list[Answer] = []  # GET /v2/request-limits/, asked at most once
+        read = _read_result(http, first, limits)
         results.append(read)
         results.append(_write_result(http, read))
         results.append(_delete_result(http, read))
         results.append(_roles_result(http, settings, read))
-        results.append(_limits_result(http))
+        results.append(_limits_result(http, limits))
         return results
     finally:
         http.close()
@@ -227,16 +238,6 @@ def _ask(http: Transport, method: str, path: str, *, params: Mapping[str, str | 
     return Answer(200, "", data)
 
 
-def _region(url: str) -> str:
-    host = urlsplit(url).hostname or ""
-    return "EU" if host.startswith("api.eu.") or ".eu." in host else "US"
-
-
-def _other_region(url: str) -> tuple[str, str]:
-    """The other region's name and its official API host."""
-    return ("US", US_API_URL) if _region(url) == "EU" else ("EU", EU_API_URL)
-
-
 def _key_result(first: Answer, settings: Settings, other_region_url: str | None, timeout: float) -> CheckResult:
     url = settings.opsgenie_api_url
     if first.status is None:
@@ -248,7 +249,7 @@ def _key_result(first: Answer, settings: Settings, other_region_url: str | None,
     if first.status == 401:
         return _refused_key(settings, other_region_url, timeout, first.message)
     if first.status in (200, 403):
-        return CheckResult("opsgenie key", OK, f"accepted by {url} ({_region(url)} region).")
+        return CheckResult("opsgenie key", OK, f"accepted by {url} ({describe_endpoint(url)}).")
     return CheckResult(
         "opsgenie key", FAIL, f"OpsGenie at {url} answered {first.status} ({first.message}).",
         "wait a minute and run the check again; if the answer stays the same, OpsGenie is having trouble",
@@ -257,8 +258,14 @@ def _key_result(first: Answer, settings: Settings, other_region_url: str | None,
 
 def _refused_key(settings: Settings, other_region_url: str | None, timeout: float, message: str) -> CheckResult:
     url = settings.opsgenie_api_url
-    region, official_other = _other_region(url)
-    other = (other_region_url or "").rstrip("/") or (official_other if url in (US_API_URL, EU_API_URL) else "")
+    region = api_region(url)
+    official_other = next((u for name, u in REGION_URLS.items() if region and name != region), "")
+    other = (other_region_url or "").rstrip("/") or official_other
+    # Name the other region only when it is known: the configured URL is official, or so is the other one.
+    other_name = api_region(other) if other else None
+    if region and not other_name:
+        other_name = next(name for name in REGION_URLS if name != region)
+    belongs = f"the {other_name} region" if other_name else f"the region {other} serves"
     if other and other != url:
         http = _transport(settings.opsgenie_api_key, other, timeout)
         try:
@@ -268,7 +275,7 @@ def _refused_key(settings: Settings, other_region_url: str | None, timeout: floa
         if there.status is not None and there.status != 401:
             return CheckResult(
                 "opsgenie key", FAIL,
-                f"{url} refused the API key (401) but {other} accepts it: the key belongs to the {region} region.",
+                f"{url} refused the API key (401) but {other} accepts it: the key belongs to {belongs}.",
                 f"set OPSGENIE_API_URL={other}",
             )
         if there.status == 401:
@@ -278,20 +285,31 @@ def _refused_key(settings: Settings, other_region_url: str | None, timeout: floa
                 "wrong, was deleted or is disabled.",
                 KEY_HELP,
             )
+    if official_other:
+        where = f"the key may belong to the {other_name} region: set OPSGENIE_API_URL={official_other}"
+    else:
+        where = ("a key works only in the region it was created in: OpsGenie's API hosts are "
+                 + " and ".join(f"{u} ({name})" for name, u in REGION_URLS.items())
+                 + f"; {url} is neither (a proxy or a test server), so check which one it forwards to")
     return CheckResult(
         "opsgenie key", FAIL, f"OpsGenie at {url} refused the API key (401 {message}).",
         "check OPSGENIE_API_KEY: the key may be mistyped, deleted or disabled (copy it again from Settings > "
-        f"App settings > API key management). If the key is right, the key may belong to the {region} region: "
-        f"set OPSGENIE_API_URL={official_other}",
+        f"App settings > API key management). If the key is right, {where}",
     )
 
 
-def _read_result(http: Transport, first: Answer) -> CheckResult:
+def _request_limits(http: Transport, asked: list[Answer]) -> Answer:
+    if not asked:
+        asked.append(_ask(http, "GET", "/v2/request-limits/"))
+    return asked[0]
+
+
+def _read_result(http: Transport, first: Answer, limits_asked: list[Answer]) -> CheckResult:
     if first.status == 200:
         total = first.data.get("totalCount") if isinstance(first.data, dict) else None
         seen = f"{total} users visible" if isinstance(total, int) else "users are readable"
         return CheckResult("opsgenie read", OK, f"Read and Configuration Access granted ({seen}).")
-    limits = _ask(http, "GET", "/v2/request-limits/")
+    limits = _request_limits(http, limits_asked)
     if limits.status == 200:
         return CheckResult(
             "opsgenie read", FAIL,
@@ -378,8 +396,8 @@ def _roles_result(http: Transport, settings: Settings, read: CheckResult) -> Che
     )
 
 
-def _limits_result(http: Transport) -> CheckResult:
-    answer = _ask(http, "GET", "/v2/request-limits/")
+def _limits_result(http: Transport, limits_asked: list[Answer]) -> CheckResult:
+    answer = _request_limits(http, limits_asked)
     if answer.status == 200:
         limits = parse_request_limits(answer.data.get("data") if isinstance(answer.data, dict) else None)
         shown = "; ".join(

@@ -11,11 +11,9 @@ from datetime import UTC
 from datetime import datetime
 from datetime import timedelta
 from typing import Any
-from urllib.parse import urlsplit
 
 from scim_bridge import __version__
-from scim_bridge.config import EU_API_URL
-from scim_bridge.config import US_API_URL
+from scim_bridge.config import describe_endpoint
 from scim_bridge.service.groups import PUSHED_MEMBERS
 from scim_bridge.store.browse import AuditFilter
 from scim_bridge.store.browse import Browser
@@ -52,15 +50,6 @@ class RequestRing:
             live = [b for m, b in self._buckets.items() if m >= first]
         return {"requests": sum(b[0] for b in live), "client_errors": sum(b[1] for b in live),
                 "server_errors": sum(b[2] for b in live)}
-
-
-def region(api_url: str) -> str:
-    if api_url.rstrip("/") == US_API_URL:
-        return "US (api.opsgenie.com)"
-    if api_url.rstrip("/") == EU_API_URL:
-        return "EU (api.eu.opsgenie.com)"
-    host = urlsplit(api_url).hostname or api_url
-    return f"custom endpoint ({host})"
 
 
 def parse_time(value: Any) -> datetime | None:
@@ -105,7 +94,7 @@ def status(b: Bridge, ring: RequestRing) -> dict[str, Any]:
         "database": b.store.dialect,
         "upstream": upstream,
         "api_url": b.settings.opsgenie_api_url,
-        "region": region(b.settings.opsgenie_api_url),
+        "region": describe_endpoint(b.settings.opsgenie_api_url),
         "budget": sorted(budget.items()),
         "budget_known": client is not None,
         "last_sync": last,

@@ -76,6 +76,8 @@ def test_check_passes_and_changes_nothing_upstream(us_sim: SimulatorServer, tmp_
                            "opsgenie write", "opsgenie delete", "opsgenie roles", "opsgenie rate limits"}
     assert all(line.startswith("OK ") for line in checks.values()), result.stdout
     assert "7 users visible" in checks["opsgenie read"]
+    assert "(custom endpoint (127.0.0.1))" in checks["configuration"]  # named as the console's status page does
+    assert "1 bearer token accepted" in checks["scim tokens"]
     assert "migrated" in checks["database"]
     assert result.stdout.rstrip().endswith("all checks passed: the bridge can work.")
     assert FULL not in result.stdout + result.stderr and TOKEN not in result.stdout + result.stderr
@@ -98,12 +100,18 @@ def test_wrong_key(us_sim: SimulatorServer, tmp_path: Path) -> None:
 
 
 def test_wrong_region_hint(us_sim: SimulatorServer, tmp_path: Path) -> None:
-    """A key of the other region gets 401 like a wrong key: the fix names the other region."""
+    """A key of the other region gets 401 like a wrong key: the fix names both regions' hosts.
+
+    The simulator's URL is neither official host, so the check cannot say which region it stands for (with
+    OPSGENIE_API_URL=https://api.opsgenie.com it would name the EU host alone, after trying it).
+    """
     result = run_cli(["check"], env_for(us_sim, EU_KEY, tmp_path), tmp_path)
     assert result.returncode == 1
     line = lines_of(result.stdout)["opsgenie key"]
     assert line.startswith("FAIL")
-    assert "the key may belong to the EU region: set OPSGENIE_API_URL=https://api.eu.opsgenie.com" in line
+    assert ("a key works only in the region it was created in: OpsGenie's API hosts are https://api.opsgenie.com "
+            "(US) and https://api.eu.opsgenie.com (EU)") in line
+    assert f"{us_sim.base_url} is neither" in line
 
 
 def test_wrong_region_confirmed_by_the_other_host(us_sim: SimulatorServer, eu_sim: SimulatorServer,
@@ -112,7 +120,7 @@ def test_wrong_region_confirmed_by_the_other_host(us_sim: SimulatorServer, eu_si
     assert result.returncode == 1
     line = lines_of(result.stdout)["opsgenie key"]
     assert line.startswith("FAIL")
-    assert "the key belongs to the EU region" in line
+    assert f"but {eu_sim.base_url} accepts it: the key belongs to the region {eu_sim.base_url} serves" in line
     assert f"Fix: set OPSGENIE_API_URL={eu_sim.base_url}" in line
     # With that fix applied, the same key passes.
     fixed = invoke_cli(["check"], env_for(eu_sim, EU_KEY, tmp_path))
@@ -129,8 +137,11 @@ def test_wrong_key_refused_by_both_regions(us_sim: SimulatorServer, eu_sim: Simu
 
 
 def test_read_only_key(us_sim: SimulatorServer, tmp_path: Path) -> None:
+    requests.delete(f"{us_sim.base_url}/__sim/calls", timeout=10).raise_for_status()
     result = run_cli(["check"], env_for(us_sim, "ro-key-read-only", tmp_path), tmp_path)
     assert result.returncode == 1
+    calls = requests.get(f"{us_sim.base_url}/__sim/calls", timeout=10).json()["calls"]
+    assert [c["path"] for c in calls].count("/v2/request-limits/") == 1  # asked once, used by two checks
     checks = lines_of(result.stdout)
     assert checks["opsgenie key"].startswith("OK")
     assert checks["opsgenie read"].startswith("FAIL")
@@ -163,6 +174,17 @@ def test_missing_token_unknown_role_and_bad_database(us_sim: SimulatorServer, tm
     assert "SCIM_BRIDGE_SUSPENDED_ROLE names 'Suspended'" in checks["opsgenie roles"]
     assert checks["database"].startswith("FAIL") and "postgresql" in checks["database"]
     assert "s3cret-pw" not in result.output
+
+
+def test_oauth_clients_alone_let_identity_providers_in(us_sim: SimulatorServer, tmp_path: Path) -> None:
+    """`serve` accepts OAuth clients without a static token; `check` agrees."""
+    env = env_for(us_sim, FULL, tmp_path, SCIM_BRIDGE_OAUTH_CLIENTS="entra:entra-client:" + "0" * 64,
+                  SCIM_BRIDGE_OAUTH_SIGNING_KEY="s" * 40)
+    del env["SCIM_BEARER_TOKEN"]
+    result = invoke_cli(["check"], env)
+    assert result.exit_code == 0, result.output
+    line = lines_of(result.output)["scim tokens"]
+    assert line == "OK   scim tokens: 1 OAuth client may obtain tokens at /oauth/token (entra)."
 
 
 def test_invalid_configuration_and_unreachable_upstream(us_sim: SimulatorServer, tmp_path: Path) -> None:
