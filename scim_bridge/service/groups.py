@@ -33,6 +33,7 @@ from scim_bridge.config import Settings
 from scim_bridge.directory import errors as d
 from scim_bridge.directory.base import Directory
 from scim_bridge.directory.models import DirectoryTeam
+from scim_bridge.directory.models import DirectoryUser
 from scim_bridge.directory.models import TeamMember
 from scim_bridge.directory.models import UserFields
 from scim_bridge.scim import errors
@@ -61,6 +62,7 @@ from scim_bridge.service.naming import role_group_id
 from scim_bridge.service.naming import role_group_name
 from scim_bridge.service.sync import SyncService
 from scim_bridge.service.users import etag_matches
+from scim_bridge.service.users import remember_user
 from scim_bridge.store.records import GroupRecord
 from scim_bridge.store.records import Membership
 from scim_bridge.store.records import Suspension
@@ -432,22 +434,42 @@ class GroupService:
         if not user_ids:
             return {}
         known = self._known(user_ids)
-        missing = [uid for uid in user_ids if uid not in known]
-        unknown = [uid for uid in missing if uid.startswith(ROLE_ID_PREFIX)]
-        unknown += self._users_gone([uid for uid in missing if not uid.startswith(ROLE_ID_PREFIX)])
+        self._users_upstream([uid for uid in user_ids if uid not in known])
+        return known
+
+    def _users_upstream(self, user_ids: Sequence[str]) -> dict[str, DirectoryUser]:
+        """The upstream users behind ids the mirror does not hold, or a 400 naming every id that is no user
+        (nothing upstream is written)."""
+        found = self._look_up_users([uid for uid in user_ids if not uid.startswith(ROLE_ID_PREFIX)])
+        unknown = [uid for uid in user_ids if uid not in found]
         if unknown:
             raise errors.InvalidValue(
                 "No user with id " + ", ".join(sorted(unknown)) + ": unknown member(s), nothing was changed"
             )
-        return known
+        return found
 
     def _users_gone(self, user_ids: Sequence[str]) -> list[str]:
-        """Those of ``user_ids`` the upstream has no user for: one look-up each for a few, else one list."""
-        if len(user_ids) <= MEMBER_LOOKUPS:
-            return [uid for uid in user_ids if not self._user_exists_upstream(uid)]
-        with upstream_errors():
-            upstream = {u.id for u in self.directory.iter_users()}
-        return [uid for uid in user_ids if uid not in upstream]
+        """Those of ``user_ids`` the upstream has no user for."""
+        found = self._look_up_users(user_ids)
+        return [uid for uid in user_ids if uid not in found]
+
+    def _look_up_users(self, user_ids: Sequence[str]) -> dict[str, DirectoryUser]:
+        """{id: upstream user} for those of ``user_ids`` that are users upstream: one look-up each for a few,
+        else one list of all users."""
+        if len(user_ids) > MEMBER_LOOKUPS:
+            wanted = set(user_ids)
+            with upstream_errors():
+                return {u.id: u for u in self.directory.iter_users() if u.id in wanted}
+        found: dict[str, DirectoryUser] = {}
+        for uid in user_ids:
+            try:
+                with upstream_errors():
+                    upstream = self.directory.get_user(uid, with_contacts=False)
+            except errors.NotFound:
+                continue
+            if upstream.id == uid:  # a user name would also find the user: only ids count
+                found[uid] = upstream
+        return found
 
     def _undo_member_adds(self, team: DirectoryTeam, roster: dict[str, str], to_add: Sequence[str],
                           changes: dict[str, Any]) -> None:
@@ -461,14 +483,6 @@ class GroupService:
             if changes:
                 self.directory.update_team(team.id, **{key: getattr(team, key) for key in changes})
         self._mirror_roster(team.id, [TeamMember(uid, role=role) for uid, role in roster.items()])
-
-    def _user_exists_upstream(self, user_id: str) -> bool:
-        try:
-            with upstream_errors():
-                upstream = self.directory.get_user(user_id, with_contacts=False)
-        except errors.NotFound:
-            return False
-        return upstream.id == user_id
 
     # --- replacing and patching -----------------------------------------------------------------
     def replace(self, ctx: RequestContext, group_id: str, body: dict[str, Any],
@@ -649,33 +663,21 @@ class GroupService:
             if to_add or to_remove:
                 raise errors.Mutability("The role:Owner group is read-only: the account owner is managed in OpsGenie")
             return current
-        self._check_users(to_add)
         users = self.store.get_users(to_add)
-        for uid in to_add:
-            user = users.get(uid)
-            if user is None:
-                with upstream_errors():
-                    user = self._fetch_user(uid)
+        for upstream in self._users_upstream([uid for uid in to_add if uid not in users]).values():
+            users[upstream.id] = remember_user(self.store, upstream)  # a user made outside the bridge
+        for user in users.values():
             if str(user.upstream.get("role", "")).lower() == OWNER:
-                raise errors.Mutability(f"User {uid} is the account Owner: Owners are never moved to another role")
+                raise errors.Mutability(f"User {user.id} is the account Owner: Owners are never moved to another role")
         default = self.settings.default_role
         changing = [*to_add, *to_remove]
-        records, suspended = self.store.get_users(changing), self.store.suspensions_for(changing)
+        records, suspended = {**self.store.get_users(to_remove), **users}, self.store.suspensions_for(changing)
         with upstream_errors():
             for uid in to_add:
                 self._set_role(uid, group.role, records.get(uid), suspended.get(uid))
             for uid in to_remove:
                 self._set_role(uid, default, records.get(uid), suspended.get(uid))
         return self._render_role(ctx, self._role_group(group_id) or group, want_members=True)
-
-    def _fetch_user(self, user_id: str) -> Any:
-        """Put a user the mirror does not know yet into it (a user made outside the bridge)."""
-        upstream = self.directory.get_user(user_id, with_contacts=False)
-        stamp = now()
-        return self.store.upsert_user(
-            UserRecord(id=upstream.id, user_name=upstream.username, upstream=upstream.to_json(),
-                       created=stamp, last_modified=stamp, version=1)
-        )
 
     def _set_role(self, user_id: str, role: str, user: UserRecord | None, suspension: Suspension | None) -> None:
         if suspension is not None:

@@ -30,6 +30,7 @@ from scim_bridge.service.context import RequestContext
 from scim_bridge.service.context import now
 from scim_bridge.service.documents import user_document
 from scim_bridge.service.errors import upstream_errors
+from scim_bridge.service.naming import role_group_name
 from scim_bridge.service.sync import SyncService
 from scim_bridge.store.errors import StoreConflict
 from scim_bridge.store.records import Membership
@@ -40,6 +41,36 @@ from scim_bridge.store.store import Store
 
 log = logging.getLogger(__name__)
 OWNER = "owner"
+
+
+def remember_user(store: Store, upstream: DirectoryUser) -> UserRecord:
+    """Write an upstream snapshot of a user into the mirror, keeping what the bridge holds itself."""
+    record = store.get_user(upstream.id)
+    if record is None:
+        stale = store.get_user_by_username(upstream.username)
+        if stale is not None and stale.id != upstream.id:
+            store.delete_user(stale.id)
+        stamp = now()
+        record = UserRecord(
+            id=upstream.id,
+            user_name=upstream.username,
+            external_id=None,
+            upstream=upstream.to_json(),
+            scim={},
+            created=stamp,
+            last_modified=stamp,
+            version=1,
+        )
+        return store.upsert_user(record)
+    user_name = record.user_name
+    if user_name.lower() != upstream.username.lower():
+        user_name = upstream.username
+    snapshot = upstream.to_json()
+    if snapshot.get("contacts") is None:
+        snapshot["contacts"] = record.upstream.get("contacts")
+    if user_name == record.user_name and normalize_json(snapshot) == record.upstream:
+        return record  # nothing changed: no write (and no re-indexing) for a read
+    return store.upsert_user(replace(record, user_name=user_name, upstream=snapshot))
 
 
 class UserService:
@@ -159,33 +190,7 @@ class UserService:
         return self._remember(upstream)
 
     def _remember(self, upstream: DirectoryUser) -> UserRecord:
-        """Write an upstream snapshot into the mirror, keeping what the bridge holds itself."""
-        record = self.store.get_user(upstream.id)
-        if record is None:
-            stale = self.store.get_user_by_username(upstream.username)
-            if stale is not None and stale.id != upstream.id:
-                self.store.delete_user(stale.id)
-            stamp = now()
-            record = UserRecord(
-                id=upstream.id,
-                user_name=upstream.username,
-                external_id=None,
-                upstream=upstream.to_json(),
-                scim={},
-                created=stamp,
-                last_modified=stamp,
-                version=1,
-            )
-            return self.store.upsert_user(record)
-        user_name = record.user_name
-        if user_name.lower() != upstream.username.lower():
-            user_name = upstream.username
-        snapshot = upstream.to_json()
-        if snapshot.get("contacts") is None:
-            snapshot["contacts"] = record.upstream.get("contacts")
-        if user_name == record.user_name and normalize_json(snapshot) == record.upstream:
-            return record  # nothing changed: no write (and no re-indexing) for a read
-        return self.store.upsert_user(replace(record, user_name=user_name, upstream=snapshot))
+        return remember_user(self.store, upstream)
 
     def render(
         self,
@@ -494,10 +499,9 @@ class UserService:
         """The role's exact upstream name; 400 when no such role exists (checked before any write)."""
         self.sync.ensure_initial()
         for attempt in range(2):
-            for group in self.store.list_groups("role"):
-                name = str(group.upstream.get("name", ""))
-                if name.lower() == role.lower():
-                    return name
+            group = self.store.get_group_by_name("role", role_group_name(role))
+            if group is not None and group.upstream.get("name"):
+                return str(group.upstream["name"])
             if attempt == 0:
                 with upstream_errors():
                     self.sync.refresh_roles()
@@ -507,9 +511,9 @@ class UserService:
         """The user with the id of its role filled in from the mirror, after the bridge changed the role."""
         if upstream.role_id or not upstream.role:
             return upstream
-        for group in self.store.list_groups("role"):
-            if str(group.upstream.get("name", "")).lower() == upstream.role.lower() and group.upstream.get("id"):
-                return replace(upstream, role_id=str(group.upstream["id"]))
+        group = self.store.get_group_by_name("role", role_group_name(upstream.role))
+        if group is not None and group.upstream.get("id"):
+            return replace(upstream, role_id=str(group.upstream["id"]))
         return upstream
 
     # --- deactivation --------------------------------------------------------------------------

@@ -170,3 +170,21 @@ def test_unknown_member_of_role_group_writes_nothing(bridge: Running) -> None:
     assert "ghost" in response.json()["detail"]
     assert bridge.sim.writes() == []
     assert role_of(bridge, "mei.chen@example.com") == "User"
+
+
+def test_adding_a_user_made_in_opsgenie_reads_it_once(bridge: Running) -> None:
+    """A user created in OpsGenie after the last sync can join a role group: one read puts it in the mirror."""
+    made = bridge.sim.api("POST", "/__sim/users", json={"username": "nora.field@example.com", "fullName": "Nora Field",
+                                                        "role": {"name": "User"}})
+    assert made.status_code == 201, made.text
+    nora = made.json()["id"]
+    bridge.sim.clear_calls()
+    response = bridge.scim.patch("/Groups/role-admin", add(nora))
+    assert response.status_code == 204, response.text
+    calls = [(c["method"], c["path"]) for c in bridge.sim.calls()]
+    assert calls.count(("GET", f"/v2/users/{nora}")) == 1
+    assert ("PATCH", f"/v2/users/{nora}") in calls
+    assert role_of(bridge, "nora.field@example.com") == "Admin"
+    bridge.sim.clear_calls()
+    assert "nora.field@example.com" in members(bridge, "role-admin")  # from the mirror
+    assert [c for c in bridge.sim.calls() if c["path"].startswith("/v2/users")] == []
