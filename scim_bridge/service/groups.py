@@ -515,7 +515,7 @@ class GroupService:
                 # already there or removing one already gone succeeds (the directory makes both idempotent);
                 # a team deleted in OpsGenie answers 404: then it is read, forgotten, and the client gets 404.
                 try:
-                    return self._apply_team_patch(ctx, mirrored, new_of, if_match)
+                    return self._apply_team_patch(ctx, mirrored[0], new_of, if_match, mirrored[1])
                 except errors.NotFound:
                     log.info("group %s: the mirror was behind OpsGenie, reading the team", group_id)
         try:
@@ -526,20 +526,23 @@ class GroupService:
             raise errors.NotFound(f"Group {group_id} not found") from None
         return self._apply_team_patch(ctx, team, new_of, if_match)
 
-    def _mirrored_team(self, group_id: str) -> DirectoryTeam | None:
-        """The team as the mirror holds it, when it holds its roster."""
+    def _mirrored_team(self, group_id: str) -> tuple[DirectoryTeam, GroupRecord] | None:
+        """The team as the mirror holds it (and its record), when it holds its roster."""
         record = self.store.get_group(group_id)
         if record is None or record.kind != "team" or not record.members_known:
             return None
         members = tuple(TeamMember(m.user_id, role=m.role or "user") for m in self.store.members_of(group_id))
-        return DirectoryTeam(id=group_id, name=str(record.upstream.get("name", record.display_name)),
+        team = DirectoryTeam(id=group_id, name=str(record.upstream.get("name", record.display_name)),
                              description=str(record.upstream.get("description") or ""), members=members)
+        return team, record
 
     def _apply_team_patch(self, ctx: RequestContext, team: DirectoryTeam, new_of: NewResource,
-                          if_match: str | None) -> dict[str, Any]:
+                          if_match: str | None, mirrored: GroupRecord | None = None) -> dict[str, Any]:
+        """Write the difference between ``team`` and what ``new_of`` wants. ``mirrored``: the mirror's record
+        ``team`` was read from (nothing to remember then); else ``team`` was just read upstream."""
         group_id = team.id
         known = self._known([m.user_id for m in team.members or ()])
-        record = self._remember(team, known)
+        record = mirrored if mirrored is not None else self._remember(team, known)
         current = self._render_team(ctx, record, self._upstream_members(team, known), True)
         _check_version(if_match, current)
         new = new_of(current)
