@@ -307,22 +307,23 @@ def export(fmt: str, output: str | None, base_url: str, no_sync: bool) -> None:
     store = _store(settings)
     directory, client = build_directory(settings, Metrics())
     try:
-        snapshot = collect(settings, store, directory, base_url=base_url, sync=not no_sync)
+        snapshot = collect(settings, store, directory, fmt=fmt, base_url=base_url, sync=not no_sync)
     except ExportError as exc:
         _fail(str(exc), 1)
     finally:
         client.close()
         store.close()
     if output is None:
-        write(snapshot, fmt, sys.stdout)
+        write(snapshot, sys.stdout)
     else:
         target = Path(output)
         partial = target.with_name(target.name + ".partial")
         with partial.open("w", encoding="utf-8", newline="") as out:
-            write(snapshot, fmt, out)
+            write(snapshot, out)
         partial.replace(target)
-    click.echo(f"exported {len(snapshot.users)} users, {snapshot.teams} teams and {snapshot.role_groups} role groups"
-               + (f" to {output}" if output else ""), err=True)
+    what = (f"{snapshot.users} users (with their {snapshot.teams} teams)" if fmt == "csv" else
+            f"{snapshot.users} users, {snapshot.teams} teams and {snapshot.role_groups} role groups")
+    click.echo(f"exported {what}" + (f" to {output}" if output else ""), err=True)
 
 
 if __name__ == "__main__":

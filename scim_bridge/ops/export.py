@@ -1,10 +1,11 @@
 """``scim-bridge export``: the whole OpsGenie directory as a SCIM ListResponse or as CSV.
 
-Both formats come from one full sync of the bridge's mirror, rendered by the same services that
-answer ``GET /Users`` and ``GET /Groups``: a user or a group in the export looks exactly as the
-bridge serves it. The CSV has one row per user with the attributes an identity governance tool
-imports from OpsGenie (the seed columns of a Saviynt REST connector) plus teams, active and
-externalId.
+Both formats come from one full sync of the bridge's mirror. The SCIM export is read the way
+``GET /Users`` and ``GET /Groups`` answer (users from the search index, groups from the group
+service): a user or a group in the export looks exactly as the bridge serves it. The CSV has one
+row per user with the attributes an identity governance tool imports from OpsGenie (the seed
+columns of a Saviynt REST connector) plus teams, active and externalId; only the format asked
+for is built.
 """
 
 from __future__ import annotations
@@ -53,6 +54,7 @@ CSV_COLUMNS = (
     "externalId",
 )
 TEAM_SEPARATOR = ";"  # OpsGenie team names cannot contain it
+PAGE = 1000
 
 
 class ExportError(Exception):
@@ -61,24 +63,23 @@ class ExportError(Exception):
 
 @dataclass(frozen=True)
 class Snapshot:
-    users: list[dict[str, Any]]
-    groups: list[dict[str, Any]]
-    rows: list[dict[str, str]]
+    """What one export writes: SCIM Users then Groups (``scim``), or one CSV row per user (``csv``)."""
+
+    fmt: str
+    items: list[dict[str, Any]]
+    users: int
+    teams: int
+    role_groups: int
     synced: SyncResult | None
-
-    @property
-    def teams(self) -> int:
-        return sum(1 for g in self.groups if _kind(g) == "team")
-
-    @property
-    def role_groups(self) -> int:
-        return len(self.groups) - self.teams
 
 
 def collect(
-    settings: Settings, store: Store, directory: Directory, *, base_url: str = "/scim/v2", sync: bool = True
+    settings: Settings, store: Store, directory: Directory, *, fmt: str = "scim", base_url: str = "/scim/v2",
+    sync: bool = True,
 ) -> Snapshot:
-    """Refresh the mirror (unless ``sync`` is False) and render every user and group."""
+    """Refresh the mirror (unless ``sync`` is False) and build the export in format ``fmt`` from it."""
+    if fmt not in FORMATS:
+        raise ValueError(f"format must be one of {', '.join(FORMATS)}, got {fmt!r}")
     syncer = SyncService(directory, store, interval=settings.sync_interval)
     result: SyncResult | None = None
     try:
@@ -89,28 +90,40 @@ def collect(
         syncer.ensure_initial()
     except DirectoryError as exc:
         raise ExportError(f"could not read the OpsGenie directory: {exc.message}") from exc
-    users = UserService(directory, store, settings, syncer)
-    groups = GroupService(directory, store, settings, syncer)
+    if fmt == "csv":
+        rows, teams = _rows(store)
+        return Snapshot(fmt, rows, len(rows), teams, 0, result)
     ctx = RequestContext(base_url=base_url.rstrip("/"), actor="export")
-    user_resources = users.search(ctx, None)
-    group_resources = groups.search(ctx, None, want_members=True)
-    return Snapshot(user_resources, group_resources, _rows(store), result)
+    users = _all_users(UserService(directory, store, settings, syncer), ctx)
+    groups = GroupService(directory, store, settings, syncer).search(ctx, None, want_members=True)
+    teams = sum(1 for g in groups if _kind(g) == "team")
+    return Snapshot(fmt, [*users, *groups], len(users), teams, len(groups) - teams, result)
 
 
-def write(snapshot: Snapshot, fmt: str, out: TextIO) -> None:
-    if fmt == "scim":
-        resources = [*snapshot.users, *snapshot.groups]
+def write(snapshot: Snapshot, out: TextIO) -> None:
+    if snapshot.fmt == "scim":
+        resources = snapshot.items
         json.dump(list_response(resources, len(resources), 1), out, indent=2, ensure_ascii=False)
         out.write("\n")
-    elif fmt == "csv":
+    else:
         writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, lineterminator="\n")
         writer.writeheader()
-        writer.writerows(snapshot.rows)
-    else:
-        raise ValueError(f"format must be one of {', '.join(FORMATS)}, got {fmt!r}")
+        writer.writerows(snapshot.items)
 
 
-def _rows(store: Store) -> list[dict[str, str]]:
+def _all_users(users: UserService, ctx: RequestContext) -> list[dict[str, Any]]:
+    """Every user as GET /Users serves it, read from the search index a page at a time."""
+    found: list[dict[str, Any]] = []
+    while True:
+        total, page = users.search_page(ctx, None, sort_by=None, descending=False, start_index=len(found) + 1,
+                                        count=PAGE)
+        found += page
+        if not page or len(found) >= total:
+            return found
+
+
+def _rows(store: Store) -> tuple[list[dict[str, str]], int]:
+    """The CSV rows, and how many teams there are."""
     records = store.list_users()
     team_names = {g.id: g.display_name for g in store.list_groups("team")}
     memberships = store.memberships_for_users([r.id for r in records])
@@ -141,7 +154,7 @@ def _rows(store: Store) -> list[dict[str, str]]:
             "active": _flag(record.id not in suspended),
             "externalId": record.external_id or "",
         })
-    return rows
+    return rows, len(team_names)
 
 
 def _flag(value: bool) -> str:

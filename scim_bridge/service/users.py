@@ -102,20 +102,6 @@ class UserService:
         indexed = self.store.indexed_documents(USER, [r.id for r in records]) if self.store.indexing else {}
         return [ctx.absolute(indexed[r.id]) if r.id in indexed else self.render(ctx, r) for r in records]
 
-    def search(self, ctx: RequestContext, node: FilterNode | None) -> list[dict[str, Any]]:
-        """All users matching ``node`` in a stable order (the caller sorts and pages)."""
-        records = self._candidates(node)
-        team_names = {g.id: g.display_name for g in self.store.list_groups("team")}
-        memberships = self.store.memberships_for_users([r.id for r in records])
-        suspensions = self.store.suspensions_for([r.id for r in records])
-        resources = []
-        for record in records:
-            resource = self.render(ctx, record, memberships=memberships.get(record.id, []), team_names=team_names,
-                                   suspensions=suspensions)
-            if node is None or matches(node, resource):
-                resources.append(resource)
-        return resources
-
     def search_page(
         self,
         ctx: RequestContext,
@@ -134,7 +120,7 @@ class UserService:
         lookup = simple_equality(node) if node is not None else None
         if (self.settings.read_through and node is not None and lookup is not None
                 and lookup[0].dotted().lower() in ("username", "id")):
-            found = [doc for doc in self._documents(ctx, self._candidates(node)) if matches(node, doc)]
+            found = [doc for doc in self._documents(ctx, self._candidates(*lookup)) if matches(node, doc)]
             found = sort_resources(found, sort_by, descending)
             page, total = paginate(found, start_index, count)
             return total, page
@@ -143,22 +129,11 @@ class UserService:
                                           start_index=start_index, count=count)
         return indexed.total, [ctx.absolute(doc) for doc in indexed.resources]
 
-    def _candidates(self, node: FilterNode | None) -> list[UserRecord]:
-        lookup = simple_equality(node) if node is not None else None
-        if lookup is not None:
-            path, value = lookup
-            name = path.dotted().lower()
-            if name == "username":
-                record = self._fresh_by_username(value)
-                return [record] if record else []
-            if name == "id":
-                record = self._fresh_record(value)
-                return [record] if record else []
-            if name == "externalid":
-                self.sync.ensure_initial()
-                return self.store.find_users_by_external_id(value)
-        self.sync.ensure_initial()
-        return self.store.list_users()
+    def _candidates(self, path: AttributePath, value: str) -> list[UserRecord]:
+        """The user an equality on userName or id names, read upstream (read-through)."""
+        by_name = path.dotted().lower() == "username"
+        record = self._fresh_by_username(value) if by_name else self._fresh_record(value)
+        return [record] if record else []
 
     def _fresh_record(self, user_id: str) -> UserRecord | None:
         """The store's record, refreshed from the upstream when read-through is on (one call)."""

@@ -219,10 +219,6 @@ class Store:
         with self._read() as conn:
             return users.get_user_by_username(conn, username)
 
-    def find_users_by_external_id(self, value: str) -> list[UserRecord]:
-        with self._read() as conn:
-            return users.find_users_by_external_id(conn, value)
-
     def list_users(self, *, offset: int = 0, limit: int | None = None) -> list[UserRecord]:
         """Users ordered by (created, id)."""
         with self._read() as conn:

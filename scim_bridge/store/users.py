@@ -79,11 +79,6 @@ def get_user_by_username(conn: Connection, username: str) -> UserRecord | None:
     return None if row is None else user_from_row(row)
 
 
-def find_users_by_external_id(conn: Connection, value: str) -> list[UserRecord]:
-    stmt = select(users).where(users.c.external_id == value).order_by(*_ORDER)
-    return [user_from_row(row) for row in conn.execute(stmt).mappings()]
-
-
 def list_users(conn: Connection, offset: int = 0, limit: int | None = None) -> list[UserRecord]:
     stmt = select(users).order_by(*_ORDER).offset(offset).limit(limit)
     return [user_from_row(row) for row in conn.execute(stmt).mappings()]
