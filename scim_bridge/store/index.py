@@ -20,7 +20,7 @@ dateTimes, and sorting as :func:`scim_bridge.scim.listing.sort_resources` (prima
 last when ascending and first when descending, ties in the default order). The default order is
 ``(created, id)``, resources without ``meta.created`` last.
 
-Use the module functions inside a transaction you own (``conn``), or :class:`ScimIndex` on an engine.
+Use the module functions inside a transaction you own (``conn``); :func:`search_on` reads from an engine.
 
 Limits: numbers are compared as double precision (integers beyond 2**53 lose exactness), and on PostgreSQL a
 string longer than about 2,700 bytes cannot go into the value indexes.
@@ -31,7 +31,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from collections.abc import Iterator
 from collections.abc import Sequence
-from contextlib import contextmanager
 from datetime import UTC
 from datetime import datetime
 from typing import Any
@@ -73,7 +72,6 @@ from scim_bridge.scim.schema import INTEGER
 from scim_bridge.scim.schema import Attribute
 from scim_bridge.scim.schema import AttributePath
 from scim_bridge.scim.schema import ResourceType
-from scim_bridge.store.engine import WRITE_OPTION
 from scim_bridge.store.sqlutil import chunks
 from scim_bridge.store.sqlutil import normalize_json
 from scim_bridge.store.tables import scim_resources
@@ -218,18 +216,6 @@ def remove_resources(conn: Connection, resource_type: ResourceType, ids: Sequenc
     for chunk in chunks(list(ids)):
         conn.execute(delete(scim_values).where(scim_values.c.kind == kind, scim_values.c.resource_id.in_(chunk)))
         conn.execute(delete(scim_resources).where(scim_resources.c.kind == kind, scim_resources.c.id.in_(chunk)))
-
-
-def replace_all(conn: Connection, resource_type: ResourceType, resources: Sequence[dict[str, Any]]) -> None:
-    """Make the index of ``resource_type`` exactly ``resources`` (after a full sync)."""
-    clear(conn, resource_type)
-    index_resources(conn, resource_type, resources)
-
-
-def clear(conn: Connection, resource_type: ResourceType) -> None:
-    kind = resource_type.id
-    conn.execute(delete(scim_values).where(scim_values.c.kind == kind))
-    conn.execute(delete(scim_resources).where(scim_resources.c.kind == kind))
 
 
 def _created(document: dict[str, Any]) -> datetime | None:
@@ -483,49 +469,6 @@ def _binary(op: str, column: ColumnElement[Any], expected: Any) -> ColumnElement
     else:
         raise ValueError(f"unsupported operator {op!r}")
     return result
-
-
-# ---------------------------------------------------------------------------------------------------------
-# On an engine.
-
-
-class ScimIndex:
-    """The index on an engine: each call is its own transaction (writes take the SQLite write lock)."""
-
-    def __init__(self, engine: Engine) -> None:
-        self._engine = engine
-
-    @contextmanager
-    def _write(self) -> Iterator[Connection]:
-        with self._engine.connect() as conn:
-            conn.execution_options(**{WRITE_OPTION: True})
-            with conn.begin():
-                yield conn
-
-    def index_resources(self, resource_type: ResourceType, resources: Sequence[dict[str, Any]]) -> None:
-        with self._write() as conn:
-            index_resources(conn, resource_type, resources)
-
-    def remove_resources(self, resource_type: ResourceType, ids: Sequence[str]) -> None:
-        with self._write() as conn:
-            remove_resources(conn, resource_type, ids)
-
-    def replace_all(self, resource_type: ResourceType, resources: Sequence[dict[str, Any]]) -> None:
-        with self._write() as conn:
-            replace_all(conn, resource_type, resources)
-
-    def search(
-        self,
-        resource_type: ResourceType,
-        node: FilterNode | None,
-        *,
-        sort_by: AttributePath | None = None,
-        descending: bool = False,
-        start_index: int = 1,
-        count: int = 100,
-    ) -> SearchPage:
-        return search_on(self._engine, resource_type, node, sort_by=sort_by, descending=descending,
-                         start_index=start_index, count=count)
 
 
 def search_on(
