@@ -46,7 +46,10 @@ class RateBudget(Protocol):
     """What the client asks of a rate budget. ``deadline`` is a ``time.monotonic()`` value."""
 
     def acquire(self, domain: str, deadline: float) -> None:
-        """Wait for a request slot in ``domain``; raise BudgetExhausted if none comes by ``deadline``."""
+        """Wait for a request slot in ``domain``; raise BudgetExhausted if none comes by ``deadline``.
+
+        A slot free now is granted even after ``deadline``: the caller (a retry loop that slept a little
+        past it) has decided to send, and the deadline only bounds how long it may wait."""
         ...
 
     def throttled(self, domain: str, seconds: float) -> None:
@@ -184,7 +187,7 @@ class RollingWindowBudget:
             if windows:
                 at = max(at, earliest_slot(self._recent(domain, windows, now), windows, now))
             at = max(at, now)
-            if at > deadline:
+            if at > now and at > deadline:  # the deadline bounds the wait: a slot free now is always taken
                 raise BudgetExhausted(
                     f"rate budget for {domain!r} has no slot for {at - now:.2f}s",
                     retry_after=at - now,

@@ -95,7 +95,7 @@ class DatabaseRateBudget:
                 ]
                 at = max(at, earliest_slot(slots, windows, now))
             wait = at - now
-            if wait > deadline - time.monotonic():
+            if wait > 0 and wait > deadline - time.monotonic():  # a slot free now is always taken
                 raise BudgetExhausted(
                     f"rate budget for {domain!r} has no slot for {wait:.2f}s", retry_after=wait, domain=domain
                 )

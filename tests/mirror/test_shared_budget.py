@@ -69,7 +69,7 @@ def test_replicas_share_windows_pauses_and_exhaustion(engine: Engine, mirror_url
     two = DatabaseRateBudget(other_engine, limits, on_grant=lambda d, at: granted.append((d, at)))
     try:
         one.acquire(CONFIGURATION, time.monotonic() + 5)
-        two.acquire(CONFIGURATION, time.monotonic() + 5)
+        two.acquire(CONFIGURATION, time.monotonic() - 0.01)  # free now: granted though the deadline passed
         assert two.remaining()[CONFIGURATION] == 0.0
         # The window is full for a minute: neither replica gets a third slot before its deadline.
         for budget in (one, two):

@@ -56,6 +56,18 @@ def test_the_next_request_waits_for_the_window_to_roll() -> None:
     assert caught.value.domain == "configuration"
 
 
+def test_a_slot_free_now_is_granted_after_the_deadline() -> None:
+    """A retry that slept a hair past its deadline still sends when no wait is needed; only waiting is bounded."""
+    clock = FakeClock()
+    budget = budget_with(clock, configuration=(RateLimit(2, 1.0),))
+    budget.acquire("configuration", deadline=clock.now - 0.01)
+    budget.acquire("configuration", deadline=clock.now - 0.01)
+    assert clock.slept == []
+    with pytest.raises(BudgetExhausted) as caught:  # the window is full: waiting would be needed
+        budget.acquire("configuration", deadline=clock.now - 0.01)
+    assert caught.value.retry_after == pytest.approx(1.0)
+
+
 def test_domains_are_independent_and_unknown_ones_are_free() -> None:
     clock = FakeClock()
     budget = budget_with(clock, configuration=(RateLimit(1, 1.0),), search=(RateLimit(1, 1.0),))
