@@ -10,6 +10,7 @@ from sqlalchemy import delete
 from sqlalchemy import or_
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
+from sqlalchemy.engine import RowMapping
 from sqlalchemy.sql.expression import ColumnElement
 
 from scim_bridge.store.records import Suspension
@@ -20,11 +21,13 @@ from scim_bridge.store.tables import settings_kv
 from scim_bridge.store.tables import suspensions
 
 
+def suspension_from_row(row: RowMapping) -> Suspension:
+    return Suspension(row["user_id"], row["role"], row["teams"], row["suspended_at"])
+
+
 def get_suspension(conn: Connection, user_id: str) -> Suspension | None:
     row = conn.execute(select(suspensions).where(suspensions.c.user_id == user_id)).mappings().first()
-    if row is None:
-        return None
-    return Suspension(row["user_id"], row["role"], row["teams"], row["suspended_at"])
+    return None if row is None else suspension_from_row(row)
 
 
 def put_suspension(conn: Connection, suspension: Suspension) -> None:

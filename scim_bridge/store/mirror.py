@@ -26,6 +26,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import INTEGER
 from sqlalchemy.engine import Connection
 
+from scim_bridge.store.coordination import suspension_from_row
 from scim_bridge.store.records import Suspension
 from scim_bridge.store.sqlutil import chunks
 from scim_bridge.store.tables import suspensions
@@ -63,7 +64,7 @@ def suspensions_for_users(conn: Connection, user_ids: Sequence[str]) -> dict[str
     found: dict[str, Suspension] = {}
     for part in chunks(list(dict.fromkeys(user_ids))):
         for row in conn.execute(select(suspensions).where(suspensions.c.user_id.in_(part))).mappings():
-            found[row["user_id"]] = Suspension(row["user_id"], row["role"], row["teams"], row["suspended_at"])
+            found[row["user_id"]] = suspension_from_row(row)
     return found
 
 

@@ -9,7 +9,6 @@ import math
 import secrets
 import time
 import uuid
-from typing import Any
 
 from flask import Flask
 from flask import Response
@@ -105,12 +104,10 @@ def create_app(
     if store is None:
         store = Store.from_url(settings.database_url)
         store.upgrade()
-    extras: dict[str, Any] = {"metrics": metrics, "started": time.time()}
+    client: OpsGenieClient | None = None
     if directory is None:
         directory, client = build_directory(settings, metrics, store)
-        extras["client"] = client
         _calibrate(client)
-    extras["cursor_codec"] = CursorCodec(cursor_key(settings, store))
     sync = SyncService(directory, store, interval=settings.sync_interval)
     app.extensions["scim_bridge"] = Bridge(
         settings=settings,
@@ -119,7 +116,9 @@ def create_app(
         sync=sync,
         users=UserService(directory, store, settings, sync),
         groups=GroupService(directory, store, settings, sync),
-        extras=extras,
+        metrics=metrics,
+        cursor_codec=CursorCodec(cursor_key(settings, store)),
+        client=client,
     )
     app.register_blueprint(discovery.bp, url_prefix=SCIM_PREFIX)
     app.register_blueprint(resources.bp, url_prefix=SCIM_PREFIX)

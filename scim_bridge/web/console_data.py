@@ -76,8 +76,7 @@ def age_text(seconds: float) -> str:
 def status(b: Bridge, ring: RequestRing) -> dict[str, Any]:
     store_ok = b.store.healthy()
     upstream = _upstream_check(b)
-    client = b.extras.get("client")
-    budget = _budget_left(client) if client is not None else {}
+    budget = _budget_left(b.client) if b.client is not None else {}
     last = b.sync.last() or {}
     synced_at = parse_time(last.get("at"))
     now = datetime.now(UTC)
@@ -86,7 +85,7 @@ def status(b: Bridge, ring: RequestRing) -> dict[str, Any]:
     writes = browser.audit_count(AuditFilter(since=hour_ago))
     failed_writes = browser.audit_count(AuditFilter(since=hour_ago, outcome="error"))
     traffic = ring.last_hour()
-    started = float(b.extras.get("started", time.time()))
+    started = b.started
     return {
         "version": __version__,
         "uptime": age_text(time.time() - started),
@@ -96,7 +95,7 @@ def status(b: Bridge, ring: RequestRing) -> dict[str, Any]:
         "api_url": b.settings.opsgenie_api_url,
         "region": describe_endpoint(b.settings.opsgenie_api_url),
         "budget": sorted(budget.items()),
-        "budget_known": client is not None,
+        "budget_known": b.client is not None,
         "last_sync": last,
         "synced_at": synced_at,
         "mirror_age": age_text((now - synced_at).total_seconds()) if synced_at else None,

@@ -29,10 +29,9 @@ def service_provider_config() -> Response:
     )
     token_url = request.host_url.rstrip("/") + "/oauth/token" if s.oauth_clients else ""
     body = discovery.service_provider_config(context().base_url, limits, oauth_token_url=token_url)
-    codec = bridge().extras.get("cursor_codec")
     body["pagination"] = discovery.pagination_config(
         default_page_size=s.default_count, max_page_size=s.max_results,
-        cursor_timeout=int(getattr(codec, "timeout_seconds", 3600)), cursor=codec is not None,
+        cursor_timeout=int(bridge().cursor_codec.timeout_seconds), cursor=True,
     )
     return scim_response(body)
 

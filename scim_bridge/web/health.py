@@ -13,6 +13,7 @@ from flask import Response
 
 from scim_bridge import __version__
 from scim_bridge.directory import errors as d
+from scim_bridge.opsgenie.client import OpsGenieClient
 from scim_bridge.web.state import Bridge
 from scim_bridge.web.state import bridge
 
@@ -33,7 +34,7 @@ def healthz() -> Response:
 def _upstream_check(b: Bridge) -> dict[str, Any]:
     """Reach the upstream at most once per READY_CACHE_SECONDS, so probes do not spend the budget."""
     with _ready_lock:
-        cached = b.extras.get("ready_cache")
+        cached = b.ready_cache
         if cached is not None and time.monotonic() - cached[0] < READY_CACHE_SECONDS:
             result: dict[str, Any] = cached[1]
             return result
@@ -46,7 +47,7 @@ def _upstream_check(b: Bridge) -> dict[str, Any]:
             result = {"ok": False, "error": f"The API key lacks rights: {exc.message}"}
         except d.DirectoryError as exc:
             result = {"ok": False, "error": f"OpsGenie unreachable: {exc.message}"}
-        b.extras["ready_cache"] = (time.monotonic(), result)
+        b.ready_cache = (time.monotonic(), result)
         return result
 
 
@@ -67,7 +68,7 @@ def readyz() -> Response:
 @bp.get("/metrics")
 def metrics() -> Response:
     b = bridge()
-    m = b.extras["metrics"]
+    m = b.metrics
     last = b.sync.last()
     if last and last.get("at"):
         try:
@@ -77,7 +78,7 @@ def metrics() -> Response:
         except ValueError:
             pass
         m.set("scim_bridge_last_sync_ok", "1 when the last full sync succeeded", 1.0 if last.get("ok") else 0.0)
-    client = b.extras.get("client")
+    client = b.client
     if client is not None:
         for domain, left in _budget_left(client).items():
             m.set("scim_bridge_rate_budget_tokens", "Upstream requests left in the tightest window",
@@ -85,7 +86,7 @@ def metrics() -> Response:
     return Response(m.render(), mimetype="text/plain; version=0.0.4")
 
 
-def _budget_left(client: Any) -> dict[str, float]:
+def _budget_left(client: OpsGenieClient) -> dict[str, float]:
     remaining = getattr(client.budget, "remaining", None)
     if callable(remaining):
         value = remaining()

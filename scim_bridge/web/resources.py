@@ -10,7 +10,6 @@ from flask import Response
 from flask import request
 
 from scim_bridge.scim import errors
-from scim_bridge.scim.listing import CursorCodec
 from scim_bridge.scim.listing import ListParams
 from scim_bridge.scim.listing import cursor_links
 from scim_bridge.scim.listing import cursor_list_response
@@ -68,20 +67,15 @@ PageOf = Callable[[RequestContext, ListParams, int], tuple[int, list[dict[str, A
 
 def _list(resource_type: ResourceType, params: ListParams, page_of: PageOf) -> Response:
     """A list or search answer: index paging (``startIndex``) or cursor paging (RFC 9865 ``cursor``)."""
-    codec = cursor_codec()
+    codec = bridge().cursor_codec
     start = page_start(params, resource_type, codec)
     proj = (params.attributes, params.excluded_attributes)
     total, page = page_of(context(), params, start)
     shown = [_show(r, resource_type, proj) for r in page]
-    if params.cursor is not None and codec is not None:
+    if params.cursor is not None:
         links = cursor_links(params, resource_type, codec, start_index=start, returned=len(page), total=total)
         return scim_response(cursor_list_response(shown, total, links))
     return scim_response(list_response(shown, total, start))
-
-
-def cursor_codec() -> CursorCodec | None:
-    codec = bridge().extras.get("cursor_codec")
-    return codec if isinstance(codec, CursorCodec) else None
 
 
 def _list_params(source: dict[str, Any], resource_type: ResourceType, *, search: bool = False) -> ListParams:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from dataclasses import field
 from typing import Any
@@ -10,10 +11,13 @@ from flask import current_app
 
 from scim_bridge.config import Settings
 from scim_bridge.directory.base import Directory
+from scim_bridge.opsgenie.client import OpsGenieClient
+from scim_bridge.scim.listing import CursorCodec
 from scim_bridge.service.groups import GroupService
 from scim_bridge.service.sync import SyncService
 from scim_bridge.service.users import UserService
 from scim_bridge.store.store import Store
+from scim_bridge.web.metrics import Metrics
 
 
 @dataclass
@@ -24,7 +28,12 @@ class Bridge:
     sync: SyncService
     users: UserService
     groups: GroupService
-    extras: dict[str, Any] = field(default_factory=dict)
+    metrics: Metrics
+    cursor_codec: CursorCodec
+    started: float = field(default_factory=time.time)
+    client: OpsGenieClient | None = None  # None when a directory was injected (tests, the demo's own)
+    ready_cache: tuple[float, dict[str, Any]] | None = None  # the last upstream readiness check
+    extras: dict[str, Any] = field(default_factory=dict)  # state of optional blueprints (the console)
 
 
 def bridge() -> Bridge:

@@ -30,7 +30,7 @@ def big(bridge: Running) -> Iterator[dict[str, Any]]:
     services.sync.run()  # as the periodic sync would: the mirror learns the new users
     original = bridge.sim.http.get(f"{bridge.sim.base_url}/__sim/config", timeout=10).json()["rate_limits"]
     bridge.sim.configure(rate_limits={"configuration": {"per_second": 10, "per_minute": 600}})
-    services.extras["client"].calibrate_budget()  # the bridge paces itself to the new limits
+    services.client.calibrate_budget()  # the bridge paces itself to the new limits
     bridge.sim.clear_calls()
     try:
         yield {"id": team.json()["id"], "members": ids[:TEAM_SIZE], "outsiders": ids[TEAM_SIZE:]}

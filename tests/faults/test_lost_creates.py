@@ -38,7 +38,7 @@ def new_group(bridge: Running, name: str = TEAM_NAME) -> dict[str, Any]:
 
 def short_read_timeout(bridge: Running, seconds: float) -> None:
     """Let the bridge give up on an upstream response after ``seconds`` (the default is 30 s)."""
-    client = bridge.app.extensions["scim_bridge"].extras["client"]
+    client = bridge.app.extensions["scim_bridge"].client
     client._http.timeout = (3.05, seconds)
 
 

@@ -17,7 +17,9 @@ from scim_bridge.scim.schema import CORE_USER
 from scim_bridge.scim.schema import ENTERPRISE_USER
 from scim_bridge.scim.schema import USER
 from scim_bridge.store import Store
-from scim_bridge.store.index import ScimIndex
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script: the tests folder is not on the path
+from mirror.engine_index import ScimIndex  # noqa: E402
 
 USERS = 10_000
 DEPARTMENTS = ["Platform", "Payments", "Support", "Sales", "Finance"]

@@ -10,6 +10,7 @@ from hypothesis import HealthCheck
 from hypothesis import given
 from hypothesis import settings
 from hypothesis import strategies as st
+from mirror.engine_index import ScimIndex
 from sqlalchemy.engine import Engine
 
 from scim_bridge.scim.filters import And
@@ -35,7 +36,6 @@ from scim_bridge.scim.schema import Attribute
 from scim_bridge.scim.schema import AttributePath
 from scim_bridge.scim.schema import ResourceType
 from scim_bridge.scim.schema import Schema
-from scim_bridge.store.index import ScimIndex
 
 # A resource type with every attribute type, multi-valued ones and an extension.
 WIDGET_SCHEMA = Schema(

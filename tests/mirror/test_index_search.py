@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from collections.abc import Sequence
-from contextlib import contextmanager
 from typing import Any
 
 import pytest
+from mirror.engine_index import ScimIndex
 from sqlalchemy import func
 from sqlalchemy import select
-from sqlalchemy.engine import Connection
 from sqlalchemy.engine import Engine
 
-from scim_bridge.scim.filters import FilterNode
 from scim_bridge.scim.filters import matches
 from scim_bridge.scim.filters import parse_filter
 from scim_bridge.scim.listing import sort_resources
@@ -21,39 +17,9 @@ from scim_bridge.scim.schema import CORE_USER
 from scim_bridge.scim.schema import ENTERPRISE_USER
 from scim_bridge.scim.schema import GROUP
 from scim_bridge.scim.schema import USER
-from scim_bridge.scim.schema import AttributePath
 from scim_bridge.scim.schema import ResourceType
-from scim_bridge.store import index as scim_index
-from scim_bridge.store.engine import WRITE_OPTION
 from scim_bridge.store.tables import scim_resources
 from scim_bridge.store.tables import scim_values
-
-
-class ScimIndex:
-    """The index's module functions on an engine, each call a transaction of its own (as the store runs them)."""
-
-    def __init__(self, engine: Engine) -> None:
-        self._engine = engine
-
-    @contextmanager
-    def _write(self) -> Iterator[Connection]:
-        with self._engine.connect() as conn:
-            conn.execution_options(**{WRITE_OPTION: True})
-            with conn.begin():
-                yield conn
-
-    def index_resources(self, resource_type: ResourceType, resources: Sequence[dict[str, Any]]) -> None:
-        with self._write() as conn:
-            scim_index.index_resources(conn, resource_type, resources)
-
-    def remove_resources(self, resource_type: ResourceType, ids: Sequence[str]) -> None:
-        with self._write() as conn:
-            scim_index.remove_resources(conn, resource_type, ids)
-
-    def search(self, resource_type: ResourceType, node: FilterNode | None, *, sort_by: AttributePath | None = None,
-               descending: bool = False, start_index: int = 1, count: int = 100) -> scim_index.SearchPage:
-        return scim_index.search_on(self._engine, resource_type, node, sort_by=sort_by, descending=descending,
-                                    start_index=start_index, count=count)
 
 
 def user(n: int, user_name: str, **extra: Any) -> dict[str, Any]:

@@ -55,7 +55,7 @@ def new_user(name: str) -> dict[str, Any]:
 def test_two_replicas_behave_as_one_bridge(replicas: tuple[Running, Running]) -> None:
     a, b = replicas
     for replica in (a, b):
-        budget = replica.app.extensions["scim_bridge"].extras["client"]._http.budget
+        budget = replica.app.extensions["scim_bridge"].client._http.budget
         assert isinstance(budget, DatabaseRateBudget)
     a.sim.clear_calls()
 
