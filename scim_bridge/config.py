@@ -23,11 +23,17 @@ def api_region(api_url: str) -> str | None:
     return next((name for name, url in REGION_URLS.items() if url == wanted), None)
 
 
-def describe_endpoint(api_url: str) -> str:
-    """How operators see the configured upstream: "US region (api.opsgenie.com)" or "custom endpoint (host)"."""
-    host = urlsplit(api_url).hostname or api_url
+def region_label(api_url: str) -> str:
+    """"US region", "EU region" or "custom endpoint": how check and the console name the configured upstream."""
     region = api_region(api_url)
-    return f"{region} region ({host})" if region else f"custom endpoint ({host})"
+    return f"{region} region" if region else "custom endpoint"
+
+
+def describe_endpoint(api_url: str) -> str:
+    """The label with the host: "US region (api.opsgenie.com)" or "custom endpoint (host)"."""
+    return f"{region_label(api_url)} ({urlsplit(api_url).hostname or api_url})"
+
+
 DEFAULT_DATABASE_URL = "sqlite:///var/scim-bridge.db"
 DEACTIVATION_MODES = ("suspend", "delete")
 

@@ -33,7 +33,7 @@ from scim_bridge.config import REGION_URLS
 from scim_bridge.config import ConfigError
 from scim_bridge.config import Settings
 from scim_bridge.config import api_region
-from scim_bridge.config import describe_endpoint
+from scim_bridge.config import region_label
 from scim_bridge.directory.models import BUILTIN_ROLES
 from scim_bridge.opsgenie.errors import OpsGenieError
 from scim_bridge.opsgenie.errors import TransportError
@@ -112,7 +112,7 @@ def _configuration(settings: Settings) -> CheckResult:
         "configuration",
         OK,
         f"settings are valid: OpsGenie API at {settings.opsgenie_api_url} "
-        f"({describe_endpoint(settings.opsgenie_api_url)}), deactivation={settings.deactivation}, "
+        f"({region_label(settings.opsgenie_api_url)}), deactivation={settings.deactivation}, "
         f"suspended role {settings.suspended_role!r}, "
         f"default role {settings.default_role!r}, {aliases} role-group alias{'es' if aliases != 1 else ''}, "
         f"full sync every {settings.sync_interval:g}s.",
@@ -249,7 +249,7 @@ def _key_result(first: Answer, settings: Settings, other_region_url: str | None,
     if first.status == 401:
         return _refused_key(settings, other_region_url, timeout, first.message)
     if first.status in (200, 403):
-        return CheckResult("opsgenie key", OK, f"accepted by {url} ({describe_endpoint(url)}).")
+        return CheckResult("opsgenie key", OK, f"accepted by {url} ({region_label(url)}).")
     return CheckResult(
         "opsgenie key", FAIL, f"OpsGenie at {url} answered {first.status} ({first.message}).",
         "wait a minute and run the check again; if the answer stays the same, OpsGenie is having trouble",

@@ -76,7 +76,7 @@ def test_check_passes_and_changes_nothing_upstream(us_sim: SimulatorServer, tmp_
                            "opsgenie write", "opsgenie delete", "opsgenie roles", "opsgenie rate limits"}
     assert all(line.startswith("OK ") for line in checks.values()), result.stdout
     assert "7 users visible" in checks["opsgenie read"]
-    assert "(custom endpoint (127.0.0.1))" in checks["configuration"]  # named as the console's status page does
+    assert f"OpsGenie API at {us_sim.base_url} (custom endpoint)" in checks["configuration"]  # as on the console
     assert "1 bearer token accepted" in checks["scim tokens"]
     assert "migrated" in checks["database"]
     assert result.stdout.rstrip().endswith("all checks passed: the bridge can work.")
