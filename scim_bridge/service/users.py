@@ -339,6 +339,10 @@ class UserService:
             if added is not None:
                 desired = replace(desired, fields=replace(desired.fields, role=added))
         was_active = current.get("active", True)
+        if not self.settings.read_through and (desired.fields.role is not None or (was_active and not desired.active)):
+            # The mirror's snapshot may predate a promotion to Owner made in OpsGenie: a role change or a
+            # deactivation reads the user first (one call), as DELETE does, so an Owner is never demoted.
+            upstream = self._read_upstream(record.id)
         is_owner = upstream.role.lower() == OWNER
         wanted_role = desired.fields.role or upstream.role
         if is_owner and (wanted_role.lower() != OWNER or not desired.active):
