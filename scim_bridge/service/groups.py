@@ -394,15 +394,20 @@ class GroupService:
         member_ids = _member_ids(resource.get("members"), strict=True)
         known = self._check_users(member_ids)
         self._check_name_free(name, None)
-        members = [TeamMember(user_id=uid, role="user") for uid in member_ids]
+        # A suspended member joins at reactivation: the team goes into its suspension record.
+        suspended = self.store.suspensions_for(member_ids) if member_ids else {}
+        members = [TeamMember(user_id=uid, role="user") for uid in member_ids if uid not in suspended]
         with upstream_errors():
             team_id = self.directory.create_team(name, description, members)
+        for held in suspended.values():
+            self.store.put_suspension(replace(held, teams=[*held.teams, {"id": team_id, "role": "user"}]))
         stamp = now()
         record = self.store.upsert_group(
             GroupRecord(
                 id=team_id, kind="team", display_name=name, external_id=resource.get("externalId"),
                 upstream={"id": team_id, "name": name, "description": description},
-                scim={PUSHED_MEMBERS: member_ids}, members_known=True, created=stamp, last_modified=stamp, version=1,
+                scim={PUSHED_MEMBERS: [m.user_id for m in members]}, members_known=True, created=stamp,
+                last_modified=stamp, version=1,
             )
         )
         record = self._mirror_roster(team_id, members, known)
@@ -545,7 +550,18 @@ class GroupService:
         record = mirrored if mirrored is not None else self._remember(team, known)
         current = self._render_team(ctx, record, self._upstream_members(team, known), True)
         _check_version(if_match, current)
-        new = new_of(current)
+        # Suspended users left their teams upstream; their suspension records the teams reactivation gives
+        # back. The operations see those users as members, so that removing one (or a replace without it)
+        # takes the team out of what reactivation restores, and adding a suspended user records the team
+        # there instead of putting the user in it while suspended.
+        suspensions = self.store.all_suspensions()
+        pending = {uid: s for uid, s in suspensions.items() if any(t.get("id") == group_id for t in s.teams)}
+        view = current
+        if pending:
+            names = self._known(list(pending))
+            view = {**current, "members": [*(current.get("members") or []),
+                                           *(member_entry(uid, names.get(uid, "")) for uid in sorted(pending))]}
+        new = new_of(view)
         name = str(new.get("displayName") or "")
         if name != team.name:
             self._refuse_role_name(name, "a team cannot take the name of a role group")
@@ -554,8 +570,10 @@ class GroupService:
         roster = {m.user_id: m.role or "user" for m in team.members or ()}
         new_ids = _member_ids(new.get("members"), strict=True)
         wanted = set(new_ids)
-        to_add = [uid for uid in new_ids if uid not in roster]
+        to_add = [uid for uid in new_ids if uid not in roster and uid not in suspensions]
         to_remove = sorted(uid for uid in roster if uid not in wanted)
+        pending_add = [uid for uid in new_ids if uid in suspensions and uid not in pending and uid not in roster]
+        pending_drop = sorted(uid for uid in pending if uid not in wanted)
         known.update(self._check_users(to_add))
         renamed = name != team.name
         if renamed and name.lower() != team.name.lower():
@@ -587,6 +605,12 @@ class GroupService:
                     self.store.delete_user(uid)
             raise errors.InvalidValue("No user with id " + ", ".join(sorted(gone))
                                       + ": deleted in OpsGenie, nothing was changed") from None
+        for uid in pending_add:
+            held = suspensions[uid]
+            self.store.put_suspension(replace(held, teams=[*held.teams, {"id": group_id, "role": "user"}]))
+        for uid in pending_drop:
+            held = pending[uid]
+            self.store.put_suspension(replace(held, teams=[t for t in held.teams if t.get("id") != group_id]))
         record = self.store.upsert_group(
             replace(record, display_name=name, external_id=new.get("externalId"),
                     upstream={"id": group_id, "name": name, "description": description},

@@ -30,6 +30,10 @@ def get_suspension(conn: Connection, user_id: str) -> Suspension | None:
     return None if row is None else suspension_from_row(row)
 
 
+def all_suspensions(conn: Connection) -> dict[str, Suspension]:
+    return {row["user_id"]: suspension_from_row(row) for row in conn.execute(select(suspensions)).mappings()}
+
+
 def put_suspension(conn: Connection, suspension: Suspension) -> None:
     values = {
         "user_id": suspension.user_id,

@@ -401,6 +401,11 @@ class Store:
         with self._read() as conn:
             return mirror.suspensions_for_users(conn, user_ids)
 
+    def all_suspensions(self) -> dict[str, Suspension]:
+        """Every suspension record, by user id (suspended users are few)."""
+        with self._read() as conn:
+            return coordination.all_suspensions(conn)
+
     def put_suspension(self, suspension: Suspension) -> None:
         """Insert or replace the suspension record of ``suspension.user_id``."""
         with self._write(directory=False) as conn:

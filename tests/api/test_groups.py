@@ -532,3 +532,40 @@ def test_adding_a_user_deleted_in_opsgenie_changes_nothing(
     assert shown["displayName"] == "Payments"
     assert sorted(m["display"] for m in shown["members"]) == sorted(before)
     assert bridge.scim.get(f"/Users/{jordan}").status_code == 404
+
+
+MEI = "mei.chen@example.com"
+
+
+@pytest.mark.parametrize("read_through", [True, False])
+def test_team_changes_for_a_suspended_user_take_effect_at_reactivation(bridge_factory: Any,
+                                                                        read_through: bool) -> None:
+    """A suspended user is in no team upstream; the IdP's team changes adjust what reactivation gives back."""
+    bridge: Running = bridge_factory(read_through=read_through)
+    mei = uid(bridge, MEI)
+    assert sorted(t for t in ("Payments", "Platform SRE", "Customer Support") if MEI in roster(bridge, t)) == [
+        "Payments", "Platform SRE"]
+    off = bridge.scim.patch(f"/Users/{mei}", patch_body({"op": "replace", "path": "active", "value": False}))
+    assert off.status_code == 200, off.text
+    bridge.sim.clear_calls()
+
+    removed = bridge.scim.patch(f"/Groups/{group_id(bridge, 'Payments')}",
+                                patch_body({"op": "remove", "path": f'members[value eq "{mei}"]'}))
+    assert removed.status_code == 204, removed.text
+    added = bridge.scim.patch(f"/Groups/{group_id(bridge, 'Customer Support')}",
+                              patch_body({"op": "add", "path": "members", "value": [{"value": mei}]}))
+    assert added.status_code == 204, added.text
+    created = bridge.scim.post("/Groups", {"schemas": [GROUP], "displayName": "Night Shift",
+                                           "members": [{"value": mei}]})
+    assert created.status_code == 201, created.text
+    assert created.json()["members"] == []
+    # Nothing joined or left a team upstream while the user is suspended.
+    assert [w for w in bridge.sim.writes() if "/members" in w["path"]] == []
+    assert all(MEI not in roster(bridge, t) for t in ("Payments", "Platform SRE", "Customer Support", "Night Shift"))
+
+    on = bridge.scim.patch(f"/Users/{mei}", patch_body({"op": "replace", "path": "active", "value": True}))
+    assert on.status_code == 200, on.text
+    teams = sorted(t for t in ("Payments", "Platform SRE", "Customer Support", "Night Shift")
+                   if MEI in roster(bridge, t))
+    assert teams == ["Customer Support", "Night Shift", "Platform SRE"]
+    assert sorted(g["display"] for g in on.json()["groups"] if not g["value"].startswith("role-")) == teams
