@@ -66,9 +66,11 @@ def user_document(
             continue
         groups.append({"value": membership.group_id, "$ref": relative("/Groups", membership.group_id),
                        "display": name, "type": "direct"})
-    if upstream.role:
-        gid = role_group_id(upstream.role)
-        groups.append({"value": gid, "$ref": relative("/Groups", gid), "display": role_group_name(upstream.role),
+    # A suspended user belongs to the role group of the role reactivation gives back, not of its placeholder.
+    role = suspension.role if suspension is not None else upstream.role
+    if role:
+        gid = role_group_id(role)
+        groups.append({"value": gid, "$ref": relative("/Groups", gid), "display": role_group_name(role),
                        "type": "direct"})
     resource = um.user_resource(
         upstream,

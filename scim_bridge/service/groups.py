@@ -146,9 +146,20 @@ class GroupService:
         lowered = name.lower()
         return next((g for g in self._role_groups() if g.display_name.lower() == lowered), None)
 
+    def _role_view(self) -> dict[str, tuple[str, Any]]:
+        """id -> (user name, snapshot) of every user, with the role that counts for role groups: a suspended
+        user holds the suspended role upstream but belongs to the role group of the role it gets back (the
+        one its ``roles`` shows and role-group changes set)."""
+        users = self.store.user_summaries()
+        for uid, held in self.store.all_suspensions().items():
+            if uid in users:
+                name, upstream = users[uid]
+                users[uid] = (name, {**(upstream or {}), "role": held.role})
+        return users
+
     def _role_holders(self, role: str, users: dict[str, tuple[str, Any]] | None = None) -> list[MemberView]:
         lowered = role.lower()
-        users = self.store.user_summaries() if users is None else users
+        users = self._role_view() if users is None else users
         return sorted(
             ((uid, name) for uid, (name, upstream) in users.items()
              if str((upstream or {}).get("role", "")).lower() == lowered),
@@ -253,7 +264,7 @@ class GroupService:
         self.sync.ensure_initial()
         teams = self.store.list_groups("team")
         rosters = self.store.members_for_groups([t.id for t in teams])
-        users = self.store.user_summaries()
+        users = self._role_view()
         names = {uid: name for uid, (name, _) in users.items()}
         resources = [
             self._render_team(ctx, t, [(m.user_id, names.get(m.user_id, "")) for m in rosters.get(t.id, [])],
@@ -294,7 +305,7 @@ class GroupService:
         self.sync.ensure_initial()
         by_members = (node is not None and mentions(node, "members")) or (
             sort_by is not None and sort_by.attribute.name == "members")
-        users = self.store.user_summaries() if by_members else None
+        users = self._role_view() if by_members else None
         role_groups = {g.id: g for g in self._role_groups()}
         roles = [self._role_document(g, True, users) if by_members else self._role_document_lazy(g)
                  for g in role_groups.values()]
@@ -322,7 +333,7 @@ class GroupService:
         for doc in page:
             if doc["id"] in role_groups and "version" not in doc["meta"]:  # rendered without its roster
                 if users is None:
-                    users = self.store.user_summaries()
+                    users = self._role_view()
                 doc = self._role_document(role_groups[doc["id"]], True, users)
             if not want_members:
                 doc.pop("members", None)
@@ -690,6 +701,12 @@ class GroupService:
             if to_add or to_remove:
                 raise errors.Mutability("The role:Owner group is read-only: the account owner is managed in OpsGenie")
             return current
+        if to_remove and group.role.lower() == self.settings.default_role.lower():
+            # Leaving a role group gives the default role: leaving the default role's group cannot be done.
+            raise errors.Mutability(
+                f"{group.display_name} is the group of the default role (SCIM_BRIDGE_DEFAULT_ROLE={group.role}): "
+                "a user leaves it by joining another role group; nothing was changed"
+            )
         users = self.store.get_users(to_add)
         for upstream in self._users_upstream([uid for uid in to_add if uid not in users]).values():
             users[upstream.id] = remember_user(self.store, upstream)  # a user made outside the bridge

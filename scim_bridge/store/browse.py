@@ -61,8 +61,12 @@ def _full_name() -> ColumnElement[Any]:
     return column
 
 
+# Users with their suspension records: a suspended user counts in the role it gets back, as role groups show it.
+_USERS_AND_SUSPENSIONS = users.outerjoin(suspensions, suspensions.c.user_id == users.c.id)
+
+
 def _user_role() -> ColumnElement[Any]:
-    return func.lower(users.c.upstream["role"].as_string())
+    return func.lower(func.coalesce(suspensions.c.role, users.c.upstream["role"].as_string()))
 
 
 def _user_search(text: str) -> ColumnElement[bool]:
@@ -89,8 +93,9 @@ class Browser:
         if role is not None:
             where = and_(where, _user_role() == role.lower())
         with self.engine.connect() as conn:
-            total = _count(conn, select(users.c.id).where(where))
-            stmt = select(users).where(where).order_by(users.c.username_lower, users.c.id)
+            total = _count(conn, select(users.c.id).select_from(_USERS_AND_SUSPENSIONS).where(where))
+            stmt = (select(users).select_from(_USERS_AND_SUSPENSIONS).where(where)
+                    .order_by(users.c.username_lower, users.c.id))
             rows = [user_from_row(r) for r in conn.execute(stmt.offset(offset).limit(limit)).mappings()]
         return Page(rows, total)
 
@@ -117,7 +122,8 @@ class Browser:
     def role_counts(self) -> dict[str, int]:
         """Lower-case role name -> how many users hold it."""
         with self.engine.connect() as conn:
-            stmt = select(_user_role().label("role"), func.count()).group_by(_user_role())
+            stmt = (select(_user_role().label("role"), func.count()).select_from(_USERS_AND_SUSPENSIONS)
+                    .group_by(_user_role()))
             return {str(role): int(n) for role, n in conn.execute(stmt) if role is not None}
 
     # --- groups ----------------------------------------------------------------------------------

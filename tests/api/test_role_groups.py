@@ -188,3 +188,44 @@ def test_adding_a_user_made_in_opsgenie_reads_it_once(bridge: Running) -> None:
     bridge.sim.clear_calls()
     assert "nora.field@example.com" in members(bridge, "role-admin")  # from the mirror
     assert [c for c in bridge.sim.calls() if c["path"].startswith("/v2/users")] == []
+
+
+def test_the_default_role_group_cannot_be_left(bridge: Running) -> None:
+    """Leaving a role group gives the default role, so leaving role:User itself is refused, not a silent no-op."""
+    mei = uid(bridge, "mei.chen@example.com")
+    refused = bridge.scim.patch("/Groups/role-user", remove(mei))
+    assert refused.status_code == 400, refused.text
+    assert refused.json()["scimType"] == "mutability"
+    assert "default role" in refused.json()["detail"]
+    assert bridge.sim.writes() == []
+    assert "mei.chen@example.com" in members(bridge, "role-user")
+
+
+def test_a_suspended_user_is_in_the_role_group_of_the_role_it_gets_back(bridge: Running) -> None:
+    mei = uid(bridge, "mei.chen@example.com")
+    off = bridge.scim.patch(f"/Users/{mei}", {"schemas": [PATCH], "Operations": [
+        {"op": "replace", "path": "active", "value": False}]})
+    assert off.status_code == 200, off.text
+    assert role_of(bridge, "mei.chen@example.com") == "Stakeholder"  # OpsGenie holds the suspended role
+    assert "mei.chen@example.com" in members(bridge, "role-user")
+    assert "mei.chen@example.com" not in members(bridge, "role-stakeholder")
+
+    bridge.sim.clear_calls()
+    moved = bridge.scim.patch("/Groups/role-admin", add(mei))
+    assert moved.status_code == 204, moved.text
+    assert bridge.sim.writes() == []  # only what reactivation gives back changes
+    assert "mei.chen@example.com" in members(bridge, "role-admin")
+    assert "mei.chen@example.com" not in members(bridge, "role-user")
+    user = bridge.scim.get(f"/Users/{mei}").json()
+    assert [r["value"] for r in user["roles"]] == ["Admin"]
+    assert "role-admin" in [g["value"] for g in user["groups"]]
+    found = bridge.scim.get("/Groups", params={"filter": f'id eq "role-admin" and members.value eq "{mei}"'})
+    assert found.json()["totalResults"] == 1  # Entra's membership check agrees
+
+    left = bridge.scim.patch("/Groups/role-admin", remove(mei))
+    assert left.status_code == 204, left.text
+    assert "mei.chen@example.com" in members(bridge, "role-user")
+    on = bridge.scim.patch(f"/Users/{mei}", {"schemas": [PATCH], "Operations": [
+        {"op": "replace", "path": "active", "value": True}]})
+    assert on.status_code == 200, on.text
+    assert role_of(bridge, "mei.chen@example.com") == "User"
