@@ -181,13 +181,14 @@ class OpsGenieDirectory:
 
     # --- roles ------------------------------------------------------------------------------
     def list_roles(self) -> list[DirectoryRole]:
-        """The built-in roles, then the custom ones of GET /v2/roles (one call)."""
+        """The built-in roles, then the custom ones of GET /v2/roles (one call). A built-in role the list leaves
+        out has an empty id: OpsGenie shows it only on the users holding the role."""
         upstream = _call(self.client.list_roles)
         by_name = {str(r.get("name", "")).lower(): r for r in upstream}
         roles = []
         for name in BUILTIN_ROLES:
             real = by_name.pop(name.lower(), None)
-            role_id = str(real["id"]) if real and real.get("id") else builtin_role_id(name)
+            role_id = str(real["id"]) if real and real.get("id") else ""
             roles.append(DirectoryRole(id=role_id, name=name, builtin=True))
         roles.extend(role_from_json(r) for r in by_name.values())
         return roles
@@ -327,10 +328,6 @@ def _user_key(identifier: str) -> str:
 
 
 # --- mapping ----------------------------------------------------------------------------------
-def builtin_role_id(name: str) -> str:
-    return f"builtin-{name.lower()}"
-
-
 def user_body(fields: UserFields) -> Json:
     """The OpsGenie JSON of the fields that are set (create and PATCH share it)."""
     body: Json = {}

@@ -119,9 +119,15 @@ class SyncService:
             ]
             upstream: dict[str, Any] = {"id": team.id, "name": team.name, "description": team.description}
             group_rows.append(SyncGroup(team.id, "team", team.name, upstream, members))
+        # OpsGenie may not list the built-in roles' ids; every user carries its role's id, and the mirror keeps
+        # what it learnt before for a role nobody holds now.
+        held = {u.role.lower(): u.role_id for u in users if u.role and u.role_id}
+        known = {g.id: g.upstream.get("id") for g in self.store.list_groups("role")}
         for role in roles:
+            gid = role_group_id(role.name)
             upstream = role_upstream(role)
-            group_rows.append(SyncGroup(role_group_id(role.name), "role", role_group_name(role.name), upstream))
+            upstream["id"] = role.id or held.get(role.name.lower()) or known.get(gid) or ""
+            group_rows.append(SyncGroup(gid, "role", role_group_name(role.name), upstream))
         self.store.apply_sync(user_rows, group_rows)
 
     def refresh_roles(self) -> None:
@@ -131,6 +137,8 @@ class SyncService:
             upstream = role_upstream(role)
             gid = role_group_id(role.name)
             record = self.store.get_group(gid)
+            if record is not None and not upstream["id"]:
+                upstream["id"] = record.upstream.get("id") or ""  # learnt from its holders
             if record is None:
                 self.store.upsert_group(GroupRecord(id=gid, kind="role", display_name=role_group_name(role.name),
                                                     upstream=upstream))

@@ -61,6 +61,7 @@ def remember_user(store: Store, upstream: DirectoryUser) -> UserRecord:
             last_modified=stamp,
             version=1,
         )
+        learn_role_id(store, upstream)
         return store.upsert_user(record)
     user_name = record.user_name
     if user_name.lower() != upstream.username.lower():
@@ -70,7 +71,19 @@ def remember_user(store: Store, upstream: DirectoryUser) -> UserRecord:
         snapshot["contacts"] = record.upstream.get("contacts")
     if user_name == record.user_name and normalize_json(snapshot) == record.upstream:
         return record  # nothing changed: no write (and no re-indexing) for a read
+    if snapshot.get("role_id") != record.upstream.get("role_id"):
+        learn_role_id(store, upstream)
     return store.upsert_user(replace(record, user_name=user_name, upstream=snapshot))
+
+
+def learn_role_id(store: Store, upstream: DirectoryUser) -> None:
+    """Keep the id of the user's role on its role group when the mirror lacked it (OpsGenie may list the
+    built-in roles without ids): a role change written by the bridge then shows the real ``roleId``."""
+    if not upstream.role or not upstream.role_id:
+        return
+    group = store.get_group_by_name("role", role_group_name(upstream.role))
+    if group is not None and not group.upstream.get("id"):
+        store.upsert_group(replace(group, upstream={**group.upstream, "id": upstream.role_id}))
 
 
 class UserService:

@@ -341,3 +341,21 @@ def test_reactivation_gives_back_only_the_teams_the_user_was_in(bridge_factory: 
     assert teams == ["Customer Support"]
     shown = bridge.scim.get(f"/Users/{sara}").json()
     assert [g["display"] for g in shown["groups"] if not g["value"].startswith("role-")] == ["Customer Support"]
+
+
+def test_a_role_change_answers_with_the_version_and_role_id_a_read_gives(bridge: Running) -> None:
+    """OpsGenie may list its built-in roles without ids; the bridge learns them from the users holding them, so
+    the answer to a write is the resource a GET then returns (same ETag, the real roleId)."""
+    mei = bridge.sim.user("mei.chen@example.com")
+    assert mei is not None
+    for change in ({"op": "replace", "path": "roles", "value": [{"value": "Admin"}]},
+                   {"op": "replace", "path": "active", "value": False},
+                   {"op": "replace", "path": "active", "value": True}):
+        written = bridge.scim.patch(f"/Users/{mei['id']}", {"schemas": [PATCH], "Operations": [change]})
+        assert written.status_code == 200, written.text
+        read = bridge.scim.get(f"/Users/{mei['id']}")
+        assert written.headers["ETag"] == read.headers["ETag"], change
+        assert written.json() == read.json()
+        upstream = bridge.sim.user("mei.chen@example.com")
+        assert upstream is not None
+        assert written.json()[OPSGENIE]["roleId"] == upstream["role"]["id"], change
