@@ -425,7 +425,9 @@ def load_resource(body: Any, resource_type: ResourceType, *, for_replace: bool =
 
     Both verbs validate the same way: the RFC requires the same required attributes and ignores readOnly
     ones in both. Returns the canonical resource: ``schemas`` (core URN first, then each extension that
-    carries data), canonical-case attributes, extension objects under canonical URN keys, JSON booleans.
+    carries data, and for a PUT each extension the body names, so that a PUT naming an extension with only
+    empty values can be told from one that leaves it out), canonical-case attributes, extension objects
+    under canonical URN keys, JSON booleans.
     """
     verb = "PUT" if for_replace else "POST"
     if not isinstance(body, Mapping):
@@ -441,7 +443,9 @@ def load_resource(body: Any, resource_type: ResourceType, *, for_replace: bool =
     resource = {key: prune(value) for key, value in loaded.items()}
     resource = {key: value for key, value in resource.items() if not is_empty(value)}
     _check_required(resource, resource_type)
-    urns = [urn for urn in resource_type.extension_urns() if urn in resource]
+    named = {str(urn).lower() for urn in body.get(find_key(body, "schemas") or "schemas") or []}
+    urns = [urn for urn in resource_type.extension_urns()
+            if urn in resource or (for_replace and urn.lower() in named)]
     return {"schemas": [resource_type.schema.id, *urns], **resource}
 
 

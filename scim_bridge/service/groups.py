@@ -62,6 +62,7 @@ from scim_bridge.service.naming import role_group_id
 from scim_bridge.service.naming import role_group_name
 from scim_bridge.service.sync import SyncService
 from scim_bridge.service.users import etag_matches
+from scim_bridge.service.users import keep_own_extension
 from scim_bridge.service.users import remember_user
 from scim_bridge.store.records import GroupRecord
 from scim_bridge.store.records import Membership
@@ -509,6 +510,7 @@ class GroupService:
             new = copy.deepcopy(body)
             new["id"] = group_id
             new.setdefault("members", [])
+            keep_own_extension(new, current, OPSGENIE_GROUP)
             return new
 
         return self.patch(ctx, group_id, new_of, if_match)

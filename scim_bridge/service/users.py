@@ -23,6 +23,7 @@ from scim_bridge.scim.filters import matches
 from scim_bridge.scim.filters import simple_equality
 from scim_bridge.scim.listing import paginate
 from scim_bridge.scim.listing import sort_resources
+from scim_bridge.scim.schema import OPSGENIE_USER
 from scim_bridge.scim.schema import USER
 from scim_bridge.scim.schema import AttributePath
 from scim_bridge.service import user_mapping as um
@@ -41,6 +42,19 @@ from scim_bridge.store.store import Store
 
 log = logging.getLogger(__name__)
 OWNER = "owner"
+
+
+def keep_own_extension(new: dict[str, Any], current: dict[str, Any], urn: str) -> None:
+    """A PUT without the bridge's own extension keeps it as it is: identity providers send the attributes they
+    know, and clearing OpsGenie-only data (tags, details, a team's description) nobody sent is not what they
+    mean. A PUT that carries the extension, or names it in ``schemas`` (with empty values, say), replaces it."""
+    schemas = new.get("schemas")
+    named = isinstance(schemas, list) and urn in schemas
+    if urn in new or named or urn not in current:
+        return
+    new[urn] = copy.deepcopy(current[urn])
+    if isinstance(schemas, list):
+        new["schemas"] = [*schemas, urn]
 
 
 def remember_user(store: Store, upstream: DirectoryUser) -> UserRecord:
@@ -279,6 +293,7 @@ class UserService:
             new["active"] = current.get("active", True)
         if "roles" not in new:
             new["roles"] = current.get("roles", [])
+        keep_own_extension(new, current, OPSGENIE_USER)
         return self._write(ctx, record, upstream, current, new)
 
     def patch(

@@ -569,3 +569,20 @@ def test_team_changes_for_a_suspended_user_take_effect_at_reactivation(bridge_fa
                    if MEI in roster(bridge, t))
     assert teams == ["Customer Support", "Night Shift", "Platform SRE"]
     assert sorted(g["display"] for g in on.json()["groups"] if not g["value"].startswith("role-")) == teams
+
+
+def test_put_without_the_bridge_extension_keeps_the_description(bridge: Running) -> None:
+    gid = group_id(bridge, "Payments")
+    described = bridge.scim.patch(f"/Groups/{gid}", patch_body(
+        {"op": "replace", "path": f"{OPSGENIE}:description", "value": "Cards and ledgers"}))
+    assert described.status_code == 204, described.text
+    current = bridge.scim.get(f"/Groups/{gid}").json()
+    body = {"schemas": [GROUP], "displayName": "Payments", "members": current["members"]}
+    put = bridge.scim.put(f"/Groups/{gid}", body)
+    assert put.status_code == 200, put.text
+    team = bridge.sim.team("Payments")
+    assert team is not None and team["description"] == "Cards and ledgers"
+    cleared = bridge.scim.put(f"/Groups/{gid}", {**body, "schemas": [GROUP, OPSGENIE], OPSGENIE: {"description": ""}})
+    assert cleared.status_code == 200, cleared.text
+    team = bridge.sim.team("Payments")
+    assert team is not None and not team.get("description")

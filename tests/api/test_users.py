@@ -359,3 +359,20 @@ def test_a_role_change_answers_with_the_version_and_role_id_a_read_gives(bridge:
         upstream = bridge.sim.user("mei.chen@example.com")
         assert upstream is not None
         assert written.json()[OPSGENIE]["roleId"] == upstream["role"]["id"], change
+
+
+def test_put_without_the_bridge_extension_keeps_opsgenie_only_data(bridge: Running) -> None:
+    """IdPs PUT the attributes they know: tags and details nobody sent stay; a PUT carrying them replaces them."""
+    user = find(bridge, "mei.chen@example.com")
+    body = {"schemas": [CORE], "userName": "mei.chen@example.com", "name": {"givenName": "Mei", "familyName": "Chen"},
+            "displayName": "Mei Chen", "emails": [{"value": "mei.chen@example.com", "type": "work", "primary": True}]}
+    kept = bridge.scim.put(f"/Users/{user['id']}", body)
+    assert kept.status_code == 200, kept.text
+    assert kept.json()[OPSGENIE]["tags"] == ["backend"]
+    upstream = bridge.sim.user("mei.chen@example.com")
+    assert upstream is not None and upstream["tags"] == ["backend"]
+
+    replaced = bridge.scim.put(f"/Users/{user['id']}", {**body, "schemas": [CORE, OPSGENIE], OPSGENIE: {"tags": []}})
+    assert replaced.status_code == 200, replaced.text
+    upstream = bridge.sim.user("mei.chen@example.com")
+    assert upstream is not None and upstream.get("tags", []) == []
