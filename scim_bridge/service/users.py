@@ -87,7 +87,10 @@ def remember_user(store: Store, upstream: DirectoryUser) -> UserRecord:
         return record  # nothing changed: no write (and no re-indexing) for a read
     if snapshot.get("role_id") != record.upstream.get("role_id"):
         learn_role_id(store, upstream)
-    return store.upsert_user(replace(record, user_name=user_name, upstream=snapshot))
+    # Contacts a list did not carry, read now for the first time, are not a change of the user.
+    completed = (record.upstream.get("contacts") is None and user_name == record.user_name
+                 and normalize_json({**snapshot, "contacts": None}) == record.upstream)
+    return store.upsert_user(replace(record, user_name=user_name, upstream=snapshot), touch=not completed)
 
 
 def learn_role_id(store: Store, upstream: DirectoryUser) -> None:

@@ -228,17 +228,18 @@ class Store:
         with self._read() as conn:
             return users.count_users(conn)
 
-    def upsert_user(self, record: UserRecord, *, expected_version: int | None = None) -> UserRecord:
+    def upsert_user(self, record: UserRecord, *, expected_version: int | None = None, touch: bool = True) -> UserRecord:
         """Insert or update by id and return the stored record.
 
         ``version`` and ``last_modified`` move only when user_name, external_id, upstream or
         scim changed; ``created`` is kept (taken from ``record`` on insert); the record's own
         version/last_modified are ignored. StoreConflict when the userName is taken (any case)
         or ``expected_version`` does not match; StoreNotFound when ``expected_version`` is
-        given and the user does not exist.
+        given and the user does not exist. ``touch=False`` keeps ``last_modified`` (the write only completes
+        what the mirror lacked, such as contacts a list did not carry).
         """
         with self._write() as conn:
-            stored, before = users.upsert_user(conn, record, self._clock(), expected_version)
+            stored, before = users.upsert_user(conn, record, self._clock(), expected_version, touch=touch)
             self._mark(users=[record.id])
             if self._indexer is not None and before is not None and before != stored.user_name:
                 # team rosters show the name

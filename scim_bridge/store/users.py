@@ -89,7 +89,7 @@ def count_users(conn: Connection) -> int:
 
 
 def upsert_user(
-    conn: Connection, record: UserRecord, now: datetime, expected_version: int | None
+    conn: Connection, record: UserRecord, now: datetime, expected_version: int | None, *, touch: bool = True
 ) -> tuple[UserRecord, str | None]:
     """The stored record, and the userName it had before (None for a new user)."""
     if not record.id or not record.user_name:
@@ -104,7 +104,7 @@ def upsert_user(
         "created": record.created,
         "synced_at": record.synced_at,
     }
-    row, before = upsert_versioned(conn, users, values, USER_CONTENT, now, expected_version)
+    row, before = upsert_versioned(conn, users, values, USER_CONTENT, now, expected_version, touch=touch)
     return user_from_row(row), None if before is None else str(before["user_name"])
 
 

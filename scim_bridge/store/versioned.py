@@ -32,6 +32,8 @@ def upsert_versioned(
     content: Sequence[str],
     now: datetime,
     expected_version: int | None,
+    *,
+    touch: bool = True,
 ) -> tuple[dict[str, Any], dict[str, Any] | None]:
     """Insert ``values`` or update the row with the same id; return the resulting row and the row as it
     was before (None for an insert).
@@ -40,6 +42,8 @@ def upsert_versioned(
     only on insert. ``version`` and ``last_modified`` move only when a column named in
     ``content`` changes. A ``synced_at`` of None keeps the stored value. With
     ``expected_version``, the row must exist (StoreNotFound) at that version (StoreConflict).
+    ``touch=False``: a change that only completes what the row lacked moves ``version`` but keeps
+    ``last_modified`` (the resource itself did not change).
     """
     key = values["id"]
     existing = _locked_row(conn, table, key)
@@ -70,7 +74,8 @@ def upsert_versioned(
     if updates.get("synced_at") is None:
         updates.pop("synced_at", None)
     if any(values[name] != existing[name] for name in content):
-        updates["last_modified"] = now
+        if touch:
+            updates["last_modified"] = now
         updates["version"] = existing["version"] + 1
     updates = {name: value for name, value in updates.items() if value != existing[name]}
     if updates:

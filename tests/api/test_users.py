@@ -376,3 +376,18 @@ def test_put_without_the_bridge_extension_keeps_opsgenie_only_data(bridge: Runni
     assert replaced.status_code == 200, replaced.text
     upstream = bridge.sim.user("mei.chen@example.com")
     assert upstream is not None and upstream.get("tags", []) == []
+
+
+def test_reading_users_one_by_one_keeps_their_last_modified(bridge: Running) -> None:
+    """A single read also fetches contacts a list lacks; completing the mirror is not a change of the user, so an
+    incremental import filtering on meta.lastModified does not see every user it read as changed."""
+    listed = {u["id"]: u["meta"]["lastModified"]
+              for u in bridge.scim.get("/Users", params={"count": 100}).json()["Resources"]}
+    assert len(listed) == 7
+    for uid, stamp in listed.items():
+        assert bridge.scim.get(f"/Users/{uid}").json()["meta"]["lastModified"] == stamp
+    again = {u["id"]: u["meta"]["lastModified"]
+             for u in bridge.scim.get("/Users", params={"count": 100}).json()["Resources"]}
+    assert again == listed
+    newer = bridge.scim.get("/Users", params={"filter": f'meta.lastModified gt "{max(listed.values())}"'})
+    assert newer.json()["totalResults"] == 0
