@@ -17,6 +17,16 @@ DISCOVERY_ENDPOINTS = frozenset({"discovery.service_provider_config", "discovery
                                  "discovery.resource_type", "discovery.schemas", "discovery.schema"})
 
 
+@bp.before_request
+def refuse_filters() -> None:
+    """RFC 7644 §4: discovery endpoints ignore filtering, so a request with a filter gets 403 rather than an
+    answer the client could take for a filtered one."""
+    if "filter" in request.args:
+        raise errors.Forbidden(
+            "Filtering is not supported on the discovery endpoints (RFC 7644 section 4); request them whole"
+        )
+
+
 @bp.get("/ServiceProviderConfig")
 def service_provider_config() -> Response:
     s = bridge().settings

@@ -158,3 +158,21 @@ def test_oversized_body_is_413(bridge: Running) -> None:
     response = bridge.scim.post("/Users", body)
     assert response.status_code == 413
     assert response.json()["status"] == "413"
+
+
+@pytest.mark.parametrize("path", ["/Schemas", "/ResourceTypes", "/ServiceProviderConfig"])
+def test_discovery_refuses_a_filter(bridge: Running, path: str) -> None:
+    """RFC 7644 section 4: a filter on a discovery endpoint is answered 403, never with the unfiltered list."""
+    refused = bridge.scim.get(path, params={"filter": 'id eq "x"'})
+    assert refused.status_code == 403, refused.text
+    assert refused.json()["schemas"] == [ERROR]
+    assert bridge.scim.get(path).status_code == 200
+
+
+def test_responses_without_a_body_carry_no_media_type(bridge: Running) -> None:
+    created = bridge.scim.post("/Users", _user())
+    assert created.status_code == 201, created.text
+    deleted = bridge.scim.delete(f"/Users/{created.json()['id']}")
+    assert deleted.status_code == 204
+    assert deleted.content == b""
+    assert "Content-Type" not in deleted.headers
