@@ -35,7 +35,8 @@ def parse_attribute_list(
     """Resolve an ``attributes``/``excludedAttributes`` value: a comma-separated string or a list of names.
 
     Names use standard attribute notation (RFC 7644, Section 3.10): ``userName``, ``name.givenName`` or
-    ``urn:...:User:employeeNumber``. A name that is not well-formed (e.g. ``emails[type eq "work"]``) is a
+    ``urn:...:User:employeeNumber``; an extension's URN alone stands for all of its attributes. A name that
+    is not well-formed (e.g. ``emails[type eq "work"]``) is a
     400 ``invalidValue``. A well-formed name the resource type does not have is **ignored**: the RFC leaves
     this open, and IdPs send lists written for many servers (Entra sends ``excludedAttributes=members`` to
     every endpoint). Duplicates are dropped; order is kept. A list whose names are all unknown is therefore
@@ -47,9 +48,13 @@ def parse_attribute_list(
     for name in _names(value):
         if not _ATTRIBUTE_NAME.fullmatch(name):
             raise InvalidValue(f"{name!r} is not an attribute name.")
-        path = resource_type.resolve(name)
-        if path is not None and path not in paths:
-            paths.append(path)
+        extension = _extension(resource_type, name)
+        if extension is not None:
+            # An extension's URN names the extension as a whole (RFC 7643 section 3.3): all its attributes.
+            found = [AttributePath(schema=extension.id, attribute=a, extension=True) for a in extension.attributes]
+        else:
+            found = [p for p in (resource_type.resolve(name),) if p is not None]
+        paths.extend(path for path in found if path not in paths)
     return tuple(paths)
 
 

@@ -391,3 +391,19 @@ def test_reading_users_one_by_one_keeps_their_last_modified(bridge: Running) -> 
     assert again == listed
     newer = bridge.scim.get("/Users", params={"filter": f'meta.lastModified gt "{max(listed.values())}"'})
     assert newer.json()["totalResults"] == 0
+
+
+def test_an_extension_urn_selects_or_excludes_the_whole_extension(bridge: Running) -> None:
+    created = bridge.scim.post("/Users", new_user(**{"schemas": [CORE, ENTERPRISE],
+                                                     ENTERPRISE: {"department": "Ops", "employeeNumber": "7"}}))
+    assert created.status_code == 201, created.text
+    path = f"/Users/{created.json()['id']}"
+    only = bridge.scim.get(path, params={"attributes": ENTERPRISE}).json()
+    assert set(only) == {"schemas", "id", ENTERPRISE}
+    assert only[ENTERPRISE] == {"department": "Ops", "employeeNumber": "7"}
+    assert only["schemas"] == [CORE, ENTERPRISE]
+    both = bridge.scim.get(path, params={"attributes": f"{ENTERPRISE},userName"}).json()
+    assert set(both) == {"schemas", "id", "userName", ENTERPRISE}
+    without = bridge.scim.get(path, params={"excludedAttributes": ENTERPRISE.lower()}).json()
+    assert ENTERPRISE not in without and ENTERPRISE not in without["schemas"]
+    assert without["userName"] == "Nia.Okafor@Example.com" and OPSGENIE in without

@@ -15,6 +15,7 @@ from scim_bridge.scim.projection import wants
 from scim_bridge.scim.schema import CORE_GROUP
 from scim_bridge.scim.schema import CORE_USER
 from scim_bridge.scim.schema import ENTERPRISE_USER
+from scim_bridge.scim.schema import ENTERPRISE_USER_SCHEMA
 from scim_bridge.scim.schema import GROUP
 from scim_bridge.scim.schema import OPSGENIE_USER
 from scim_bridge.scim.schema import USER
@@ -76,7 +77,8 @@ def _project(
         (f"{ENT}:manager.value", [f"{ENT}:manager.value"]),
         (f"{CORE_USER}:userName", ["userName"]),
         ("nope,userName,name.nope,members", ["userName"]),  # unknown but well-formed: ignored
-        (ENT, []),  # a bare schema URN names no attribute
+        (ENT, [f"{ENT}:{a.name}" for a in ENTERPRISE_USER_SCHEMA.attributes]),  # the whole extension
+        (f"{ENT},userName", [*(f"{ENT}:{a.name}" for a in ENTERPRISE_USER_SCHEMA.attributes), "userName"]),
         ("groups.$ref", ["groups.$ref"]),
         (["userName", "emails"], ["userName", "emails"]),
         (["userName,title"], ["userName", "title"]),
