@@ -176,3 +176,17 @@ def test_responses_without_a_body_carry_no_media_type(bridge: Running) -> None:
     assert deleted.status_code == 204
     assert deleted.content == b""
     assert "Content-Type" not in deleted.headers
+
+
+def test_conditional_gets(bridge: Running) -> None:
+    created = bridge.scim.post("/Users", _user())
+    assert created.status_code == 201, created.text
+    path, version = f"/Users/{created.json()['id']}", created.headers["ETag"]
+    strong = version.removeprefix("W/")
+    assert bridge.scim.get(path, headers={"If-None-Match": version}).status_code == 304
+    assert bridge.scim.get(path, headers={"If-None-Match": strong}).status_code == 304  # weak comparison
+    assert bridge.scim.get(path, headers={"If-None-Match": 'W/"other"'}).status_code == 200
+    assert bridge.scim.get(path, headers={"If-Match": version}).status_code == 200
+    stale = bridge.scim.get(path, headers={"If-Match": 'W/"other"'})
+    assert stale.status_code == 412, stale.text
+    assert stale.json()["schemas"] == [ERROR]
