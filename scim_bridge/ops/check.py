@@ -69,7 +69,9 @@ class CheckResult:
 
     def line(self) -> str:
         text = f"{self.status:<4} {self.name}: {self.message}"
-        return f"{text} Fix: {self.fix}" if self.fix else text
+        if not self.fix:
+            return text
+        return f"{text.rstrip('.')}. Fix: {self.fix}" + ("" if self.fix.endswith(".") else ".")
 
 
 @dataclass(frozen=True)

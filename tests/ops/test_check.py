@@ -96,7 +96,9 @@ def test_wrong_key(us_sim: SimulatorServer, tmp_path: Path) -> None:
     assert "check OPSGENIE_API_KEY" in checks["opsgenie key"]
     assert checks["opsgenie write"].startswith("SKIP")
     assert WRONG not in result.stdout + result.stderr
-    assert "cannot work until they are fixed" in result.stdout
+    assert "1 of 9 checks failed (5 more could not run until then): the bridge cannot work until they are fixed." \
+        in result.stdout
+    assert ". Fix: check OPSGENIE_API_KEY" in checks["opsgenie key"]
 
 
 def test_wrong_region_hint(us_sim: SimulatorServer, tmp_path: Path) -> None:
