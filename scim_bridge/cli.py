@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import logging
 import os
+import socket
 import sys
 from pathlib import Path
 from typing import Any
@@ -17,6 +19,20 @@ from scim_bridge import __version__
 from scim_bridge.config import ConfigError
 from scim_bridge.config import Settings
 from scim_bridge.config import generate_token
+
+_DEMO_LOCKS: list[Any] = []  # open lock files of the demo's state database, kept for the process's life
+
+
+def _port_in_use(host: str, port: int) -> str | None:
+    """Why ``host:port`` cannot be listened on, or None when it can (checked by binding it once)."""
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind((host, port))
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    return None
 
 
 def _fail(message: str, code: int = 2) -> NoReturn:
@@ -122,17 +138,27 @@ def demo(host: str, port: int, simulator_port: int) -> None:
     from scim_bridge.web.app import create_app
 
     _logging("WARNING")
+    busy = _port_in_use(host, port)
+    if busy:
+        _fail(f"cannot listen on {host}:{port}: {busy}")  # before anything is started or reset
     env = dict(os.environ)
     token = env.get("SCIM_BEARER_TOKEN", "").strip() or generate_token()
     sim_key = "demo-" + hashlib.sha256(token.encode()).hexdigest()[:16]
-    simulator = SimulatorServer(SimulatorConfig.from_cli(sim_key), port=simulator_port, seed="demo").start()
     database = env.get("SCIM_BRIDGE_DATABASE_URL", "").strip()
     if not database:
         path = Path("var/demo.db")
         path.parent.mkdir(parents=True, exist_ok=True)
+        lock = path.with_suffix(".lock").open("w")
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)  # held until this process ends
+        except BlockingIOError:
+            _fail(f"another demo is running on {path}: stop it, or give this one its own "
+                  "SCIM_BRIDGE_DATABASE_URL (e.g. sqlite:///var/demo2.db)")
+        _DEMO_LOCKS.append(lock)
         for suffix in ("", "-wal", "-shm"):
             Path(f"{path}{suffix}").unlink(missing_ok=True)  # the simulator starts afresh too
         database = f"sqlite:///{path}"
+    simulator = SimulatorServer(SimulatorConfig.from_cli(sim_key), port=simulator_port, seed="demo").start()
     env.update({"OPSGENIE_API_URL": simulator.base_url, "OPSGENIE_API_KEY": sim_key,
                 "SCIM_BEARER_TOKEN": token, "SCIM_BRIDGE_DATABASE_URL": database})
     try:
