@@ -128,6 +128,14 @@ class Settings:
                 f"SCIM_BRIDGE_DEACTIVATION must be one of {', '.join(DEACTIVATION_MODES)}, got {deactivation!r}"
             )
         oauth_clients = _oauth_clients(env.get("SCIM_BRIDGE_OAUTH_CLIENTS", ""))
+        tokens = _tokens(env)
+        names = [t.name for t in tokens] + [c.name for c in oauth_clients]
+        twice = sorted({name for name in names if names.count(name) > 1})
+        if twice:
+            raise ConfigError(
+                f"the name {twice[0]!r} is given to more than one token or OAuth client (SCIM_BEARER_TOKEN is "
+                "named 'default'): the audit log names each change's token, so every name must be unique"
+            )
         signing_key = _secret(env, "SCIM_BRIDGE_OAUTH_SIGNING_KEY")
         if oauth_clients and len(signing_key) < 32:
             raise ConfigError("SCIM_BRIDGE_OAUTH_CLIENTS needs SCIM_BRIDGE_OAUTH_SIGNING_KEY (or _FILE), "
@@ -145,7 +153,7 @@ class Settings:
         return cls(
             opsgenie_api_url=api_url,
             opsgenie_api_key=api_key,
-            tokens=_tokens(env),
+            tokens=tokens,
             oauth_clients=oauth_clients,
             oauth_signing_key=signing_key,
             oauth_token_lifetime=int(_number(env, "SCIM_BRIDGE_OAUTH_TOKEN_LIFETIME", 3600, minimum=60)),

@@ -15,6 +15,7 @@ from conftest import Running
 from conftest import ScimClient
 
 from scim_bridge.config import BearerToken
+from scim_bridge.config import ConfigError
 from scim_bridge.config import Settings
 
 ERROR = "urn:ietf:params:scim:api:messages:2.0:Error"
@@ -70,6 +71,18 @@ def test_tokens_from_environment_hashes(bridge_factory: Any) -> None:
     running: Running = bridge_factory(tokens=tokens)
     for secret in (OLD, NEW, "third-token-abcdefghijkl"):
         assert ScimClient(running.scim.base_url, secret).get("/Groups").status_code == 200
+
+
+@pytest.mark.parametrize("extra", [
+    {"SCIM_BEARER_TOKEN_HASHES": f"default:{_digest(NEW)}"},  # SCIM_BEARER_TOKEN is "default"
+    {"SCIM_BEARER_TOKEN_HASHES": f"okta:{_digest(NEW)},okta:{_digest('third-token-abcdefghijkl')}"},
+    {"SCIM_BEARER_TOKEN_HASHES": f"okta:{_digest(NEW)}", "SCIM_BRIDGE_OAUTH_CLIENTS": "okta:cid:" + "0" * 64,
+     "SCIM_BRIDGE_OAUTH_SIGNING_KEY": "k" * 40},
+])
+def test_two_ways_in_cannot_share_a_name(extra: dict[str, str]) -> None:
+    """The audit log tells changes apart by token (or OAuth client) name."""
+    with pytest.raises(ConfigError, match="more than one token or OAuth client"):
+        Settings.from_env({"OPSGENIE_API_KEY": "k", "SCIM_BEARER_TOKEN": OLD, **extra})
 
 
 def _near_misses() -> list[str]:
