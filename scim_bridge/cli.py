@@ -20,8 +20,6 @@ from scim_bridge.config import ConfigError
 from scim_bridge.config import Settings
 from scim_bridge.config import generate_token
 
-_DEMO_LOCKS: list[Any] = []  # open lock files of the demo's state database, kept for the process's life
-
 
 def _port_in_use(host: str, port: int) -> str | None:
     """Why ``host:port`` cannot be listened on, or None when it can (checked by binding it once)."""
@@ -148,13 +146,12 @@ def demo(host: str, port: int, simulator_port: int) -> None:
     if not database:
         path = Path("var/demo.db")
         path.parent.mkdir(parents=True, exist_ok=True)
-        lock = path.with_suffix(".lock").open("w")
+        lock = path.with_suffix(".lock").open("w")  # open (and locked) while this function serves
         try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)  # held until this process ends
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             _fail(f"another demo is running on {path}: stop it, or give this one its own "
                   "SCIM_BRIDGE_DATABASE_URL (e.g. sqlite:///var/demo2.db)")
-        _DEMO_LOCKS.append(lock)
         for suffix in ("", "-wal", "-shm"):
             Path(f"{path}{suffix}").unlink(missing_ok=True)  # the simulator starts afresh too
         database = f"sqlite:///{path}"

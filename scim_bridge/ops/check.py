@@ -204,13 +204,13 @@ def _opsgenie(settings: Settings, *, other_region_url: str | None, timeout: floa
             reason = "OpsGenie was not reached" if first.status is None else "the key was not accepted"
             return [key, *(CheckResult(name, SKIP, f"not checked: {reason}") for name in skipped)]
         results = [key]
-        limits: list[Answer] = []  # GET /v2/request-limits/, asked at most once
-        read = _read_result(http, first, limits)
+        limits = _ask(http, "GET", "/v2/request-limits/")  # needs Read alone: serves two checks
+        read = _read_result(first, limits)
         results.append(read)
         results.append(_write_result(http, read))
         results.append(_delete_result(http, read))
         results.append(_roles_result(http, settings, read))
-        results.append(_limits_result(http, limits))
+        results.append(_limits_result(limits))
         return results
     finally:
         http.close()
@@ -261,12 +261,11 @@ def _key_result(first: Answer, settings: Settings, other_region_url: str | None,
 def _refused_key(settings: Settings, other_region_url: str | None, timeout: float, message: str) -> CheckResult:
     url = settings.opsgenie_api_url
     region = api_region(url)
-    official_other = next((u for name, u in REGION_URLS.items() if region and name != region), "")
+    # The official other region, when the configured URL is one of OpsGenie's two hosts.
+    official_name, official_other = next(((n, u) for n, u in REGION_URLS.items() if region and n != region), ("", ""))
     other = (other_region_url or "").rstrip("/") or official_other
-    # Name the other region only when it is known: the configured URL is official, or so is the other one.
-    other_name = api_region(other) if other else None
-    if region and not other_name:
-        other_name = next(name for name in REGION_URLS if name != region)
+    # Name the other region only when it is known: the other URL is official, or the configured one is.
+    other_name = (api_region(other) if other else None) or official_name or None
     belongs = f"the {other_name} region" if other_name else f"the region {other} serves"
     if other and other != url:
         http = _transport(settings.opsgenie_api_key, other, timeout)
@@ -288,7 +287,7 @@ def _refused_key(settings: Settings, other_region_url: str | None, timeout: floa
                 KEY_HELP,
             )
     if official_other:
-        where = f"the key may belong to the {other_name} region: set OPSGENIE_API_URL={official_other}"
+        where = f"the key may belong to the {official_name} region: set OPSGENIE_API_URL={official_other}"
     else:
         where = ("a key works only in the region it was created in: OpsGenie's API hosts are "
                  + " and ".join(f"{u} ({name})" for name, u in REGION_URLS.items())
@@ -300,18 +299,11 @@ def _refused_key(settings: Settings, other_region_url: str | None, timeout: floa
     )
 
 
-def _request_limits(http: Transport, asked: list[Answer]) -> Answer:
-    if not asked:
-        asked.append(_ask(http, "GET", "/v2/request-limits/"))
-    return asked[0]
-
-
-def _read_result(http: Transport, first: Answer, limits_asked: list[Answer]) -> CheckResult:
+def _read_result(first: Answer, limits: Answer) -> CheckResult:
     if first.status == 200:
         total = first.data.get("totalCount") if isinstance(first.data, dict) else None
         seen = f"{total} users visible" if isinstance(total, int) else "users are readable"
         return CheckResult("opsgenie read", OK, f"Read and Configuration Access granted ({seen}).")
-    limits = _request_limits(http, limits_asked)
     if limits.status == 200:
         return CheckResult(
             "opsgenie read", FAIL,
@@ -398,8 +390,7 @@ def _roles_result(http: Transport, settings: Settings, read: CheckResult) -> Che
     )
 
 
-def _limits_result(http: Transport, limits_asked: list[Answer]) -> CheckResult:
-    answer = _request_limits(http, limits_asked)
+def _limits_result(answer: Answer) -> CheckResult:
     if answer.status == 200:
         limits = parse_request_limits(answer.data.get("data") if isinstance(answer.data, dict) else None)
         shown = "; ".join(

@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import json
 import logging
+import sys
 from dataclasses import dataclass
 from typing import Any
 from typing import TextIO
@@ -54,7 +55,6 @@ CSV_COLUMNS = (
     "externalId",
 )
 TEAM_SEPARATOR = ";"  # OpsGenie team names cannot contain it
-PAGE = 1000
 
 
 class ExportError(Exception):
@@ -112,14 +112,8 @@ def write(snapshot: Snapshot, out: TextIO) -> None:
 
 
 def _all_users(users: UserService, ctx: RequestContext) -> list[dict[str, Any]]:
-    """Every user as GET /Users serves it, read from the search index a page at a time."""
-    found: list[dict[str, Any]] = []
-    while True:
-        total, page = users.search_page(ctx, None, sort_by=None, descending=False, start_index=len(found) + 1,
-                                        count=PAGE)
-        found += page
-        if not page or len(found) >= total:
-            return found
+    """Every user as GET /Users serves it, from the search index in one read (one snapshot)."""
+    return users.search_page(ctx, None, sort_by=None, descending=False, start_index=1, count=sys.maxsize)[1]
 
 
 def _rows(store: Store) -> tuple[list[dict[str, str]], int]:

@@ -107,6 +107,13 @@ class LimitTable:
             return list(self._windows.get(domain, ()))
 
 
+def waits_too_long(wait: float, time_left: float) -> bool:
+    """Whether a slot ``wait`` seconds away comes too late for a caller with ``time_left`` seconds. The deadline
+    bounds waiting only: a slot free now is taken even when the caller (a retry that slept a little past its
+    deadline) has no time left."""
+    return wait > 0 and wait > time_left
+
+
 def earliest_slot(slots: Sequence[float], windows: Sequence[tuple[int, float]], now: float) -> float:
     """The earliest instant, not before ``now`` nor before the last slot, at which one more request fits
     every window, given the send times ``slots`` (ascending, past or reserved) of the recent requests."""
@@ -187,7 +194,7 @@ class RollingWindowBudget:
             if windows:
                 at = max(at, earliest_slot(self._recent(domain, windows, now), windows, now))
             at = max(at, now)
-            if at > now and at > deadline:  # the deadline bounds the wait: a slot free now is always taken
+            if waits_too_long(at - now, deadline - now):
                 raise BudgetExhausted(
                     f"rate budget for {domain!r} has no slot for {at - now:.2f}s",
                     retry_after=at - now,

@@ -8,6 +8,7 @@ URN, JSON booleans, and no readOnly, unknown, null or empty values. Strings are 
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterator
 from collections.abc import Mapping
 from datetime import datetime
@@ -432,7 +433,7 @@ def load_resource(body: Any, resource_type: ResourceType, *, for_replace: bool =
     verb = "PUT" if for_replace else "POST"
     if not isinstance(body, Mapping):
         raise InvalidSyntax(f"The {verb} body must be a JSON object.")
-    _check_schemas(body, resource_type)
+    named = {urn.lower() for urn in _check_schemas(body, resource_type)}
     try:
         loaded = resource_schema(resource_type)().load(body)
     except ValidationError as exc:
@@ -443,14 +444,13 @@ def load_resource(body: Any, resource_type: ResourceType, *, for_replace: bool =
     resource = {key: prune(value) for key, value in loaded.items()}
     resource = {key: value for key, value in resource.items() if not is_empty(value)}
     _check_required(resource, resource_type)
-    named = {str(urn).lower() for urn in body.get(find_key(body, "schemas") or "schemas") or []}
     urns = [urn for urn in resource_type.extension_urns()
             if urn in resource or (for_replace and urn.lower() in named)]
     return {"schemas": [resource_type.schema.id, *urns], **resource}
 
 
-def _check_schemas(body: Mapping[str, Any], resource_type: ResourceType) -> None:
-    """RFC 7643 §3: ``schemas`` lists the core schema and only extensions of this resource type."""
+def _check_schemas(body: Mapping[str, Any], resource_type: ResourceType) -> list[str]:
+    """RFC 7643 §3: ``schemas`` lists the core schema and only extensions of this resource type. Returns it."""
     key = find_key(body, "schemas")
     urns = body.get(key) if key is not None else None
     if not isinstance(urns, list) or not urns or not all(isinstance(urn, str) for urn in urns):
@@ -462,6 +462,7 @@ def _check_schemas(body: Mapping[str, Any], resource_type: ResourceType) -> None
             )
     if not any(urn.lower() == resource_type.schema.id.lower() for urn in urns):
         raise InvalidValue(f"Attribute 'schemas' must contain '{resource_type.schema.id}'.")
+    return urns
 
 
 def _check_required(resource: Mapping[str, Any], resource_type: ResourceType) -> None:
@@ -469,3 +470,16 @@ def _check_required(resource: Mapping[str, Any], resource_type: ResourceType) ->
     for attribute in resource_type.schema.attributes:
         if attribute.required and attribute.mutability != READ_ONLY and attribute.name not in resource:
             raise InvalidValue(f"Attribute '{attribute.name}' is required.")
+
+
+def keep_own_extension(new: dict[str, Any], current: dict[str, Any], urn: str) -> None:
+    """A PUT without the bridge's own extension keeps it as it is: identity providers send the attributes they
+    know, and clearing OpsGenie-only data (tags, details, a team's description) nobody sent is not what they
+    mean. A PUT that carries the extension, or names it in ``schemas`` (with empty values, say), replaces it."""
+    schemas = new.get("schemas")
+    named = isinstance(schemas, list) and urn in schemas
+    if urn in new or named or urn not in current:
+        return
+    new[urn] = copy.deepcopy(current[urn])
+    if isinstance(schemas, list):
+        new["schemas"] = [*schemas, urn]

@@ -29,6 +29,7 @@ from scim_bridge.service.context import add_meta
 from scim_bridge.service.context import relative
 from scim_bridge.service.naming import role_group_id
 from scim_bridge.service.naming import role_group_name
+from scim_bridge.store import coordination
 from scim_bridge.store import groups as group_rows
 from scim_bridge.store import index
 from scim_bridge.store import members as member_rows
@@ -128,7 +129,7 @@ def render_users(conn: Connection, user_ids: Collection[str]) -> dict[str, dict[
         return {}
     memberships = member_rows.memberships_for_users(conn, list(records))
     team_names = _team_names(conn, (m.group_id for ms in memberships.values() for m in ms))
-    suspended = mirror.suspensions_for_users(conn, list(records))
+    suspended = coordination.suspensions_for_users(conn, list(records))
     return {
         uid: user_document(record, memberships=memberships[uid], team_names=team_names,
                            suspension=suspended.get(uid))

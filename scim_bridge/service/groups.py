@@ -44,10 +44,12 @@ from scim_bridge.scim.filters import simple_equality
 from scim_bridge.scim.listing import _sort_key as sort_key
 from scim_bridge.scim.listing import paginate
 from scim_bridge.scim.listing import sort_resources
+from scim_bridge.scim.payloads import keep_own_extension
 from scim_bridge.scim.schema import CORE_GROUP
 from scim_bridge.scim.schema import GROUP
 from scim_bridge.scim.schema import OPSGENIE_GROUP
 from scim_bridge.scim.schema import AttributePath
+from scim_bridge.scim.versions import require_version
 from scim_bridge.service.context import RequestContext
 from scim_bridge.service.context import add_meta
 from scim_bridge.service.context import now
@@ -61,8 +63,6 @@ from scim_bridge.service.naming import ROLE_PREFIX
 from scim_bridge.service.naming import role_group_id
 from scim_bridge.service.naming import role_group_name
 from scim_bridge.service.sync import SyncService
-from scim_bridge.service.users import etag_matches
-from scim_bridge.service.users import keep_own_extension
 from scim_bridge.service.users import remember_user
 from scim_bridge.store.records import GroupRecord
 from scim_bridge.store.records import Membership
@@ -93,7 +93,6 @@ LEASE_POLL = 0.02
 PUSHED_MEMBERS = "pushed_members"
 
 NewResource = Callable[[dict[str, Any]], dict[str, Any]]
-# (user id, display) of one member, in roster order.
 # user id -> user_name, for the users the mirror holds.
 Known = dict[str, str]
 
@@ -562,7 +561,7 @@ class GroupService:
         known = self._known([m.user_id for m in team.members or ()])
         record = mirrored if mirrored is not None else self._remember(team, known)
         current = self._render_team(ctx, record, self._upstream_members(team, known), True)
-        _check_version(if_match, current)
+        require_version(if_match, current)
         # Suspended users left their teams upstream; their suspension records the teams reactivation gives
         # back. The operations see those users as members, so that removing one (or a replace without it)
         # takes the team out of what reactivation restores, and adding a suspended user records the team
@@ -691,7 +690,7 @@ class GroupService:
         if group is None:
             raise errors.NotFound(f"Group {group_id} not found")
         current = self._render_role(ctx, group, want_members=True)
-        _check_version(if_match, current)
+        require_version(if_match, current)
         new = new_of(current)
         if str(new.get("displayName") or "").lower() != group.display_name.lower():
             raise errors.Mutability(f"Role groups cannot be renamed: {group.display_name!r} is an OpsGenie role")
@@ -749,7 +748,7 @@ class GroupService:
         with self._team_write(group_id):
             if if_match is not None:
                 current = self.get(ctx, group_id, want_members=True)
-                _check_version(if_match, current)
+                require_version(if_match, current)
             try:
                 with upstream_errors():
                     self.directory.delete_team(group_id)
@@ -825,12 +824,6 @@ def _member_ids(members: Any, *, strict: bool = False) -> list[str]:
             seen.add(value)
             ids.append(value)
     return ids
-
-
-def _check_version(if_match: str | None, current: dict[str, Any]) -> None:
-    if if_match is not None and not etag_matches(if_match, current["meta"]["version"]):
-        raise errors.PreconditionFailed(f"Group {current['id']} has changed: its version is "
-                                        f"{current['meta']['version']}")
 
 
 __all__ = ["PUSHED_MEMBERS", "GroupService", "role_group_id", "role_group_name", "validate_team_name"]

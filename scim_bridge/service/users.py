@@ -23,9 +23,11 @@ from scim_bridge.scim.filters import matches
 from scim_bridge.scim.filters import simple_equality
 from scim_bridge.scim.listing import paginate
 from scim_bridge.scim.listing import sort_resources
+from scim_bridge.scim.payloads import keep_own_extension
 from scim_bridge.scim.schema import OPSGENIE_USER
 from scim_bridge.scim.schema import USER
 from scim_bridge.scim.schema import AttributePath
+from scim_bridge.scim.versions import require_version
 from scim_bridge.service import user_mapping as um
 from scim_bridge.service.context import RequestContext
 from scim_bridge.service.context import now
@@ -42,19 +44,6 @@ from scim_bridge.store.store import Store
 
 log = logging.getLogger(__name__)
 OWNER = "owner"
-
-
-def keep_own_extension(new: dict[str, Any], current: dict[str, Any], urn: str) -> None:
-    """A PUT without the bridge's own extension keeps it as it is: identity providers send the attributes they
-    know, and clearing OpsGenie-only data (tags, details, a team's description) nobody sent is not what they
-    mean. A PUT that carries the extension, or names it in ``schemas`` (with empty values, say), replaces it."""
-    schemas = new.get("schemas")
-    named = isinstance(schemas, list) and urn in schemas
-    if urn in new or named or urn not in current:
-        return
-    new[urn] = copy.deepcopy(current[urn])
-    if isinstance(schemas, list):
-        new["schemas"] = [*schemas, urn]
 
 
 def remember_user(store: Store, upstream: DirectoryUser) -> UserRecord:
@@ -197,26 +186,13 @@ class UserService:
     def _remember(self, upstream: DirectoryUser) -> UserRecord:
         return remember_user(self.store, upstream)
 
-    def render(
-        self,
-        ctx: RequestContext,
-        record: UserRecord,
-        *,
-        memberships: list[Membership] | None = None,
-        team_names: dict[str, str] | None = None,
-        suspensions: dict[str, Suspension] | None = None,
-    ) -> dict[str, Any]:
-        """The SCIM User (absolute URLs). Callers rendering many users pass ``memberships``,
-        ``team_names`` and ``suspensions`` loaded in bulk; otherwise they are read for this user."""
-        if memberships is None:
-            memberships = self.store.groups_of(record.id)
-        if team_names is None:
-            team_names = {gid: g.display_name for gid, g in
-                          self.store.get_groups([m.group_id for m in memberships]).items() if g.kind == "team"}
-        suspension = (suspensions.get(record.id) if suspensions is not None
-                      else self.store.get_suspension(record.id))
+    def render(self, ctx: RequestContext, record: UserRecord) -> dict[str, Any]:
+        """The SCIM User (absolute URLs), its memberships and suspension read for this user."""
+        memberships = self.store.groups_of(record.id)
+        team_names = {gid: g.display_name for gid, g in
+                      self.store.get_groups([m.group_id for m in memberships]).items() if g.kind == "team"}
         return ctx.absolute(user_document(record, memberships=memberships, team_names=team_names,
-                                          suspension=suspension))
+                                          suspension=self.store.get_suspension(record.id)))
 
     # --- writing ---------------------------------------------------------------------------
     def create(self, ctx: RequestContext, resource: dict[str, Any]) -> dict[str, Any]:
@@ -335,10 +311,7 @@ class UserService:
             upstream = self._read_upstream(user_id)
             record = self._remember(upstream)
         current = self._documents(ctx, [record])[0]
-        if if_match is not None and not etag_matches(if_match, current["meta"]["version"]):
-            raise errors.PreconditionFailed(
-                f"User {user_id} has changed: its version is {current['meta']['version']}"
-            )
+        require_version(if_match, current)
         return record, upstream, current
 
     def _write(
@@ -659,13 +632,3 @@ def _without_primary(item: Any) -> Any:
 
 def _roles_of(resource: dict[str, Any]) -> list[str]:
     return sorted(str(r.get("value", "")).lower() for r in resource.get("roles") or [] if isinstance(r, dict))
-
-
-def etag_matches(header: str, version: str) -> bool:
-    """RFC 7232 weak comparison against a list of entity tags (or ``*``)."""
-    def opaque(tag: str) -> str:
-        tag = tag.strip()
-        return tag[2:] if tag.startswith("W/") else tag
-
-    tags = [t for t in header.split(",") if t.strip()]
-    return any(t.strip() == "*" or opaque(t) == opaque(version) for t in tags)

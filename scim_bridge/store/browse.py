@@ -16,6 +16,7 @@ from sqlalchemy import or_
 from sqlalchemy import select
 from sqlalchemy import true
 from sqlalchemy.engine import Connection
+from sqlalchemy.sql.expression import FromClause
 
 from scim_bridge.store.audit import _from_row as audit_from_row
 from scim_bridge.store.groups import group_from_row
@@ -90,12 +91,13 @@ class Browser:
         """Users whose username or display name contains ``text``, by username; optionally only the
         holders of ``role`` (case-insensitive)."""
         where = _user_search(text)
+        source: FromClause = users
         if role is not None:
             where = and_(where, _user_role() == role.lower())
+            source = _USERS_AND_SUSPENSIONS
         with self.engine.connect() as conn:
-            total = _count(conn, select(users.c.id).select_from(_USERS_AND_SUSPENSIONS).where(where))
-            stmt = (select(users).select_from(_USERS_AND_SUSPENSIONS).where(where)
-                    .order_by(users.c.username_lower, users.c.id))
+            total = _count(conn, select(users.c.id).select_from(source).where(where))
+            stmt = select(users).select_from(source).where(where).order_by(users.c.username_lower, users.c.id)
             rows = [user_from_row(r) for r in conn.execute(stmt.offset(offset).limit(limit)).mappings()]
         return Page(rows, total)
 

@@ -35,6 +35,7 @@ from scim_bridge.opsgenie.ratelimit import LimitTable
 from scim_bridge.opsgenie.ratelimit import RateLimit
 from scim_bridge.opsgenie.ratelimit import earliest_slot
 from scim_bridge.opsgenie.ratelimit import free_slots
+from scim_bridge.opsgenie.ratelimit import waits_too_long
 from scim_bridge.store.engine import WRITE_OPTION
 from scim_bridge.store.sqlutil import insert_ignoring
 from scim_bridge.store.tables import rate_domains
@@ -95,7 +96,7 @@ class DatabaseRateBudget:
                 ]
                 at = max(at, earliest_slot(slots, windows, now))
             wait = at - now
-            if wait > 0 and wait > deadline - time.monotonic():  # a slot free now is always taken
+            if waits_too_long(wait, deadline - time.monotonic()):
                 raise BudgetExhausted(
                     f"rate budget for {domain!r} has no slot for {wait:.2f}s", retry_after=wait, domain=domain
                 )

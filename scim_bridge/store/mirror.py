@@ -14,22 +14,17 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Collection
-from collections.abc import Sequence
 from dataclasses import dataclass
 from dataclasses import field
 from typing import Protocol
 
 from sqlalchemy import bindparam
-from sqlalchemy import select
 from sqlalchemy import text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import INTEGER
 from sqlalchemy.engine import Connection
 
-from scim_bridge.store.coordination import suspension_from_row
-from scim_bridge.store.records import Suspension
 from scim_bridge.store.sqlutil import chunks
-from scim_bridge.store.tables import suspensions
 
 # First key of the advisory locks that serialise re-indexing of one resource (two-key form, so it
 # never meets the single-key locks of locks.py).
@@ -57,15 +52,6 @@ class Dirty:
 
     def __bool__(self) -> bool:
         return bool(self.users or self.groups)
-
-
-def suspensions_for_users(conn: Connection, user_ids: Sequence[str]) -> dict[str, Suspension]:
-    """The suspension records of those of ``user_ids`` that have one, in one query per 500 ids."""
-    found: dict[str, Suspension] = {}
-    for part in chunks(list(dict.fromkeys(user_ids))):
-        for row in conn.execute(select(suspensions).where(suspensions.c.user_id.in_(part))).mappings():
-            found[row["user_id"]] = suspension_from_row(row)
-    return found
 
 
 def _lock_key(kind: str, resource_id: str) -> int:

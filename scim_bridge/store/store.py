@@ -400,7 +400,7 @@ class Store:
     def suspensions_for(self, user_ids: Sequence[str]) -> dict[str, Suspension]:
         """The suspension records of those of ``user_ids`` that have one, in one query."""
         with self._read() as conn:
-            return mirror.suspensions_for_users(conn, user_ids)
+            return coordination.suspensions_for_users(conn, user_ids)
 
     def all_suspensions(self) -> dict[str, Suspension]:
         """Every suspension record, by user id (suspended users are few)."""

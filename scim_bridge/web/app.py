@@ -160,8 +160,8 @@ def _install_hooks(app: Flask, settings: Settings, store: Store, metrics: Metric
     @app.after_request
     def finish(response: Response) -> Response:
         response.headers["X-Request-Id"] = g.get("request_id", "")
-        if response.status_code in (204, 304) or (request.method == "OPTIONS" and not response.content_length):
-            response.headers.pop("Content-Type", None)  # no body: no media type (Flask's default is text/html)
+        if request.method == "OPTIONS" and not response.content_length:
+            response.headers.pop("Content-Type", None)  # Flask's automatic OPTIONS answer has no body
         elapsed = time.perf_counter() - g.get("started", time.perf_counter())
         ctx = getattr(request, "scim_context", None)
         endpoint = request.url_rule.rule if request.url_rule is not None else "unmatched"

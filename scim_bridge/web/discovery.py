@@ -21,7 +21,7 @@ DISCOVERY_ENDPOINTS = frozenset({"discovery.service_provider_config", "discovery
 def refuse_filters() -> None:
     """RFC 7644 §4: discovery endpoints ignore filtering, so a request with a filter gets 403 rather than an
     answer the client could take for a filtered one."""
-    if "filter" in request.args:
+    if "filter" in request.args and request.endpoint in DISCOVERY_ENDPOINTS:
         raise errors.Forbidden(
             "Filtering is not supported on the discovery endpoints (RFC 7644 section 4); request them whole"
         )

@@ -29,6 +29,8 @@ def scim_response(
     response = Response(data, status=status, mimetype=SCIM_JSON if body is not None else None)
     if body is not None:
         response.headers["Content-Type"] = f"{SCIM_JSON}; charset=utf-8"
+    else:
+        del response.headers["Content-Type"]  # no body, no media type (not Flask's default text/html)
     if location:
         response.headers["Location"] = location
     if etag:

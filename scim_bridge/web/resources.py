@@ -26,8 +26,9 @@ from scim_bridge.scim.schema import GROUP
 from scim_bridge.scim.schema import USER
 from scim_bridge.scim.schema import AttributePath
 from scim_bridge.scim.schema import ResourceType
+from scim_bridge.scim.versions import etag_matches
+from scim_bridge.scim.versions import require_version
 from scim_bridge.service.context import RequestContext
-from scim_bridge.service.users import etag_matches
 from scim_bridge.web.http import context
 from scim_bridge.web.http import json_body
 from scim_bridge.web.http import query_args
@@ -99,9 +100,8 @@ def _if_none_match(resource: dict[str, Any]) -> Response | None:
     """Conditional GET (RFC 7232): 304 when If-None-Match names the current version (weak comparison, or
     ``*``); 412 when If-Match names none of it."""
     version = resource["meta"]["version"]
-    if_match = request.headers.get("If-Match")
-    if if_match and not etag_matches(if_match, version):
-        raise errors.PreconditionFailed(f"{resource['id']} has changed: its version is {version}")
+    if request.headers.get("If-Match"):
+        require_version(request.headers["If-Match"], resource)
     header = request.headers.get("If-None-Match")
     if header and etag_matches(header, version):
         return scim_response(None, 304, etag=version)

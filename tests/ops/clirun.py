@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -29,3 +30,10 @@ def invoke_cli(args: list[str], env: dict[str, str]) -> Result:
     """The same command in this process; every bridge variable not in ``env`` is unset meanwhile."""
     cleared: dict[str, str | None] = {k: None for k in os.environ if k.startswith(("SCIM_", "OPSGENIE_"))}
     return CliRunner().invoke(main, args, env={**cleared, **env}, catch_exceptions=False)
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 nobody listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,15 +11,10 @@ import pytest
 import requests
 
 from ops.clirun import SCIM_BRIDGE
+from ops.clirun import free_port
 from ops.clirun import run_cli
 
 TOKEN = "demo-test-token-0123456789abcdef"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.fixture()

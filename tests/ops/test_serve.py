@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import time
 from pathlib import Path
@@ -16,14 +15,8 @@ from conftest import TOKEN
 
 from ops.clirun import ROOT
 from ops.clirun import SCIM_BRIDGE
+from ops.clirun import free_port
 from scim_bridge.simulator.server import SimulatorServer
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def test_serve_with_the_deploy_config(simulator: SimulatorServer, tmp_path: Path) -> None:
