@@ -175,10 +175,10 @@ class GroupService:
             return self._render_role(ctx, role_group, want_members)
         self.sync.ensure_initial()
         if not self.settings.read_through:
-            record = self.store.get_group(group_id)
-            if record is None or record.kind != "team":
+            found = self._mirrored_document(ctx, group_id, want_members)
+            if found is None:
                 raise errors.NotFound(f"Group {group_id} not found")
-            return self._mirrored_document(ctx, record, want_members)
+            return found
         try:
             with upstream_errors():
                 team = self.directory.get_team(group_id)
@@ -235,10 +235,15 @@ class GroupService:
             known = self._known([m.user_id for m in members])
         return sorted((m.user_id, known.get(m.user_id) or m.username) for m in members)
 
-    def _mirrored_document(self, ctx: RequestContext, record: GroupRecord, want_members: bool) -> dict[str, Any]:
-        """The team as the search index holds it (one query; every store write keeps it in step)."""
-        document = self.store.indexed_documents(GROUP, [record.id]).get(record.id)
+    def _mirrored_document(self, ctx: RequestContext, group_id: str, want_members: bool,
+                           record: GroupRecord | None = None) -> dict[str, Any] | None:
+        """The team as the search index holds it (one query; every store write keeps it in step); rendered from
+        the mirror's record when the index lacks it; None when the mirror holds no such team."""
+        document = self.store.indexed_documents(GROUP, [group_id]).get(group_id)
         if document is None:
+            record = record or self.store.get_group(group_id)
+            if record is None or record.kind != "team":
+                return None
             return self._render_team(ctx, record, self._mirror_members(record.id), want_members)
         resource = ctx.absolute(document)
         if not want_members:
@@ -353,9 +358,8 @@ class GroupService:
         if not self.settings.read_through:
             self.sync.ensure_initial()
             record = self.store.get_group_by_name("team", name)
-            if record is None:
-                return []
-            return [self._mirrored_document(ctx, record, want_members)]
+            found = None if record is None else self._mirrored_document(ctx, record.id, want_members, record)
+            return [] if found is None else [found]
         if not TEAM_NAME_RE.match(name) or len(name) > MAX_TEAM_NAME:
             return []  # cannot be an OpsGenie team name: no upstream call needed
         with upstream_errors():
