@@ -109,6 +109,9 @@ class Settings:
     # Key of the RFC 9865 paging cursors (HMAC); when empty, a random key kept in the database is shared by
     # every replica of the deployment.
     cursor_key: str = field(default="", repr=False)
+    # Region (ISO 3166 code, e.g. "US") in which phoneNumbers without a country code are read; empty: only
+    # international numbers become OpsGenie contacts.
+    phone_region: str = ""
 
     def with_token(self, secret: str, name: str = "default") -> Settings:
         return replace(self, tokens=(*self.tokens, BearerToken.from_secret(name, secret)))
@@ -177,6 +180,7 @@ class Settings:
             console_token=console_token,
             console_secret=console_secret,
             cursor_key=cursor_key,
+            phone_region=_phone_region(env),
         )
 
 
@@ -251,6 +255,15 @@ def _aliases(text: str) -> dict[str, str]:
             )
         aliases[group.strip()] = role.strip()
     return aliases
+
+
+def _phone_region(env: Mapping[str, str]) -> str:
+    import phonenumbers
+
+    region = env.get("SCIM_BRIDGE_PHONE_REGION", "").strip().upper()
+    if region and region not in phonenumbers.SUPPORTED_REGIONS:
+        raise ConfigError(f"SCIM_BRIDGE_PHONE_REGION must be a two-letter region code such as US or DE, got {region!r}")
+    return region
 
 
 def _name(env: Mapping[str, str], var: str, default: str) -> str:

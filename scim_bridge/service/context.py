@@ -18,6 +18,13 @@ class RequestContext:
     request_id: str = ""
     # Upstream calls made while serving this request (filled through the client's call hook).
     upstream_calls: list[dict[str, Any]] = field(default_factory=list)
+    # What the request asked that the bridge did not do, though it succeeded: (kind, message) pairs for the
+    # audit log, the console and the scim_bridge_warnings_total metric (e.g. "phone", "ignored").
+    warnings: list[tuple[str, str]] = field(default_factory=list)
+
+    def warn(self, kind: str, message: str) -> None:
+        if (kind, message) not in self.warnings:
+            self.warnings.append((kind, message))
 
     def absolute(self, resource: dict[str, Any]) -> dict[str, Any]:
         """``resource`` with its relative URLs made absolute under this request's base URL."""

@@ -54,3 +54,12 @@ def upstream_errors() -> Iterator[None]:
         yield
     except d.DirectoryError as exc:
         raise to_scim_error(exc) from exc
+
+
+OWNER_RULE = ("The Owner role is managed in OpsGenie only: the bridge never grants it, and never demotes, "
+              "suspends or deletes an Owner account")
+
+
+def owner_refused(who: str = "") -> s.Forbidden:
+    """The one answer to any change the Owner rule forbids (users, role groups, DELETE, deactivation): 403."""
+    return s.Forbidden(f"{who}: {OWNER_RULE}" if who else OWNER_RULE)

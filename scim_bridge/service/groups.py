@@ -57,6 +57,7 @@ from scim_bridge.service.context import relative
 from scim_bridge.service.documents import MemberView
 from scim_bridge.service.documents import member_entry
 from scim_bridge.service.documents import team_document
+from scim_bridge.service.errors import owner_refused
 from scim_bridge.service.errors import upstream_errors
 from scim_bridge.service.naming import ROLE_ID_PREFIX
 from scim_bridge.service.naming import ROLE_PREFIX
@@ -704,7 +705,7 @@ class GroupService:
         to_remove = sorted(set(old_ids) - set(new_ids))
         if group.role.lower() == OWNER:
             if to_add or to_remove:
-                raise errors.Mutability("The role:Owner group is read-only: the account owner is managed in OpsGenie")
+                raise owner_refused(f"{group.display_name} is read-only")
             return current
         if to_remove and group.role.lower() == self.settings.default_role.lower():
             # Leaving a role group gives the default role: leaving the default role's group cannot be done.
@@ -717,7 +718,7 @@ class GroupService:
             users[upstream.id] = remember_user(self.store, upstream)  # a user made outside the bridge
         for user in users.values():
             if str(user.upstream.get("role", "")).lower() == OWNER:
-                raise errors.Mutability(f"User {user.id} is the account Owner: Owners are never moved to another role")
+                raise owner_refused(f"User {user.id} is an Owner")
         default = self.settings.default_role
         changing = [*to_add, *to_remove]
         records, suspended = {**self.store.get_users(to_remove), **users}, self.store.suspensions_for(changing)

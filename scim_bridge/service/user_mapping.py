@@ -22,6 +22,8 @@ EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MAX_USERNAME = 100
 MAX_FULL_NAME = 512
 # SCIM attributes the bridge keeps verbatim in its store (OpsGenie has no place for them).
+# Key of ``kept`` holding the OpsGenie form of each phoneNumbers value as written ("" for none).
+PHONE_FORMS = "phoneForms"
 KEPT_CORE = ("name", "nickName", "title", "userType", "preferredLanguage", "locale", "timezone", "emails",
              "phoneNumbers", "ims", "addresses", "roles")
 
@@ -34,6 +36,8 @@ class DesiredUser:
     kept: dict[str, Any]
     phones: frozenset[tuple[str, str]]  # (method, "cc-number")
     active: bool
+    # phoneNumbers values that are no number OpsGenie can call: kept in SCIM as sent, no contact written.
+    skipped_phones: tuple[str, ...] = ()
 
 
 def validate_user_name(user_name: Any) -> str:
@@ -71,16 +75,16 @@ def split_full_name(full_name: str) -> dict[str, str]:
     return {"formatted": full_name, "givenName": " ".join(words[:-1]), "familyName": words[-1]}
 
 
-def e164_to_opsgenie(value: str) -> str:
-    """'+1 415 555 0100' -> '1-4155550100' (OpsGenie's <countryCode>-<number> form)."""
+def phone_to_opsgenie(value: str, region: str = "") -> str | None:
+    """'+1 415 555 0100' -> '1-4155550100' (OpsGenie's <countryCode>-<number> form); None when ``value`` is
+    no possible phone number. Numbers without a country code are read in ``region`` (e.g. "US"); with no
+    region, only international numbers are."""
     try:
-        number = phonenumbers.parse(value, None)
+        number = phonenumbers.parse(value, region.upper() or None)
     except phonenumbers.NumberParseException:
-        raise errors.InvalidValue(
-            f"phoneNumbers value {value!r} must be in international E.164 form, e.g. +14155550100"
-        ) from None
-    if not number.country_code or not number.national_number:
-        raise errors.InvalidValue(f"phoneNumbers value {value!r} has no country code")
+        return None
+    if not number.country_code or not number.national_number or not phonenumbers.is_possible_number(number):
+        return None
     national = str(number.national_number)
     if number.italian_leading_zero:
         national = "0" * (number.number_of_leading_zeros or 1) + national
@@ -120,20 +124,27 @@ def _address_from_scim(item: dict[str, Any] | None) -> Address:
     )
 
 
-def _phones_from_scim(items: Any) -> frozenset[tuple[str, str]]:
+def _phones_from_scim(items: Any, region: str) -> tuple[frozenset[tuple[str, str]], dict[str, str]]:
+    """The contacts ``phoneNumbers`` asks for, and each value's OpsGenie form ("" when it has none)."""
     wanted: set[tuple[str, str]] = set()
+    forms: dict[str, str] = {}
     for item in items or []:
         value = item.get("value") if isinstance(item, dict) else None
         if not isinstance(value, str) or not value.strip():
             continue
-        number = e164_to_opsgenie(value)
+        number = phone_to_opsgenie(value, region)
+        forms[value] = number or ""
+        if number is None:
+            continue
         if item.get("type") == "mobile":
             wanted.add(("sms", number))
         wanted.add(("voice", number))
-    return frozenset(wanted)
+    return frozenset(wanted), forms
 
 
-def desired_user(resource: dict[str, Any], *, default_role: str, invitation_disabled: bool) -> DesiredUser:
+def desired_user(
+    resource: dict[str, Any], *, default_role: str, invitation_disabled: bool, phone_region: str = ""
+) -> DesiredUser:
     """Read what a (validated, canonical) SCIM User resource wants upstream and in the store."""
     user_name = validate_user_name(resource.get("userName"))
     full_name = full_name_of(resource)
@@ -175,12 +186,17 @@ def desired_user(resource: dict[str, Any], *, default_role: str, invitation_disa
     kept["fullName"] = full_name
     if isinstance(resource.get("displayName"), str) and resource["displayName"].strip():
         kept["displayName"] = resource["displayName"]
+    phones, forms = _phones_from_scim(resource.get("phoneNumbers"), phone_region)
+    if forms:
+        # How each number read when written: rendering matches them with the upstream's contacts.
+        kept[PHONE_FORMS] = forms
     active = resource.get("active")
     return DesiredUser(
         fields=fields,
         kept=kept,
-        phones=_phones_from_scim(resource.get("phoneNumbers")),
+        phones=phones,
         active=True if active is None else bool(active),
+        skipped_phones=tuple(value for value, form in forms.items() if not form),
     )
 
 
@@ -239,7 +255,9 @@ def phone_contacts(contacts: tuple[Contact, ...] | None) -> dict[tuple[str, str]
     return {(c.method, c.to): c for c in contacts or () if c.method in ("sms", "voice")}
 
 
-def _phones_to_scim(upstream: DirectoryUser, kept: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
+def _phones_to_scim(
+    upstream: DirectoryUser, kept: list[dict[str, Any]] | None, forms: dict[str, str]
+) -> list[dict[str, Any]]:
     if upstream.contacts is None:
         return copy.deepcopy(kept or [])
     have = phone_contacts(upstream.contacts)
@@ -247,11 +265,11 @@ def _phones_to_scim(upstream: DirectoryUser, kept: list[dict[str, Any]] | None) 
     result: list[dict[str, Any]] = []
     seen: set[str] = set()
     for item in kept or []:
-        try:
-            number = e164_to_opsgenie(str(item.get("value", "")))
-        except errors.ScimError:
-            continue
-        if number in numbers and number not in seen:
+        value = str(item.get("value", ""))
+        number = forms[value] if value in forms else phone_to_opsgenie(value)
+        if not number:
+            result.append(copy.deepcopy(item))  # no contact was written for it: kept as the client sent it
+        elif number in numbers and number not in seen:
             result.append(copy.deepcopy(item))
             seen.add(number)
     for _method, to in sorted(have):
@@ -367,7 +385,7 @@ def user_resource(
     if emails:
         resource["emails"] = emails
     for key, value in (
-        ("phoneNumbers", _phones_to_scim(upstream, kept.get("phoneNumbers"))),
+        ("phoneNumbers", _phones_to_scim(upstream, kept.get("phoneNumbers"), kept.get(PHONE_FORMS) or {})),
         ("ims", _ims_to_scim(upstream, kept.get("ims"))),
         ("addresses", _addresses_to_scim(upstream, kept.get("addresses"))),
     ):

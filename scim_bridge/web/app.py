@@ -45,6 +45,7 @@ from scim_bridge.web.auth import authenticate
 from scim_bridge.web.http import scim_response
 from scim_bridge.web.metrics import Metrics
 from scim_bridge.web.ratelimit import ClientRateLimiter
+from scim_bridge.web.request_warnings import record_warnings
 from scim_bridge.web.state import Bridge
 
 log = logging.getLogger("scim_bridge.access")
@@ -276,6 +277,8 @@ def _audit(store: Store, ctx: RequestContext, response: Response, metrics: Metri
             detail = str(json.loads(response.get_data(as_text=True)).get("detail", ""))
         except ValueError:
             detail = ""
+    else:
+        detail = record_warnings(ctx, metrics)
     operation = {"POST": "create", "PUT": "replace", "PATCH": "patch", "DELETE": "delete"}[request.method]
     try:
         store.add_audit(AuditEvent(
