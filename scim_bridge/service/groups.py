@@ -61,6 +61,7 @@ from scim_bridge.service.errors import owner_refused
 from scim_bridge.service.errors import upstream_errors
 from scim_bridge.service.naming import ROLE_ID_PREFIX
 from scim_bridge.service.naming import ROLE_PREFIX
+from scim_bridge.service.naming import alias_group_id
 from scim_bridge.service.naming import role_group_id
 from scim_bridge.service.naming import role_group_name
 from scim_bridge.service.sync import SyncService
@@ -77,7 +78,6 @@ log = logging.getLogger(__name__)
 TEAM_NAME_RE = re.compile(r"^[A-Za-z0-9 _.-]+$")
 MAX_TEAM_NAME = 100
 MAX_DESCRIPTION = 200
-ALIAS_ID_PREFIX = ROLE_ID_PREFIX + "alias-"
 OWNER = "owner"
 
 # A membership change of more than this many users goes upstream as one roster PATCH (+ one check
@@ -133,9 +133,8 @@ class GroupService:
             target = by_role.get(role.lower())
             if target is None:
                 continue
-            slug = re.sub(r"[^a-z0-9]+", "-", alias.lower()).strip("-")
             groups.append(
-                RoleGroup(ALIAS_ID_PREFIX + slug, alias, str(target.upstream.get("name", role)), target.created,
+                RoleGroup(alias_group_id(alias), alias, str(target.upstream.get("name", role)), target.created,
                           target.last_modified)
             )
         return groups

@@ -346,6 +346,7 @@ def user_resource(
     active: bool,
     groups: list[dict[str, Any]],
     role: str | None = None,
+    role_id: str | None = None,
 ) -> dict[str, Any]:
     """Compose the SCIM User (without meta) from the upstream user and what the bridge keeps.
 
@@ -353,7 +354,8 @@ def user_resource(
     derived from the upstream. Once a client has written the user, an optional attribute reads back
     as the client last set it, so an attribute the client removed stays absent; the upstream still
     wins when someone changed the value in OpsGenie since. ``role`` is the role the user holds
-    (while suspended, the one restored on reactivation); the upstream role by default.
+    (while suspended, the one restored on reactivation) and ``role_id`` its id; the upstream role by default.
+    A suspended user (``active`` false) is marked ``suspended`` in the bridge's extension.
     """
     if user_name.lower() != upstream.username.lower():
         user_name = upstream.username  # renamed upstream: the upstream wins
@@ -404,8 +406,10 @@ def user_resource(
         ext["details"] = [{"key": k, "values": list(v)} for k, v in sorted(upstream.details.items())]
     if "invitationDisabled" in kept:
         ext["invitationDisabled"] = kept["invitationDisabled"]
-    if upstream.role_id:
-        ext["roleId"] = upstream.role_id
+    shown_role_id = role_id if role is not None else upstream.role_id
+    if shown_role_id:
+        ext["roleId"] = shown_role_id
+    ext["suspended"] = not active
     resource[OPSGENIE_USER] = ext
     resource["schemas"].append(OPSGENIE_USER)
     return resource

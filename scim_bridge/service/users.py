@@ -192,8 +192,14 @@ class UserService:
         memberships = self.store.groups_of(record.id)
         team_names = {gid: g.display_name for gid, g in
                       self.store.get_groups([m.group_id for m in memberships]).items() if g.kind == "team"}
+        suspension = self.store.get_suspension(record.id)
+        role_ids: dict[str, str] = {}
+        if suspension is not None:
+            group = self.store.get_group_by_name("role", role_group_name(suspension.role))
+            if group is not None and group.upstream.get("id"):
+                role_ids[suspension.role.lower()] = str(group.upstream["id"])
         return ctx.absolute(user_document(record, memberships=memberships, team_names=team_names,
-                                          suspension=self.store.get_suspension(record.id)))
+                                          suspension=suspension, role_ids=role_ids))
 
     # --- writing ---------------------------------------------------------------------------
     def create(self, ctx: RequestContext, resource: dict[str, Any]) -> dict[str, Any]:

@@ -31,6 +31,7 @@ from scim_bridge.scim.unknown import unknown_attributes
 from scim_bridge.scim.versions import etag_matches
 from scim_bridge.scim.versions import require_version
 from scim_bridge.service.context import RequestContext
+from scim_bridge.service.naming import with_role_aliases
 from scim_bridge.web.http import context
 from scim_bridge.web.http import json_body
 from scim_bridge.web.http import query_args
@@ -51,6 +52,8 @@ def _projection(resource_type: ResourceType) -> Projection:
 
 
 def _show(resource: dict[str, Any], resource_type: ResourceType, proj: Projection) -> dict[str, Any]:
+    if resource_type is USER:
+        resource = with_role_aliases(resource, bridge().settings.role_group_aliases)
     return for_response(resource, resource_type, proj[0], proj[1])
 
 
