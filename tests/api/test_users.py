@@ -348,6 +348,7 @@ def test_a_role_change_answers_with_the_version_and_role_id_a_read_gives(bridge:
     the answer to a write is the resource a GET then returns (same ETag, the real roleId)."""
     mei = bridge.sim.user("mei.chen@example.com")
     assert mei is not None
+    admin_id = ""
     for change in ({"op": "replace", "path": "roles", "value": [{"value": "Admin"}]},
                    {"op": "replace", "path": "active", "value": False},
                    {"op": "replace", "path": "active", "value": True}):
