@@ -143,7 +143,7 @@ def demo(host: str, port: int, simulator_port: int) -> None:
     token = env.get("SCIM_BEARER_TOKEN", "").strip() or generate_token()
     sim_key = "demo-" + hashlib.sha256(token.encode()).hexdigest()[:16]
     database = env.get("SCIM_BRIDGE_DATABASE_URL", "").strip()
-    if not database:
+    if not database or database == "sqlite:///var/demo.db":  # the default, perhaps loaded from var/demo.env
         path = Path("var/demo.db")
         path.parent.mkdir(parents=True, exist_ok=True)
         lock = path.with_suffix(".lock").open("w")  # open (and locked) while this function serves
@@ -155,9 +155,11 @@ def demo(host: str, port: int, simulator_port: int) -> None:
         for suffix in ("", "-wal", "-shm"):
             Path(f"{path}{suffix}").unlink(missing_ok=True)  # the simulator starts afresh too
         database = f"sqlite:///{path}"
+    console_token = env.get("SCIM_BRIDGE_CONSOLE_TOKEN", "").strip() or generate_token()
     simulator = SimulatorServer(SimulatorConfig.from_cli(sim_key), port=simulator_port, seed="demo").start()
     env.update({"OPSGENIE_API_URL": simulator.base_url, "OPSGENIE_API_KEY": sim_key,
-                "SCIM_BEARER_TOKEN": token, "SCIM_BRIDGE_DATABASE_URL": database})
+                "SCIM_BEARER_TOKEN": token, "SCIM_BRIDGE_DATABASE_URL": database,
+                "SCIM_BRIDGE_CONSOLE_TOKEN": console_token})
     try:
         settings = Settings.from_env(env)
     except ConfigError as exc:
@@ -169,6 +171,7 @@ def demo(host: str, port: int, simulator_port: int) -> None:
     except OSError as exc:
         _fail(f"cannot listen on {host}:{port}: {exc.strerror}")
     base = f"http://{host}:{port}/scim/v2"
+    env_file = _write_demo_env(env, base)
     click.echo(f"scim-bridge {__version__} demo: SCIM at {base}")
     click.echo(f"  OpsGenie simulator at {simulator.base_url} (GenieKey {sim_key}); "
                f"its call log: {simulator.base_url}/__sim/calls")
@@ -180,6 +183,8 @@ def demo(host: str, port: int, simulator_port: int) -> None:
     else:
         click.echo(f"  bearer token: {token}")
     click.echo(f"  try: curl -H 'Authorization: Bearer {token}' {base}/Users")
+    click.echo(f"  console: http://{host}:{port}/console (login token: {console_token})")
+    click.echo(f"  CLI against this demo: set -a; . {env_file}; set +a   then e.g. .venv/bin/scim-bridge check")
     sys.stdout.flush()
     try:
         server.serve_forever()
@@ -187,6 +192,25 @@ def demo(host: str, port: int, simulator_port: int) -> None:
         pass
     finally:
         simulator.stop()
+
+
+DEMO_ENV = Path("var/demo.env")
+DEMO_ENV_KEYS = ("OPSGENIE_API_URL", "OPSGENIE_API_KEY", "SCIM_BEARER_TOKEN", "SCIM_BRIDGE_DATABASE_URL",
+                 "SCIM_BRIDGE_CONSOLE_TOKEN")
+
+
+def _write_demo_env(env: dict[str, str], base: str) -> Path:
+    """var/demo.env: what the CLI needs to work on the running demo (``set -a; . var/demo.env; set +a``)."""
+    import shlex
+
+    lines = ["# Written by 'scim-bridge demo' for the demo it started; rewritten at each start.",
+             "# Load it into a shell with: set -a; . var/demo.env; set +a",
+             *(f"{key}={shlex.quote(env[key])}" for key in DEMO_ENV_KEYS),
+             f"SCIM_BASE_URL={shlex.quote(base)}"]
+    DEMO_ENV.parent.mkdir(parents=True, exist_ok=True)
+    DEMO_ENV.touch(mode=0o600)
+    DEMO_ENV.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return DEMO_ENV
 
 
 @main.command()
@@ -255,12 +279,15 @@ def sync() -> None:
     store = _store(settings)
     directory, _client = build_directory(settings, Metrics())
     from scim_bridge.directory.errors import DirectoryError
+    from scim_bridge.ops.progress import progress_on_terminal
+    from scim_bridge.service.errors import explain_failure
     from scim_bridge.service.sync import SyncService
 
     try:
-        result = SyncService(directory, store, interval=settings.sync_interval).run()
+        with progress_on_terminal() as progress:
+            result = SyncService(directory, store, interval=settings.sync_interval, progress=progress).run()
     except DirectoryError as exc:
-        _fail(f"sync failed: {exc.message}", 1)
+        _fail(f"sync failed: {explain_failure(exc)}", 1)
     if result is None:
         click.echo("another replica is syncing right now; nothing done")
         return
@@ -318,21 +345,25 @@ def check(other_region_url: str | None, no_migrate: bool) -> None:
 @click.option("--output", "-o", type=click.Path(dir_okay=False), default=None, help="File to write (default: stdout).")
 @click.option("--base-url", default="/scim/v2", show_default=True,
               help="SCIM base URL used in meta.location and $ref, e.g. https://scim.example.com/scim/v2.")
-@click.option("--no-sync", is_flag=True, help="Export the mirror as last synced, without reading OpsGenie first.")
+@click.option("--no-sync", is_flag=True,
+              help="Export the mirror as last synced, without reading OpsGenie first (no API key needed).")
 def export(fmt: str, output: str | None, base_url: str, no_sync: bool) -> None:
     """Export the whole OpsGenie directory: users, teams with members, roles with holders."""
     from scim_bridge.ops.export import ExportError
     from scim_bridge.ops.export import collect
     from scim_bridge.ops.export import write
+    from scim_bridge.ops.progress import progress_on_terminal
     from scim_bridge.web.app import build_directory
     from scim_bridge.web.metrics import Metrics
 
     _logging("WARNING")
-    settings = _settings()
+    settings = _settings(require_key=not no_sync)
     store = _store(settings)
     directory, client = build_directory(settings, Metrics())
     try:
-        snapshot = collect(settings, store, directory, fmt=fmt, base_url=base_url, sync=not no_sync)
+        with progress_on_terminal() as progress:
+            snapshot = collect(settings, store, directory, fmt=fmt, base_url=base_url, sync=not no_sync,
+                               progress=progress)
     except ExportError as exc:
         _fail(str(exc), 1)
     finally:

@@ -63,3 +63,22 @@ OWNER_RULE = ("The Owner role is managed in OpsGenie only: the bridge never gran
 def owner_refused(who: str = "") -> s.Forbidden:
     """The one answer to any change the Owner rule forbids (users, role groups, DELETE, deactivation): 403."""
     return s.Forbidden(f"{who}: {OWNER_RULE}" if who else OWNER_RULE)
+
+
+def explain_failure(exc: d.DirectoryError) -> str:
+    """One line saying why the upstream could not be used and what fixes it, for the log and the CLI: an
+    expected configuration error (wrong key, missing right, unreachable host) is not a crash."""
+    said = _quote(exc)
+    if isinstance(exc, d.AuthenticationError):
+        return (f"OpsGenie rejected the API key ({said}); fix: set OPSGENIE_API_KEY to a global API key "
+                "(Settings → API key management) of the account OPSGENIE_API_URL points to (EU accounts: "
+                "https://api.eu.opsgenie.com); 'scim-bridge check' tells which")
+    if isinstance(exc, d.ForbiddenError):
+        return (f"the OpsGenie API key lacks a right ({said}); fix: give the key Read, Create and Update, Delete "
+                "and Configuration Access; 'scim-bridge check' lists what is missing")
+    if isinstance(exc, d.UnavailableError) and exc.status is None:
+        return (f"cannot reach OpsGenie ({said}); fix: check OPSGENIE_API_URL and that this host can reach it "
+                "(DNS, proxy, firewall)")
+    if isinstance(exc, d.UnavailableError | d.ThrottledError):
+        return f"OpsGenie is unavailable or busy ({said}); the bridge tries again at the next sync"
+    return said

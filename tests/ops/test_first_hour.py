@@ -1,0 +1,150 @@
+"""The first hour, as the README tells a newcomer: the demo, its console, the CLI against it, and the
+messages and progress the CLI shows."""
+
+from __future__ import annotations
+
+import os
+import pty
+import re
+import signal
+import subprocess
+import threading
+from pathlib import Path
+
+import requests
+from conftest import SIM_KEY
+from conftest import TOKEN
+from conftest import Running
+from console.test_console_http import logged_in_session
+
+from ops.clirun import SCIM_BRIDGE
+from ops.clirun import free_port
+from ops.clirun import invoke_cli
+from ops.clirun import run_cli
+from scim_bridge.simulator.server import SimulatorServer
+
+BIN = str(Path(SCIM_BRIDGE).parent)
+
+
+def test_a_newcomer_runs_the_cli_and_opens_the_console_on_the_demo(tmp_path: Path) -> None:
+    port = free_port()
+    env = {"PATH": f"{BIN}:{os.environ.get('PATH', '/usr/bin:/bin')}", "HOME": str(tmp_path)}
+    demo = subprocess.Popen([SCIM_BRIDGE, "demo", "--port", str(port)], env=env, cwd=tmp_path,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        assert demo.stdout is not None
+        printed = []
+        for line in demo.stdout:
+            printed.append(line)
+            if "set -a" in line:
+                break
+        text = "".join(printed)
+        assert "set -a; . var/demo.env; set +a" in text, text
+        console = re.search(r"console: (http://\S+/console) \(login token: (\S+)\)", text)
+        assert console is not None, text
+        loaded = dict(line.split("=", 1) for line in (tmp_path / "var" / "demo.env").read_text().splitlines()
+                      if line and not line.startswith("#"))
+        assert set(loaded) >= {"OPSGENIE_API_URL", "OPSGENIE_API_KEY", "SCIM_BEARER_TOKEN",
+                               "SCIM_BRIDGE_DATABASE_URL", "SCIM_BRIDGE_CONSOLE_TOKEN"}
+        assert oct((tmp_path / "var" / "demo.env").stat().st_mode & 0o777) == "0o600"
+        created = requests.post(f"http://127.0.0.1:{port}/scim/v2/Users", timeout=30, json={
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "first.hour@example.com"},
+            headers={"Authorization": f"Bearer {loaded['SCIM_BEARER_TOKEN']}",
+                     "Content-Type": "application/scim+json"})
+        assert created.status_code == 201, created.text
+
+        # The README's lines, in a shell, from the folder the demo runs in.
+        script = ("set -a; . var/demo.env; set +a; scim-bridge check && scim-bridge audit && "
+                  "scim-bridge export --no-sync --format csv && scim-bridge sync")
+        shell = subprocess.run(["bash", "-c", script], env=env, cwd=tmp_path, capture_output=True, text=True,
+                               timeout=120, check=False)
+        assert shell.returncode == 0, shell.stdout + shell.stderr
+        assert "all checks passed" in shell.stdout
+        assert re.search(r"create\s+/scim/v2/Users -> 201 ok", shell.stdout), shell.stdout
+        assert "first.hour@example.com" in shell.stdout  # the export
+        assert "synced 8 users" in shell.stdout
+
+        root = console.group(1).removesuffix("/console")
+        http, _csrf = logged_in_session(root, console.group(2))
+        assert "first.hour@example.com" in http.get(root + "/console/directory/users", timeout=10).text
+    finally:
+        demo.terminate()
+        demo.wait(timeout=30)
+
+
+def test_export_no_sync_and_audit_need_no_opsgenie_key(bridge: Running, tmp_path: Path) -> None:
+    assert bridge.scim.post("/Users", {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                                       "userName": "keyless@example.com"}).status_code == 201
+    env = {"SCIM_BRIDGE_DATABASE_URL": bridge.settings.database_url}
+    exported = invoke_cli(["export", "--no-sync", "--format", "csv"], env)
+    assert exported.exit_code == 0, exported.output
+    assert "keyless@example.com" in exported.output
+    audited = invoke_cli(["audit", "--json"], env)
+    assert audited.exit_code == 0, audited.output
+    assert '"status": 201' in audited.output
+    # A database never synced: a clear reason, not an attempt to reach OpsGenie.
+    fresh = invoke_cli(["export", "--no-sync"], {"SCIM_BRIDGE_DATABASE_URL": f"sqlite:///{tmp_path}/new.db"})
+    assert fresh.exit_code == 1
+    assert "run 'scim-bridge sync' once, or export without --no-sync" in fresh.output
+
+
+def test_a_wrong_key_is_one_line_with_the_fix(simulator: SimulatorServer, tmp_path: Path) -> None:
+    env = {"OPSGENIE_API_URL": simulator.base_url, "OPSGENIE_API_KEY": "not-the-key",
+           "SCIM_BRIDGE_DATABASE_URL": f"sqlite:///{tmp_path}/bridge.db"}
+    for args in (["sync"], ["export", "--format", "csv"]):
+        result = run_cli(args, env, tmp_path)
+        assert result.returncode == 1
+        assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+        assert "OpsGenie rejected the API key" in result.stderr and "fix: set OPSGENIE_API_KEY" in result.stderr
+
+
+def test_serve_logs_a_wrong_key_as_one_line_with_the_fix(simulator: SimulatorServer, tmp_path: Path) -> None:
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(tmp_path),
+           "OPSGENIE_API_URL": simulator.base_url, "OPSGENIE_API_KEY": "not-the-key", "SCIM_BEARER_TOKEN": TOKEN,
+           "SCIM_BRIDGE_DATABASE_URL": f"sqlite:///{tmp_path}/bridge.db", "SCIM_BRIDGE_WORKER_TMP_DIR": str(tmp_path)}
+    process = subprocess.Popen([SCIM_BRIDGE, "serve", "--host", "127.0.0.1", "--port", str(free_port()),
+                                "--workers", "1"], env=env, cwd=tmp_path, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE, text=True)
+    guard = threading.Timer(90, process.kill)  # ends the read below should the line never come
+    guard.start()
+    try:
+        assert process.stderr is not None
+        lines = []
+        for line in process.stderr:
+            lines.append(line)
+            if "sync failed" in line:
+                break
+        assert "fix: set OPSGENIE_API_KEY" in lines[-1], "".join(lines)
+        assert not [line for line in lines if "Traceback" in line], "".join(lines)
+    finally:
+        guard.cancel()
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=40)
+
+
+def test_sync_shows_progress_on_a_terminal_only(simulator: SimulatorServer, tmp_path: Path) -> None:
+    simulator.state.reset(seed="demo")
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(tmp_path), "TERM": "xterm",
+           "OPSGENIE_API_URL": simulator.base_url, "OPSGENIE_API_KEY": SIM_KEY,
+           "SCIM_BRIDGE_DATABASE_URL": f"sqlite:///{tmp_path}/bridge.db"}
+    quiet = run_cli(["sync"], env, tmp_path)
+    assert quiet.returncode == 0, quiet.stderr
+    assert quiet.stderr == ""  # not a terminal: no progress at all
+    primary, secondary = pty.openpty()
+    process = subprocess.Popen([SCIM_BRIDGE, "sync"], env=env, cwd=tmp_path, stdout=subprocess.PIPE,
+                               stderr=secondary)
+    os.close(secondary)
+    drawn = b""
+    while True:
+        try:
+            chunk = os.read(primary, 65536)
+        except OSError:  # the terminal closed with the process
+            break
+        if not chunk:
+            break
+        drawn += chunk
+    os.close(primary)
+    out, _ = process.communicate(timeout=60)
+    assert process.returncode == 0
+    assert b"synced 7 users, 3 teams" in out
+    assert b"reading users" in drawn and b"reading teams" in drawn
