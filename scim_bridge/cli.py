@@ -313,8 +313,9 @@ def audit(limit: int, resource_id: str | None, actor: str | None, outcome: str |
             }))
         else:
             calls = len(event.upstream_calls)
+            counted = f"{calls} upstream call" + ("" if calls == 1 else "s")
             click.echo(f"{event.at:%Y-%m-%d %H:%M:%S} {event.actor:<12} {event.operation:<8} {event.path} "
-                       f"-> {event.status} {event.outcome} ({calls} upstream calls) {event.detail}")
+                       f"-> {event.status} {event.outcome} ({counted}) {event.detail}".rstrip())
 
 
 @main.command()

@@ -82,6 +82,12 @@ def test_export_no_sync_and_audit_need_no_opsgenie_key(bridge: Running, tmp_path
     audited = invoke_cli(["audit", "--json"], env)
     assert audited.exit_code == 0, audited.output
     assert '"status": 201' in audited.output
+    team = bridge.sim.team("Customer Support")
+    assert team is not None
+    assert bridge.scim.delete(f"/Groups/{team['id']}").status_code == 204  # one upstream call
+    lines = invoke_cli(["audit", "--limit", "2"], env).output.splitlines()
+    assert lines[0].endswith("-> 204 ok (1 upstream call)"), lines
+    assert "(3 upstream calls)" in lines[1], lines
     # A database never synced: a clear reason, not an attempt to reach OpsGenie.
     fresh = invoke_cli(["export", "--no-sync"], {"SCIM_BRIDGE_DATABASE_URL": f"sqlite:///{tmp_path}/new.db"})
     assert fresh.exit_code == 1
