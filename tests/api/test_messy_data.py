@@ -156,3 +156,24 @@ def test_a_member_added_through_an_alias_shows_the_alias(bridge_factory: Any, re
     assert "role-admin" in groups
     member = requests.get(groups[alias["id"]]["$ref"], headers=bridge.scim.http.headers, timeout=10).json()
     assert jordan["id"] in [m["value"] for m in member["members"]]
+
+
+def test_the_group_extension_kind_tells_teams_from_role_groups(bridge: Running) -> None:
+    """The README's Groups table: ``kind`` is read-only, ``team`` or ``role``, and filterable."""
+    kind = "urn:scim-bridge:params:scim:schemas:extension:opsgenie:2.0:Group:kind"
+    roles = bridge.scim.get("/Groups", params={"filter": f'{kind} eq "role"'}).json()["Resources"]
+    teams = bridge.scim.get("/Groups", params={"filter": f'{kind} eq "team"'}).json()["Resources"]
+    assert roles and all(g["displayName"].startswith("role:") for g in roles)
+    assert {g["displayName"] for g in teams} == {"Platform SRE", "Payments", "Customer Support"}
+
+
+def test_attributes_with_an_unknown_name_as_the_readme_says(bridge: Running) -> None:
+    mei = bridge.sim.user("mei.chen@example.com")
+    assert mei is not None
+    whole = bridge.scim.get(f"/Users/{mei['id']}").json()
+    unknown = bridge.scim.get(f"/Users/{mei['id']}", params={"attributes": "favouriteColour"})
+    assert unknown.status_code == 200
+    assert unknown.json() == whole  # names nothing known: as if not given
+    mixed = bridge.scim.get(f"/Users/{mei['id']}", params={"attributes": "userName,favouriteColour"}).json()
+    only = bridge.scim.get(f"/Users/{mei['id']}", params={"attributes": "userName"}).json()
+    assert mixed == only and "userName" in mixed and "emails" not in mixed

@@ -10,6 +10,7 @@ import signal
 import subprocess
 import threading
 from pathlib import Path
+from typing import Any
 
 import requests
 from conftest import SIM_KEY
@@ -17,10 +18,12 @@ from conftest import TOKEN
 from conftest import Running
 from console.test_console_http import logged_in_session
 
+from ops.clirun import ROOT
 from ops.clirun import SCIM_BRIDGE
 from ops.clirun import free_port
 from ops.clirun import invoke_cli
 from ops.clirun import run_cli
+from scim_bridge.config import Settings
 from scim_bridge.simulator.server import SimulatorServer
 
 BIN = str(Path(SCIM_BRIDGE).parent)
@@ -154,3 +157,41 @@ def test_sync_shows_progress_on_a_terminal_only(simulator: SimulatorServer, tmp_
     assert process.returncode == 0
     assert b"synced 7 users, 3 teams" in out
     assert b"reading users" in drawn and b"reading teams" in drawn
+
+
+def test_token_create_is_described_alike_and_its_entry_works(bridge_factory: Any) -> None:
+    """The README and every guide say what `token create` prints: a token for the IdP and its
+    NAME:SHA256HEX entry for SCIM_BEARER_TOKEN_HASHES; a bridge so configured accepts the token."""
+    printed = invoke_cli(["token", "create", "okta"], {})
+    assert printed.exit_code == 0
+    token = re.search(r"it is not stored anywhere\): (\S+)", printed.output)
+    entry = re.search(r"SCIM_BEARER_TOKEN_HASHES.*\n\s+(okta:[0-9a-f]{64})", printed.output)
+    assert token is not None and entry is not None, printed.output
+    bridge: Running = bridge_factory(tokens=Settings.from_env({"SCIM_BEARER_TOKEN_HASHES": entry.group(1)},
+                                                              require_key=False).tokens)
+    answer = requests.get(bridge.scim.base_url + "/Users", headers={"Authorization": f"Bearer {token.group(1)}"},
+                          timeout=30)
+    assert answer.status_code == 200
+    readme = (ROOT / "README.md").read_text()
+    assert "`scim-bridge token create NAME` | Prints a new bearer token (give it to the IdP; it is stored nowhere) " \
+           "and its entry `NAME:SHA256HEX` for `SCIM_BEARER_TOKEN_HASHES`" in readme
+    for guide, name in (("okta.md", "okta"), ("entra-id.md", "entra"), ("saviynt.md", "saviynt")):
+        text = (ROOT / "docs" / guide).read_text()
+        assert f"`scim-bridge token create {name}` prints it" in text, guide
+        assert f"SCIM_BEARER_TOKEN_HASHES={name}:<sha256hex>" in text, guide
+        assert "SCIM_BEARER_TOKEN=<token>" not in text, guide
+
+
+def test_the_docs_newcomers_read_first() -> None:
+    readme = (ROOT / "README.md").read_text()
+    assert "set -a; . var/demo.env; set +a" in readme
+    assert "`urn:scim-bridge:…:opsgenie:2.0:Group:kind` (read-only)" in readme
+    assert "GET /Users?attributes=favouriteColour" in readme
+    assert "`SCIM_BRIDGE_PHONE_REGION`" in readme
+    # Outside the lines about installing, the README calls the command one way: `.venv/bin/scim-bridge`
+    # after the note that says so, or plain `scim-bridge` after it.
+    note = readme.index("run `. .venv/bin/activate` once per shell (or type `.venv/bin/scim-bridge`)")
+    assert readme.index(".venv/bin/scim-bridge check") < note
+    saviynt = (ROOT / "docs" / "saviynt.md").read_text()
+    assert '"authType": "Basic"' not in saviynt and '"authType": "oauth2"' in saviynt
+    assert '"accessToken": "Bearer <token>"' in saviynt

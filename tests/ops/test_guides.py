@@ -83,6 +83,7 @@ def bridge_overrides(env: dict[str, str]) -> dict[str, Any]:
     documented["OPSGENIE_API_KEY"] = "placeholder"
     documented["SCIM_BEARER_TOKEN"] = TOKEN
     documented.pop("SCIM_BEARER_TOKEN_FILE", None)
+    documented.pop("SCIM_BEARER_TOKEN_HASHES", None)  # NAME:<sha256hex> of the guide's placeholder token
     documented.pop("OPSGENIE_API_KEY_FILE", None)
     settings = Settings.from_env(documented)
     return {
