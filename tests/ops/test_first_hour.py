@@ -10,6 +10,7 @@ import signal
 import subprocess
 import threading
 from pathlib import Path
+from typing import IO
 from typing import Any
 
 import requests
@@ -29,6 +30,16 @@ from scim_bridge.simulator.server import SimulatorServer
 BIN = str(Path(SCIM_BRIDGE).parent)
 
 
+def lines_until(stream: IO[str], marker: str) -> list[str]:
+    """The lines a process writes, up to the first one holding ``marker`` (or up to its end)."""
+    lines: list[str] = []
+    for line in stream:
+        lines.append(line)
+        if marker in line:
+            break
+    return lines
+
+
 def test_a_newcomer_runs_the_cli_and_opens_the_console_on_the_demo(tmp_path: Path) -> None:
     port = free_port()
     env = {"PATH": f"{BIN}:{os.environ.get('PATH', '/usr/bin:/bin')}", "HOME": str(tmp_path)}
@@ -36,12 +47,7 @@ def test_a_newcomer_runs_the_cli_and_opens_the_console_on_the_demo(tmp_path: Pat
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         assert demo.stdout is not None
-        printed = []
-        for line in demo.stdout:
-            printed.append(line)
-            if "set -a" in line:
-                break
-        text = "".join(printed)
+        text = "".join(lines_until(demo.stdout, "set -a"))
         assert "set -a; . var/demo.env; set +a" in text, text
         console = re.search(r"console: (http://\S+/console) \(login token: (\S+)\)", text)
         assert console is not None, text
@@ -118,11 +124,7 @@ def test_serve_logs_a_wrong_key_as_one_line_with_the_fix(simulator: SimulatorSer
     guard.start()
     try:
         assert process.stderr is not None
-        lines = []
-        for line in process.stderr:
-            lines.append(line)
-            if "sync failed" in line:
-                break
+        lines = lines_until(process.stderr, "sync failed")
         assert "fix: set OPSGENIE_API_KEY" in lines[-1], "".join(lines)
         assert not [line for line in lines if "Traceback" in line], "".join(lines)
     finally:
@@ -195,3 +197,12 @@ def test_the_docs_newcomers_read_first() -> None:
     saviynt = (ROOT / "docs" / "saviynt.md").read_text()
     assert '"authType": "Basic"' not in saviynt and '"authType": "oauth2"' in saviynt
     assert '"accessToken": "Bearer <token>"' in saviynt
+
+
+def test_a_phone_region_opsgenie_cannot_read_is_refused_at_start(tmp_path: Path) -> None:
+    env = {"SCIM_BRIDGE_DATABASE_URL": f"sqlite:///{tmp_path}/bridge.db", "SCIM_BRIDGE_PHONE_REGION": "USA"}
+    refused = invoke_cli(["db", "upgrade"], env)
+    assert refused.exit_code == 2
+    assert "SCIM_BRIDGE_PHONE_REGION must be a two-letter region code such as US or DE, got 'USA'" in refused.output
+    accepted = invoke_cli(["db", "upgrade"], {**env, "SCIM_BRIDGE_PHONE_REGION": "de"})
+    assert accepted.exit_code == 0, accepted.output
