@@ -111,6 +111,11 @@ def test_a_wrong_key_is_one_line_with_the_fix(simulator: SimulatorServer, tmp_pa
         assert result.returncode == 1
         assert len(result.stderr.strip().splitlines()) == 1, result.stderr
         assert "OpsGenie rejected the API key" in result.stderr and "fix: set OPSGENIE_API_KEY" in result.stderr
+    unreachable = run_cli(["sync"], {**env, "OPSGENIE_API_URL": f"http://127.0.0.1:{free_port()}"}, tmp_path)
+    assert unreachable.returncode == 1
+    assert unreachable.stderr.strip().splitlines() == [
+        "scim-bridge: sync failed: cannot reach OpsGenie (could not connect to OpsGenie); fix: check "
+        "OPSGENIE_API_URL and that this host can reach it (DNS, proxy, firewall)"]
 
 
 def test_serve_logs_a_wrong_key_as_one_line_with_the_fix(simulator: SimulatorServer, tmp_path: Path) -> None:
