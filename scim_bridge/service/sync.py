@@ -35,8 +35,9 @@ log = logging.getLogger(__name__)
 LEASE = "sync"
 LAST_SYNC = "last_sync"
 # Recorded with each successful sync: the shape of the search index it built. A mirror synced by a version
-# whose index differs (or had none) is synced again before it answers.
-INDEX_FORMAT = 1
+# whose index differs (or had none) is synced again before it answers. 2: Users carry the extension's
+# ``suspended`` flag, and a suspended user's ``roleId`` is that of the role it gets back.
+INDEX_FORMAT = 2
 
 
 @dataclass(frozen=True)
