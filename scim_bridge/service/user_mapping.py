@@ -36,8 +36,9 @@ class DesiredUser:
     kept: dict[str, Any]
     phones: frozenset[tuple[str, str]]  # (method, "cc-number")
     active: bool
-    # phoneNumbers values that are no number OpsGenie can call: kept in SCIM as sent, no contact written.
-    skipped_phones: tuple[str, ...] = ()
+    # phoneNumbers elements (0-based position, type) whose value is no number OpsGenie can call: kept in
+    # SCIM as sent, no contact written. Positions, not values: warnings go to logs, which hold no phone numbers.
+    skipped_phones: tuple[tuple[int, str], ...] = ()
 
 
 def validate_user_name(user_name: Any) -> str:
@@ -142,6 +143,14 @@ def _phones_from_scim(items: Any, region: str) -> tuple[frozenset[tuple[str, str
     return frozenset(wanted), forms
 
 
+def _skipped_phones(items: Any, forms: dict[str, str]) -> tuple[tuple[int, str], ...]:
+    return tuple(
+        (index, str(item.get("type") or ""))
+        for index, item in enumerate(items or [])
+        if isinstance(item, dict) and isinstance(item.get("value"), str) and forms.get(item["value"]) == ""
+    )
+
+
 def desired_user(
     resource: dict[str, Any], *, default_role: str, invitation_disabled: bool, phone_region: str = ""
 ) -> DesiredUser:
@@ -196,7 +205,7 @@ def desired_user(
         kept=kept,
         phones=phones,
         active=True if active is None else bool(active),
-        skipped_phones=tuple(value for value, form in forms.items() if not form),
+        skipped_phones=_skipped_phones(resource.get("phoneNumbers"), forms),
     )
 
 

@@ -492,9 +492,10 @@ class UserService:
 
     def _warn_phones(self, ctx: RequestContext, desired: um.DesiredUser) -> None:
         region = self.settings.phone_region or "unset: international numbers only"
-        for value in desired.skipped_phones:
-            ctx.warn("phone", f"phoneNumbers value {value!r} is not a phone number OpsGenie can call "
-                              f"(SCIM_BRIDGE_PHONE_REGION {region}): kept in SCIM as sent, no contact written")
+        for index, kind in desired.skipped_phones:
+            ctx.warn("phone", f"phoneNumbers[{index}]" + (f" (type {kind})" if kind else "") + " is not a phone "
+                              f"number OpsGenie can call (SCIM_BRIDGE_PHONE_REGION {region}): kept in SCIM as sent, "
+                              "no contact written")
 
     def _known_role(self, role: str) -> str:
         """The role's exact upstream name; 400 when no such role exists (checked before any write)."""

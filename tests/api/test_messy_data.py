@@ -51,7 +51,8 @@ def test_phone_numbers_never_block_a_user(bridge_factory: Any, read_through: boo
         ("sms", "1-4155550100"), ("voice", "1-4155550100"), ("voice", "1-4925259272"), ("voice", "33-612345678")]
     user_id = created.json()["id"]
     assert bridge.scim.get(f"/Users/{user_id}").json()["phoneNumbers"] == sent
-    assert "'ext. 42 (ask reception)' is not a phone number OpsGenie can call" in audit_details(bridge)[0]
+    # The warning names the element, not the number: warnings are logged, and logs hold no personal data.
+    assert audit_details(bridge)[0].startswith("phoneNumbers[3] (type other) is not a phone number OpsGenie can call")
 
     # An update with another odd value: the contact goes, the odd value stays in SCIM, the update succeeds.
     again = [{"value": "call the front desk", "type": "work"}]
