@@ -1,9 +1,10 @@
 """Attributes a request names that the resource type does not have.
 
-The bridge ignores them in every verb alike (RFC 7643 §3.1 lets a service provider ignore attributes it does
-not support; RFC 7644 §3.5.2 reads the same on PATCH paths): a POST or PUT drops them, a PATCH operation
-whose path names one changes nothing. The request succeeds and the names are reported (audit log, console),
-so an identity-provider mapping that goes nowhere can be found.
+The bridge ignores them in every verb alike: RFC 7643 lets a service provider ignore attributes it does not
+support, and the bridge reads a PATCH path naming one the same way rather than answering ``invalidPath``, so
+that one attribute an IdP maps to nothing behaves the same whichever verb carries it. A POST or PUT drops
+them, a PATCH operation whose path names one changes nothing. The request succeeds and the names are
+reported (audit log, console), so an identity-provider mapping that goes nowhere can be found.
 """
 
 from __future__ import annotations
