@@ -31,6 +31,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from scim_bridge.simulator.knobs import apply_changes
+
 ADMIN_EMAIL = "sim-admin@example.com"
 API_TOKEN = "sim-api-token"
 ADMIN_API_KEY = "sim-admin-key"
@@ -123,35 +125,10 @@ class AtlassianSimConfig:
 
     def apply_changes(self, changes: Mapping[str, Any]) -> None:
         """Change knobs from a JSON object; all-or-nothing, ValueError on any bad name or value."""
-        candidate = dataclasses.replace(self)
-        fields = {f.name for f in dataclasses.fields(self)}
-        for name, raw in changes.items():
-            if name not in fields:
-                raise ValueError(f"unknown knob {name!r}")
-            setattr(candidate, name, _convert(name, raw, getattr(self, name)))
-        candidate.validate()
-        for name in changes:
-            setattr(self, name, getattr(candidate, name))
+        apply_changes(self, changes)
 
     def restore_defaults(self) -> None:
         """Every knob back to its default (the object stays the same, so the app keeps reading it)."""
         defaults = AtlassianSimConfig()
         for f in dataclasses.fields(self):
             setattr(self, f.name, getattr(defaults, f.name))
-
-
-def _convert(name: str, raw: Any, current: Any) -> Any:
-    """Turn a JSON value into the knob's Python type."""
-    if name == "seed":
-        return None if raw is None else str(raw)
-    if isinstance(current, bool):
-        if not isinstance(raw, bool):
-            raise ValueError(f"{name} must be a boolean")
-        return raw
-    if isinstance(current, int):
-        if isinstance(raw, bool) or not isinstance(raw, int):
-            raise ValueError(f"{name} must be an integer")
-        return raw
-    if not isinstance(raw, str):
-        raise ValueError(f"{name} must be a string")
-    return raw

@@ -130,7 +130,7 @@ def test_config_changes_are_validated_and_all_or_nothing(control: Api) -> None:
         {"jira_hide_email": "yes"},
         {"no_such_knob": 1},
         {"rate_window_s": 0},
-        {"latency_ms": "5"},
+        {"latency_ms": "soon"},
         {"role_assign_role_field": ""},
         {"rate_limit": 5, "member_add_existing": "never"},
     ):
