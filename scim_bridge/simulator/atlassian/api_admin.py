@@ -47,10 +47,16 @@ def admin_blueprint(state: AtlassianState) -> Blueprint:
         lambda org: ApiError(404, f"Organization {org} not found", code="ADMIN-404"),
     )
 
+    def org() -> dict[str, Any]:
+        return {"id": config.org_id, "type": "orgs", "attributes": {"name": "Simulated organization"}}
+
     @bp.get("/v1/orgs")
     def list_orgs() -> Response:
-        org = {"id": config.org_id, "type": "orgs", "attributes": {"name": "Simulated organization"}}
-        return json_response({"data": [org], "links": {}})
+        return json_response({"data": [org()], "links": {}})
+
+    @bp.get("/v1/orgs/<org_id>")
+    def get_org() -> Response:
+        return json_response({"data": org()})
 
     @bp.get("/v2/orgs/<org_id>/directories/<directory_id>/users")
     def search_users(directory_id: str) -> Response:

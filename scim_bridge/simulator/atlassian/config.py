@@ -21,7 +21,8 @@ the name and default given there:
 
 Also: ``role_assign_account_field`` / ``role_assign_role_field`` (``accountId`` / ``roleName``), the
 field names of ``POST /v1/roles/assign``; ``caller_ops_admin`` (true): without it the custom-role
-calls answer 403; ``latency_ms`` added to every API call.
+calls answer 403; ``jsm_error_shape`` (``"list"``): ``"object"`` gives JSM Operations errors as
+``{"errors": {"<title>": "<code>"}}``, the other shape seen; ``latency_ms`` added to every API call.
 """
 
 from __future__ import annotations
@@ -53,6 +54,7 @@ _CHOICES: dict[str, tuple[Any, ...]] = {
     "enable_ops_transient_status": (404, 403, 422),
     "duplicate_team_names": ("allow", "reject"),
     "member_add_existing": ("error", "ok"),
+    "jsm_error_shape": ("list", "object"),
 }
 _NON_NEGATIVE = ("enable_ops_delay_ms", "rate_limit", "latency_ms")
 _NON_EMPTY = (
@@ -94,6 +96,7 @@ class AtlassianSimConfig:
     role_assign_account_field: str = "accountId"
     role_assign_role_field: str = "roleName"
     caller_ops_admin: bool = True
+    jsm_error_shape: str = "list"
     latency_ms: int = 0
     call_log_max: int = 100_000
 

@@ -39,7 +39,7 @@ def int_param(args: Mapping[str, Any], name: str, default: int, low: int, high: 
     raw = args.get(name)
     if raw is None or raw == "":
         return default
-    if isinstance(raw, bool):
+    if isinstance(raw, bool) or (isinstance(raw, float) and not raw.is_integer()):
         raise bad_request(f"{name} must be an integer")
     try:
         value = int(raw)

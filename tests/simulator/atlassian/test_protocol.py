@@ -156,7 +156,8 @@ def test_unknown_routes_and_methods_answer_in_the_family_body(teams: Api, ops: A
     assert teams.get("/nowhere").json()["code"] == "NOT_FOUND"
     assert teams.put("/teams").status_code == 405
     assert ops.get("/nowhere").json()["errors"][0]["code"] == "NOT_FOUND"
-    assert jira.get("/issue/1").json()["errorMessages"] == ["Not found"]
+    assert ops.delete("/teams").status_code == 405
+    assert jira.get("/issue/1").json()["errorMessages"] == ["Not Found"]
     other = anon.get("/v2/users")
     assert other.status_code == 404 and other.json()["message"]
 
@@ -169,3 +170,34 @@ def test_team_writes_are_logged_with_family_and_auth(teams: Api, control: Api) -
     teams.get(f"/teams/{team['teamId']}", params={"siteId": "sim-site"})
     since = control.get("/calls", params={"since": call["seq"]}).json()["calls"]
     assert [c["query"] for c in since] == [{"siteId": "sim-site"}]
+
+
+def test_odd_bodies_never_cause_a_server_error(sim: AtlassianSimulatorServer, teams: Api, control: Api) -> None:
+    team_id = create_team(teams)["teamId"]
+    basic = {"auth": (ADMIN_EMAIL, API_TOKEN)}
+    routes = [
+        (TEAMS_BASE, basic, "POST", "/teams"),
+        (TEAMS_BASE, basic, "PATCH", f"/teams/{team_id}"),
+        (TEAMS_BASE, basic, "POST", f"/teams/{team_id}/members"),
+        (TEAMS_BASE, basic, "POST", f"/teams/{team_id}/members/add"),
+        (TEAMS_BASE, basic, "POST", f"/teams/{team_id}/members/remove"),
+        (OPS_BASE, basic, "POST", f"/teams/{team_id}/enable-ops"),
+        (OPS_BASE, basic, "POST", "/roles"),
+        (OPS_BASE, basic, "POST", "/roles/assign"),
+        (ADMIN_BASE, {"bearer": ADMIN_API_KEY}, "POST", "/v2/orgs/sim-org/users/invite"),
+        (ADMIN_BASE, {"bearer": ADMIN_API_KEY}, "POST", "/v1/orgs/sim-org/users/x/roles/assign"),
+        ("/__sim", {}, "POST", "/seed"),
+    ]
+    odd_bodies: list[object] = [
+        {"first": 1.5, "after": 3, "members": {"accountId": "x"}},
+        {"displayName": None, "teamType": None, "adminAccountIds": [None], "platformTeamId": 1},
+        {"emails": "a@example.com", "permissionRules": [{"role": None}], "role": ["x"], "resource": 1},
+        {"name": ["x"], "accountId": 5, "roleName": {}, "accounts": [{"email": None}], "teams": [{}]},
+        {"customRoles": [{"name": "r", "id": 7}], "grantedRights": [1]},
+    ]
+    for prefix, settings, method, path in routes:
+        api = Api(sim.base_url, prefix, **settings)
+        for body in odd_bodies:
+            response = api.request(method, path, json=body)
+            assert response.status_code < 500 and response.json() is not None, (path, body, response.text)
+    assert [t["teamId"] for t in state(control)["teams"]] == [team_id]

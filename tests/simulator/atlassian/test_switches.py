@@ -138,3 +138,11 @@ def test_config_changes_are_validated_and_all_or_nothing(control: Api) -> None:
         assert response.status_code == 400 and response.json()["message"], change
     assert control.get("/config").json()["rate_limit"] == 0
     assert control.patch("/config", json={"rate_limit": 5}).json()["rate_limit"] == 5
+
+
+def test_jsm_error_shape(ops: Api, control: Api) -> None:
+    assert ops.get("/roles/missing").json()["errors"][0]["code"] == "ROLE_NOT_FOUND"
+    control.patch("/config", json={"jsm_error_shape": "object"})
+    assert ops.get("/roles/missing").json() == {"errors": {"Custom user role missing not found": "ROLE_NOT_FOUND"}}
+    control.post("/faults", json={"path": ".*/v1/teams", "action": "503"})
+    assert ops.get("/teams").json() == {"errors": {"Simulated failure": "SERVICE_UNAVAILABLE"}}

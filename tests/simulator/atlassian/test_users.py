@@ -52,6 +52,8 @@ def test_directory_search_by_email_and_paging(admin: Api, control: Api) -> None:
     assert admin.get("/v2/orgs/sim-org/directories/other/users").status_code == 404
     assert admin.get("/v2/orgs/other-org/directories/-/users").status_code == 404
     assert admin.get("/v1/orgs").json()["data"][0]["id"] == "sim-org"
+    assert admin.get("/v1/orgs/sim-org").json()["data"]["id"] == "sim-org"
+    assert admin.get("/v1/orgs/other-org").status_code == 404
 
 
 def test_invite_creates_an_active_account_with_the_rules(admin: Api, control: Api) -> None:
