@@ -35,7 +35,7 @@ from scim_bridge.atlassian.retry import RetryPolicy
 from scim_bridge.atlassian.transport import Endpoint
 from scim_bridge.atlassian.transport import Transport
 from scim_bridge.config import AtlassianSettings
-from scim_bridge.opsgenie.records import CallRecord
+from scim_bridge.upstream_http import CallRecord
 
 Json = dict[str, Any]
 

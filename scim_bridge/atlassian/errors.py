@@ -18,6 +18,10 @@ from typing import Any
 
 import requests
 
+from scim_bridge.upstream_http import header
+from scim_bridge.upstream_http import json_object
+from scim_bridge.upstream_http import seconds
+
 TEAMS = "teams"
 OPS = "ops"
 JIRA = "jira"
@@ -65,11 +69,7 @@ class AtlassianError(Exception):
 
     def retry_after(self) -> float | None:
         """``Retry-After`` in seconds when present and numeric."""
-        value = _header(self.headers, "Retry-After")
-        try:
-            return None if value is None else max(0.0, float(value))
-        except ValueError:
-            return None
+        return seconds(header(self.headers, "Retry-After"))
 
 
 class BadRequest(AtlassianError):
@@ -139,7 +139,7 @@ def family_name(family: str) -> str:
 
 def error_for(response: requests.Response, family: str) -> AtlassianError:
     """The error for a non-2xx ``response`` of ``family``, from its status, body and headers."""
-    body = _json_object(response)
+    body = json_object(response)
     message, code, errors = parse_body(body)
     status = response.status_code
     prefix = f"{family_name(family)} answered HTTP {status}"
@@ -182,16 +182,3 @@ def parse_body(body: Mapping[str, Any]) -> tuple[str, str | None, dict[str, str]
             errors[str(key)] = str(value)
             messages.append(f"{key}: {value}")
     return "; ".join(messages), (codes[0] if codes else None), errors
-
-
-def _json_object(response: requests.Response) -> dict[str, Any]:
-    try:
-        body = response.json()
-    except ValueError:
-        return {}
-    return body if isinstance(body, dict) else {}
-
-
-def _header(headers: Mapping[str, str], name: str) -> str | None:
-    lowered = name.lower()
-    return next((value for key, value in headers.items() if key.lower() == lowered), None)

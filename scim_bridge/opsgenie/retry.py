@@ -25,6 +25,7 @@ from scim_bridge.opsgenie.errors import OpsGenieError
 from scim_bridge.opsgenie.errors import RateLimited
 from scim_bridge.opsgenie.errors import ServerError
 from scim_bridge.opsgenie.errors import TransportError
+from scim_bridge.upstream_http import jittered_backoff
 
 
 @dataclass(frozen=True)
@@ -52,8 +53,7 @@ class RetryPolicy:
 
     def backoff(self, attempt: int) -> float:
         """Jittered wait after attempt ``attempt``: between half and all of the capped exponential."""
-        ceiling = min(self.max_delay, self.base_delay * 2.0 ** max(0, attempt - 1))
-        return ceiling / 2 + self.random() * ceiling / 2
+        return jittered_backoff(attempt, base=self.base_delay, ceiling=self.max_delay, random=self.random)
 
     def delay_for(self, error: OpsGenieError, attempt: int) -> float:
         """The wait before the next attempt, taking the server's hints into account."""
