@@ -1,5 +1,5 @@
 """HTTP pieces every upstream client shares: the pooled session, the record of one attempt and how it is
-reported, how a failure below HTTP is classified, jittered back-off, and reading error bodies and headers.
+reported, how a failure below HTTP is classified, the retry rules, and reading error bodies and headers.
 
 Knows no upstream: the OpsGenie and Atlassian clients build their own errors and rules on top of it.
 """
@@ -7,9 +7,12 @@ Knows no upstream: the OpsGenie and Atlassian clients build their own errors and
 from __future__ import annotations
 
 import logging
+import random as _random
+import time
 from collections.abc import Callable
 from collections.abc import Mapping
 from dataclasses import dataclass
+from dataclasses import field
 from typing import Any
 
 import requests
@@ -76,10 +79,41 @@ def request_failure(exc: requests.RequestException, upstream: str) -> tuple[str,
     return f"HTTP exchange with {upstream} failed ({type(exc).__name__})", True
 
 
-def jittered_backoff(attempt: int, *, base: float, ceiling: float, random: Callable[[], float]) -> float:
-    """The wait after attempt ``attempt`` (1-based): between half and all of the capped exponential."""
-    top = min(ceiling, base * 2.0 ** max(0, attempt - 1))
-    return top / 2 + random() * top / 2
+@dataclass(frozen=True)
+class RetryRules:
+    """What both clients' retry policies share: attempts, capped jittered back-off, one time budget per call.
+
+    A failure is retried when it reached no server (``maybe_applied`` False), was throttled (429: refused,
+    not applied), or is a 5xx other than 501 or a lost answer of a request that is safe to repeat.
+    ``sleep`` and ``random`` are injectable for tests.
+    """
+
+    max_attempts: int = 5
+    base_delay: float = 0.5
+    max_delay: float = 30.0
+    total_budget: float = 20.0
+    sleep: Callable[[float], None] = field(default=time.sleep, compare=False)
+    random: Callable[[], float] = field(default=_random.random, compare=False)
+
+    def backoff(self, attempt: int) -> float:
+        """Jittered wait after attempt ``attempt`` (1-based): between half and all of the capped exponential."""
+        top = min(self.max_delay, self.base_delay * 2.0 ** max(0, attempt - 1))
+        return top / 2 + self.random() * top / 2
+
+    def retryable(self, *, attempt: int, repeatable: bool, maybe_applied: bool | None = None,
+                  throttled: bool = False, status: int | None = None) -> bool:
+        """``maybe_applied``: set for a failure below HTTP; ``status``: set for a 5xx answer."""
+        if attempt >= self.max_attempts:
+            return False
+        if maybe_applied is not None:
+            return repeatable or not maybe_applied
+        if throttled:
+            return True
+        return status is not None and repeatable and status != 501
+
+    def within_budget(self, delay: float, elapsed: float) -> float | None:
+        """``delay``, or None when waiting it would overrun the call's time budget."""
+        return None if elapsed + delay > self.total_budget else delay
 
 
 def json_object(response: requests.Response) -> dict[str, Any]:
