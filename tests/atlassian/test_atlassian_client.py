@@ -111,6 +111,8 @@ def test_paging_of_teams_and_directory(asim: AtlassianSim, client: AtlassianClie
     assert len(asim.calls_to("GET", "/teams")) == 2
     assert client.find_account("P149@EXAMPLE.COM")["email"] == "p149@example.com"  # type: ignore[index]
     assert client.find_account("p1@example.com") is None  # a prefix of others is no match
+    found = [u["emailAddress"] for u in client.jira_search("p")]
+    assert len(found) == 150 and len(asim.calls_to("GET", "/user/search")) == 2  # pages of 100
 
 
 def test_members_in_batches_of_50_with_per_member_errors(asim: AtlassianSim, client: AtlassianClient) -> None:
