@@ -140,7 +140,7 @@ def family_name(family: str) -> str:
 def error_for(response: requests.Response, family: str) -> AtlassianError:
     """The error for a non-2xx ``response`` of ``family``, from its status, body and headers."""
     body = json_object(response)
-    message, code, errors = parse_body(body)
+    message, code, errors = parse_body(body, family)
     status = response.status_code
     prefix = f"{family_name(family)} answered HTTP {status}"
     text = f"{prefix}: {message}" if message else prefix
@@ -150,8 +150,9 @@ def error_for(response: requests.Response, family: str) -> AtlassianError:
                headers=dict(response.headers))
 
 
-def parse_body(body: Mapping[str, Any]) -> tuple[str, str | None, dict[str, str]]:
-    """(message, first code, {field or title: message or code}) of any of the four error shapes."""
+def parse_body(body: Mapping[str, Any], family: str = "") -> tuple[str, str | None, dict[str, str]]:
+    """(message, first code, {field or title: message or code}) of any of the four error shapes. In the object
+    form of ``errors`` JSM Operations puts codes as the values, Jira messages."""
     messages: list[str] = []
     codes: list[str] = []
     errors: dict[str, str] = {}
@@ -181,4 +182,6 @@ def parse_body(body: Mapping[str, Any]) -> tuple[str, str | None, dict[str, str]
         for key, value in raw.items():
             errors[str(key)] = str(value)
             messages.append(f"{key}: {value}")
+            if family == OPS:
+                codes.append(str(value))
     return "; ".join(messages), (codes[0] if codes else None), errors

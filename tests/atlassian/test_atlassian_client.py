@@ -63,6 +63,13 @@ def test_errors_are_read_from_each_family_body(client: AtlassianClient) -> None:
     assert ops.value.family == "ops" and ops.value.code == "ROLE_NOT_FOUND"
 
 
+def test_jsm_errors_in_the_object_shape(asim: AtlassianSim, client: AtlassianClient) -> None:
+    asim.configure(jsm_error_shape="object")
+    with pytest.raises(NotFound) as caught:
+        client.assign_custom_role(CALLER, "Nope")
+    assert caught.value.code == "ROLE_NOT_FOUND" and "Custom user role Nope not found" in caught.value.message
+
+
 def test_429_waits_for_retry_after(asim: AtlassianSim, sleeps: SimSleep, records: list[CallRecord]) -> None:
     client = make_client(asim, sleeps, records, retry={"total_budget": 60.0})
     asim.configure(rate_limit=2, rate_window_s=30)

@@ -151,3 +151,16 @@ def test_unknown_team_is_not_found(upstream: Upstream) -> None:
     for call in (lambda: directory.get_team("4ab1c5a0-no-team"), lambda: directory.delete_team("4ab1c5a0-no-team")):
         with pytest.raises(d.NotFoundError):
             call()
+
+
+def test_writes_to_missing_users_and_teams_are_not_found(upstream: Upstream) -> None:
+    directory = upstream.directory
+    ada = directory.create_user(person("ada"))
+    missing_user, missing_team = "5c1d2e3f-no-user", "4ab1c5a0-no-team"
+    for call in (lambda: directory.update_user(missing_user, UserFields(full_name="X")),
+                 lambda: directory.delete_user(missing_user),
+                 lambda: directory.add_team_member(missing_team, ada),
+                 lambda: directory.remove_team_member(missing_team, ada),
+                 lambda: directory.update_team(missing_team, name="X")):
+        with pytest.raises(d.NotFoundError):
+            call()
