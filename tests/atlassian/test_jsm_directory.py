@@ -101,6 +101,16 @@ def test_suspension_takes_the_product_role_and_gives_back_exactly_it(asim: Atlas
     assert roles(asim, "ada@example.com") == {("atlassian/user", CONFLUENCE), ("atlassian/stakeholder", JSM)}
 
 
+def test_suspension_of_an_adopted_account_revokes_every_jsm_role(asim: AtlassianSim, jsm: JsmDirectory) -> None:
+    asim.seed(accounts=[{"email": "ada@example.com", "productRoles": [
+        {"role": "atlassian/user", "resource": JSM}, {"role": "atlassian/stakeholder", "resource": JSM}]}])
+    user_id = jsm.create_user(person("ada", "Stakeholder"))
+    jsm.update_user(user_id, UserFields(role=JSM_SUSPENDED_ROLE))
+    assert roles(asim, "ada@example.com") == set()  # no on-call access left, whatever it held before
+    jsm.update_user(user_id, UserFields(role="Stakeholder"))
+    assert roles(asim, "ada@example.com") == {("atlassian/stakeholder", JSM)}
+
+
 def test_a_suspended_admin_gets_back_its_access(asim: AtlassianSim, jsm: JsmDirectory,
                                                 links: MemoryLinkStore) -> None:
     asim.seed(accounts=[{"email": "root@example.com"}])
