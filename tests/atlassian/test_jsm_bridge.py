@@ -16,6 +16,7 @@ from werkzeug.serving import make_server
 from scim_bridge.config import JSM_SUSPENDED_ROLE
 from scim_bridge.config import ConfigError
 from scim_bridge.config import Settings
+from scim_bridge.config import describe_upstream
 from scim_bridge.directory.jsm import JsmDirectory
 from scim_bridge.directory.links import MemoryLinkStore
 from scim_bridge.store.store import Store
@@ -133,6 +134,7 @@ def test_jsm_settings(tmp_path: Path) -> None:
     assert settings.upstream == "jsm" and settings.suspended_role == JSM_SUSPENDED_ROLE
     assert settings.atlassian is not None and settings.atlassian.account_scope == "product"
     assert "sim-api-token" not in repr(settings) and "sim-admin-key" not in repr(settings)
+    assert describe_upstream(settings) == ("http://127.0.0.1:9", "JSM Operations (site 127.0.0.1)")
     secret = tmp_path / "token"
     secret.write_text("from-a-file\n")
     env = jsm_env("http://127.0.0.1:9", ATLASSIAN_API_TOKEN="", ATLASSIAN_API_TOKEN_FILE=str(secret),
@@ -148,6 +150,7 @@ def test_jsm_settings(tmp_path: Path) -> None:
             Settings.from_env(jsm_env("http://127.0.0.1:9", **change))
     assert Settings.from_env({"OPSGENIE_API_KEY": "k"}).upstream == "opsgenie"
     assert Settings.from_env({"OPSGENIE_API_KEY": "k"}).atlassian is None
+    assert describe_upstream(Settings()) == ("https://api.opsgenie.com", "US region (api.opsgenie.com)")
 
 
 def test_build_directory_follows_the_upstream_setting() -> None:
