@@ -259,17 +259,23 @@ class JsmDirectory(JsmTeams):
 
     def _switch(self, account_id: str, old: str, new: str) -> None:
         """Grant first, then revoke what ``old`` needed and ``new`` does not: never a moment without access.
-        When the revocation fails, the grant is taken back."""
-        self._grant(account_id, new)
+        When a later call fails, the product role granted here is taken back."""
         before, after = product_role(old), product_role(new)
+        granted = False
         try:
+            if after and after != before:
+                call(lambda: self.client.assign_role(account_id, after))
+                granted = True
+            if is_custom(new):
+                call(lambda: self.client.assign_custom_role(account_id, new))
             if before and before != after:
                 call(lambda: self.client.revoke_role(account_id, before))
             if is_custom(old) and not is_custom(new):
                 call(lambda: self.client.assign_custom_role(account_id, "user"))
         except d.DirectoryError:
-            if after and after != before:
-                call(lambda: self.client.revoke_role(account_id, after))
+            if granted and after:
+                with contextlib.suppress(d.DirectoryError):
+                    call(lambda: self.client.revoke_role(account_id, after))
             raise
 
     def _grant(self, account_id: str, role: str) -> None:

@@ -274,3 +274,25 @@ def test_user_teams_reads_each_linked_team_once(asim: AtlassianSim, jsm: JsmDire
     asim.http.delete(f"{asim.base_url}/__sim/calls")
     assert [t.id for t in jsm.user_teams(ada)] == [first]
     assert len(asim.calls()) == 2
+
+
+@pytest.mark.parametrize("knobs", [
+    {"require_site_id": True}, {"member_add_existing": "ok"}, {"invite_returns_account_id": False},
+    {"jira_hide_email": True}, {"duplicate_team_names": "reject"}, {"jsm_error_shape": "object"},
+], ids=lambda k: next(iter(k)))
+def test_unconfirmed_points_either_way(asim: AtlassianSim, jsm: JsmDirectory, knobs: dict[str, object]) -> None:
+    asim.configure(**knobs)
+    ada = jsm.create_user(person("ada"))
+    assert jsm.get_user(ada).username == "ada@example.com"
+    team_id = jsm.create_team("SRE", "", [TeamMember(ada)])
+    jsm.add_team_member(team_id, ada)
+    assert [t.id for t in jsm.list_teams()] == [team_id] and [t.id for t in jsm.user_teams(ada)] == [team_id]
+    assert jsm.remove_team_member(team_id, ada) is True and jsm.remove_team_member(team_id, ada) is False
+
+
+def test_a_failed_role_change_changes_nothing(asim: AtlassianSim, jsm: JsmDirectory) -> None:
+    ada = jsm.create_user(person("ada", "Stakeholder"))
+    with pytest.raises(d.NotFoundError):
+        jsm.update_user(ada, UserFields(role="Nope"))  # a custom role JSM Operations does not have
+    assert roles(asim, "ada@example.com") == {("atlassian/stakeholder", JSM)}
+    assert jsm.get_user(ada).role == "Stakeholder"
