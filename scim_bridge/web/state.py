@@ -18,6 +18,7 @@ from scim_bridge.service.sync import SyncService
 from scim_bridge.service.users import UserService
 from scim_bridge.store.store import Store
 from scim_bridge.web.metrics import Metrics
+from scim_bridge.web.ratelimit import ClientRateLimiter
 
 
 @dataclass
@@ -34,6 +35,8 @@ class Bridge:
     client: OpsGenieClient | None = None  # None when a directory was injected (tests, the demo's own)
     ready_cache: tuple[float, dict[str, Any]] | None = None  # the last upstream readiness check
     extras: dict[str, Any] = field(default_factory=dict)  # state of optional blueprints (the console)
+    # The per-client request rate (SCIM_BRIDGE_CLIENT_RATE_LIMIT) of SCIM and /oauth/token; None when off.
+    client_limiter: ClientRateLimiter | None = None
 
 
 def bridge() -> Bridge:
