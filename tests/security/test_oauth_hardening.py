@@ -52,6 +52,15 @@ def _claims(token: str) -> dict[str, Any]:
     return decoded
 
 
+def _signed(client: OAuthClient = CLIENT, issuer: str = ISSUER, audience: str = AUDIENCE, algorithm: str = "HS256",
+            drop: str = "", **changes: Any) -> str:
+    """A token signed with the bridge's key, shaped as the bridge issues them, with ``changes``."""
+    now = int(time.time())
+    claims = {"iss": issuer, "aud": audience, "sub": client.client_id, "iat": now, "nbf": now, "exp": now + 600,
+              "scope": "read write roles", "sfp": secret_fingerprint(client, KEY), **changes}
+    return jwt.encode({k: v for k, v in claims.items() if k != drop}, KEY, algorithm=algorithm)
+
+
 def _status(running: Running, token: str) -> int:
     return ScimClient(running.scim.base_url, token).get("/Users", params={"count": 1}).status_code
 
@@ -95,14 +104,8 @@ def test_lifetime_is_capped_at_24_hours(bridge_factory: Any) -> None:
     running = _oauth(bridge_factory, oauth_issuer=ISSUER, oauth_audience=AUDIENCE)
     now = int(time.time())
     # Signed with the right key, but valid for two days: refused.
-    long_lived = jwt.encode({"iss": ISSUER, "aud": AUDIENCE, "sub": "entra-id", "iat": now, "nbf": now,
-                             "exp": now + 2 * 86400, "scope": "read write roles",
-                             "sfp": secret_fingerprint(CLIENT, KEY)}, KEY, algorithm="HS256")
-    assert _status(running, long_lived) == 401
-    day = jwt.encode({"iss": ISSUER, "aud": AUDIENCE, "sub": "entra-id", "iat": now, "nbf": now,
-                      "exp": now + 86400, "scope": "read write roles", "sfp": secret_fingerprint(CLIENT, KEY)},
-                     KEY, algorithm="HS256")
-    assert _status(running, day) == 200
+    assert _status(running, _signed(iat=now, nbf=now, exp=now + 2 * 86400)) == 401
+    assert _status(running, _signed(iat=now, nbf=now, exp=now + 86400)) == 200
 
 
 def test_rotating_the_client_secret_revokes_earlier_tokens(bridge_factory: Any) -> None:
@@ -122,16 +125,12 @@ def test_rotating_the_client_secret_revokes_earlier_tokens(bridge_factory: Any) 
 def test_algorithm_and_time_claims_are_enforced(bridge_factory: Any) -> None:
     running = _oauth(bridge_factory, oauth_issuer=ISSUER, oauth_audience=AUDIENCE)
     now = int(time.time())
-    good = {"iss": ISSUER, "aud": AUDIENCE, "sub": "entra-id", "iat": now, "nbf": now, "exp": now + 600,
-            "scope": "read write roles", "sfp": secret_fingerprint(CLIENT, KEY)}
-    assert _status(running, jwt.encode(good, KEY, algorithm="HS256")) == 200
-    assert _status(running, jwt.encode(good, KEY, algorithm="HS512")) == 401  # the algorithm is pinned
+    assert _status(running, _signed()) == 200
+    assert _status(running, _signed(algorithm="HS512")) == 401  # the algorithm is pinned
     for missing in ("nbf", "iat", "aud", "sfp", "scope"):
-        claims = {k: v for k, v in good.items() if k != missing}
-        assert _status(running, jwt.encode(claims, KEY, algorithm="HS256")) == 401, missing
-    not_yet = {**good, "nbf": now + 600, "exp": now + 1200}
-    assert _status(running, jwt.encode(not_yet, KEY, algorithm="HS256")) == 401
-    assert _status(running, jwt.encode({**good, "sfp": "0" * 32}, KEY, algorithm="HS256")) == 401
+        assert _status(running, _signed(drop=missing)) == 401, missing
+    assert _status(running, _signed(nbf=now + 600, exp=now + 1200)) == 401
+    assert _status(running, _signed(sfp="0" * 32)) == 401
 
 
 def test_tokens_carry_the_scopes_granted(bridge_factory: Any) -> None:
@@ -154,10 +153,7 @@ def test_tokens_carry_the_scopes_granted(bridge_factory: Any) -> None:
     too_much = _grant(running, scope="read roles")
     assert too_much.status_code == 400 and too_much.json()["error"] == "invalid_scope"
     # A token claiming more than the client is given gets only the client's scopes.
-    now = int(time.time())
-    claimed = jwt.encode({"iss": running.root, "aud": running.scim.base_url, "sub": "entra-id", "iat": now,
-                          "nbf": now, "exp": now + 600, "scope": "read write roles",
-                          "sfp": secret_fingerprint(limited, KEY)}, KEY, algorithm="HS256")
+    claimed = _signed(limited, running.root, running.scim.base_url)
     assert ScimClient(running.scim.base_url, claimed).post("/Users", {
         "schemas": [CORE], "userName": "oauth.claimed@example.com", "roles": [{"value": "Admin"}]}).status_code == 403
 
