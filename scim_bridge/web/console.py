@@ -285,7 +285,7 @@ def _ticket_text(event: AuditEvent) -> str:
     lines = [
         f"SCIM request: {event.method} {event.path}",
         f"Time: {_when(event.at)}",
-        f"Client: {event.actor or '-'}",
+        f"Client: {event.actor or '-'} (scopes used: {event.scopes or '-'})",
         f"Bridge request id: {event.request_id}",
         f"Result: {event.status} ({event.outcome})",
     ]

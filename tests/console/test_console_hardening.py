@@ -16,8 +16,8 @@ from flask import Flask
 from itsdangerous import BadSignature
 
 from console.browser import CONSOLE_TOKEN
-from console.test_console_http import login_form
 from console.test_console_http import logged_in_session
+from console.test_console_http import login_form
 from scim_bridge.web.console_security import ACCOUNT_FAILURES
 from scim_bridge.web.console_security import COOKIE_NAME
 from scim_bridge.web.console_security import LOGIN_FAILURES

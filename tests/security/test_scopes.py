@@ -6,6 +6,7 @@ Each refusal is a 403 SCIM error naming the missing scope, sent before any upstr
 from __future__ import annotations
 
 import hashlib
+import json
 from typing import Any
 
 import pytest
@@ -153,6 +154,10 @@ def test_roles_scope_changes_roles_and_the_audit_log_names_the_scopes(scoped: Ru
         ("patch", "write")]
     refused = by_id[("/scim/v2/Groups/role-admin", "writer")]
     assert (refused.status, refused.scopes) == (403, "write") and "'roles' scope" in refused.detail
+    printed = invoke_cli(["audit", "--json", "--actor", "admin"],
+                         {"SCIM_BRIDGE_DATABASE_URL": scoped.settings.database_url})
+    assert sorted(json.loads(line)["scopes"] for line in printed.output.splitlines()) == [
+        "write", "write+roles", "write+roles"]
 
 
 def test_scoped_entries_from_the_environment() -> None:
