@@ -179,9 +179,8 @@ class Settings:
         rate = _number(env, "SCIM_BRIDGE_CLIENT_RATE_LIMIT", 0.0, minimum=0.0)
         console_token = _secret(env, "SCIM_BRIDGE_CONSOLE_TOKEN")
         if console_token and len(console_token) < 16:
-            raise ConfigError("SCIM_BRIDGE_CONSOLE_TOKEN must be at least 16 characters long (it is typed into "
-                              f"the console's login form; this one has {len(console_token)}): use e.g. "
-                              "`scim-bridge token create console`'s token")
+            raise ConfigError(f"SCIM_BRIDGE_CONSOLE_TOKEN must be at least 16 characters long, got "
+                              f"{len(console_token)}: a short console token can be guessed through the login form")
         console_secret = _secret(env, "SCIM_BRIDGE_CONSOLE_SECRET")
         if console_secret and len(console_secret) < 32:
             raise ConfigError("SCIM_BRIDGE_CONSOLE_SECRET must be at least 32 characters long")

@@ -14,6 +14,7 @@ import requests
 from conftest import Running
 from flask import Flask
 from itsdangerous import BadSignature
+from ops.clirun import invoke_cli
 
 from console.browser import CONSOLE_TOKEN
 from console.test_console_http import logged_in_session
@@ -129,3 +130,11 @@ def test_guesses_spread_over_addresses_are_throttled_for_the_account(bridge_fact
     assert set(statuses[ACCOUNT_FAILURES:]) <= {429}
     # A fresh address is refused too: the console as a whole has seen too many failures.
     assert _post_login(bridge.root, "127.0.0.200", cookie, csrf, CONSOLE_TOKEN) == 429
+
+
+def test_a_short_console_token_stops_the_bridge_with_a_clear_message(tmp_path: Any) -> None:
+    env = {"OPSGENIE_API_KEY": "k", "SCIM_BEARER_TOKEN": "t" * 20, "SCIM_BRIDGE_CONSOLE_TOKEN": "short-token",
+           "SCIM_BRIDGE_DATABASE_URL": f"sqlite:///{tmp_path / 'bridge.db'}"}
+    result = invoke_cli(["serve", "--port", "1"], env)
+    assert result.exit_code == 2
+    assert "SCIM_BRIDGE_CONSOLE_TOKEN must be at least 16 characters long, got 11" in result.output
