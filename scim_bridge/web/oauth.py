@@ -119,7 +119,8 @@ class Verifier:
                 or expires - issued > MAX_OAUTH_TOKEN_LIFETIME or not isinstance(claims["scope"], str):
             return None
         client = next((c for c in clients if c.client_id == claims["sub"]), None)
-        if client is None or not hmac.compare_digest(str(claims["sfp"]), secret_fingerprint(client, self.key)):
+        fingerprint = secret_fingerprint(client, self.key).encode() if client is not None else b""
+        if client is None or not hmac.compare_digest(str(claims["sfp"]).encode(), fingerprint):
             return None
         return AccessToken(client, expires, frozenset(claims["scope"].split()) & client.scopes)
 
