@@ -23,6 +23,7 @@ from scim_bridge.atlassian.client import AtlassianClient
 from scim_bridge.atlassian.retry import RetryPolicy as AtlassianRetry
 from scim_bridge.config import ConfigError
 from scim_bridge.config import Settings
+from scim_bridge.config import format_scopes
 from scim_bridge.directory.base import Directory
 from scim_bridge.directory.jsm import JsmDirectory
 from scim_bridge.directory.links import LinkStore
@@ -49,6 +50,7 @@ from scim_bridge.web import health
 from scim_bridge.web import oauth
 from scim_bridge.web import resources
 from scim_bridge.web.auth import authenticate
+from scim_bridge.web.auth import required_scope
 from scim_bridge.web.http import scim_response
 from scim_bridge.web.metrics import Metrics
 from scim_bridge.web.ratelimit import ClientRateLimiter
@@ -157,6 +159,8 @@ def create_app(
         metrics=metrics,
         cursor_codec=CursorCodec(cursor_key(settings, store)),
         client=client,
+        client_limiter=ClientRateLimiter(settings.client_rate_limit, settings.client_rate_burst)
+        if settings.client_rate_limit > 0 else None,
     )
     app.register_blueprint(discovery.bp, url_prefix=SCIM_PREFIX)
     app.register_blueprint(resources.bp, url_prefix=SCIM_PREFIX)
@@ -165,15 +169,14 @@ def create_app(
         app.register_blueprint(oauth.bp)
     if settings.console_token:
         console.init_app(app, scim_prefix=SCIM_PREFIX)
-    _install_hooks(app, settings, store, metrics)
+    _install_hooks(app, settings, store, metrics, app.extensions["scim_bridge"].client_limiter)
     if start_sync:
         sync.start_background()
     return app
 
 
-def _install_hooks(app: Flask, settings: Settings, store: Store, metrics: Metrics) -> None:
-    limiter = ClientRateLimiter(settings.client_rate_limit, settings.client_rate_burst) \
-        if settings.client_rate_limit > 0 else None
+def _install_hooks(app: Flask, settings: Settings, store: Store, metrics: Metrics,
+                  limiter: ClientRateLimiter | None) -> None:
 
     @app.before_request
     def start() -> None:
@@ -188,12 +191,17 @@ def _install_hooks(app: Flask, settings: Settings, store: Store, metrics: Metric
         g.calls_token = calls.collect_into(ctx.upstream_calls)
         if request.endpoint in discovery.DISCOVERY_ENDPOINTS and not settings.discovery_requires_auth:
             return
-        ctx.actor = authenticate(request.headers.get("Authorization"), settings.tokens,
-                                 oauth_clients=settings.oauth_clients, signing_key=settings.oauth_signing_key)
+        credential = authenticate(request.headers.get("Authorization"), settings.tokens,
+                                  oauth_clients=settings.oauth_clients,
+                                  verifier=oauth.verifier_for(settings, request.host_url))
+        ctx.actor, ctx.scopes = credential.name, credential.scopes
         wait = limiter.acquire(ctx.actor) if limiter is not None else 0.0
         if wait > 0:
             raise errors.RateLimited(f"Too many requests from this client; at most {settings.client_rate_limit:g} "
                                      "per second are accepted", retry_after=math.ceil(wait))
+        scope = required_scope(request.method, request.path)
+        if scope is not None and request.endpoint not in discovery.DISCOVERY_ENDPOINTS:
+            ctx.require(scope, "reading" if scope == "read" else "this change")
 
     @app.after_request
     def finish(response: Response) -> Response:
@@ -320,7 +328,7 @@ def _audit(store: Store, ctx: RequestContext, response: Response, metrics: Metri
             actor=ctx.actor, request_id=ctx.request_id, method=request.method, path=request.path,
             resource_type=resource_type, resource_id=resource_id, operation=operation,
             status=response.status_code, outcome=outcome, detail=detail[:2000],
-            upstream_calls=list(ctx.upstream_calls),
+            upstream_calls=list(ctx.upstream_calls), scopes=format_scopes(ctx.used_scopes),
         ))
         metrics.inc("scim_bridge_audit_events_total", "Audit events written", outcome=outcome)
     except Exception:  # the audit must never turn a completed change into an error
