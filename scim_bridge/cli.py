@@ -16,9 +16,11 @@ from typing import NoReturn
 import click
 
 from scim_bridge import __version__
+from scim_bridge.config import BearerToken
 from scim_bridge.config import ConfigError
 from scim_bridge.config import Settings
 from scim_bridge.config import generate_token
+from scim_bridge.config import parse_scopes
 
 
 def _port_in_use(host: str, port: int) -> str | None:
@@ -258,15 +260,21 @@ def token() -> None:
 
 @token.command("create")
 @click.argument("name")
-def token_create(name: str) -> None:
+@click.option("--scopes", default="read+write+roles", show_default=True, metavar="SCOPE+SCOPE",
+              help="What the token may do: read (GET, .search), write (create, change, delete users and teams), "
+                   "roles (change a user's OpsGenie role, with write).")
+def token_create(name: str, scopes: str) -> None:
     """Print a new token and the configuration line that accepts it."""
     if not name.replace("-", "").replace("_", "").isalnum():
         _fail("NAME may contain only letters, digits, '-' and '_'")
+    try:
+        granted = parse_scopes(scopes, "--scopes")
+    except ConfigError as exc:
+        _fail(str(exc))
     secret = generate_token()
-    digest = hashlib.sha256(secret.encode()).hexdigest()
     click.echo(f"token (give it to the identity provider; it is not stored anywhere): {secret}")
     click.echo("add this entry to SCIM_BEARER_TOKEN_HASHES (comma-separated, keep the old one during rotation):")
-    click.echo(f"  {name}:{digest}")
+    click.echo(f"  {BearerToken.from_secret(name, secret, granted).entry()}")
 
 
 @main.command()
@@ -309,13 +317,15 @@ def audit(limit: int, resource_id: str | None, actor: str | None, outcome: str |
             click.echo(json.dumps({
                 "at": event.at.isoformat(), "actor": event.actor, "request_id": event.request_id,
                 "operation": event.operation, "path": event.path, "status": event.status,
-                "outcome": event.outcome, "detail": event.detail, "upstream_calls": event.upstream_calls,
+                "outcome": event.outcome, "detail": event.detail, "scopes": event.scopes,
+                "upstream_calls": event.upstream_calls,
             }))
         else:
             calls = len(event.upstream_calls)
             counted = f"{calls} upstream call" + ("" if calls == 1 else "s")
             click.echo(f"{event.at:%Y-%m-%d %H:%M:%S} {event.actor:<12} {event.operation:<8} {event.path} "
-                       f"-> {event.status} {event.outcome} ({counted}) {event.detail}".rstrip())
+                       f"-> {event.status} {event.outcome} ({counted}, scopes {event.scopes or '-'}) "
+                       f"{event.detail}".rstrip())
 
 
 @main.command()

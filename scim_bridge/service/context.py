@@ -10,6 +10,9 @@ from datetime import UTC
 from datetime import datetime
 from typing import Any
 
+from scim_bridge.config import ALL_SCOPES
+from scim_bridge.scim import errors
+
 
 @dataclass
 class RequestContext:
@@ -21,6 +24,19 @@ class RequestContext:
     # What the request asked that the bridge did not do, though it succeeded: (kind, message) pairs for the
     # audit log, the console and the scim_bridge_warnings_total metric (e.g. "phone", "ignored").
     warnings: list[tuple[str, str]] = field(default_factory=list)
+
+    # The scopes the caller's credential grants, and those this request has exercised (for the audit log).
+    scopes: frozenset[str] = ALL_SCOPES
+    used_scopes: set[str] = field(default_factory=set)
+
+    def require(self, scope: str, action: str) -> None:
+        """Go on only when the credential grants ``scope``; InsufficientScope (403) naming it otherwise.
+
+        Called before the first upstream write of the action, so a refused request changes nothing.
+        """
+        if scope not in self.scopes:
+            raise errors.InsufficientScope(scope, action)
+        self.used_scopes.add(scope)
 
     def warn(self, kind: str, message: str) -> None:
         if (kind, message) not in self.warnings:

@@ -9,6 +9,7 @@ import math
 import secrets
 import time
 import uuid
+from collections.abc import Callable
 
 from flask import Flask
 from flask import Response
@@ -18,8 +19,15 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from scim_bridge import __version__
+from scim_bridge.atlassian.client import AtlassianClient
+from scim_bridge.atlassian.retry import RetryPolicy as AtlassianRetry
+from scim_bridge.config import ConfigError
 from scim_bridge.config import Settings
+from scim_bridge.config import format_scopes
 from scim_bridge.directory.base import Directory
+from scim_bridge.directory.jsm import JsmDirectory
+from scim_bridge.directory.links import LinkStore
+from scim_bridge.directory.links import MemoryLinkStore
 from scim_bridge.directory.opsgenie import OpsGenieDirectory
 from scim_bridge.opsgenie.client import OpsGenieClient
 from scim_bridge.opsgenie.ratelimit import RateBudget
@@ -42,22 +50,21 @@ from scim_bridge.web import health
 from scim_bridge.web import oauth
 from scim_bridge.web import resources
 from scim_bridge.web.auth import authenticate
+from scim_bridge.web.auth import required_scope
 from scim_bridge.web.http import scim_response
 from scim_bridge.web.metrics import Metrics
 from scim_bridge.web.ratelimit import ClientRateLimiter
 from scim_bridge.web.request_warnings import record_warnings
 from scim_bridge.web.state import Bridge
+from scim_bridge.web.state import UpstreamClient
 
 log = logging.getLogger("scim_bridge.access")
 SCIM_PREFIX = "/scim/v2"
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
-def build_directory(
-    settings: Settings, metrics: Metrics, store: Store | None = None
-) -> tuple[Directory, OpsGenieClient]:
-    """The OpsGenie directory. With a PostgreSQL ``store`` (several replicas) the upstream rate budget lives
-    in that database, so all replicas together stay under the upstream limits."""
+def upstream_call_recorder(metrics: Metrics) -> Callable[[CallRecord], None]:
+    """The ``on_call`` hook of either client: the request's call list (audit log) and the upstream metrics."""
     def on_call(record: CallRecord) -> None:
         call = {
             "method": record.method,
@@ -81,6 +88,36 @@ def build_directory(
             metrics.inc("scim_bridge_upstream_throttled_total", "429 answers received from upstream",
                         domain=record.domain)
 
+    return on_call
+
+
+def jsm_link_store(settings: Settings, store: Store | None) -> LinkStore:
+    """The link store of the jsm upstream when none is given.
+
+    TO BE SWITCHED to the SQL link store of ``scim_bridge/store/`` (kept in ``store``'s database) once it
+    lands: until then the links live in this process's memory, so a restart forgets which Atlassian account
+    and team stand behind each SCIM id.
+    """
+    return MemoryLinkStore()
+
+
+def build_directory(
+    settings: Settings, metrics: Metrics, store: Store | None = None, *, links: LinkStore | None = None
+) -> tuple[Directory, UpstreamClient]:
+    """The directory of ``settings.upstream`` and its client.
+
+    opsgenie: with a PostgreSQL ``store`` (several replicas) the upstream rate budget lives in that database,
+    so all replicas together stay under the upstream limits. jsm: JsmDirectory over ``links`` (by default
+    :func:`jsm_link_store`).
+    """
+    on_call = upstream_call_recorder(metrics)
+    if settings.upstream == "jsm":
+        if settings.atlassian is None:
+            raise ConfigError("SCIM_BRIDGE_UPSTREAM=jsm needs the ATLASSIAN_* settings")
+        jsm_client = AtlassianClient.from_settings(
+            settings.atlassian, on_call=on_call, retry=AtlassianRetry(total_budget=settings.upstream_wait_budget))
+        link_store = links if links is not None else jsm_link_store(settings, store)
+        return JsmDirectory(jsm_client, link_store, account_scope=settings.atlassian.account_scope), jsm_client
     retry = RetryPolicy(total_budget=settings.upstream_wait_budget)
     budget: RateBudget = RollingWindowBudget()
     if store is not None and store.dialect == "postgresql":
@@ -95,9 +132,11 @@ def create_app(
     *,
     directory: Directory | None = None,
     store: Store | None = None,
+    links: LinkStore | None = None,
     start_sync: bool = False,
 ) -> Flask:
-    """Build a bridge app. ``directory`` and ``store`` may be injected (tests, the demo)."""
+    """Build a bridge app. ``directory`` and ``store`` may be injected (tests, the demo); ``links``: the link
+    store of the jsm upstream (default :func:`jsm_link_store`)."""
     app = Flask("scim_bridge")
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.json.sort_keys = False  # type: ignore[attr-defined]
@@ -105,10 +144,11 @@ def create_app(
     if store is None:
         store = Store.from_url(settings.database_url)
         store.upgrade()
-    client: OpsGenieClient | None = None
+    client: UpstreamClient | None = None
     if directory is None:
-        directory, client = build_directory(settings, metrics, store)
-        _calibrate(client)
+        directory, client = build_directory(settings, metrics, store, links=links)
+        if isinstance(client, OpsGenieClient):
+            _calibrate(client)
     sync = SyncService(directory, store, interval=settings.sync_interval)
     app.extensions["scim_bridge"] = Bridge(
         settings=settings,
@@ -120,6 +160,8 @@ def create_app(
         metrics=metrics,
         cursor_codec=CursorCodec(cursor_key(settings, store)),
         client=client,
+        client_limiter=ClientRateLimiter(settings.client_rate_limit, settings.client_rate_burst)
+        if settings.client_rate_limit > 0 else None,
     )
     app.register_blueprint(discovery.bp, url_prefix=SCIM_PREFIX)
     app.register_blueprint(resources.bp, url_prefix=SCIM_PREFIX)
@@ -128,15 +170,14 @@ def create_app(
         app.register_blueprint(oauth.bp)
     if settings.console_token:
         console.init_app(app, scim_prefix=SCIM_PREFIX)
-    _install_hooks(app, settings, store, metrics)
+    _install_hooks(app, settings, store, metrics, app.extensions["scim_bridge"].client_limiter)
     if start_sync:
         sync.start_background()
     return app
 
 
-def _install_hooks(app: Flask, settings: Settings, store: Store, metrics: Metrics) -> None:
-    limiter = ClientRateLimiter(settings.client_rate_limit, settings.client_rate_burst) \
-        if settings.client_rate_limit > 0 else None
+def _install_hooks(app: Flask, settings: Settings, store: Store, metrics: Metrics,
+                  limiter: ClientRateLimiter | None) -> None:
 
     @app.before_request
     def start() -> None:
@@ -151,12 +192,17 @@ def _install_hooks(app: Flask, settings: Settings, store: Store, metrics: Metric
         g.calls_token = calls.collect_into(ctx.upstream_calls)
         if request.endpoint in discovery.DISCOVERY_ENDPOINTS and not settings.discovery_requires_auth:
             return
-        ctx.actor = authenticate(request.headers.get("Authorization"), settings.tokens,
-                                 oauth_clients=settings.oauth_clients, signing_key=settings.oauth_signing_key)
+        credential = authenticate(request.headers.get("Authorization"), settings.tokens,
+                                  oauth_clients=settings.oauth_clients,
+                                  verifier=oauth.verifier_for(settings, request.host_url))
+        ctx.actor, ctx.scopes = credential.name, credential.scopes
         wait = limiter.acquire(ctx.actor) if limiter is not None else 0.0
         if wait > 0:
             raise errors.RateLimited(f"Too many requests from this client; at most {settings.client_rate_limit:g} "
                                      "per second are accepted", retry_after=math.ceil(wait))
+        scope = required_scope(request.method, request.path)
+        if scope is not None and request.endpoint not in discovery.DISCOVERY_ENDPOINTS:
+            ctx.require(scope, "reading" if scope == "read" else "this change")
 
     @app.after_request
     def finish(response: Response) -> Response:
@@ -285,11 +331,11 @@ def _audit(store: Store, ctx: RequestContext, response: Response, metrics: Metri
             actor=ctx.actor, request_id=ctx.request_id, method=request.method, path=request.path,
             resource_type=resource_type, resource_id=resource_id, operation=operation,
             status=response.status_code, outcome=outcome, detail=detail[:2000],
-            upstream_calls=list(ctx.upstream_calls),
+            upstream_calls=list(ctx.upstream_calls), scopes=format_scopes(ctx.used_scopes),
         ))
         metrics.inc("scim_bridge_audit_events_total", "Audit events written", outcome=outcome)
     except Exception:  # the audit must never turn a completed change into an error
         logging.getLogger("scim_bridge").exception("could not write the audit event")
 
 
-__all__ = ["create_app", "build_directory", "__version__"]
+__all__ = ["create_app", "build_directory", "jsm_link_store", "upstream_call_recorder", "__version__"]

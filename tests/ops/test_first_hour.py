@@ -95,8 +95,8 @@ def test_export_no_sync_and_audit_need_no_opsgenie_key(bridge: Running, tmp_path
     assert team is not None
     assert bridge.scim.delete(f"/Groups/{team['id']}").status_code == 204  # one upstream call
     lines = invoke_cli(["audit", "--limit", "2"], env).output.splitlines()
-    assert lines[0].endswith("-> 204 ok (1 upstream call)"), lines
-    assert "(3 upstream calls)" in lines[1], lines
+    assert re.search(r"-> 204 ok \(1 upstream call, scopes [^)]*\)$", lines[0]), lines
+    assert "(3 upstream calls, scopes" in lines[1], lines
     # A database never synced: a clear reason, not an attempt to reach OpsGenie.
     fresh = invoke_cli(["export", "--no-sync"], {"SCIM_BRIDGE_DATABASE_URL": f"sqlite:///{tmp_path}/new.db"})
     assert fresh.exit_code == 1
@@ -180,12 +180,13 @@ def test_token_create_is_described_alike_and_its_entry_works(bridge_factory: Any
                           timeout=30)
     assert answer.status_code == 200
     readme = (ROOT / "README.md").read_text()
-    assert "`scim-bridge token create NAME` | Prints a new bearer token (give it to the IdP; it is stored nowhere) " \
-           "and its entry `NAME:SHA256HEX` for `SCIM_BEARER_TOKEN_HASHES`" in readme
+    assert "Prints a new bearer token (give it to the IdP; it is stored nowhere) and its `SCIM_BEARER_TOKEN_HASHES` " \
+           "entry, `name:sha256hex` (plus `:scope+scope` when not all three)" in readme
+    assert "`name:sha256hex[:scope+scope],…`" in readme
     for guide, name in (("okta.md", "okta"), ("entra-id.md", "entra"), ("saviynt.md", "saviynt")):
         text = (ROOT / "docs" / guide).read_text()
-        assert f"`scim-bridge token create {name}` prints it" in text, guide
-        assert f"SCIM_BEARER_TOKEN_HASHES={name}:<sha256hex>" in text, guide
+        assert f"`scim-bridge token create {name} --scopes read+write+roles` prints" in text, guide
+        assert f"SCIM_BEARER_TOKEN_HASHES={name}:<sha256 of the token>:read+write+roles" in text, guide
         assert "SCIM_BEARER_TOKEN=<token>" not in text, guide
 
 
