@@ -201,13 +201,19 @@ DEMO_ENV_KEYS = ("OPSGENIE_API_URL", "OPSGENIE_API_KEY", "SCIM_BEARER_TOKEN", "S
                  "SCIM_BRIDGE_CONSOLE_TOKEN")
 
 
+def _demo_env_keys(env: dict[str, str]) -> list[str]:
+    """The settings the demo runs with that the CLI needs, whichever upstream it simulates."""
+    upstream = sorted(k for k in env if k.startswith("ATLASSIAN_") or k == "SCIM_BRIDGE_UPSTREAM")
+    return [key for key in (*DEMO_ENV_KEYS, *upstream) if env.get(key)]
+
+
 def _write_demo_env(env: dict[str, str], base: str) -> Path:
     """var/demo.env: what the CLI needs to work on the running demo (``set -a; . var/demo.env; set +a``)."""
     import shlex
 
     lines = ["# Written by 'scim-bridge demo' for the demo it started; rewritten at each start.",
              "# Load it into a shell with: set -a; . var/demo.env; set +a",
-             *(f"{key}={shlex.quote(env[key])}" for key in DEMO_ENV_KEYS),
+             *(f"{key}={shlex.quote(env[key])}" for key in _demo_env_keys(env)),
              f"SCIM_BASE_URL={shlex.quote(base)}"]
     DEMO_ENV.parent.mkdir(parents=True, exist_ok=True)
     DEMO_ENV.touch(mode=0o600)
