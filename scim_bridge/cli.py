@@ -5,7 +5,6 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import json
-import logging
 import os
 import socket
 import sys
@@ -58,8 +57,9 @@ def _store(settings: Settings) -> Any:
 
 
 def _logging(level: str = "INFO") -> None:
-    logging.basicConfig(level=getattr(logging, level.upper(), logging.INFO), format="%(message)s",
-                        stream=sys.stderr)
+    from scim_bridge import logs
+
+    logs.configure(level)  # one JSON object per line on stderr
 
 
 @click.group()

@@ -14,6 +14,7 @@ from conftest import SIM_KEY
 from conftest import TOKEN
 from conftest import Running
 
+from scim_bridge import logs
 from scim_bridge.opsgenie.ratelimit import RateLimit
 from scim_bridge.opsgenie.ratelimit import RollingWindowBudget
 
@@ -122,7 +123,8 @@ def test_json_request_log_with_request_ids_and_no_secrets(bridge: Running,
     assert re.fullmatch(r"[0-9a-f]{32}", generated.headers["X-Request-Id"])
     assert refused.status_code == 401
     assert re.fullmatch(r"[0-9a-f]{32}", garbage.headers["X-Request-Id"])  # too long: replaced
-    access = [json.loads(r.getMessage()) for r in caplog.records if r.name == "scim_bridge.access"]
+    as_written = logs.formatter()  # the line the bridge writes for each record
+    access = [json.loads(as_written.format(r)) for r in caplog.records if r.name == "scim_bridge.access"]
     by_id = {line["request_id"]: line for line in access}
     assert by_id["idp-req-42"]["method"] == "GET" and by_id["idp-req-42"]["status"] == 200
     assert by_id["idp-req-42"]["path"] == "/scim/v2/Users" and by_id["idp-req-42"]["actor"] == "test"
