@@ -9,6 +9,7 @@ variables below tune them without editing the file. Options given to ``serve`` o
 
 import os
 
+from scim_bridge import logs as bridge_logs
 from scim_bridge.web import gunicorn as bridge_hooks
 
 # Where to listen. Behind a TLS-terminating proxy or an ingress, plain HTTP on 8080.
@@ -36,6 +37,8 @@ keepalive = 5
 accesslog = None
 errorlog = "-"
 loglevel = os.environ.get("SCIM_BRIDGE_LOG_LEVEL", "info")
+# gunicorn's own lines (start, workers, stop) as JSON objects on stderr, like the bridge's.
+logconfig_dict = bridge_logs.gunicorn_logconfig(loglevel)
 
 # Trust X-Forwarded-* (scheme, for the Location and meta.location URLs) only from these proxies.
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")

@@ -83,6 +83,23 @@ def configure(level: str = "INFO", stream: TextIO | None = None) -> None:
     root.setLevel(getattr(logging, level.upper(), logging.INFO))
 
 
+def gunicorn_logconfig(level: str = "INFO") -> dict[str, Any]:
+    """gunicorn's ``logconfig_dict``: its own lines (start, workers, stop) as JSON on stderr like the bridge's."""
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"json": {"()": formatter}},
+        "handlers": {HANDLER_NAME: {"class": "logging.StreamHandler", "formatter": "json",
+                                    "stream": "ext://sys.stderr"}},
+        "root": {"level": level.upper(), "handlers": [HANDLER_NAME]},
+        "loggers": {
+            "gunicorn.error": {"level": level.upper(), "handlers": [], "propagate": True},
+            # The bridge writes its own access line (with the request id); gunicorn's would repeat it.
+            "gunicorn.access": {"level": "CRITICAL", "handlers": [], "propagate": False},
+        },
+    }
+
+
 def get_logger(name: str) -> Any:
     """A structlog logger writing through the ``logging`` logger ``name``."""
     return structlog.stdlib.get_logger(name)

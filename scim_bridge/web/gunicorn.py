@@ -94,6 +94,7 @@ def gunicorn_options(*, host: str, port: int, workers: int, threads: int, certfi
         "accesslog": None,
         "errorlog": "-",
         "forwarded_allow_ips": "127.0.0.1",
+        "logconfig_dict": logs.gunicorn_logconfig(),  # gunicorn's own lines as JSON too
         "certfile": certfile,
         "keyfile": keyfile,
         "on_starting": on_starting,

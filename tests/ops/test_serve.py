@@ -23,7 +23,7 @@ def test_serve_with_the_deploy_config(simulator: SimulatorServer, tmp_path: Path
         assert requests.get(f"{served.base}/readyz", timeout=10).status_code == 200
     assert served.returncode == 0  # graceful shutdown
     text = served.log_text()
-    lines = [json.loads(line) for line in text.splitlines() if line.startswith("{")]
+    lines = [json.loads(line) for line in text.splitlines()]  # one JSON object per line, gunicorn's too
     found = [line for line in lines if line.get("request_id") == "serve-test-1"
              and line.get("logger") == "scim_bridge.access"]  # other lines of the request carry its id too
     assert found and found[0]["status"] == 200 and found[0]["path"] == "/scim/v2/Users"
