@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -32,6 +33,18 @@ def list_users(served: Served, times: int) -> None:
     assert statuses == [200] * times
 
 
+def worker_files(metrics_dir: Path) -> list[Path]:
+    """The counter files of the workers (made when a worker's app is built, one per process id)."""
+    return sorted(metrics_dir.glob("counter_*.db"))
+
+
+def wait_for_workers(metrics_dir: Path, count: int) -> None:
+    deadline = time.monotonic() + 30
+    while len(worker_files(metrics_dir)) < count:
+        assert time.monotonic() < deadline, worker_files(metrics_dir)
+        time.sleep(0.2)
+
+
 def test_every_scrape_counts_the_requests_of_all_workers(simulator: SimulatorServer, tmp_path: Path) -> None:
     simulator.state.reset(seed="demo")
     metrics_dir = tmp_path / "metrics"
@@ -39,6 +52,8 @@ def test_every_scrape_counts_the_requests_of_all_workers(simulator: SimulatorSer
     (metrics_dir / "counter_999999.db").write_bytes(b"left over by an earlier run")  # emptied on start
     seen: list[float] = []
     with serve(simulator, tmp_path, SIM_KEY, workers=2, env={"PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)}) as served:
+        assert not (metrics_dir / "counter_999999.db").exists()
+        wait_for_workers(metrics_dir, 2)  # both take requests, so a per-worker count would show
         sent = 0
         for batch in ROUNDS:
             list_users(served, batch)
@@ -53,8 +68,7 @@ def test_every_scrape_counts_the_requests_of_all_workers(simulator: SimulatorSer
                              frozenset({("endpoint", "/scim/v2/Users"), ("method", "GET")}))
                 assert found[histogram] == sent
         assert any(name == "python_info" for name, _labels in found)
-        pids = {p.name.rsplit("_", 1)[1] for p in metrics_dir.glob("counter_*.db")}
-        assert len(pids) == 2 and "999999.db" not in pids  # one file per worker; the stale one is gone
+        assert len(worker_files(metrics_dir)) == 2  # one file per worker; the stale one was removed on start
     assert served.returncode == 0
     assert seen == sorted(seen)  # never goes down
 
