@@ -45,8 +45,8 @@ LOCK_ARGS := --generate-hashes --universal --python-version 3.11 --custom-compil
 	pyproject.toml requirements/build.in --extra postgres
 lock: $(TEST_STAMP)
 	$(BIN)/uv pip compile $(LOCK_ARGS) --upgrade -o $(RUN_LOCK)
-	$(BIN)/uv pip compile $(LOCK_ARGS) --extra test -c $(RUN_LOCK) -o $(TEST_LOCK)
-	$(BIN)/uv pip compile $(LOCK_ARGS) --extra test --extra bench -c $(TEST_LOCK) -o $(BENCH_LOCK)
+	$(BIN)/uv pip compile $(LOCK_ARGS) --upgrade --extra test -c $(RUN_LOCK) -o $(TEST_LOCK)
+	$(BIN)/uv pip compile $(LOCK_ARGS) --upgrade --extra test --extra bench -c $(TEST_LOCK) -o $(BENCH_LOCK)
 
 ## Start the bridge on the built-in OpsGenie simulator and a SQLite state file.
 run: $(RUN_STAMP)
