@@ -5,7 +5,6 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import json
-import logging
 import os
 import socket
 import sys
@@ -59,9 +58,16 @@ def _store(settings: Settings) -> Any:
     return store
 
 
+def _one_process_metrics() -> None:
+    """Commands of one process keep their metrics in memory: prometheus_client's multiprocess folder
+    (PROMETHEUS_MULTIPROC_DIR, set for `serve`) is not theirs to write, and may not exist where they run."""
+    os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
+
+
 def _logging(level: str = "INFO") -> None:
-    logging.basicConfig(level=getattr(logging, level.upper(), logging.INFO), format="%(message)s",
-                        stream=sys.stderr)
+    from scim_bridge import logs
+
+    logs.configure(level)  # one JSON object per line on stderr
 
 
 @click.group()
@@ -131,6 +137,7 @@ def _with_config_file(options: dict[str, Any], path: str) -> dict[str, Any]:
 @click.option("--simulator-port", default=0, type=click.IntRange(0, 65535), help="0 picks a free port.")
 def demo(host: str, port: int, simulator_port: int) -> None:
     """Bridge + built-in OpsGenie simulator + SQLite, no account needed."""
+    _one_process_metrics()  # before prometheus_client is imported
     from werkzeug.serving import make_server
 
     from scim_bridge.simulator.config import SimulatorConfig
@@ -286,6 +293,7 @@ def token_create(name: str, scopes: str) -> None:
 @main.command()
 def sync() -> None:
     """Run one full sync of the mirror now."""
+    _one_process_metrics()  # before prometheus_client is imported
     from scim_bridge.web.app import build_directory
     from scim_bridge.web.metrics import Metrics
 
@@ -366,6 +374,7 @@ def check(other_region_url: str | None, no_migrate: bool) -> None:
               help="Export the mirror as last synced, without reading OpsGenie first (no API key needed).")
 def export(fmt: str, output: str | None, base_url: str, no_sync: bool) -> None:
     """Export the whole OpsGenie directory: users, teams with members, roles with holders."""
+    _one_process_metrics()  # before prometheus_client is imported
     from scim_bridge.ops.export import ExportError
     from scim_bridge.ops.export import collect
     from scim_bridge.ops.export import write

@@ -43,7 +43,7 @@ from scim_bridge.web.state import bridge
 
 log = logging.getLogger("scim_bridge.console")
 PAGE_SIZE = 50
-RING = "console_ring"
+SCIM_PREFIX = "console_scim_prefix"
 THROTTLE = "console_login_throttle"
 GUARD = "console_guard"
 OPERATIONS = ("create", "replace", "patch", "delete")
@@ -67,17 +67,9 @@ def init_app(app: Flask, *, scim_prefix: str) -> None:
     """Register the console on ``app`` (call only when a console token is configured)."""
     b: Bridge = app.extensions["scim_bridge"]
     guard = configure_sessions(app, b.settings, b.store)
-    ring = console_data.RequestRing()
-    b.extras[RING] = ring
+    b.extras[SCIM_PREFIX] = scim_prefix
     b.extras[GUARD] = guard
     b.extras[THROTTLE] = LoginThrottle(guard.sessions)
-
-    @app.after_request
-    def count_scim_request(response: Response) -> Response:
-        if request.path.startswith(scim_prefix):
-            ring.record(response.status_code)
-        return response
-
     app.register_blueprint(bp)
 
 
@@ -171,7 +163,7 @@ def logout() -> Any:
 @bp.get("/")
 def status() -> str:
     b = bridge()
-    return render_template("status.html", active="status", s=console_data.status(b, b.extras[RING]))
+    return render_template("status.html", active="status", s=console_data.status(b, b.extras[SCIM_PREFIX]))
 
 
 @bp.post("/sync")

@@ -5,17 +5,16 @@ show."""
 
 from __future__ import annotations
 
-import logging
-
+from scim_bridge import logs
 from scim_bridge.service.context import RequestContext
 from scim_bridge.web.metrics import Metrics
 
-log = logging.getLogger("scim_bridge.warnings")
+log = logs.get_logger("scim_bridge.warnings")
 
 
 def record_warnings(ctx: RequestContext, metrics: Metrics) -> str:
     """Log and count the request's warnings; returns them as the audit event's detail ("" when none)."""
     for kind, message in ctx.warnings:
-        metrics.inc("scim_bridge_warnings_total", "Requests that succeeded with a warning, by kind", kind=kind)
-        log.warning("request %s: %s", ctx.request_id, message)
+        metrics.warnings.labels(kind=kind).inc()
+        log.warning("request succeeded with a warning", kind=kind, warning=message)
     return "; ".join(message for _, message in ctx.warnings)
