@@ -307,9 +307,10 @@ def sync() -> None:
 
     try:
         with progress_on_terminal() as progress:
-            result = SyncService(directory, store, interval=settings.sync_interval, progress=progress).run()
+            result = SyncService(directory, store, interval=settings.sync_interval, progress=progress,
+                                 upstream=settings.upstream).run()
     except DirectoryError as exc:
-        _fail(f"sync failed: {explain_failure(exc)}", 1)
+        _fail(f"sync failed: {explain_failure(exc, settings.upstream)}", 1)
     if result is None:
         click.echo("another replica is syncing right now; nothing done")
         return

@@ -85,7 +85,8 @@ def collect(
     once, by ``serve``, ``demo`` or ``sync``."""
     if fmt not in FORMATS:
         raise ValueError(f"format must be one of {', '.join(FORMATS)}, got {fmt!r}")
-    syncer = SyncService(directory, store, interval=settings.sync_interval, progress=progress)
+    syncer = SyncService(directory, store, interval=settings.sync_interval, progress=progress,
+                         upstream=settings.upstream)
     result: SyncResult | None = None
     if not sync:
         last = syncer.last()
@@ -100,7 +101,7 @@ def collect(
                 log.warning("another replica holds the sync lease: exporting the mirror as it last synced")
         syncer.ensure_initial()
     except DirectoryError as exc:
-        raise ExportError(f"could not read the OpsGenie directory: {explain_failure(exc)}") from exc
+        raise ExportError(f"could not read the OpsGenie directory: {explain_failure(exc, settings.upstream)}") from exc
     if fmt == "csv":
         rows, teams = _rows(store)
         return Snapshot(fmt, rows, len(rows), teams, 0, result)

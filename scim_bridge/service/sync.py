@@ -53,12 +53,13 @@ class SyncService:
 
     def __init__(
         self, directory: Directory, store: Store, *, interval: float = 600.0,
-        progress: Callable[[str, int, int | None], None] | None = None,
+        progress: Callable[[str, int, int | None], None] | None = None, upstream: str = "opsgenie",
     ) -> None:
         self.directory = directory
         self.store = store
         # Told (stage, done, total or None) as a full sync reads users and teams: the CLI's progress display.
         self.progress = progress
+        self.upstream = upstream  # SCIM_BRIDGE_UPSTREAM: which settings a failure message names
         if not store.indexing:  # every writer of the mirror keeps the search index in step
             store.set_indexer(MirrorIndexer())
         self.interval = interval
@@ -215,7 +216,7 @@ class SyncService:
             try:
                 self.run()
             except d.DirectoryError as exc:  # expected (configuration, outage): one line with the fix
-                log.error("sync failed: %s", explain_failure(exc))
+                log.error("sync failed: %s", explain_failure(exc, self.upstream))
             except Exception:  # the loop must survive any failure; the outcome is recorded
                 log.exception("sync failed")
             self._stop.wait(self.interval)

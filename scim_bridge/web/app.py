@@ -149,7 +149,7 @@ def create_app(
         directory, client = build_directory(settings, metrics, store, links=links)
         if isinstance(client, OpsGenieClient):
             _calibrate(client)
-    sync = SyncService(directory, store, interval=settings.sync_interval)
+    sync = SyncService(directory, store, interval=settings.sync_interval, upstream=settings.upstream)
     app.extensions["scim_bridge"] = b = Bridge(
         settings=settings,
         store=store,

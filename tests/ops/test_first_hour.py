@@ -25,6 +25,7 @@ from ops.clirun import free_port
 from ops.clirun import invoke_cli
 from ops.clirun import run_cli
 from scim_bridge.config import Settings
+from scim_bridge.simulator.atlassian.server import AtlassianSimulatorServer
 from scim_bridge.simulator.server import SimulatorServer
 
 BIN = str(Path(SCIM_BRIDGE).parent)
@@ -212,3 +213,18 @@ def test_a_phone_region_opsgenie_cannot_read_is_refused_at_start(tmp_path: Path)
     assert "SCIM_BRIDGE_PHONE_REGION must be a two-letter region code such as US or DE, got 'USA'" in refused.output
     accepted = invoke_cli(["db", "upgrade"], {**env, "SCIM_BRIDGE_PHONE_REGION": "de"})
     assert accepted.exit_code == 0, accepted.output
+
+
+def test_wrong_atlassian_credentials_are_one_line_naming_the_atlassian_settings(tmp_path: Path) -> None:
+    """Under SCIM_BRIDGE_UPSTREAM=jsm the fix names the Atlassian settings, not OpsGenie's."""
+    with AtlassianSimulatorServer() as server:
+        env = {"SCIM_BRIDGE_UPSTREAM": "jsm", "ATLASSIAN_API_URL": server.base_url,
+               "ATLASSIAN_SITE_URL": server.base_url, "ATLASSIAN_ORG_ID": "sim-org", "ATLASSIAN_CLOUD_ID": "sim-cloud",
+               "ATLASSIAN_SITE_ID": "sim-site", "ATLASSIAN_EMAIL": "sim-admin@example.com",
+               "ATLASSIAN_API_TOKEN": "not-the-token", "ATLASSIAN_ADMIN_API_KEY": "not-the-key",
+               "SCIM_BRIDGE_DATABASE_URL": f"sqlite:///{tmp_path}/bridge.db"}
+        result = run_cli(["sync"], env, tmp_path)
+    assert result.returncode == 1
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert "scim-bridge: sync failed: Atlassian rejected the credentials" in result.stderr
+    assert "fix: check ATLASSIAN_EMAIL with ATLASSIAN_API_TOKEN" in result.stderr and "OPSGENIE" not in result.stderr
