@@ -32,11 +32,11 @@ from scim_bridge.store.tables import team_links
 from scim_bridge.store.tables import user_links
 
 
-def _user_from_row(row: Mapping[str, Any]) -> UserLink:
+def _user_from_row(row: Mapping[Any, Any]) -> UserLink:
     return UserLink(row["local_id"], row["account_id"], row["username"], dict(row["profile"] or {}))
 
 
-def _team_from_row(row: Mapping[str, Any]) -> TeamLink:
+def _team_from_row(row: Mapping[Any, Any]) -> TeamLink:
     return TeamLink(row["local_id"], row["team_id"], row["name"])
 
 
