@@ -42,6 +42,74 @@ class ConfigError(ValueError):
     """A configuration value is missing or invalid; the message names the variable."""
 
 
+# --- the JSM Operations upstream (Atlassian) -------------------------------------------------------------
+UPSTREAMS = ("opsgenie", "jsm")
+ATLASSIAN_API_URL = "https://api.atlassian.com"
+JSM_ACCOUNT_SCOPES = ("product", "account")
+# The role a suspended user holds under jsm, unless SCIM_BRIDGE_SUSPENDED_ROLE names another: no JSM product
+# role at all (JsmDirectory revokes them, or suspends the account with SCIM_BRIDGE_JSM_ACCOUNT_SCOPE=account).
+JSM_SUSPENDED_ROLE = "No JSM access"
+
+
+@dataclass(frozen=True)
+class AtlassianSettings:
+    """Where the Atlassian APIs are and the two credentials they take (see atlassian-api.md section 1).
+
+    ``api_url``: JSM Operations and Organizations admin; ``site_url``: the Teams gateway and Jira. Both may
+    point at one local simulator. ``account_scope``: "product" (revoke and give back the JSM product roles) or
+    "account" (directory-wide suspend-access, restore-access and removal).
+    """
+
+    api_url: str = ATLASSIAN_API_URL
+    site_url: str = ""
+    org_id: str = ""
+    cloud_id: str = ""
+    site_id: str = ""
+    email: str = ""
+    api_token: str = field(default="", repr=False)
+    admin_api_key: str = field(default="", repr=False)
+    account_scope: str = "product"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> AtlassianSettings:
+        """Read and check the ATLASSIAN_* settings; every one but the API URL is required."""
+        missing = [name for name in ("ATLASSIAN_SITE_URL", "ATLASSIAN_ORG_ID", "ATLASSIAN_CLOUD_ID",
+                                     "ATLASSIAN_SITE_ID", "ATLASSIAN_EMAIL") if not env.get(name, "").strip()]
+        api_token = _secret(env, "ATLASSIAN_API_TOKEN")
+        admin_key = _secret(env, "ATLASSIAN_ADMIN_API_KEY")
+        missing += [f"{name} (or {name}_FILE)" for name, value in
+                    (("ATLASSIAN_API_TOKEN", api_token), ("ATLASSIAN_ADMIN_API_KEY", admin_key)) if not value]
+        if missing:
+            raise ConfigError("SCIM_BRIDGE_UPSTREAM=jsm needs " + ", ".join(missing)
+                              + " (the Basic e-mail and API token of an Operations admin, and an organization"
+                              " API key)")
+        scope = env.get("SCIM_BRIDGE_JSM_ACCOUNT_SCOPE", "product").strip().lower() or "product"
+        if scope not in JSM_ACCOUNT_SCOPES:
+            raise ConfigError(f"SCIM_BRIDGE_JSM_ACCOUNT_SCOPE must be one of {', '.join(JSM_ACCOUNT_SCOPES)}, "
+                              f"got {scope!r}")
+        email = env["ATLASSIAN_EMAIL"].strip()
+        if "@" not in email:
+            raise ConfigError(f"ATLASSIAN_EMAIL must be the e-mail address of the API token's account, got {email!r}")
+        return cls(
+            api_url=_url(env, "ATLASSIAN_API_URL", ATLASSIAN_API_URL),
+            site_url=_url(env, "ATLASSIAN_SITE_URL", ""),
+            org_id=env["ATLASSIAN_ORG_ID"].strip(),
+            cloud_id=env["ATLASSIAN_CLOUD_ID"].strip(),
+            site_id=env["ATLASSIAN_SITE_ID"].strip(),
+            email=email,
+            api_token=api_token,
+            admin_api_key=admin_key,
+            account_scope=scope,
+        )
+
+
+def _url(env: Mapping[str, str], name: str, default: str) -> str:
+    url = (env.get(name, "").strip() or default).rstrip("/")
+    if not url.startswith(("http://", "https://")):
+        raise ConfigError(f"{name} must be an http(s) URL, got {url!r}")
+    return url
+
+
 @dataclass(frozen=True)
 class BearerToken:
     """A named SCIM bearer token, kept only as its SHA-256 digest."""
@@ -109,6 +177,10 @@ class Settings:
     # Key of the RFC 9865 paging cursors (HMAC); when empty, a random key kept in the database is shared by
     # every replica of the deployment.
     cursor_key: str = field(default="", repr=False)
+    # Which directory the bridge writes to: "opsgenie" or "jsm" (SCIM_BRIDGE_UPSTREAM); the Atlassian
+    # settings are set exactly when it is "jsm".
+    upstream: str = "opsgenie"
+    atlassian: AtlassianSettings | None = None
 
     def with_token(self, secret: str, name: str = "default") -> Settings:
         return replace(self, tokens=(*self.tokens, BearerToken.from_secret(name, secret)))
@@ -120,7 +192,13 @@ class Settings:
         if not api_url.startswith(("http://", "https://")):
             raise ConfigError(f"OPSGENIE_API_URL must be an http(s) URL, got {api_url!r}")
         api_key = _secret(env, "OPSGENIE_API_KEY")
-        if require_key and not api_key:
+        upstream = env.get("SCIM_BRIDGE_UPSTREAM", "opsgenie").strip().lower() or "opsgenie"
+        if upstream not in UPSTREAMS:
+            raise ConfigError(f"SCIM_BRIDGE_UPSTREAM must be one of {', '.join(UPSTREAMS)}, got {upstream!r}")
+        atlassian = AtlassianSettings.from_env(env) if upstream == "jsm" and require_key else None
+        if upstream == "jsm" and atlassian is None:
+            atlassian = _atlassian_unchecked(env)
+        if require_key and upstream == "opsgenie" and not api_key:
             raise ConfigError("OPSGENIE_API_KEY (or OPSGENIE_API_KEY_FILE) is not set")
         deactivation = env.get("SCIM_BRIDGE_DEACTIVATION", "suspend").strip().lower()
         if deactivation not in DEACTIVATION_MODES:
@@ -161,7 +239,8 @@ class Settings:
             client_rate_burst=int(_number(env, "SCIM_BRIDGE_CLIENT_RATE_BURST", 0, minimum=0)),
             database_url=_secret(env, "SCIM_BRIDGE_DATABASE_URL") or DEFAULT_DATABASE_URL,
             deactivation=deactivation,
-            suspended_role=_name(env, "SCIM_BRIDGE_SUSPENDED_ROLE", "Stakeholder"),
+            suspended_role=_name(env, "SCIM_BRIDGE_SUSPENDED_ROLE",
+                                 JSM_SUSPENDED_ROLE if upstream == "jsm" else "Stakeholder"),
             default_role=_name(env, "SCIM_BRIDGE_DEFAULT_ROLE", "User"),
             role_group_aliases=_aliases(env.get("SCIM_BRIDGE_ROLE_GROUPS", "")),
             sync_interval=_number(env, "SCIM_BRIDGE_SYNC_INTERVAL", 600.0, minimum=0.0),
@@ -177,7 +256,18 @@ class Settings:
             console_token=console_token,
             console_secret=console_secret,
             cursor_key=cursor_key,
+            upstream=upstream,
+            atlassian=atlassian,
         )
+
+
+def _atlassian_unchecked(env: Mapping[str, str]) -> AtlassianSettings | None:
+    """The Atlassian settings as far as they are given, for commands that do not need them all (``check``
+    reports what is missing); None when they cannot be read at all."""
+    try:
+        return AtlassianSettings.from_env(env)
+    except ConfigError:
+        return None
 
 
 def generate_token() -> str:

@@ -37,6 +37,11 @@ class ReferencedError(DirectoryError):
     """The entity is still referenced elsewhere (OpsGenie 428)."""
 
 
+class ReadOnlyError(DirectoryError):
+    """The upstream has no API for this write (JSM Operations global admin and owner roles are granted only in
+    Atlassian's admin UI); the message says why. SCIM answers ``400 mutability``."""
+
+
 class ForbiddenError(DirectoryError):
     """The credentials are valid but lack a right, or the plan does not allow the action."""
 

@@ -24,6 +24,8 @@ def to_scim_error(exc: d.DirectoryError) -> s.ScimError:
         return s.NotFound(f"Not found upstream: {_quote(exc)}")
     if isinstance(exc, d.ConflictError):
         return s.Uniqueness(f"Already exists upstream: {_quote(exc)}")
+    if isinstance(exc, d.ReadOnlyError):
+        return s.Mutability(f"Read-only upstream: {_quote(exc)}")
     if isinstance(exc, d.InvalidError):
         return s.InvalidValue(f"Rejected by OpsGenie: {_quote(exc)}")
     if isinstance(exc, d.ReferencedError):

@@ -9,6 +9,7 @@ import math
 import secrets
 import time
 import uuid
+from collections.abc import Callable
 
 from flask import Flask
 from flask import Response
@@ -18,8 +19,14 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from scim_bridge import __version__
+from scim_bridge.atlassian.client import AtlassianClient
+from scim_bridge.atlassian.retry import RetryPolicy as AtlassianRetry
+from scim_bridge.config import ConfigError
 from scim_bridge.config import Settings
 from scim_bridge.directory.base import Directory
+from scim_bridge.directory.jsm import JsmDirectory
+from scim_bridge.directory.links import LinkStore
+from scim_bridge.directory.links import MemoryLinkStore
 from scim_bridge.directory.opsgenie import OpsGenieDirectory
 from scim_bridge.opsgenie.client import OpsGenieClient
 from scim_bridge.opsgenie.ratelimit import RateBudget
@@ -46,17 +53,15 @@ from scim_bridge.web.http import scim_response
 from scim_bridge.web.metrics import Metrics
 from scim_bridge.web.ratelimit import ClientRateLimiter
 from scim_bridge.web.state import Bridge
+from scim_bridge.web.state import UpstreamClient
 
 log = logging.getLogger("scim_bridge.access")
 SCIM_PREFIX = "/scim/v2"
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
-def build_directory(
-    settings: Settings, metrics: Metrics, store: Store | None = None
-) -> tuple[Directory, OpsGenieClient]:
-    """The OpsGenie directory. With a PostgreSQL ``store`` (several replicas) the upstream rate budget lives
-    in that database, so all replicas together stay under the upstream limits."""
+def upstream_call_recorder(metrics: Metrics) -> Callable[[CallRecord], None]:
+    """The ``on_call`` hook of either client: the request's call list (audit log) and the upstream metrics."""
     def on_call(record: CallRecord) -> None:
         call = {
             "method": record.method,
@@ -80,6 +85,36 @@ def build_directory(
             metrics.inc("scim_bridge_upstream_throttled_total", "429 answers received from upstream",
                         domain=record.domain)
 
+    return on_call
+
+
+def jsm_link_store(settings: Settings, store: Store | None) -> LinkStore:
+    """The link store of the jsm upstream when none is given.
+
+    TO BE SWITCHED to the SQL link store of ``scim_bridge/store/`` (kept in ``store``'s database) once it
+    lands: until then the links live in this process's memory, so a restart forgets which Atlassian account
+    and team stand behind each SCIM id.
+    """
+    return MemoryLinkStore()
+
+
+def build_directory(
+    settings: Settings, metrics: Metrics, store: Store | None = None, *, links: LinkStore | None = None
+) -> tuple[Directory, UpstreamClient]:
+    """The directory of ``settings.upstream`` and its client.
+
+    opsgenie: with a PostgreSQL ``store`` (several replicas) the upstream rate budget lives in that database,
+    so all replicas together stay under the upstream limits. jsm: JsmDirectory over ``links`` (by default
+    :func:`jsm_link_store`).
+    """
+    on_call = upstream_call_recorder(metrics)
+    if settings.upstream == "jsm":
+        if settings.atlassian is None:
+            raise ConfigError("SCIM_BRIDGE_UPSTREAM=jsm needs the ATLASSIAN_* settings")
+        jsm_client = AtlassianClient.from_settings(
+            settings.atlassian, on_call=on_call, retry=AtlassianRetry(total_budget=settings.upstream_wait_budget))
+        link_store = links if links is not None else jsm_link_store(settings, store)
+        return JsmDirectory(jsm_client, link_store, account_scope=settings.atlassian.account_scope), jsm_client
     retry = RetryPolicy(total_budget=settings.upstream_wait_budget)
     budget: RateBudget = RollingWindowBudget()
     if store is not None and store.dialect == "postgresql":
@@ -94,9 +129,11 @@ def create_app(
     *,
     directory: Directory | None = None,
     store: Store | None = None,
+    links: LinkStore | None = None,
     start_sync: bool = False,
 ) -> Flask:
-    """Build a bridge app. ``directory`` and ``store`` may be injected (tests, the demo)."""
+    """Build a bridge app. ``directory`` and ``store`` may be injected (tests, the demo); ``links``: the link
+    store of the jsm upstream (default :func:`jsm_link_store`)."""
     app = Flask("scim_bridge")
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.json.sort_keys = False  # type: ignore[attr-defined]
@@ -104,10 +141,11 @@ def create_app(
     if store is None:
         store = Store.from_url(settings.database_url)
         store.upgrade()
-    client: OpsGenieClient | None = None
+    client: UpstreamClient | None = None
     if directory is None:
-        directory, client = build_directory(settings, metrics, store)
-        _calibrate(client)
+        directory, client = build_directory(settings, metrics, store, links=links)
+        if isinstance(client, OpsGenieClient):
+            _calibrate(client)
     sync = SyncService(directory, store, interval=settings.sync_interval)
     app.extensions["scim_bridge"] = Bridge(
         settings=settings,
@@ -289,4 +327,4 @@ def _audit(store: Store, ctx: RequestContext, response: Response, metrics: Metri
         logging.getLogger("scim_bridge").exception("could not write the audit event")
 
 
-__all__ = ["create_app", "build_directory", "__version__"]
+__all__ = ["create_app", "build_directory", "jsm_link_store", "upstream_call_recorder", "__version__"]

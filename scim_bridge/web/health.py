@@ -13,8 +13,8 @@ from flask import Response
 
 from scim_bridge import __version__
 from scim_bridge.directory import errors as d
-from scim_bridge.opsgenie.client import OpsGenieClient
 from scim_bridge.web.state import Bridge
+from scim_bridge.web.state import UpstreamClient
 from scim_bridge.web.state import bridge
 
 bp = Blueprint("health", __name__)
@@ -86,8 +86,9 @@ def metrics() -> Response:
     return Response(m.render(), mimetype="text/plain; version=0.0.4")
 
 
-def _budget_left(client: OpsGenieClient) -> dict[str, float]:
-    remaining = getattr(client.budget, "remaining", None)
+def _budget_left(client: UpstreamClient) -> dict[str, float]:
+    """Requests left per domain in the client-side rate budget; none for a client without one (Atlassian's)."""
+    remaining = getattr(getattr(client, "budget", None), "remaining", None)
     if callable(remaining):
         value = remaining()
         if isinstance(value, dict):
