@@ -351,5 +351,30 @@ def export(fmt: str, output: str | None, base_url: str, no_sync: bool) -> None:
     click.echo(f"exported {what}" + (f" to {output}" if output else ""), err=True)
 
 
+@main.command()
+@click.option("--to", "target", type=click.Choice(["jsm"]), required=True, help="The upstream to move to.")
+@click.option("--apply", "apply_links", is_flag=True, help="Record the links (default: a dry run that writes nothing).")
+@click.option("--format", "fmt", type=click.Choice(["text", "csv", "json"]), default="text", show_default=True)
+def migrate(target: str, apply_links: bool, fmt: str) -> None:
+    """Link the store's users and teams to their JSM (Atlassian) counterparts, keeping every SCIM id.
+
+    Exits 0 when every user and team is matched, 1 when some are not (see the report), 2 on a setting error.
+    """
+    from scim_bridge.ops.migrate import MigrationError
+    from scim_bridge.ops.migrate import render
+    from scim_bridge.ops.migrate import run_from_env
+
+    _logging("WARNING")
+    try:
+        report = run_from_env(os.environ, apply=apply_links)
+    except ConfigError as exc:
+        _fail(str(exc))
+    except MigrationError as exc:
+        _fail(str(exc), 1)
+    click.echo(render(report, fmt), nl=False)
+    if not report.complete:
+        sys.exit(1)
+
+
 if __name__ == "__main__":
     main()

@@ -8,12 +8,25 @@ view reads one simulator's ``/__sim/state`` and answers in one shape, so one rep
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from dataclasses import field
 from typing import Any
 from typing import Protocol
 
 import requests
+
+from scim_bridge.config import AtlassianSettings
+from scim_bridge.directory.links import LinkStore
+from scim_bridge.directory.links import TeamLink
+from scim_bridge.directory.links import UserLink
+from scim_bridge.simulator.atlassian import ADMIN_API_KEY
+from scim_bridge.simulator.atlassian import ADMIN_EMAIL
+from scim_bridge.simulator.atlassian import API_TOKEN
+from scim_bridge.simulator.atlassian import CLOUD_ID
+from scim_bridge.simulator.atlassian import ORG_ID
+from scim_bridge.simulator.atlassian import SITE_ID
+from scim_bridge.simulator.atlassian import jsm_resource
 
 
 @dataclass(frozen=True)
@@ -188,3 +201,115 @@ class OpsGenieView(SimulatorView):
     def add_bulk(self, users: int, teams: int, members_per_team: int, prefix: str) -> None:
         body = {"users": users, "teams": teams, "membersPerTeam": members_per_team, "prefix": prefix}
         self.http.post(f"{self.base_url}/__sim/bulk", json=body, timeout=30).raise_for_status()
+
+
+def atlassian_settings(base_url: str, account_scope: str = "product") -> AtlassianSettings:
+    """The bridge's Atlassian settings for one simulator serving all four API families."""
+    return AtlassianSettings(api_url=base_url, site_url=base_url, org_id=ORG_ID, cloud_id=CLOUD_ID, site_id=SITE_ID,
+                             email=ADMIN_EMAIL, api_token=API_TOKEN, admin_api_key=ADMIN_API_KEY,
+                             account_scope=account_scope)
+
+
+def migrated_from(opsgenie_state: dict[str, Any]) -> dict[str, Any]:
+    """A ``/__sim/seed`` body for the Atlassian simulator: the org as Atlassian's OpsGenie-to-JSM migration
+    leaves it for this OpsGenie account. Each user becomes an account with JSM access (a stakeholder for
+    Stakeholders, a custom role kept), each team an ops-enabled team of the same name and members, each custom
+    role a JSM Operations custom role."""
+    builtin = {"owner", "admin", "user", "observer"}
+    accounts = []
+    for user in opsgenie_state["users"]:
+        role = user["role"]["name"]
+        account: dict[str, Any] = {"email": user["username"], "name": user["fullName"]}
+        if role.lower() == "stakeholder":
+            account["productRoles"] = [{"role": "atlassian/stakeholder", "resource": jsm_resource()}]
+        elif role.lower() not in builtin:
+            account["customRole"] = role
+        accounts.append(account)
+    teams = [{"displayName": t["name"], "description": t.get("description", ""),
+              "members": [m["user"]["username"] for m in t["members"]]} for t in opsgenie_state["teams"]]
+    roles = [{"name": r["name"], "extendedRole": r.get("extendedRole") or "user",
+              "grantedRights": r.get("grantedRights", []), "disallowedRights": r.get("disallowedRights", [])}
+             for r in opsgenie_state.get("roles", [])]
+    return {"customRoles": roles, "accounts": accounts, "teams": teams}
+
+
+class JsmView(SimulatorView):
+    """The Atlassian simulator, as the bridge with ``SCIM_BRIDGE_UPSTREAM=jsm`` sees it: accounts (without the
+    bridge's own calling account) with their on-call role, teams (not deleted) with their members. What Atlassian
+    does not hold of a person (locale, address, contacts...) is read from the bridge's link store."""
+
+    name = "jsm"
+    suspended_role: str | None = None  # a suspended user holds no JSM product role
+    grantable_role = "Stakeholder"
+
+    def __init__(self, base_url: str, links: LinkStore) -> None:
+        super().__init__(base_url)
+        self.links = links
+
+    def _accounts(self, state: dict[str, Any]) -> list[dict[str, Any]]:
+        return [a for a in state["accounts"] if a["email"] != ADMIN_EMAIL and a["status"] != "removed"]
+
+    def users(self) -> list[SeenUser]:
+        state = self.state()
+        teams = [t for t in state["teams"] if not t["deleted"]]
+        return [self._user(a, frozenset(t["displayName"] for t in teams if a["accountId"] in t["members"]))
+                for a in self._accounts(state)]
+
+    def _user(self, account: dict[str, Any], teams: frozenset[str]) -> SeenUser:
+        link = self.links.user_by_account(account["accountId"])
+        profile = dict(link.profile) if link is not None else {}
+        roles = {r["role"] for r in account["productRoles"] if r["resource"] == jsm_resource()}
+        role: str | None = None
+        if account["status"] == "suspended":
+            role = None
+        elif account["customRole"] and "atlassian/user" in roles:
+            role = account["customRole"]
+        elif "atlassian/user" in roles:
+            # Operations global admin is given in Atlassian's admin UI; the bridge only reports it.
+            role = profile.get("role") if profile.get("role") in ("Admin", "Owner") else "User"
+        elif "atlassian/stakeholder" in roles:
+            role = "Stakeholder"
+        full_name = str(profile.get("full_name") or account["name"] or "")
+        return SeenUser(account["accountId"], account["email"].lower(), full_name, role, teams, profile)
+
+    def teams(self) -> list[SeenTeam]:
+        state = self.state()
+        emails = {a["accountId"]: a["email"].lower() for a in state["accounts"]}
+        return [SeenTeam(t["teamId"], t["displayName"], frozenset(emails[m] for m in t["members"]), None)
+                for t in state["teams"] if not t["deleted"]]
+
+    @staticmethod
+    def is_write(call: dict[str, Any]) -> bool:
+        reading_members = call["method"] == "POST" and call["path"].endswith("/members")
+        return call["method"] in ("POST", "PATCH", "PUT", "DELETE") and not reading_members
+
+    def delete_team(self, name: str) -> None:
+        team = self.team(name)
+        assert team is not None, name
+        path = f"/gateway/api/public/teams/v1/org/{ORG_ID}/teams/{team.id}"
+        self.http.delete(self.base_url + path, auth=(ADMIN_EMAIL, API_TOKEN), timeout=10).raise_for_status()
+
+    def fail_next(self, kind: str, action: str, times: int = 1) -> None:
+        path = {"role-change": "/admin/v1/orgs/[^/]+/users/[^/]+/roles/(assign|revoke)",
+                "team-members": "/gateway/api/public/teams/v1/org/[^/]+/teams/[^/]+/members/(add|remove)"}[kind]
+        self.fault("POST", path, action, times)
+
+    def seed(self, body: dict[str, Any]) -> dict[str, Any]:
+        response = self.http.post(f"{self.base_url}/__sim/seed", json=body, timeout=30)
+        response.raise_for_status()
+        made: dict[str, Any] = response.json()
+        return made
+
+    def add_bulk(self, users: int, teams: int, members_per_team: int, prefix: str) -> None:
+        """Accounts and ops-enabled teams added in Atlassian, and linked as a migration links them."""
+        emails = [f"{prefix}.user{n:03d}@example.com" for n in range(users)]
+        made = self.seed({
+            "accounts": [{"email": e, "name": f"{prefix.title()} User {n}"} for n, e in enumerate(emails)],
+            "teams": [{"displayName": f"{prefix}-team-{n:03d}",
+                       "members": [emails[(n + k) % users] for k in range(members_per_team)]} for n in range(teams)],
+        })
+        for account in made["accounts"]:
+            self.links.save_user(UserLink(account["accountId"], account["accountId"], account["email"],
+                                          {"full_name": account["name"], "role": "User", "contacts": []}))
+        for team in made["teams"]:
+            self.links.save_team(TeamLink(uuid.uuid4().hex, team["teamId"], team["displayName"]))

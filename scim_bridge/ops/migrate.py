@@ -24,6 +24,7 @@ import io
 import json
 from collections.abc import Iterable
 from collections.abc import Iterator
+from collections.abc import Mapping
 from dataclasses import asdict
 from dataclasses import dataclass
 from dataclasses import field
@@ -262,3 +263,33 @@ def _text(report: MigrationReport) -> str:
     lines.append("every user and team is matched: SCIM_BRIDGE_UPSTREAM=jsm keeps every SCIM id" if report.complete
                  else "some users or teams are not matched: they would be missing under SCIM_BRIDGE_UPSTREAM=jsm")
     return "\n".join(lines) + "\n"
+
+
+# --- from the environment (the command) -----------------------------------------------------------------
+def run_from_env(env: Mapping[str, str], *, apply: bool) -> MigrationReport:
+    """The migration with the settings ``serve`` reads: ``SCIM_BRIDGE_DATABASE_URL`` and the ATLASSIAN_* names
+    (whatever ``SCIM_BRIDGE_UPSTREAM`` says: the migration runs before the switch). Raises ConfigError or
+    MigrationError."""
+    from scim_bridge.atlassian import errors as at
+    from scim_bridge.atlassian.client import AtlassianClient
+    from scim_bridge.config import AtlassianSettings
+    from scim_bridge.config import Settings
+    from scim_bridge.store.links import SqlLinkStore
+
+    atlassian_settings = AtlassianSettings.from_env(env)
+    settings = Settings.from_env(env, require_key=False)
+    try:
+        store = Store.from_url(settings.database_url)
+        store.upgrade()
+    except Exception as exc:  # a bad URL or unreachable database: one clear line
+        raise MigrationError(f"SCIM_BRIDGE_DATABASE_URL: cannot open the database: {exc}") from exc
+    try:
+        if store.count_users() == 0 and store.count_groups(TEAM) == 0:
+            raise MigrationError("the bridge's store holds no users and no teams: run `scim-bridge sync` with the "
+                                 "OpsGenie settings first, so the mirror holds what the identity provider knows")
+        with AtlassianClient.from_settings(atlassian_settings) as client:
+            return plan(store, client, SqlLinkStore(store.engine), apply=apply)
+    except at.AtlassianError as exc:
+        raise MigrationError(f"Atlassian answered {exc.status or 'nothing'}: {exc.message}") from exc
+    finally:
+        store.close()
