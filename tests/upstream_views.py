@@ -59,6 +59,11 @@ class UpstreamView(Protocol):
     suspended_role: str | None
     # A role every upstream lets the bridge grant and take back through a role group.
     grantable_role: str
+    # Whether a user's userName (its e-mail) can change upstream.
+    renames_users: bool
+    # Upstream calls of a look-up: ``userName eq`` of a user the bridge does not know, ``displayName eq`` of a team.
+    missing_user_lookup_calls: int
+    team_lookup_calls: int
 
     def users(self) -> list[SeenUser]: ...
 
@@ -67,6 +72,10 @@ class UpstreamView(Protocol):
     def teams(self) -> list[SeenTeam]: ...
 
     def team(self, name: str) -> SeenTeam | None: ...
+
+    def removed(self, username: str) -> bool:
+        """After a SCIM DELETE: the upstream keeps nothing of this person that the bridge manages."""
+        ...
 
     def calls(self) -> list[dict[str, Any]]: ...
 
@@ -154,11 +163,17 @@ class SimulatorView(SimulatorControl):
     def team(self, name: str) -> SeenTeam | None:
         return next((t for t in self.teams() if t.name == name), None)
 
+    def removed(self, username: str) -> bool:
+        return self.user(username) is None
+
 
 class OpsGenieView(SimulatorView):
     name = "opsgenie"
     suspended_role: str | None = "Stakeholder"
     grantable_role = "Admin"
+    renames_users = True
+    missing_user_lookup_calls = 1  # GET /v2/users/{name}: 404
+    team_lookup_calls = 1  # GET /v2/teams/{name}?identifierType=name
 
     def users(self) -> list[SeenUser]:
         return [self._user(u) for u in self.state()["users"]]
@@ -241,6 +256,9 @@ class JsmView(SimulatorView):
     name = "jsm"
     suspended_role: str | None = None  # a suspended user holds no JSM product role
     grantable_role = "Stakeholder"
+    renames_users = False  # an Atlassian account's e-mail is not the bridge's to change
+    missing_user_lookup_calls = 0  # only linked users exist for the bridge: the link store answers
+    team_lookup_calls = 3  # the team list (no name filter), then the team and its members
 
     def __init__(self, base_url: str, links: LinkStore) -> None:
         super().__init__(base_url)
@@ -271,6 +289,12 @@ class JsmView(SimulatorView):
             role = "Stakeholder"
         full_name = str(profile.get("full_name") or account["name"] or "")
         return SeenUser(account["accountId"], account["email"].lower(), full_name, role, teams, profile)
+
+    def removed(self, username: str) -> bool:
+        """An Atlassian account outlives the bridge's DELETE (it carries the person's other products): it
+        keeps no JSM product role, no team, and no link."""
+        user = self.user(username)
+        return user is None or (user.role is None and not user.teams and not user.profile)
 
     def teams(self) -> list[SeenTeam]:
         state = self.state()

@@ -69,7 +69,7 @@ def test_group_lifecycle(bridge: Replay) -> None:
     assert found[0]["externalId"] == "0f9c-entra-object-id"
     bridge.up.clear_calls()
     assert lookup(bridge, "entra responders eu")[0]["id"] == group_id
-    assert len(bridge.up.calls()) == 1  # one look-up by name, members or not
+    assert len(bridge.up.calls()) == bridge.up.team_lookup_calls  # the same look-up, members or not
     assert bridge.up.writes() == []
 
     # Delete.
