@@ -35,7 +35,7 @@ from scim_bridge.atlassian.retry import RetryPolicy
 from scim_bridge.atlassian.transport import Endpoint
 from scim_bridge.atlassian.transport import Transport
 from scim_bridge.config import AtlassianSettings
-from scim_bridge.opsgenie.records import CallRecord
+from scim_bridge.upstream_http import CallRecord
 
 Json = dict[str, Any]
 
@@ -43,6 +43,7 @@ MEMBER_BATCH = 50  # Teams API: 1-50 members per add/remove call, and per member
 TEAMS_PAGE = 300
 DIRECTORY_PAGE = 100
 OPS_PAGE = 100
+JIRA_PAGE = 100
 JSM_PRODUCT = "jira-servicedesk"
 # enable-ops answers these for a while after the team is created (atlassian-api.md 6.1)
 ENABLE_OPS_TRANSIENT = (NotFound, PermissionDenied, Unprocessable)
@@ -180,11 +181,18 @@ class AtlassianClient:
         body = self._http.request(JIRA, "GET", "/rest/api/3/user", params={"accountId": account_id})
         return body if isinstance(body, dict) else {}
 
-    def jira_search(self, query: str, *, max_results: int = 50) -> list[Json]:
-        """GET /rest/api/3/user/search?query=: active users whose name or e-mail starts with ``query``."""
-        body = self._http.request(JIRA, "GET", "/rest/api/3/user/search",
-                                  params={"query": query, "maxResults": max_results})
-        return list(_dicts(body))
+    def jira_search(self, query: str) -> Iterator[Json]:
+        """GET /rest/api/3/user/search?query=, every page (``startAt``/``maxResults``): active users whose name or
+        e-mail starts with ``query``. Jira stops at the thousandth user; the admin directory search does not."""
+        start = 0
+        while True:
+            page = list(_dicts(self._http.request(JIRA, "GET", "/rest/api/3/user/search",
+                                                  params={"query": query, "startAt": start,
+                                                          "maxResults": JIRA_PAGE})))
+            yield from page
+            if len(page) < JIRA_PAGE:
+                return
+            start += len(page)
 
     # --- Teams (Basic) --------------------------------------------------------------------------
     def create_team(self, display_name: str, description: str) -> Json:

@@ -18,6 +18,10 @@ from typing import Any
 
 import requests
 
+from scim_bridge.upstream_http import header
+from scim_bridge.upstream_http import json_object
+from scim_bridge.upstream_http import seconds
+
 TEAMS = "teams"
 OPS = "ops"
 JIRA = "jira"
@@ -65,11 +69,7 @@ class AtlassianError(Exception):
 
     def retry_after(self) -> float | None:
         """``Retry-After`` in seconds when present and numeric."""
-        value = _header(self.headers, "Retry-After")
-        try:
-            return None if value is None else max(0.0, float(value))
-        except ValueError:
-            return None
+        return seconds(header(self.headers, "Retry-After"))
 
 
 class BadRequest(AtlassianError):
@@ -139,8 +139,8 @@ def family_name(family: str) -> str:
 
 def error_for(response: requests.Response, family: str) -> AtlassianError:
     """The error for a non-2xx ``response`` of ``family``, from its status, body and headers."""
-    body = _json_object(response)
-    message, code, errors = parse_body(body)
+    body = json_object(response)
+    message, code, errors = parse_body(body, family)
     status = response.status_code
     prefix = f"{family_name(family)} answered HTTP {status}"
     text = f"{prefix}: {message}" if message else prefix
@@ -150,8 +150,9 @@ def error_for(response: requests.Response, family: str) -> AtlassianError:
                headers=dict(response.headers))
 
 
-def parse_body(body: Mapping[str, Any]) -> tuple[str, str | None, dict[str, str]]:
-    """(message, first code, {field or title: message or code}) of any of the four error shapes."""
+def parse_body(body: Mapping[str, Any], family: str = "") -> tuple[str, str | None, dict[str, str]]:
+    """(message, first code, {field or title: message or code}) of any of the four error shapes. In the object
+    form of ``errors`` JSM Operations puts codes as the values, Jira messages."""
     messages: list[str] = []
     codes: list[str] = []
     errors: dict[str, str] = {}
@@ -181,17 +182,6 @@ def parse_body(body: Mapping[str, Any]) -> tuple[str, str | None, dict[str, str]
         for key, value in raw.items():
             errors[str(key)] = str(value)
             messages.append(f"{key}: {value}")
+            if family == OPS:
+                codes.append(str(value))
     return "; ".join(messages), (codes[0] if codes else None), errors
-
-
-def _json_object(response: requests.Response) -> dict[str, Any]:
-    try:
-        body = response.json()
-    except ValueError:
-        return {}
-    return body if isinstance(body, dict) else {}
-
-
-def _header(headers: Mapping[str, str], name: str) -> str | None:
-    lowered = name.lower()
-    return next((value for key, value in headers.items() if key.lower() == lowered), None)

@@ -11,7 +11,6 @@ treat both upstreams alike.
 from __future__ import annotations
 
 import base64
-import logging
 import time
 from collections.abc import Callable
 from collections.abc import Mapping
@@ -20,20 +19,17 @@ from dataclasses import field
 from typing import Any
 
 import requests
-from requests.adapters import HTTPAdapter
-from urllib3.exceptions import MaxRetryError
-from urllib3.exceptions import NewConnectionError
 
-from scim_bridge import __version__
 from scim_bridge.atlassian.errors import AtlassianError
 from scim_bridge.atlassian.errors import ServerError
 from scim_bridge.atlassian.errors import TransportError
 from scim_bridge.atlassian.errors import error_for
 from scim_bridge.atlassian.errors import family_name
 from scim_bridge.atlassian.retry import RetryPolicy
-from scim_bridge.opsgenie.records import CallRecord
-
-logger = logging.getLogger(__name__)
+from scim_bridge.upstream_http import CallRecord
+from scim_bridge.upstream_http import pooled_session
+from scim_bridge.upstream_http import report
+from scim_bridge.upstream_http import request_failure
 
 Params = Mapping[str, str | int | None]
 
@@ -158,46 +154,13 @@ class Transport:
         duration: float,
         error: AtlassianError | None,
     ) -> None:
-        if self._on_call is None:
-            return
-        record = CallRecord(
-            method=method,
-            path=path,
-            status=status,
-            request_id=request_id,
-            duration=duration,
-            attempt=attempt,
-            domain=family,
-            error=None if error is None else f"{type(error).__name__}: {error.message}",
-        )
-        try:
-            self._on_call(record)
-        except Exception:  # an observer must never break the call it observes
-            logger.exception("on_call observer failed for %s %s", method, path)
+        report(self._on_call, CallRecord(
+            method=method, path=path, status=status, request_id=request_id, duration=duration, attempt=attempt,
+            domain=family, error=None if error is None else f"{type(error).__name__}: {error.message}",
+        ))
 
 
 def transport_error(exc: requests.RequestException, family: str) -> TransportError:
     """Classify a requests failure by whether the request may have reached the server."""
-    name = family_name(family)
-    if isinstance(exc, requests.ConnectTimeout):
-        return TransportError(f"timed out connecting to {name}", family=family, maybe_applied=False)
-    if isinstance(exc, requests.ReadTimeout):
-        return TransportError(f"timed out waiting for {name}'s response", family=family, maybe_applied=True)
-    if isinstance(exc, requests.ConnectionError):
-        reason = exc.args[0] if exc.args else None
-        if isinstance(reason, MaxRetryError):
-            reason = reason.reason
-        if isinstance(reason, NewConnectionError):
-            return TransportError(f"could not connect to {name}", family=family, maybe_applied=False)
-        return TransportError(f"connection to {name} dropped", family=family, maybe_applied=True)
-    return TransportError(f"HTTP exchange with {name} failed ({type(exc).__name__})", family=family,
-                          maybe_applied=True)
-
-
-def pooled_session(pool_size: int) -> requests.Session:
-    session = requests.Session()
-    adapter = HTTPAdapter(pool_connections=4, pool_maxsize=pool_size)
-    session.mount("https://", adapter)
-    session.mount("http://", adapter)
-    session.headers["User-Agent"] = f"scim-bridge/{__version__}"
-    return session
+    message, maybe_applied = request_failure(exc, family_name(family))
+    return TransportError(message, family=family, maybe_applied=maybe_applied)

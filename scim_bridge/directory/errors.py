@@ -4,7 +4,8 @@ from __future__ import annotations
 
 
 class DirectoryError(Exception):
-    """Base class; carries what the upstream said so it can be quoted to an operator."""
+    """Base class; carries what the upstream said so it can be quoted to an operator, and which upstream
+    said it ("OpsGenie", "Atlassian")."""
 
     def __init__(
         self,
@@ -13,9 +14,11 @@ class DirectoryError(Exception):
         status: int | None = None,
         request_id: str | None = None,
         field_errors: dict[str, str] | None = None,
+        upstream: str = "OpsGenie",
     ) -> None:
         super().__init__(message)
         self.message = message
+        self.upstream = upstream
         self.status = status
         self.request_id = request_id
         self.field_errors: dict[str, str] = dict(field_errors or {})

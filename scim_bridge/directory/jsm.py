@@ -39,6 +39,7 @@ from scim_bridge.directory import errors as d
 from scim_bridge.directory.jsm_support import NO_ACCESS
 from scim_bridge.directory.jsm_support import READ_ONLY_ROLES
 from scim_bridge.directory.jsm_support import STAKEHOLDER_ROLE
+from scim_bridge.directory.jsm_support import UPSTREAM
 from scim_bridge.directory.jsm_support import USER_ROLE
 from scim_bridge.directory.jsm_support import call
 from scim_bridge.directory.jsm_support import is_custom
@@ -109,12 +110,12 @@ class JsmDirectory(JsmTeams):
         """Find the account by e-mail, else invite it with the JSM product role (and search again for its
         accountId); an existing account is given the product role. Returns the new id (the accountId)."""
         if not (fields.username and fields.full_name and fields.role):
-            raise d.InvalidError("username, full_name and role are required to create a user")
+            raise d.InvalidError("username, full_name and role are required to create a user", upstream=UPSTREAM)
         email, role = fields.username.lower(), fields.role
         if role.lower() in READ_ONLY_ROLES:
             raise read_only(role)
         if self.links.user_by_username(email) is not None:
-            raise d.ConflictError(f"user {email!r} already exists", status=409)
+            raise d.ConflictError(f"user {email!r} already exists", status=409, upstream=UPSTREAM)
         wanted = product_role(role) or USER_ROLE
         account = call(lambda: self.client.find_account(email))
         if account is None:
@@ -123,7 +124,8 @@ class JsmDirectory(JsmTeams):
             call(lambda: self.client.assign_role(str(account["accountId"]), wanted))
         account_id = str(account["accountId"])
         if self.links.user_by_account(account_id) is not None or self.links.user_by_local(account_id) is not None:
-            raise d.ConflictError(f"the Atlassian account of {email!r} is already linked", status=409)
+            raise d.ConflictError(f"the Atlassian account of {email!r} is already linked", status=409,
+                                  upstream=UPSTREAM)
         if is_custom(role):
             call(lambda: self.client.assign_custom_role(account_id, role))
         profile = profile_update({"full_name": fields.full_name, "contacts": []}, fields)
@@ -135,7 +137,7 @@ class JsmDirectory(JsmTeams):
         link = self._user_link(user_id)
         if fields.username is not None and fields.username.lower() != link.username.lower():
             raise d.InvalidError("the e-mail address of an Atlassian account cannot be changed through the bridge",
-                                 status=400)
+                                 status=400, upstream=UPSTREAM)
         profile = dict(link.profile)
         if fields.role is not None and fields.role.lower() != role_of(link).lower():
             profile.update(self._change_role(link, role_of(link), fields.role))
@@ -203,7 +205,7 @@ class JsmDirectory(JsmTeams):
     def _user_link(self, identifier: str) -> UserLink:
         link = self.links.user_by_username(identifier) if "@" in identifier else self.links.user_by_local(identifier)
         if link is None:
-            raise d.NotFoundError(f"no user {identifier}", status=404)
+            raise d.NotFoundError(f"no user {identifier}", status=404, upstream=UPSTREAM)
         return link
 
     def _invite(self, email: str, role: str, *, notify: bool) -> Json:
@@ -226,7 +228,7 @@ class JsmDirectory(JsmTeams):
             given = next((a for a in answer if a.get("accountId")), None)
             if given is None:
                 raise d.UnavailableError(f"{email} was invited but its Atlassian account is not visible yet",
-                                         retry_after=5.0)
+                                         retry_after=5.0, upstream=UPSTREAM)
             found = given
         return found
 
@@ -285,7 +287,7 @@ class JsmDirectory(JsmTeams):
     def _contacts_with(self, link: UserLink, contact_id: str) -> list[Contact]:
         contacts = contacts_of(link)
         if not any(c.id == contact_id for c in contacts):
-            raise d.NotFoundError(f"no contact {contact_id} for user {link.local_id}", status=404)
+            raise d.NotFoundError(f"no contact {contact_id} for user {link.local_id}", status=404, upstream=UPSTREAM)
         return contacts
 
     def _save_contacts(self, link: UserLink, contacts: list[Contact]) -> None:

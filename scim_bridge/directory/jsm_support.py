@@ -11,6 +11,7 @@ from scim_bridge.config import JSM_SUSPENDED_ROLE
 from scim_bridge.directory import errors as d
 
 T = TypeVar("T")
+UPSTREAM = "Atlassian"
 
 USER_ROLE = "atlassian/user"
 STAKEHOLDER_ROLE = "atlassian/stakeholder"
@@ -35,12 +36,13 @@ def is_custom(role: str) -> bool:
 
 
 def read_only(role: str) -> d.ReadOnlyError:
-    return d.ReadOnlyError(READ_ONLY_REASON.format(role=role), status=400)
+    return d.ReadOnlyError(READ_ONLY_REASON.format(role=role), status=400, upstream=UPSTREAM)
 
 
 def translate(exc: at.AtlassianError) -> d.DirectoryError:
     """The directory error for an Atlassian error."""
-    kwargs: dict[str, Any] = {"status": exc.status, "request_id": exc.request_id, "field_errors": exc.errors}
+    kwargs: dict[str, Any] = {"status": exc.status, "request_id": exc.request_id, "field_errors": exc.errors,
+                              "upstream": UPSTREAM}
     if isinstance(exc, at.RateLimited):
         return d.ThrottledError(exc.message, retry_after=exc.retry_after() or 1.0, **kwargs)
     if isinstance(exc, at.TransportError | at.ServerError):

@@ -28,6 +28,7 @@ from scim_bridge.atlassian.records import ALREADY_A_MEMBER
 from scim_bridge.atlassian.records import NOT_A_MEMBER
 from scim_bridge.atlassian.records import MemberFailure
 from scim_bridge.directory import errors as d
+from scim_bridge.directory.jsm_support import UPSTREAM
 from scim_bridge.directory.jsm_support import call
 from scim_bridge.directory.jsm_support import translate
 from scim_bridge.directory.links import LinkStore
@@ -164,7 +165,7 @@ class JsmTeams:
     def _team_link(self, team_id: str) -> TeamLink:
         link = self.links.team_by_local(team_id)
         if link is None:
-            raise d.NotFoundError(f"no team {team_id}", status=404)
+            raise d.NotFoundError(f"no team {team_id}", status=404, upstream=UPSTREAM)
         return link
 
     def _accounts(self, user_ids: Sequence[str]) -> list[str]:
@@ -172,7 +173,7 @@ class JsmTeams:
         links = {uid: self.links.user_by_local(uid) for uid in dict.fromkeys(user_ids)}
         unknown = sorted(uid for uid, link in links.items() if link is None)
         if unknown:
-            raise d.InvalidError("No user with id " + ", ".join(unknown), status=400)
+            raise d.InvalidError("No user with id " + ", ".join(unknown), status=400, upstream=UPSTREAM)
         return [link.account_id for link in links.values() if link is not None]
 
     def _enable_ops(self, team_id: str, admin: str) -> None:
@@ -250,7 +251,7 @@ class JsmTeams:
             who = link.local_id if link is not None else account_id
             names.append(f"{who} ({failure.code or 'refused'}{': ' + failure.message if failure.message else ''})")
         return d.InvalidError(f"Atlassian refused the member(s) to be {verb} the team: " + ", ".join(names)
-                              + "; nothing was changed", status=400)
+                              + "; nothing was changed", status=400, upstream=UPSTREAM)
 
     def _delete_quietly(self, team_id: str) -> None:
         with contextlib.suppress(at.AtlassianError):

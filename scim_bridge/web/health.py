@@ -42,11 +42,12 @@ def _upstream_check(b: Bridge) -> dict[str, Any]:
             b.directory.list_roles()
             result = {"ok": True}
         except d.AuthenticationError as exc:
-            result = {"ok": False, "error": f"OpsGenie rejected the API key: {exc.message}"}
+            what = "the API key" if exc.upstream == "OpsGenie" else "the bridge's credentials"
+            result = {"ok": False, "error": f"{exc.upstream} rejected {what}: {exc.message}"}
         except d.ForbiddenError as exc:
-            result = {"ok": False, "error": f"The API key lacks rights: {exc.message}"}
+            result = {"ok": False, "error": f"The {exc.upstream} credentials lack rights: {exc.message}"}
         except d.DirectoryError as exc:
-            result = {"ok": False, "error": f"OpsGenie unreachable: {exc.message}"}
+            result = {"ok": False, "error": f"{exc.upstream} unreachable: {exc.message}"}
         b.ready_cache = (time.monotonic(), result)
         return result
 

@@ -11,7 +11,6 @@ from typing import Any
 
 from flask import Blueprint
 from flask import Response
-from flask import g
 from flask import request
 
 from scim_bridge.simulator.atlassian.config import DIRECTORY_ID
@@ -21,16 +20,13 @@ from scim_bridge.simulator.atlassian.errors import empty_response
 from scim_bridge.simulator.atlassian.errors import json_response
 from scim_bridge.simulator.atlassian.params import decode_cursor
 from scim_bridge.simulator.atlassian.params import encode_cursor
+from scim_bridge.simulator.atlassian.params import guard_path_value
 from scim_bridge.simulator.atlassian.params import int_param
+from scim_bridge.simulator.atlassian.params import request_body
 from scim_bridge.simulator.atlassian.params import string_list
 from scim_bridge.simulator.atlassian.state import AtlassianState
 
 DIRECTORY_PAGE_MAX = 100
-
-
-def _body() -> dict[str, Any]:
-    body = g.get("body")
-    return body if isinstance(body, dict) else {}
 
 
 def _rules(state: AtlassianState, body: dict[str, Any]) -> list[tuple[str, str]]:
@@ -44,19 +40,23 @@ def admin_blueprint(state: AtlassianState) -> Blueprint:
     bp = Blueprint("atlassian_admin", __name__, url_prefix="/admin")
     config = state.config
 
-    @bp.url_value_preprocessor
-    def take_org(endpoint: str | None, values: dict[str, Any] | None) -> None:
-        g.org_id = (values or {}).pop("org_id", None)
+    guard_path_value(
+        bp,
+        "org_id",
+        lambda: config.org_id,
+        lambda org: ApiError(404, f"Organization {org} not found", code="ADMIN-404"),
+    )
 
-    @bp.before_request
-    def check_org() -> None:
-        if g.get("org_id") is not None and g.get("org_id") != config.org_id:
-            raise ApiError(404, f"Organization {g.get('org_id')} not found", code="ADMIN-404")
+    def org() -> dict[str, Any]:
+        return {"id": config.org_id, "type": "orgs", "attributes": {"name": "Simulated organization"}}
 
     @bp.get("/v1/orgs")
     def list_orgs() -> Response:
-        org = {"id": config.org_id, "type": "orgs", "attributes": {"name": "Simulated organization"}}
-        return json_response({"data": [org], "links": {}})
+        return json_response({"data": [org()], "links": {}})
+
+    @bp.get("/v1/orgs/<org_id>")
+    def get_org() -> Response:
+        return json_response({"data": org()})
 
     @bp.get("/v2/orgs/<org_id>/directories/<directory_id>/users")
     def search_users(directory_id: str) -> Response:
@@ -70,7 +70,7 @@ def admin_blueprint(state: AtlassianState) -> Blueprint:
 
     @bp.post("/v2/orgs/<org_id>/users/invite")
     def invite() -> Response:
-        body = _body()
+        body = request_body()
         emails = string_list(body, "emails", required=True)
         rules = _rules(state, body)
         string_list(body, "additionalGroups")
@@ -80,7 +80,7 @@ def admin_blueprint(state: AtlassianState) -> Blueprint:
 
     @bp.post("/v1/orgs/<org_id>/users/<account_id>/roles/<action>")
     def product_role(account_id: str, action: str) -> Response:
-        body = _body()
+        body = request_body()
         if action == "assign":
             state.assign_role(account_id, body.get("role"), body.get("resource"))
         elif action == "revoke":

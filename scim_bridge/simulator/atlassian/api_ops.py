@@ -12,14 +12,15 @@ from urllib.parse import urlencode
 
 from flask import Blueprint
 from flask import Response
-from flask import g
 from flask import request
 
 from scim_bridge.simulator.atlassian.errors import ApiError
 from scim_bridge.simulator.atlassian.errors import bad_request
 from scim_bridge.simulator.atlassian.errors import empty_response
 from scim_bridge.simulator.atlassian.errors import json_response
+from scim_bridge.simulator.atlassian.params import guard_path_value
 from scim_bridge.simulator.atlassian.params import int_param
+from scim_bridge.simulator.atlassian.params import request_body
 from scim_bridge.simulator.atlassian.params import string_field
 from scim_bridge.simulator.atlassian.params import string_list
 from scim_bridge.simulator.atlassian.state import AtlassianState
@@ -27,11 +28,6 @@ from scim_bridge.simulator.atlassian.state import AtlassianState
 OPS_PREFIX = "/jsm/ops/api/<cloud_id>/v1"
 PAGE_DEFAULT = 20
 PAGE_MAX = 100
-
-
-def _body() -> dict[str, Any]:
-    body = g.get("body")
-    return body if isinstance(body, dict) else {}
 
 
 def offset_page(path: str, values: list[Any], next_offset: int | None, size: int) -> Response:
@@ -48,20 +44,16 @@ def ops_blueprint(state: AtlassianState) -> Blueprint:
     bp = Blueprint("atlassian_ops", __name__, url_prefix=OPS_PREFIX)
     config = state.config
 
-    @bp.url_value_preprocessor
-    def take_cloud(endpoint: str | None, values: dict[str, Any] | None) -> None:
-        g.cloud_id = (values or {}).pop("cloud_id", None)
+    guard_path_value(bp, "cloud_id", lambda: config.cloud_id, lambda cloud: ApiError(404, f"Site {cloud} not found"))
 
     @bp.before_request
-    def check_cloud() -> None:
-        if g.get("cloud_id") != config.cloud_id:
-            raise ApiError(404, f"Site {g.get('cloud_id')} not found", code="NOT_FOUND")
+    def check_rights() -> None:
         if request.path.rstrip("/").split("/v1/", 1)[1].startswith("roles") and not config.caller_ops_admin:
             raise ApiError(403, "The user should have admin role and custom user role right", code="FORBIDDEN")
 
     @bp.post("/teams/<team_id>/enable-ops")
     def enable_ops(team_id: str) -> Response:
-        state.enable_ops(team_id, _body())
+        state.enable_ops(team_id, request_body())
         return empty_response()
 
     @bp.get("/teams")
@@ -79,7 +71,7 @@ def ops_blueprint(state: AtlassianState) -> Blueprint:
 
     @bp.post("/roles")
     def create_role() -> Response:
-        body = _body()
+        body = request_body()
         role = state.create_role(
             str(string_field(body, "name", required=True, max_len=255)),
             string_list(body, "grantedRights"),
@@ -90,7 +82,7 @@ def ops_blueprint(state: AtlassianState) -> Blueprint:
 
     @bp.post("/roles/assign")
     def assign_role() -> Response:
-        body = _body()
+        body = request_body()
         account_id = string_field(body, config.role_assign_account_field, required=True)
         role_ref = string_field(body, config.role_assign_role_field, required=True)
         state.assign_role_to(str(account_id), str(role_ref))
@@ -105,7 +97,7 @@ def ops_blueprint(state: AtlassianState) -> Blueprint:
 
     @bp.put("/roles/<identifier>")
     def update_role(identifier: str) -> Response:
-        body = _body()
+        body = request_body()
         name = string_field(body, "name", max_len=255)
         if name is not None and not name.strip():
             raise bad_request("name must not be blank")

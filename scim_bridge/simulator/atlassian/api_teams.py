@@ -12,7 +12,6 @@ from typing import Any
 
 from flask import Blueprint
 from flask import Response
-from flask import g
 from flask import request
 
 from scim_bridge.simulator.atlassian.errors import ApiError
@@ -22,8 +21,10 @@ from scim_bridge.simulator.atlassian.errors import json_response
 from scim_bridge.simulator.atlassian.models import TEAM_TYPES
 from scim_bridge.simulator.atlassian.params import decode_cursor
 from scim_bridge.simulator.atlassian.params import encode_cursor
+from scim_bridge.simulator.atlassian.params import guard_path_value
 from scim_bridge.simulator.atlassian.params import int_param
 from scim_bridge.simulator.atlassian.params import member_list
+from scim_bridge.simulator.atlassian.params import request_body
 from scim_bridge.simulator.atlassian.params import string_field
 from scim_bridge.simulator.atlassian.state import AtlassianState
 
@@ -34,30 +35,23 @@ MEMBER_PAGE_MAX = 50
 PATCHABLE = frozenset({"displayName", "description"})
 
 
-def _body() -> dict[str, Any]:
-    body = g.get("body")
-    return body if isinstance(body, dict) else {}
-
-
 def teams_blueprint(state: AtlassianState) -> Blueprint:
     bp = Blueprint("atlassian_teams", __name__, url_prefix=TEAMS_PREFIX)
     config = state.config
 
-    @bp.url_value_preprocessor
-    def take_org(endpoint: str | None, values: dict[str, Any] | None) -> None:
-        g.org_id = (values or {}).pop("org_id", None)
-
-    @bp.before_request
-    def check_org() -> None:
-        if g.get("org_id") != config.org_id:
-            raise ApiError(404, f"Organization {g.get('org_id')} not found", code="ORG_NOT_FOUND")
+    guard_path_value(
+        bp,
+        "org_id",
+        lambda: config.org_id,
+        lambda org: ApiError(404, f"Organization {org} not found", code="ORG_NOT_FOUND"),
+    )
 
     def team_json(team: Any, *, with_members: bool = False) -> dict[str, Any]:
         return dict(team.to_json(config.org_id, with_members=with_members))
 
     @bp.post("/teams")
     def create_team() -> Response:
-        body = _body()
+        body = request_body()
         name = str(string_field(body, "displayName", required=True, max_len=250))
         description = string_field(body, "description", max_len=360) or ""
         team_type = string_field(body, "teamType", required=True)
@@ -85,7 +79,7 @@ def teams_blueprint(state: AtlassianState) -> Blueprint:
 
     @bp.patch("/teams/<team_id>")
     def update_team(team_id: str) -> Response:
-        body = _body()
+        body = request_body()
         fixed = sorted(set(body) - PATCHABLE)
         if fixed:
             raise bad_request(f"Only displayName and description can be changed, not {', '.join(fixed)}")
@@ -106,7 +100,7 @@ def teams_blueprint(state: AtlassianState) -> Blueprint:
 
     @bp.post("/teams/<team_id>/members")
     def list_members(team_id: str) -> Response:
-        body = _body()
+        body = request_body()
         first = int_param(body, "first", MEMBER_PAGE_MAX, 1, MEMBER_PAGE_MAX)
         after = body.get("after")
         if after is not None and not isinstance(after, str):
@@ -122,11 +116,11 @@ def teams_blueprint(state: AtlassianState) -> Blueprint:
 
     @bp.post("/teams/<team_id>/members/add")
     def add_members(team_id: str) -> Response:
-        added, errors = state.add_members(team_id, member_list(_body()))
+        added, errors = state.add_members(team_id, member_list(request_body()))
         return json_response({"members": [{"accountId": a} for a in added], "errors": errors})
 
     @bp.post("/teams/<team_id>/members/remove")
     def remove_members(team_id: str) -> Response:
-        return json_response({"errors": state.remove_members(team_id, member_list(_body()))})
+        return json_response({"errors": state.remove_members(team_id, member_list(request_body()))})
 
     return bp

@@ -13,11 +13,10 @@ from scim_bridge.simulator.atlassian.api_ops import ops_blueprint
 from scim_bridge.simulator.atlassian.api_teams import teams_blueprint
 from scim_bridge.simulator.atlassian.control import control_blueprint
 from scim_bridge.simulator.atlassian.errors import ApiError
-from scim_bridge.simulator.atlassian.errors import error_response
 from scim_bridge.simulator.atlassian.pipeline import after_api_request
 from scim_bridge.simulator.atlassian.pipeline import before_api_request
-from scim_bridge.simulator.atlassian.pipeline import current_family
 from scim_bridge.simulator.atlassian.pipeline import is_api_request
+from scim_bridge.simulator.atlassian.pipeline import render_error
 from scim_bridge.simulator.atlassian.state import AtlassianState
 
 
@@ -44,18 +43,15 @@ def create_atlassian_app(state: AtlassianState) -> Flask:
 
     @app.errorhandler(ApiError)
     def api_error(error: ApiError) -> Response:
-        return error_response(error, current_family())
+        return render_error(state, error)
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> Response:
-        status = error.code or 500
-        return error_response(
-            ApiError(status, f"No route for {status}" if status != 404 else "Not found"), current_family()
-        )
+        return render_error(state, ApiError(error.code or 500))
 
     @app.errorhandler(InternalServerError)
     def server_error(error: InternalServerError) -> Response:
         app.logger.error("unhandled error in the Atlassian simulator", exc_info=error.original_exception)
-        return error_response(ApiError(500, "Internal server error"), current_family())
+        return render_error(state, ApiError(500, "Internal server error"))
 
     return app

@@ -21,7 +21,8 @@ the name and default given there:
 
 Also: ``role_assign_account_field`` / ``role_assign_role_field`` (``accountId`` / ``roleName``), the
 field names of ``POST /v1/roles/assign``; ``caller_ops_admin`` (true): without it the custom-role
-calls answer 403; ``latency_ms`` added to every API call.
+calls answer 403; ``jsm_error_shape`` (``"list"``): ``"object"`` gives JSM Operations errors as
+``{"errors": {"<title>": "<code>"}}``, the other shape seen; ``latency_ms`` added to every API call.
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+
+from scim_bridge.simulator.knobs import apply_changes
 
 ADMIN_EMAIL = "sim-admin@example.com"
 API_TOKEN = "sim-api-token"
@@ -51,6 +54,7 @@ _CHOICES: dict[str, tuple[Any, ...]] = {
     "enable_ops_transient_status": (404, 403, 422),
     "duplicate_team_names": ("allow", "reject"),
     "member_add_existing": ("error", "ok"),
+    "jsm_error_shape": ("list", "object"),
 }
 _NON_NEGATIVE = ("enable_ops_delay_ms", "rate_limit", "latency_ms")
 _NON_EMPTY = (
@@ -92,6 +96,7 @@ class AtlassianSimConfig:
     role_assign_account_field: str = "accountId"
     role_assign_role_field: str = "roleName"
     caller_ops_admin: bool = True
+    jsm_error_shape: str = "list"
     latency_ms: int = 0
     call_log_max: int = 100_000
 
@@ -123,35 +128,10 @@ class AtlassianSimConfig:
 
     def apply_changes(self, changes: Mapping[str, Any]) -> None:
         """Change knobs from a JSON object; all-or-nothing, ValueError on any bad name or value."""
-        candidate = dataclasses.replace(self)
-        fields = {f.name for f in dataclasses.fields(self)}
-        for name, raw in changes.items():
-            if name not in fields:
-                raise ValueError(f"unknown knob {name!r}")
-            setattr(candidate, name, _convert(name, raw, getattr(self, name)))
-        candidate.validate()
-        for name in changes:
-            setattr(self, name, getattr(candidate, name))
+        apply_changes(self, changes)
 
     def restore_defaults(self) -> None:
         """Every knob back to its default (the object stays the same, so the app keeps reading it)."""
         defaults = AtlassianSimConfig()
         for f in dataclasses.fields(self):
             setattr(self, f.name, getattr(defaults, f.name))
-
-
-def _convert(name: str, raw: Any, current: Any) -> Any:
-    """Turn a JSON value into the knob's Python type."""
-    if name == "seed":
-        return None if raw is None else str(raw)
-    if isinstance(current, bool):
-        if not isinstance(raw, bool):
-            raise ValueError(f"{name} must be a boolean")
-        return raw
-    if isinstance(current, int):
-        if isinstance(raw, bool) or not isinstance(raw, int):
-            raise ValueError(f"{name} must be an integer")
-        return raw
-    if not isinstance(raw, str):
-        raise ValueError(f"{name} must be a string")
-    return raw

@@ -1,7 +1,8 @@
 """Errors of the Atlassian simulator and their bodies, which differ per API family (contract notes, section 2).
 
 - Teams: ``{"code": "<string>", "message": "<string>"}``
-- JSM Operations: ``{"errors": [{"title", "code"}]}``; its 401 is ``{"code": 401, "message"}``
+- JSM Operations: ``{"errors": [{"title", "code"}]}`` (or ``{"errors": {"<title>": "<code>"}}``, the
+  other shape seen, with ``jsm_error_shape = "object"``); its 401 is ``{"code": 401, "message"}``
 - Jira: ``{"errorMessages": [...], "errors": {}}``
 - Admin: ``{"errors": [{"id", "code", "status", "title", "detail"}]}``
 """
@@ -77,10 +78,12 @@ def not_found(message: str, **kwargs: Any) -> ApiError:
     return ApiError(404, message, **kwargs)
 
 
-def error_body(error: ApiError, family: Family) -> dict[str, Any]:
+def error_body(error: ApiError, family: Family, *, jsm_object: bool = False) -> dict[str, Any]:
     if family is Family.JSM:
         if error.status == 401:
             return {"code": 401, "message": error.message}
+        if jsm_object:
+            return {"errors": {error.message: error.code}}
         return {"errors": [{"title": error.message, "code": error.code}]}
     if family is Family.JIRA:
         return {"errorMessages": [error.message], "errors": dict(error.fields)}
@@ -104,5 +107,5 @@ def empty_response(status: int = 204) -> Response:
     return Response(b"", status=status)
 
 
-def error_response(error: ApiError, family: Family) -> Response:
-    return json_response(error_body(error, family), error.status)
+def error_response(error: ApiError, family: Family, *, jsm_object: bool = False) -> Response:
+    return json_response(error_body(error, family, jsm_object=jsm_object), error.status)

@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Callable
 from collections.abc import Mapping
 from typing import Any
 
+from flask import Blueprint
+from flask import g
+
+from scim_bridge.simulator.atlassian.errors import ApiError
 from scim_bridge.simulator.atlassian.errors import bad_request
 
 
@@ -34,7 +39,7 @@ def int_param(args: Mapping[str, Any], name: str, default: int, low: int, high: 
     raw = args.get(name)
     if raw is None or raw == "":
         return default
-    if isinstance(raw, bool):
+    if isinstance(raw, bool) or (isinstance(raw, float) and not raw.is_integer()):
         raise bad_request(f"{name} must be an integer")
     try:
         value = int(raw)
@@ -89,3 +94,24 @@ def member_list(body: Mapping[str, Any]) -> list[str]:
     if len(set(ids)) != len(ids):
         raise bad_request("members must be unique")
     return ids
+
+
+def request_body() -> dict[str, Any]:
+    """The JSON object body the pipeline read (``{}`` when there was none)."""
+    body = g.get("body")
+    return body if isinstance(body, dict) else {}
+
+
+def guard_path_value(bp: Blueprint, key: str, expected: Callable[[], str], refuse: Callable[[str], ApiError]) -> None:
+    """Take ``key`` (an org or cloud id) out of the URL values of ``bp``'s routes, and answer
+    ``refuse(value)`` when it is not ``expected()``; the check runs after authentication."""
+
+    @bp.url_value_preprocessor
+    def take(endpoint: str | None, values: dict[str, Any] | None) -> None:
+        g.path_value = (values or {}).pop(key, None)
+
+    @bp.before_request
+    def check() -> None:
+        value = g.get("path_value")
+        if value is not None and value != expected():
+            raise refuse(str(value))

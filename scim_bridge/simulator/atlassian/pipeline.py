@@ -45,6 +45,11 @@ def current_family() -> Family:
     return family if isinstance(family, Family) else family_of(request.path)
 
 
+def render_error(state: AtlassianState, error: ApiError) -> Response:
+    """``error`` in the body shape of the current request's family."""
+    return error_response(error, current_family(), jsm_object=state.config.jsm_error_shape == "object")
+
+
 def is_api_request() -> bool:
     return family_of(request.path) is not Family.OTHER
 
@@ -65,7 +70,7 @@ def before_api_request(state: AtlassianState) -> Response | None:
         _read_body()
         return _apply_faults(state)
     except ApiError as error:
-        return error_response(error, g.family)
+        return render_error(state, error)
 
 
 def _authenticate(config: AtlassianSimConfig, family: Family) -> None:
@@ -142,7 +147,7 @@ def after_api_request(state: AtlassianState, response: Response) -> Response:
         if action.status is None:
             response = drop_connection()
         else:
-            response = error_response(ApiError(action.status, "Simulated failure"), current_family())
+            response = render_error(state, ApiError(action.status, "Simulated failure"))
     for name, value in (g.get("rate_headers") or {}).items():
         response.headers[name] = value
     body = g.get("body")

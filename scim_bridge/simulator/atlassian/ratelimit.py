@@ -37,4 +37,4 @@ class RollingWindow:
                 return Verdict(True)
             # the request that frees a slot is the one `limit` places back from the newest
             wait = self._stamps[len(self._stamps) - limit] + window - now
-            return Verdict(False, max(1, math.ceil(wait)), max(0.0, wait))
+            return Verdict(False, max(1, math.ceil(wait - 1e-9)), max(0.0, wait))  # no float noise
