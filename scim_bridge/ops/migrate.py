@@ -288,7 +288,7 @@ def run_from_env(env: Mapping[str, str], *, apply: bool) -> MigrationReport:
             raise MigrationError("the bridge's store holds no users and no teams: run `scim-bridge sync` with the "
                                  "OpsGenie settings first, so the mirror holds what the identity provider knows")
         with AtlassianClient.from_settings(atlassian_settings) as client:
-            return plan(store, client, SqlLinkStore(store.engine), apply=apply)
+            return plan(store, client, SqlLinkStore(store), apply=apply)
     except at.AtlassianError as exc:
         raise MigrationError(f"Atlassian answered {exc.status or 'nothing'}: {exc.message}") from exc
     finally:

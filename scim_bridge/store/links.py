@@ -10,24 +10,19 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from collections.abc import Mapping
-from contextlib import contextmanager
-from contextvars import ContextVar
+from contextlib import AbstractContextManager
 from typing import Any
 
 from sqlalchemy import delete
 from sqlalchemy import func
 from sqlalchemy import select
-from sqlalchemy.engine import Connection
-from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.expression import ColumnElement
 
 from scim_bridge.directory.links import TeamLink
 from scim_bridge.directory.links import UserLink
-from scim_bridge.store.engine import WRITE_OPTION
-from scim_bridge.store.errors import StoreConflict
 from scim_bridge.store.sqlutil import insert_or_replace
 from scim_bridge.store.sqlutil import normalize_json
+from scim_bridge.store.store import Store
 from scim_bridge.store.tables import team_links
 from scim_bridge.store.tables import user_links
 
@@ -40,70 +35,24 @@ def _team_from_row(row: Mapping[Any, Any]) -> TeamLink:
     return TeamLink(row["local_id"], row["team_id"], row["name"])
 
 
-def _conflict(exc: IntegrityError) -> StoreConflict:
-    message = str(exc.orig if exc.orig is not None else exc)
-    if "account_id" in message:
-        return StoreConflict("that Atlassian account is already linked to another bridge id")
-    if "username_lower" in message:
-        return StoreConflict("a link with that username already exists for another bridge id")
-    if "team_id" in message:
-        return StoreConflict("that Atlassian team is already linked to another bridge id")
-    return StoreConflict(f"link constraint violated: {message.splitlines()[0] if message else exc}")
-
-
 class SqlLinkStore:
-    """Thread-safe. Each call is its own transaction, unless made inside ``with links.transaction():``
-    (same thread), where they share one and commit together."""
+    """Thread-safe. Each call is its own transaction, unless made inside ``with store.transaction():`` (same
+    thread; ``store`` is the :class:`Store` given here), where the calls share it and commit with it."""
 
-    def __init__(self, engine: Engine) -> None:
-        self._engine = engine
-        self._current: ContextVar[Connection | None] = ContextVar(f"links-{id(self)}", default=None)
+    def __init__(self, store: Store) -> None:
+        self._store = store
 
-    # --- transactions --------------------------------------------------------------------
-    @contextmanager
-    def transaction(self) -> Iterator[None]:
+    def transaction(self) -> AbstractContextManager[None]:
         """Run the calls made in this block in one write transaction (all or nothing)."""
-        with self._write() as conn:
-            if self._current.get() is not None:
-                yield
-                return
-            token = self._current.set(conn)
-            try:
-                yield
-            finally:
-                self._current.reset(token)
-
-    @contextmanager
-    def _read(self) -> Iterator[Connection]:
-        outer = self._current.get()
-        if outer is not None:
-            yield outer
-            return
-        with self._engine.connect() as conn, conn.begin():
-            yield conn
-
-    @contextmanager
-    def _write(self) -> Iterator[Connection]:
-        try:
-            outer = self._current.get()
-            if outer is not None:
-                with outer.begin_nested():
-                    yield outer
-                return
-            with self._engine.connect() as conn:
-                conn.execution_options(**{WRITE_OPTION: True})
-                with conn.begin():
-                    yield conn
-        except IntegrityError as exc:
-            raise _conflict(exc) from exc
+        return self._store.transaction()
 
     def _one_user(self, condition: ColumnElement[bool]) -> UserLink | None:
-        with self._read() as conn:
+        with self._store.connection() as conn:
             row = conn.execute(select(user_links).where(condition)).mappings().first()
         return None if row is None else _user_from_row(row)
 
     def _one_team(self, condition: ColumnElement[bool]) -> TeamLink | None:
-        with self._read() as conn:
+        with self._store.connection() as conn:
             row = conn.execute(select(team_links).where(condition)).mappings().first()
         return None if row is None else _team_from_row(row)
 
@@ -127,21 +76,21 @@ class SqlLinkStore:
             "username_lower": link.username.lower(),
             "profile": normalize_json(dict(link.profile)),
         }
-        with self._write() as conn:
+        with self._store.connection(write=True) as conn:
             conn.execute(insert_or_replace(conn, user_links, values, "local_id"))
 
     def forget_user(self, local_id: str) -> None:
-        with self._write() as conn:
+        with self._store.connection(write=True) as conn:
             conn.execute(delete(user_links).where(user_links.c.local_id == local_id))
 
     def iter_user_links(self) -> Iterator[UserLink]:
         """Every user link, ordered by bridge id (read in one snapshot)."""
-        with self._read() as conn:
+        with self._store.connection() as conn:
             rows = list(conn.execute(select(user_links).order_by(user_links.c.local_id)).mappings())
         yield from (_user_from_row(row) for row in rows)
 
     def count_user_links(self) -> int:
-        with self._read() as conn:
+        with self._store.connection() as conn:
             return int(conn.execute(select(func.count()).select_from(user_links)).scalar_one())
 
     # --- teams ---------------------------------------------------------------------------
@@ -154,19 +103,19 @@ class SqlLinkStore:
     def save_team(self, link: TeamLink) -> None:
         """Insert, or replace the link of ``link.local_id``."""
         values = {"local_id": link.local_id, "team_id": link.team_id, "name": link.name}
-        with self._write() as conn:
+        with self._store.connection(write=True) as conn:
             conn.execute(insert_or_replace(conn, team_links, values, "local_id"))
 
     def forget_team(self, local_id: str) -> None:
-        with self._write() as conn:
+        with self._store.connection(write=True) as conn:
             conn.execute(delete(team_links).where(team_links.c.local_id == local_id))
 
     def iter_team_links(self) -> Iterator[TeamLink]:
         """Every team link, ordered by bridge id (read in one snapshot)."""
-        with self._read() as conn:
+        with self._store.connection() as conn:
             rows = list(conn.execute(select(team_links).order_by(team_links.c.local_id)).mappings())
         yield from (_team_from_row(row) for row in rows)
 
     def count_team_links(self) -> int:
-        with self._read() as conn:
+        with self._store.connection() as conn:
             return int(conn.execute(select(func.count()).select_from(team_links)).scalar_one())

@@ -40,7 +40,6 @@ from scim_bridge.service.groups import GroupService
 from scim_bridge.service.sync import SyncService
 from scim_bridge.service.users import UserService
 from scim_bridge.store.budget import DatabaseRateBudget
-from scim_bridge.store.engine import create_store_engine
 from scim_bridge.store.links import SqlLinkStore
 from scim_bridge.store.records import AuditEvent
 from scim_bridge.store.store import Store
@@ -92,7 +91,7 @@ def upstream_call_recorder(metrics: Metrics) -> Callable[[CallRecord], None]:
 def jsm_link_store(settings: Settings, store: Store | None) -> LinkStore:
     """The link store of the jsm upstream when none is given: the ``user_links`` and ``team_links`` tables of
     the bridge's database (``store``'s, else ``SCIM_BRIDGE_DATABASE_URL``), shared by every worker and replica."""
-    return SqlLinkStore(store.engine if store is not None else create_store_engine(settings.database_url))
+    return SqlLinkStore(store if store is not None else Store.from_url(settings.database_url))
 
 
 def build_directory(

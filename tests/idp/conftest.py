@@ -90,7 +90,7 @@ def migrate_to_jsm(atlassian_simulator: AtlassianSimulatorServer, simulator: Sim
     atlassian_simulator.state.reset(None)
 
     def migrate(before: Running, **overrides: Any) -> Migrated:
-        view = JsmView(atlassian_simulator.base_url, SqlLinkStore(before.app.extensions["scim_bridge"].store.engine))
+        view = JsmView(atlassian_simulator.base_url, SqlLinkStore(before.app.extensions["scim_bridge"].store))
         view.seed(migrated_from(before.sim.state()))
         settings = atlassian_settings(atlassian_simulator.base_url)
         with AtlassianClient.from_settings(settings) as client:

@@ -124,7 +124,7 @@ def test_a_second_apply_changes_nothing(bridge_factory: Any, migrate_to_jsm: Any
     populate(before)
     first: Migrated = migrate_to_jsm(before)
     store = before.app.extensions["scim_bridge"].store
-    links = SqlLinkStore(store.engine)
+    links = SqlLinkStore(store)
     # The bridge has served under jsm meanwhile: a link's profile moved on.
     nina = links.user_by_username("nina.petrova@example.com")
     assert nina is not None
@@ -162,7 +162,7 @@ def test_the_command_reports_what_cannot_be_matched(bridge_factory: Any, migrate
     seed["customRoles"] = []  # "Incident Commander" not re-created
     for account in seed["accounts"]:
         account.pop("customRole", None)
-    view = JsmView(atlassian_simulator.base_url, SqlLinkStore(before.app.extensions["scim_bridge"].store.engine))
+    view = JsmView(atlassian_simulator.base_url, SqlLinkStore(before.app.extensions["scim_bridge"].store))
     view.seed(seed)
     env = cli_env(before, atlassian_simulator)
 

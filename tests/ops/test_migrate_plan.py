@@ -60,7 +60,7 @@ def test_one_email_on_two_accounts_is_ambiguous_and_never_linked(store: Store) -
                   {"accountId": "b1", "email": "bob@example.com", "accountStatus": "closed"},
                   {"accountId": "b2", "email": "bob@example.com.au"}],
         teams=[{"teamId": "t1", "displayName": "sre"}], ops=["t1"])
-    links = SqlLinkStore(store.engine)
+    links = SqlLinkStore(store)
     report = plan(store, atlassian, links, apply=True)
     by_name = {f.name: f for f in report.findings}
     assert (by_name["ann@example.com"].outcome, by_name["ann@example.com"].detail) == (AMBIGUOUS, "accounts a1, a2")
@@ -75,7 +75,7 @@ def test_profile_and_links_held_elsewhere(store: Store) -> None:
     atlassian = Directory(accounts=[{"accountId": "a1", "email": "ann@example.com"},
                                     {"accountId": "b1", "email": "bob@example.com"}],
                           teams=[{"teamId": "t1", "displayName": "SRE"}], ops=["t1"])
-    links = SqlLinkStore(store.engine)
+    links = SqlLinkStore(store)
     links.save_user(UserLink("made-under-jsm", "b1", "bob@example.com"))
     links.save_team(TeamLink("another", "t1", "SRE"))
     dry = plan(store, atlassian, links)

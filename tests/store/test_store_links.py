@@ -26,7 +26,7 @@ PROFILE = {"time_zone": "Europe/Berlin", "locale": "de_DE", "tags": ["sre"], "de
 
 @pytest.fixture
 def links(store: Store) -> Iterator[SqlLinkStore]:
-    yield SqlLinkStore(store.engine)
+    yield SqlLinkStore(store)
 
 
 def test_is_a_link_store(links: SqlLinkStore) -> None:
@@ -170,7 +170,7 @@ class CheckedMemoryLinks(MemoryLinkStore):
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(ops=OPS)
 def test_behaves_like_the_memory_store(store: Store, ops: list[tuple[str, str, str, str]]) -> None:
-    sql = SqlLinkStore(store.engine)
+    sql = SqlLinkStore(store)
     for link in list(sql.iter_user_links()):
         sql.forget_user(link.local_id)
     model = CheckedMemoryLinks()
