@@ -5,6 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 BENCH_STAMP := $(VENV)/.bench-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 PORT ?= 8080
+UPSTREAM ?= opsgenie
 
 .PHONY: run test lint typecheck audit pytest bench clean
 
@@ -22,9 +23,10 @@ $(BENCH_STAMP): $(STAMP)
 	rm -f $(VENV)/.bench-*
 	touch $(BENCH_STAMP)
 
-## Start the bridge on the built-in OpsGenie simulator and a SQLite state file.
+## Start the bridge on the built-in OpsGenie simulator and a SQLite state file (UPSTREAM=jsm: the same
+## directory migrated to the built-in Atlassian simulator, served as JSM Operations).
 run: $(STAMP)
-	$(BIN)/scim-bridge demo --port $(PORT)
+	$(BIN)/scim-bridge demo --port $(PORT) --upstream $(UPSTREAM)
 
 ## Lint, type-check and run the whole test suite.
 test: $(STAMP) lint typecheck audit pytest

@@ -20,6 +20,7 @@ from scim_bridge.config import AtlassianSettings
 from scim_bridge.directory.links import LinkStore
 from scim_bridge.directory.links import TeamLink
 from scim_bridge.directory.links import UserLink
+from scim_bridge.ops.demo import migrated_seed
 from scim_bridge.simulator.atlassian import ADMIN_API_KEY
 from scim_bridge.simulator.atlassian import ADMIN_EMAIL
 from scim_bridge.simulator.atlassian import API_TOKEN
@@ -227,25 +228,8 @@ def atlassian_settings(base_url: str, account_scope: str = "product") -> Atlassi
 
 def migrated_from(opsgenie_state: dict[str, Any]) -> dict[str, Any]:
     """A ``/__sim/seed`` body for the Atlassian simulator: the org as Atlassian's OpsGenie-to-JSM migration
-    leaves it for this OpsGenie account. Each user becomes an account with JSM access (a stakeholder for
-    Stakeholders, a custom role kept), each team an ops-enabled team of the same name and members, each custom
-    role a JSM Operations custom role."""
-    builtin = {"owner", "admin", "user", "observer"}
-    accounts = []
-    for user in opsgenie_state["users"]:
-        role = user["role"]["name"]
-        account: dict[str, Any] = {"email": user["username"], "name": user["fullName"]}
-        if role.lower() == "stakeholder":
-            account["productRoles"] = [{"role": "atlassian/stakeholder", "resource": jsm_resource()}]
-        elif role.lower() not in builtin:
-            account["customRole"] = role
-        accounts.append(account)
-    teams = [{"displayName": t["name"], "description": t.get("description", ""),
-              "members": [m["user"]["username"] for m in t["members"]]} for t in opsgenie_state["teams"]]
-    roles = [{"name": r["name"], "extendedRole": r.get("extendedRole") or "user",
-              "grantedRights": r.get("grantedRights", []), "disallowedRights": r.get("disallowedRights", [])}
-             for r in opsgenie_state.get("roles", [])]
-    return {"customRoles": roles, "accounts": accounts, "teams": teams}
+    leaves this OpsGenie account (see :func:`scim_bridge.ops.demo.migrated_seed`)."""
+    return migrated_seed(opsgenie_state, SITE_ID)
 
 
 class JsmView(SimulatorView):
