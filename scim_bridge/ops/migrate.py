@@ -62,6 +62,8 @@ class Atlassian(Protocol):
 
     def list_custom_roles(self) -> list[dict[str, Any]]: ...
 
+    def team_members(self, team_id: str) -> list[str]: ...
+
 
 class Links(LinkStore, Protocol):
     def transaction(self) -> Any: ...
@@ -119,6 +121,7 @@ def plan(store: Store, atlassian: Atlassian, links: Links, *, apply: bool = Fals
     candidates = _teams_by_name(atlassian.iter_teams())
     team_records = store.list_groups(TEAM)
     team_findings = [_match_team(record, candidates, ops_ids, links) for record in team_records]
+    team_findings = _compare_rosters(store, atlassian, team_records, team_findings, user_findings)
     report.findings = user_findings + team_findings + _role_findings(users, suspensions, atlassian)
     if apply:
         by_user = {r.id: r for r in users}
@@ -199,6 +202,31 @@ def _match_team(record: GroupRecord, candidates: dict[str, list[dict[str, Any]]]
         return Finding("team", record.id, name, AMBIGUOUS,
                        detail=f"team {ops[0]} is already linked to SCIM id {holder.local_id}")
     return Finding("team", record.id, name, MATCHED, ops[0])
+
+
+def _compare_rosters(store: Store, atlassian: Atlassian, records: list[GroupRecord], findings: list[Finding],
+                     users: list[Finding]) -> list[Finding]:
+    """Note, on each matched team, the members that differ between the store and Atlassian (one members call
+    per team): after the switch the bridge serves Atlassian's roster, and the IdP's next push restores its own."""
+    account_of = {f.local_id: f.upstream_id for f in users if f.outcome == MATCHED}
+    name_of = {f.upstream_id: f.name for f in users if f.outcome == MATCHED}
+    rosters = store.members_for_groups([r.id for r in records])
+    known = {r.id for r in records if r.members_known}
+    noted = []
+    for finding in findings:
+        if finding.outcome != MATCHED or finding.local_id not in known:
+            noted.append(finding)
+            continue
+        wanted = {account_of.get(m.user_id, f"unlinked SCIM id {m.user_id}") for m in rosters[finding.local_id]}
+        held = set(atlassian.team_members(finding.upstream_id))
+        parts = []
+        if wanted - held:
+            parts.append("not in the Atlassian team: " + ", ".join(sorted(name_of.get(a, a) for a in wanted - held)))
+        if held - wanted:
+            parts.append("only in the Atlassian team: " + ", ".join(sorted(name_of.get(a, a) for a in held - wanted)))
+        detail = "; ".join(p for p in (finding.detail, *parts) if p)
+        noted.append(Finding(**{**asdict(finding), "detail": detail}))
+    return noted
 
 
 # --- role groups --------------------------------------------------------------------------------------

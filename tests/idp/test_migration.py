@@ -156,6 +156,8 @@ def test_the_command_reports_what_cannot_be_matched(bridge_factory: Any, migrate
     seed["accounts"] = [a for a in seed["accounts"] if a["email"] != "jordan.lee@example.com"]  # never invited
     seed["teams"].append({"displayName": "payments", "members": []})  # a second ops team of that name
     for team in seed["teams"]:
+        if team["displayName"] == "Platform SRE":  # a member lost on the way, one added in Atlassian
+            team["members"] = [m for m in team["members"] if m != "mei.chen@example.com"] + ["sara.nilsson@example.com"]
         if team["displayName"] == "Customer Support":
             team["opsEnabled"] = False
             team["members"] = [m for m in team["members"] if m != "jordan.lee@example.com"]
@@ -173,6 +175,8 @@ def test_the_command_reports_what_cannot_be_matched(bridge_factory: Any, migrate
     assert "teams  1 matched, 1 unmatched, 1 ambiguous, 0 not migratable" in text.output
     assert "unmatched: user jordan.lee@example.com" in text.output
     assert "without operations enabled" in text.output
+    assert ("team Platform SRE (" in text.output and "not in the Atlassian team: mei.chen@example.com; only in the "
+            "Atlassian team: sara.nilsson@example.com" in text.output), text.output
     assert list(view.links.iter_user_links()) == []  # nothing written
 
     result = invoke_cli(["migrate", "--to", "jsm", "--apply", "--format", "json"], env)

@@ -40,6 +40,9 @@ class Directory:
     def list_custom_roles(self) -> list[dict[str, Any]]:
         return []
 
+    def team_members(self, team_id: str) -> list[str]:
+        return []
+
 
 @pytest.fixture
 def store(tmp_path: Path) -> Iterator[Store]:
