@@ -103,6 +103,14 @@ class AtlassianSettings:
         )
 
 
+def describe_upstream(settings: Settings) -> tuple[str, str]:
+    """(API URL, label) of the configured upstream, as the console shows them."""
+    if settings.upstream == "jsm" and settings.atlassian is not None:
+        site = urlsplit(settings.atlassian.site_url).hostname or settings.atlassian.site_url
+        return settings.atlassian.api_url, f"JSM Operations (site {site})"
+    return settings.opsgenie_api_url, describe_endpoint(settings.opsgenie_api_url)
+
+
 def _url(env: Mapping[str, str], name: str, default: str) -> str:
     url = (env.get(name, "").strip() or default).rstrip("/")
     if not url.startswith(("http://", "https://")):

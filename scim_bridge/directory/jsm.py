@@ -16,12 +16,13 @@ Operations role = ``atlassian/user`` plus ``POST /v1/roles/assign``; ``Admin`` a
 admin) are listed but no API grants them: a write raises :class:`ReadOnlyError` (SCIM ``400 mutability``).
 
 Suspension. Under jsm the service's suspended role (``SCIM_BRIDGE_SUSPENDED_ROLE``, default
-``JSM_SUSPENDED_ROLE`` = "No JSM access") is a role meaning *no JSM product role*: setting it revokes the
-product role(s) (with ``account_scope="account"``: ``suspend-access``, every product, directory-wide) and the
-profile remembers the role held before; the service takes the user out of its teams and records them.
-Setting any role back gives exactly the product role(s) again (``restore-access`` in account scope), even
-``Admin`` when that is the role held before. ``delete_user`` makes the same revocation (``remove`` in
-account scope), leaves the linked teams and forgets the link.
+``JSM_SUSPENDED_ROLE`` = "No JSM access") is a role meaning *no JSM product role*: setting it revokes every
+JSM product role, ``atlassian/user`` and ``atlassian/stakeholder`` on the JSM resource (the admin API cannot
+list which ones an adopted account holds), or with ``account_scope="account"`` calls ``suspend-access``
+(every product, directory-wide); the profile remembers the role held before, and the service takes the user
+out of its teams and records them. Setting a role back grants the product role that role needs
+(``restore-access`` in account scope), even ``Admin`` when that is the role held before. ``delete_user``
+makes the same revocation (``remove`` in account scope), leaves the linked teams and forgets the link.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ import uuid
 from collections.abc import Callable
 from collections.abc import Iterator
 from dataclasses import replace
+from functools import partial
 from typing import Any
 
 from scim_bridge.atlassian import errors as at
@@ -120,12 +122,11 @@ class JsmDirectory(JsmTeams):
         account = call(lambda: self.client.find_account(email))
         if account is None:
             account = self._invite(email, wanted, notify=not fields.invitation_disabled)
-        else:
-            call(lambda: self.client.assign_role(str(account["accountId"]), wanted))
         account_id = str(account["accountId"])
         if self.links.user_by_account(account_id) is not None or self.links.user_by_local(account_id) is not None:
             raise d.ConflictError(f"the Atlassian account of {email!r} is already linked", status=409,
                                   upstream=UPSTREAM)
+        call(lambda: self.client.assign_role(account_id, wanted))  # an adopted account may lack it
         if is_custom(role):
             call(lambda: self.client.assign_custom_role(account_id, role))
         profile = profile_update({"full_name": fields.full_name, "contacts": []}, fields)
@@ -152,7 +153,7 @@ class JsmDirectory(JsmTeams):
             if self.account_scope == "account":
                 call(lambda: self.client.remove_account(link.account_id))
             else:
-                self._revoke(link.account_id, role_of(link))
+                self._revoke_jsm(link.account_id)
         except d.NotFoundError:
             pass  # the account is gone already
         self.links.forget_user(link.local_id)
@@ -241,7 +242,7 @@ class JsmDirectory(JsmTeams):
             if self.account_scope == "account":
                 call(lambda: self.client.suspend_access(account_id))
             else:
-                self._revoke(account_id, old)
+                self._revoke_jsm(account_id)
             return {"role": NO_ACCESS, "role_id": None, "held_role": old}
         giving_back = suspended and new.lower() == held.lower()
         if not giving_back and (new.lower() in READ_ONLY_ROLES or old.lower() in READ_ONLY_ROLES):
@@ -258,17 +259,23 @@ class JsmDirectory(JsmTeams):
 
     def _switch(self, account_id: str, old: str, new: str) -> None:
         """Grant first, then revoke what ``old`` needed and ``new`` does not: never a moment without access.
-        When the revocation fails, the grant is taken back."""
-        self._grant(account_id, new)
+        When a later call fails, the product role granted here is taken back."""
         before, after = product_role(old), product_role(new)
+        granted = False
         try:
+            if after and after != before:
+                call(lambda: self.client.assign_role(account_id, after))
+                granted = True
+            if is_custom(new):
+                call(lambda: self.client.assign_custom_role(account_id, new))
             if before and before != after:
                 call(lambda: self.client.revoke_role(account_id, before))
             if is_custom(old) and not is_custom(new):
                 call(lambda: self.client.assign_custom_role(account_id, "user"))
         except d.DirectoryError:
-            if after and after != before:
-                call(lambda: self.client.revoke_role(account_id, after))
+            if granted and after:
+                with contextlib.suppress(d.DirectoryError):
+                    call(lambda: self.client.revoke_role(account_id, after))
             raise
 
     def _grant(self, account_id: str, role: str) -> None:
@@ -278,11 +285,12 @@ class JsmDirectory(JsmTeams):
         if is_custom(role):
             call(lambda: self.client.assign_custom_role(account_id, role))
 
-    def _revoke(self, account_id: str, role: str) -> None:
-        held = product_role(role)
-        if held:
+    def _revoke_jsm(self, account_id: str) -> None:
+        """Revoke every JSM product role: the admin API cannot say which ones an adopted account held, and a
+        suspended user must keep none of them. Reactivation grants the one its role needs."""
+        for held in (USER_ROLE, STAKEHOLDER_ROLE):
             with contextlib.suppress(d.NotFoundError):  # not held: nothing to revoke
-                call(lambda: self.client.revoke_role(account_id, held))
+                call(partial(self.client.revoke_role, account_id, held))
 
     def _contacts_with(self, link: UserLink, contact_id: str) -> list[Contact]:
         contacts = contacts_of(link)

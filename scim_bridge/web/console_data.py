@@ -13,7 +13,7 @@ from datetime import timedelta
 from typing import Any
 
 from scim_bridge import __version__
-from scim_bridge.config import describe_endpoint
+from scim_bridge.config import describe_upstream
 from scim_bridge.service.groups import PUSHED_MEMBERS
 from scim_bridge.store.browse import AuditFilter
 from scim_bridge.store.browse import Browser
@@ -92,8 +92,8 @@ def status(b: Bridge, ring: RequestRing) -> dict[str, Any]:
         "store_ok": store_ok,
         "database": b.store.dialect,
         "upstream": upstream,
-        "api_url": b.settings.opsgenie_api_url,
-        "region": describe_endpoint(b.settings.opsgenie_api_url),
+        "api_url": describe_upstream(b.settings)[0],
+        "region": describe_upstream(b.settings)[1],
         "budget": sorted(budget.items()),
         "budget_known": b.client is not None,
         "last_sync": last,

@@ -16,6 +16,7 @@ from werkzeug.serving import make_server
 from scim_bridge.config import JSM_SUSPENDED_ROLE
 from scim_bridge.config import ConfigError
 from scim_bridge.config import Settings
+from scim_bridge.config import describe_upstream
 from scim_bridge.directory.jsm import JsmDirectory
 from scim_bridge.directory.links import MemoryLinkStore
 from scim_bridge.store.store import Store
@@ -133,6 +134,7 @@ def test_jsm_settings(tmp_path: Path) -> None:
     assert settings.upstream == "jsm" and settings.suspended_role == JSM_SUSPENDED_ROLE
     assert settings.atlassian is not None and settings.atlassian.account_scope == "product"
     assert "sim-api-token" not in repr(settings) and "sim-admin-key" not in repr(settings)
+    assert describe_upstream(settings) == ("http://127.0.0.1:9", "JSM Operations (site 127.0.0.1)")
     secret = tmp_path / "token"
     secret.write_text("from-a-file\n")
     env = jsm_env("http://127.0.0.1:9", ATLASSIAN_API_TOKEN="", ATLASSIAN_API_TOKEN_FILE=str(secret),
@@ -148,6 +150,7 @@ def test_jsm_settings(tmp_path: Path) -> None:
             Settings.from_env(jsm_env("http://127.0.0.1:9", **change))
     assert Settings.from_env({"OPSGENIE_API_KEY": "k"}).upstream == "opsgenie"
     assert Settings.from_env({"OPSGENIE_API_KEY": "k"}).atlassian is None
+    assert describe_upstream(Settings()) == ("https://api.opsgenie.com", "US region (api.opsgenie.com)")
 
 
 def test_build_directory_follows_the_upstream_setting() -> None:
@@ -157,3 +160,49 @@ def test_build_directory_follows_the_upstream_setting() -> None:
     assert isinstance(directory, JsmDirectory) and directory.links is links
     assert directory.account_scope == "account" and directory.client is client
     client.close()
+
+
+def user(scim: Scim, name: str, **extra: Any) -> str:
+    made = scim.call("POST", "/Users", {"schemas": [USER_SCHEMA], "userName": f"{name}@example.com",
+                                        "name": {"givenName": name.title(), "familyName": "Test"}, **extra})
+    assert made.status_code == 201, made.text
+    return str(made.json()["id"])
+
+
+def members_patch(op: str, *ids: str) -> dict[str, Any]:
+    return {"schemas": [PATCH_OP], "Operations": [{"op": op, "path": "members", "value": [{"value": i} for i in ids]}]}
+
+
+def test_groups_and_role_groups_over_scim(asim: AtlassianSim, scim: Scim) -> None:
+    ada, alan, grace = user(scim, "ada"), user(scim, "alan"), user(scim, "grace")
+    group = scim.call("POST", "/Groups", {"schemas": [GROUP_SCHEMA], "displayName": "SRE", "members": []})
+    assert group.status_code == 201, group.text
+    gid = group.json()["id"]
+    assert scim.call("PATCH", f"/Groups/{gid}", members_patch("add", ada, alan)).status_code in (200, 204)
+    assert sorted(ops_team(asim)["members"]) == sorted([ada, alan])
+    assert scim.call("PATCH", f"/Groups/{gid}", {"schemas": [PATCH_OP], "Operations": [
+        {"op": "remove", "path": f'members[value eq "{ada}"]'}]}).status_code in (200, 204)
+    renamed = scim.call("PUT", f"/Groups/{gid}", {"schemas": [GROUP_SCHEMA], "displayName": "SRE-Core",
+                                                  "members": [{"value": grace}]})
+    assert renamed.status_code == 200, renamed.text
+    team = next(t for t in asim.state()["teams"] if t["displayName"] == "SRE-Core")
+    assert team["members"] == [grace] and team["opsEnabled"] is True
+    found = scim.call("GET", '/Groups?filter=displayName eq "SRE-Core"').json()
+    assert [g["id"] for g in found["Resources"]] == [gid]
+    stakeholders = scim.call("GET", '/Groups?filter=displayName eq "role:Stakeholder"').json()["Resources"][0]
+    assert scim.call("PATCH", f"/Groups/{stakeholders['id']}", members_patch("add", alan)).status_code in (200, 204)
+    assert roles(asim, "alan@example.com") == {("atlassian/stakeholder", JSM)}
+    assert scim.call("GET", f"/Users/{alan}").json()["roles"][0]["value"] == "Stakeholder"
+    assert scim.call("DELETE", f"/Groups/{gid}").status_code == 204
+    assert [t["deleted"] for t in asim.state()["teams"]] == [True]
+    assert scim.call("GET", f"/Groups/{gid}").status_code == 404
+
+
+def test_phone_numbers_and_profile_are_kept_by_the_bridge(asim: AtlassianSim, scim: Scim) -> None:
+    ada = user(scim, "ada", phoneNumbers=[{"value": "+44 7700 900001", "type": "mobile"}], timezone="Europe/London",
+               locale="en-GB")
+    got = scim.call("GET", f"/Users/{ada}").json()
+    assert got["phoneNumbers"][0]["value"].replace(" ", "").endswith("7700900001")
+    assert (got["timezone"], got["name"]["givenName"]) == ("Europe/London", "Ada")
+    listed = scim.call("GET", '/Users?filter=userName eq "ada@example.com"').json()["Resources"]
+    assert [u["id"] for u in listed] == [ada]

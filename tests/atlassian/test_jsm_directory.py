@@ -101,6 +101,16 @@ def test_suspension_takes_the_product_role_and_gives_back_exactly_it(asim: Atlas
     assert roles(asim, "ada@example.com") == {("atlassian/user", CONFLUENCE), ("atlassian/stakeholder", JSM)}
 
 
+def test_suspension_of_an_adopted_account_revokes_every_jsm_role(asim: AtlassianSim, jsm: JsmDirectory) -> None:
+    asim.seed(accounts=[{"email": "ada@example.com", "productRoles": [
+        {"role": "atlassian/user", "resource": JSM}, {"role": "atlassian/stakeholder", "resource": JSM}]}])
+    user_id = jsm.create_user(person("ada", "Stakeholder"))
+    jsm.update_user(user_id, UserFields(role=JSM_SUSPENDED_ROLE))
+    assert roles(asim, "ada@example.com") == set()  # no on-call access left, whatever it held before
+    jsm.update_user(user_id, UserFields(role="Stakeholder"))
+    assert roles(asim, "ada@example.com") == {("atlassian/stakeholder", JSM)}
+
+
 def test_a_suspended_admin_gets_back_its_access(asim: AtlassianSim, jsm: JsmDirectory,
                                                 links: MemoryLinkStore) -> None:
     asim.seed(accounts=[{"email": "root@example.com"}])
@@ -264,3 +274,25 @@ def test_user_teams_reads_each_linked_team_once(asim: AtlassianSim, jsm: JsmDire
     asim.http.delete(f"{asim.base_url}/__sim/calls")
     assert [t.id for t in jsm.user_teams(ada)] == [first]
     assert len(asim.calls()) == 2
+
+
+@pytest.mark.parametrize("knobs", [
+    {"require_site_id": True}, {"member_add_existing": "ok"}, {"invite_returns_account_id": False},
+    {"jira_hide_email": True}, {"duplicate_team_names": "reject"}, {"jsm_error_shape": "object"},
+], ids=lambda k: next(iter(k)))
+def test_unconfirmed_points_either_way(asim: AtlassianSim, jsm: JsmDirectory, knobs: dict[str, object]) -> None:
+    asim.configure(**knobs)
+    ada = jsm.create_user(person("ada"))
+    assert jsm.get_user(ada).username == "ada@example.com"
+    team_id = jsm.create_team("SRE", "", [TeamMember(ada)])
+    jsm.add_team_member(team_id, ada)
+    assert [t.id for t in jsm.list_teams()] == [team_id] and [t.id for t in jsm.user_teams(ada)] == [team_id]
+    assert jsm.remove_team_member(team_id, ada) is True and jsm.remove_team_member(team_id, ada) is False
+
+
+def test_a_failed_role_change_changes_nothing(asim: AtlassianSim, jsm: JsmDirectory) -> None:
+    ada = jsm.create_user(person("ada", "Stakeholder"))
+    with pytest.raises(d.NotFoundError):
+        jsm.update_user(ada, UserFields(role="Nope"))  # a custom role JSM Operations does not have
+    assert roles(asim, "ada@example.com") == {("atlassian/stakeholder", JSM)}
+    assert jsm.get_user(ada).role == "Stakeholder"
