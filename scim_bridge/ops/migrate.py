@@ -35,6 +35,7 @@ from scim_bridge.directory.links import LinkStore
 from scim_bridge.directory.links import TeamLink
 from scim_bridge.directory.links import UserLink
 from scim_bridge.service.naming import role_group_id
+from scim_bridge.store.errors import StoreError
 from scim_bridge.store.records import TEAM
 from scim_bridge.store.records import GroupRecord
 from scim_bridge.store.records import UserRecord
@@ -319,5 +320,7 @@ def run_from_env(env: Mapping[str, str], *, apply: bool) -> MigrationReport:
             return plan(store, client, SqlLinkStore(store), apply=apply)
     except at.AtlassianError as exc:
         raise MigrationError(f"Atlassian answered {exc.status or 'nothing'}: {exc.message}") from exc
+    except StoreError as exc:  # a link made meanwhile (a bridge serving jsm): nothing was written
+        raise MigrationError(f"no link was written: {exc}; run the command again") from exc
     finally:
         store.close()
