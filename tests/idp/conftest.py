@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+import requests
 from conftest import Running
 from conftest import ScimClient
 from conftest import start_bridge
@@ -88,6 +89,7 @@ def migrate_to_jsm(atlassian_simulator: AtlassianSimulatorServer, simulator: Sim
     started: list[tuple[Any, Store]] = []
     atlassian_simulator.state.update_config(AtlassianSimConfig().to_dict())
     atlassian_simulator.state.reset(None)
+    requests.delete(f"{atlassian_simulator.base_url}/__sim/faults", timeout=10).raise_for_status()
 
     def migrate(before: Running, **overrides: Any) -> Migrated:
         view = JsmView(atlassian_simulator.base_url, SqlLinkStore(before.app.extensions["scim_bridge"].store))

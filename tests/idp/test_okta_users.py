@@ -119,6 +119,7 @@ def test_okta_spec_test_sequence(bridge: Replay) -> None:
     assert "password" not in created  # writeOnly, never returned
     upstream = bridge.up.user(random_user_name)
     assert upstream is not None
+    assert upstream.id == created["id"]  # a new user's SCIM id is the upstream's (OpsGenie id, accountId)
     assert upstream.full_name == f"{given} {family}"
     assert upstream.role == "User"  # the default role
     assert upstream.profile["locale"] == "en_US"
