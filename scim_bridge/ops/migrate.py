@@ -22,6 +22,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Callable
 from collections.abc import Iterable
 from collections.abc import Iterator
 from collections.abc import Mapping
@@ -112,8 +113,16 @@ class MigrationError(Exception):
     """The migration cannot run (its message says why, in one line)."""
 
 
-def plan(store: Store, atlassian: Atlassian, links: Links, *, apply: bool = False) -> MigrationReport:
-    """Match the store's users, teams and role groups to Atlassian; with ``apply`` record the links."""
+ContactReader = Callable[[str], "list[dict[str, Any]] | None"]
+
+
+def plan(store: Store, atlassian: Atlassian, links: Links, *, apply: bool = False,
+         read_contacts: ContactReader | None = None) -> MigrationReport:
+    """Match the store's users, teams and role groups to Atlassian; with ``apply`` record the links.
+
+    ``read_contacts(user_id)``: the user's phone contacts read from OpsGenie (``DirectoryUser.to_json`` form),
+    or None; called on ``apply`` for each user linked now whose mirror snapshot never held its contacts (the
+    user list OpsGenie pages through carries none)."""
     report = MigrationReport(applied=apply)
     users = store.list_users()
     suspensions = store.all_suspensions()
@@ -124,19 +133,21 @@ def plan(store: Store, atlassian: Atlassian, links: Links, *, apply: bool = Fals
     team_findings = [_match_team(record, candidates, ops_ids, links) for record in team_records]
     team_findings = _compare_rosters(store, atlassian, team_records, team_findings, user_findings)
     report.findings = user_findings + team_findings + _role_findings(users, suspensions, atlassian)
-    if apply:
-        by_user = {r.id: r for r in users}
-        by_team = {r.id: r for r in team_records}
-        with links.transaction():
-            for index, finding in enumerate(report.findings):
-                if finding.outcome == MATCHED and not finding.linked and finding.kind == "user":
-                    links.save_user(_user_link(by_user[finding.local_id], finding.upstream_id))
-                elif finding.outcome == MATCHED and not finding.linked and finding.kind == "team":
-                    record = by_team[finding.local_id]
-                    links.save_team(TeamLink(record.id, finding.upstream_id, record.display_name))
-                else:
-                    continue
-                report.findings[index] = _linked(finding, "new")
+    if not apply:
+        return report
+    by_user = {r.id: r for r in users}
+    by_team = {r.id: r for r in team_records}
+    new_users = {f.local_id: _user_link(by_user[f.local_id], f.upstream_id, read_contacts)
+                 for f in report.findings if f.kind == "user" and f.outcome == MATCHED and not f.linked}
+    new_teams = {f.local_id: TeamLink(f.local_id, f.upstream_id, by_team[f.local_id].display_name)
+                 for f in report.findings if f.kind == "team" and f.outcome == MATCHED and not f.linked}
+    with links.transaction():  # upstream reads are done: the transaction only writes
+        for link in new_users.values():
+            links.save_user(link)
+        for team in new_teams.values():
+            links.save_team(team)
+    linked_now = {("user", i) for i in new_users} | {("team", i) for i in new_teams}
+    report.findings = [_linked(f, "new") if (f.kind, f.local_id) in linked_now else f for f in report.findings]
     return report
 
 
@@ -165,10 +176,12 @@ def _match_user(record: UserRecord, suspended: bool, atlassian: Atlassian, links
     return Finding("user", record.id, email, MATCHED, account_id, note)
 
 
-def _user_link(record: UserRecord, account_id: str) -> UserLink:
+def _user_link(record: UserRecord, account_id: str, read_contacts: ContactReader | None) -> UserLink:
     snapshot = record.upstream or {}
     profile = {key: snapshot[key] for key in PROFILE_KEYS if snapshot.get(key) not in (None, "", [], {})}
     profile.setdefault("role", "User")
+    if snapshot.get("contacts") is None and read_contacts is not None:
+        profile["contacts"] = read_contacts(record.id) or []
     profile.setdefault("contacts", [])
     return UserLink(local_id=record.id, account_id=account_id, username=record.user_name.lower(), profile=profile)
 
@@ -303,6 +316,8 @@ def run_from_env(env: Mapping[str, str], *, apply: bool) -> MigrationReport:
     from scim_bridge.atlassian.client import AtlassianClient
     from scim_bridge.config import AtlassianSettings
     from scim_bridge.config import Settings
+    from scim_bridge.directory.opsgenie import OpsGenieDirectory
+    from scim_bridge.opsgenie.client import OpsGenieClient
     from scim_bridge.store.links import SqlLinkStore
 
     atlassian_settings = AtlassianSettings.from_env(env)
@@ -317,10 +332,29 @@ def run_from_env(env: Mapping[str, str], *, apply: bool) -> MigrationReport:
             raise MigrationError("the bridge's store holds no users and no teams: run `scim-bridge sync` with the "
                                  "OpsGenie settings first, so the mirror holds what the identity provider knows")
         with AtlassianClient.from_settings(atlassian_settings) as client:
-            return plan(store, client, SqlLinkStore(store), apply=apply)
+            if not settings.opsgenie_api_key:  # the contacts the mirror holds are all that is carried
+                return plan(store, client, SqlLinkStore(store), apply=apply)
+            with OpsGenieClient(settings.opsgenie_api_key, base_url=settings.opsgenie_api_url) as opsgenie:
+                return plan(store, client, SqlLinkStore(store), apply=apply,
+                            read_contacts=contact_reader(OpsGenieDirectory(opsgenie)))
     except at.AtlassianError as exc:
         raise MigrationError(f"Atlassian answered {exc.status or 'nothing'}: {exc.message}") from exc
     except StoreError as exc:  # a link made meanwhile (a bridge serving jsm): nothing was written
         raise MigrationError(f"no link was written: {exc}; run the command again") from exc
     finally:
         store.close()
+
+
+
+def contact_reader(directory: Any) -> ContactReader:
+    """A user's contacts read from OpsGenie (still serving until it is turned off), one call per user."""
+    from scim_bridge.directory.errors import DirectoryError
+
+    def read(user_id: str) -> list[dict[str, Any]] | None:
+        try:
+            contacts = directory.get_user(user_id, with_contacts=True).to_json()["contacts"]
+        except DirectoryError:
+            return None  # gone from OpsGenie, or OpsGenie unreachable: what the mirror holds is kept
+        return None if contacts is None else list(contacts)
+
+    return read

@@ -20,6 +20,7 @@ from conftest import start_bridge
 from scim_bridge.atlassian.client import AtlassianClient
 from scim_bridge.config import JSM_SUSPENDED_ROLE
 from scim_bridge.ops.migrate import MigrationReport
+from scim_bridge.ops.migrate import contact_reader
 from scim_bridge.ops.migrate import plan
 from scim_bridge.simulator.atlassian import AtlassianSimConfig
 from scim_bridge.simulator.atlassian import AtlassianSimulatorServer
@@ -96,7 +97,8 @@ def migrate_to_jsm(atlassian_simulator: AtlassianSimulatorServer, simulator: Sim
         view.seed(migrated_from(before.sim.state()))
         settings = atlassian_settings(atlassian_simulator.base_url)
         with AtlassianClient.from_settings(settings) as client:
-            report = plan(before.app.extensions["scim_bridge"].store, client, view.links, apply=True)
+            bridge = before.app.extensions["scim_bridge"]
+            report = plan(bridge.store, client, view.links, apply=True, read_contacts=contact_reader(bridge.directory))
         overrides = {"upstream": "jsm", "atlassian": settings, "suspended_role": JSM_SUSPENDED_ROLE, **overrides}
         running, server, store = start_bridge(simulator, None, None, database_url=before.settings.database_url,
                                               **overrides)

@@ -95,6 +95,10 @@ def test_migrated_store_keeps_every_scim_id(bridge_factory: Any, migrate_to_jsm:
     assert (nina["userName"], nina["externalId"], nina["locale"], nina["timezone"]) == (
         "Nina.Petrova@Example.com", "00u-nina", "de-DE", "Europe/Berlin")
     assert nina["phoneNumbers"] == [{"value": "+49 30 1234567", "type": "mobile"}]
+    # Contacts the mirror never held (OpsGenie's user list has none) were read from OpsGenie for the move.
+    priya = before.scim.get("/Users", params={"filter": 'userName eq "priya.shah@example.com"'}).json()["Resources"][0]
+    assert priya["phoneNumbers"]
+    assert after.scim.get(f"/Users/{priya['id']}").json()["phoneNumbers"] == priya["phoneNumbers"]
 
     # The IdP goes on: reactivates the suspended user, pushes a team, suspends another user.
     reactivated = after.scim.patch(f"/Users/{ids['tom.becker']}", ops({"op": "replace", "value": {"active": True}}),
@@ -142,6 +146,7 @@ def test_a_second_apply_changes_nothing(bridge_factory: Any, migrate_to_jsm: Any
 def cli_env(before: Running, sim: AtlassianSimulatorServer) -> dict[str, str]:
     settings = atlassian_settings(sim.base_url)
     return {"SCIM_BRIDGE_DATABASE_URL": before.settings.database_url, "ATLASSIAN_API_URL": settings.api_url,
+            "OPSGENIE_API_URL": before.settings.opsgenie_api_url, "OPSGENIE_API_KEY": before.settings.opsgenie_api_key,
             "ATLASSIAN_SITE_URL": settings.site_url, "ATLASSIAN_ORG_ID": settings.org_id,
             "ATLASSIAN_CLOUD_ID": settings.cloud_id, "ATLASSIAN_SITE_ID": settings.site_id,
             "ATLASSIAN_EMAIL": settings.email, "ATLASSIAN_API_TOKEN": settings.api_token,
@@ -191,6 +196,9 @@ def test_the_command_reports_what_cannot_be_matched(bridge_factory: Any, migrate
         "alex.morgan@example.com", "priya.shah@example.com", "diego.alvarez@example.com", "tom.becker@example.com",
         "sara.nilsson@example.com", "mei.chen@example.com"}
     assert [link.name for link in view.links.iter_team_links()] == ["Platform SRE"]
+    priya = view.links.user_by_username("priya.shah@example.com")
+    assert priya is not None and priya.profile["role"] == "Admin"
+    assert sorted(c["method"] for c in priya.profile["contacts"] if c["method"] != "email") == ["sms", "voice"]
 
     csv = invoke_cli(["migrate", "--to", "jsm", "--format", "csv"], env)
     lines = csv.output.splitlines()
