@@ -104,14 +104,15 @@ def test_push_with_unknown_member_changes_nothing(bridge: Replay) -> None:
 
 
 def test_member_failure_upstream_leaves_the_team_as_it_was(bridge: Replay) -> None:
-    """Adding three members when the upstream refuses: the SCIM answer is an error and the roster is unchanged."""
+    """Adding three members when the upstream refuses them: the SCIM answer is an error and the roster is unchanged."""
     group_id = bridge.group_id("Customer Support")
     before = roster(bridge, "Customer Support")
     newcomers = [bridge.user_id(f"{n}@example.com") for n in ("mei.chen", "tom.becker", "diego.alvarez")]
-    bridge.up.fail_next("team-members", "503", times=20)
+    bridge.up.fail_next("team-members", "400", times=20)
     response = bridge.scim.patch(f"/Groups/{group_id}", {"schemas": [PATCH], "Operations": [
         {"op": "add", "path": "members", "value": [{"value": v} for v in newcomers]}]}, headers=OKTA)
-    assert response.status_code == 503, response.text
+    assert response.status_code == 400, response.text
+    assert response.json()["scimType"] == "invalidValue"
     bridge.up.clear_faults()
     assert roster(bridge, "Customer Support") == before
     members = bridge.scim.get(f"/Groups/{group_id}").json().get("members", [])
