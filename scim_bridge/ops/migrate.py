@@ -13,8 +13,9 @@ zone, locale, address, tags, details, Skype name, phone contacts), from the mirr
 groups are checked too: ``User`` and ``Stakeholder`` map to JSM product roles, custom roles must exist in JSM
 Operations by name, and ``Admin``/``Owner`` holders are *not migratable* (no API grants the Operations global
 admin role: Atlassian's admin UI does). Existing links are never changed, so a second ``--apply`` writes
-nothing. Reads only, upstream: the dry run and ``--apply`` make the same Atlassian calls, and only ``--apply``
-writes (to the bridge's database, in one transaction).
+nothing. Upstream, everything is a read: the dry run and ``--apply`` make the same Atlassian calls (``--apply``
+also reads from OpsGenie the contacts the mirror lacks), and only ``--apply`` writes, to the bridge's database,
+in one transaction.
 """
 
 from __future__ import annotations
