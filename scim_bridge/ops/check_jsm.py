@@ -32,11 +32,12 @@ from scim_bridge.config import ConfigError
 from scim_bridge.ops.check import FAIL
 from scim_bridge.ops.check import OK
 from scim_bridge.ops.check import SKIP
+from scim_bridge.ops.check import WARN
 from scim_bridge.ops.check import Answer
 from scim_bridge.ops.check import CheckResult
 
 NAMES = ("atlassian admin key", "atlassian api token", "atlassian teams", "jsm operations rights",
-         "jsm enable-ops")
+         "jsm enable-ops", "jsm links")
 KEY_HELP = ("create an organization API key without scopes in admin.atlassian.com > Settings > API keys and put "
             "it in ATLASSIAN_ADMIN_API_KEY (or the file named by ATLASSIAN_ADMIN_API_KEY_FILE)")
 TOKEN_HELP = ("create an API token at id.atlassian.com > Security > API tokens for the licensed account named by "
@@ -60,9 +61,38 @@ def jsm_checks(environ: Mapping[str, str], *, timeout: float) -> list[CheckResul
         session=None, timeout=(min(3.05, timeout), timeout),
         retry=RetryPolicy(max_attempts=2, base_delay=0.2, total_budget=timeout), on_call=None, pool_size=2)
     try:
-        return _run(http, settings)
+        return _run(http, settings) + [_links(environ)]
     finally:
         http.close()
+
+
+def _links(environ: Mapping[str, str]) -> CheckResult:
+    """Whether the store's users and teams are linked to Atlassian: under jsm only linked ones exist, so a
+    bridge switched without ``migrate --to jsm --apply`` would stop serving the ids its IdP holds."""
+    from scim_bridge.config import Settings
+    from scim_bridge.store.links import SqlLinkStore
+    from scim_bridge.store.records import TEAM
+    from scim_bridge.store.store import Store
+
+    try:
+        store = Store.from_url(Settings.from_env(environ, require_key=False).database_url)
+    except Exception as exc:  # reported by the database check already
+        return CheckResult("jsm links", SKIP, f"not checked: the database cannot be opened ({type(exc).__name__}).")
+    try:
+        links = SqlLinkStore(store)
+        users = {u.id for u in store.list_users()} - {link.local_id for link in links.iter_user_links()}
+        teams = {t.id for t in store.list_groups(TEAM)} - {link.local_id for link in links.iter_team_links()}
+    except Exception as exc:  # an unmigrated schema: the database check says so
+        return CheckResult("jsm links", SKIP, f"not checked: {type(exc).__name__} reading the links.")
+    finally:
+        store.close()
+    if users or teams:
+        return CheckResult("jsm links", WARN,
+                           f"{len(users)} users and {len(teams)} teams of the store have no Atlassian link: under jsm "
+                           "the identity provider would no longer find them under their SCIM ids.",
+                           "run `scim-bridge migrate --to jsm` (then with --apply) before switching, see "
+                           "docs/migrating-to-jsm.md")
+    return CheckResult("jsm links", OK, "every user and team of the store is linked to its Atlassian account or team.")
 
 
 def _run(http: Transport, s: AtlassianSettings) -> list[CheckResult]:
@@ -90,7 +120,8 @@ def _run(http: Transport, s: AtlassianSettings) -> list[CheckResult]:
         token = _calling_account(s, me, ask(ADMIN, "GET", directory, params={"searchTerm": s.email}), key)
     results.append(token)
     if token.status == FAIL and me.status != 200:
-        return results + [CheckResult(name, SKIP, "not checked: the API token was not accepted") for name in NAMES[2:]]
+        unreached = NAMES[2:-1]  # the link check reads the database only
+        return results + [CheckResult(name, SKIP, "not checked: the API token was not accepted") for name in unreached]
     teams = ask(TEAMS, "GET", f"/gateway/api/public/teams/v1/org/{s.org_id}/teams",
                 params={"siteId": s.site_id, "size": 1})
     results.append(_result("atlassian teams", teams, s.site_url, {

@@ -10,14 +10,18 @@ import pytest
 import requests
 
 from ops.clirun import invoke_cli
+from scim_bridge.directory.links import UserLink
 from scim_bridge.simulator.atlassian import AtlassianSimConfig
 from scim_bridge.simulator.atlassian import AtlassianSimulatorServer
+from scim_bridge.store import Store
+from scim_bridge.store import UserRecord
+from scim_bridge.store.links import SqlLinkStore
 from tests.ops.test_check import lines_of
 from tests.upstream_views import atlassian_settings
 
 TOKEN = "check-token-0123456789abcdef"
 JSM_CHECKS = {"configuration", "scim tokens", "database", "atlassian admin key", "atlassian api token",
-              "atlassian teams", "jsm operations rights", "jsm enable-ops"}
+              "atlassian teams", "jsm operations rights", "jsm enable-ops", "jsm links"}
 
 
 @pytest.fixture(scope="module")
@@ -75,6 +79,7 @@ def test_wrong_settings_name_what_to_fix(sim: AtlassianSimulatorServer, tmp_path
     assert checks[failed].startswith("FAIL "), result.output
     assert "Fix:" in checks[failed]
     assert {name for name, line in checks.items() if line.startswith("SKIP ")} == skipped
+    assert len([line for line in result.output.splitlines() if "jsm links" in line]) == 1
 
 
 def test_rights_the_bridge_needs(sim: AtlassianSimulatorServer, tmp_path: Path) -> None:
@@ -97,3 +102,17 @@ def test_missing_atlassian_settings(tmp_path: Path) -> None:
     checks = lines_of(result.output)
     assert checks["atlassian settings"].startswith("FAIL ") and "ATLASSIAN_SITE_URL" in checks["atlassian settings"]
     assert checks["jsm enable-ops"].startswith("SKIP ")
+
+
+def test_a_store_not_yet_migrated_is_pointed_at_migrate(sim: AtlassianSimulatorServer, tmp_path: Path) -> None:
+    env = env_for(sim, tmp_path)
+    store = Store.from_url(env["SCIM_BRIDGE_DATABASE_URL"])
+    store.upgrade()
+    store.upsert_user(UserRecord("og-1", "mei.chen@example.com", upstream={"id": "og-1", "role": "User"}))
+    warned = lines_of(invoke_cli(["check"], env).output)["jsm links"]
+    assert warned.startswith("WARN ") and "1 users and 0 teams" in warned and "migrate --to jsm" in warned
+    SqlLinkStore(store).save_user(UserLink("og-1", "acc-1", "mei.chen@example.com"))
+    store.close()
+    result = invoke_cli(["check"], env)
+    assert result.exit_code == 0, result.output
+    assert lines_of(result.output)["jsm links"].startswith("OK ")
