@@ -111,23 +111,53 @@ def describe_upstream(settings: Settings) -> tuple[str, str]:
     return settings.opsgenie_api_url, describe_endpoint(settings.opsgenie_api_url)
 
 
-def _url(env: Mapping[str, str], name: str, default: str) -> str:
+def _url(env: Mapping[str, str], name: str, default: str = "") -> str:
+    """An http(s) URL without its trailing slash; ``default`` when unset ("" = not configured)."""
     url = (env.get(name, "").strip() or default).rstrip("/")
-    if not url.startswith(("http://", "https://")):
+    if url and not url.startswith(("http://", "https://")):
         raise ConfigError(f"{name} must be an http(s) URL, got {url!r}")
     return url
 
 
+# What a credential may do: ``read`` (GET, .search), ``write`` (create, replace, patch, delete users and
+# teams) and ``roles`` (any change of a user's OpsGenie role, on top of ``write``).
+SCOPES = ("read", "write", "roles")
+ALL_SCOPES = frozenset(SCOPES)
+# The longest lifetime of an issued OAuth access token, in seconds.
+MAX_OAUTH_TOKEN_LIFETIME = 86_400
+
+
+def parse_scopes(text: str, where: str) -> frozenset[str]:
+    """``read+write`` -> {"read", "write"}; ConfigError naming ``where`` for an empty list or an unknown scope."""
+    names = [part.strip().lower() for part in text.split("+")]
+    unknown = sorted({name for name in names if name not in ALL_SCOPES})
+    if not text.strip() or unknown:
+        what = f"unknown scope {unknown[0]!r}" if unknown and unknown[0] else "an empty scope"
+        raise ConfigError(f"{where}: {what}; scopes are {'+'.join(SCOPES)} (any of them, joined with '+')")
+    return frozenset(names)
+
+
+def format_scopes(scopes: frozenset[str] | set[str]) -> str:
+    """The scopes in their fixed order, joined with '+' ("read+write")."""
+    return "+".join(name for name in SCOPES if name in scopes)
+
+
 @dataclass(frozen=True)
 class BearerToken:
-    """A named SCIM bearer token, kept only as its SHA-256 digest."""
+    """A named SCIM bearer token, kept only as its SHA-256 digest, and the scopes it grants."""
 
     name: str
     sha256: str
+    scopes: frozenset[str] = ALL_SCOPES
 
     @classmethod
-    def from_secret(cls, name: str, secret: str) -> BearerToken:
-        return cls(name=name, sha256=hashlib.sha256(secret.encode()).hexdigest())
+    def from_secret(cls, name: str, secret: str, scopes: frozenset[str] = ALL_SCOPES) -> BearerToken:
+        return cls(name=name, sha256=hashlib.sha256(secret.encode()).hexdigest(), scopes=scopes)
+
+    def entry(self) -> str:
+        """The SCIM_BEARER_TOKEN_HASHES entry configuring this token (no scope list when it has all three)."""
+        suffix = "" if self.scopes == ALL_SCOPES else ":" + format_scopes(self.scopes)
+        return f"{self.name}:{self.sha256}{suffix}"
 
 
 @dataclass(frozen=True)
@@ -137,10 +167,13 @@ class OAuthClient:
     name: str
     client_id: str
     secret_sha256: str
+    scopes: frozenset[str] = ALL_SCOPES
 
     @classmethod
-    def from_secret(cls, name: str, client_id: str, secret: str) -> OAuthClient:
-        return cls(name=name, client_id=client_id, secret_sha256=hashlib.sha256(secret.encode()).hexdigest())
+    def from_secret(cls, name: str, client_id: str, secret: str, scopes: frozenset[str] = ALL_SCOPES
+                    ) -> OAuthClient:
+        return cls(name=name, client_id=client_id, secret_sha256=hashlib.sha256(secret.encode()).hexdigest(),
+                   scopes=scopes)
 
 
 @dataclass(frozen=True)
@@ -153,6 +186,10 @@ class Settings:
     oauth_clients: tuple[OAuthClient, ...] = ()
     oauth_signing_key: str = field(default="", repr=False)
     oauth_token_lifetime: int = 3600
+    # The "iss" and "aud" of issued access tokens, checked on every token; empty: the public base URL the
+    # request came to (issuer https://host, audience https://host/scim/v2).
+    oauth_issuer: str = ""
+    oauth_audience: str = ""
     # Requests per second allowed to each token or OAuth client (0: no limit), and the burst above that rate.
     client_rate_limit: float = 0.0
     client_rate_burst: int = 0
@@ -179,7 +216,7 @@ class Settings:
     read_through: bool = True
     invitation_disabled_default: bool = False
     # Operator console under /console: enabled when a console token is set; the secret signs its session
-    # cookie (derived from the token when empty).
+    # cookie (when empty, a random key made once and kept in the database).
     console_token: str = field(default="", repr=False)
     console_secret: str = field(default="", repr=False)
     # Key of the RFC 9865 paging cursors (HMAC); when empty, a random key kept in the database is shared by
@@ -229,7 +266,8 @@ class Settings:
         rate = _number(env, "SCIM_BRIDGE_CLIENT_RATE_LIMIT", 0.0, minimum=0.0)
         console_token = _secret(env, "SCIM_BRIDGE_CONSOLE_TOKEN")
         if console_token and len(console_token) < 16:
-            raise ConfigError("SCIM_BRIDGE_CONSOLE_TOKEN must be at least 16 characters long")
+            raise ConfigError(f"SCIM_BRIDGE_CONSOLE_TOKEN must be at least 16 characters long, got "
+                              f"{len(console_token)}: a short console token can be guessed through the login form")
         console_secret = _secret(env, "SCIM_BRIDGE_CONSOLE_SECRET")
         if console_secret and len(console_secret) < 32:
             raise ConfigError("SCIM_BRIDGE_CONSOLE_SECRET must be at least 32 characters long")
@@ -242,7 +280,9 @@ class Settings:
             tokens=tokens,
             oauth_clients=oauth_clients,
             oauth_signing_key=signing_key,
-            oauth_token_lifetime=int(_number(env, "SCIM_BRIDGE_OAUTH_TOKEN_LIFETIME", 3600, minimum=60)),
+            oauth_token_lifetime=_lifetime(env),
+            oauth_issuer=_url(env, "SCIM_BRIDGE_OAUTH_ISSUER"),
+            oauth_audience=_url(env, "SCIM_BRIDGE_OAUTH_AUDIENCE"),
             client_rate_limit=rate,
             client_rate_burst=int(_number(env, "SCIM_BRIDGE_CLIENT_RATE_BURST", 0, minimum=0)),
             database_url=_secret(env, "SCIM_BRIDGE_DATABASE_URL") or DEFAULT_DATABASE_URL,
@@ -307,34 +347,47 @@ def _tokens(env: Mapping[str, str]) -> tuple[BearerToken, ...]:
         item = item.strip()
         if not item:
             continue
-        name, sep, digest = item.rpartition(":")
-        digest = digest.strip().lower()
-        if not sep or not name.strip() or len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
+        parts = [part.strip() for part in item.split(":")]
+        scopes = ALL_SCOPES
+        if len(parts) >= 3 and _is_digest(parts[-2]):
+            scopes = parse_scopes(parts.pop(), f"SCIM_BEARER_TOKEN_HASHES entry {parts[0]!r}")
+        name, digest = ":".join(parts[:-1]).strip(), parts[-1].lower()
+        if len(parts) < 2 or not name or not _is_digest(digest):
             raise ConfigError(
-                "SCIM_BEARER_TOKEN_HASHES must be a comma-separated list of NAME:SHA256HEX entries"
+                "SCIM_BEARER_TOKEN_HASHES must be a comma-separated list of NAME:SHA256HEX[:SCOPE+SCOPE] entries"
             )
-        tokens.append(BearerToken(name=name.strip(), sha256=digest))
+        tokens.append(BearerToken(name=name, sha256=digest, scopes=scopes))
     return tuple(tokens)
 
 
+def _is_digest(text: str) -> bool:
+    return len(text) == 64 and all(c in "0123456789abcdef" for c in text.lower())
+
+
 def _oauth_clients(text: str) -> tuple[OAuthClient, ...]:
-    """SCIM_BRIDGE_OAUTH_CLIENTS: ``name:client_id:sha256(secret)`` entries, comma-separated."""
+    """SCIM_BRIDGE_OAUTH_CLIENTS: ``name:client_id:sha256(secret)[:scope+scope]`` entries, comma-separated."""
     clients: list[OAuthClient] = []
     for item in text.split(","):
         if not item.strip():
             continue
         parts = [part.strip() for part in item.split(":")]
-        digest = parts[-1].lower() if len(parts) == 3 else ""
-        if len(parts) != 3 or not parts[0] or not parts[1] or len(digest) != 64 or any(
-            c not in "0123456789abcdef" for c in digest
-        ):
-            raise ConfigError(
-                "SCIM_BRIDGE_OAUTH_CLIENTS must be a comma-separated list of NAME:CLIENT_ID:SHA256HEX entries"
-            )
+        if len(parts) not in (3, 4) or not parts[0] or not parts[1] or not _is_digest(parts[2]):
+            raise ConfigError("SCIM_BRIDGE_OAUTH_CLIENTS must be a comma-separated list of "
+                              "NAME:CLIENT_ID:SHA256HEX[:SCOPE+SCOPE] entries")
+        scopes = parse_scopes(parts[3], f"SCIM_BRIDGE_OAUTH_CLIENTS entry {parts[0]!r}") if len(parts) == 4 \
+            else ALL_SCOPES
         if any(client.client_id == parts[1] for client in clients):
             raise ConfigError(f"SCIM_BRIDGE_OAUTH_CLIENTS lists the client id {parts[1]!r} twice")
-        clients.append(OAuthClient(name=parts[0], client_id=parts[1], secret_sha256=digest))
+        clients.append(OAuthClient(name=parts[0], client_id=parts[1], secret_sha256=parts[2].lower(), scopes=scopes))
     return tuple(clients)
+
+
+def _lifetime(env: Mapping[str, str]) -> int:
+    lifetime = int(_number(env, "SCIM_BRIDGE_OAUTH_TOKEN_LIFETIME", 3600, minimum=60))
+    if lifetime > MAX_OAUTH_TOKEN_LIFETIME:
+        raise ConfigError(f"SCIM_BRIDGE_OAUTH_TOKEN_LIFETIME must be at most {MAX_OAUTH_TOKEN_LIFETIME} seconds "
+                          f"(24 hours), got {lifetime}")
+    return lifetime
 
 
 def _aliases(text: str) -> dict[str, str]:

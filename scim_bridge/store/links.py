@@ -1,6 +1,6 @@
 """The SQL :class:`~scim_bridge.directory.links.LinkStore`: bridge ids ↔ Atlassian account and team ids.
 
-Two tables (``user_links``, ``team_links``, migration 0003) in the bridge's own database, so every replica
+Two tables (``user_links``, ``team_links``, migration 0006) in the bridge's own database, so every replica
 and every worker sees the same links, and a link outlives the mirror (a full sync never touches them).
 One account and one team belong to at most one bridge id, and a username (compared case-insensitively)
 to at most one link: a ``save_*`` that would break this raises :class:`StoreConflict` and changes nothing.

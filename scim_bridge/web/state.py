@@ -19,6 +19,7 @@ from scim_bridge.service.sync import SyncService
 from scim_bridge.service.users import UserService
 from scim_bridge.store.store import Store
 from scim_bridge.web.metrics import Metrics
+from scim_bridge.web.ratelimit import ClientRateLimiter
 
 UpstreamClient = OpsGenieClient | AtlassianClient
 
@@ -39,6 +40,8 @@ class Bridge:
     client: UpstreamClient | None = None
     ready_cache: tuple[float, dict[str, Any]] | None = None  # the last upstream readiness check
     extras: dict[str, Any] = field(default_factory=dict)  # state of optional blueprints (the console)
+    # The per-client request rate (SCIM_BRIDGE_CLIENT_RATE_LIMIT) of SCIM and /oauth/token; None when off.
+    client_limiter: ClientRateLimiter | None = None
 
 
 def bridge() -> Bridge:
