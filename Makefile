@@ -14,6 +14,7 @@ BENCH_STAMP := $(VENV)/.bench-$(call sum,$(BENCH_LOCK))
 PIP_LOCKED := $(BIN)/python -m pip install --quiet --require-hashes
 PIP_PROJECT := $(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 PORT ?= 8080
+UPSTREAM ?= opsgenie
 
 .PHONY: run test lint typecheck audit pytest bench clean lock
 
@@ -48,9 +49,10 @@ lock: $(TEST_STAMP)
 	$(BIN)/uv pip compile $(LOCK_ARGS) --upgrade --extra test -c $(RUN_LOCK) -o $(TEST_LOCK)
 	$(BIN)/uv pip compile $(LOCK_ARGS) --upgrade --extra test --extra bench -c $(TEST_LOCK) -o $(BENCH_LOCK)
 
-## Start the bridge on the built-in OpsGenie simulator and a SQLite state file.
+## Start the bridge on the built-in OpsGenie simulator and a SQLite state file (UPSTREAM=jsm: the same
+## directory migrated to the built-in Atlassian simulator, served as JSM Operations).
 run: $(RUN_STAMP)
-	$(BIN)/scim-bridge demo --port $(PORT)
+	$(BIN)/scim-bridge demo --port $(PORT) --upstream $(UPSTREAM)
 
 ## Lint, type-check and run the whole test suite.
 test: $(TEST_STAMP) lint typecheck audit pytest

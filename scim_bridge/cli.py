@@ -135,8 +135,11 @@ def _with_config_file(options: dict[str, Any], path: str) -> dict[str, Any]:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8080, show_default=True, type=click.IntRange(1, 65535))
 @click.option("--simulator-port", default=0, type=click.IntRange(0, 65535), help="0 picks a free port.")
-def demo(host: str, port: int, simulator_port: int) -> None:
-    """Bridge + built-in OpsGenie simulator + SQLite, no account needed."""
+@click.option("--upstream", type=click.Choice(["opsgenie", "jsm"]), default="opsgenie", show_default=True,
+              help="jsm: the demo directory migrated to the Atlassian simulator, served with SCIM_BRIDGE_UPSTREAM=jsm.")
+def demo(host: str, port: int, simulator_port: int, upstream: str) -> None:
+    """Bridge + built-in OpsGenie simulator (or, with --upstream jsm, Atlassian simulator) + SQLite, no account
+    needed."""
     _one_process_metrics()  # before prometheus_client is imported
     from werkzeug.serving import make_server
 
@@ -169,6 +172,15 @@ def demo(host: str, port: int, simulator_port: int) -> None:
     env.update({"OPSGENIE_API_URL": simulator.base_url, "OPSGENIE_API_KEY": sim_key,
                 "SCIM_BEARER_TOKEN": token, "SCIM_BRIDGE_DATABASE_URL": database,
                 "SCIM_BRIDGE_CONSOLE_TOKEN": console_token})
+    jsm = None
+    if upstream == "jsm":
+        from scim_bridge.ops.demo import start_jsm_demo
+
+        try:
+            jsm = start_jsm_demo(env, simulator.base_url)
+        except ConfigError as exc:
+            _fail(str(exc))
+        env = jsm.env
     try:
         settings = Settings.from_env(env)
     except ConfigError as exc:
@@ -184,6 +196,12 @@ def demo(host: str, port: int, simulator_port: int) -> None:
     click.echo(f"scim-bridge {__version__} demo: SCIM at {base}")
     click.echo(f"  OpsGenie simulator at {simulator.base_url} (GenieKey {sim_key}); "
                f"its call log: {simulator.base_url}/__sim/calls")
+    if jsm is not None:
+        linked = jsm.report.counts()
+        click.echo(f"  upstream: JSM Operations on the Atlassian simulator at {jsm.simulator.base_url} "
+                   f"(its call log: {jsm.simulator.base_url}/__sim/calls); the OpsGenie account above was migrated "
+                   f"to it: {linked['user']['matched']} users and {linked['team']['matched']} teams keep their SCIM "
+                   "ids")
     click.echo(f"  state: {database}")
     click.echo("  single reads: " + ("read-through (SCIM_BRIDGE_READ_THROUGH=true)" if settings.read_through
                                      else "from the mirror (SCIM_BRIDGE_READ_THROUGH=false)"))
@@ -201,6 +219,8 @@ def demo(host: str, port: int, simulator_port: int) -> None:
         pass
     finally:
         simulator.stop()
+        if jsm is not None:
+            jsm.simulator.stop()
 
 
 DEMO_ENV = Path("var/demo.env")
@@ -231,15 +251,22 @@ def _write_demo_env(env: dict[str, str], base: str) -> Path:
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=9100, show_default=True, type=click.IntRange(0, 65535))
-@click.option("--api-key", required=True, help="The GenieKey the simulator accepts.")
+@click.option("--upstream", type=click.Choice(["opsgenie", "jsm"]), default="opsgenie", show_default=True,
+              help="jsm: the Atlassian simulator (Teams, JSM Operations, Jira, Organizations admin on one host).")
+@click.option("--api-key", default=None, help="The GenieKey the OpsGenie simulator accepts (required for opsgenie).")
 @click.option("--latency-ms", default=None, type=click.IntRange(0, 60_000))
 @click.option("--rate-limit", "rate_limits", multiple=True, metavar="DOMAIN=PER_SEC/PER_MIN",
               help="e.g. configuration=10/600 (repeatable).")
 @click.option("--fail-rate", default=None, type=float, help="Share of requests answered with a 5xx.")
 @click.option("--seed", default="demo", show_default=True, help="'demo' for sample data, 'empty' for none.")
-def simulator(host: str, port: int, api_key: str, latency_ms: int | None, rate_limits: tuple[str, ...],
-              fail_rate: float | None, seed: str) -> None:
-    """Run the OpsGenie-compatible simulator alone."""
+def simulator(host: str, port: int, upstream: str, api_key: str | None, latency_ms: int | None,
+              rate_limits: tuple[str, ...], fail_rate: float | None, seed: str) -> None:
+    """Run the OpsGenie-compatible (or, with --upstream jsm, the Atlassian-compatible) simulator alone."""
+    if upstream == "jsm":
+        _atlassian_simulator(host, port, latency_ms, seed)
+        return
+    if not api_key:
+        _fail("--api-key is required for the OpsGenie simulator")
     from scim_bridge.simulator.config import SimulatorConfig
     from scim_bridge.simulator.server import SimulatorServer
 
@@ -249,6 +276,18 @@ def simulator(host: str, port: int, api_key: str, latency_ms: int | None, rate_l
         _fail(str(exc))
     server = SimulatorServer(config, host=host, port=port, seed=None if seed == "empty" else seed)
     click.echo(f"OpsGenie simulator on {server.base_url} (GenieKey {api_key})")
+    sys.stdout.flush()
+    server.serve_forever()
+
+
+def _atlassian_simulator(host: str, port: int, latency_ms: int | None, seed: str) -> None:
+    from scim_bridge.simulator.atlassian import AtlassianSimConfig
+    from scim_bridge.simulator.atlassian import AtlassianSimulatorServer
+
+    config = AtlassianSimConfig(latency_ms=latency_ms or 0)
+    server = AtlassianSimulatorServer(config, host=host, port=port, seed=None if seed == "empty" else seed)
+    click.echo(f"Atlassian simulator on {server.base_url} (Basic {config.admin_email}:{config.api_token}, "
+               f"Bearer {config.admin_api_key}, org {config.org_id}, cloud {config.cloud_id}, site {config.site_id})")
     sys.stdout.flush()
     server.serve_forever()
 
@@ -299,7 +338,7 @@ def sync() -> None:
 
     settings = _settings()
     store = _store(settings)
-    directory, _client = build_directory(settings, Metrics())
+    directory, _client = build_directory(settings, Metrics(), store)
     from scim_bridge.directory.errors import DirectoryError
     from scim_bridge.ops.progress import progress_on_terminal
     from scim_bridge.service.errors import explain_failure
@@ -386,7 +425,7 @@ def export(fmt: str, output: str | None, base_url: str, no_sync: bool) -> None:
     _logging("WARNING")
     settings = _settings(require_key=not no_sync)
     store = _store(settings)
-    directory, client = build_directory(settings, Metrics())
+    directory, client = build_directory(settings, Metrics(), store)
     try:
         with progress_on_terminal() as progress:
             snapshot = collect(settings, store, directory, fmt=fmt, base_url=base_url, sync=not no_sync,
@@ -407,6 +446,31 @@ def export(fmt: str, output: str | None, base_url: str, no_sync: bool) -> None:
     what = (f"{snapshot.users} users (with their {snapshot.teams} teams)" if fmt == "csv" else
             f"{snapshot.users} users, {snapshot.teams} teams and {snapshot.role_groups} role groups")
     click.echo(f"exported {what}" + (f" to {output}" if output else ""), err=True)
+
+
+@main.command()
+@click.option("--to", "target", type=click.Choice(["jsm"]), required=True, help="The upstream to move to.")
+@click.option("--apply", "apply_links", is_flag=True, help="Record the links (default: a dry run that writes nothing).")
+@click.option("--format", "fmt", type=click.Choice(["text", "csv", "json"]), default="text", show_default=True)
+def migrate(target: str, apply_links: bool, fmt: str) -> None:
+    """Link the store's users and teams to their JSM (Atlassian) counterparts, keeping every SCIM id.
+
+    Exits 0 when every user and team is matched, 1 when some are not (see the report), 2 on a setting error.
+    """
+    from scim_bridge.ops.migrate import MigrationError
+    from scim_bridge.ops.migrate import render
+    from scim_bridge.ops.migrate import run_from_env
+
+    _logging("WARNING")
+    try:
+        report = run_from_env(os.environ, apply=apply_links)
+    except ConfigError as exc:
+        _fail(str(exc))
+    except MigrationError as exc:
+        _fail(str(exc), 1)
+    click.echo(render(report, fmt), nl=False)
+    if not report.complete:
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -27,7 +27,6 @@ from scim_bridge.config import format_scopes
 from scim_bridge.directory.base import Directory
 from scim_bridge.directory.jsm import JsmDirectory
 from scim_bridge.directory.links import LinkStore
-from scim_bridge.directory.links import MemoryLinkStore
 from scim_bridge.directory.opsgenie import OpsGenieDirectory
 from scim_bridge.opsgenie.client import OpsGenieClient
 from scim_bridge.opsgenie.ratelimit import RateBudget
@@ -42,6 +41,7 @@ from scim_bridge.service.groups import GroupService
 from scim_bridge.service.sync import SyncService
 from scim_bridge.service.users import UserService
 from scim_bridge.store.budget import DatabaseRateBudget
+from scim_bridge.store.links import SqlLinkStore
 from scim_bridge.store.records import AuditEvent
 from scim_bridge.store.store import Store
 from scim_bridge.web import console
@@ -92,13 +92,9 @@ def upstream_call_recorder(metrics: Metrics) -> Callable[[CallRecord], None]:
 
 
 def jsm_link_store(settings: Settings, store: Store | None) -> LinkStore:
-    """The link store of the jsm upstream when none is given.
-
-    TO BE SWITCHED to the SQL link store of ``scim_bridge/store/`` (kept in ``store``'s database) once it
-    lands: until then the links live in this process's memory, so a restart forgets which Atlassian account
-    and team stand behind each SCIM id.
-    """
-    return MemoryLinkStore()
+    """The link store of the jsm upstream when none is given: the ``user_links`` and ``team_links`` tables of
+    the bridge's database (``store``'s, else ``SCIM_BRIDGE_DATABASE_URL``), shared by every worker and replica."""
+    return SqlLinkStore(store if store is not None else Store.from_url(settings.database_url))
 
 
 def build_directory(
