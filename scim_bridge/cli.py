@@ -72,7 +72,7 @@ def main() -> None:
 @click.option("--host", default="0.0.0.0", show_default=True)
 @click.option("--port", default=8080, show_default=True, type=click.IntRange(1, 65535))
 @click.option("--workers", default=None, type=click.IntRange(1, 64), help="gunicorn workers (default 2).")
-@click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 256))
+@click.option("--threads", default=32, show_default=True, type=click.IntRange(1, 256))
 @click.option("--certfile", type=click.Path(exists=True, dir_okay=False), help="TLS certificate (PEM).")
 @click.option("--keyfile", type=click.Path(exists=True, dir_okay=False), help="TLS private key (PEM).")
 @click.option("--config", "config_file", type=click.Path(exists=True, dir_okay=False),

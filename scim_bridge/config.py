@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import os
 import secrets
 from collections.abc import Mapping
@@ -10,6 +11,7 @@ from dataclasses import dataclass
 from dataclasses import field
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 US_API_URL = "https://api.opsgenie.com"
@@ -109,6 +111,13 @@ class Settings:
     # Key of the RFC 9865 paging cursors (HMAC); when empty, a random key kept in the database is shared by
     # every replica of the deployment.
     cursor_key: str = field(default="", repr=False)
+    # Security limits (README "Security"): request bodies are read with a per-read timeout and an overall
+    # deadline (seconds); an http:// upstream other than loopback needs an explicit opt-in; audit rows older
+    # than the retention (days, 0: kept forever) are pruned by the sync loop.
+    body_read_timeout: float = 5.0
+    body_deadline: float = 30.0
+    allow_insecure_upstream: bool = False
+    audit_retention_days: float = 90.0
 
     def with_token(self, secret: str, name: str = "default") -> Settings:
         return replace(self, tokens=(*self.tokens, BearerToken.from_secret(name, secret)))
@@ -177,7 +186,35 @@ class Settings:
             console_token=console_token,
             console_secret=console_secret,
             cursor_key=cursor_key,
+            **_security_limits(env, api_url),
         )
+
+
+def _security_limits(env: Mapping[str, str], api_url: str) -> dict[str, Any]:
+    """The settings of the README's "Security" section."""
+    allow_insecure = _flag(env, "SCIM_BRIDGE_ALLOW_INSECURE_UPSTREAM", False)
+    if urlsplit(api_url).scheme == "http" and not allow_insecure and not is_loopback_url(api_url):
+        raise ConfigError(
+            f"OPSGENIE_API_URL {api_url!r} is plain http: the API key would travel in clear. Use https, or set "
+            "SCIM_BRIDGE_ALLOW_INSECURE_UPSTREAM=true if the path to that host is protected otherwise"
+        )
+    return {
+        "body_read_timeout": _number(env, "SCIM_BRIDGE_BODY_READ_TIMEOUT", 5.0, minimum=0.1),
+        "body_deadline": _number(env, "SCIM_BRIDGE_BODY_DEADLINE", 30.0, minimum=0.1),
+        "allow_insecure_upstream": allow_insecure,
+        "audit_retention_days": _number(env, "SCIM_BRIDGE_AUDIT_RETENTION_DAYS", 90.0, minimum=0.0),
+    }
+
+
+def is_loopback_url(url: str) -> bool:
+    """Whether the URL's host is this machine (127.0.0.0/8, ::1 or localhost): traffic never leaves it."""
+    host = (urlsplit(url).hostname or "").lower()
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def generate_token() -> str:

@@ -32,6 +32,8 @@ def gunicorn_options(*, host: str, port: int, workers: int, threads: int, certfi
     return {
         "bind": f"{host}:{port}",
         "workers": workers,
+        # Threads carry the concurrency; enough of them that bodies stalled until their read deadline
+        # (README, "Security") leave room for other requests.
         "worker_class": "gthread",
         "threads": threads,
         # A large group PATCH waits on the upstream rate limit: allow it time to finish.
