@@ -258,7 +258,7 @@ def sync() -> None:
     from scim_bridge.service.sync import SyncService
 
     try:
-        result = SyncService(directory, store, interval=settings.sync_interval).run()
+        result = SyncService.for_settings(directory, store, settings).run()
     except DirectoryError as exc:
         _fail(f"sync failed: {exc.message}", 1)
     if result is None:

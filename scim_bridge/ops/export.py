@@ -80,7 +80,7 @@ def collect(
     """Refresh the mirror (unless ``sync`` is False) and build the export in format ``fmt`` from it."""
     if fmt not in FORMATS:
         raise ValueError(f"format must be one of {', '.join(FORMATS)}, got {fmt!r}")
-    syncer = SyncService(directory, store, interval=settings.sync_interval)
+    syncer = SyncService.for_settings(directory, store, settings)
     result: SyncResult | None = None
     try:
         if sync:

@@ -108,7 +108,7 @@ def create_app(
     if directory is None:
         directory, client = build_directory(settings, metrics, store)
         _calibrate(client)
-    sync = SyncService(directory, store, interval=settings.sync_interval)
+    sync = SyncService.for_settings(directory, store, settings)
     app.extensions["scim_bridge"] = Bridge(
         settings=settings,
         store=store,
@@ -154,6 +154,7 @@ def _install_hooks(app: Flask, settings: Settings, store: Store, metrics: Metric
         if request.endpoint not in discovery.DISCOVERY_ENDPOINTS or settings.discovery_requires_auth:
             ctx.actor = authenticate(request.headers.get("Authorization"), settings.tokens,
                                      oauth_clients=settings.oauth_clients, signing_key=settings.oauth_signing_key)
+            g.authenticated = True  # only authenticated requests reach the audit log
             wait = limiter.acquire(ctx.actor) if limiter is not None else 0.0
             if wait > 0:
                 raise errors.RateLimited(f"Too many requests from this client; at most "
@@ -178,7 +179,7 @@ def _install_hooks(app: Flask, settings: Settings, store: Store, metrics: Metric
                         endpoint=endpoint, method=request.method)
         if response.status_code == 429:
             metrics.inc("scim_bridge_throttled_responses_total", "429 answers sent to clients")
-        if isinstance(ctx, RequestContext):
+        if isinstance(ctx, RequestContext) and g.get("authenticated"):
             _audit(store, ctx, response, metrics)
         log.info(json.dumps({
             "request_id": g.get("request_id"),
