@@ -35,7 +35,7 @@ class BodyTimeout(errors.ScimError):
     status = 408
 
 
-class _Watchdog:
+class Watchdog:
     """One thread per process that shuts the read side of sockets whose body deadline has passed."""
 
     def __init__(self) -> None:
@@ -80,7 +80,7 @@ class _Watchdog:
                 sock.shutdown(socket.SHUT_RD)  # the blocked read returns at once; the answer can still be sent
 
 
-_WATCHDOG = _Watchdog()
+WATCHDOG = Watchdog()
 
 
 def request_socket(environ: dict[str, Any]) -> socket.socket | None:
@@ -127,7 +127,7 @@ class BoundedInput(io.RawIOBase):
         if self._sock is None:
             return method(size)
         prior = self._sock.gettimeout()
-        watch = _WATCHDOG.watch(self._deadline, self._sock)
+        watch = WATCHDOG.watch(self._deadline, self._sock)
         try:
             self._sock.settimeout(min(self._per_read, remaining))
             data = method(size)
@@ -139,7 +139,7 @@ class BoundedInput(io.RawIOBase):
                 raise self._timeout() from None
             raise
         finally:
-            _WATCHDOG.release(watch)
+            WATCHDOG.release(watch)
             with contextlib.suppress(OSError):
                 self._sock.settimeout(prior)
         if time.monotonic() >= self._deadline:  # the watchdog ended the read: what came is incomplete

@@ -8,6 +8,9 @@ from gunicorn.app.base import BaseApplication
 
 from scim_bridge.config import Settings
 
+#: gunicorn's gthread worker with deadlines for request headers and closing off the main loop (web/worker.py).
+WORKER_CLASS = "scim_bridge.web.worker.BridgeThreadWorker"
+
 
 class BridgeApplication(BaseApplication):  # type: ignore[misc]
     def __init__(self, settings: Settings, options: dict[str, Any]) -> None:
@@ -34,7 +37,7 @@ def gunicorn_options(*, host: str, port: int, workers: int, threads: int, certfi
         "workers": workers,
         # Threads carry the concurrency; enough of them that bodies stalled until their read deadline
         # (README, "Security") leave room for other requests.
-        "worker_class": "gthread",
+        "worker_class": WORKER_CLASS,
         "threads": threads,
         # A large group PATCH waits on the upstream rate limit: allow it time to finish.
         "timeout": 300,

@@ -252,7 +252,7 @@ def test_gunicorn_conf_matches_serve_defaults() -> None:
     for name in ("bind", "workers", "worker_class", "threads", "timeout", "graceful_timeout", "keepalive",
                  "accesslog", "errorlog"):
         assert GUNICORN_CONF[name] == defaults[name], name
-    assert GUNICORN_CONF["worker_class"] == "gthread"
+    assert GUNICORN_CONF["worker_class"] == "scim_bridge.web.worker.BridgeThreadWorker"  # gthread, bounded
     assert callable(GUNICORN_CONF["on_starting"])
 
 

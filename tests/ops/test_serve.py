@@ -36,5 +36,5 @@ def test_serve_with_the_deploy_config(simulator: SimulatorServer, tmp_path: Path
     served = [line for line in lines if line.get("request_id") == "serve-test-1"]
     assert served and served[0]["status"] == 200 and served[0]["path"] == "/scim/v2/Users"
     text = (tmp_path / "stderr.log").read_text()
-    assert "gthread" in text  # gunicorn's worker class from the config file
+    assert "Using worker: scim_bridge.web.worker.BridgeThreadWorker" in text  # the config file's worker class
     assert TOKEN not in text and SIM_KEY not in text

@@ -49,9 +49,9 @@ def status(raw: bytes) -> int:
     return int(raw.split(b" ", 2)[1]) if raw.startswith(b"HTTP/1.1 ") else 0
 
 
-def test_stalled_bodies_do_not_freeze_the_bridge(simulator: SimulatorServer, tmp_path: Path) -> None:
+def bridge_env(simulator: SimulatorServer, tmp_path: Path) -> dict[str, str]:
     simulator.state.reset(seed="demo")
-    env = {
+    return {
         "OPSGENIE_API_URL": simulator.base_url, "OPSGENIE_API_KEY": SIM_KEY, "SCIM_BEARER_TOKEN": TOKEN,
         "SCIM_BRIDGE_DATABASE_URL": f"sqlite:///{tmp_path}/bridge.db", "SCIM_BRIDGE_SYNC_INTERVAL": "0",
         "SCIM_BRIDGE_CONSOLE_TOKEN": CONSOLE_TOKEN,
@@ -59,6 +59,17 @@ def test_stalled_bodies_do_not_freeze_the_bridge(simulator: SimulatorServer, tmp
         "SCIM_BRIDGE_OAUTH_SIGNING_KEY": "signing-key-0123456789abcdefghijklmnop",
         "SCIM_BRIDGE_BODY_READ_TIMEOUT": "20", "SCIM_BRIDGE_BODY_DEADLINE": str(DEADLINE),
     }
+
+
+def still_answering(base: str) -> None:
+    """/healthz and an authenticated GET /Users answer within the client's 2 s."""
+    assert requests.get(f"{base}/healthz", timeout=2).status_code == 200
+    users = requests.get(f"{base}/scim/v2/Users", headers={"Authorization": f"Bearer {TOKEN}"}, timeout=2)
+    assert users.status_code == 200 and users.json()["totalResults"] == 7
+
+
+def test_stalled_bodies_do_not_freeze_the_bridge(simulator: SimulatorServer, tmp_path: Path) -> None:
+    env = bridge_env(simulator, tmp_path)
     chunked = {"Transfer-Encoding": "chunked"}
     scim = {"Content-Type": "application/scim+json"}
     form = {"Content-Type": "application/x-www-form-urlencoded"}
@@ -74,10 +85,7 @@ def test_stalled_bodies_do_not_freeze_the_bridge(simulator: SimulatorServer, tmp
                  for _ in range(6)]
         assert len(anonymous) + len(slow) == 24
 
-        # With all 24 open, the bridge answers within the client's 2 s.
-        assert requests.get(f"{base}/healthz", timeout=2).status_code == 200
-        users = requests.get(f"{base}/scim/v2/Users", headers=bearer, timeout=2)
-        assert users.status_code == 200 and users.json()["totalResults"] == 7
+        still_answering(base)  # with all 24 open
 
         # Unauthenticated: answered without waiting for the body, and the connection closed.
         for sock in anonymous:
@@ -92,3 +100,30 @@ def test_stalled_bodies_do_not_freeze_the_bridge(simulator: SimulatorServer, tmp
         assert requests.get(f"{base}/scim/v2/Users", headers=bearer, timeout=10).status_code == 200
     log = log_path.read_text()
     assert "Traceback" not in log
+
+
+def test_stalled_headers_and_lingering_clients_do_not_freeze_the_bridge(simulator: SimulatorServer,
+                                                                         tmp_path: Path) -> None:
+    """Clients that stop half-way through their headers, and clients that ask the server to close the
+    connection but never read the answer or close their end."""
+    with serving(bridge_env(simulator, tmp_path), tmp_path) as (base, _process, log_path):
+        url = urlsplit(base)
+        half = []
+        for _ in range(12):
+            sock = socket.create_connection((url.hostname or "127.0.0.1", url.port or 80), timeout=SETTLE)
+            sock.sendall(b"GET /scim/v2/Users HTTP/1.1\r\nHost: " + url.netloc.encode() + b"\r\nX-Slow: ")
+            half.append(sock)
+        lingering = []
+        for _ in range(12):
+            sock = socket.create_connection((url.hostname or "127.0.0.1", url.port or 80), timeout=SETTLE)
+            sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: " + url.netloc.encode() + b"\r\nConnection: close\r\n\r\n")
+            lingering.append(sock)
+
+        still_answering(base)  # with all 24 open
+
+        for sock in lingering:  # answered, then closed by the server
+            assert status(answer(sock)) == 200
+        for sock in half:  # closed by the server once the header deadline passed, without an answer
+            assert answer(sock) == b""
+        still_answering(base)
+    assert "Traceback" not in log_path.read_text()
