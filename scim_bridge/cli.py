@@ -5,7 +5,6 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import json
-import logging
 import os
 import socket
 import sys
@@ -16,9 +15,11 @@ from typing import NoReturn
 import click
 
 from scim_bridge import __version__
+from scim_bridge.config import BearerToken
 from scim_bridge.config import ConfigError
 from scim_bridge.config import Settings
 from scim_bridge.config import generate_token
+from scim_bridge.config import parse_scopes
 
 
 def _port_in_use(host: str, port: int) -> str | None:
@@ -57,9 +58,16 @@ def _store(settings: Settings) -> Any:
     return store
 
 
+def _one_process_metrics() -> None:
+    """Commands of one process keep their metrics in memory: prometheus_client's multiprocess folder
+    (PROMETHEUS_MULTIPROC_DIR, set for `serve`) is not theirs to write, and may not exist where they run."""
+    os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
+
+
 def _logging(level: str = "INFO") -> None:
-    logging.basicConfig(level=getattr(logging, level.upper(), logging.INFO), format="%(message)s",
-                        stream=sys.stderr)
+    from scim_bridge import logs
+
+    logs.configure(level)  # one JSON object per line on stderr
 
 
 @click.group()
@@ -129,6 +137,7 @@ def _with_config_file(options: dict[str, Any], path: str) -> dict[str, Any]:
 @click.option("--simulator-port", default=0, type=click.IntRange(0, 65535), help="0 picks a free port.")
 def demo(host: str, port: int, simulator_port: int) -> None:
     """Bridge + built-in OpsGenie simulator + SQLite, no account needed."""
+    _one_process_metrics()  # before prometheus_client is imported
     from werkzeug.serving import make_server
 
     from scim_bridge.simulator.config import SimulatorConfig
@@ -234,20 +243,27 @@ def token() -> None:
 
 @token.command("create")
 @click.argument("name")
-def token_create(name: str) -> None:
+@click.option("--scopes", default="read+write+roles", show_default=True, metavar="SCOPE+SCOPE",
+              help="What the token may do: read (GET, .search), write (create, change, delete users and teams), "
+                   "roles (change a user's OpsGenie role, with write).")
+def token_create(name: str, scopes: str) -> None:
     """Print a new token and the configuration line that accepts it."""
     if not name.replace("-", "").replace("_", "").isalnum():
         _fail("NAME may contain only letters, digits, '-' and '_'")
+    try:
+        granted = parse_scopes(scopes, "--scopes")
+    except ConfigError as exc:
+        _fail(str(exc))
     secret = generate_token()
-    digest = hashlib.sha256(secret.encode()).hexdigest()
     click.echo(f"token (give it to the identity provider; it is not stored anywhere): {secret}")
     click.echo("add this entry to SCIM_BEARER_TOKEN_HASHES (comma-separated, keep the old one during rotation):")
-    click.echo(f"  {name}:{digest}")
+    click.echo(f"  {BearerToken.from_secret(name, secret, granted).entry()}")
 
 
 @main.command()
 def sync() -> None:
     """Run one full sync of the mirror now."""
+    _one_process_metrics()  # before prometheus_client is imported
     from scim_bridge.web.app import build_directory
     from scim_bridge.web.metrics import Metrics
 
@@ -282,12 +298,14 @@ def audit(limit: int, resource_id: str | None, actor: str | None, outcome: str |
             click.echo(json.dumps({
                 "at": event.at.isoformat(), "actor": event.actor, "request_id": event.request_id,
                 "operation": event.operation, "path": event.path, "status": event.status,
-                "outcome": event.outcome, "detail": event.detail, "upstream_calls": event.upstream_calls,
+                "outcome": event.outcome, "detail": event.detail, "scopes": event.scopes,
+                "upstream_calls": event.upstream_calls,
             }))
         else:
             calls = len(event.upstream_calls)
             click.echo(f"{event.at:%Y-%m-%d %H:%M:%S} {event.actor:<12} {event.operation:<8} {event.path} "
-                       f"-> {event.status} {event.outcome} ({calls} upstream calls) {event.detail}")
+                       f"-> {event.status} {event.outcome} ({calls} upstream calls, scopes "
+                       f"{event.scopes or '-'}) {event.detail}")
 
 
 @main.command()
@@ -321,6 +339,7 @@ def check(other_region_url: str | None, no_migrate: bool) -> None:
 @click.option("--no-sync", is_flag=True, help="Export the mirror as last synced, without reading OpsGenie first.")
 def export(fmt: str, output: str | None, base_url: str, no_sync: bool) -> None:
     """Export the whole OpsGenie directory: users, teams with members, roles with holders."""
+    _one_process_metrics()  # before prometheus_client is imported
     from scim_bridge.ops.export import ExportError
     from scim_bridge.ops.export import collect
     from scim_bridge.ops.export import write

@@ -44,16 +44,122 @@ class ConfigError(ValueError):
     """A configuration value is missing or invalid; the message names the variable."""
 
 
+# --- the JSM Operations upstream (Atlassian) -------------------------------------------------------------
+UPSTREAMS = ("opsgenie", "jsm")
+ATLASSIAN_API_URL = "https://api.atlassian.com"
+JSM_ACCOUNT_SCOPES = ("product", "account")
+# The role a suspended user holds under jsm, unless SCIM_BRIDGE_SUSPENDED_ROLE names another: no JSM product
+# role at all (JsmDirectory revokes them, or suspends the account with SCIM_BRIDGE_JSM_ACCOUNT_SCOPE=account).
+JSM_SUSPENDED_ROLE = "No JSM access"
+
+
+@dataclass(frozen=True)
+class AtlassianSettings:
+    """Where the Atlassian APIs are and the two credentials they take (see atlassian-api.md section 1).
+
+    ``api_url``: JSM Operations and Organizations admin; ``site_url``: the Teams gateway and Jira. Both may
+    point at one local simulator. ``account_scope``: "product" (revoke and give back the JSM product roles) or
+    "account" (directory-wide suspend-access, restore-access and removal).
+    """
+
+    api_url: str = ATLASSIAN_API_URL
+    site_url: str = ""
+    org_id: str = ""
+    cloud_id: str = ""
+    site_id: str = ""
+    email: str = ""
+    api_token: str = field(default="", repr=False)
+    admin_api_key: str = field(default="", repr=False)
+    account_scope: str = "product"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> AtlassianSettings:
+        """Read and check the ATLASSIAN_* settings; every one but the API URL is required."""
+        missing = [name for name in ("ATLASSIAN_SITE_URL", "ATLASSIAN_ORG_ID", "ATLASSIAN_CLOUD_ID",
+                                     "ATLASSIAN_SITE_ID", "ATLASSIAN_EMAIL") if not env.get(name, "").strip()]
+        api_token = _secret(env, "ATLASSIAN_API_TOKEN")
+        admin_key = _secret(env, "ATLASSIAN_ADMIN_API_KEY")
+        missing += [f"{name} (or {name}_FILE)" for name, value in
+                    (("ATLASSIAN_API_TOKEN", api_token), ("ATLASSIAN_ADMIN_API_KEY", admin_key)) if not value]
+        if missing:
+            raise ConfigError("SCIM_BRIDGE_UPSTREAM=jsm needs " + ", ".join(missing)
+                              + " (the Basic e-mail and API token of an Operations admin, and an organization"
+                              " API key)")
+        scope = env.get("SCIM_BRIDGE_JSM_ACCOUNT_SCOPE", "product").strip().lower() or "product"
+        if scope not in JSM_ACCOUNT_SCOPES:
+            raise ConfigError(f"SCIM_BRIDGE_JSM_ACCOUNT_SCOPE must be one of {', '.join(JSM_ACCOUNT_SCOPES)}, "
+                              f"got {scope!r}")
+        email = env["ATLASSIAN_EMAIL"].strip()
+        if "@" not in email:
+            raise ConfigError(f"ATLASSIAN_EMAIL must be the e-mail address of the API token's account, got {email!r}")
+        return cls(
+            api_url=_url(env, "ATLASSIAN_API_URL", ATLASSIAN_API_URL),
+            site_url=_url(env, "ATLASSIAN_SITE_URL", ""),
+            org_id=env["ATLASSIAN_ORG_ID"].strip(),
+            cloud_id=env["ATLASSIAN_CLOUD_ID"].strip(),
+            site_id=env["ATLASSIAN_SITE_ID"].strip(),
+            email=email,
+            api_token=api_token,
+            admin_api_key=admin_key,
+            account_scope=scope,
+        )
+
+
+def describe_upstream(settings: Settings) -> tuple[str, str]:
+    """(API URL, label) of the configured upstream, as the console shows them."""
+    if settings.upstream == "jsm" and settings.atlassian is not None:
+        site = urlsplit(settings.atlassian.site_url).hostname or settings.atlassian.site_url
+        return settings.atlassian.api_url, f"JSM Operations (site {site})"
+    return settings.opsgenie_api_url, describe_endpoint(settings.opsgenie_api_url)
+
+
+def _url(env: Mapping[str, str], name: str, default: str = "") -> str:
+    """An http(s) URL without its trailing slash; ``default`` when unset ("" = not configured)."""
+    url = (env.get(name, "").strip() or default).rstrip("/")
+    if url and not url.startswith(("http://", "https://")):
+        raise ConfigError(f"{name} must be an http(s) URL, got {url!r}")
+    return url
+
+
+# What a credential may do: ``read`` (GET, .search), ``write`` (create, replace, patch, delete users and
+# teams) and ``roles`` (any change of a user's OpsGenie role, on top of ``write``).
+SCOPES = ("read", "write", "roles")
+ALL_SCOPES = frozenset(SCOPES)
+# The longest lifetime of an issued OAuth access token, in seconds.
+MAX_OAUTH_TOKEN_LIFETIME = 86_400
+
+
+def parse_scopes(text: str, where: str) -> frozenset[str]:
+    """``read+write`` -> {"read", "write"}; ConfigError naming ``where`` for an empty list or an unknown scope."""
+    names = [part.strip().lower() for part in text.split("+")]
+    unknown = sorted({name for name in names if name not in ALL_SCOPES})
+    if not text.strip() or unknown:
+        what = f"unknown scope {unknown[0]!r}" if unknown and unknown[0] else "an empty scope"
+        raise ConfigError(f"{where}: {what}; scopes are {'+'.join(SCOPES)} (any of them, joined with '+')")
+    return frozenset(names)
+
+
+def format_scopes(scopes: frozenset[str] | set[str]) -> str:
+    """The scopes in their fixed order, joined with '+' ("read+write")."""
+    return "+".join(name for name in SCOPES if name in scopes)
+
+
 @dataclass(frozen=True)
 class BearerToken:
-    """A named SCIM bearer token, kept only as its SHA-256 digest."""
+    """A named SCIM bearer token, kept only as its SHA-256 digest, and the scopes it grants."""
 
     name: str
     sha256: str
+    scopes: frozenset[str] = ALL_SCOPES
 
     @classmethod
-    def from_secret(cls, name: str, secret: str) -> BearerToken:
-        return cls(name=name, sha256=hashlib.sha256(secret.encode()).hexdigest())
+    def from_secret(cls, name: str, secret: str, scopes: frozenset[str] = ALL_SCOPES) -> BearerToken:
+        return cls(name=name, sha256=hashlib.sha256(secret.encode()).hexdigest(), scopes=scopes)
+
+    def entry(self) -> str:
+        """The SCIM_BEARER_TOKEN_HASHES entry configuring this token (no scope list when it has all three)."""
+        suffix = "" if self.scopes == ALL_SCOPES else ":" + format_scopes(self.scopes)
+        return f"{self.name}:{self.sha256}{suffix}"
 
 
 @dataclass(frozen=True)
@@ -63,10 +169,13 @@ class OAuthClient:
     name: str
     client_id: str
     secret_sha256: str
+    scopes: frozenset[str] = ALL_SCOPES
 
     @classmethod
-    def from_secret(cls, name: str, client_id: str, secret: str) -> OAuthClient:
-        return cls(name=name, client_id=client_id, secret_sha256=hashlib.sha256(secret.encode()).hexdigest())
+    def from_secret(cls, name: str, client_id: str, secret: str, scopes: frozenset[str] = ALL_SCOPES
+                    ) -> OAuthClient:
+        return cls(name=name, client_id=client_id, secret_sha256=hashlib.sha256(secret.encode()).hexdigest(),
+                   scopes=scopes)
 
 
 @dataclass(frozen=True)
@@ -79,6 +188,10 @@ class Settings:
     oauth_clients: tuple[OAuthClient, ...] = ()
     oauth_signing_key: str = field(default="", repr=False)
     oauth_token_lifetime: int = 3600
+    # The "iss" and "aud" of issued access tokens, checked on every token; empty: the public base URL the
+    # request came to (issuer https://host, audience https://host/scim/v2).
+    oauth_issuer: str = ""
+    oauth_audience: str = ""
     # Requests per second allowed to each token or OAuth client (0: no limit), and the burst above that rate.
     client_rate_limit: float = 0.0
     client_rate_burst: int = 0
@@ -105,12 +218,16 @@ class Settings:
     read_through: bool = True
     invitation_disabled_default: bool = False
     # Operator console under /console: enabled when a console token is set; the secret signs its session
-    # cookie (derived from the token when empty).
+    # cookie (when empty, a random key made once and kept in the database).
     console_token: str = field(default="", repr=False)
     console_secret: str = field(default="", repr=False)
     # Key of the RFC 9865 paging cursors (HMAC); when empty, a random key kept in the database is shared by
     # every replica of the deployment.
     cursor_key: str = field(default="", repr=False)
+    # Which directory the bridge writes to: "opsgenie" or "jsm" (SCIM_BRIDGE_UPSTREAM); the Atlassian
+    # settings are set exactly when it is "jsm".
+    upstream: str = "opsgenie"
+    atlassian: AtlassianSettings | None = None
     # Security limits (README "Security"): request bodies are read with a per-read timeout and an overall
     # deadline (seconds); an http:// upstream other than loopback needs an explicit opt-in; audit rows older
     # than the retention (days, 0: kept forever) are pruned by the sync loop.
@@ -129,7 +246,13 @@ class Settings:
         if not api_url.startswith(("http://", "https://")):
             raise ConfigError(f"OPSGENIE_API_URL must be an http(s) URL, got {api_url!r}")
         api_key = _secret(env, "OPSGENIE_API_KEY")
-        if require_key and not api_key:
+        upstream = env.get("SCIM_BRIDGE_UPSTREAM", "opsgenie").strip().lower() or "opsgenie"
+        if upstream not in UPSTREAMS:
+            raise ConfigError(f"SCIM_BRIDGE_UPSTREAM must be one of {', '.join(UPSTREAMS)}, got {upstream!r}")
+        atlassian = AtlassianSettings.from_env(env) if upstream == "jsm" and require_key else None
+        if upstream == "jsm" and atlassian is None:
+            atlassian = _atlassian_unchecked(env)
+        if require_key and upstream == "opsgenie" and not api_key:
             raise ConfigError("OPSGENIE_API_KEY (or OPSGENIE_API_KEY_FILE) is not set")
         deactivation = env.get("SCIM_BRIDGE_DEACTIVATION", "suspend").strip().lower()
         if deactivation not in DEACTIVATION_MODES:
@@ -152,7 +275,8 @@ class Settings:
         rate = _number(env, "SCIM_BRIDGE_CLIENT_RATE_LIMIT", 0.0, minimum=0.0)
         console_token = _secret(env, "SCIM_BRIDGE_CONSOLE_TOKEN")
         if console_token and len(console_token) < 16:
-            raise ConfigError("SCIM_BRIDGE_CONSOLE_TOKEN must be at least 16 characters long")
+            raise ConfigError(f"SCIM_BRIDGE_CONSOLE_TOKEN must be at least 16 characters long, got "
+                              f"{len(console_token)}: a short console token can be guessed through the login form")
         console_secret = _secret(env, "SCIM_BRIDGE_CONSOLE_SECRET")
         if console_secret and len(console_secret) < 32:
             raise ConfigError("SCIM_BRIDGE_CONSOLE_SECRET must be at least 32 characters long")
@@ -165,12 +289,15 @@ class Settings:
             tokens=tokens,
             oauth_clients=oauth_clients,
             oauth_signing_key=signing_key,
-            oauth_token_lifetime=int(_number(env, "SCIM_BRIDGE_OAUTH_TOKEN_LIFETIME", 3600, minimum=60)),
+            oauth_token_lifetime=_lifetime(env),
+            oauth_issuer=_url(env, "SCIM_BRIDGE_OAUTH_ISSUER"),
+            oauth_audience=_url(env, "SCIM_BRIDGE_OAUTH_AUDIENCE"),
             client_rate_limit=rate,
             client_rate_burst=int(_number(env, "SCIM_BRIDGE_CLIENT_RATE_BURST", 0, minimum=0)),
             database_url=_secret(env, "SCIM_BRIDGE_DATABASE_URL") or DEFAULT_DATABASE_URL,
             deactivation=deactivation,
-            suspended_role=_name(env, "SCIM_BRIDGE_SUSPENDED_ROLE", "Stakeholder"),
+            suspended_role=_name(env, "SCIM_BRIDGE_SUSPENDED_ROLE",
+                                 JSM_SUSPENDED_ROLE if upstream == "jsm" else "Stakeholder"),
             default_role=_name(env, "SCIM_BRIDGE_DEFAULT_ROLE", "User"),
             role_group_aliases=_aliases(env.get("SCIM_BRIDGE_ROLE_GROUPS", "")),
             sync_interval=_number(env, "SCIM_BRIDGE_SYNC_INTERVAL", 600.0, minimum=0.0),
@@ -186,6 +313,8 @@ class Settings:
             console_token=console_token,
             console_secret=console_secret,
             cursor_key=cursor_key,
+            upstream=upstream,
+            atlassian=atlassian,
             **_security_limits(env, api_url),
         )
 
@@ -217,6 +346,15 @@ def is_loopback_url(url: str) -> bool:
         return False
 
 
+def _atlassian_unchecked(env: Mapping[str, str]) -> AtlassianSettings | None:
+    """The Atlassian settings as far as they are given, for commands that do not need them all (``check``
+    reports what is missing); None when they cannot be read at all."""
+    try:
+        return AtlassianSettings.from_env(env)
+    except ConfigError:
+        return None
+
+
 def generate_token() -> str:
     return "scb_" + secrets.token_urlsafe(32)
 
@@ -246,34 +384,47 @@ def _tokens(env: Mapping[str, str]) -> tuple[BearerToken, ...]:
         item = item.strip()
         if not item:
             continue
-        name, sep, digest = item.rpartition(":")
-        digest = digest.strip().lower()
-        if not sep or not name.strip() or len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
+        parts = [part.strip() for part in item.split(":")]
+        scopes = ALL_SCOPES
+        if len(parts) >= 3 and _is_digest(parts[-2]):
+            scopes = parse_scopes(parts.pop(), f"SCIM_BEARER_TOKEN_HASHES entry {parts[0]!r}")
+        name, digest = ":".join(parts[:-1]).strip(), parts[-1].lower()
+        if len(parts) < 2 or not name or not _is_digest(digest):
             raise ConfigError(
-                "SCIM_BEARER_TOKEN_HASHES must be a comma-separated list of NAME:SHA256HEX entries"
+                "SCIM_BEARER_TOKEN_HASHES must be a comma-separated list of NAME:SHA256HEX[:SCOPE+SCOPE] entries"
             )
-        tokens.append(BearerToken(name=name.strip(), sha256=digest))
+        tokens.append(BearerToken(name=name, sha256=digest, scopes=scopes))
     return tuple(tokens)
 
 
+def _is_digest(text: str) -> bool:
+    return len(text) == 64 and all(c in "0123456789abcdef" for c in text.lower())
+
+
 def _oauth_clients(text: str) -> tuple[OAuthClient, ...]:
-    """SCIM_BRIDGE_OAUTH_CLIENTS: ``name:client_id:sha256(secret)`` entries, comma-separated."""
+    """SCIM_BRIDGE_OAUTH_CLIENTS: ``name:client_id:sha256(secret)[:scope+scope]`` entries, comma-separated."""
     clients: list[OAuthClient] = []
     for item in text.split(","):
         if not item.strip():
             continue
         parts = [part.strip() for part in item.split(":")]
-        digest = parts[-1].lower() if len(parts) == 3 else ""
-        if len(parts) != 3 or not parts[0] or not parts[1] or len(digest) != 64 or any(
-            c not in "0123456789abcdef" for c in digest
-        ):
-            raise ConfigError(
-                "SCIM_BRIDGE_OAUTH_CLIENTS must be a comma-separated list of NAME:CLIENT_ID:SHA256HEX entries"
-            )
+        if len(parts) not in (3, 4) or not parts[0] or not parts[1] or not _is_digest(parts[2]):
+            raise ConfigError("SCIM_BRIDGE_OAUTH_CLIENTS must be a comma-separated list of "
+                              "NAME:CLIENT_ID:SHA256HEX[:SCOPE+SCOPE] entries")
+        scopes = parse_scopes(parts[3], f"SCIM_BRIDGE_OAUTH_CLIENTS entry {parts[0]!r}") if len(parts) == 4 \
+            else ALL_SCOPES
         if any(client.client_id == parts[1] for client in clients):
             raise ConfigError(f"SCIM_BRIDGE_OAUTH_CLIENTS lists the client id {parts[1]!r} twice")
-        clients.append(OAuthClient(name=parts[0], client_id=parts[1], secret_sha256=digest))
+        clients.append(OAuthClient(name=parts[0], client_id=parts[1], secret_sha256=parts[2].lower(), scopes=scopes))
     return tuple(clients)
+
+
+def _lifetime(env: Mapping[str, str]) -> int:
+    lifetime = int(_number(env, "SCIM_BRIDGE_OAUTH_TOKEN_LIFETIME", 3600, minimum=60))
+    if lifetime > MAX_OAUTH_TOKEN_LIFETIME:
+        raise ConfigError(f"SCIM_BRIDGE_OAUTH_TOKEN_LIFETIME must be at most {MAX_OAUTH_TOKEN_LIFETIME} seconds "
+                          f"(24 hours), got {lifetime}")
+    return lifetime
 
 
 def _aliases(text: str) -> dict[str, str]:

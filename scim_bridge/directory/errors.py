@@ -4,7 +4,8 @@ from __future__ import annotations
 
 
 class DirectoryError(Exception):
-    """Base class; carries what the upstream said so it can be quoted to an operator."""
+    """Base class; carries what the upstream said so it can be quoted to an operator, and which upstream
+    said it ("OpsGenie", "Atlassian")."""
 
     def __init__(
         self,
@@ -13,9 +14,11 @@ class DirectoryError(Exception):
         status: int | None = None,
         request_id: str | None = None,
         field_errors: dict[str, str] | None = None,
+        upstream: str = "OpsGenie",
     ) -> None:
         super().__init__(message)
         self.message = message
+        self.upstream = upstream
         self.status = status
         self.request_id = request_id
         self.field_errors: dict[str, str] = dict(field_errors or {})
@@ -35,6 +38,11 @@ class InvalidError(DirectoryError):
 
 class ReferencedError(DirectoryError):
     """The entity is still referenced elsewhere (OpsGenie 428)."""
+
+
+class ReadOnlyError(DirectoryError):
+    """The upstream has no API for this write (JSM Operations global admin and owner roles are granted only in
+    Atlassian's admin UI); the message says why. SCIM answers ``400 mutability``."""
 
 
 class ForbiddenError(DirectoryError):

@@ -32,10 +32,12 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from scim_bridge.config import ALL_SCOPES
 from scim_bridge.config import REGION_URLS
 from scim_bridge.config import ConfigError
 from scim_bridge.config import Settings
 from scim_bridge.config import api_region
+from scim_bridge.config import format_scopes
 from scim_bridge.config import is_loopback_url
 from scim_bridge.config import region_label
 from scim_bridge.directory.models import BUILTIN_ROLES
@@ -163,6 +165,11 @@ def _secret_files(environ: Mapping[str, str]) -> CheckResult:
                        "readable by their owner only.")
 
 
+def _named(name: str, scopes: frozenset[str]) -> str:
+    """A credential's name, with its scopes when it lacks some ("okta: read+write")."""
+    return name if scopes == ALL_SCOPES else f"{name}: {format_scopes(scopes)}"
+
+
 def _tokens(settings: Settings) -> CheckResult:
     """Some way in for identity providers: bearer tokens, OAuth clients (client-credentials grant), or both."""
     if not settings.tokens and not settings.oauth_clients:
@@ -176,11 +183,11 @@ def _tokens(settings: Settings) -> CheckResult:
     ways = []
     if settings.tokens:
         ways.append(f"{len(settings.tokens)} bearer token{'s' if len(settings.tokens) != 1 else ''} accepted "
-                    f"({', '.join(t.name for t in settings.tokens)})")
+                    f"({', '.join(_named(t.name, t.scopes) for t in settings.tokens)})")
     if settings.oauth_clients:
         count = len(settings.oauth_clients)
         ways.append(f"{count} OAuth client{'s' if count != 1 else ''} may obtain tokens at /oauth/token "
-                    f"({', '.join(c.name for c in settings.oauth_clients)})")
+                    f"({', '.join(_named(c.name, c.scopes) for c in settings.oauth_clients)})")
     return CheckResult("scim tokens", OK, "; ".join(ways) + ".")
 
 

@@ -8,9 +8,12 @@ in time becomes :class:`BudgetExhausted`.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
 import requests
+
+from scim_bridge.upstream_http import header
+from scim_bridge.upstream_http import json_object
+from scim_bridge.upstream_http import seconds
 
 
 class OpsGenieError(Exception):
@@ -44,19 +47,11 @@ class OpsGenieError(Exception):
 
     def server_retry_after(self) -> float | None:
         """The ``Retry-After`` header alone, in seconds, when present and numeric."""
-        value = _header(self.headers, "Retry-After")
-        try:
-            return None if value is None else max(0.0, float(value))
-        except ValueError:
-            return None
+        return seconds(header(self.headers, "Retry-After"))
 
     def rate_limit_period(self) -> float | None:
         """``X-RateLimit-Period-In-Sec``: the window (1 or 60 s) that triggered throttling."""
-        value = _header(self.headers, "X-RateLimit-Period-In-Sec")
-        try:
-            return None if value is None else max(0.0, float(value))
-        except ValueError:
-            return None
+        return seconds(header(self.headers, "X-RateLimit-Period-In-Sec"))
 
 
 class BadRequest(OpsGenieError):
@@ -135,7 +130,7 @@ _BY_STATUS: dict[int, type[OpsGenieError]] = {
 
 def error_for(response: requests.Response) -> OpsGenieError:
     """Build the error for a non-2xx ``response`` from its status, body and headers."""
-    body = _json_object(response)
+    body = json_object(response)
     message = body.get("message")
     if not isinstance(message, str) or not message:
         message = f"OpsGenie returned HTTP {response.status_code}"
@@ -153,19 +148,3 @@ def error_for(response: requests.Response) -> OpsGenieError:
         request_id=request_id,
         headers=dict(response.headers),
     )
-
-
-def _json_object(response: requests.Response) -> dict[str, Any]:
-    try:
-        body = response.json()
-    except ValueError:
-        return {}
-    return body if isinstance(body, dict) else {}
-
-
-def _header(headers: Mapping[str, str], name: str) -> str | None:
-    lowered = name.lower()
-    for key, value in headers.items():
-        if key.lower() == lowered:
-            return value
-    return None

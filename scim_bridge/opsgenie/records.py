@@ -5,23 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-
-@dataclass(frozen=True)
-class CallRecord:
-    """One HTTP attempt (or one refused by the rate budget), for the audit log and metrics.
-
-    ``status`` is None when no response arrived; ``error`` names the failure, None on success.
-    ``duration`` is in seconds and covers the HTTP exchange only, not rate-budget waits.
-    """
-
-    method: str
-    path: str
-    status: int | None
-    request_id: str | None
-    duration: float
-    attempt: int
-    domain: str
-    error: str | None = None
+from scim_bridge.upstream_http import CallRecord
 
 
 @dataclass(frozen=True)
@@ -44,3 +28,6 @@ class UsersPage:
     @property
     def next_offset(self) -> int | None:
         return self.offset + len(self.users) if self.has_next and self.users else None
+
+
+__all__ = ["CallRecord", "Created", "UsersPage"]

@@ -15,45 +15,28 @@ so is ``X-RateLimit-Period-In-Sec`` (capped at ``max_delay``).
 
 from __future__ import annotations
 
-import random as _random
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
-from dataclasses import field
 
 from scim_bridge.opsgenie.errors import OpsGenieError
 from scim_bridge.opsgenie.errors import RateLimited
 from scim_bridge.opsgenie.errors import ServerError
 from scim_bridge.opsgenie.errors import TransportError
+from scim_bridge.upstream_http import RetryRules
 
 
 @dataclass(frozen=True)
-class RetryPolicy:
-    """Retry rules for one client. ``sleep`` and ``random`` are injectable for tests."""
-
-    max_attempts: int = 5
-    base_delay: float = 0.5
-    max_delay: float = 30.0
-    total_budget: float = 20.0
-    sleep: Callable[[float], None] = field(default=time.sleep, compare=False)
-    random: Callable[[], float] = field(default=_random.random, compare=False)
+class RetryPolicy(RetryRules):
+    """Retry rules for one OpsGenie client. ``sleep`` and ``random`` are injectable for tests."""
 
     def should_retry(self, error: OpsGenieError, *, attempt: int, repeatable: bool) -> bool:
         """Whether ``error`` on attempt number ``attempt`` (1-based) deserves another attempt."""
-        if attempt >= self.max_attempts:
-            return False
-        if isinstance(error, TransportError):
-            return repeatable or not error.maybe_applied
-        if isinstance(error, RateLimited):
-            return True
-        if isinstance(error, ServerError):
-            return repeatable and error.status != 501
-        return False
-
-    def backoff(self, attempt: int) -> float:
-        """Jittered wait after attempt ``attempt``: between half and all of the capped exponential."""
-        ceiling = min(self.max_delay, self.base_delay * 2.0 ** max(0, attempt - 1))
-        return ceiling / 2 + self.random() * ceiling / 2
+        return self.retryable(
+            attempt=attempt,
+            repeatable=repeatable,
+            maybe_applied=error.maybe_applied if isinstance(error, TransportError) else None,
+            throttled=isinstance(error, RateLimited),
+            status=error.status if isinstance(error, ServerError) else None,
+        )
 
     def delay_for(self, error: OpsGenieError, attempt: int) -> float:
         """The wait before the next attempt, taking the server's hints into account."""
@@ -73,7 +56,4 @@ class RetryPolicy:
         """The wait before retrying, or None to give up (not retryable, or over the time budget)."""
         if not self.should_retry(error, attempt=attempt, repeatable=repeatable):
             return None
-        delay = self.delay_for(error, attempt)
-        if elapsed + delay > self.total_budget:
-            return None
-        return delay
+        return self.within_budget(self.delay_for(error, attempt), elapsed)

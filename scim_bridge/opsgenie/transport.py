@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Callable
 from collections.abc import Mapping
 from typing import Any
 
 import requests
-from requests.adapters import HTTPAdapter
-from urllib3.exceptions import MaxRetryError
-from urllib3.exceptions import NewConnectionError
 
-from scim_bridge import __version__
 from scim_bridge.opsgenie.errors import BudgetExhausted
 from scim_bridge.opsgenie.errors import OpsGenieError
 from scim_bridge.opsgenie.errors import RateLimited
@@ -24,8 +19,9 @@ from scim_bridge.opsgenie.ratelimit import CONFIGURATION
 from scim_bridge.opsgenie.ratelimit import RateBudget
 from scim_bridge.opsgenie.records import CallRecord
 from scim_bridge.opsgenie.retry import RetryPolicy
-
-logger = logging.getLogger(__name__)
+from scim_bridge.upstream_http import pooled_session
+from scim_bridge.upstream_http import report
+from scim_bridge.upstream_http import request_failure
 
 Params = Mapping[str, str | int | None]
 
@@ -56,7 +52,7 @@ class Transport:
         self.budget = budget
         self._on_call = on_call
         self._owns_session = session is None
-        self.session = session if session is not None else _pooled_session(pool_size)
+        self.session = session if session is not None else pooled_session(pool_size)
 
     def close(self) -> None:
         if self._owns_session:
@@ -158,47 +154,16 @@ class Transport:
         duration: float,
         error: OpsGenieError | None,
     ) -> None:
-        if self._on_call is None:
-            return
-        record = CallRecord(
-            method=method,
-            path=path,
-            status=status,
-            request_id=request_id,
-            duration=duration,
-            attempt=attempt,
-            domain=domain,
-            error=None if error is None else f"{type(error).__name__}: {error.message}",
-        )
-        try:
-            self._on_call(record)
-        except Exception:  # an observer must never break the call it observes
-            logger.exception("on_call observer failed for %s %s", method, path)
+        report(self._on_call, CallRecord(
+            method=method, path=path, status=status, request_id=request_id, duration=duration, attempt=attempt,
+            domain=domain, error=None if error is None else f"{type(error).__name__}: {error.message}",
+        ))
 
 
 def transport_error(exc: requests.RequestException) -> TransportError:
     """Classify a requests failure by whether the request may have reached the server."""
-    if isinstance(exc, requests.ConnectTimeout):
-        return TransportError("timed out connecting to OpsGenie", maybe_applied=False)
-    if isinstance(exc, requests.ReadTimeout):
-        return TransportError("timed out waiting for OpsGenie's response", maybe_applied=True)
-    if isinstance(exc, requests.ConnectionError):
-        reason = exc.args[0] if exc.args else None
-        if isinstance(reason, MaxRetryError):
-            reason = reason.reason
-        if isinstance(reason, NewConnectionError):
-            return TransportError("could not connect to OpsGenie", maybe_applied=False)
-        return TransportError("connection to OpsGenie dropped", maybe_applied=True)
-    return TransportError(f"HTTP exchange with OpsGenie failed ({type(exc).__name__})", maybe_applied=True)
-
-
-def _pooled_session(pool_size: int) -> requests.Session:
-    session = requests.Session()
-    adapter = HTTPAdapter(pool_connections=4, pool_maxsize=pool_size)
-    session.mount("https://", adapter)
-    session.mount("http://", adapter)
-    session.headers["User-Agent"] = f"scim-bridge/{__version__}"
-    return session
+    message, maybe_applied = request_failure(exc, "OpsGenie")
+    return TransportError(message, maybe_applied=maybe_applied)
 
 
 def _success_body(response: requests.Response) -> dict[str, Any] | None:

@@ -92,6 +92,17 @@ class Forbidden(ScimError):
     status = 403
 
 
+class InsufficientScope(Forbidden):
+    """The credential is valid but lacks a scope the request needs (RFC 6750, Section 3.1)."""
+
+    def __init__(self, scope: str, action: str) -> None:
+        super().__init__(
+            f"This credential lacks the {scope!r} scope, which {action} needs",
+            headers={"WWW-Authenticate": f'Bearer realm="scim-bridge", error="insufficient_scope", scope="{scope}"'},
+        )
+        self.scope = scope
+
+
 class NotFound(ScimError):
     status = 404
 

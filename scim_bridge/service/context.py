@@ -10,6 +10,9 @@ from datetime import UTC
 from datetime import datetime
 from typing import Any
 
+from scim_bridge.config import ALL_SCOPES
+from scim_bridge.scim import errors
+
 
 @dataclass
 class RequestContext:
@@ -18,6 +21,18 @@ class RequestContext:
     request_id: str = ""
     # Upstream calls made while serving this request (filled through the client's call hook).
     upstream_calls: list[dict[str, Any]] = field(default_factory=list)
+    # The scopes the caller's credential grants, and those this request has exercised (for the audit log).
+    scopes: frozenset[str] = ALL_SCOPES
+    used_scopes: set[str] = field(default_factory=set)
+
+    def require(self, scope: str, action: str) -> None:
+        """Go on only when the credential grants ``scope``; InsufficientScope (403) naming it otherwise.
+
+        Called before the first upstream write of the action, so a refused request changes nothing.
+        """
+        if scope not in self.scopes:
+            raise errors.InsufficientScope(scope, action)
+        self.used_scopes.add(scope)
 
     def absolute(self, resource: dict[str, Any]) -> dict[str, Any]:
         """``resource`` with its relative URLs made absolute under this request's base URL."""

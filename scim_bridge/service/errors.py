@@ -19,30 +19,37 @@ def _quote(exc: d.DirectoryError) -> str:
     return text
 
 
+_CREDENTIALS = {
+    "OpsGenie": "API key; check OPSGENIE_API_KEY and OPSGENIE_API_URL",
+    "Atlassian": "credentials; check ATLASSIAN_EMAIL, ATLASSIAN_API_TOKEN, ATLASSIAN_ADMIN_API_KEY and the URLs",
+}
+
+
 def to_scim_error(exc: d.DirectoryError) -> s.ScimError:
     if isinstance(exc, d.NotFoundError):
         return s.NotFound(f"Not found upstream: {_quote(exc)}")
     if isinstance(exc, d.ConflictError):
         return s.Uniqueness(f"Already exists upstream: {_quote(exc)}")
+    if isinstance(exc, d.ReadOnlyError):
+        return s.Mutability(f"Read-only upstream: {_quote(exc)}")
+    name = exc.upstream
     if isinstance(exc, d.InvalidError):
-        return s.InvalidValue(f"Rejected by OpsGenie: {_quote(exc)}")
+        return s.InvalidValue(f"Rejected by {name}: {_quote(exc)}")
     if isinstance(exc, d.ReferencedError):
-        return s.Conflict(f"Still referenced in OpsGenie: {_quote(exc)}")
+        return s.Conflict(f"Still referenced in {name}: {_quote(exc)}")
     if isinstance(exc, d.ForbiddenError):
-        return s.Forbidden(f"OpsGenie refused the operation: {_quote(exc)}")
+        return s.Forbidden(f"{name} refused the operation: {_quote(exc)}")
     if isinstance(exc, d.AuthenticationError):
-        return s.BadGateway(
-            "OpsGenie rejected the bridge's API key; check OPSGENIE_API_KEY and OPSGENIE_API_URL "
-            f"(run 'scim-bridge check'). {_quote(exc)}"
-        )
+        return s.BadGateway(f"{name} rejected the bridge's {_CREDENTIALS.get(name, 'credentials')} "
+                            f"(run 'scim-bridge check'). {_quote(exc)}")
     if isinstance(exc, d.ThrottledError):
         return s.RateLimited(
-            f"The OpsGenie rate limit is exhausted; retry later. {_quote(exc)}",
+            f"The {name} rate limit is exhausted; retry later. {_quote(exc)}",
             retry_after=math.ceil(exc.retry_after),
         )
     if isinstance(exc, d.UnavailableError):
         return s.ServiceUnavailable(
-            f"OpsGenie is unavailable; retry later. {_quote(exc)}", retry_after=math.ceil(exc.retry_after)
+            f"{name} is unavailable; retry later. {_quote(exc)}", retry_after=math.ceil(exc.retry_after)
         )
     return s.BadGateway(f"Unexpected upstream error: {_quote(exc)}")
 

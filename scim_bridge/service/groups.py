@@ -702,6 +702,8 @@ class GroupService:
         new_ids = _member_ids(new.get("members"), strict=True)
         to_add = [uid for uid in new_ids if uid not in set(old_ids)]
         to_remove = sorted(set(old_ids) - set(new_ids))
+        if to_add or to_remove:
+            ctx.require("roles", "changing the members of a role group")
         if group.role.lower() == OWNER:
             if to_add or to_remove:
                 raise errors.Mutability("The role:Owner group is read-only: the account owner is managed in OpsGenie")

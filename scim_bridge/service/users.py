@@ -205,6 +205,8 @@ class UserService:
         existing = self._fresh_by_username(user_name)
         if existing is not None:
             raise errors.Uniqueness(f"A user with userName {user_name!r} already exists (id {existing.id})")
+        if (desired.fields.role or self.settings.default_role).lower() != self.settings.default_role.lower():
+            ctx.require("roles", "creating a user with a role other than the default role")
         if (desired.fields.role or "").lower() == OWNER:
             raise errors.Forbidden("The Owner role cannot be granted through the bridge")
         fields = replace(desired.fields, role=self._known_role(desired.fields.role or self.settings.default_role))
@@ -342,6 +344,7 @@ class UserService:
             added = _added_role(new, current)
             if added is not None:
                 desired = replace(desired, fields=replace(desired.fields, role=added))
+            ctx.require("roles", "changing a user's role")
         was_active = current.get("active", True)
         if not self.settings.read_through and (desired.fields.role is not None or (was_active and not desired.active)):
             # The mirror's snapshot may predate a promotion to Owner made in OpsGenie: a role change or a

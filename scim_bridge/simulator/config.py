@@ -30,6 +30,9 @@ from dataclasses import dataclass
 from dataclasses import field
 from typing import Any
 
+from scim_bridge.simulator.knobs import apply_changes
+from scim_bridge.simulator.knobs import convert_scalar
+
 RIGHTS: frozenset[str] = frozenset({"read", "create_update", "delete", "configuration"})
 """Access rights an API key can hold (API Key Management in OpsGenie)."""
 
@@ -162,15 +165,7 @@ class SimulatorConfig:
 
     def apply_changes(self, changes: Mapping[str, Any]) -> None:
         """Change knobs from a JSON object; all-or-nothing, ValueError on any bad name or value."""
-        candidate = dataclasses.replace(self)  # validated copy, so a bad change leaves self intact
-        fields = {f.name: f for f in dataclasses.fields(self)}
-        for name, raw in changes.items():
-            if name not in fields:
-                raise ValueError(f"unknown knob {name!r}")
-            setattr(candidate, name, _convert(name, raw, getattr(self, name)))
-        candidate.validate()
-        for name in changes:
-            setattr(self, name, getattr(candidate, name))
+        apply_changes(self, changes, _convert)
 
     @classmethod
     def from_cli(
@@ -239,23 +234,4 @@ def _convert(name: str, raw: Any, current: Any) -> Any:
         if not isinstance(raw, dict):
             raise ValueError("key_regions must be an object of key -> region")
         return {str(k): str(v) for k, v in raw.items()}
-    if name == "seed":
-        return None if raw is None else str(raw)
-    if isinstance(current, bool):
-        if not isinstance(raw, bool):
-            raise ValueError(f"{name} must be a boolean")
-        return raw
-    if isinstance(current, int):
-        if isinstance(raw, bool) or not isinstance(raw, int | str):
-            raise ValueError(f"{name} must be an integer")
-        try:
-            return int(raw)
-        except ValueError:
-            raise ValueError(f"{name} must be an integer") from None
-    if isinstance(current, float):
-        if isinstance(raw, bool) or not isinstance(raw, int | float):
-            raise ValueError(f"{name} must be a number")
-        return float(raw)
-    if not isinstance(raw, str | int) or isinstance(raw, bool):
-        raise ValueError(f"{name} must be a string")
-    return str(raw)
+    return convert_scalar(name, raw, current)

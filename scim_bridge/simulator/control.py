@@ -14,26 +14,19 @@ from flask import Blueprint
 from flask import Response
 from flask import request
 
+from scim_bridge.simulator.controlkit import add_common_routes
+from scim_bridge.simulator.controlkit import object_body
 from scim_bridge.simulator.errors import SimError
 from scim_bridge.simulator.responses import json_response
 from scim_bridge.simulator.state import SimulatorState
 
 
-def _json_body() -> Any:
-    raw = request.get_data(cache=True)
-    if not raw.strip():
-        return {}
-    parsed = request.get_json(force=True, silent=True)
-    if parsed is None:
-        raise SimError(400, "Could not parse the request body as JSON")
-    return parsed
+def _fail(message: str) -> SimError:
+    return SimError(400, message)
 
 
 def _object_body() -> dict[str, Any]:
-    parsed = _json_body()
-    if not isinstance(parsed, dict):
-        raise SimError(400, "Request body must be a JSON object")
-    return parsed
+    return object_body(_fail)
 
 
 def _count(data: dict[str, Any], *names: str) -> int:
@@ -48,58 +41,6 @@ def _count(data: dict[str, Any], *names: str) -> int:
 
 def control_blueprint(state: SimulatorState) -> Blueprint:
     bp = Blueprint("sim_control", __name__, url_prefix="/__sim")
-
-    @bp.get("/state")
-    def dump() -> Response:
-        return json_response(state.dump())
-
-    @bp.get("/calls")
-    def calls() -> Response:
-        since = request.args.get("since", "0")
-        return json_response({"calls": state.call_log(int(since) if since.isdigit() else 0)})
-
-    @bp.delete("/calls")
-    def clear_calls() -> Response:
-        state.clear_calls()
-        return json_response({"result": "Cleared"})
-
-    @bp.post("/reset")
-    def reset() -> Response:
-        seed = _object_body().get("seed")
-        state.reset(None if seed is None else str(seed))
-        return json_response({"result": "Reset", **state.counts()})
-
-    @bp.get("/config")
-    def get_config() -> Response:
-        return json_response(state.config.to_dict())
-
-    @bp.patch("/config")
-    def patch_config() -> Response:
-        try:
-            return json_response(state.update_config(_object_body()))
-        except (ValueError, KeyError, TypeError) as exc:
-            raise SimError(400, str(exc)) from None
-
-    @bp.get("/faults")
-    def list_faults() -> Response:
-        return json_response({"rules": state.list_faults()})
-
-    @bp.post("/faults")
-    def add_faults() -> Response:
-        data = _json_body()
-        rules = data.get("rules", [data]) if isinstance(data, dict) else data
-        if not isinstance(rules, list):
-            raise SimError(400, 'Send a rule object, a list of rules, or {"rules": [...]}')
-        try:
-            state.add_faults(rules)
-        except (ValueError, TypeError) as exc:
-            raise SimError(400, str(exc)) from None
-        return json_response({"rules": state.list_faults()}, 201)
-
-    @bp.delete("/faults")
-    def clear_faults() -> Response:
-        state.clear_faults()
-        return json_response({"result": "Cleared"})
 
     @bp.post("/bulk")
     def bulk() -> Response:
@@ -117,6 +58,7 @@ def control_blueprint(state: SimulatorState) -> Blueprint:
             raise SimError(400, str(exc)) from None
         return json_response(made, 201)
 
+    add_common_routes(bp, state, json_response, _fail)
     _direct_routes(bp, state)
     return bp
 

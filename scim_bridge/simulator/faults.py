@@ -2,7 +2,7 @@
 
 A rule's ``action`` is one of:
 
-- ``"503"`` or ``"status:503"``: answer that status with an OpsGenie error body; nothing is applied.
+- ``"503"`` or ``"status:503"``: answer that status with the simulated API's error body; nothing is applied.
 - ``"drop"``: close the connection without a response; nothing is applied.
 - ``"delay:250"``: wait 250 ms, then handle the request normally.
 - ``"after_write:503"``: apply the request, then answer 503 instead of the real response.
@@ -15,11 +15,17 @@ rule applies to before it is used up.
 
 from __future__ import annotations
 
+import contextlib
 import re
+import socket
 import threading
 from dataclasses import dataclass
 from dataclasses import field
 from typing import Any
+
+from flask import Response
+from flask import g
+from flask import request
 
 _ACTION_RE = re.compile(r"^(?:(?:status:)?(\d{3})|drop|delay:(\d+)|after_write:(?:(\d{3})|drop))$")
 
@@ -118,3 +124,18 @@ class FaultQueue:
                         self._rules.remove(rule)
                     return rule
             return None
+
+
+class ConnectionDropped(Exception):
+    """Raised in place of a drop when no raw socket is available (in-process test client)."""
+
+
+def drop_connection() -> Response:
+    """Close the client connection without answering (the response written later is lost)."""
+    g.dropped = True
+    sock: Any = request.environ.get("werkzeug.socket")
+    if sock is None:
+        raise ConnectionDropped("simulated connection drop")
+    with contextlib.suppress(OSError):
+        sock.shutdown(socket.SHUT_RDWR)
+    return Response(b"", status=500)

@@ -12,11 +12,8 @@ likewise closes the connection before handling; ``fail_after_write_rate`` applie
 
 from __future__ import annotations
 
-import contextlib
 import json
-import socket
 import time
-from typing import Any
 
 from flask import Response
 from flask import g
@@ -25,6 +22,7 @@ from flask import request
 from scim_bridge.simulator.config import SimulatorConfig
 from scim_bridge.simulator.errors import SimError
 from scim_bridge.simulator.faults import FaultAction
+from scim_bridge.simulator.faults import drop_connection
 from scim_bridge.simulator.responses import error_response
 from scim_bridge.simulator.responses import request_id
 from scim_bridge.simulator.state import SimulatorState
@@ -34,10 +32,6 @@ BODY_METHODS = frozenset({"POST", "PATCH", "PUT"})
 METHOD_RIGHTS = {"GET": "read", "HEAD": "read", "POST": "create_update", "PATCH": "create_update"}
 METHOD_RIGHTS |= {"PUT": "create_update", "DELETE": "delete"}
 RANDOM_FAILURES = [500, 502, 503]
-
-
-class ConnectionDropped(Exception):
-    """Raised in place of a drop when no raw socket is available (in-process test client)."""
 
 
 def is_api_request() -> bool:
@@ -168,17 +162,6 @@ def _apply_faults(state: SimulatorState, config: SimulatorConfig) -> Response | 
     elif action.kind == "after_write":
         g.after_write = action
     return None
-
-
-def drop_connection() -> Response:
-    """Close the client connection without answering (the response written later is lost)."""
-    g.dropped = True
-    sock: Any = request.environ.get("werkzeug.socket")
-    if sock is None:
-        raise ConnectionDropped("simulated connection drop")
-    with contextlib.suppress(OSError):
-        sock.shutdown(socket.SHUT_RDWR)
-    return Response(b"", status=500)
 
 
 def after_api_request(state: SimulatorState, response: Response) -> Response:

@@ -32,6 +32,7 @@ def _from_row(row: Mapping[Any, Any]) -> AuditEvent:
         outcome=row["outcome"],
         detail=row["detail"],
         upstream_calls=row["upstream_calls"],
+        scopes=row["scopes"] or "",
     )
 
 
@@ -49,6 +50,7 @@ def add_audit(conn: Connection, event: AuditEvent) -> AuditEvent:
         "outcome": event.outcome,
         "detail": event.detail,
         "upstream_calls": normalize_json(event.upstream_calls),
+        "scopes": event.scopes,
     }
     result = conn.execute(insert(audit_events).values(values).returning(audit_events.c.id))
     return replace(event, id=int(result.scalar_one()), upstream_calls=values["upstream_calls"])

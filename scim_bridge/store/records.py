@@ -97,6 +97,7 @@ class AuditEvent:
     detail: str = ""
     upstream_calls: list[dict[str, Any]] = field(default_factory=list)
     id: int | None = None
+    scopes: str = ""  # the scopes the request exercised, "+"-joined ("write+roles")
 
 
 class SyncUser(NamedTuple):

@@ -101,6 +101,8 @@ audit_events = Table(
     Column("outcome", String, nullable=False),
     Column("detail", Text, nullable=False),
     Column("upstream_calls", JSON, nullable=False),
+    # The scopes the request exercised ("read", "write+roles"); empty when it was refused before any.
+    Column("scopes", String, nullable=False, server_default=""),
     Index("ix_audit_events_at", "at"),
     Index("ix_audit_events_resource_id", "resource_id"),
 )
@@ -179,3 +181,23 @@ rate_slots = Table(
 )
 
 MIRROR_TABLES = (scim_values, scim_resources, rate_slots, rate_domains)
+
+# Operator console: its sessions (a logout deletes the row, so the cookie stops working everywhere) and its
+# failed logins (one row per failure and throttle key, shared by every worker and replica). Times are seconds
+# since the epoch.
+console_sessions = Table(
+    "console_sessions",
+    metadata,
+    Column("id_sha256", String, primary_key=True),
+    Column("created_at", Double, nullable=False),
+    Column("expires_at", Double, nullable=False),
+)
+
+console_login_failures = Table(
+    "console_login_failures",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True),
+    Column("key", String, nullable=False),
+    Column("at", Double, nullable=False),
+    Index("ix_console_login_failures_key_at", "key", "at"),
+)

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-import logging
 import math
 import secrets
 import time
 import uuid
+from collections.abc import Callable
 
 from flask import Flask
 from flask import Response
@@ -17,8 +17,16 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from scim_bridge import __version__
+from scim_bridge import logs
+from scim_bridge.atlassian.client import AtlassianClient
+from scim_bridge.atlassian.retry import RetryPolicy as AtlassianRetry
+from scim_bridge.config import ConfigError
 from scim_bridge.config import Settings
+from scim_bridge.config import format_scopes
 from scim_bridge.directory.base import Directory
+from scim_bridge.directory.jsm import JsmDirectory
+from scim_bridge.directory.links import LinkStore
+from scim_bridge.directory.links import MemoryLinkStore
 from scim_bridge.directory.opsgenie import OpsGenieDirectory
 from scim_bridge.opsgenie.client import OpsGenieClient
 from scim_bridge.opsgenie.ratelimit import RateBudget
@@ -42,21 +50,24 @@ from scim_bridge.web import health
 from scim_bridge.web import oauth
 from scim_bridge.web import resources
 from scim_bridge.web.auth import authenticate
+from scim_bridge.web.auth import required_scope
 from scim_bridge.web.http import scim_response
+from scim_bridge.web.metrics import UNMATCHED
 from scim_bridge.web.metrics import Metrics
+from scim_bridge.web.metrics import method_label
+from scim_bridge.web.metrics import status_label
 from scim_bridge.web.ratelimit import ClientRateLimiter
 from scim_bridge.web.state import Bridge
+from scim_bridge.web.state import UpstreamClient
 
-log = logging.getLogger("scim_bridge.access")
+access = logs.get_logger("scim_bridge.access")  # one line per request
+log = logs.get_logger("scim_bridge")
 SCIM_PREFIX = "/scim/v2"
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
-def build_directory(
-    settings: Settings, metrics: Metrics, store: Store | None = None
-) -> tuple[Directory, OpsGenieClient]:
-    """The OpsGenie directory. With a PostgreSQL ``store`` (several replicas) the upstream rate budget lives
-    in that database, so all replicas together stay under the upstream limits."""
+def upstream_call_recorder(metrics: Metrics) -> Callable[[CallRecord], None]:
+    """The ``on_call`` hook of either client: the request's call list (audit log) and the upstream metrics."""
     def on_call(record: CallRecord) -> None:
         call = {
             "method": record.method,
@@ -68,18 +79,44 @@ def build_directory(
             "error": record.error,
         }
         calls.record_call(call)
-        status = str(record.status) if record.status is not None else "error"
-        metrics.inc("scim_bridge_upstream_calls_total", "Upstream calls by method, domain and status",
-                    method=record.method, domain=record.domain, status=status)
-        metrics.observe("scim_bridge_upstream_call_seconds", "Upstream call latency",
-                        record.duration, method=record.method, domain=record.domain)
+        method = method_label(record.method)
+        metrics.upstream_calls.labels(method=method, domain=record.domain, status=status_label(record.status)).inc()
+        metrics.upstream_call_seconds.labels(method=method, domain=record.domain).observe(record.duration)
         if record.attempt > 1:
-            metrics.inc("scim_bridge_upstream_retries_total", "Upstream attempts after the first",
-                        domain=record.domain)
+            metrics.upstream_retries.labels(domain=record.domain).inc()
         if record.status == 429:
-            metrics.inc("scim_bridge_upstream_throttled_total", "429 answers received from upstream",
-                        domain=record.domain)
+            metrics.upstream_throttled.labels(domain=record.domain).inc()
 
+    return on_call
+
+
+def jsm_link_store(settings: Settings, store: Store | None) -> LinkStore:
+    """The link store of the jsm upstream when none is given.
+
+    TO BE SWITCHED to the SQL link store of ``scim_bridge/store/`` (kept in ``store``'s database) once it
+    lands: until then the links live in this process's memory, so a restart forgets which Atlassian account
+    and team stand behind each SCIM id.
+    """
+    return MemoryLinkStore()
+
+
+def build_directory(
+    settings: Settings, metrics: Metrics, store: Store | None = None, *, links: LinkStore | None = None
+) -> tuple[Directory, UpstreamClient]:
+    """The directory of ``settings.upstream`` and its client.
+
+    opsgenie: with a PostgreSQL ``store`` (several replicas) the upstream rate budget lives in that database,
+    so all replicas together stay under the upstream limits. jsm: JsmDirectory over ``links`` (by default
+    :func:`jsm_link_store`).
+    """
+    on_call = upstream_call_recorder(metrics)
+    if settings.upstream == "jsm":
+        if settings.atlassian is None:
+            raise ConfigError("SCIM_BRIDGE_UPSTREAM=jsm needs the ATLASSIAN_* settings")
+        jsm_client = AtlassianClient.from_settings(
+            settings.atlassian, on_call=on_call, retry=AtlassianRetry(total_budget=settings.upstream_wait_budget))
+        link_store = links if links is not None else jsm_link_store(settings, store)
+        return JsmDirectory(jsm_client, link_store, account_scope=settings.atlassian.account_scope), jsm_client
     retry = RetryPolicy(total_budget=settings.upstream_wait_budget)
     budget: RateBudget = RollingWindowBudget()
     if store is not None and store.dialect == "postgresql":
@@ -94,9 +131,11 @@ def create_app(
     *,
     directory: Directory | None = None,
     store: Store | None = None,
+    links: LinkStore | None = None,
     start_sync: bool = False,
 ) -> Flask:
-    """Build a bridge app. ``directory`` and ``store`` may be injected (tests, the demo)."""
+    """Build a bridge app. ``directory`` and ``store`` may be injected (tests, the demo); ``links``: the link
+    store of the jsm upstream (default :func:`jsm_link_store`)."""
     app = Flask("scim_bridge")
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.json.sort_keys = False  # type: ignore[attr-defined]
@@ -104,12 +143,13 @@ def create_app(
     if store is None:
         store = Store.from_url(settings.database_url)
         store.upgrade()
-    client: OpsGenieClient | None = None
+    client: UpstreamClient | None = None
     if directory is None:
-        directory, client = build_directory(settings, metrics, store)
-        _calibrate(client)
+        directory, client = build_directory(settings, metrics, store, links=links)
+        if isinstance(client, OpsGenieClient):
+            _calibrate(client)
     sync = SyncService.for_settings(directory, store, settings)
-    app.extensions["scim_bridge"] = Bridge(
+    app.extensions["scim_bridge"] = b = Bridge(
         settings=settings,
         store=store,
         directory=directory,
@@ -119,7 +159,10 @@ def create_app(
         metrics=metrics,
         cursor_codec=CursorCodec(cursor_key(settings, store)),
         client=client,
+        client_limiter=ClientRateLimiter(settings.client_rate_limit, settings.client_rate_burst)
+        if settings.client_rate_limit > 0 else None,
     )
+    metrics.add_collector(health.BridgeGauges(b))
     app.register_blueprint(discovery.bp, url_prefix=SCIM_PREFIX)
     app.register_blueprint(resources.bp, url_prefix=SCIM_PREFIX)
     app.register_blueprint(health.bp)
@@ -127,21 +170,21 @@ def create_app(
         app.register_blueprint(oauth.bp)
     if settings.console_token:
         console.init_app(app, scim_prefix=SCIM_PREFIX)
-    _install_hooks(app, settings, store, metrics)
+    _install_hooks(app, settings, store, metrics, app.extensions["scim_bridge"].client_limiter)
     if start_sync:
         sync.start_background()
     return app
 
 
-def _install_hooks(app: Flask, settings: Settings, store: Store, metrics: Metrics) -> None:
-    limiter = ClientRateLimiter(settings.client_rate_limit, settings.client_rate_burst) \
-        if settings.client_rate_limit > 0 else None
+def _install_hooks(app: Flask, settings: Settings, store: Store, metrics: Metrics,
+                  limiter: ClientRateLimiter | None) -> None:
 
     @app.before_request
     def start() -> None:
         g.started = time.perf_counter()
         incoming = request.headers.get("X-Request-Id", "")
         g.request_id = incoming if 0 < len(incoming) <= 128 and incoming.isprintable() else uuid.uuid4().hex
+        logs.bind_request(g.request_id)
         # Nothing reads the body yet: the SCIM views after authentication, the console and OAuth forms when
         # they need it, each read bounded in time.
         g.body = body.install(request.environ, per_read=settings.body_read_timeout,
@@ -152,14 +195,19 @@ def _install_hooks(app: Flask, settings: Settings, store: Store, metrics: Metric
         request.scim_context = ctx  # type: ignore[attr-defined]
         g.calls_token = calls.collect_into(ctx.upstream_calls)
         if request.endpoint not in discovery.DISCOVERY_ENDPOINTS or settings.discovery_requires_auth:
-            ctx.actor = authenticate(request.headers.get("Authorization"), settings.tokens,
-                                     oauth_clients=settings.oauth_clients, signing_key=settings.oauth_signing_key)
+            credential = authenticate(request.headers.get("Authorization"), settings.tokens,
+                                      oauth_clients=settings.oauth_clients,
+                                      verifier=oauth.verifier_for(settings, request.host_url))
+            ctx.actor, ctx.scopes = credential.name, credential.scopes
             g.authenticated = True  # only authenticated requests reach the audit log
             wait = limiter.acquire(ctx.actor) if limiter is not None else 0.0
             if wait > 0:
                 raise errors.RateLimited(f"Too many requests from this client; at most "
                                          f"{settings.client_rate_limit:g} per second are accepted",
                                          retry_after=math.ceil(wait))
+            scope = required_scope(request.method, request.path)
+            if scope is not None and request.endpoint not in discovery.DISCOVERY_ENDPOINTS:
+                ctx.require(scope, "reading" if scope == "read" else "this change")
         body.buffer_streamed(request.environ, settings.max_body_bytes)
 
     @app.after_request
@@ -172,24 +220,19 @@ def _install_hooks(app: Flask, settings: Settings, store: Store, metrics: Metric
             response.headers.pop("Content-Type", None)  # Flask's automatic OPTIONS answer has no body
         elapsed = time.perf_counter() - g.get("started", time.perf_counter())
         ctx = getattr(request, "scim_context", None)
-        endpoint = request.url_rule.rule if request.url_rule is not None else "unmatched"
-        metrics.inc("scim_bridge_requests_total", "SCIM requests by endpoint, method and status",
-                    endpoint=endpoint, method=request.method, status=str(response.status_code))
-        metrics.observe("scim_bridge_request_seconds", "SCIM request latency", elapsed,
-                        endpoint=endpoint, method=request.method)
+        # Labels only from the known routes and methods: nothing a client sends can add series.
+        endpoint = request.url_rule.rule if request.url_rule is not None else UNMATCHED
+        method = method_label(request.method)
+        metrics.requests.labels(endpoint=endpoint, method=method, status=status_label(response.status_code)).inc()
+        metrics.request_seconds.labels(endpoint=endpoint, method=method).observe(elapsed)
         if response.status_code == 429:
-            metrics.inc("scim_bridge_throttled_responses_total", "429 answers sent to clients")
+            metrics.throttled_responses.inc()
         if isinstance(ctx, RequestContext) and g.get("authenticated"):
             _audit(store, ctx, response, metrics)
-        log.info(json.dumps({
-            "request_id": g.get("request_id"),
-            "method": request.method,
-            "path": request.path,
-            "status": response.status_code,
-            "duration_ms": round(elapsed * 1000, 1),
-            "upstream_calls": len(ctx.upstream_calls) if isinstance(ctx, RequestContext) else 0,
-            "actor": ctx.actor if isinstance(ctx, RequestContext) else None,
-        }))
+        access.info("request", method=request.method, path=request.path, status=response.status_code,
+                    duration_ms=round(elapsed * 1000, 1),
+                    upstream_calls=len(ctx.upstream_calls) if isinstance(ctx, RequestContext) else 0,
+                    actor=ctx.actor if isinstance(ctx, RequestContext) else None)
         return response
 
     @app.teardown_request
@@ -197,6 +240,7 @@ def _install_hooks(app: Flask, settings: Settings, store: Store, metrics: Metric
         token = g.pop("calls_token", None)
         if token is not None:
             calls.reset(token)
+        logs.end_request()
 
     @app.errorhandler(errors.ScimError)
     def scim_error(exc: errors.ScimError) -> Response:
@@ -220,7 +264,7 @@ def _install_hooks(app: Flask, settings: Settings, store: Store, metrics: Metric
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception) -> Response:
-        logging.getLogger("scim_bridge").exception("unhandled error on %s %s", request.method, request.path)
+        log.exception("unhandled error", method=request.method, path=request.path)
         err = errors.InternalError(
             f"Internal error; quote request id {g.get('request_id', '')} when reporting it"
         )
@@ -242,7 +286,7 @@ def _calibrate(client: OpsGenieClient) -> None:
     try:
         client.calibrate_budget()
     except Exception as exc:  # unreachable or refused: keep the configured limits, say why
-        logging.getLogger("scim_bridge").warning("could not read the OpsGenie request limits: %s", exc)
+        log.warning("could not read the OpsGenie request limits", error=str(exc))
 
 
 def _audit(store: Store, ctx: RequestContext, response: Response, metrics: Metrics) -> None:
@@ -267,11 +311,11 @@ def _audit(store: Store, ctx: RequestContext, response: Response, metrics: Metri
             actor=ctx.actor, request_id=ctx.request_id, method=request.method, path=request.path,
             resource_type=resource_type, resource_id=resource_id, operation=operation,
             status=response.status_code, outcome=outcome, detail=detail[:2000],
-            upstream_calls=list(ctx.upstream_calls),
+            upstream_calls=list(ctx.upstream_calls), scopes=format_scopes(ctx.used_scopes),
         ))
-        metrics.inc("scim_bridge_audit_events_total", "Audit events written", outcome=outcome)
+        metrics.audit_events.labels(outcome=outcome).inc()
     except Exception:  # the audit must never turn a completed change into an error
-        logging.getLogger("scim_bridge").exception("could not write the audit event")
+        log.exception("could not write the audit event")
 
 
-__all__ = ["create_app", "build_directory", "__version__"]
+__all__ = ["create_app", "build_directory", "jsm_link_store", "upstream_call_recorder", "__version__"]

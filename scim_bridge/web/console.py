@@ -23,7 +23,6 @@ from flask import flash
 from flask import redirect
 from flask import render_template
 from flask import request
-from flask import session
 from flask import url_for
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response as ResponseBase
@@ -34,20 +33,19 @@ from scim_bridge.store.browse import Browser
 from scim_bridge.store.browse import Page
 from scim_bridge.store.records import AuditEvent
 from scim_bridge.web import console_data
+from scim_bridge.web.console_security import ConsoleGuard
 from scim_bridge.web.console_security import LoginThrottle
 from scim_bridge.web.console_security import configure_sessions
 from scim_bridge.web.console_security import csrf_token
 from scim_bridge.web.console_security import csrf_valid
-from scim_bridge.web.console_security import log_in
-from scim_bridge.web.console_security import logged_in
-from scim_bridge.web.console_security import token_matches
 from scim_bridge.web.state import Bridge
 from scim_bridge.web.state import bridge
 
 log = logging.getLogger("scim_bridge.console")
 PAGE_SIZE = 50
-RING = "console_ring"
+SCIM_PREFIX = "console_scim_prefix"
 THROTTLE = "console_login_throttle"
+GUARD = "console_guard"
 OPERATIONS = ("create", "replace", "patch", "delete")
 RESOURCE_TYPES = ("Users", "Groups")
 OUTCOMES = ("ok", "error")
@@ -68,27 +66,25 @@ bp = Blueprint("console", __name__, url_prefix="/console", template_folder="temp
 def init_app(app: Flask, *, scim_prefix: str) -> None:
     """Register the console on ``app`` (call only when a console token is configured)."""
     b: Bridge = app.extensions["scim_bridge"]
-    configure_sessions(app, b.settings)
-    ring = console_data.RequestRing()
-    b.extras[RING] = ring
-    b.extras[THROTTLE] = LoginThrottle()
-
-    @app.after_request
-    def count_scim_request(response: Response) -> Response:
-        if request.path.startswith(scim_prefix):
-            ring.record(response.status_code)
-        return response
-
+    guard = configure_sessions(app, b.settings, b.store)
+    b.extras[SCIM_PREFIX] = scim_prefix
+    b.extras[GUARD] = guard
+    b.extras[THROTTLE] = LoginThrottle(guard.sessions)
     app.register_blueprint(bp)
 
 
 # --- protection -------------------------------------------------------------------------------------
+def _guard() -> ConsoleGuard:
+    found: ConsoleGuard = bridge().extras[GUARD]
+    return found
+
+
 @bp.before_request
 def guard() -> ResponseBase | None:
     if request.endpoint == "console.static":
         return None
     # The session is checked first: no form (body) is read for a client that is not logged in.
-    if request.endpoint not in PUBLIC_ENDPOINTS and not logged_in(bridge().settings):
+    if request.endpoint not in PUBLIC_ENDPOINTS and not _guard().logged_in():
         target = request.full_path if request.query_string else request.path
         return redirect(url_for("console.login", next=target))
     if request.method == "POST" and not csrf_valid(request.form.get("csrf_token")):
@@ -113,7 +109,7 @@ def http_error(exc: HTTPException) -> tuple[str, int]:
 
 @bp.context_processor
 def template_helpers() -> dict[str, Any]:
-    return {"csrf_token": csrf_token, "when": _when, "logged_in": logged_in(bridge().settings),
+    return {"csrf_token": csrf_token, "when": _when, "logged_in": _guard().logged_in(),
             "page_url": _page_url}
 
 
@@ -137,8 +133,9 @@ def _safe_next(target: str | None) -> str:
 def login() -> Any:
     b = bridge()
     next_url = request.values.get("next")
+    guard = _guard()
     if request.method == "GET":
-        if logged_in(b.settings):
+        if guard.logged_in():
             return redirect(_safe_next(next_url))
         return render_template("login.html", next=next_url or "", error=None)
     throttle: LoginThrottle = b.extras[THROTTLE]
@@ -148,8 +145,8 @@ def login() -> Any:
         message = f"Too many failed attempts. Try again in {int(wait) + 1} seconds."
         response = render_template("login.html", next=next_url or "", error=message)
         return response, 429, {"Retry-After": str(int(wait) + 1)}
-    if token_matches(b.settings, request.form.get("token", "")):
-        log_in(b.settings)
+    if guard.token_matches(request.form.get("token", "")):
+        guard.log_in()
         log.info("console login from %s", client)
         return redirect(_safe_next(next_url))
     throttle.failed(client)
@@ -159,7 +156,7 @@ def login() -> Any:
 
 @bp.post("/logout")
 def logout() -> Any:
-    session.clear()
+    _guard().log_out()
     return redirect(url_for("console.login"))
 
 
@@ -167,7 +164,7 @@ def logout() -> Any:
 @bp.get("/")
 def status() -> str:
     b = bridge()
-    return render_template("status.html", active="status", s=console_data.status(b, b.extras[RING]))
+    return render_template("status.html", active="status", s=console_data.status(b, b.extras[SCIM_PREFIX]))
 
 
 @bp.post("/sync")
@@ -281,7 +278,7 @@ def _ticket_text(event: AuditEvent) -> str:
     lines = [
         f"SCIM request: {event.method} {event.path}",
         f"Time: {_when(event.at)}",
-        f"Client: {event.actor or '-'}",
+        f"Client: {event.actor or '-'} (scopes used: {event.scopes or '-'})",
         f"Bridge request id: {event.request_id}",
         f"Result: {event.status} ({event.outcome})",
     ]

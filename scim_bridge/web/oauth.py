@@ -1,8 +1,11 @@
 """OAuth 2.0 client-credentials grant (RFC 6749, Section 4.4) issuing short-lived signed access tokens.
 
-The access tokens are JWTs (RFC 7519) signed with HMAC-SHA256 under ``SCIM_BRIDGE_OAUTH_SIGNING_KEY``. They carry
-the client id as ``sub``; a token is accepted only while that client is still configured, so removing a client
-revokes its tokens at once.
+The access tokens are JWTs (RFC 7519) issued and verified with PyJWT, HMAC-SHA256 under
+``SCIM_BRIDGE_OAUTH_SIGNING_KEY`` (the only algorithm accepted). They carry the client id as ``sub``, the
+issuer and audience (checked on every token), ``iat``/``nbf``/``exp``, the granted ``scope`` and a
+fingerprint of the client's secret. A token is accepted only while its client is still configured with the
+same secret: removing a client, or rotating its secret, revokes its tokens at once; narrowing a client's
+scopes narrows its tokens too.
 """
 
 from __future__ import annotations
@@ -12,27 +15,32 @@ import binascii
 import hashlib
 import hmac
 import json
+import math
 import time
 import uuid
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote_plus
 
+import jwt
 from flask import Blueprint
 from flask import Response
 from flask import request
 
+from scim_bridge.config import ALL_SCOPES
+from scim_bridge.config import MAX_OAUTH_TOKEN_LIFETIME
+from scim_bridge.config import SCOPES
 from scim_bridge.config import OAuthClient
 from scim_bridge.config import Settings
-from scim_bridge.scim.listing import b64url_decode
-from scim_bridge.scim.listing import b64url_encode
 from scim_bridge.web.state import bridge
 
-ISSUER = "scim-bridge"
 TOKEN_PATH = "/oauth/token"
-_HEADER = {"alg": "HS256", "typ": "JWT"}
+ALGORITHM = "HS256"
+REQUIRED_CLAIMS = ["iss", "aud", "sub", "iat", "nbf", "exp", "scope", "sfp"]
 # A digest no secret produces: unknown client ids are still compared, so timing does not reveal which exist.
 _NO_DIGEST = "0" * 64
+# The rate-limit key of token requests naming a client id that is not configured.
+_UNKNOWN_CLIENT = "oauth-token:?"
 
 bp = Blueprint("oauth", __name__)
 
@@ -40,17 +48,20 @@ bp = Blueprint("oauth", __name__)
 class OAuthError(Exception):
     """A token-endpoint error answered per RFC 6749, Section 5.2."""
 
-    def __init__(self, error: str, description: str, status: int = 400) -> None:
+    def __init__(self, error: str, description: str, status: int = 400, headers: dict[str, str] | None = None
+                 ) -> None:
         super().__init__(description)
         self.error = error
         self.description = description
         self.status = status
+        self.headers = dict(headers or {})
 
     def response(self) -> Response:
         body = {"error": self.error, "error_description": self.description}
         answer = _json(body, self.status)
         if self.status == 401:
             answer.headers["WWW-Authenticate"] = 'Basic realm="scim-bridge"'
+        answer.headers.update(self.headers)
         return answer
 
 
@@ -58,45 +69,65 @@ class OAuthError(Exception):
 class AccessToken:
     client: OAuthClient
     expires_at: int
+    scopes: frozenset[str]
 
 
-def _sign(signing_input: str, key: str) -> str:
-    return b64url_encode(hmac.new(key.encode(), signing_input.encode(), hashlib.sha256).digest())
+def secret_fingerprint(client: OAuthClient, key: str) -> str:
+    """Binds a token to the client's current secret without revealing anything about it."""
+    message = f"{client.client_id}\0{client.secret_sha256}".encode()
+    return hmac.new(key.encode(), message, hashlib.sha256).hexdigest()[:32]
 
 
-def issue_token(client: OAuthClient, key: str, lifetime: int, *, now: float | None = None) -> str:
+def public_urls(root_url: str, settings: Settings) -> tuple[str, str]:
+    """(issuer, audience): the configured ones, else the public base URL the request came to."""
+    root = root_url.rstrip("/")
+    return settings.oauth_issuer or root, settings.oauth_audience or f"{root}/scim/v2"
+
+
+def issue_token(client: OAuthClient, key: str, lifetime: int, *, issuer: str, audience: str,
+                scopes: frozenset[str] | None = None, now: float | None = None) -> str:
     """A signed access token for ``client`` valid ``lifetime`` seconds from ``now``."""
     issued = int(time.time() if now is None else now)
-    claims = {"iss": ISSUER, "sub": client.client_id, "iat": issued, "exp": issued + lifetime,
-              "jti": uuid.uuid4().hex}
-    encoded = [b64url_encode(json.dumps(part, separators=(",", ":")).encode()) for part in (_HEADER, claims)]
-    signing_input = ".".join(encoded)
-    return f"{signing_input}.{_sign(signing_input, key)}"
+    granted = client.scopes if scopes is None else scopes
+    claims = {"iss": issuer, "aud": audience, "sub": client.client_id, "iat": issued, "nbf": issued,
+              "exp": issued + min(lifetime, MAX_OAUTH_TOKEN_LIFETIME), "jti": uuid.uuid4().hex,
+              "scope": " ".join(name for name in SCOPES if name in granted),
+              "sfp": secret_fingerprint(client, key)}
+    return jwt.encode(claims, key, algorithm=ALGORITHM)
 
 
-def verify_token(token: str, key: str, clients: tuple[OAuthClient, ...], *, now: float | None = None
-                 ) -> AccessToken | None:
-    """The client and expiry of a valid, unexpired token signed with ``key``; None for anything else."""
-    parts = token.split(".")
-    if len(parts) != 3 or not key:
-        return None
-    expected = _sign(f"{parts[0]}.{parts[1]}", key)
-    if not hmac.compare_digest(expected.encode(), parts[2].encode("ascii", "replace")):
-        return None
-    try:
-        header = json.loads(b64url_decode(parts[0]))
-        claims = json.loads(b64url_decode(parts[1]))
-    except (ValueError, binascii.Error):
-        return None
-    if not isinstance(header, dict) or header.get("alg") != "HS256" or not isinstance(claims, dict):
-        return None
-    expires = claims.get("exp")
-    if claims.get("iss") != ISSUER or not isinstance(expires, int) or isinstance(expires, bool):
-        return None
-    if expires <= (time.time() if now is None else now):
-        return None
-    client = next((c for c in clients if c.client_id == claims.get("sub")), None)
-    return AccessToken(client, expires) if client is not None else None
+@dataclass(frozen=True)
+class Verifier:
+    """Checks access tokens for one issuer and audience."""
+
+    key: str
+    issuer: str
+    audience: str
+
+    def verify(self, token: str, clients: tuple[OAuthClient, ...]) -> AccessToken | None:
+        """The client, expiry and scopes of a valid token; None for anything else (tampered, expired, not
+        yet valid, another issuer or audience, a client removed or with a new secret, a lifetime too long)."""
+        if not self.key:
+            return None
+        try:
+            claims = jwt.decode(token, self.key, algorithms=[ALGORITHM], issuer=self.issuer,
+                                audience=self.audience, options={"require": REQUIRED_CLAIMS})
+        except (jwt.PyJWTError, ValueError):
+            return None
+        issued, expires = claims["iat"], claims["exp"]
+        if not all(isinstance(n, int) and not isinstance(n, bool) for n in (issued, expires)) \
+                or expires - issued > MAX_OAUTH_TOKEN_LIFETIME or not isinstance(claims["scope"], str):
+            return None
+        client = next((c for c in clients if c.client_id == claims["sub"]), None)
+        fingerprint = secret_fingerprint(client, self.key).encode() if client is not None else b""
+        if client is None or not hmac.compare_digest(str(claims["sfp"]).encode(), fingerprint):
+            return None
+        return AccessToken(client, expires, frozenset(claims["scope"].split()) & client.scopes)
+
+
+def verifier_for(settings: Settings, root_url: str) -> Verifier:
+    issuer, audience = public_urls(root_url, settings)
+    return Verifier(settings.oauth_signing_key, issuer, audience)
 
 
 def looks_like_jwt(credential: str) -> bool:
@@ -170,10 +201,36 @@ def authenticate_client(client_id: str, secret: str, clients: tuple[OAuthClient,
     return found
 
 
+def _granted_scopes(client: OAuthClient, requested: str | None) -> frozenset[str]:
+    """RFC 6749, Section 3.3: the scopes asked for that the bridge knows (all the client's when none is);
+    names it does not know are ignored, a known scope the client is not given is an error."""
+    asked = frozenset((requested or "").split()) & ALL_SCOPES
+    if not asked:
+        return client.scopes
+    refused = [name for name in SCOPES if name in asked - client.scopes]
+    if refused:
+        raise OAuthError("invalid_scope", f"This client is not given the scope {refused[0]!r}")
+    return asked
+
+
+def _throttle(client_id: str, settings: Settings) -> None:
+    """The per-client request rate of SCIM (SCIM_BRIDGE_CLIENT_RATE_LIMIT), for the token requests naming
+    each client id (before the secret is checked, so it also slows down guessing)."""
+    limiter = bridge().client_limiter
+    if limiter is None:
+        return
+    known = next((c.name for c in settings.oauth_clients if c.client_id == client_id), None)
+    wait = limiter.acquire(f"oauth-token:{known}" if known is not None else _UNKNOWN_CLIENT)
+    if wait > 0:
+        raise OAuthError("temporarily_unavailable", "Too many token requests for this client; retry later", 429,
+                         {"Retry-After": str(max(1, math.ceil(wait)))})
+
+
 def token_response(settings: Settings) -> Response:
     try:
         form = _form()
         client_id, secret = _client_credentials(form)
+        _throttle(client_id, settings)
         grant_type = form.get("grant_type")
         if not grant_type:
             raise OAuthError("invalid_request", "grant_type is required")
@@ -182,11 +239,14 @@ def token_response(settings: Settings) -> Response:
             raise OAuthError("invalid_client", "Unknown client or wrong client secret", 401)
         if grant_type != "client_credentials":
             raise OAuthError("unsupported_grant_type", "Only the client_credentials grant is supported")
+        scopes = _granted_scopes(client, form.get("scope"))
     except OAuthError as exc:
         return exc.response()
-    token = issue_token(client, settings.oauth_signing_key, settings.oauth_token_lifetime)
-    return _json({"access_token": token, "token_type": "Bearer", "expires_in": settings.oauth_token_lifetime},
-                 200)
+    issuer, audience = public_urls(request.host_url, settings)
+    token = issue_token(client, settings.oauth_signing_key, settings.oauth_token_lifetime, issuer=issuer,
+                        audience=audience, scopes=scopes)
+    return _json({"access_token": token, "token_type": "Bearer", "expires_in": settings.oauth_token_lifetime,
+                  "scope": " ".join(name for name in SCOPES if name in scopes)}, 200)
 
 
 @bp.post(TOKEN_PATH)

@@ -9,6 +9,7 @@ from typing import Any
 
 from flask import current_app
 
+from scim_bridge.atlassian.client import AtlassianClient
 from scim_bridge.config import Settings
 from scim_bridge.directory.base import Directory
 from scim_bridge.opsgenie.client import OpsGenieClient
@@ -18,6 +19,9 @@ from scim_bridge.service.sync import SyncService
 from scim_bridge.service.users import UserService
 from scim_bridge.store.store import Store
 from scim_bridge.web.metrics import Metrics
+from scim_bridge.web.ratelimit import ClientRateLimiter
+
+UpstreamClient = OpsGenieClient | AtlassianClient
 
 
 @dataclass
@@ -31,9 +35,13 @@ class Bridge:
     metrics: Metrics
     cursor_codec: CursorCodec
     started: float = field(default_factory=time.time)
-    client: OpsGenieClient | None = None  # None when a directory was injected (tests, the demo's own)
+    # The upstream client (OpsGenie or Atlassian, by SCIM_BRIDGE_UPSTREAM); None when a directory was injected
+    # (tests, the demo's own).
+    client: UpstreamClient | None = None
     ready_cache: tuple[float, dict[str, Any]] | None = None  # the last upstream readiness check
     extras: dict[str, Any] = field(default_factory=dict)  # state of optional blueprints (the console)
+    # The per-client request rate (SCIM_BRIDGE_CLIENT_RATE_LIMIT) of SCIM and /oauth/token; None when off.
+    client_limiter: ClientRateLimiter | None = None
 
 
 def bridge() -> Bridge:

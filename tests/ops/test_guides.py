@@ -13,6 +13,7 @@ documented value is a plain string, number or boolean.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from dataclasses import dataclass
@@ -81,11 +82,18 @@ def bridge_overrides(env: dict[str, str]) -> dict[str, Any]:
     documented = dict(env)
     documented["OPSGENIE_API_URL"] = documented.get("OPSGENIE_API_URL", "").replace("<", "").replace(">", "")
     documented["OPSGENIE_API_KEY"] = "placeholder"
-    documented["SCIM_BEARER_TOKEN"] = TOKEN
     documented.pop("SCIM_BEARER_TOKEN_FILE", None)
     documented.pop("OPSGENIE_API_KEY_FILE", None)
+    if "SCIM_BEARER_TOKEN_HASHES" in documented:
+        # The guide's token entry, with the scopes it documents, stands for the test's token.
+        digest = hashlib.sha256(TOKEN.encode()).hexdigest()
+        documented["SCIM_BEARER_TOKEN_HASHES"] = re.sub(r"<sha256[^>]*>", digest,
+                                                        documented["SCIM_BEARER_TOKEN_HASHES"])
+    else:
+        documented["SCIM_BEARER_TOKEN"] = TOKEN
     settings = Settings.from_env(documented)
     return {
+        "tokens": settings.tokens,
         "deactivation": settings.deactivation,
         "suspended_role": settings.suspended_role,
         "default_role": settings.default_role,
@@ -175,5 +183,5 @@ def test_guide_covers_the_required_topics(guide: str) -> None:
     for topic in ("API key management", "Read", "Create and Update", "Delete", "Configuration Access",
                   "https://scim-bridge.example.com/scim/v2", "userName", "role:", "SCIM_BRIDGE_ROLE_GROUPS",
                   "SCIM_BRIDGE_DEACTIVATION", "SCIM_BRIDGE_SUSPENDED_ROLE", "scim-bridge audit", "/metrics",
-                  "scim-bridge check", "https://api.eu.opsgenie.com"):
+                  "scim-bridge check", "https://api.eu.opsgenie.com", "--scopes read+write", "'roles' scope"):
         assert topic in text, f"{guide} does not mention {topic}"

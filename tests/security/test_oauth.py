@@ -146,6 +146,11 @@ def test_token_endpoint_only_accepts_post(oauth_bridge: Running) -> None:
     assert response.status_code == 405
 
 
+def _issue(running: Running, client: OAuthClient, key: str, lifetime: int, **kwargs: Any) -> str:
+    """A token as the bridge at ``running`` issues them (its default issuer and audience)."""
+    return issue_token(client, key, lifetime, issuer=running.root, audience=running.root + "/scim/v2", **kwargs)
+
+
 def _rejected(running: Running, token: str) -> requests.Response:
     response = ScimClient(running.scim.base_url, token).get("/Users")
     assert response.status_code == 401, response.text
@@ -174,15 +179,15 @@ def test_tampered_tokens_are_rejected(oauth_bridge: Running) -> None:
 
 
 def test_expired_and_foreign_tokens_are_rejected(oauth_bridge: Running) -> None:
-    expired = issue_token(ENTRA, SIGNING_KEY, 3600, now=time.time() - 3601)
+    expired = _issue(oauth_bridge, ENTRA, SIGNING_KEY, 3600, now=time.time() - 3601)
     response = _rejected(oauth_bridge, expired)
     assert "expired" in response.json()["detail"]
-    still_valid = issue_token(ENTRA, SIGNING_KEY, 3600, now=time.time() - 3000)
+    still_valid = _issue(oauth_bridge, ENTRA, SIGNING_KEY, 3600, now=time.time() - 3000)
     assert ScimClient(oauth_bridge.scim.base_url, still_valid).get("/Users").status_code == 200
     # Signed with another key, or for a client that is no longer configured.
-    _rejected(oauth_bridge, issue_token(ENTRA, "another-signing-key-0123456789abcdef", 3600))
+    _rejected(oauth_bridge, _issue(oauth_bridge, ENTRA, "another-signing-key-0123456789abcdef", 3600))
     removed = OAuthClient.from_secret("gone", "gone-client", "whatever-secret")
-    _rejected(oauth_bridge, issue_token(removed, SIGNING_KEY, 3600))
+    _rejected(oauth_bridge, _issue(oauth_bridge, removed, SIGNING_KEY, 3600))
 
 
 def test_no_token_endpoint_without_clients(shared_bridge: Running) -> None:
@@ -191,7 +196,7 @@ def test_no_token_endpoint_without_clients(shared_bridge: Running) -> None:
     schemes = shared_bridge.scim.get("/ServiceProviderConfig").json()["authenticationSchemes"]
     assert [s["type"] for s in schemes] == ["oauthbearertoken"]
     # A JWT-shaped credential is just an unknown static token there.
-    _rejected(shared_bridge, issue_token(ENTRA, SIGNING_KEY, 3600))
+    _rejected(shared_bridge, _issue(shared_bridge, ENTRA, SIGNING_KEY, 3600))
 
 
 def test_oauth2_is_advertised(oauth_bridge: Running) -> None:

@@ -62,7 +62,7 @@ def _exercise(running: Running) -> list[requests.Response]:
                       data={"grant_type": "password", "client_id": "entra-app", "client_secret": CLIENT_SECRET,
                             "password": WRONG_TOKEN}))
     add(ScimClient(base, access[:-2] + "xx").get("/Users"))
-    add(ScimClient(base, issue_token(CLIENT, SIGNING_KEY, 60, now=0)).get("/Users"))
+    add(ScimClient(base, issue_token(CLIENT, SIGNING_KEY, 60, issuer=running.root, audience=base, now=0)).get("/Users"))
     oauth = ScimClient(base, access)
     # Bad bodies carrying personal data.
     add(scim.post("/Users", _person("not-an-email")))

@@ -10,12 +10,13 @@ from __future__ import annotations
 import hashlib
 import socket
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import requests
 from conftest import SIM_KEY
 from conftest import TOKEN
-from ops.clirun import serving
+from ops.serving import serve
 
 from scim_bridge.simulator.server import SimulatorServer
 
@@ -49,16 +50,15 @@ def status(raw: bytes) -> int:
     return int(raw.split(b" ", 2)[1]) if raw.startswith(b"HTTP/1.1 ") else 0
 
 
-def bridge_env(simulator: SimulatorServer, tmp_path: Path) -> dict[str, str]:
+def serving(simulator: SimulatorServer, tmp_path: Path) -> Any:
+    """``scim-bridge serve`` with the deploy config's two workers, the console and an OAuth client."""
     simulator.state.reset(seed="demo")
-    return {
-        "OPSGENIE_API_URL": simulator.base_url, "OPSGENIE_API_KEY": SIM_KEY, "SCIM_BEARER_TOKEN": TOKEN,
-        "SCIM_BRIDGE_DATABASE_URL": f"sqlite:///{tmp_path}/bridge.db", "SCIM_BRIDGE_SYNC_INTERVAL": "0",
+    return serve(simulator, tmp_path, SIM_KEY, workers=2, env={
         "SCIM_BRIDGE_CONSOLE_TOKEN": CONSOLE_TOKEN,
         "SCIM_BRIDGE_OAUTH_CLIENTS": f"idp:idp-client:{hashlib.sha256(CLIENT_SECRET.encode()).hexdigest()}",
         "SCIM_BRIDGE_OAUTH_SIGNING_KEY": "signing-key-0123456789abcdefghijklmnop",
         "SCIM_BRIDGE_BODY_READ_TIMEOUT": "20", "SCIM_BRIDGE_BODY_DEADLINE": str(DEADLINE),
-    }
+    })
 
 
 def still_answering(base: str) -> None:
@@ -69,12 +69,12 @@ def still_answering(base: str) -> None:
 
 
 def test_stalled_bodies_do_not_freeze_the_bridge(simulator: SimulatorServer, tmp_path: Path) -> None:
-    env = bridge_env(simulator, tmp_path)
     chunked = {"Transfer-Encoding": "chunked"}
     scim = {"Content-Type": "application/scim+json"}
     form = {"Content-Type": "application/x-www-form-urlencoded"}
     bearer = {"Authorization": f"Bearer {TOKEN}"}
-    with serving(env, tmp_path) as (base, _process, log_path):
+    with serving(simulator, tmp_path) as served:
+        base = served.base
         anonymous = [stalled(base, "/scim/v2/Users", {**scim, **chunked}, b'5\r\n{"sch\r\n') for _ in range(6)]
         slow = [stalled(base, "/scim/v2/Users", {**scim, **bearer, **chunked}, b'5\r\n{"sch\r\n')
                 for _ in range(3)]
@@ -98,16 +98,15 @@ def test_stalled_bodies_do_not_freeze_the_bridge(simulator: SimulatorServer, tmp
             assert b"did not arrive in time" in raw
         # The bridge still works afterwards.
         assert requests.get(f"{base}/scim/v2/Users", headers=bearer, timeout=10).status_code == 200
-    log = log_path.read_text()
-    assert "Traceback" not in log
+    assert "Traceback" not in served.log_text()
 
 
 def test_stalled_headers_and_lingering_clients_do_not_freeze_the_bridge(simulator: SimulatorServer,
                                                                          tmp_path: Path) -> None:
     """Clients that stop half-way through their headers, and clients that ask the server to close the
     connection but never read the answer or close their end."""
-    with serving(bridge_env(simulator, tmp_path), tmp_path) as (base, _process, log_path):
-        url = urlsplit(base)
+    with serving(simulator, tmp_path) as served:
+        url = urlsplit(served.base)
         half = []
         for _ in range(12):
             sock = socket.create_connection((url.hostname or "127.0.0.1", url.port or 80), timeout=SETTLE)
@@ -119,11 +118,11 @@ def test_stalled_headers_and_lingering_clients_do_not_freeze_the_bridge(simulato
             sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: " + url.netloc.encode() + b"\r\nConnection: close\r\n\r\n")
             lingering.append(sock)
 
-        still_answering(base)  # with all 24 open
+        still_answering(served.base)  # with all 24 open
 
         for sock in lingering:  # answered, then closed by the server
             assert status(answer(sock)) == 200
         for sock in half:  # closed by the server once the header deadline passed, without an answer
             assert answer(sock) == b""
-        still_answering(base)
-    assert "Traceback" not in log_path.read_text()
+        still_answering(served.base)
+    assert "Traceback" not in served.log_text()

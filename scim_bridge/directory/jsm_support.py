@@ -1,0 +1,70 @@
+"""What the JSM Operations directory's user and team halves share: error translation and the role table."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+from typing import TypeVar
+
+from scim_bridge.atlassian import errors as at
+from scim_bridge.config import JSM_SUSPENDED_ROLE
+from scim_bridge.directory import errors as d
+
+T = TypeVar("T")
+UPSTREAM = "Atlassian"
+
+USER_ROLE = "atlassian/user"
+STAKEHOLDER_ROLE = "atlassian/stakeholder"
+# Bridge role name (lower case) -> the JSM product role that carries it; custom roles ride on atlassian/user.
+PRODUCT_ROLES = {"user": USER_ROLE, "stakeholder": STAKEHOLDER_ROLE, "admin": USER_ROLE, "owner": USER_ROLE}
+# Roles no API grants or takes away: the Operations global admin and the account owner.
+READ_ONLY_ROLES = ("owner", "admin")
+NO_ACCESS = JSM_SUSPENDED_ROLE
+READ_ONLY_REASON = ("JSM Operations has no API to grant or take away the {role} role (Operations global admin "
+                    "is given in Atlassian's admin UI only)")
+
+
+def product_role(role: str) -> str | None:
+    """The JSM product role a bridge role needs; None for the no-access role of a suspended user."""
+    if role.lower() == NO_ACCESS.lower():
+        return None
+    return PRODUCT_ROLES.get(role.lower(), USER_ROLE)
+
+
+def is_custom(role: str) -> bool:
+    return role.lower() not in PRODUCT_ROLES and role.lower() != NO_ACCESS.lower()
+
+
+def read_only(role: str) -> d.ReadOnlyError:
+    return d.ReadOnlyError(READ_ONLY_REASON.format(role=role), status=400, upstream=UPSTREAM)
+
+
+def translate(exc: at.AtlassianError) -> d.DirectoryError:
+    """The directory error for an Atlassian error."""
+    kwargs: dict[str, Any] = {"status": exc.status, "request_id": exc.request_id, "field_errors": exc.errors,
+                              "upstream": UPSTREAM}
+    if isinstance(exc, at.RateLimited):
+        return d.ThrottledError(exc.message, retry_after=exc.retry_after() or 1.0, **kwargs)
+    if isinstance(exc, at.TransportError | at.ServerError):
+        return d.UnavailableError(exc.message, retry_after=exc.retry_after() or 30.0, **kwargs)
+    return _BY_TYPE.get(type(exc), d.DirectoryError)(exc.message, **kwargs)
+
+
+_BY_TYPE: dict[type[at.AtlassianError], type[d.DirectoryError]] = {
+    at.BadRequest: d.InvalidError,
+    at.AuthenticationFailed: d.AuthenticationError,
+    at.PaymentRequired: d.ForbiddenError,
+    at.PermissionDenied: d.ForbiddenError,
+    at.NotFound: d.NotFoundError,
+    at.Gone: d.NotFoundError,
+    at.Conflict: d.ConflictError,
+    at.Unprocessable: d.InvalidError,
+}
+
+
+def call(fn: Callable[[], T]) -> T:
+    """Run one client call, its Atlassian errors turned into directory errors."""
+    try:
+        return fn()
+    except at.AtlassianError as exc:
+        raise translate(exc) from exc

@@ -1,0 +1,139 @@
+"""HTTP pieces every upstream client shares: the pooled session, the record of one attempt and how it is
+reported, how a failure below HTTP is classified, the retry rules, and reading error bodies and headers.
+
+Knows no upstream: the OpsGenie and Atlassian clients build their own errors and rules on top of it.
+"""
+
+from __future__ import annotations
+
+import logging
+import random as _random
+import time
+from collections.abc import Callable
+from collections.abc import Mapping
+from dataclasses import dataclass
+from dataclasses import field
+from typing import Any
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.exceptions import MaxRetryError
+from urllib3.exceptions import NewConnectionError
+
+from scim_bridge import __version__
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class CallRecord:
+    """One HTTP attempt (or one refused by the rate budget), for the audit log and metrics.
+
+    ``status`` is None when no response arrived; ``error`` names the failure, None on success.
+    ``duration`` is in seconds and covers the HTTP exchange only, not rate-budget waits. ``domain`` is the
+    OpsGenie rate-limit domain, or the Atlassian API family.
+    """
+
+    method: str
+    path: str
+    status: int | None
+    request_id: str | None
+    duration: float
+    attempt: int
+    domain: str
+    error: str | None = None
+
+
+def report(on_call: Callable[[CallRecord], None] | None, record: CallRecord) -> None:
+    """Hand ``record`` to the observer; an observer must never break the call it observes."""
+    if on_call is None:
+        return
+    try:
+        on_call(record)
+    except Exception:
+        logger.exception("on_call observer failed for %s %s", record.method, record.path)
+
+
+def pooled_session(pool_size: int) -> requests.Session:
+    session = requests.Session()
+    adapter = HTTPAdapter(pool_connections=4, pool_maxsize=pool_size)
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
+    session.headers["User-Agent"] = f"scim-bridge/{__version__}"
+    return session
+
+
+def request_failure(exc: requests.RequestException, upstream: str) -> tuple[str, bool]:
+    """(what happened, whether the request may have reached the server) for a requests failure."""
+    if isinstance(exc, requests.ConnectTimeout):
+        return f"timed out connecting to {upstream}", False
+    if isinstance(exc, requests.ReadTimeout):
+        return f"timed out waiting for {upstream}'s response", True
+    if isinstance(exc, requests.ConnectionError):
+        reason = exc.args[0] if exc.args else None
+        if isinstance(reason, MaxRetryError):
+            reason = reason.reason
+        if isinstance(reason, NewConnectionError):
+            return f"could not connect to {upstream}", False
+        return f"connection to {upstream} dropped", True
+    return f"HTTP exchange with {upstream} failed ({type(exc).__name__})", True
+
+
+@dataclass(frozen=True)
+class RetryRules:
+    """What both clients' retry policies share: attempts, capped jittered back-off, one time budget per call.
+
+    A failure is retried when it reached no server (``maybe_applied`` False), was throttled (429: refused,
+    not applied), or is a 5xx other than 501 or a lost answer of a request that is safe to repeat.
+    ``sleep`` and ``random`` are injectable for tests.
+    """
+
+    max_attempts: int = 5
+    base_delay: float = 0.5
+    max_delay: float = 30.0
+    total_budget: float = 20.0
+    sleep: Callable[[float], None] = field(default=time.sleep, compare=False)
+    random: Callable[[], float] = field(default=_random.random, compare=False)
+
+    def backoff(self, attempt: int) -> float:
+        """Jittered wait after attempt ``attempt`` (1-based): between half and all of the capped exponential."""
+        top = min(self.max_delay, self.base_delay * 2.0 ** max(0, attempt - 1))
+        return top / 2 + self.random() * top / 2
+
+    def retryable(self, *, attempt: int, repeatable: bool, maybe_applied: bool | None = None,
+                  throttled: bool = False, status: int | None = None) -> bool:
+        """``maybe_applied``: set for a failure below HTTP; ``status``: set for a 5xx answer."""
+        if attempt >= self.max_attempts:
+            return False
+        if maybe_applied is not None:
+            return repeatable or not maybe_applied
+        if throttled:
+            return True
+        return status is not None and repeatable and status != 501
+
+    def within_budget(self, delay: float, elapsed: float) -> float | None:
+        """``delay``, or None when waiting it would overrun the call's time budget."""
+        return None if elapsed + delay > self.total_budget else delay
+
+
+def json_object(response: requests.Response) -> dict[str, Any]:
+    """The response body when it is a JSON object, else {}."""
+    try:
+        body = response.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+def header(headers: Mapping[str, str], name: str) -> str | None:
+    """A header by case-insensitive name."""
+    lowered = name.lower()
+    return next((value for key, value in headers.items() if key.lower() == lowered), None)
+
+
+def seconds(value: str | None) -> float | None:
+    """A header holding seconds (``Retry-After``), when present and numeric; never negative."""
+    try:
+        return None if value is None else max(0.0, float(value))
+    except ValueError:
+        return None
