@@ -83,11 +83,12 @@ def _guard() -> ConsoleGuard:
 def guard() -> ResponseBase | None:
     if request.endpoint == "console.static":
         return None
-    if request.method == "POST" and not csrf_valid(request.form.get("csrf_token")):
-        abort(400, "The form has expired or did not come from this console. Reload the page and try again.")
+    # The session is checked first: no form (body) is read for a client that is not logged in.
     if request.endpoint not in PUBLIC_ENDPOINTS and not _guard().logged_in():
         target = request.full_path if request.query_string else request.path
         return redirect(url_for("console.login", next=target))
+    if request.method == "POST" and not csrf_valid(request.form.get("csrf_token")):
+        abort(400, "The form has expired or did not come from this console. Reload the page and try again.")
     return None
 
 
