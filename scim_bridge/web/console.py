@@ -258,10 +258,10 @@ def activity() -> Any:
 @bp.get("/activity/<int:event_id>")
 def activity_detail(event_id: int) -> str:
     shown = console_activity.detail(event_id)
-    return render_template("activity_detail.html", active="activity", ticket=_ticket_text(shown["e"]), **shown)
+    return render_template("activity_detail.html", active="activity", ticket=_ticket_text(shown["e"], console_insight.upstream_words(bridge())["upstream"]), **shown)
 
 
-def _ticket_text(event: AuditEvent) -> str:
+def _ticket_text(event: AuditEvent, upstream: str) -> str:
     """A plain-text summary to paste into a support ticket."""
     lines = [
         f"SCIM request: {event.method} {event.path}",
@@ -272,7 +272,7 @@ def _ticket_text(event: AuditEvent) -> str:
     ]
     if event.detail:
         lines.append(f"Detail: {event.detail}")
-    lines.append("OpsGenie calls:")
+    lines.append(f"{upstream} calls:")
     for number, call in enumerate(event.upstream_calls, 1):
         status = call.get("status") if call.get("status") is not None else "no response"
         line = f"  {number}. {call.get('method')} {call.get('path')} -> {status}"

@@ -185,7 +185,7 @@ def detail(event_id: int) -> dict[str, Any]:
         resource_link = url_for(endpoint, item_id=event.resource_id)
     row = rows(b, [event])[0]
     return {"e": event, "name": name, "resource_link": resource_link, "row": row, "change": change,
-            "modified": cs.modified(change), "calls": cs.label_calls(event, call_names),
+            "modified": cs.modified(change), "calls": cs.label_calls(event, call_names, name or row.attempted),
             "body": json.dumps(change.body, indent=2, ensure_ascii=False) if change and change.body is not None
             else None}
 

@@ -39,13 +39,13 @@ def _fmt(value: float) -> str:
 
 
 def render(chart: Chart) -> Markup:
-    """The chart as an ``<svg role="img">`` with a title and a text description."""
+    """The chart as a ``<figure>``: its caption and an ``<svg role="img">`` with a title and a text description."""
     points = max((len(s.values) for s in chart.series), default=0)
     peak = max([max(s.values, default=0.0) for s in chart.series] + [chart.limit or 0.0, 1.0])
     scale = PLOT_H / peak
     slot = (WIDTH - LEFT) / max(points, 1)
     bar = max(slot * 0.8, 0.5)
-    out = [f'<svg class="chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" preserveAspectRatio="none" '
+    out = [f'<figure class="chart-box"><figcaption>{escape(chart.title)}</figcaption><svg class="chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" preserveAspectRatio="none" '
            f'aria-label="{escape(chart.title)}"><title>{escape(chart.title)}</title>'
            f'<desc>{escape(chart.description)}</desc>',
            f'<line class="axis" x1="{LEFT}" y1="{TOP + PLOT_H}" x2="{WIDTH}" y2="{TOP + PLOT_H}"/>',
@@ -66,5 +66,5 @@ def render(chart: Chart) -> Markup:
                    f'{escape(chart.limit_label)}</text>')
     out.append(f'<text class="tick" x="{LEFT}" y="{HEIGHT - 4}">{escape(chart.x_labels[0])}</text>')
     out.append(f'<text class="tick" x="{WIDTH}" y="{HEIGHT - 4}" text-anchor="end">{escape(chart.x_labels[1])}</text>')
-    out.append("</svg>")
+    out.append("</svg></figure>")
     return Markup("".join(out))

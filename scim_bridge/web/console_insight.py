@@ -82,7 +82,8 @@ def verdict(b: Bridge, status: dict[str, Any], log_store: ConsoleLog, seen: list
     if last_sync and not last_sync.get("ok"):
         problems.append("last sync failed")
     if status.get("failed_writes"):
-        problems.append(f"{status['failed_writes']} failed writes in the last hour")
+        count = int(status["failed_writes"])
+        problems.append(f"{count} failed write{'' if count == 1 else 's'} in the last hour")
     heard = [s.minutes for s in seen if s.minutes is not None]
     reasons = list(problems)
     if problems:

@@ -168,7 +168,8 @@ def install(app: Flask, b: Bridge, counter: TrafficCounter, log_store: ConsoleLo
         if not request.path.startswith(scim_prefix):
             return response
         ctx = getattr(request, "scim_context", None)
-        actor = str(getattr(ctx, "actor", "") or "")
+        # A 401 names no credential (the context may hold a placeholder actor until authentication succeeds).
+        actor = "" if response.status_code == 401 else str(getattr(ctx, "actor", "") or "")
         source = request.remote_addr or "unknown"
         status = response.status_code
         writing = request.method in WRITE_METHODS and not request.path.endswith("/.search")

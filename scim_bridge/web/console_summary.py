@@ -31,7 +31,7 @@ class LabelledCall:
     purpose: str
     method: str
     path: str
-    target: str  # the user or team the call is about, by name ("" when the path names none the bridge knows)
+    target: str  # the users and teams the call is about, by name ("" when the path names none the bridge knows)
     status: int | None
     neutral: bool  # an expected answer that is no failure (the 404 of an existence check)
     failed: bool
@@ -69,10 +69,10 @@ def modified(change: Change | None) -> list[Modified]:
     for key in ATTRIBUTE_LABELS:
         if key in ("kind",) or (key not in before and key not in after):
             continue
-        old, new = before.get(key), after.get(key)
+        old = _text(before.get(key)) if change.before else "—"
+        new = _text(after.get(key)) if change.after else "—"
         if old != new:
-            rows.append(Modified(ATTRIBUTE_LABELS[key], _text(old) if change.before else "—",
-                                 _text(new) if change.after else "—"))
+            rows.append(Modified(ATTRIBUTE_LABELS[key], old, new))
     return rows
 
 
@@ -147,7 +147,7 @@ def _purpose(call: dict[str, Any], previous: list[dict[str, Any]], operation: st
     """(purpose, neutral) of one call given the calls before it."""
     method = str(call.get("method") or "")
     status = call.get("status")
-    attempt = int(call.get("attempt") or 1)
+    attempt = effective_attempt(call, previous)
     writes_before = [c for c in previous if c.get("method") not in READS]
     retry = f" (retry, attempt {attempt})" if attempt > 1 else ""
     if method in READS:
@@ -167,8 +167,24 @@ def _purpose(call: dict[str, Any], previous: list[dict[str, Any]], operation: st
     return label + retry, False
 
 
-def label_calls(event: AuditEvent, names: dict[str, str]) -> list[LabelledCall]:
-    """The event's upstream calls labelled by purpose, each with the name of the user or team it is about."""
+def effective_attempt(call: dict[str, Any], previous: list[dict[str, Any]]) -> int:
+    """The attempt number of a write: the client's own retries, or the bridge's re-issue after a re-check (the
+    same write again after a failed one) counts as the next attempt."""
+    own = int(call.get("attempt") or 1)
+    if call.get("method") in READS:
+        return own
+    earlier = [c for c in previous if c.get("method") == call.get("method") and c.get("path") == call.get("path")]
+    return max(own, len(earlier) + 1) if earlier and all(_failed(c) for c in earlier) else own
+
+
+def _failed(call: dict[str, Any]) -> bool:
+    status = call.get("status")
+    return status is None or (isinstance(status, int) and status >= 500) or status == 429
+
+
+def label_calls(event: AuditEvent, names: dict[str, str], fallback: str = "") -> list[LabelledCall]:
+    """The event's upstream calls labelled by purpose, each with the name of the user or team it is about
+    (``fallback``, the event's resource, for a write whose path names none, such as a create)."""
     labelled: list[LabelledCall] = []
     previous_start: float | None = None
     for number, call in enumerate(event.upstream_calls, 1):
@@ -182,13 +198,17 @@ def label_calls(event: AuditEvent, names: dict[str, str]) -> list[LabelledCall]:
             gap = None if previous_start is None else round((started_at - previous_start) * 1000, 1)
             previous_start = float(started_at)
         path = str(call.get("path") or "")
-        target = next((names[seg] for seg in path.split("?")[0].split("/") if seg in names), "")
+        segments = path.split("?")[0].split("/")
+        target = ", ".join(dict.fromkeys(names.get(seg) or seg for seg in segments if seg in names or "@" in seg))
+        if not target and call.get("method") not in READS:
+            target = fallback
         failed = not neutral and (status is None or (isinstance(status, int) and status >= 400))
         labelled.append(LabelledCall(
             number=number, purpose=purpose, method=str(call.get("method") or ""), path=path, target=target,
             status=status if isinstance(status, int) else None, neutral=neutral, failed=failed,
-            attempt=int(call.get("attempt") or 1), started=started, gap_ms=gap, duration_ms=call.get("duration_ms"),
-            request_id=str(call.get("request_id") or ""), error=str(call.get("error") or "")))
+            attempt=effective_attempt(call, event.upstream_calls[:number - 1]), started=started, gap_ms=gap,
+            duration_ms=call.get("duration_ms"), request_id=str(call.get("request_id") or ""),
+            error="" if neutral else str(call.get("error") or "")))
     return labelled
 
 
