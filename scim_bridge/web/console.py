@@ -258,7 +258,9 @@ def activity() -> Any:
 @bp.get("/activity/<int:event_id>")
 def activity_detail(event_id: int) -> str:
     shown = console_activity.detail(event_id)
-    return render_template("activity_detail.html", active="activity", ticket=_ticket_text(shown["e"], console_insight.upstream_words(bridge())["upstream"]), **shown)
+    upstream = console_insight.upstream_words(bridge())["upstream"]
+    return render_template("activity_detail.html", active="activity", ticket=_ticket_text(shown["e"], upstream),
+                           **shown)
 
 
 def _ticket_text(event: AuditEvent, upstream: str) -> str:

@@ -16,6 +16,11 @@ ATTRIBUTE_LABELS = {
     "externalId": "externalId", "members": "Members", "kind": "Kind",
 }
 READS = frozenset({"GET", "HEAD"})
+# Writes whose path says what they do (the Atlassian APIs name the action in the path).
+PATH_PURPOSES = (("/members/remove", "remove from team"), ("/members/add", "add to team"),
+                 ("/roles/revoke", "revoke product role"), ("/roles/grant", "grant product role"),
+                 ("/invite", "invite account"), ("/suspend-access", "suspend account"),
+                 ("/restore-access", "restore account"))
 
 
 @dataclass(frozen=True)
@@ -162,8 +167,14 @@ def _purpose(call: dict[str, Any], previous: list[dict[str, Any]], operation: st
             return label + retry, status == 404
         return "read back" + retry, False
     label = {"POST": "create", "PUT": "replace", "PATCH": "update", "DELETE": "delete"}.get(method, method.lower())
-    if "/members" in str(call.get("path") or ""):
-        label = {"POST": "add to team", "DELETE": "remove from team"}.get(method, label)
+    path = str(call.get("path") or "").split("?")[0]
+    for fragment, named in PATH_PURPOSES:
+        if fragment in path:
+            label = named
+            break
+    else:
+        if "/members" in path:
+            label = {"POST": "add to team", "DELETE": "remove from team"}.get(method, label)
     return label + retry, False
 
 
