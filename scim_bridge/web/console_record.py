@@ -154,7 +154,8 @@ def install(app: Flask, b: Bridge, counter: TrafficCounter, log_store: ConsoleLo
 
     @app.before_request
     def before_write() -> None:
-        if not request.path.startswith(scim_prefix) or request.method not in WRITE_METHODS:
+        if (not request.path.startswith(scim_prefix) or request.method not in WRITE_METHODS
+                or not request.headers.get("Authorization")):
             return
         resource_type, resource_id = _target(scim_prefix)
         if resource_type in ("Users", "Groups") and resource_id != ".search":

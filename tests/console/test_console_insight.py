@@ -15,16 +15,16 @@ from typing import Any
 
 import requests
 from conftest import TOKEN
-from conftest import Running
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 
-from console.browser import CONSOLE_TOKEN
 from console.browser import accessibility_problems
 from console.browser import follow
 from console.browser import log_in
 from console.browser import screenshots
 from console.browser import table_rows
+from console.test_console import console_bridge
+from console.test_console import sim_user_id
 from scim_bridge.config import BearerToken
 from scim_bridge.store.console_log import ConsoleLog
 
@@ -34,24 +34,9 @@ PATCH = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 READER_TOKEN = "reader-token-0123456789abcdef"
 
 
-def console_bridge(bridge_factory: Any, **overrides: Any) -> Running:
-    running: Running = bridge_factory(console_token=CONSOLE_TOKEN, **overrides)
-    return running
-
-
-def sim_id(bridge: Running, username: str) -> str:
-    found = bridge.sim.user(username)
-    assert found is not None, username
-    return str(found["id"])
-
-
 def check(driver: WebDriver, name: str) -> None:
     screenshots(driver, name)
     assert accessibility_problems(driver) == [], name
-
-
-def main_text(driver: WebDriver) -> str:
-    return str(driver.find_element(By.TAG_NAME, "main").text)
 
 
 def console_http(driver: WebDriver) -> requests.Session:
@@ -71,7 +56,7 @@ def open_newest_entry(page: WebDriver, root: str) -> None:
 def test_deactivation_is_told_in_words_with_modified_attributes_and_the_body(bridge_factory: Any,
                                                                                page: WebDriver) -> None:
     bridge = console_bridge(bridge_factory)
-    tom = sim_id(bridge, "tom.becker@example.com")
+    tom = sim_user_id(bridge, "tom.becker@example.com")
     done = bridge.scim.patch(f"/Users/{tom}", {"schemas": [PATCH], "Operations": [
         {"op": "replace", "value": {"active": False}}]})
     assert done.status_code == 200, done.text
@@ -206,7 +191,7 @@ def test_refused_requests_are_counted_per_credential_and_source(bridge_factory: 
 
 def test_status_verdict_names_upstream_failures_and_draws_charts(bridge_factory: Any, page: WebDriver) -> None:
     bridge = console_bridge(bridge_factory)
-    tom = sim_id(bridge, "tom.becker@example.com")
+    tom = sim_user_id(bridge, "tom.becker@example.com")
     assert bridge.scim.get(f"/Users/{tom}").status_code == 200
     bridge.sim.fault("PATCH", f"/v2/users/{tom}", "503", times=10)
     failed = bridge.scim.patch(f"/Users/{tom}", {"schemas": [PATCH], "Operations": [
@@ -257,7 +242,7 @@ def test_drift_says_when_it_was_computed_and_marks_drifted_members(bridge_factor
     bridge = console_bridge(bridge_factory)
     support = bridge.sim.team("Customer Support")
     assert support is not None
-    tom, priya = sim_id(bridge, "tom.becker@example.com"), sim_id(bridge, "priya.shah@example.com")
+    tom, priya = sim_user_id(bridge, "tom.becker@example.com"), sim_user_id(bridge, "priya.shah@example.com")
     pushed = bridge.scim.patch(f"/Groups/{support['id']}", {"schemas": [PATCH], "Operations": [
         {"op": "add", "path": "members", "value": [{"value": tom}]}]})
     assert pushed.status_code in (200, 204), pushed.text
