@@ -46,7 +46,7 @@ def render(chart: Chart) -> Markup:
     slot = (WIDTH - LEFT) / max(points, 1)
     bar = max(slot * 0.8, 0.5)
     out = [f'<figure class="chart-box"><figcaption>{escape(chart.title)}</figcaption>'
-           f'<svg class="chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" preserveAspectRatio="none" '
+           f'<svg class="chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" '
            f'aria-label="{escape(chart.title)}"><title>{escape(chart.title)}</title>'
            f'<desc>{escape(chart.description)}</desc>',
            f'<line class="axis" x1="{LEFT}" y1="{TOP + PLOT_H}" x2="{WIDTH}" y2="{TOP + PLOT_H}"/>',

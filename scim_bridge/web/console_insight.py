@@ -34,7 +34,7 @@ class Verdict:
 @dataclass(frozen=True)
 class CredentialSeen:
     name: str
-    last: str  # "4 min ago", or "no call in the last 48 h"
+    last: str  # "4 min ago"; "" when no accepted call is counted (counts are kept 48 h)
     minutes: int | None
 
 
@@ -57,7 +57,7 @@ def _ago(minutes: int) -> str:
 def credentials_seen(b: Bridge, log_store: ConsoleLog, now_minute: int) -> list[CredentialSeen]:
     last = log_store.last_call_by_credential()
     names = sorted({t.name for t in b.settings.tokens} | {c.name for c in b.settings.oauth_clients} | set(last))
-    return [CredentialSeen(n, _ago(now_minute - last[n]) if n in last else "no call in the last 48 h",
+    return [CredentialSeen(n, _ago(now_minute - last[n]) if n in last else "",
                            now_minute - last[n] if n in last else None) for n in names]
 
 

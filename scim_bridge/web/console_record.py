@@ -35,6 +35,8 @@ SECRET_WORDS = ("password", "secret", "token", "apikey", "api_key", "credential"
 MASK = "•••••• (not shown)"
 UNKNOWN_CREDENTIAL = "(no valid credential)"
 MAX_BODY_CHARS = 20000
+MAX_KEYS_PER_MINUTE = 500  # rows per process and minute: the table's growth stays bounded
+OTHER_SOURCES = "(other addresses)"
 
 
 class TrafficCounter:
@@ -47,11 +49,20 @@ class TrafficCounter:
         self._lock = threading.Lock()
         self._flushed = clock()
         self._pruned = 0.0
+        self._minute = -1
+        self._seen: set[TrafficKey] = set()  # the rows this process writes for the current minute
 
     def count(self, kind: str, credential: str, source: str, status: int, n: int = 1) -> None:
         now = self._clock()
         with self._lock:
-            self._pending[(int(now // 60), kind, credential, source, status)] += n
+            key = (int(now // 60), kind, credential, source, status)
+            if key[0] != self._minute:
+                self._minute, self._seen = key[0], set()
+            if key not in self._seen:
+                if len(self._seen) >= MAX_KEYS_PER_MINUTE:
+                    key = (key[0], kind, credential, OTHER_SOURCES, status)  # a spray of addresses stays one row
+                self._seen.add(key)
+            self._pending[key] += n
             due = now - self._flushed >= FLUSH_SECONDS
         if due:
             self.flush()

@@ -163,7 +163,9 @@ def test_failures_show_reason_attempted_name_existing_resource_filters_and_expor
 # --- rejected traffic and the verdict ---------------------------------------------------------------------
 def test_refused_requests_are_counted_per_credential_and_source(bridge_factory: Any, page: WebDriver) -> None:
     reader = BearerToken.from_secret("okta-reader", READER_TOKEN, frozenset({"read"}))
-    bridge = console_bridge(bridge_factory, tokens=(BearerToken.from_secret("test", TOKEN), reader))
+    # each client may send 2 requests at once, then one every 1000 s
+    bridge = console_bridge(bridge_factory, tokens=(BearerToken.from_secret("test", TOKEN), reader),
+                            client_rate_limit=0.001, client_rate_burst=2)
     base = bridge.root + "/scim/v2"
     for _ in range(3):
         guessed = requests.get(base + "/Users", headers={"Authorization": "Bearer guess-7f3a9c"}, timeout=10)
@@ -173,17 +175,20 @@ def test_refused_requests_are_counted_per_credential_and_source(bridge_factory: 
     assert refused.status_code == 403, refused.text
     for _ in range(2):
         assert requests.get(base + "/Users", headers={"Authorization": f"Bearer {TOKEN}"}, timeout=10).ok
+    limited = requests.get(base + "/Users", headers={"Authorization": f"Bearer {TOKEN}"}, timeout=10)
+    assert limited.status_code == 429, limited.text
 
     log_in(page, bridge.root)
     rows = table_rows(page, "rejected")
     assert [r[:4] for r in rows] == [["(no valid credential)", "127.0.0.1", "401 wrong or missing token", "3"],
-                                     ["okta-reader", "127.0.0.1", "403 missing scope", "1"]]
+                                     ["okta-reader", "127.0.0.1", "403 missing scope", "1"],
+                                     ["test", "127.0.0.1", "429 rate limit", "1"]]
     assert TOKEN not in page.page_source and "guess-7f3a9c" not in page.page_source
     assert int(page.find_element(By.ID, "reads-count").text) >= 2
     seen = page.find_element(By.ID, "idp-seen").text
     # counted per minute: a minute boundary may fall between the call and the page
     assert re.search(r"test: IdP last called (less than a minute|1 min) ago", seen), seen
-    assert "okta-reader: IdP last called no call in the last 48 h" in seen  # its only call was refused
+    assert "okta-reader: no accepted call in the last 48 h" in seen  # its only call was refused
     # the refused change is a failed write: provisioning is not going well
     assert page.find_element(By.CSS_SELECTOR, "#verdict .headline").text == "Degraded: 1 failed write in the last hour"
     check(page, "25-status-rejected")

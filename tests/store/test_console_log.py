@@ -41,3 +41,21 @@ def test_changes_are_found_by_request_id_and_name_and_old_rows_are_pruned(store:
     assert set(log.changes(["req-1", "req-2"])) == {"req-2"}
     assert [m for m, *_ in log.per_minute(0)] == [MINUTE]
     assert [(r.ok, r.detail) for r in log.sync_runs(0)] == [(False, "OpsGenie is unavailable")]
+
+
+def test_a_spray_of_source_addresses_stays_a_bounded_number_of_rows(store: Store) -> None:
+    from scim_bridge.web.console_record import MAX_KEYS_PER_MINUTE
+    from scim_bridge.web.console_record import OTHER_SOURCES
+    from scim_bridge.web.console_record import TrafficCounter
+
+    log = ConsoleLog(store.engine)
+    counter = TrafficCounter(log, clock=lambda: NOW)  # one minute, never due for a flush on its own
+    for n in range(MAX_KEYS_PER_MINUTE + 300):
+        counter.count("rejected", "", f"192.0.2.{n}", 401)
+        if n % 100 == 0:
+            counter.flush()  # the bound holds across flushes within the minute
+    counter.flush()
+    found = log.rejections(MINUTE)
+    assert len(found) == MAX_KEYS_PER_MINUTE + 1
+    assert sum(r.count for r in found) == MAX_KEYS_PER_MINUTE + 300
+    assert next(r.count for r in found if r.source == OTHER_SOURCES) == 300
