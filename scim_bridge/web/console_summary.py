@@ -159,7 +159,8 @@ def _purpose(call: dict[str, Any], previous: list[dict[str, Any]], operation: st
         if not writes_before:
             if operation == "create":
                 return "existence check" + retry, status == 404
-            return "read current state" + retry, False
+            what = "teams" if str(call.get("path") or "").split("?")[0].endswith("/teams") else "state"
+            return f"read current {what}" + retry, False
         last = writes_before[-1]
         last_status = last.get("status")
         if last_status is None or (isinstance(last_status, int) and last_status >= 500):
