@@ -1,55 +1,84 @@
 # scim-bridge developer entry points. `make run` and `make test` are the two documented commands.
+# Dependencies come from the hash-checked lock files in requirements/ (`make lock` rewrites them from
+# pyproject.toml); the project itself is then installed without dependencies.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
-BENCH_STAMP := $(VENV)/.bench-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+RUN_LOCK := requirements/runtime.lock
+TEST_LOCK := requirements/test.lock
+BENCH_LOCK := requirements/bench.lock
+sum = $(shell cat $(1) pyproject.toml | cksum | cut -d' ' -f1)
+RUN_STAMP := $(VENV)/.run-$(call sum,$(RUN_LOCK))
+TEST_STAMP := $(VENV)/.test-$(call sum,$(TEST_LOCK))
+BENCH_STAMP := $(VENV)/.bench-$(call sum,$(BENCH_LOCK))
+PIP_LOCKED := $(BIN)/python -m pip install --quiet --require-hashes
+PIP_PROJECT := $(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 PORT ?= 8080
+UPSTREAM ?= opsgenie
 
-.PHONY: run test lint typecheck audit pytest bench clean
+.PHONY: run test lint typecheck audit pytest bench clean lock
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(STAMP): $(BIN)/python pyproject.toml
-	$(BIN)/python -m pip install --quiet -e '.[test]'
-	rm -f $(VENV)/.installed-*
-	touch $(STAMP)
+# The runtime lock only: enough for `make run`.
+$(RUN_STAMP): $(BIN)/python $(RUN_LOCK) pyproject.toml
+	$(PIP_LOCKED) -r $(RUN_LOCK)
+	$(PIP_PROJECT)
+	rm -f $(VENV)/.run-*
+	touch $@
 
-$(BENCH_STAMP): $(STAMP)
-	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
+# The test lock holds the runtime lock's releases and the test tools; it satisfies `make run` too.
+$(TEST_STAMP): $(BIN)/python $(TEST_LOCK) $(RUN_LOCK) pyproject.toml
+	$(PIP_LOCKED) -r $(TEST_LOCK)
+	$(PIP_PROJECT)
+	rm -f $(VENV)/.test-* $(VENV)/.run-*
+	touch $@ $(RUN_STAMP)
+
+$(BENCH_STAMP): $(TEST_STAMP) $(BENCH_LOCK)
+	$(PIP_LOCKED) -r $(BENCH_LOCK)
 	rm -f $(VENV)/.bench-*
-	touch $(BENCH_STAMP)
+	touch $@
 
-## Start the bridge on the built-in OpsGenie simulator and a SQLite state file.
-run: $(STAMP)
-	$(BIN)/scim-bridge demo --port $(PORT)
+## Rewrite the lock files from pyproject.toml (needs the package index), newest releases the bounds allow.
+## Each lock is constrained by the one before, so the three agree on every package they share.
+LOCK_ARGS := --generate-hashes --universal --python-version 3.11 --custom-compile-command "make lock" --quiet \
+	pyproject.toml requirements/build.in --extra postgres
+lock: $(TEST_STAMP)
+	$(BIN)/uv pip compile $(LOCK_ARGS) --upgrade -o $(RUN_LOCK)
+	$(BIN)/uv pip compile $(LOCK_ARGS) --upgrade --extra test -c $(RUN_LOCK) -o $(TEST_LOCK)
+	$(BIN)/uv pip compile $(LOCK_ARGS) --upgrade --extra test --extra bench -c $(TEST_LOCK) -o $(BENCH_LOCK)
+
+## Start the bridge on the built-in OpsGenie simulator and a SQLite state file (UPSTREAM=jsm: the same
+## directory migrated to the built-in Atlassian simulator, served as JSM Operations).
+run: $(RUN_STAMP)
+	$(BIN)/scim-bridge demo --port $(PORT) --upstream $(UPSTREAM)
 
 ## Lint, type-check and run the whole test suite.
-test: $(STAMP) lint typecheck audit pytest
+test: $(TEST_STAMP) lint typecheck audit pytest
 
-lint: $(STAMP)
+lint: $(TEST_STAMP)
 	$(BIN)/ruff check .
 
-typecheck: $(STAMP)
+typecheck: $(TEST_STAMP)
 	$(BIN)/mypy
 
-## Check the installed dependencies against the PyPI advisory database. Known vulnerabilities fail the
-## build; an unreachable advisory service only prints a notice, since it says nothing about the code.
-audit: $(STAMP)
-	@out="$$($(BIN)/pip-audit --local --skip-editable --progress-spinner off 2>&1)"; rc=$$?; \
+## Check the pinned releases of the lock files against the PyPI advisory database. Known vulnerabilities
+## fail the build; an unreachable advisory service only prints a notice, since it says nothing about the code.
+audit: $(TEST_STAMP)
+	@out="$$($(BIN)/pip-audit --disable-pip -r $(RUN_LOCK) -r $(TEST_LOCK) -r $(BENCH_LOCK) \
+		--progress-spinner off 2>&1)"; rc=$$?; \
 	if echo "$$out" | grep -q "^Found [0-9]* known vulnerabilit"; then echo "$$out"; exit 1; fi; \
 	if [ $$rc -ne 0 ]; then \
 		echo "NOTICE: pip-audit could not reach its advisory database; dependencies were NOT audited:"; \
 		echo "$$out" | grep -v '^ ' | tail -n 1; exit 0; fi; \
 	skipped=$$(echo "$$out" | grep -c "could not be audited"); \
 	if [ $$skipped -gt 0 ]; then \
-		echo "NOTICE: pip-audit could not audit $$skipped installed packages (the advisory service does not know" \
+		echo "NOTICE: pip-audit could not audit $$skipped locked packages (the advisory service does not know" \
 			"them: offline or mirrored index?); those were NOT checked."; fi; \
 	echo "$$out" | grep "^No known vulnerabilities found" || true
 
-pytest: $(STAMP)
+pytest: $(TEST_STAMP)
 	bash scripts/ensure-postgres.sh
 	bash scripts/ensure-browser.sh
 	$(BIN)/python -m pytest
@@ -64,5 +93,5 @@ clean:
 ## Fault suite: Okta- and Entra-style provisioning while the simulator injects faults, then the upstream
 ## state is compared with the intended one (a few minutes); see bench/RESULTS.md.
 .PHONY: chaos
-chaos: $(STAMP)
+chaos: $(TEST_STAMP)
 	$(BIN)/python -m bench.chaos

@@ -274,7 +274,8 @@ _AREAS = (
     ("PATCH engine", ("scim_bridge/scim/patch.py",)),
     ("services (users, groups, sync)", ("scim_bridge/service/",)),
     ("JSON encode/decode", ("json/", "scim_bridge/jsoncodec.py")),
-    ("audit, metrics, logging hooks", ("scim_bridge/web/app.py", "scim_bridge/web/metrics.py", "logging/")),
+    ("audit, metrics, logging hooks", ("scim_bridge/web/app.py", "scim_bridge/web/metrics.py", "scim_bridge/logs.py",
+                                       "logging/", "prometheus_client/", "structlog/")),
     ("Flask / Werkzeug request handling", ("flask/", "werkzeug/")),
     ("gunicorn (socket accept, HTTP parsing)", ("gunicorn/",)),
 )

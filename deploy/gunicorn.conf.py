@@ -7,8 +7,10 @@ variables below tune them without editing the file. Options given to ``serve`` o
 (--host, --port, --workers, --threads) win over this file.
 """
 
-import logging
 import os
+
+from scim_bridge import logs as bridge_logs
+from scim_bridge.web import gunicorn as bridge_hooks
 
 # Where to listen. Behind a TLS-terminating proxy or an ingress, plain HTTP on 8080.
 bind = os.environ.get("SCIM_BRIDGE_BIND", "0.0.0.0:8080")
@@ -35,6 +37,8 @@ keepalive = 5
 accesslog = None
 errorlog = "-"
 loglevel = os.environ.get("SCIM_BRIDGE_LOG_LEVEL", "info")
+# gunicorn's own lines (start, workers, stop) as JSON objects on stderr, like the bridge's.
+logconfig_dict = bridge_logs.gunicorn_logconfig(loglevel)
 
 # Trust X-Forwarded-* (scheme, for the Location and meta.location URLs) only from these proxies.
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
@@ -43,8 +47,10 @@ forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 worker_tmp_dir = os.environ.get("SCIM_BRIDGE_WORKER_TMP_DIR", "/tmp")
 
 
-def on_starting(server):  # gunicorn passes its arbiter
-    """With plain ``gunicorn -c``, route the bridge's INFO lines (JSON access log) to stderr too."""
-    root = logging.getLogger()
-    if not root.handlers:
-        logging.basicConfig(level=logging.INFO, format="%(message)s")
+# Server hooks shared with `scim-bridge serve`. on_starting: one folder for the workers' metrics
+# (PROMETHEUS_MULTIPROC_DIR: created when unset, emptied of the last run's files when set; give each
+# deployment its own), so /metrics counts every worker; and JSON log lines on stderr. child_exit: the
+# bookkeeping for a worker that ended. on_exit: remove the folder the server made itself.
+on_starting = bridge_hooks.on_starting
+child_exit = bridge_hooks.child_exit
+on_exit = bridge_hooks.on_exit

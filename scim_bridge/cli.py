@@ -5,7 +5,6 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import json
-import logging
 import os
 import socket
 import sys
@@ -59,9 +58,16 @@ def _store(settings: Settings) -> Any:
     return store
 
 
+def _one_process_metrics() -> None:
+    """Commands of one process keep their metrics in memory: prometheus_client's multiprocess folder
+    (PROMETHEUS_MULTIPROC_DIR, set for `serve`) is not theirs to write, and may not exist where they run."""
+    os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
+
+
 def _logging(level: str = "INFO") -> None:
-    logging.basicConfig(level=getattr(logging, level.upper(), logging.INFO), format="%(message)s",
-                        stream=sys.stderr)
+    from scim_bridge import logs
+
+    logs.configure(level)  # one JSON object per line on stderr
 
 
 @click.group()
@@ -129,8 +135,12 @@ def _with_config_file(options: dict[str, Any], path: str) -> dict[str, Any]:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8080, show_default=True, type=click.IntRange(1, 65535))
 @click.option("--simulator-port", default=0, type=click.IntRange(0, 65535), help="0 picks a free port.")
-def demo(host: str, port: int, simulator_port: int) -> None:
-    """Bridge + built-in OpsGenie simulator + SQLite, no account needed."""
+@click.option("--upstream", type=click.Choice(["opsgenie", "jsm"]), default="opsgenie", show_default=True,
+              help="jsm: the demo directory migrated to the Atlassian simulator, served with SCIM_BRIDGE_UPSTREAM=jsm.")
+def demo(host: str, port: int, simulator_port: int, upstream: str) -> None:
+    """Bridge + built-in OpsGenie simulator (or, with --upstream jsm, Atlassian simulator) + SQLite, no account
+    needed."""
+    _one_process_metrics()  # before prometheus_client is imported
     from werkzeug.serving import make_server
 
     from scim_bridge.simulator.config import SimulatorConfig
@@ -145,7 +155,7 @@ def demo(host: str, port: int, simulator_port: int) -> None:
     token = env.get("SCIM_BEARER_TOKEN", "").strip() or generate_token()
     sim_key = "demo-" + hashlib.sha256(token.encode()).hexdigest()[:16]
     database = env.get("SCIM_BRIDGE_DATABASE_URL", "").strip()
-    if not database:
+    if not database or database == "sqlite:///var/demo.db":  # the default, perhaps loaded from var/demo.env
         path = Path("var/demo.db")
         path.parent.mkdir(parents=True, exist_ok=True)
         lock = path.with_suffix(".lock").open("w")  # open (and locked) while this function serves
@@ -157,9 +167,20 @@ def demo(host: str, port: int, simulator_port: int) -> None:
         for suffix in ("", "-wal", "-shm"):
             Path(f"{path}{suffix}").unlink(missing_ok=True)  # the simulator starts afresh too
         database = f"sqlite:///{path}"
+    console_token = env.get("SCIM_BRIDGE_CONSOLE_TOKEN", "").strip() or generate_token()
     simulator = SimulatorServer(SimulatorConfig.from_cli(sim_key), port=simulator_port, seed="demo").start()
     env.update({"OPSGENIE_API_URL": simulator.base_url, "OPSGENIE_API_KEY": sim_key,
-                "SCIM_BEARER_TOKEN": token, "SCIM_BRIDGE_DATABASE_URL": database})
+                "SCIM_BEARER_TOKEN": token, "SCIM_BRIDGE_DATABASE_URL": database,
+                "SCIM_BRIDGE_CONSOLE_TOKEN": console_token})
+    jsm = None
+    if upstream == "jsm":
+        from scim_bridge.ops.demo import start_jsm_demo
+
+        try:
+            jsm = start_jsm_demo(env, simulator.base_url)
+        except ConfigError as exc:
+            _fail(str(exc))
+        env = jsm.env
     try:
         settings = Settings.from_env(env)
     except ConfigError as exc:
@@ -171,9 +192,16 @@ def demo(host: str, port: int, simulator_port: int) -> None:
     except OSError as exc:
         _fail(f"cannot listen on {host}:{port}: {exc.strerror}")
     base = f"http://{host}:{port}/scim/v2"
+    env_file = _write_demo_env(env, base)
     click.echo(f"scim-bridge {__version__} demo: SCIM at {base}")
     click.echo(f"  OpsGenie simulator at {simulator.base_url} (GenieKey {sim_key}); "
                f"its call log: {simulator.base_url}/__sim/calls")
+    if jsm is not None:
+        linked = jsm.report.counts()
+        click.echo(f"  upstream: JSM Operations on the Atlassian simulator at {jsm.simulator.base_url} "
+                   f"(its call log: {jsm.simulator.base_url}/__sim/calls); the OpsGenie account above was migrated "
+                   f"to it: {linked['user']['matched']} users and {linked['team']['matched']} teams keep their SCIM "
+                   "ids")
     click.echo(f"  state: {database}")
     click.echo("  single reads: " + ("read-through (SCIM_BRIDGE_READ_THROUGH=true)" if settings.read_through
                                      else "from the mirror (SCIM_BRIDGE_READ_THROUGH=false)"))
@@ -182,6 +210,8 @@ def demo(host: str, port: int, simulator_port: int) -> None:
     else:
         click.echo(f"  bearer token: {token}")
     click.echo(f"  try: curl -H 'Authorization: Bearer {token}' {base}/Users")
+    click.echo(f"  console: http://{host}:{port}/console (login token: {console_token})")
+    click.echo(f"  CLI against this demo: set -a; . {env_file}; set +a   then e.g. .venv/bin/scim-bridge check")
     sys.stdout.flush()
     try:
         server.serve_forever()
@@ -189,20 +219,54 @@ def demo(host: str, port: int, simulator_port: int) -> None:
         pass
     finally:
         simulator.stop()
+        if jsm is not None:
+            jsm.simulator.stop()
+
+
+DEMO_ENV = Path("var/demo.env")
+DEMO_ENV_KEYS = ("OPSGENIE_API_URL", "OPSGENIE_API_KEY", "SCIM_BEARER_TOKEN", "SCIM_BRIDGE_DATABASE_URL",
+                 "SCIM_BRIDGE_CONSOLE_TOKEN")
+
+
+def _demo_env_keys(env: dict[str, str]) -> list[str]:
+    """The settings the demo runs with that the CLI needs, whichever upstream it simulates."""
+    upstream = sorted(k for k in env if k.startswith("ATLASSIAN_") or k == "SCIM_BRIDGE_UPSTREAM")
+    return [key for key in (*DEMO_ENV_KEYS, *upstream) if env.get(key)]
+
+
+def _write_demo_env(env: dict[str, str], base: str) -> Path:
+    """var/demo.env: what the CLI needs to work on the running demo (``set -a; . var/demo.env; set +a``)."""
+    import shlex
+
+    lines = ["# Written by 'scim-bridge demo' for the demo it started; rewritten at each start.",
+             "# Load it into a shell with: set -a; . var/demo.env; set +a",
+             *(f"{key}={shlex.quote(env[key])}" for key in _demo_env_keys(env)),
+             f"SCIM_BASE_URL={shlex.quote(base)}"]
+    DEMO_ENV.parent.mkdir(parents=True, exist_ok=True)
+    DEMO_ENV.touch(mode=0o600)
+    DEMO_ENV.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return DEMO_ENV
 
 
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=9100, show_default=True, type=click.IntRange(0, 65535))
-@click.option("--api-key", required=True, help="The GenieKey the simulator accepts.")
+@click.option("--upstream", type=click.Choice(["opsgenie", "jsm"]), default="opsgenie", show_default=True,
+              help="jsm: the Atlassian simulator (Teams, JSM Operations, Jira, Organizations admin on one host).")
+@click.option("--api-key", default=None, help="The GenieKey the OpsGenie simulator accepts (required for opsgenie).")
 @click.option("--latency-ms", default=None, type=click.IntRange(0, 60_000))
 @click.option("--rate-limit", "rate_limits", multiple=True, metavar="DOMAIN=PER_SEC/PER_MIN",
               help="e.g. configuration=10/600 (repeatable).")
 @click.option("--fail-rate", default=None, type=float, help="Share of requests answered with a 5xx.")
 @click.option("--seed", default="demo", show_default=True, help="'demo' for sample data, 'empty' for none.")
-def simulator(host: str, port: int, api_key: str, latency_ms: int | None, rate_limits: tuple[str, ...],
-              fail_rate: float | None, seed: str) -> None:
-    """Run the OpsGenie-compatible simulator alone."""
+def simulator(host: str, port: int, upstream: str, api_key: str | None, latency_ms: int | None,
+              rate_limits: tuple[str, ...], fail_rate: float | None, seed: str) -> None:
+    """Run the OpsGenie-compatible (or, with --upstream jsm, the Atlassian-compatible) simulator alone."""
+    if upstream == "jsm":
+        _atlassian_simulator(host, port, latency_ms, seed)
+        return
+    if not api_key:
+        _fail("--api-key is required for the OpsGenie simulator")
     from scim_bridge.simulator.config import SimulatorConfig
     from scim_bridge.simulator.server import SimulatorServer
 
@@ -212,6 +276,18 @@ def simulator(host: str, port: int, api_key: str, latency_ms: int | None, rate_l
         _fail(str(exc))
     server = SimulatorServer(config, host=host, port=port, seed=None if seed == "empty" else seed)
     click.echo(f"OpsGenie simulator on {server.base_url} (GenieKey {api_key})")
+    sys.stdout.flush()
+    server.serve_forever()
+
+
+def _atlassian_simulator(host: str, port: int, latency_ms: int | None, seed: str) -> None:
+    from scim_bridge.simulator.atlassian import AtlassianSimConfig
+    from scim_bridge.simulator.atlassian import AtlassianSimulatorServer
+
+    config = AtlassianSimConfig(latency_ms=latency_ms or 0)
+    server = AtlassianSimulatorServer(config, host=host, port=port, seed=None if seed == "empty" else seed)
+    click.echo(f"Atlassian simulator on {server.base_url} (Basic {config.admin_email}:{config.api_token}, "
+               f"Bearer {config.admin_api_key}, org {config.org_id}, cloud {config.cloud_id}, site {config.site_id})")
     sys.stdout.flush()
     server.serve_forever()
 
@@ -256,19 +332,24 @@ def token_create(name: str, scopes: str) -> None:
 @main.command()
 def sync() -> None:
     """Run one full sync of the mirror now."""
+    _one_process_metrics()  # before prometheus_client is imported
     from scim_bridge.web.app import build_directory
     from scim_bridge.web.metrics import Metrics
 
     settings = _settings()
     store = _store(settings)
-    directory, _client = build_directory(settings, Metrics())
+    directory, _client = build_directory(settings, Metrics(), store)
     from scim_bridge.directory.errors import DirectoryError
+    from scim_bridge.ops.progress import progress_on_terminal
+    from scim_bridge.service.errors import explain_failure
     from scim_bridge.service.sync import SyncService
 
     try:
-        result = SyncService(directory, store, interval=settings.sync_interval).run()
+        with progress_on_terminal() as progress:
+            result = SyncService(directory, store, interval=settings.sync_interval, progress=progress,
+                                 upstream=settings.upstream).run()
     except DirectoryError as exc:
-        _fail(f"sync failed: {exc.message}", 1)
+        _fail(f"sync failed: {explain_failure(exc, settings.upstream)}", 1)
     if result is None:
         click.echo("another replica is syncing right now; nothing done")
         return
@@ -295,9 +376,10 @@ def audit(limit: int, resource_id: str | None, actor: str | None, outcome: str |
             }))
         else:
             calls = len(event.upstream_calls)
+            counted = f"{calls} upstream call" + ("" if calls == 1 else "s")
             click.echo(f"{event.at:%Y-%m-%d %H:%M:%S} {event.actor:<12} {event.operation:<8} {event.path} "
-                       f"-> {event.status} {event.outcome} ({calls} upstream calls, scopes "
-                       f"{event.scopes or '-'}) {event.detail}")
+                       f"-> {event.status} {event.outcome} ({counted}, scopes {event.scopes or '-'}) "
+                       f"{event.detail}".rstrip())
 
 
 @main.command()
@@ -328,21 +410,26 @@ def check(other_region_url: str | None, no_migrate: bool) -> None:
 @click.option("--output", "-o", type=click.Path(dir_okay=False), default=None, help="File to write (default: stdout).")
 @click.option("--base-url", default="/scim/v2", show_default=True,
               help="SCIM base URL used in meta.location and $ref, e.g. https://scim.example.com/scim/v2.")
-@click.option("--no-sync", is_flag=True, help="Export the mirror as last synced, without reading OpsGenie first.")
+@click.option("--no-sync", is_flag=True,
+              help="Export the mirror as last synced, without reading OpsGenie first (no API key needed).")
 def export(fmt: str, output: str | None, base_url: str, no_sync: bool) -> None:
     """Export the whole OpsGenie directory: users, teams with members, roles with holders."""
+    _one_process_metrics()  # before prometheus_client is imported
     from scim_bridge.ops.export import ExportError
     from scim_bridge.ops.export import collect
     from scim_bridge.ops.export import write
+    from scim_bridge.ops.progress import progress_on_terminal
     from scim_bridge.web.app import build_directory
     from scim_bridge.web.metrics import Metrics
 
     _logging("WARNING")
-    settings = _settings()
+    settings = _settings(require_key=not no_sync)
     store = _store(settings)
-    directory, client = build_directory(settings, Metrics())
+    directory, client = build_directory(settings, Metrics(), store)
     try:
-        snapshot = collect(settings, store, directory, fmt=fmt, base_url=base_url, sync=not no_sync)
+        with progress_on_terminal() as progress:
+            snapshot = collect(settings, store, directory, fmt=fmt, base_url=base_url, sync=not no_sync,
+                               progress=progress)
     except ExportError as exc:
         _fail(str(exc), 1)
     finally:
@@ -359,6 +446,31 @@ def export(fmt: str, output: str | None, base_url: str, no_sync: bool) -> None:
     what = (f"{snapshot.users} users (with their {snapshot.teams} teams)" if fmt == "csv" else
             f"{snapshot.users} users, {snapshot.teams} teams and {snapshot.role_groups} role groups")
     click.echo(f"exported {what}" + (f" to {output}" if output else ""), err=True)
+
+
+@main.command()
+@click.option("--to", "target", type=click.Choice(["jsm"]), required=True, help="The upstream to move to.")
+@click.option("--apply", "apply_links", is_flag=True, help="Record the links (default: a dry run that writes nothing).")
+@click.option("--format", "fmt", type=click.Choice(["text", "csv", "json"]), default="text", show_default=True)
+def migrate(target: str, apply_links: bool, fmt: str) -> None:
+    """Link the store's users and teams to their JSM (Atlassian) counterparts, keeping every SCIM id.
+
+    Exits 0 when every user and team is matched, 1 when some are not (see the report), 2 on a setting error.
+    """
+    from scim_bridge.ops.migrate import MigrationError
+    from scim_bridge.ops.migrate import render
+    from scim_bridge.ops.migrate import run_from_env
+
+    _logging("WARNING")
+    try:
+        report = run_from_env(os.environ, apply=apply_links)
+    except ConfigError as exc:
+        _fail(str(exc))
+    except MigrationError as exc:
+        _fail(str(exc), 1)
+    click.echo(render(report, fmt), nl=False)
+    if not report.complete:
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -222,6 +222,9 @@ class Settings:
     # Key of the RFC 9865 paging cursors (HMAC); when empty, a random key kept in the database is shared by
     # every replica of the deployment.
     cursor_key: str = field(default="", repr=False)
+    # Region (ISO 3166 code, e.g. "US") in which phoneNumbers without a country code are read; empty: only
+    # international numbers become OpsGenie contacts.
+    phone_region: str = ""
     # Which directory the bridge writes to: "opsgenie" or "jsm" (SCIM_BRIDGE_UPSTREAM); the Atlassian
     # settings are set exactly when it is "jsm".
     upstream: str = "opsgenie"
@@ -304,6 +307,7 @@ class Settings:
             console_token=console_token,
             console_secret=console_secret,
             cursor_key=cursor_key,
+            phone_region=_phone_region(env),
             upstream=upstream,
             atlassian=atlassian,
         )
@@ -402,6 +406,15 @@ def _aliases(text: str) -> dict[str, str]:
             )
         aliases[group.strip()] = role.strip()
     return aliases
+
+
+def _phone_region(env: Mapping[str, str]) -> str:
+    import phonenumbers
+
+    region = env.get("SCIM_BRIDGE_PHONE_REGION", "").strip().upper()
+    if region and region not in phonenumbers.SUPPORTED_REGIONS:
+        raise ConfigError(f"SCIM_BRIDGE_PHONE_REGION must be a two-letter region code such as US or DE, got {region!r}")
+    return region
 
 
 def _name(env: Mapping[str, str], var: str, default: str) -> str:

@@ -21,51 +21,19 @@ from scim_bridge.simulator.server import SimulatorServer
 from scim_bridge.store.store import Store
 from scim_bridge.store.tables import metadata
 from scim_bridge.web.app import create_app
+from tests.upstream_views import SimulatorControl
 
 TOKEN = "test-token-0123456789abcdef"
 SIM_KEY = "sim-key"
 SCIM_JSON = "application/scim+json"
 
 
-class SimControl:
-    """The simulator's control surface, over HTTP."""
-
-    def __init__(self, base_url: str) -> None:
-        self.base_url = base_url
-        self.http = requests.Session()
+class SimControl(SimulatorControl):
+    """The OpsGenie simulator's control surface and API, over HTTP."""
 
     def api(self, method: str, path: str, **kwargs: Any) -> requests.Response:
         headers = {"Authorization": f"GenieKey {SIM_KEY}", **kwargs.pop("headers", {})}
         return self.http.request(method, self.base_url + path, headers=headers, timeout=10, **kwargs)
-
-    def state(self) -> dict[str, Any]:
-        response = self.http.get(f"{self.base_url}/__sim/state", timeout=10)
-        response.raise_for_status()
-        result: dict[str, Any] = response.json()
-        return result
-
-    def calls(self) -> list[dict[str, Any]]:
-        response = self.http.get(f"{self.base_url}/__sim/calls", timeout=10)
-        response.raise_for_status()
-        body = response.json()
-        return list(body["calls"] if isinstance(body, dict) else body)
-
-    def clear_calls(self) -> None:
-        self.http.delete(f"{self.base_url}/__sim/calls", timeout=10).raise_for_status()
-
-    def writes(self) -> list[dict[str, Any]]:
-        return [c for c in self.calls() if c["method"] in ("POST", "PATCH", "PUT", "DELETE")]
-
-    def reset(self, seed: str | None = None) -> None:
-        body = {"seed": seed} if seed else {}
-        self.http.post(f"{self.base_url}/__sim/reset", json=body, timeout=10).raise_for_status()
-
-    def configure(self, **changes: Any) -> None:
-        self.http.patch(f"{self.base_url}/__sim/config", json=changes, timeout=10).raise_for_status()
-
-    def fault(self, method: str, path: str, action: str, times: int = 1) -> None:
-        rule = {"method": method, "path": path, "action": action, "times": times}
-        self.http.post(f"{self.base_url}/__sim/faults", json=[rule], timeout=10).raise_for_status()
 
     def user(self, username: str) -> dict[str, Any] | None:
         for user in self.state()["users"]:
@@ -131,7 +99,7 @@ def simulator() -> Iterator[SimulatorServer]:
 
 # Test modules whose bridges run on SQLite and on PostgreSQL (each test twice); the others use SQLite.
 BOTH_BACKENDS = frozenset({"api/test_users.py", "api/test_groups.py", "api/test_mirror_reads.py",
-                           "mirror/test_mirror_api.py"})
+                           "mirror/test_mirror_api.py", "idp/test_migration.py"})
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

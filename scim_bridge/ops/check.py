@@ -101,6 +101,10 @@ def run_checks(
             CheckResult("remaining checks", SKIP, "not run until the configuration is valid"),
         ]
     results = [_configuration(settings), _tokens(settings), _database(settings, migrate=migrate)]
+    if settings.upstream == "jsm":
+        from scim_bridge.ops.check_jsm import jsm_checks
+
+        return results + jsm_checks(environ, timeout=timeout)
     results += _opsgenie(settings, other_region_url=other_region_url, timeout=timeout)
     return results
 
@@ -112,11 +116,14 @@ def all_passed(results: list[CheckResult]) -> bool:
 # --- local checks ---------------------------------------------------------------------------------
 def _configuration(settings: Settings) -> CheckResult:
     aliases = len(settings.role_group_aliases)
+    upstream = (f"OpsGenie API at {settings.opsgenie_api_url} ({region_label(settings.opsgenie_api_url)})"
+                if settings.atlassian is None else
+                f"JSM Operations (Atlassian API at {settings.atlassian.api_url}, site {settings.atlassian.site_url}, "
+                f"org {settings.atlassian.org_id}, account scope {settings.atlassian.account_scope})")
     return CheckResult(
         "configuration",
         OK,
-        f"settings are valid: OpsGenie API at {settings.opsgenie_api_url} "
-        f"({region_label(settings.opsgenie_api_url)}), deactivation={settings.deactivation}, "
+        f"settings are valid: {upstream}, deactivation={settings.deactivation}, "
         f"suspended role {settings.suspended_role!r}, "
         f"default role {settings.default_role!r}, {aliases} role-group alias{'es' if aliases != 1 else ''}, "
         f"full sync every {settings.sync_interval:g}s.",

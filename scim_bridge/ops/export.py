@@ -22,8 +22,10 @@ from scim_bridge.config import Settings
 from scim_bridge.directory.base import Directory
 from scim_bridge.directory.errors import DirectoryError
 from scim_bridge.directory.models import DirectoryUser
+from scim_bridge.ops.progress import ProgressCallback
 from scim_bridge.scim.listing import list_response
 from scim_bridge.service.context import RequestContext
+from scim_bridge.service.errors import explain_failure
 from scim_bridge.service.groups import GroupService
 from scim_bridge.service.sync import SyncResult
 from scim_bridge.service.sync import SyncService
@@ -75,13 +77,23 @@ class Snapshot:
 
 def collect(
     settings: Settings, store: Store, directory: Directory, *, fmt: str = "scim", base_url: str = "/scim/v2",
-    sync: bool = True,
+    sync: bool = True, progress: ProgressCallback | None = None,
 ) -> Snapshot:
-    """Refresh the mirror (unless ``sync`` is False) and build the export in format ``fmt`` from it."""
+    """Refresh the mirror (unless ``sync`` is False) and build the export in format ``fmt`` from it.
+
+    Without ``sync`` nothing is read upstream (no API key is needed): the mirror must have been synced
+    once, by ``serve``, ``demo`` or ``sync``."""
     if fmt not in FORMATS:
         raise ValueError(f"format must be one of {', '.join(FORMATS)}, got {fmt!r}")
-    syncer = SyncService(directory, store, interval=settings.sync_interval)
+    syncer = SyncService(directory, store, interval=settings.sync_interval, progress=progress,
+                         upstream=settings.upstream)
     result: SyncResult | None = None
+    if not sync:
+        last = syncer.last()
+        if not last or not last.get("ok"):
+            raise ExportError("the mirror holds no complete sync yet (SCIM_BRIDGE_DATABASE_URL "
+                              f"{store.engine.url.render_as_string(hide_password=True)}): "
+                              "run 'scim-bridge sync' once, or export without --no-sync")
     try:
         if sync:
             result = syncer.run()
@@ -89,7 +101,7 @@ def collect(
                 log.warning("another replica holds the sync lease: exporting the mirror as it last synced")
         syncer.ensure_initial()
     except DirectoryError as exc:
-        raise ExportError(f"could not read the OpsGenie directory: {exc.message}") from exc
+        raise ExportError(f"could not read the OpsGenie directory: {explain_failure(exc, settings.upstream)}") from exc
     if fmt == "csv":
         rows, teams = _rows(store)
         return Snapshot(fmt, rows, len(rows), teams, 0, result)

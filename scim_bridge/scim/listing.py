@@ -8,9 +8,7 @@ Both index paging (``startIndex``/``count``) and cursor paging (RFC 9865: ``curs
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
-import hmac
 import json
 import re
 import time
@@ -22,6 +20,11 @@ from dataclasses import field
 from datetime import datetime
 from typing import Any
 from typing import TypeVar
+
+from itsdangerous import BadData
+from itsdangerous import SignatureExpired
+from itsdangerous import TimestampSigner
+from itsdangerous import URLSafeTimedSerializer
 
 from scim_bridge.scim.errors import InvalidFilter
 from scim_bridge.scim.errors import InvalidSyntax
@@ -276,8 +279,7 @@ def list_response(
 # Cursor paging (RFC 9865).
 
 _CURSOR_TEXT = re.compile(r"[A-Za-z0-9._~-]*")  # RFC 3986 unreserved characters, as RFC 9865 requires
-_CURSOR_VERSION = 1
-_MAC_BYTES = 16
+_CURSOR_SALT = "scim-bridge cursor v2"
 
 
 class InvalidCursor(ScimError):
@@ -326,30 +328,37 @@ def b64url_decode(text: str) -> bytes:
 
 @dataclass(frozen=True)
 class CursorCodec:
-    """Opaque, tamper-evident cursors holding a result offset (RFC 9865).
+    """Opaque, tamper-evident cursors holding a result offset (RFC 9865), signed by itsdangerous.
 
-    A cursor is ``<payload>.<mac>`` in base64url (only RFC 3986 unreserved characters): the payload holds
-    the offset, the issue time and a digest of the query's scope (:func:`cursor_scope`); the MAC is an
-    HMAC-SHA256 under ``key``, so every replica configured with the same key accepts the others' cursors.
-    Cursors older than ``timeout_seconds`` are refused with ``expiredCursor``.
+    A cursor is itsdangerous' URL-safe timed serialization (base64url and dots: only RFC 3986 unreserved
+    characters) of the offset and a digest of the query's scope (:func:`cursor_scope`), with its issue time
+    and an HMAC-SHA256 under ``key``, so every replica configured with the same key accepts the others'
+    cursors. Cursors older than ``timeout_seconds`` are refused with ``expiredCursor``.
     """
 
     key: bytes
     timeout_seconds: int = 3600
     clock: Callable[[], float] = field(default=time.time)
+    serializer: URLSafeTimedSerializer = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if len(self.key) < 16:
             raise ValueError("the cursor key must have at least 16 bytes")
         if self.timeout_seconds <= 0:
             raise ValueError("the cursor timeout must be positive")
+        clock = self.clock
+
+        class Signer(TimestampSigner):
+            def get_timestamp(self) -> int:  # issue time and age read from the codec's clock
+                return int(clock())
+
+        serializer = URLSafeTimedSerializer(self.key, salt=_CURSOR_SALT, signer=Signer,
+                                            signer_kwargs={"digest_method": hashlib.sha256})
+        object.__setattr__(self, "serializer", serializer)
 
     def encode(self, offset: int, scope: str) -> str:
         """A cursor for the page starting at 0-based ``offset`` of the query ``scope``."""
-        payload = json.dumps(
-            [_CURSOR_VERSION, max(int(offset), 0), int(self.clock()), _digest(scope)], separators=(",", ":")
-        ).encode("utf-8")
-        return f"{b64url_encode(payload)}.{b64url_encode(self._mac(payload))}"
+        return self.serializer.dumps([max(int(offset), 0), _digest(scope)])
 
     def decode(self, cursor: str, scope: str) -> int:
         """The 0-based offset in ``cursor``.
@@ -358,32 +367,22 @@ class CursorCodec:
         :raises ExpiredCursor: genuine but older than the timeout.
         """
         invalid = InvalidCursor("The cursor is not one this service issued; start again with an empty cursor.")
-        encoded_payload, dot, encoded_mac = cursor.partition(".")
-        if not dot or not _CURSOR_TEXT.fullmatch(cursor):
+        if not _CURSOR_TEXT.fullmatch(cursor):
             raise invalid
         try:
-            payload, mac = b64url_decode(encoded_payload), b64url_decode(encoded_mac)
-        except (binascii.Error, ValueError):
-            raise invalid from None
-        if not hmac.compare_digest(mac, self._mac(payload)):
-            raise invalid
-        try:
-            version, offset, issued, digest = json.loads(payload)
-        except (ValueError, TypeError):
-            raise invalid from None
-        if version != _CURSOR_VERSION or not isinstance(offset, int) or not isinstance(issued, int):
-            raise invalid
-        if digest != _digest(scope):
-            raise InvalidCursor("The cursor belongs to another query: repeat the query's parameters unchanged.")
-        if self.clock() - issued > self.timeout_seconds:
+            offset, digest = self.serializer.loads(cursor, max_age=self.timeout_seconds)
+        except SignatureExpired:
             raise ExpiredCursor(
                 f"The cursor has expired (cursors last {self.timeout_seconds} seconds); start again with an "
                 "empty cursor."
-            )
+            ) from None
+        except (BadData, ValueError, TypeError):
+            raise invalid from None
+        if not isinstance(offset, int) or not isinstance(digest, str):
+            raise invalid
+        if digest != _digest(scope):
+            raise InvalidCursor("The cursor belongs to another query: repeat the query's parameters unchanged.")
         return max(offset, 0)
-
-    def _mac(self, payload: bytes) -> bytes:
-        return hmac.new(self.key, b"scim-cursor\x00" + payload, hashlib.sha256).digest()[:_MAC_BYTES]
 
 
 def _digest(scope: str) -> str:

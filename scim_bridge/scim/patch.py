@@ -19,7 +19,9 @@ Deliberate choices, each a documented deviation from or reading of the RFC:
 * ``add``/``replace`` with null or "" clears a single-valued attribute; ``replace`` with null or ``[]``
   clears a multi-valued one (Entra's null/empty update test).
 * A single object or string given for a multi-valued attribute is read as a one-element list.
-* A malformed or unknown path is ``invalidPath``; a bad filter inside ``[...]`` is ``invalidFilter``
+* A path (or pathless key) naming an attribute, sub-attribute or schema the resource type does not have
+  is ignored, as POST and PUT ignore such attributes (:mod:`scim_bridge.scim.unknown`); the result lists
+  it in ``ignored``. A malformed path is ``invalidPath``; a bad filter inside ``[...]`` is ``invalidFilter``
   (RFC 7644 §3.12 lists it for PATCH path filters). Filters are parsed and evaluated by
   :mod:`scim_bridge.scim.filters`.
 * readOnly attributes and immutable sub-attributes may be "set" to their current value (Okta sends the
@@ -63,6 +65,7 @@ from scim_bridge.scim.schema import Attribute
 from scim_bridge.scim.schema import AttributePath
 from scim_bridge.scim.schema import ResourceType
 from scim_bridge.scim.schema import Schema
+from scim_bridge.scim.unknown import unknown_in_value
 
 OpName = Literal["add", "replace", "remove"]
 OPS: tuple[OpName, ...] = ("add", "replace", "remove")
@@ -76,6 +79,7 @@ __all__ = [
     "PatchOperation",
     "PatchPath",
     "PatchResult",
+    "UnknownAttribute",
     "apply_patch",
     "parse_element_filter",
     "parse_operation",
@@ -229,6 +233,10 @@ def _maybe_boolean(value: Any) -> Any:
 # PATCH paths (RFC 7644 §3.5.2: PATH = attrPath / valuePath [subAttr]).
 # ==================================================================================================
 
+
+class UnknownAttribute(InvalidPath):
+    """The path is well formed but names an attribute, sub-attribute or schema the resource type lacks."""
+
 _NAME = re.compile(r"[A-Za-z$][\w$-]*")
 
 
@@ -260,7 +268,7 @@ def parse_patch_path(text: str, resource_type: ResourceType) -> PatchPath:
         raise InvalidPath(f"Malformed path '{text}'.")
     attribute = schema.attribute(match.group())
     if attribute is None:
-        raise InvalidPath(f"Unknown attribute '{match.group()}' in path '{text}'.")
+        raise UnknownAttribute(f"Unknown attribute '{match.group()}' in path '{text}'.")
     rest = rest[match.end() :]
     element_filter = None
     if rest.startswith("["):
@@ -286,7 +294,7 @@ def _split_urn(text: str, resource_type: ResourceType, original: str) -> tuple[S
         if lowered.startswith(schema.id.lower() + ":"):
             return schema, text[len(schema.id) + 1 :]
     if lowered.startswith("urn:"):
-        raise InvalidPath(f"Path '{original}' names a schema that {resource_type.id} does not have.")
+        raise UnknownAttribute(f"Path '{original}' names a schema that {resource_type.id} does not have.")
     return resource_type.schema, text
 
 
@@ -313,7 +321,7 @@ def _sub_attribute(rest: str, attribute: Attribute, original: str) -> Attribute 
         raise InvalidPath(f"Malformed path '{original}'.")
     sub = attribute.sub(match.group()) if attribute.type == COMPLEX else None
     if sub is None:
-        raise InvalidPath(f"Unknown sub-attribute '{match.group()}' in path '{original}'.")
+        raise UnknownAttribute(f"Unknown sub-attribute '{match.group()}' in path '{original}'.")
     return sub
 
 
@@ -330,6 +338,8 @@ class PatchResult:
     resource: dict[str, Any]
     changed: tuple[str, ...]
     original: dict[str, Any] = dataclasses.field(repr=False, compare=False, default_factory=dict)
+    # Paths and keys naming attributes the resource type does not have: ignored (see the module notes).
+    ignored: tuple[str, ...] = ()
 
     @property
     def modified(self) -> bool:
@@ -368,20 +378,31 @@ def apply_patch(
     parsed = [parse_operation(operation) for operation in operations]
     original = dict(resource)  # never written to: every change goes to the deep copy
     working = copy.deepcopy(original)
+    ignored: list[str] = []
     for operation in parsed:
-        _Applier(working, resource_type).apply(operation)
+        _Applier(working, resource_type, ignored).apply(operation)
     _sync_schemas(original, working, resource_type)
     return PatchResult(
-        resource=working, changed=_changed_paths(original, working, resource_type), original=original
+        resource=working, changed=_changed_paths(original, working, resource_type), original=original,
+        ignored=tuple(dict.fromkeys(ignored)),
     )
 
 
 class _Applier:
     """Applies one operation to the working copy of a resource."""
 
-    def __init__(self, resource: dict[str, Any], resource_type: ResourceType) -> None:
+    def __init__(self, resource: dict[str, Any], resource_type: ResourceType, ignored: list[str]) -> None:
         self.resource = resource
         self.resource_type = resource_type
+        self.ignored = ignored
+
+    def _resolve(self, text: str) -> PatchPath | None:
+        """The path resolved, or None (and recorded as ignored) when it names an unknown attribute."""
+        try:
+            return parse_patch_path(text, self.resource_type)
+        except UnknownAttribute:
+            self.ignored.append(text)
+            return None
 
     def apply(self, operation: PatchOperation) -> None:
         if operation.path is None:
@@ -391,8 +412,9 @@ class _Applier:
         if extension is not None:
             self._whole_schema(operation, extension)
             return
-        path = parse_patch_path(operation.path, self.resource_type)
-        self._at_path(operation.op, path, operation.value, operation.has_value)
+        path = self._resolve(operation.path)
+        if path is not None:
+            self._at_path(operation.op, path, operation.value, operation.has_value)
 
     # ---- pathless and whole-extension operations (RFC 7644 §3.5.2.1, §3.5.2.3) -----------------
 
@@ -410,7 +432,9 @@ class _Applier:
             if schema is not None:
                 self._whole_schema(PatchOperation(operation.op, key, value, True), schema)
                 continue
-            self._at_path(operation.op, parse_patch_path(key, self.resource_type), value, True)
+            path = self._resolve(key)
+            if path is not None:
+                self._at_path(operation.op, path, value, True)
 
     def _whole_schema(self, operation: PatchOperation, schema: Schema) -> None:
         if operation.op == "remove":
@@ -427,13 +451,16 @@ class _Applier:
                 raise InvalidPath(f"Invalid attribute name {key!r}.")
             if key.lower() == "schemas":
                 continue  # an extension object serialised with its own schemas list
-            path = parse_patch_path(f"{schema.id}:{key}", self.resource_type)
-            self._at_path(operation.op, path, value, True)
+            path = self._resolve(f"{schema.id}:{key}")
+            if path is not None:
+                self._at_path(operation.op, path, value, True)
 
     # ---- operations with a path ------------------------------------------------------------------
 
     def _at_path(self, op: OpName, path: PatchPath, value: Any, has_value: bool) -> None:
         attribute = path.attribute
+        if has_value and path.sub_attribute is None:
+            self.ignored.extend(unknown_in_value(attribute, value, path.dotted()))
         container = self._container(path, create=op != "remove")
         if container is None:
             return

@@ -372,7 +372,14 @@ OPSGENIE_USER_SCHEMA = Schema(
             BOOLEAN,
             description="No invitation e-mail is sent when the user is created.",
         ),
-        _s("roleId", "The OpsGenie id of the user's role.", case_exact=True, mutability="readOnly"),
+        _s("roleId", "The OpsGenie id of the user's role (while suspended, of the role reactivation gives back).",
+           case_exact=True, mutability="readOnly"),
+        Attribute(
+            "suspended",
+            BOOLEAN,
+            description="Suspended by the bridge (active=false): OpsGenie holds the suspended role meanwhile.",
+            mutability="readOnly",
+        ),
     ),
 )
 

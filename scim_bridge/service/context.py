@@ -21,6 +21,10 @@ class RequestContext:
     request_id: str = ""
     # Upstream calls made while serving this request (filled through the client's call hook).
     upstream_calls: list[dict[str, Any]] = field(default_factory=list)
+    # What the request asked that the bridge did not do, though it succeeded: (kind, message) pairs for the
+    # audit log, the console and the scim_bridge_warnings_total metric (e.g. "phone", "ignored").
+    warnings: list[tuple[str, str]] = field(default_factory=list)
+
     # The scopes the caller's credential grants, and those this request has exercised (for the audit log).
     scopes: frozenset[str] = ALL_SCOPES
     used_scopes: set[str] = field(default_factory=set)
@@ -33,6 +37,10 @@ class RequestContext:
         if scope not in self.scopes:
             raise errors.InsufficientScope(scope, action)
         self.used_scopes.add(scope)
+
+    def warn(self, kind: str, message: str) -> None:
+        if (kind, message) not in self.warnings:
+            self.warnings.append((kind, message))
 
     def absolute(self, resource: dict[str, Any]) -> dict[str, Any]:
         """``resource`` with its relative URLs made absolute under this request's base URL."""

@@ -57,8 +57,10 @@ def user_document(
     memberships: Iterable[Membership],
     team_names: Mapping[str, str],
     suspension: Suspension | None,
+    role_ids: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
-    """The SCIM User of a mirrored user. ``team_names``: id -> name of (at least) the user's teams."""
+    """The SCIM User of a mirrored user. ``team_names``: id -> name of (at least) the user's teams;
+    ``role_ids``: role name (lower case) -> id, for the role a suspended user gets back."""
     upstream = DirectoryUser.from_json(record.upstream)
     groups: list[dict[str, Any]] = []
     for membership in memberships:
@@ -81,6 +83,7 @@ def user_document(
         active=suspension is None,
         groups=groups,
         role=suspension.role if suspension is not None else None,
+        role_id=(role_ids or {}).get(suspension.role.lower()) if suspension is not None else None,
     )
     return add_meta(resource, resource_type="User", location=relative("/Users", record.id),
                     created=upstream.created_at or record.created, last_modified=record.last_modified)
@@ -130,11 +133,19 @@ def render_users(conn: Connection, user_ids: Collection[str]) -> dict[str, dict[
     memberships = member_rows.memberships_for_users(conn, list(records))
     team_names = _team_names(conn, (m.group_id for ms in memberships.values() for m in ms))
     suspended = coordination.suspensions_for_users(conn, list(records))
+    role_ids = _role_ids(conn) if suspended else {}
     return {
         uid: user_document(record, memberships=memberships[uid], team_names=team_names,
-                           suspension=suspended.get(uid))
+                           suspension=suspended.get(uid), role_ids=role_ids)
         for uid, record in records.items()
     }
+
+
+def _role_ids(conn: Connection) -> dict[str, str]:
+    """Role name (lower case) -> upstream id, from the mirrored role groups."""
+    stmt = select(groups_table.c.upstream).where(groups_table.c.kind == "role")
+    return {str(up["name"]).lower(): str(up["id"]) for up in conn.execute(stmt).scalars()
+            if isinstance(up, dict) and up.get("name") and up.get("id")}
 
 
 def render_teams(conn: Connection, group_ids: Collection[str]) -> dict[str, dict[str, Any]]:

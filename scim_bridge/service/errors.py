@@ -61,3 +61,50 @@ def upstream_errors() -> Iterator[None]:
         yield
     except d.DirectoryError as exc:
         raise to_scim_error(exc) from exc
+
+
+OWNER_RULE = ("The Owner role is managed in OpsGenie only: the bridge never grants it, and never demotes, "
+              "suspends or deletes an Owner account")
+
+
+def owner_refused(who: str = "") -> s.Forbidden:
+    """The one answer to any change the Owner rule forbids (users, role groups, DELETE, deactivation): 403."""
+    return s.Forbidden(f"{who}: {OWNER_RULE}" if who else OWNER_RULE)
+
+
+# What fixes each expected failure, per upstream (SCIM_BRIDGE_UPSTREAM): (who answered, credentials fix,
+# rights fix, reachability fix).
+_FIXES = {
+    "opsgenie": (
+        "OpsGenie",
+        "set OPSGENIE_API_KEY to a global API key (Settings → API key management) of the account "
+        "OPSGENIE_API_URL points to (EU accounts: https://api.eu.opsgenie.com); 'scim-bridge check' tells which",
+        "give the key Read, Create and Update, Delete and Configuration Access; 'scim-bridge check' lists what "
+        "is missing",
+        "check OPSGENIE_API_URL and that this host can reach it (DNS, proxy, firewall)",
+    ),
+    "jsm": (
+        "Atlassian",
+        "check ATLASSIAN_EMAIL with ATLASSIAN_API_TOKEN (an API token of that account) and "
+        "ATLASSIAN_ADMIN_API_KEY (an organization API key)",
+        "give the ATLASSIAN_EMAIL account the Operations admin role and a JSM licence",
+        "check ATLASSIAN_API_URL and ATLASSIAN_SITE_URL and that this host can reach them (DNS, proxy, firewall)",
+    ),
+}
+
+
+def explain_failure(exc: d.DirectoryError, upstream: str = "opsgenie") -> str:
+    """One line saying why the upstream could not be used and what fixes it, for the log and the CLI: an
+    expected configuration error (wrong key, missing right, unreachable host) is not a crash."""
+    said = _quote(exc)
+    name, credentials, rights, reach = _FIXES.get(upstream, _FIXES["opsgenie"])
+    if isinstance(exc, d.AuthenticationError):
+        key = "API key" if upstream == "opsgenie" else "credentials"
+        return f"{name} rejected the {key} ({said}); fix: {credentials}"
+    if isinstance(exc, d.ForbiddenError):
+        return f"the {name} credentials lack a right ({said}); fix: {rights}"
+    if isinstance(exc, d.UnavailableError) and exc.status is None:
+        return f"cannot reach {name} ({said}); fix: {reach}"
+    if isinstance(exc, d.UnavailableError | d.ThrottledError):
+        return f"{name} is unavailable or busy ({said}); the bridge tries again at the next sync"
+    return said

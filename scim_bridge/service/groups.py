@@ -57,9 +57,11 @@ from scim_bridge.service.context import relative
 from scim_bridge.service.documents import MemberView
 from scim_bridge.service.documents import member_entry
 from scim_bridge.service.documents import team_document
+from scim_bridge.service.errors import owner_refused
 from scim_bridge.service.errors import upstream_errors
 from scim_bridge.service.naming import ROLE_ID_PREFIX
 from scim_bridge.service.naming import ROLE_PREFIX
+from scim_bridge.service.naming import alias_group_id
 from scim_bridge.service.naming import role_group_id
 from scim_bridge.service.naming import role_group_name
 from scim_bridge.service.sync import SyncService
@@ -76,7 +78,6 @@ log = logging.getLogger(__name__)
 TEAM_NAME_RE = re.compile(r"^[A-Za-z0-9 _.-]+$")
 MAX_TEAM_NAME = 100
 MAX_DESCRIPTION = 200
-ALIAS_ID_PREFIX = ROLE_ID_PREFIX + "alias-"
 OWNER = "owner"
 
 # A membership change of more than this many users goes upstream as one roster PATCH (+ one check
@@ -132,9 +133,8 @@ class GroupService:
             target = by_role.get(role.lower())
             if target is None:
                 continue
-            slug = re.sub(r"[^a-z0-9]+", "-", alias.lower()).strip("-")
             groups.append(
-                RoleGroup(ALIAS_ID_PREFIX + slug, alias, str(target.upstream.get("name", role)), target.created,
+                RoleGroup(alias_group_id(alias), alias, str(target.upstream.get("name", role)), target.created,
                           target.last_modified)
             )
         return groups
@@ -706,7 +706,7 @@ class GroupService:
             ctx.require("roles", "changing the members of a role group")
         if group.role.lower() == OWNER:
             if to_add or to_remove:
-                raise errors.Mutability("The role:Owner group is read-only: the account owner is managed in OpsGenie")
+                raise owner_refused(f"{group.display_name} is read-only")
             return current
         if to_remove and group.role.lower() == self.settings.default_role.lower():
             # Leaving a role group gives the default role: leaving the default role's group cannot be done.
@@ -719,7 +719,7 @@ class GroupService:
             users[upstream.id] = remember_user(self.store, upstream)  # a user made outside the bridge
         for user in users.values():
             if str(user.upstream.get("role", "")).lower() == OWNER:
-                raise errors.Mutability(f"User {user.id} is the account Owner: Owners are never moved to another role")
+                raise owner_refused(f"User {user.id} is an Owner")
         default = self.settings.default_role
         changing = [*to_add, *to_remove]
         records, suspended = {**self.store.get_users(to_remove), **users}, self.store.suspensions_for(changing)

@@ -21,6 +21,7 @@ from scim_bridge.scim import errors
 from scim_bridge.service.context import iso
 from scim_bridge.service.context import now
 from scim_bridge.service.documents import MirrorIndexer
+from scim_bridge.service.errors import explain_failure
 from scim_bridge.service.errors import to_scim_error
 from scim_bridge.service.naming import role_group_id
 from scim_bridge.service.naming import role_group_name
@@ -34,8 +35,9 @@ log = logging.getLogger(__name__)
 LEASE = "sync"
 LAST_SYNC = "last_sync"
 # Recorded with each successful sync: the shape of the search index it built. A mirror synced by a version
-# whose index differs (or had none) is synced again before it answers.
-INDEX_FORMAT = 1
+# whose index differs (or had none) is synced again before it answers. 2: Users carry the extension's
+# ``suspended`` flag, and a suspended user's ``roleId`` is that of the role it gets back.
+INDEX_FORMAT = 2
 
 
 @dataclass(frozen=True)
@@ -49,9 +51,15 @@ class SyncResult:
 class SyncService:
     """Full syncs on demand, at start and every ``interval`` seconds; one replica at a time."""
 
-    def __init__(self, directory: Directory, store: Store, *, interval: float = 600.0) -> None:
+    def __init__(
+        self, directory: Directory, store: Store, *, interval: float = 600.0,
+        progress: Callable[[str, int, int | None], None] | None = None, upstream: str = "opsgenie",
+    ) -> None:
         self.directory = directory
         self.store = store
+        # Told (stage, done, total or None) as a full sync reads users and teams: the CLI's progress display.
+        self.progress = progress
+        self.upstream = upstream  # SCIM_BRIDGE_UPSTREAM: which settings a failure message names
         if not store.indexing:  # every writer of the mirror keeps the search index in step
             store.set_indexer(MirrorIndexer())
         self.interval = interval
@@ -82,8 +90,15 @@ class SyncService:
     def _run_locked(self) -> SyncResult:
         started = time.monotonic()
         try:
-            users = list(self.directory.iter_users())
-            teams = [self.directory.get_team(t.id) for t in self.directory.list_teams()]
+            users = []
+            for user in self.directory.iter_users():
+                users.append(user)
+                self._report("users", len(users), None)
+            listed = self.directory.list_teams()
+            teams = []
+            for team in listed:
+                teams.append(self.directory.get_team(team.id))
+                self._report("teams", len(teams), len(listed))
             roles = self.directory.list_roles()
         except d.DirectoryError as exc:
             failed = {"at": iso(now()), "ok": False, "error": exc.message, "request_id": exc.request_id}
@@ -102,6 +117,10 @@ class SyncService:
         log.info("sync: %d users, %d teams, %d roles in %.2fs", result.users, result.teams, result.roles,
                  result.seconds)
         return result
+
+    def _report(self, stage: str, done: int, total: int | None) -> None:
+        if self.progress is not None:
+            self.progress(stage, done, total)
 
     def _tell(self, record: dict[str, Any]) -> None:
         for observer in self.observers:
@@ -202,6 +221,8 @@ class SyncService:
         while not self._stop.is_set():
             try:
                 self.run()
+            except d.DirectoryError as exc:  # expected (configuration, outage): one line with the fix
+                log.error("sync failed: %s", explain_failure(exc, self.upstream))
             except Exception:  # the loop must survive any failure; the outcome is recorded
                 log.exception("sync failed")
             self._stop.wait(self.interval)

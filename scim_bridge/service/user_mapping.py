@@ -22,6 +22,8 @@ EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MAX_USERNAME = 100
 MAX_FULL_NAME = 512
 # SCIM attributes the bridge keeps verbatim in its store (OpsGenie has no place for them).
+# Key of ``kept`` holding the OpsGenie form of each phoneNumbers value as written ("" for none).
+PHONE_FORMS = "phoneForms"
 KEPT_CORE = ("name", "nickName", "title", "userType", "preferredLanguage", "locale", "timezone", "emails",
              "phoneNumbers", "ims", "addresses", "roles")
 
@@ -34,6 +36,9 @@ class DesiredUser:
     kept: dict[str, Any]
     phones: frozenset[tuple[str, str]]  # (method, "cc-number")
     active: bool
+    # phoneNumbers elements (0-based position, type) whose value is no number OpsGenie can call: kept in
+    # SCIM as sent, no contact written. Positions, not values: warnings go to logs, which hold no phone numbers.
+    skipped_phones: tuple[tuple[int, str], ...] = ()
 
 
 def validate_user_name(user_name: Any) -> str:
@@ -71,16 +76,16 @@ def split_full_name(full_name: str) -> dict[str, str]:
     return {"formatted": full_name, "givenName": " ".join(words[:-1]), "familyName": words[-1]}
 
 
-def e164_to_opsgenie(value: str) -> str:
-    """'+1 415 555 0100' -> '1-4155550100' (OpsGenie's <countryCode>-<number> form)."""
+def phone_to_opsgenie(value: str, region: str = "") -> str | None:
+    """'+1 415 555 0100' -> '1-4155550100' (OpsGenie's <countryCode>-<number> form); None when ``value`` is
+    no possible phone number. Numbers without a country code are read in ``region`` (e.g. "US"); with no
+    region, only international numbers are."""
     try:
-        number = phonenumbers.parse(value, None)
+        number = phonenumbers.parse(value, region.upper() or None)
     except phonenumbers.NumberParseException:
-        raise errors.InvalidValue(
-            f"phoneNumbers value {value!r} must be in international E.164 form, e.g. +14155550100"
-        ) from None
-    if not number.country_code or not number.national_number:
-        raise errors.InvalidValue(f"phoneNumbers value {value!r} has no country code")
+        return None
+    if not number.country_code or not number.national_number or not phonenumbers.is_possible_number(number):
+        return None
     national = str(number.national_number)
     if number.italian_leading_zero:
         national = "0" * (number.number_of_leading_zeros or 1) + national
@@ -120,20 +125,35 @@ def _address_from_scim(item: dict[str, Any] | None) -> Address:
     )
 
 
-def _phones_from_scim(items: Any) -> frozenset[tuple[str, str]]:
+def _phones_from_scim(items: Any, region: str) -> tuple[frozenset[tuple[str, str]], dict[str, str]]:
+    """The contacts ``phoneNumbers`` asks for, and each value's OpsGenie form ("" when it has none)."""
     wanted: set[tuple[str, str]] = set()
+    forms: dict[str, str] = {}
     for item in items or []:
         value = item.get("value") if isinstance(item, dict) else None
         if not isinstance(value, str) or not value.strip():
             continue
-        number = e164_to_opsgenie(value)
+        number = phone_to_opsgenie(value, region)
+        forms[value] = number or ""
+        if number is None:
+            continue
         if item.get("type") == "mobile":
             wanted.add(("sms", number))
         wanted.add(("voice", number))
-    return frozenset(wanted)
+    return frozenset(wanted), forms
 
 
-def desired_user(resource: dict[str, Any], *, default_role: str, invitation_disabled: bool) -> DesiredUser:
+def _skipped_phones(items: Any, forms: dict[str, str]) -> tuple[tuple[int, str], ...]:
+    return tuple(
+        (index, str(item.get("type") or ""))
+        for index, item in enumerate(items or [])
+        if isinstance(item, dict) and isinstance(item.get("value"), str) and forms.get(item["value"]) == ""
+    )
+
+
+def desired_user(
+    resource: dict[str, Any], *, default_role: str, invitation_disabled: bool, phone_region: str = ""
+) -> DesiredUser:
     """Read what a (validated, canonical) SCIM User resource wants upstream and in the store."""
     user_name = validate_user_name(resource.get("userName"))
     full_name = full_name_of(resource)
@@ -175,12 +195,17 @@ def desired_user(resource: dict[str, Any], *, default_role: str, invitation_disa
     kept["fullName"] = full_name
     if isinstance(resource.get("displayName"), str) and resource["displayName"].strip():
         kept["displayName"] = resource["displayName"]
+    phones, forms = _phones_from_scim(resource.get("phoneNumbers"), phone_region)
+    if forms:
+        # How each number read when written: rendering matches them with the upstream's contacts.
+        kept[PHONE_FORMS] = forms
     active = resource.get("active")
     return DesiredUser(
         fields=fields,
         kept=kept,
-        phones=_phones_from_scim(resource.get("phoneNumbers")),
+        phones=phones,
         active=True if active is None else bool(active),
+        skipped_phones=_skipped_phones(resource.get("phoneNumbers"), forms),
     )
 
 
@@ -239,7 +264,9 @@ def phone_contacts(contacts: tuple[Contact, ...] | None) -> dict[tuple[str, str]
     return {(c.method, c.to): c for c in contacts or () if c.method in ("sms", "voice")}
 
 
-def _phones_to_scim(upstream: DirectoryUser, kept: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
+def _phones_to_scim(
+    upstream: DirectoryUser, kept: list[dict[str, Any]] | None, forms: dict[str, str]
+) -> list[dict[str, Any]]:
     if upstream.contacts is None:
         return copy.deepcopy(kept or [])
     have = phone_contacts(upstream.contacts)
@@ -247,11 +274,11 @@ def _phones_to_scim(upstream: DirectoryUser, kept: list[dict[str, Any]] | None) 
     result: list[dict[str, Any]] = []
     seen: set[str] = set()
     for item in kept or []:
-        try:
-            number = e164_to_opsgenie(str(item.get("value", "")))
-        except errors.ScimError:
-            continue
-        if number in numbers and number not in seen:
+        value = str(item.get("value", ""))
+        number = forms[value] if value in forms else phone_to_opsgenie(value)
+        if not number:
+            result.append(copy.deepcopy(item))  # no contact was written for it: kept as the client sent it
+        elif number in numbers and number not in seen:
             result.append(copy.deepcopy(item))
             seen.add(number)
     for _method, to in sorted(have):
@@ -328,6 +355,7 @@ def user_resource(
     active: bool,
     groups: list[dict[str, Any]],
     role: str | None = None,
+    role_id: str | None = None,
 ) -> dict[str, Any]:
     """Compose the SCIM User (without meta) from the upstream user and what the bridge keeps.
 
@@ -335,7 +363,8 @@ def user_resource(
     derived from the upstream. Once a client has written the user, an optional attribute reads back
     as the client last set it, so an attribute the client removed stays absent; the upstream still
     wins when someone changed the value in OpsGenie since. ``role`` is the role the user holds
-    (while suspended, the one restored on reactivation); the upstream role by default.
+    (while suspended, the one restored on reactivation) and ``role_id`` its id; the upstream role by default.
+    A suspended user (``active`` false) is marked ``suspended`` in the bridge's extension.
     """
     if user_name.lower() != upstream.username.lower():
         user_name = upstream.username  # renamed upstream: the upstream wins
@@ -367,7 +396,7 @@ def user_resource(
     if emails:
         resource["emails"] = emails
     for key, value in (
-        ("phoneNumbers", _phones_to_scim(upstream, kept.get("phoneNumbers"))),
+        ("phoneNumbers", _phones_to_scim(upstream, kept.get("phoneNumbers"), kept.get(PHONE_FORMS) or {})),
         ("ims", _ims_to_scim(upstream, kept.get("ims"))),
         ("addresses", _addresses_to_scim(upstream, kept.get("addresses"))),
     ):
@@ -386,8 +415,10 @@ def user_resource(
         ext["details"] = [{"key": k, "values": list(v)} for k, v in sorted(upstream.details.items())]
     if "invitationDisabled" in kept:
         ext["invitationDisabled"] = kept["invitationDisabled"]
-    if upstream.role_id:
-        ext["roleId"] = upstream.role_id
+    shown_role_id = role_id if role is not None else upstream.role_id
+    if shown_role_id:
+        ext["roleId"] = shown_role_id
+    ext["suspended"] = not active
     resource[OPSGENIE_USER] = ext
     resource["schemas"].append(OPSGENIE_USER)
     return resource

@@ -32,6 +32,7 @@ from scim_bridge.service import user_mapping as um
 from scim_bridge.service.context import RequestContext
 from scim_bridge.service.context import now
 from scim_bridge.service.documents import user_document
+from scim_bridge.service.errors import owner_refused
 from scim_bridge.service.errors import upstream_errors
 from scim_bridge.service.naming import role_group_name
 from scim_bridge.service.sync import SyncService
@@ -191,8 +192,14 @@ class UserService:
         memberships = self.store.groups_of(record.id)
         team_names = {gid: g.display_name for gid, g in
                       self.store.get_groups([m.group_id for m in memberships]).items() if g.kind == "team"}
+        suspension = self.store.get_suspension(record.id)
+        role_ids: dict[str, str] = {}
+        if suspension is not None:
+            group = self.store.get_group_by_name("role", role_group_name(suspension.role))
+            if group is not None and group.upstream.get("id"):
+                role_ids[suspension.role.lower()] = str(group.upstream["id"])
         return ctx.absolute(user_document(record, memberships=memberships, team_names=team_names,
-                                          suspension=self.store.get_suspension(record.id)))
+                                          suspension=suspension, role_ids=role_ids))
 
     # --- writing ---------------------------------------------------------------------------
     def create(self, ctx: RequestContext, resource: dict[str, Any]) -> dict[str, Any]:
@@ -200,7 +207,9 @@ class UserService:
             resource,
             default_role=self.settings.default_role,
             invitation_disabled=self.settings.invitation_disabled_default,
+            phone_region=self.settings.phone_region,
         )
+        self._warn_phones(ctx, desired)
         user_name = resource["userName"]
         existing = self._fresh_by_username(user_name)
         if existing is not None:
@@ -208,7 +217,7 @@ class UserService:
         if (desired.fields.role or self.settings.default_role).lower() != self.settings.default_role.lower():
             ctx.require("roles", "creating a user with a role other than the default role")
         if (desired.fields.role or "").lower() == OWNER:
-            raise errors.Forbidden("The Owner role cannot be granted through the bridge")
+            raise owner_refused()
         fields = replace(desired.fields, role=self._known_role(desired.fields.role or self.settings.default_role))
         undo = _Undo()
         suspended: _Suspended | None = None
@@ -288,12 +297,12 @@ class UserService:
     def delete(self, ctx: RequestContext, user_id: str, if_match: str | None = None) -> None:
         record, upstream, _ = self._load_for_write(ctx, user_id, if_match)
         if upstream.role.lower() == OWNER:
-            raise errors.Forbidden("Owner accounts are never deleted through the bridge")
+            raise owner_refused(f"User {user_id} is an Owner")
         if not self.settings.read_through:
             # The mirror's snapshot may predate a promotion to Owner made in OpsGenie: check upstream first.
             with upstream_errors(), contextlib.suppress(d.NotFoundError):
                 if self.directory.get_user(user_id, with_contacts=False).role.lower() == OWNER:
-                    raise errors.Forbidden("Owner accounts are never deleted through the bridge")
+                    raise owner_refused(f"User {user_id} is an Owner")
         with upstream_errors(), contextlib.suppress(d.NotFoundError):
             self.directory.delete_user(user_id)
         self.store.delete_user(record.id)
@@ -334,8 +343,11 @@ class UserService:
             fresh = [r for r in new["roles"] if _without_primary(r) not in echoed]
             new = {**new, "roles": fresh + [r for r in new["roles"] if r not in fresh]}
         desired = um.desired_user(
-            new, default_role=self.settings.default_role, invitation_disabled=False
+            new, default_role=self.settings.default_role, invitation_disabled=False,
+            phone_region=self.settings.phone_region,
         )
+        if new.get("phoneNumbers") != current.get("phoneNumbers"):
+            self._warn_phones(ctx, desired)
         if _roles_of(new) == _roles_of(current):
             # The role is only written when the client changed it: a PUT that omits or echoes
             # roles (or a suspended user's placeholder role) never demotes anyone.
@@ -353,9 +365,9 @@ class UserService:
         is_owner = upstream.role.lower() == OWNER
         wanted_role = desired.fields.role or upstream.role
         if is_owner and (wanted_role.lower() != OWNER or not desired.active):
-            raise errors.Forbidden("Owner accounts are never demoted, suspended or deleted through the bridge")
+            raise owner_refused(f"User {record.id} is an Owner")
         if not is_owner and wanted_role.lower() == OWNER:
-            raise errors.Forbidden("The Owner role cannot be granted through the bridge")
+            raise owner_refused()
         new_name = new["userName"]
         if new_name.lower() != record.user_name.lower():
             other = self.store.get_user_by_username(new_name)
@@ -480,6 +492,13 @@ class UserService:
                      partial(self.directory.delete_contact, user_id, made.id))
             contacts.append(made)
         return replace(upstream, contacts=tuple(contacts))
+
+    def _warn_phones(self, ctx: RequestContext, desired: um.DesiredUser) -> None:
+        region = self.settings.phone_region or "unset: international numbers only"
+        for index, kind in desired.skipped_phones:
+            ctx.warn("phone", f"phoneNumbers[{index}]" + (f" (type {kind})" if kind else "") + " is not a phone "
+                              f"number OpsGenie can call (SCIM_BRIDGE_PHONE_REGION {region}): kept in SCIM as sent, "
+                              "no contact written")
 
     def _known_role(self, role: str) -> str:
         """The role's exact upstream name; 400 when no such role exists (checked before any write)."""

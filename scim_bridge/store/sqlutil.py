@@ -78,6 +78,12 @@ def translate_integrity_error(exc: IntegrityError) -> StoreError:
     sqlstate = getattr(orig, "sqlstate", None)
     if sqlstate == "23503" or "FOREIGN KEY constraint failed" in message:
         return StoreNotFound("the user or group referred to does not exist")
+    if "user_links" in message and "account_id" in message:
+        return StoreConflict("that Atlassian account is already linked to another SCIM id")
+    if "user_links" in message:
+        return StoreConflict("that username is already linked to another SCIM id")
+    if "team_links" in message:
+        return StoreConflict("that Atlassian team is already linked to another SCIM id")
     if "username_lower" in message:
         return StoreConflict("a user with that userName already exists")
     if "display_lower" in message:

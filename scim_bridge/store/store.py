@@ -120,6 +120,13 @@ class Store:
                 self._current.reset(token)
 
     @contextmanager
+    def connection(self, *, write: bool = False) -> Iterator[Connection]:
+        """A connection for the queries of a companion store (the link store): the current ``transaction()``'s,
+        else a read transaction, or with ``write`` a write transaction (outside the directory lock)."""
+        with self._write(directory=False) if write else self._read() as conn:
+            yield conn
+
+    @contextmanager
     def _read(self) -> Iterator[Connection]:
         outer = self._current.get()
         if outer is not None:

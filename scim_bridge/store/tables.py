@@ -202,7 +202,34 @@ console_login_failures = Table(
     Index("ix_console_login_failures_key_at", "key", "at"),
 )
 
-# --- console insight (what each change did, traffic counts, sync history) ----------------------------
+
+# --- links to an upstream that does not keep the bridge's ids (migration 0006) ---------------------
+# SCIM id -> Atlassian accountId / teamId, for the jsm upstream (scim_bridge/directory/links.py).
+user_links = Table(
+    "user_links",
+    metadata,
+    Column("local_id", String, primary_key=True),
+    Column("account_id", String, nullable=False),
+    Column("username", String, nullable=False),
+    Column("username_lower", String, nullable=False),
+    Column("profile", JSON, nullable=False),
+    Index("ix_user_links_account_id", "account_id", unique=True),
+    Index("ix_user_links_username_lower", "username_lower", unique=True),
+)
+
+team_links = Table(
+    "team_links",
+    metadata,
+    Column("local_id", String, primary_key=True),
+    Column("team_id", String, nullable=False),
+    Column("name", String, nullable=False),
+    Index("ix_team_links_team_id", "team_id", unique=True),
+)
+
+LINK_TABLES = (user_links, team_links)
+
+
+# --- console insight: what each change did, traffic counts, sync history (migration 0007) ------------
 # One SCIM write's request body (secrets masked) and the resource as the mirror held it before and after.
 console_changes = Table(
     "console_changes",

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import logging
 import math
 import secrets
 import time
@@ -19,6 +18,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from scim_bridge import __version__
+from scim_bridge import logs
 from scim_bridge.atlassian.client import AtlassianClient
 from scim_bridge.atlassian.retry import RetryPolicy as AtlassianRetry
 from scim_bridge.config import ConfigError
@@ -27,7 +27,6 @@ from scim_bridge.config import format_scopes
 from scim_bridge.directory.base import Directory
 from scim_bridge.directory.jsm import JsmDirectory
 from scim_bridge.directory.links import LinkStore
-from scim_bridge.directory.links import MemoryLinkStore
 from scim_bridge.directory.opsgenie import OpsGenieDirectory
 from scim_bridge.opsgenie.client import OpsGenieClient
 from scim_bridge.opsgenie.ratelimit import RateBudget
@@ -42,6 +41,7 @@ from scim_bridge.service.groups import GroupService
 from scim_bridge.service.sync import SyncService
 from scim_bridge.service.users import UserService
 from scim_bridge.store.budget import DatabaseRateBudget
+from scim_bridge.store.links import SqlLinkStore
 from scim_bridge.store.records import AuditEvent
 from scim_bridge.store.store import Store
 from scim_bridge.web import console
@@ -52,12 +52,17 @@ from scim_bridge.web import resources
 from scim_bridge.web.auth import authenticate
 from scim_bridge.web.auth import required_scope
 from scim_bridge.web.http import scim_response
+from scim_bridge.web.metrics import UNMATCHED
 from scim_bridge.web.metrics import Metrics
+from scim_bridge.web.metrics import method_label
+from scim_bridge.web.metrics import status_label
 from scim_bridge.web.ratelimit import ClientRateLimiter
+from scim_bridge.web.request_warnings import record_warnings
 from scim_bridge.web.state import Bridge
 from scim_bridge.web.state import UpstreamClient
 
-log = logging.getLogger("scim_bridge.access")
+access = logs.get_logger("scim_bridge.access")  # one line per request
+log = logs.get_logger("scim_bridge")
 SCIM_PREFIX = "/scim/v2"
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
@@ -76,29 +81,21 @@ def upstream_call_recorder(metrics: Metrics) -> Callable[[CallRecord], None]:
             "started": round(time.time() - record.duration, 3),  # epoch seconds: back-off gaps show in the console
         }
         calls.record_call(call)
-        status = str(record.status) if record.status is not None else "error"
-        metrics.inc("scim_bridge_upstream_calls_total", "Upstream calls by method, domain and status",
-                    method=record.method, domain=record.domain, status=status)
-        metrics.observe("scim_bridge_upstream_call_seconds", "Upstream call latency",
-                        record.duration, method=record.method, domain=record.domain)
+        method = method_label(record.method)
+        metrics.upstream_calls.labels(method=method, domain=record.domain, status=status_label(record.status)).inc()
+        metrics.upstream_call_seconds.labels(method=method, domain=record.domain).observe(record.duration)
         if record.attempt > 1:
-            metrics.inc("scim_bridge_upstream_retries_total", "Upstream attempts after the first",
-                        domain=record.domain)
+            metrics.upstream_retries.labels(domain=record.domain).inc()
         if record.status == 429:
-            metrics.inc("scim_bridge_upstream_throttled_total", "429 answers received from upstream",
-                        domain=record.domain)
+            metrics.upstream_throttled.labels(domain=record.domain).inc()
 
     return on_call
 
 
 def jsm_link_store(settings: Settings, store: Store | None) -> LinkStore:
-    """The link store of the jsm upstream when none is given.
-
-    TO BE SWITCHED to the SQL link store of ``scim_bridge/store/`` (kept in ``store``'s database) once it
-    lands: until then the links live in this process's memory, so a restart forgets which Atlassian account
-    and team stand behind each SCIM id.
-    """
-    return MemoryLinkStore()
+    """The link store of the jsm upstream when none is given: the ``user_links`` and ``team_links`` tables of
+    the bridge's database (``store``'s, else ``SCIM_BRIDGE_DATABASE_URL``), shared by every worker and replica."""
+    return SqlLinkStore(store if store is not None else Store.from_url(settings.database_url))
 
 
 def build_directory(
@@ -149,8 +146,8 @@ def create_app(
         directory, client = build_directory(settings, metrics, store, links=links)
         if isinstance(client, OpsGenieClient):
             _calibrate(client)
-    sync = SyncService(directory, store, interval=settings.sync_interval)
-    app.extensions["scim_bridge"] = Bridge(
+    sync = SyncService(directory, store, interval=settings.sync_interval, upstream=settings.upstream)
+    app.extensions["scim_bridge"] = b = Bridge(
         settings=settings,
         store=store,
         directory=directory,
@@ -163,6 +160,7 @@ def create_app(
         client_limiter=ClientRateLimiter(settings.client_rate_limit, settings.client_rate_burst)
         if settings.client_rate_limit > 0 else None,
     )
+    metrics.add_collector(health.BridgeGauges(b))
     app.register_blueprint(discovery.bp, url_prefix=SCIM_PREFIX)
     app.register_blueprint(resources.bp, url_prefix=SCIM_PREFIX)
     app.register_blueprint(health.bp)
@@ -184,6 +182,7 @@ def _install_hooks(app: Flask, settings: Settings, store: Store, metrics: Metric
         g.started = time.perf_counter()
         incoming = request.headers.get("X-Request-Id", "")
         g.request_id = incoming if 0 < len(incoming) <= 128 and incoming.isprintable() else uuid.uuid4().hex
+        logs.bind_request(g.request_id)
         _buffer_streamed_body(settings.max_body_bytes)
         if not request.path.startswith(SCIM_PREFIX):
             return
@@ -211,24 +210,19 @@ def _install_hooks(app: Flask, settings: Settings, store: Store, metrics: Metric
             response.headers.pop("Content-Type", None)  # Flask's automatic OPTIONS answer has no body
         elapsed = time.perf_counter() - g.get("started", time.perf_counter())
         ctx = getattr(request, "scim_context", None)
-        endpoint = request.url_rule.rule if request.url_rule is not None else "unmatched"
-        metrics.inc("scim_bridge_requests_total", "SCIM requests by endpoint, method and status",
-                    endpoint=endpoint, method=request.method, status=str(response.status_code))
-        metrics.observe("scim_bridge_request_seconds", "SCIM request latency", elapsed,
-                        endpoint=endpoint, method=request.method)
+        # Labels only from the known routes and methods: nothing a client sends can add series.
+        endpoint = request.url_rule.rule if request.url_rule is not None else UNMATCHED
+        method = method_label(request.method)
+        metrics.requests.labels(endpoint=endpoint, method=method, status=status_label(response.status_code)).inc()
+        metrics.request_seconds.labels(endpoint=endpoint, method=method).observe(elapsed)
         if response.status_code == 429:
-            metrics.inc("scim_bridge_throttled_responses_total", "429 answers sent to clients")
+            metrics.throttled_responses.inc()
         if isinstance(ctx, RequestContext):
             _audit(store, ctx, response, metrics)
-        log.info(json.dumps({
-            "request_id": g.get("request_id"),
-            "method": request.method,
-            "path": request.path,
-            "status": response.status_code,
-            "duration_ms": round(elapsed * 1000, 1),
-            "upstream_calls": len(ctx.upstream_calls) if isinstance(ctx, RequestContext) else 0,
-            "actor": ctx.actor if isinstance(ctx, RequestContext) else None,
-        }))
+        access.info("request", method=request.method, path=request.path, status=response.status_code,
+                    duration_ms=round(elapsed * 1000, 1),
+                    upstream_calls=len(ctx.upstream_calls) if isinstance(ctx, RequestContext) else 0,
+                    actor=ctx.actor if isinstance(ctx, RequestContext) else None)
         return response
 
     @app.teardown_request
@@ -236,6 +230,7 @@ def _install_hooks(app: Flask, settings: Settings, store: Store, metrics: Metric
         token = g.pop("calls_token", None)
         if token is not None:
             calls.reset(token)
+        logs.end_request()
 
     @app.errorhandler(errors.ScimError)
     def scim_error(exc: errors.ScimError) -> Response:
@@ -259,7 +254,7 @@ def _install_hooks(app: Flask, settings: Settings, store: Store, metrics: Metric
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception) -> Response:
-        logging.getLogger("scim_bridge").exception("unhandled error on %s %s", request.method, request.path)
+        log.exception("unhandled error", method=request.method, path=request.path)
         err = errors.InternalError(
             f"Internal error; quote request id {g.get('request_id', '')} when reporting it"
         )
@@ -304,7 +299,7 @@ def _calibrate(client: OpsGenieClient) -> None:
     try:
         client.calibrate_budget()
     except Exception as exc:  # unreachable or refused: keep the configured limits, say why
-        logging.getLogger("scim_bridge").warning("could not read the OpsGenie request limits: %s", exc)
+        log.warning("could not read the OpsGenie request limits", error=str(exc))
 
 
 def _audit(store: Store, ctx: RequestContext, response: Response, metrics: Metrics) -> None:
@@ -323,6 +318,8 @@ def _audit(store: Store, ctx: RequestContext, response: Response, metrics: Metri
             detail = str(json.loads(response.get_data(as_text=True)).get("detail", ""))
         except ValueError:
             detail = ""
+    else:
+        detail = record_warnings(ctx, metrics)
     operation = {"POST": "create", "PUT": "replace", "PATCH": "patch", "DELETE": "delete"}[request.method]
     try:
         store.add_audit(AuditEvent(
@@ -331,9 +328,9 @@ def _audit(store: Store, ctx: RequestContext, response: Response, metrics: Metri
             status=response.status_code, outcome=outcome, detail=detail[:2000],
             upstream_calls=list(ctx.upstream_calls), scopes=format_scopes(ctx.used_scopes),
         ))
-        metrics.inc("scim_bridge_audit_events_total", "Audit events written", outcome=outcome)
+        metrics.audit_events.labels(outcome=outcome).inc()
     except Exception:  # the audit must never turn a completed change into an error
-        logging.getLogger("scim_bridge").exception("could not write the audit event")
+        log.exception("could not write the audit event")
 
 
 __all__ = ["create_app", "build_directory", "jsm_link_store", "upstream_call_recorder", "__version__"]

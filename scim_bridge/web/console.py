@@ -48,7 +48,7 @@ from scim_bridge.web.state import bridge
 
 log = logging.getLogger("scim_bridge.console")
 PAGE_SIZE = 50
-RING = "console_ring"
+SCIM_PREFIX = "console_scim_prefix"
 THROTTLE = "console_login_throttle"
 GUARD = "console_guard"
 COUNTER = "console_traffic_counter"
@@ -70,8 +70,7 @@ def init_app(app: Flask, *, scim_prefix: str) -> None:
     """Register the console on ``app`` (call only when a console token is configured)."""
     b: Bridge = app.extensions["scim_bridge"]
     guard = configure_sessions(app, b.settings, b.store)
-    ring = console_data.RequestRing()
-    b.extras[RING] = ring
+    b.extras[SCIM_PREFIX] = scim_prefix
     b.extras[GUARD] = guard
     b.extras[THROTTLE] = LoginThrottle(guard.sessions)
     log_store = ConsoleLog(b.store.engine)
@@ -80,13 +79,6 @@ def init_app(app: Flask, *, scim_prefix: str) -> None:
     b.extras[COUNTER] = counter
     b.sync.observers.append(counter.sync_finished)
     console_record.install(app, b, counter, log_store, scim_prefix)
-
-    @app.after_request
-    def count_scim_request(response: Response) -> Response:
-        if request.path.startswith(scim_prefix):
-            ring.record(response.status_code)
-        return response
-
     app.register_blueprint(bp)
 
 
@@ -183,7 +175,7 @@ def status() -> str:
     counter: console_record.TrafficCounter = b.extras[COUNTER]
     counter.flush()
     log_store = console_activity.console_log(b)
-    figures = console_data.status(b, b.extras[RING])
+    figures = console_data.status(b, b.extras[SCIM_PREFIX])
     now = time.time()
     minute = int(now // 60)
     seen = console_insight.credentials_seen(b, log_store, minute)

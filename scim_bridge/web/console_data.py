@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -24,39 +23,11 @@ from scim_bridge.web.state import Bridge
 HOUR = 3600
 
 
-class RequestRing:
-    """Outcomes of the SCIM requests this process answered, in one-minute buckets over the last hour."""
-
-    def __init__(self, clock: Any = time.time) -> None:
-        self._clock = clock
-        self._buckets: dict[int, list[int]] = {}  # minute -> [requests, 4xx, 5xx]
-        self._lock = threading.Lock()
-
-    def record(self, status: int) -> None:
-        minute = int(self._clock() // 60)
-        with self._lock:
-            bucket = self._buckets.setdefault(minute, [0, 0, 0])
-            bucket[0] += 1
-            if 400 <= status < 500:
-                bucket[1] += 1
-            elif status >= 500:
-                bucket[2] += 1
-            for old in [m for m in self._buckets if m <= minute - 60]:
-                del self._buckets[old]
-
-    def last_hour(self) -> dict[str, int]:
-        first = int(self._clock() // 60) - 59
-        with self._lock:
-            live = [b for m, b in self._buckets.items() if m >= first]
-        return {"requests": sum(b[0] for b in live), "client_errors": sum(b[1] for b in live),
-                "server_errors": sum(b[2] for b in live)}
-
-
 def parse_time(value: Any) -> datetime | None:
     if not value:
         return None
     try:
-        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+        parsed = datetime.fromisoformat(str(value))  # ISO 8601, a trailing Z included (Python 3.11)
     except ValueError:
         return None
     return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
@@ -73,7 +44,7 @@ def age_text(seconds: float) -> str:
     return f"{seconds // (24 * HOUR)} days"
 
 
-def status(b: Bridge, ring: RequestRing) -> dict[str, Any]:
+def status(b: Bridge, scim_prefix: str) -> dict[str, Any]:
     store_ok = b.store.healthy()
     upstream = _upstream_check(b)
     budget = _budget_left(b.client) if b.client is not None else {}
@@ -84,7 +55,7 @@ def status(b: Bridge, ring: RequestRing) -> dict[str, Any]:
     hour_ago = now - timedelta(hours=1)
     writes = browser.audit_count(AuditFilter(since=hour_ago))
     failed_writes = browser.audit_count(AuditFilter(since=hour_ago, outcome="error"))
-    traffic = ring.last_hour()
+    traffic = b.metrics.request_totals(scim_prefix)  # the figures of /metrics: every worker, since start
     started = b.started
     return {
         "version": __version__,

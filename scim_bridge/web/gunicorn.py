@@ -1,12 +1,65 @@
-"""Run the bridge under gunicorn with the settings of ``deploy/gunicorn.conf.py``."""
+"""Run the bridge under gunicorn with the settings of ``deploy/gunicorn.conf.py``.
+
+The server hooks here (``on_starting``, ``child_exit``, ``on_exit``) are those of ``scim-bridge serve`` and of
+deploy/gunicorn.conf.py: they give the workers one folder for their metrics (prometheus_client's multiprocess
+mode, PROMETHEUS_MULTIPROC_DIR), so ``/metrics`` counts the requests of every worker, and JSON logs.
+"""
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
+from pathlib import Path
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
 
+from scim_bridge import logs
 from scim_bridge.config import Settings
+
+# prometheus_client reads this variable once, when first imported: it must be set in the master before any
+# worker imports it, so this module does not import prometheus_client at its top.
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+# The metrics folder this server made itself (PROMETHEUS_MULTIPROC_DIR unset), removed when it stops.
+_made: list[Path] = []
+
+
+def prepare_metrics_dir() -> Path:
+    """Make PROMETHEUS_MULTIPROC_DIR ready before any worker starts, and set it for the workers.
+
+    A configured folder is created if missing and emptied of the last run's files (one folder per
+    deployment: two servers must never share one). Unset, a private folder is made under TMPDIR.
+    """
+    configured = os.environ.get(MULTIPROC_ENV, "").strip()
+    if configured:
+        folder = Path(configured)
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        for stale in folder.glob("*.db"):
+            stale.unlink()
+    else:
+        folder = Path(tempfile.mkdtemp(prefix="scim-bridge-metrics-"))
+        _made.append(folder)
+    os.environ[MULTIPROC_ENV] = str(folder)
+    return folder
+
+
+def on_starting(_server: Any) -> None:
+    """Once, in gunicorn's master, before the workers: the metrics folder and the JSON log handler."""
+    prepare_metrics_dir()
+    logs.configure(os.environ.get("SCIM_BRIDGE_LOG_LEVEL", "info"))
+
+
+def child_exit(_server: Any, worker: Any) -> None:
+    """A worker ended: its counters stay in the folder (they never go down); its live gauges are dropped."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)  # type: ignore[no-untyped-call]
+
+
+def on_exit(_server: Any) -> None:
+    while _made:
+        shutil.rmtree(_made.pop(), ignore_errors=True)
 
 
 class BridgeApplication(BaseApplication):  # type: ignore[misc]
@@ -41,7 +94,10 @@ def gunicorn_options(*, host: str, port: int, workers: int, threads: int, certfi
         "accesslog": None,
         "errorlog": "-",
         "forwarded_allow_ips": "127.0.0.1",
+        "logconfig_dict": logs.gunicorn_logconfig(),  # gunicorn's own lines as JSON too
         "certfile": certfile,
         "keyfile": keyfile,
+        "on_starting": on_starting,
+        "child_exit": child_exit,
+        "on_exit": on_exit,
     }
-

@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
 from flask import Blueprint
 from flask import Response
+from prometheus_client.core import GaugeMetricFamily
 
 from scim_bridge import __version__
 from scim_bridge.directory import errors as d
@@ -68,23 +70,45 @@ def readyz() -> Response:
 
 @bp.get("/metrics")
 def metrics() -> Response:
-    b = bridge()
-    m = b.metrics
-    last = b.sync.last()
-    if last and last.get("at"):
-        try:
-            at = datetime.fromisoformat(str(last["at"]).replace("Z", "+00:00"))
-            m.set("scim_bridge_mirror_age_seconds", "Seconds since the last full sync",
-                  time.time() - at.timestamp())
-        except ValueError:
-            pass
-        m.set("scim_bridge_last_sync_ok", "1 when the last full sync succeeded", 1.0 if last.get("ok") else 0.0)
-    client = b.client
-    if client is not None:
-        for domain, left in _budget_left(client).items():
-            m.set("scim_bridge_rate_budget_tokens", "Upstream requests left in the tightest window",
-                  left, domain=domain)
-    return Response(m.render(), mimetype="text/plain; version=0.0.4")
+    body, content_type = bridge().metrics.render()
+    return Response(body, content_type=content_type)
+
+
+class BridgeGauges:
+    """Figures read when scraped: the last full sync (from the database, so the same in every worker) and the
+    upstream rate budget left (of the answering process: with SQLite every worker holds its own)."""
+
+    def __init__(self, b: Bridge) -> None:
+        self.bridge = b
+
+    def describe(self) -> list[GaugeMetricFamily]:
+        return self._families()
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        families = self._families()
+        age, ok, budget = families
+        last = self.bridge.sync.last()
+        if last and last.get("at"):
+            try:
+                at = datetime.fromisoformat(str(last["at"]))  # ISO 8601, a trailing Z included (Python 3.11)
+                age.add_metric([], max(0.0, time.time() - at.timestamp()))
+            except ValueError:
+                pass
+            ok.add_metric([], 1.0 if last.get("ok") else 0.0)
+        client = self.bridge.client
+        if client is not None:
+            for domain, left in _budget_left(client).items():
+                budget.add_metric([domain], left)
+        yield from (family for family in families if family.samples)
+
+    @staticmethod
+    def _families() -> list[GaugeMetricFamily]:
+        return [
+            GaugeMetricFamily("scim_bridge_mirror_age_seconds", "Seconds since the last full sync"),
+            GaugeMetricFamily("scim_bridge_last_sync_ok", "1 when the last full sync succeeded"),
+            GaugeMetricFamily("scim_bridge_rate_budget_tokens", "Upstream requests left in the tightest window",
+                              labels=["domain"]),
+        ]
 
 
 def _budget_left(client: UpstreamClient) -> dict[str, float]:

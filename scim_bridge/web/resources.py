@@ -26,9 +26,12 @@ from scim_bridge.scim.schema import GROUP
 from scim_bridge.scim.schema import USER
 from scim_bridge.scim.schema import AttributePath
 from scim_bridge.scim.schema import ResourceType
+from scim_bridge.scim.unknown import ignored_message
+from scim_bridge.scim.unknown import unknown_attributes
 from scim_bridge.scim.versions import etag_matches
 from scim_bridge.scim.versions import require_version
 from scim_bridge.service.context import RequestContext
+from scim_bridge.service.naming import with_role_aliases
 from scim_bridge.web.http import context
 from scim_bridge.web.http import json_body
 from scim_bridge.web.http import query_args
@@ -49,6 +52,8 @@ def _projection(resource_type: ResourceType) -> Projection:
 
 
 def _show(resource: dict[str, Any], resource_type: ResourceType, proj: Projection) -> dict[str, Any]:
+    if resource_type is USER:
+        resource = with_role_aliases(resource, bridge().settings.role_group_aliases)
     return for_response(resource, resource_type, proj[0], proj[1])
 
 
@@ -108,6 +113,34 @@ def _if_none_match(resource: dict[str, Any]) -> Response | None:
     return None
 
 
+def _ignoring(names: list[str] | tuple[str, ...]) -> None:
+    """Record attributes the request named that the resource type does not have (they are ignored)."""
+    if names:
+        context().warn("ignored", ignored_message(list(names)))
+
+
+def _loaded(resource_type: ResourceType, *, for_replace: bool = False) -> dict[str, Any]:
+    """The POST or PUT body, validated; unknown attributes are dropped and recorded."""
+    body = json_body()
+    resource = load_resource(body, resource_type, for_replace=for_replace)
+    _ignoring(unknown_attributes(body, resource_type))
+    return resource
+
+
+def _patcher(resource_type: ResourceType) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """Apply the request's PATCH operations to the current resource; unknown paths are ignored and recorded."""
+    operations = parse_patch_request(json_body(), max_operations=bridge().settings.max_patch_operations)
+    if resource_type is GROUP:
+        _check_member_count([v for op in operations for v in _member_values(op)])
+
+    def new_of(current: dict[str, Any]) -> dict[str, Any]:
+        result = apply_patch(current, operations, resource_type)
+        _ignoring(result.ignored)
+        return result.resource
+
+    return new_of
+
+
 # --- Users ---------------------------------------------------------------------------------------
 def _user_page(ctx: RequestContext, params: ListParams, start: int) -> tuple[int, list[dict[str, Any]]]:
     return bridge().users.search_page(ctx, params.filter, sort_by=params.sort_by, descending=params.descending,
@@ -140,24 +173,20 @@ def get_user(user_id: str) -> Response:
 
 @bp.post("/Users")
 def create_user() -> Response:
-    resource = load_resource(json_body(), USER)
+    resource = _loaded(USER)
     return _single(bridge().users.create(context(), resource), USER, 201)
 
 
 @bp.put("/Users/<user_id>")
 def replace_user(user_id: str) -> Response:
-    resource = load_resource(json_body(), USER, for_replace=True)
+    resource = _loaded(USER, for_replace=True)
     updated = bridge().users.replace(context(), user_id, resource, request.headers.get("If-Match"))
     return _single(updated, USER)
 
 
 @bp.patch("/Users/<user_id>")
 def patch_user(user_id: str) -> Response:
-    operations = parse_patch_request(json_body(), max_operations=bridge().settings.max_patch_operations)
-    updated = bridge().users.patch(
-        context(), user_id, lambda current: apply_patch(current, operations, USER).resource,
-        request.headers.get("If-Match"),
-    )
+    updated = bridge().users.patch(context(), user_id, _patcher(USER), request.headers.get("If-Match"))
     return _single(updated, USER)
 
 
@@ -198,14 +227,14 @@ def get_group(group_id: str) -> Response:
 
 @bp.post("/Groups")
 def create_group() -> Response:
-    resource = load_resource(json_body(), GROUP)
+    resource = _loaded(GROUP)
     _check_member_count(resource.get("members"))
     return _single(bridge().groups.create(context(), resource), GROUP, 201)
 
 
 @bp.put("/Groups/<group_id>")
 def replace_group(group_id: str) -> Response:
-    resource = load_resource(json_body(), GROUP, for_replace=True)
+    resource = _loaded(GROUP, for_replace=True)
     _check_member_count(resource.get("members"))
     updated = bridge().groups.replace(context(), group_id, resource, request.headers.get("If-Match"))
     return _single(updated, GROUP)
@@ -213,12 +242,7 @@ def replace_group(group_id: str) -> Response:
 
 @bp.patch("/Groups/<group_id>")
 def patch_group(group_id: str) -> Response:
-    operations = parse_patch_request(json_body(), max_operations=bridge().settings.max_patch_operations)
-    _check_member_count([v for op in operations for v in _member_values(op)])
-    updated = bridge().groups.patch(
-        context(), group_id, lambda current: apply_patch(current, operations, GROUP).resource,
-        request.headers.get("If-Match"),
-    )
+    updated = bridge().groups.patch(context(), group_id, _patcher(GROUP), request.headers.get("If-Match"))
     if "attributes" in request.args or "excludedAttributes" in request.args:
         return _single(updated, GROUP)
     return scim_response(None, 204, etag=updated["meta"]["version"])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from conftest import Running
 
 GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
@@ -123,20 +124,41 @@ def test_aliases(bridge_factory: Any) -> None:
     assert alias_id in created.json()["detail"]
 
 
-def test_owner_group_is_read_only(bridge: Running) -> None:
+OWNER_RULE = ("The Owner role is managed in OpsGenie only: the bridge never grants it, and never demotes, "
+              "suspends or deletes an Owner account")
+
+
+@pytest.mark.parametrize("read_through", [True, False], ids=["read-through", "mirror-reads"])
+def test_one_owner_rule_everywhere(bridge_factory: Any, read_through: bool) -> None:
+    """Whatever the way in (a user's roles, PUT, a role group, DELETE, deactivation, a new user), touching
+    the Owner role gets the same 403 with the same reason, and nothing is written upstream."""
+    bridge: Running = bridge_factory(read_through=read_through)
     mei, alex = uid(bridge, "mei.chen@example.com"), uid(bridge, "alex.morgan@example.com")
+    owner = bridge.scim.get(f"/Users/{alex}").json()
+    put = {k: v for k, v in owner.items() if k not in ("meta", "groups")}
     bridge.sim.clear_calls()
-    response = bridge.scim.patch("/Groups/role-owner", add(mei))
-    assert response.status_code == 400
-    assert response.json()["scimType"] == "mutability"
-    response = bridge.scim.patch("/Groups/role-owner", remove(alex))
-    assert response.status_code == 400
-    # Moving the owner into another role is refused too.
-    response = bridge.scim.patch("/Groups/role-admin", add(alex))
-    assert response.status_code == 400
-    assert response.json()["scimType"] == "mutability"
+    refused = [
+        bridge.scim.patch("/Groups/role-owner", add(mei)),
+        bridge.scim.patch("/Groups/role-owner", remove(alex)),
+        bridge.scim.patch("/Groups/role-admin", add(alex)),
+        bridge.scim.patch(f"/Users/{alex}", {"schemas": [PATCH], "Operations": [
+            {"op": "replace", "path": "roles", "value": [{"value": "Admin", "primary": True}]}]}),
+        bridge.scim.put(f"/Users/{alex}", {**put, "roles": [{"value": "User", "primary": True}]}),
+        bridge.scim.patch(f"/Users/{alex}", {"schemas": [PATCH], "Operations": [
+            {"op": "replace", "path": "active", "value": False}]}),
+        bridge.scim.delete(f"/Users/{alex}"),
+        bridge.scim.patch(f"/Users/{mei}", {"schemas": [PATCH], "Operations": [
+            {"op": "replace", "path": "roles", "value": [{"value": "Owner", "primary": True}]}]}),
+        bridge.scim.post("/Users", {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                                    "userName": "new.owner@example.com", "roles": [{"value": "Owner"}]}),
+    ]
+    for response in refused:
+        assert response.status_code == 403, response.text
+        assert response.json()["schemas"] == [ERROR]
+        assert response.json()["detail"].endswith(OWNER_RULE), response.text
     assert bridge.sim.writes() == []
     assert role_of(bridge, "alex.morgan@example.com") == "Owner"
+    assert role_of(bridge, "mei.chen@example.com") == "User"
 
 
 def test_role_groups_cannot_be_created_deleted_or_renamed(bridge: Running) -> None:

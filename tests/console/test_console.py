@@ -112,10 +112,10 @@ def test_login_refuses_wrong_tokens_and_accepts_the_console_token(bridge_factory
     assert "OK 7 users, 3 teams" in text
     assert f"scim-bridge {__version__}" in text
     traffic = {row[0]: row[1] for row in rows_of_caption(page, "Requests and errors")}
-    assert traffic["SCIM requests answered by this process"] == "3"
+    assert traffic["SCIM requests answered since the server started (all workers)"] == "3"
     assert traffic["… of which client errors (4xx)"] == "1"
     assert traffic["… of which server or upstream errors (5xx)"] == "0"
-    assert traffic["SCIM writes in the audit log (all replicas)"] == "0"
+    assert traffic["SCIM writes in the audit log in the last hour (all replicas)"] == "0"
     budget = {row[0]: row[1] for row in rows_of_caption(page, "Rate budget left")}
     assert set(budget) == {"configuration", "search"}
     assert all(int(left) >= 0 for left in budget.values())

@@ -4,32 +4,26 @@ from __future__ import annotations
 
 from typing import Any
 
-from conftest import Running
+from tests.idp.conftest import Replay
 
 GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
 PATCH = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 ENTRA = {"User-Agent": "Microsoft.Identity.AzureAD.Provisioning"}
 
 
-def uid(bridge: Running, username: str) -> str:
-    user = bridge.sim.user(username)
-    assert user is not None
-    return str(user["id"])
-
-
-def roster(bridge: Running, name: str) -> set[str]:
-    team = bridge.sim.team(name)
+def roster(bridge: Replay, name: str) -> set[str]:
+    team = bridge.up.team(name)
     assert team is not None, name
-    return {m["user"]["username"] for m in team["members"]}
+    return set(team.members)
 
 
-def entra_patch(bridge: Running, group_id: str, *operations: dict[str, Any]) -> None:
+def entra_patch(bridge: Replay, group_id: str, *operations: dict[str, Any]) -> None:
     response = bridge.scim.patch(f"/Groups/{group_id}", {"schemas": [PATCH], "Operations": list(operations)},
                                  headers=ENTRA)
     assert response.status_code == 204, response.text
 
 
-def lookup(bridge: Running, name: str) -> list[dict[str, Any]]:
+def lookup(bridge: Replay, name: str) -> list[dict[str, Any]]:
     response = bridge.scim.get("/Groups", params={"excludedAttributes": "members",
                                                   "filter": f'displayName eq "{name}"'}, headers=ENTRA)
     assert response.status_code == 200
@@ -38,8 +32,8 @@ def lookup(bridge: Running, name: str) -> list[dict[str, Any]]:
     return resources
 
 
-def test_group_lifecycle(bridge: Running) -> None:
-    users = {n: uid(bridge, f"{n}@example.com") for n in ("mei.chen", "tom.becker", "jordan.lee", "diego.alvarez")}
+def test_group_lifecycle(bridge: Replay) -> None:
+    users = {n: bridge.user_id(f"{n}@example.com") for n in ("mei.chen", "tom.becker", "jordan.lee", "diego.alvarez")}
 
     # Test connection: a random group that does not exist answers an empty list.
     assert lookup(bridge, "entra-probe-8f3a") == []
@@ -73,23 +67,23 @@ def test_group_lifecycle(bridge: Running) -> None:
     found = lookup(bridge, "Entra Responders EU")
     assert [g["id"] for g in found] == [group_id]
     assert found[0]["externalId"] == "0f9c-entra-object-id"
-    bridge.sim.clear_calls()
+    bridge.up.clear_calls()
     assert lookup(bridge, "entra responders eu")[0]["id"] == group_id
-    assert len(bridge.sim.calls()) == 1  # one GET by name, members or not
+    assert len(bridge.up.calls()) == bridge.up.team_lookup_calls  # the same look-up, members or not
+    assert bridge.up.writes() == []
 
     # Delete.
     deleted = bridge.scim.delete(f"/Groups/{group_id}", headers=ENTRA)
     assert deleted.status_code == 204
-    assert bridge.sim.team("Entra Responders EU") is None
+    assert bridge.up.team("Entra Responders EU") is None
     assert lookup(bridge, "Entra Responders EU") == []
 
 
-def test_removing_a_non_member_is_a_no_op(bridge: Running) -> None:
-    team = bridge.sim.team("Payments")
-    assert team is not None
+def test_removing_a_non_member_is_a_no_op(bridge: Replay) -> None:
+    team = bridge.group_id("Payments")
+    jordan = bridge.user_id("jordan.lee@example.com")
     before = roster(bridge, "Payments")
-    bridge.sim.clear_calls()
-    entra_patch(bridge, team["id"], {"op": "Remove", "path": "members",
-                                     "value": [{"value": uid(bridge, "jordan.lee@example.com")}]})
+    bridge.up.clear_calls()
+    entra_patch(bridge, team, {"op": "Remove", "path": "members", "value": [{"value": jordan}]})
     assert roster(bridge, "Payments") == before
-    assert bridge.sim.writes() == []
+    assert bridge.up.writes() == []

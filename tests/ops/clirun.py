@@ -28,7 +28,7 @@ def run_cli(
 
 def invoke_cli(args: list[str], env: dict[str, str]) -> Result:
     """The same command in this process; every bridge variable not in ``env`` is unset meanwhile."""
-    cleared: dict[str, str | None] = {k: None for k in os.environ if k.startswith(("SCIM_", "OPSGENIE_"))}
+    cleared: dict[str, str | None] = {k: None for k in os.environ if k.startswith(("SCIM_", "OPSGENIE_", "ATLASSIAN_"))}
     return CliRunner().invoke(main, args, env={**cleared, **env}, catch_exceptions=False)
 
 

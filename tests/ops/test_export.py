@@ -86,8 +86,12 @@ def test_export_scim_matches_what_the_bridge_serves(bridge: Running, tmp_path: P
 
 def test_export_csv_has_every_seed_attribute(bridge: Running, tmp_path: Path) -> None:
     nia = add_people(bridge)
-    result = run_cli(["export", "--format", "csv"], env_of(bridge), tmp_path)
+    # A shell that also serves may hold the server's metrics folder: export keeps its metrics to itself.
+    serve_metrics = tmp_path / "serve-metrics"
+    result = run_cli(["export", "--format", "csv"], {**env_of(bridge), "PROMETHEUS_MULTIPROC_DIR": str(serve_metrics)},
+                     tmp_path)
     assert result.returncode == 0, result.stderr
+    assert not serve_metrics.exists()
     rows = list(csv.DictReader(io.StringIO(result.stdout)))
     assert list(rows[0]) == [*SEED_COLUMNS, "teams", "active", "externalId"]
     state = bridge.sim.state()

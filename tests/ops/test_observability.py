@@ -14,6 +14,7 @@ from conftest import SIM_KEY
 from conftest import TOKEN
 from conftest import Running
 
+from scim_bridge import logs
 from scim_bridge.opsgenie.ratelimit import RateLimit
 from scim_bridge.opsgenie.ratelimit import RollingWindowBudget
 
@@ -23,6 +24,11 @@ SERIES = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})? (\S+)$")
 def scrape(bridge: Running) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
     response = requests.get(f"{bridge.root}/metrics", timeout=10)
     assert response.status_code == 200
+    return parse_metrics(response)
+
+
+def parse_metrics(response: requests.Response) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
+    """Each series of a /metrics answer (name and labels) with its value."""
     assert response.headers["Content-Type"].startswith("text/plain")
     found: dict[tuple[str, frozenset[tuple[str, str]]], float] = {}
     for line in response.text.splitlines():
@@ -79,6 +85,8 @@ def test_metrics_cover_requests_upstream_retries_throttling_budget_sync_and_audi
     assert value(metrics, "scim_bridge_last_sync_ok") == 1
     assert value(metrics, "scim_bridge_mirror_age_seconds") >= 0
     assert value(metrics, "scim_bridge_audit_events_total", outcome="ok") == 1
+    # One process (no gunicorn): its process and Python collectors are there too.
+    assert value(metrics, "process_resident_memory_bytes") > 0 and value(metrics, "python_info") == 1
 
 
 def test_throttled_answers_sent_to_clients_are_counted(bridge_factory: Any) -> None:
@@ -122,7 +130,8 @@ def test_json_request_log_with_request_ids_and_no_secrets(bridge: Running,
     assert re.fullmatch(r"[0-9a-f]{32}", generated.headers["X-Request-Id"])
     assert refused.status_code == 401
     assert re.fullmatch(r"[0-9a-f]{32}", garbage.headers["X-Request-Id"])  # too long: replaced
-    access = [json.loads(r.getMessage()) for r in caplog.records if r.name == "scim_bridge.access"]
+    as_written = logs.formatter()  # the line the bridge writes for each record
+    access = [json.loads(as_written.format(r)) for r in caplog.records if r.name == "scim_bridge.access"]
     by_id = {line["request_id"]: line for line in access}
     assert by_id["idp-req-42"]["method"] == "GET" and by_id["idp-req-42"]["status"] == 200
     assert by_id["idp-req-42"]["path"] == "/scim/v2/Users" and by_id["idp-req-42"]["actor"] == "test"

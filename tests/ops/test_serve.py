@@ -3,67 +3,29 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import time
 from pathlib import Path
 
 import requests
 from conftest import SIM_KEY
 from conftest import TOKEN
 
-from ops.clirun import ROOT
-from ops.clirun import SCIM_BRIDGE
-from ops.clirun import free_port
+from ops.serving import serve
 from scim_bridge.simulator.server import SimulatorServer
 
 
 def test_serve_with_the_deploy_config(simulator: SimulatorServer, tmp_path: Path) -> None:
     simulator.state.reset(seed="demo")
-    port = free_port()
-    key_file = tmp_path / "opsgenie-api-key"
-    key_file.write_text(SIM_KEY + "\n")
-    env = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(tmp_path),
-        "OPSGENIE_API_URL": simulator.base_url, "OPSGENIE_API_KEY_FILE": str(key_file),
-        "SCIM_BEARER_TOKEN": TOKEN, "SCIM_BRIDGE_DATABASE_URL": f"sqlite:///{tmp_path}/state/bridge.db",
-        "SCIM_BRIDGE_SYNC_INTERVAL": "0", "SCIM_BRIDGE_WORKER_TMP_DIR": str(tmp_path),
-        "SCIM_BRIDGE_BIND": "127.0.0.1:1",  # overridden by --host/--port below
-    }
-    log = (tmp_path / "stderr.log").open("w+")
-    process = subprocess.Popen(
-        [SCIM_BRIDGE, "serve", "--config", str(ROOT / "deploy" / "gunicorn.conf.py"), "--host", "127.0.0.1",
-         "--port", str(port), "--workers", "1"],
-        env=env, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=log,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if requests.get(f"{base}/healthz", timeout=5).status_code == 200:
-                    break
-            except requests.RequestException:  # not listening yet, or the worker still booting
-                pass
-            assert process.poll() is None, (tmp_path / "stderr.log").read_text()
-            assert time.monotonic() < deadline, "the bridge did not start"
-            time.sleep(0.2)
-        response = requests.get(f"{base}/scim/v2/Users", timeout=30,
-                                headers={"Authorization": f"Bearer {TOKEN}", "X-Request-Id": "serve-test-1"})
+    with serve(simulator, tmp_path, SIM_KEY, workers=1) as served:
+        response = served.scim_get("/Users", **{"X-Request-Id": "serve-test-1"})
         assert response.status_code == 200
         assert response.json()["totalResults"] == 7
         assert response.headers["X-Request-Id"] == "serve-test-1"
-        assert requests.get(f"{base}/readyz", timeout=10).status_code == 200
-    finally:
-        process.send_signal(signal.SIGTERM)
-        code = process.wait(timeout=40)
-        log.close()
-    assert code == 0  # graceful shutdown
-    lines = [json.loads(line) for line in (tmp_path / "stderr.log").read_text().splitlines()
-             if line.startswith("{")]
-    served = [line for line in lines if line.get("request_id") == "serve-test-1"]
-    assert served and served[0]["status"] == 200 and served[0]["path"] == "/scim/v2/Users"
-    text = (tmp_path / "stderr.log").read_text()
+        assert requests.get(f"{served.base}/readyz", timeout=10).status_code == 200
+    assert served.returncode == 0  # graceful shutdown
+    text = served.log_text()
+    lines = [json.loads(line) for line in text.splitlines()]  # one JSON object per line, gunicorn's too
+    found = [line for line in lines if line.get("request_id") == "serve-test-1"
+             and line.get("logger") == "scim_bridge.access"]  # other lines of the request carry its id too
+    assert found and found[0]["status"] == 200 and found[0]["path"] == "/scim/v2/Users"
     assert "gthread" in text  # gunicorn's worker class from the config file
     assert TOKEN not in text and SIM_KEY not in text

@@ -1,0 +1,107 @@
+"""Under gunicorn with two workers, /metrics speaks for the whole server, and log lines stay one JSON each."""
+
+from __future__ import annotations
+
+import json
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import requests
+from conftest import SIM_KEY
+
+from ops.serving import Served
+from ops.serving import serve
+from ops.test_observability import parse_metrics
+from scim_bridge.simulator.server import SimulatorServer
+
+ROUNDS = (40, 25)
+SCRAPES = 5
+FORGED = '{"event": "forged", "level": "critical"}'
+
+
+def scrape(served: Served) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
+    response = requests.get(f"{served.base}/metrics", timeout=10)
+    assert response.status_code == 200
+    return parse_metrics(response)
+
+
+def list_users(served: Served, times: int) -> None:
+    """``times`` GET /Users, eight at a time, each on a new connection (so both workers take some)."""
+    with ThreadPoolExecutor(8) as pool:
+        statuses = list(pool.map(lambda _i: served.scim_get("/Users").status_code, range(times)))
+    assert statuses == [200] * times
+
+
+def worker_files(metrics_dir: Path) -> list[Path]:
+    """The counter files of the workers (made when a worker's app is built, one per process id)."""
+    return sorted(metrics_dir.glob("counter_*.db"))
+
+
+def wait_for_workers(metrics_dir: Path, count: int) -> None:
+    deadline = time.monotonic() + 30
+    while len(worker_files(metrics_dir)) < count:
+        assert time.monotonic() < deadline, worker_files(metrics_dir)
+        time.sleep(0.2)
+
+
+def test_every_scrape_counts_the_requests_of_all_workers(simulator: SimulatorServer, tmp_path: Path) -> None:
+    simulator.state.reset(seed="demo")
+    metrics_dir = tmp_path / "metrics"
+    metrics_dir.mkdir()
+    (metrics_dir / "counter_999999.db").write_bytes(b"left over by an earlier run")  # emptied on start
+    seen: list[float] = []
+    with serve(simulator, tmp_path, SIM_KEY, workers=2, env={"PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)}) as served:
+        assert not (metrics_dir / "counter_999999.db").exists()
+        wait_for_workers(metrics_dir, 2)  # both take requests, so a per-worker count would show
+        sent = 0
+        for batch in ROUNDS:
+            list_users(served, batch)
+            sent += batch
+            for _ in range(SCRAPES):
+                found = scrape(served)
+                key = ("scim_bridge_requests_total",
+                       frozenset({("endpoint", "/scim/v2/Users"), ("method", "GET"), ("status", "200")}))
+                seen.append(found[key])
+                assert found[key] == sent, seen
+                histogram = ("scim_bridge_request_seconds_count",
+                             frozenset({("endpoint", "/scim/v2/Users"), ("method", "GET")}))
+                assert found[histogram] == sent
+        assert any(name == "python_info" for name, _labels in found)
+        assert len(worker_files(metrics_dir)) == 2  # one file per worker; the stale one was removed on start
+    assert served.returncode == 0
+    assert seen == sorted(seen)  # never goes down
+
+
+def test_made_up_methods_paths_and_control_characters(simulator: SimulatorServer, tmp_path: Path) -> None:
+    simulator.state.reset(seed="demo")
+    with serve(simulator, tmp_path, SIM_KEY, workers=2) as served:
+        before = scrape(served)
+        for i in range(60):
+            requests.request(f"BREW{i}", f"{served.base}/scim/v2/Users/{i}", timeout=10)
+            requests.get(f"{served.base}/made/up/{i}", timeout=10)
+        after = scrape(served)
+        # A path with CR, LF, an escape sequence and a NUL, percent-encoded as HTTP requires.
+        injected = served.scim_get("/Users/x%0D%0A" + requests.utils.quote(FORGED) + "%1B%5B31m%00",
+                                   **{"X-Request-Id": "inject-1"})
+        assert injected.status_code == 404
+    assert served.returncode == 0
+    added = set(after) - set(before)
+    request_series = [dict(labels) for name, labels in added if name == "scim_bridge_requests_total"]
+    # 120 requests with 60 made-up methods and 60 made-up paths: a few series at most (the first scrape adds
+    # /metrics itself), every made-up method folded into "other", every unknown path into "unmatched".
+    assert len(request_series) <= 4, request_series
+    assert {s["endpoint"] for s in request_series} <= {"unmatched", "/metrics"}
+    assert {s["method"] for s in request_series} <= {"GET", "other"}
+    assert not any("BREW" in value or "made" in value for _name, labels in after for _k, value in labels)
+    assert len(added) <= 4 * (1 + 15)  # each new label set: one counter and a histogram (13 buckets, sum, count)
+
+    text = served.log_text()
+    lines = [line for line in text.splitlines() if "forged" in line]
+    assert len(lines) == 1, lines  # the access line of that request, and nothing on a line of its own
+    logged = json.loads(lines[0])
+    assert logged["request_id"] == "inject-1" and logged["logger"] == "scim_bridge.access"
+    assert logged["path"] == "/scim/v2/Users/x\r\n" + FORGED + "\x1b[31m\x00"
+    assert "\x1b" not in text  # the escape sequence reached no terminal
+    records = [json.loads(line) for line in text.splitlines()]  # every line is one JSON object, gunicorn's too
+    assert any("Booting worker" in str(r.get("event")) and r.get("logger") == "gunicorn.error" for r in records)
