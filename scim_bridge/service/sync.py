@@ -72,6 +72,9 @@ class SyncService:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._initial_done = False
+        # Called with each finished run's record (as ``last`` returns it, plus "seconds"); e.g. the console's
+        # sync history. An observer must not raise.
+        self.observers: list[Callable[[dict[str, Any]], None]] = []
 
     @classmethod
     def for_settings(
@@ -125,19 +128,18 @@ class SyncService:
                 self._report("teams", len(teams), len(listed))
             roles = self.directory.list_roles()
         except d.DirectoryError as exc:
-            self.store.put_setting(
-                LAST_SYNC, {"at": iso(now()), "ok": False, "error": exc.message, "request_id": exc.request_id}
-            )
+            failed = {"at": iso(now()), "ok": False, "error": exc.message, "request_id": exc.request_id}
+            self.store.put_setting(LAST_SYNC, failed)
+            self._tell({**failed, "seconds": round(time.monotonic() - started, 3)})
             raise
         self._apply(users, teams, roles)
         result = SyncResult(
             users=len(users), teams=len(teams), roles=len(roles), seconds=time.monotonic() - started
         )
-        self.store.put_setting(
-            LAST_SYNC,
-            {"at": iso(now()), "ok": True, "users": result.users, "teams": result.teams,
-             "roles": result.roles, "seconds": round(result.seconds, 3), "index": INDEX_FORMAT},
-        )
+        done = {"at": iso(now()), "ok": True, "users": result.users, "teams": result.teams,
+                "roles": result.roles, "seconds": round(result.seconds, 3), "index": INDEX_FORMAT}
+        self.store.put_setting(LAST_SYNC, done)
+        self._tell(done)
         self._initial_done = True
         log.info("sync: %d users, %d teams, %d roles in %.2fs", result.users, result.teams, result.roles,
                  result.seconds)
@@ -146,6 +148,10 @@ class SyncService:
     def _report(self, stage: str, done: int, total: int | None) -> None:
         if self.progress is not None:
             self.progress(stage, done, total)
+
+    def _tell(self, record: dict[str, Any]) -> None:
+        for observer in self.observers:
+            observer(record)
 
     def _apply(self, users: list[DirectoryUser], teams: list[DirectoryTeam], roles: list[DirectoryRole]) -> None:
         # A user list carries no contacts: keep the ones the mirror learnt from single reads.

@@ -78,6 +78,7 @@ def upstream_call_recorder(metrics: Metrics) -> Callable[[CallRecord], None]:
             "duration_ms": round(record.duration * 1000, 1),
             "attempt": record.attempt,
             "error": record.error,
+            "started": round(time.time() - record.duration, 3),  # epoch seconds: back-off gaps show in the console
         }
         calls.record_call(call)
         method = method_label(record.method)
