@@ -32,8 +32,8 @@ class AtlassianSim(SimControl):
         super().__init__(server.base_url)
 
     def reset(self, defaults: dict[str, Any]) -> None:
-        self.restore(defaults)
-        self.clear()
+        """As for every simulator, and the clock follows real time again."""
+        super().reset(defaults)
         self.http.post(self.sim_url("clock"), json={"frozen": False}).raise_for_status()
 
     def seed(self, **body: Any) -> dict[str, Any]:

@@ -3,7 +3,9 @@ the OpsGenie and the Atlassian simulator answer alike, a sleep that only records
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
+from typing import TypeVar
 
 import requests
 
@@ -65,9 +67,10 @@ class SimControl:
         data: dict[str, Any] = self.http.get(self.sim_url("config")).json()
         return data
 
-    def restore(self, defaults: dict[str, Any]) -> None:
-        """Put every knob but the seed back to ``defaults`` (a ``config()`` taken at start)."""
+    def reset(self, defaults: dict[str, Any]) -> None:
+        """Put every knob but the seed back to ``defaults`` (a ``config()`` taken at start), then :meth:`clear`."""
         self.configure(**{k: v for k, v in defaults.items() if k != "seed"})
+        self.clear()
 
     def fault(self, method: str, path: str, action: str, times: int = 1) -> None:
         rule = {"method": method, "path": path, "action": action, "times": times}
@@ -77,6 +80,16 @@ class SimControl:
     def calls(self) -> list[dict[str, Any]]:
         calls: list[dict[str, Any]] = self.http.get(self.sim_url("calls")).json()["calls"]
         return calls
+
+
+Control = TypeVar("Control", bound=SimControl)
+
+
+def fresh(control: Control, defaults: dict[str, Any]) -> Iterator[Control]:
+    """For a per-test fixture: ``control`` with its simulator reset to ``defaults``, its session closed after."""
+    control.reset(defaults)
+    yield control
+    control.http.close()
 
 
 class RecordingSleep:

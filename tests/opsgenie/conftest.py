@@ -9,6 +9,7 @@ import pytest
 import requests
 from sim_http import RecordingSleep as Sleeps
 from sim_http import SimControl
+from sim_http import fresh
 
 from scim_bridge.directory.opsgenie import OpsGenieDirectory
 from scim_bridge.opsgenie import CallRecord
@@ -25,9 +26,6 @@ class Sim(SimControl):
     def __init__(self, server: SimulatorServer) -> None:
         super().__init__(server.base_url)
         self.server = server
-
-    def reset(self) -> None:
-        self.clear()
 
     def calls_to(self, method: str, path: str) -> list[dict[str, Any]]:
         return [c for c in self.calls() if c["method"] == method and c["path"] == path]
@@ -55,11 +53,7 @@ def _default_config(sim_server: SimulatorServer) -> dict[str, Any]:
 
 @pytest.fixture
 def sim(sim_server: SimulatorServer, _default_config: dict[str, Any]) -> Iterator[Sim]:
-    control = Sim(sim_server)
-    control.restore(_default_config)
-    control.reset()
-    yield control
-    control.http.close()
+    yield from fresh(Sim(sim_server), _default_config)
 
 
 @pytest.fixture
