@@ -34,7 +34,7 @@ LEASE = "sync"
 LAST_SYNC = "last_sync"
 # Recorded with each successful sync: the shape of the search index it built. A mirror synced by a version
 # whose index differs (or had none) is synced again before it answers.
-INDEX_FORMAT = 1
+INDEX_FORMAT = 2  # 2: with the keyset order rows (scim_order)
 
 
 @dataclass(frozen=True)

@@ -23,9 +23,11 @@ from scim_bridge.store import audit
 from scim_bridge.store import coordination
 from scim_bridge.store import groups
 from scim_bridge.store import index
+from scim_bridge.store import keyset
 from scim_bridge.store import members as member_ops
 from scim_bridge.store import migrate
 from scim_bridge.store import mirror
+from scim_bridge.store import order
 from scim_bridge.store import sync
 from scim_bridge.store import users
 from scim_bridge.store.engine import DEFAULT_BUSY_TIMEOUT_MS
@@ -62,6 +64,7 @@ class Store:
         self._current: ContextVar[Connection | None] = ContextVar(f"store-{id(self)}", default=None)
         self._dirty: ContextVar[mirror.Dirty | None] = ContextVar(f"store-dirty-{id(self)}", default=None)
         self._indexer: mirror.Indexer | None = None
+        self._marks = keyset.PageMarks()
 
     @classmethod
     def from_url(
@@ -180,13 +183,53 @@ class Store:
         start_index: int = 1,
         count: int = 100,
     ) -> index.SearchPage:
-        """One page of indexed resources and the exact total, from one snapshot."""
+        """One page of indexed resources and the exact total, from one snapshot.
+
+        Orders with keyset rows (the default one and sortBy on the paths of ``order.ORDERED_PATHS``) reach
+        the page from a remembered boundary (see ``keyset.py``); others sort at query time.
+        """
+        path = keyset.order_path(resource_type, sort_by)
+        with self._snapshot() as conn:
+            if path is None:
+                return index.search(conn, resource_type, node, sort_by=sort_by, descending=descending,
+                                    start_index=start_index, count=count)
+            page = keyset.page_at(conn, resource_type, node, path, descending=descending,
+                                  start_index=start_index, count=count, marks=self._marks)
+            return index.SearchPage(page.total, page.resources)
+
+    def keyset_page(
+        self,
+        resource_type: ResourceType,
+        node: FilterNode | None,
+        *,
+        sort_by: AttributePath | None,
+        descending: bool,
+        after: order.Position | None,
+        count: int,
+        backward: bool = False,
+    ) -> keyset.KeysetPage | None:
+        """The page following (``backward``: preceding) position ``after``; None when ``sort_by`` has no keyset
+        order (page by index then)."""
+        path = keyset.order_path(resource_type, sort_by)
+        if path is None:
+            return None
+        with self._snapshot() as conn:
+            return keyset.page_after(conn, resource_type, node, path, descending=descending, after=after,
+                                     count=count, backward=backward)
+
+    @contextmanager
+    def _snapshot(self) -> Iterator[Connection]:
+        """A read transaction; on PostgreSQL one snapshot (REPEATABLE READ), so that totalResults always
+        matches the page."""
         outer = self._current.get()
         if outer is not None:
-            return index.search(outer, resource_type, node, sort_by=sort_by, descending=descending,
-                                start_index=start_index, count=count)
-        return index.search_on(self._engine, resource_type, node, sort_by=sort_by, descending=descending,
-                               start_index=start_index, count=count)
+            yield outer
+            return
+        with self._engine.connect() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.execution_options(isolation_level="REPEATABLE READ")
+            with conn.begin():
+                yield conn
 
     def indexed_documents(self, resource_type: ResourceType, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
         """The indexed documents of these ids (those present), by id."""
