@@ -40,6 +40,8 @@ from scim_bridge.store.tables import scim_resources
 
 # A remembered boundary this many rows before a requested startIndex is still worth walking from.
 MARK_REACH = 1000
+# Up to this many matches of a filter are sorted for each page; more are found walking the order index.
+SORT_MATCHES_BELOW = 5000
 
 
 @dataclass(frozen=True)
@@ -73,23 +75,32 @@ class _Walk:
     """The rows of one query in one order and direction."""
 
     def __init__(self, conn: Connection, resource_type: ResourceType, node: FilterNode | None, path: str,
-                 *, descending: bool, backward: bool) -> None:
+                 *, descending: bool, backward: bool, matches: int) -> None:
         o, r = scim_order, scim_resources
         self.conn = conn
         self.value_down = descending != backward
         self.tie_down = backward
         self.where: list[ColumnElement[bool]] = [o.c.kind == resource_type.id, o.c.sort_path == path]
         self.source: Any = o
-        if node is not None:
+        self.value_column: ColumnElement[str] = o.c.value_key
+        self.tie_column: ColumnElement[str] = o.c.tie_key
+        if node is None:
+            return
+        condition = index.filter_condition(conn, resource_type.id, node)
+        if matches <= SORT_MATCHES_BELOW:
+            # Few matches: read them through the filter's indexes and sort them, rather than walk the whole
+            # order index testing each row. Sorting on an expression keeps the planner off that walk.
+            self.where.append(o.c.resource_id.in_(select(r.c.id).where(r.c.kind == resource_type.id, condition)))
+            self.value_column, self.tie_column = o.c.value_key.concat(""), o.c.tie_key.concat("")
+        else:
             self.source = o.join(r, and_(r.c.kind == o.c.kind, r.c.id == o.c.resource_id))
-            self.where.append(index.filter_condition(conn, resource_type.id, node))
+            self.where.append(condition)
 
     def _ordered(self, stmt: Select[Any], *, by_value: bool) -> Select[Any]:
-        o = scim_order
-        tie = o.c.tie_key.desc() if self.tie_down else o.c.tie_key.asc()
+        tie = self.tie_column.desc() if self.tie_down else self.tie_column.asc()
         if not by_value:
             return stmt.order_by(tie)
-        value = o.c.value_key.desc() if self.value_down else o.c.value_key.asc()
+        value = self.value_column.desc() if self.value_down else self.value_column.asc()
         return stmt.order_by(value, tie)
 
     def positions(self, after: Position | None, limit: int, skip: int = 0) -> list[Position]:
@@ -139,7 +150,7 @@ def _page(
     total = count_matches(conn, resource_type, node)
     if count <= 0 or total == 0:
         return KeysetPage(total, [], [], False), None
-    walk = _Walk(conn, resource_type, node, path, descending=descending, backward=backward)
+    walk = _Walk(conn, resource_type, node, path, descending=descending, backward=backward, matches=total)
     positions = walk.positions(after, count + 1 + min(skip, 1), max(skip - 1, 0))
     before = positions.pop(0) if skip and positions else None
     more = len(positions) > count
