@@ -109,6 +109,10 @@ class Settings:
     # Key of the RFC 9865 paging cursors (HMAC); when empty, a random key kept in the database is shared by
     # every replica of the deployment.
     cursor_key: str = field(default="", repr=False)
+    # Batch jobs (sync, export): seconds one upstream call may wait for the rate budget, and the share of each
+    # upstream limit they use (the rest stays with the replicas serving meanwhile).
+    batch_upstream_wait: float = 3600.0
+    batch_budget_share: float = 0.5
 
     def with_token(self, secret: str, name: str = "default") -> Settings:
         return replace(self, tokens=(*self.tokens, BearerToken.from_secret(name, secret)))
@@ -177,7 +181,16 @@ class Settings:
             console_token=console_token,
             console_secret=console_secret,
             cursor_key=cursor_key,
+            batch_upstream_wait=_number(env, "SCIM_BRIDGE_BATCH_UPSTREAM_WAIT", 3600.0, minimum=1.0),
+            batch_budget_share=_share(env, "SCIM_BRIDGE_BATCH_BUDGET_SHARE", 0.5),
         )
+
+
+def _share(env: Mapping[str, str], name: str, default: float) -> float:
+    value = _number(env, name, default, minimum=0.0)
+    if not 0.0 < value <= 1.0:
+        raise ConfigError(f"{name} must be a fraction above 0 and at most 1, e.g. 0.5")
+    return value
 
 
 def generate_token() -> str:

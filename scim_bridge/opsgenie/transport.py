@@ -48,8 +48,10 @@ class Transport:
         budget: RateBudget,
         on_call: Callable[[CallRecord], None] | None,
         pool_size: int,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._auth = f"GenieKey {api_key}"
+        self._clock = clock
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
         self.retry = retry
@@ -79,7 +81,7 @@ class Transport:
         """
         if repeatable is None:
             repeatable = method != "POST"
-        start = time.monotonic()
+        start = self._clock()
         deadline = start + self.retry.total_budget
         attempt = 0
         waited = 0.0  # counted apart from the clock, so an injected sleep still spends the budget
@@ -97,7 +99,7 @@ class Transport:
                 result,
                 attempt=attempt,
                 repeatable=repeatable,
-                elapsed=max(time.monotonic() - start, waited),
+                elapsed=max(self._clock() - start, waited),
             )
             if isinstance(result, RateLimited):
                 pause = self.retry.delay_for(result, attempt) if delay is None else delay

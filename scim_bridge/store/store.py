@@ -82,6 +82,10 @@ class Store:
         """ "sqlite" or "postgresql"."""
         return self._engine.dialect.name
 
+    def now(self) -> datetime:
+        """The store's clock: what it writes into ``synced_at`` and ``last_modified``."""
+        return self._clock()
+
     def set_indexer(self, indexer: mirror.Indexer | None) -> None:
         """Keep the SCIM search index in step with every write from now on (see ``mirror.py``)."""
         self._indexer = indexer
@@ -267,6 +271,11 @@ class Store:
         with self._read() as conn:
             return users.list_users(conn, offset, limit)
 
+    def users_after(self, after: UserRecord | None, limit: int) -> list[UserRecord]:
+        """A page of users in (created, id) order following ``after``: a walk costs the same at any depth."""
+        with self._read() as conn:
+            return users.users_after(conn, after, limit)
+
     def count_users(self) -> int:
         with self._read() as conn:
             return users.count_users(conn)
@@ -432,6 +441,47 @@ class Store:
                     if self._indexer is not None:
                         self._indexer.rebuild(conn)
                     return stats
+            except IntegrityError as exc:
+                raise translate_integrity_error(exc) from exc
+
+    def apply_sync_page(
+        self,
+        users_snapshot: Sequence[sync.UserSnapshot] | None,
+        groups_snapshot: Sequence[sync.GroupSnapshot] | None,
+        *,
+        started_at: datetime | None = None,
+    ) -> SyncStats:
+        """One page of a sync in a transaction of its own: insert and update these users or groups (and
+        rosters) as ``apply_sync`` does, remove nothing, re-index what changed. Finish the run with
+        :meth:`sweep_sync`."""
+        with self._sync_transaction() as conn:
+            stats, touched_users, touched_groups = sync.apply_page(
+                conn, users_snapshot, groups_snapshot, started_at, self._clock())
+            if self._indexer is not None:
+                self._indexer.reindex(conn, touched_users, touched_groups)
+            return stats
+
+    def sweep_sync(
+        self, run_started: datetime, *, group_kinds: Collection[str] = GROUP_KINDS, sweep_users: bool = True
+    ) -> SyncStats:
+        """End a paged sync: remove the users and groups the run (begun at ``run_started``) did not see."""
+        with self._sync_transaction() as conn:
+            swept = sync.sweep(conn, run_started, group_kinds, self._clock(), sweep_users=sweep_users)
+            if self._indexer is not None:
+                self._indexer.refresh(conn, swept.users, swept.groups)
+                self._indexer.reindex(conn, swept.touched_users, swept.touched_groups)
+            return swept.stats
+
+    @contextmanager
+    def _sync_transaction(self) -> Iterator[Connection]:
+        if self._current.get() is not None:
+            raise StoreError("sync pages run in their own transaction, not inside transaction()")
+        with self._engine.connect() as conn:
+            conn.execution_options(**{WRITE_OPTION: True})
+            try:
+                with conn.begin():
+                    lock_exclusive(conn, DIRECTORY_LOCK)
+                    yield conn
             except IntegrityError as exc:
                 raise translate_integrity_error(exc) from exc
 

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import delete
 from sqlalchemy import func
 from sqlalchemy import select
+from sqlalchemy import tuple_
 from sqlalchemy.engine import Connection
 
 from scim_bridge.store.members import bump_groups
@@ -81,6 +82,14 @@ def get_user_by_username(conn: Connection, username: str) -> UserRecord | None:
 
 def list_users(conn: Connection, offset: int = 0, limit: int | None = None) -> list[UserRecord]:
     stmt = select(users).order_by(*_ORDER).offset(offset).limit(limit)
+    return [user_from_row(row) for row in conn.execute(stmt).mappings()]
+
+
+def users_after(conn: Connection, after: UserRecord | None, limit: int) -> list[UserRecord]:
+    """Up to ``limit`` users following ``after`` in (created, id) order (from the first when None)."""
+    stmt = select(users).order_by(*_ORDER).limit(limit)
+    if after is not None:
+        stmt = stmt.where(tuple_(*_ORDER) > tuple_(after.created, after.id))
     return [user_from_row(row) for row in conn.execute(stmt).mappings()]
 
 
