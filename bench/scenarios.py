@@ -50,6 +50,8 @@ class Options:
     import_teams: int = 500
     members_per_team: int = 20
     big_group: int = 1000
+    large_users: int = 100_000  # scenario "large directory" (bench/large.py)
+    large_teams: int = 2_000
 
 
 @dataclass
@@ -484,3 +486,12 @@ def big_group(work: Path, opts: Options) -> Outcome:
             f"{status} ({throttled} upstream 429s)", isinstance(status, int) and 200 <= status < 300),
     ]
     return out
+
+
+# --- large directory -----------------------------------------------------------------------------------
+def large_directory(work: Path, opts: Options) -> Outcome:
+    """100,000 users and 2,000 teams on SQLite and PostgreSQL (bench/large.py)."""
+    from bench.large import large
+
+    rows, details = large(work, users=opts.large_users, teams=opts.large_teams)
+    return Outcome(rows=rows, details=details)
