@@ -428,21 +428,11 @@ class Store:
         Rows modified at or after ``started_at`` (when the snapshot began) are newer than the
         snapshot and are neither updated nor deleted. StoreConflict if upstream names collide.
         """
-        if self._current.get() is not None:
-            raise StoreError("apply_sync runs in its own transaction, not inside transaction()")
-        with self._engine.connect() as conn:
-            conn.execution_options(**{WRITE_OPTION: True})
-            try:
-                with conn.begin():
-                    lock_exclusive(conn, DIRECTORY_LOCK)
-                    stats = sync.apply_sync(
-                        conn, users_snapshot, groups_snapshot, group_kinds, started_at, self._clock()
-                    )
-                    if self._indexer is not None:
-                        self._indexer.rebuild(conn)
-                    return stats
-            except IntegrityError as exc:
-                raise translate_integrity_error(exc) from exc
+        with self._sync_transaction() as conn:
+            stats = sync.apply_sync(conn, users_snapshot, groups_snapshot, group_kinds, started_at, self._clock())
+            if self._indexer is not None:
+                self._indexer.rebuild(conn)
+            return stats
 
     def apply_sync_page(
         self,
@@ -475,7 +465,7 @@ class Store:
     @contextmanager
     def _sync_transaction(self) -> Iterator[Connection]:
         if self._current.get() is not None:
-            raise StoreError("sync pages run in their own transaction, not inside transaction()")
+            raise StoreError("a sync runs in its own transactions, not inside transaction()")
         with self._engine.connect() as conn:
             conn.execution_options(**{WRITE_OPTION: True})
             try:
