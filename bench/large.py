@@ -168,7 +168,7 @@ def run_backend(work: Path, backend: str, users: int, teams: int, members_per_te
     return found
 
 
-def large(work: Path, users: int = 100_000, teams: int = 2_000, members_per_team: int = 20,
+def large(work: Path, users: int = 100_000, teams: int = 2_000, members_per_team: int = 10,
           backends: tuple[str, ...] = BACKENDS) -> tuple[list[Row], dict[str, Any]]:
     rows: list[Row] = []
     details: dict[str, Any] = {}

@@ -192,7 +192,7 @@ scim_order = Table(
     Column("resource_id", IndexText, nullable=False),
     Column("value_key", IndexText, nullable=False),
     Column("tie_key", IndexText, nullable=False),
-    PrimaryKeyConstraint("kind", "sort_path", "resource_id", name="pk_scim_order"),
+    PrimaryKeyConstraint("kind", "resource_id", "sort_path", name="pk_scim_order"),
     Index("ix_scim_order_position", "kind", "sort_path", "value_key", "tie_key"),
 )
 

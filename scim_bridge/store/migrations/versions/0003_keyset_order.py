@@ -31,7 +31,7 @@ def upgrade() -> None:
         sa.Column("resource_id", _text(), nullable=False),
         sa.Column("value_key", _text(), nullable=False),
         sa.Column("tie_key", _text(), nullable=False),
-        sa.PrimaryKeyConstraint("kind", "sort_path", "resource_id", name="pk_scim_order"),
+        sa.PrimaryKeyConstraint("kind", "resource_id", "sort_path", name="pk_scim_order"),
     )
     op.create_index("ix_scim_order_position", "scim_order", ["kind", "sort_path", "value_key", "tie_key"])
     op.create_table(
