@@ -28,6 +28,7 @@ import requests
 from bench.report import Row
 from bench.report import ms
 from bench.report import percentile
+from bench.report import table
 from bench.servers import BIN
 from bench.servers import SIM_KEY
 from bench.servers import TOKEN
@@ -175,7 +176,9 @@ def large(work: Path, users: int = 100_000, teams: int = 2_000, members_per_team
     for backend in backends:
         print(f"   large directory on {backend} ...", flush=True)
         found = details[backend] = run_backend(work, backend, users, teams, members_per_team)
-        rows += _rows(backend, users, teams, found)
+        done = _rows(backend, users, teams, found)
+        rows += done
+        print(table(done), flush=True)  # each backend's figures as soon as they are in
     return rows, details
 
 
