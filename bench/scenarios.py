@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -493,5 +494,8 @@ def large_directory(work: Path, opts: Options) -> Outcome:
     """100,000 users and 2,000 teams on SQLite and PostgreSQL (bench/large.py)."""
     from bench.large import large
 
-    rows, details = large(work, users=opts.large_users, teams=opts.large_teams)
+    # BENCH_LARGE_BACKENDS=postgresql (or sqlite) runs one backend alone.
+    backends = tuple(os.environ.get("BENCH_LARGE_BACKENDS", "sqlite,postgresql").split(","))
+    rows, details = large(work, users=int(os.environ.get("BENCH_LARGE_USERS", opts.large_users)),
+                          teams=int(os.environ.get("BENCH_LARGE_TEAMS", opts.large_teams)), backends=backends)
     return Outcome(rows=rows, details=details)
