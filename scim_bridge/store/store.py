@@ -256,6 +256,11 @@ class Store:
         with self._read() as conn:
             return users.user_summaries(conn, user_ids)
 
+    def user_roles(self) -> dict[str, tuple[str, str]]:
+        """id -> (user_name, upstream role name) of every user: a narrow read for role groups."""
+        with self._read() as conn:
+            return users.user_roles(conn)
+
     def user_names(self, user_ids: Sequence[str]) -> dict[str, str]:
         """id -> user_name of the given users that exist: a narrow read for large rosters."""
         with self._read() as conn:

@@ -53,6 +53,16 @@ def get_users(conn: Connection, user_ids: Sequence[str]) -> dict[str, UserRecord
     return found
 
 
+def user_roles(conn: Connection) -> dict[str, tuple[str, str]]:
+    """id -> (user_name, upstream role name) of every user; the snapshots are read one row at a time and not
+    kept, so memory holds two short strings per user."""
+    found: dict[str, tuple[str, str]] = {}
+    for row in conn.execute(select(users.c.id, users.c.user_name, users.c.upstream)):
+        upstream = row.upstream if isinstance(row.upstream, dict) else {}
+        found[row.id] = (row.user_name, str(upstream.get("role") or ""))
+    return found
+
+
 def user_summaries(conn: Connection, user_ids: Sequence[str] | None) -> dict[str, tuple[str, Any]]:
     """id -> (user_name, upstream) of the given users (or all), without the full records."""
     columns = select(users.c.id, users.c.user_name, users.c.upstream)
