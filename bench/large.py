@@ -157,6 +157,11 @@ def run_backend(work: Path, backend: str, users: int, teams: int, members_per_te
         found["sync"]["calls"] = Counter(
             f"{c['method']} /v2/teams/{{id}}" if c["path"].startswith("/v2/teams/") else f"{c['method']} {c['path']}"
             for c in calls)
+        if backend == "postgresql":
+            # The rate budget is shared through the database: a server starting while the sync's calls are
+            # still in the last minute's window cannot get a slot for its calibration call under the fallback
+            # limits (known issue, see RESULTS.md), and would then pace itself with those.
+            time.sleep(65)
         bridge = Bridge(work, sim, extra_env={"SCIM_BRIDGE_DATABASE_URL": database_url,
                                               "SCIM_BRIDGE_SYNC_INTERVAL": "0"})
         stack.callback(bridge.stop)
