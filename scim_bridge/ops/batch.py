@@ -35,10 +35,12 @@ def batch_directory(
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
 ) -> tuple[OpsGenieDirectory, OpsGenieClient]:
-    """The upstream directory for a batch job, its budget calibrated (``clock`` and ``sleep`` for tests)."""
+    """The upstream directory for a batch job, its budget calibrated (``clock`` and ``sleep`` for tests; the
+    budget shared through PostgreSQL keeps the real monotonic clock)."""
     budget: RateBudget
     if store is not None and store.dialect == "postgresql":
         budget = DatabaseRateBudget(store.engine, sleep=sleep)
+        clock = time.monotonic  # the shared budget's deadlines are on this clock
     else:
         budget = RollingWindowBudget(clock=clock, sleep=sleep)
     retry = RetryPolicy(total_budget=settings.batch_upstream_wait, sleep=sleep)
