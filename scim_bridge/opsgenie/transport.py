@@ -43,9 +43,11 @@ class Transport(PooledTransport):
         budget: RateBudget,
         on_call: Callable[[CallRecord], None] | None,
         pool_size: int,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         super().__init__(session=session, timeout=timeout, on_call=on_call, pool_size=pool_size)
         self._auth = f"GenieKey {api_key}"
+        self._clock = clock
         self.base_url = base_url.rstrip("/")
         self.retry = retry
         self.budget = budget
@@ -67,7 +69,7 @@ class Transport(PooledTransport):
         """
         if repeatable is None:
             repeatable = method != "POST"
-        start = time.monotonic()
+        start = self._clock()
         deadline = start + self.retry.total_budget
         attempt = 0
         waited = 0.0  # counted apart from the clock, so an injected sleep still spends the budget
@@ -85,7 +87,7 @@ class Transport(PooledTransport):
                 result,
                 attempt=attempt,
                 repeatable=repeatable,
-                elapsed=max(time.monotonic() - start, waited),
+                elapsed=max(self._clock() - start, waited),
             )
             if isinstance(result, RateLimited):
                 pause = self.retry.delay_for(result, attempt) if delay is None else delay
