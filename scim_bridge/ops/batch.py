@@ -76,7 +76,7 @@ def calibrate(client: OpsGenieClient, budget: RateBudget, share: float) -> bool:
     try:
         limits = client.request_limits()
     except OpsGenieError as exc:
-        log.warning("could not read the OpsGenie request limits (%s); pacing with the fallback limits", exc)
+        log.info("could not read the OpsGenie request limits (%s); pacing with the fallback limits", exc)
         return False
     configure({domain: tuple(RateLimit(max(1, int(limit.limit * share)), limit.period) for limit in found)
                for domain, found in limits.items() if found})
