@@ -234,3 +234,42 @@ def test_a_role_given_by_a_role_group_shows_its_role_id(bridge_factory: Any, rea
     assert expected
     assert bridge.scim.get(f"/Users/{tom}").json()[OPSGENIE_USER].get("roleId") == expected
     assert sim_role(bridge, TOM) == "Admin"
+
+
+@MODES
+def test_a_write_outlasting_its_lease_keeps_other_replicas_out(bridge_factory: Any, read_through: bool) -> None:
+    """Two replicas over one database each take three members out of one team, one call per member, on a
+    simulator so slow that a write lasts twice the write lease's lifetime. The lease is renewed while held:
+    the second replica's calls start only after the first one's end (never interleaved), and both apply."""
+    a: Running = bridge_factory(read_through=read_through, write_lease_ttl=1.0)
+    b: Running = bridge_factory(read_through=read_through, write_lease_ttl=1.0,
+                                database_url=a.settings.database_url)
+    members = []
+    for n in range(6):
+        made = a.scim.post("/Users", {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                                      "userName": f"lease{n}@example.com",
+                                      "name": {"givenName": "Lease", "familyName": f"Holder{n}"}})
+        assert made.status_code == 201, made.text
+        members.append(str(made.json()["id"]))
+    gid = make_team(a, "Long Writes", members)
+    for replica in (a, b):
+        replica.app.extensions["scim_bridge"].groups.roster_threshold = 100  # one call per member
+    a.sim.configure(latency_ms=800)
+    a.sim.clear_calls()
+
+    def remove(client: ScimClient, ids: list[str]) -> requests.Response:
+        return client.patch(f"/Groups/{gid}", ops(*({"op": "remove", "path": f'members[value eq "{i}"]'}
+                                                    for i in ids)))
+
+    first, second = members[:3], members[3:]
+    clients = {"a": ScimClient(a.scim.base_url), "b": ScimClient(b.scim.base_url)}
+    answers = at_once(a, [lambda _: remove(clients["a"], first), lambda _: remove(clients["b"], second)])
+    a.sim.configure(latency_ms=0)
+
+    assert [r.status_code for r in answers] == [204, 204], [r.text for r in answers]
+    assert roster(a, "Long Writes") == {}
+    removed = [c["path"].rsplit("/", 1)[-1] for c in a.sim.calls()
+               if c["method"] == "DELETE" and c["path"].startswith(f"/v2/teams/{gid}/members/")]
+    owners = ["a" if user in first else "b" for user in removed]
+    assert sorted(removed) == sorted(members)
+    assert owners in (["a"] * 3 + ["b"] * 3, ["b"] * 3 + ["a"] * 3), owners
