@@ -17,6 +17,17 @@ class SuspensionLedger:
     def __init__(self, store: Store) -> None:
         self.store = store
 
+    def get(self, user_id: str) -> Suspension | None:
+        return self.store.get_suspension(user_id)
+
+    def open(self, suspension: Suspension) -> None:
+        """Record a suspension just applied upstream (the user's write lock is held)."""
+        self.store.put_suspension(suspension)
+
+    def close(self, user_id: str) -> None:
+        """Forget the suspension of a user just reactivated (the user's write lock is held)."""
+        self.store.delete_suspension(user_id)
+
     def hold_team(self, user_id: str, team_id: str, role: str = "user") -> bool:
         """Note that reactivation puts the user in ``team_id``; False when the user is not suspended."""
 

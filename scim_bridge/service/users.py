@@ -398,7 +398,7 @@ class UserService:
             other = self.store.get_user_by_username(new_name)
             if other is not None and other.id != record.id:
                 raise errors.Uniqueness(f"A user with userName {new_name!r} already exists (id {other.id})")
-        suspension = self.store.get_suspension(record.id)
+        suspension = self.ledger.get(record.id)
         restoring = not was_active and desired.active and suspension is not None
         restored_role: str | None = None
         if not desired.active and suspension is not None:
@@ -447,7 +447,7 @@ class UserService:
             for membership in restored:
                 if self.store.get_group(membership.group_id) is not None:
                     self.store.add_members(membership.group_id, [membership])
-            self.store.delete_suspension(record.id)
+            self.ledger.close(record.id)
         if restored_role is not None:
             self.ledger.set_role(record.id, restored_role)
         if suspended is not None and suspended.deleted:
@@ -587,7 +587,7 @@ class UserService:
     def _commit_suspension(self, suspended: _Suspended) -> None:
         if suspended.suspension is None:
             return
-        self.store.put_suspension(suspended.suspension)
+        self.ledger.open(suspended.suspension)
         for team_id in [team["id"] for team in suspended.suspension.teams] + list(suspended.dropped):
             if self.store.get_group(team_id) is not None:
                 self.store.remove_members(team_id, [suspended.user_id])

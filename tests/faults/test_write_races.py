@@ -7,8 +7,8 @@ in the bridge: nothing lost, nothing half-applied. The assertions hold whatever 
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
@@ -17,9 +17,14 @@ from conftest import Running
 from conftest import ScimClient
 
 from scim_bridge.scim.schema import OPSGENIE_USER
+from tests.api.test_groups import group_id
+from tests.api.test_groups import patch_body
+from tests.api.test_groups import roster
+from tests.api.test_groups import uid
+from tests.api.test_role_groups import role_of
+from tests.faults.test_concurrency import all_at_once
 
 CORE_GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
-PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 
 MODES = pytest.mark.parametrize("read_through", [True, False], ids=["read-through", "mirror-reads"])
 # Milliseconds each simulated OpsGenie call takes in the race tests.
@@ -28,61 +33,7 @@ SLOW_MS = 40
 Job = Callable[[ScimClient], requests.Response]
 
 
-def at_once(bridge: Running, jobs: list[Job]) -> list[requests.Response]:
-    """Run each job on its own thread and connection, released together; their responses in order."""
-    barrier = threading.Barrier(len(jobs))
-    results: list[requests.Response | BaseException | None] = [None] * len(jobs)
-
-    def run(index: int) -> None:
-        client = ScimClient(bridge.scim.base_url)
-        barrier.wait()
-        try:
-            results[index] = jobs[index](client)
-        except BaseException as exc:  # reported below
-            results[index] = exc
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(jobs))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    responses = []
-    for result in results:
-        assert isinstance(result, requests.Response), result
-        responses.append(result)
-    return responses
-
-
-def ops(*operations: dict[str, Any]) -> dict[str, Any]:
-    return {"schemas": [PATCH_OP], "Operations": list(operations)}
-
-
-def uid(bridge: Running, username: str) -> str:
-    user = bridge.sim.user(username)
-    assert user is not None, username
-    return str(user["id"])
-
-
-def team_id(bridge: Running, name: str) -> str:
-    team = bridge.sim.team(name)
-    assert team is not None, name
-    return str(team["id"])
-
-
-def roster(bridge: Running, name: str) -> dict[str, str]:
-    """username -> team role, as the simulator holds it."""
-    team = bridge.sim.team(name)
-    assert team is not None, name
-    return {m["user"]["username"]: m["role"] for m in team["members"]}
-
-
-def sim_role(bridge: Running, username: str) -> str:
-    user = bridge.sim.user(username)
-    assert user is not None
-    return str(user["role"]["name"])
-
-
-def make_team(bridge: Running, name: str, members: list[str] = ()) -> str:  # type: ignore[assignment]
+def make_team(bridge: Running, name: str, members: Sequence[str] = ()) -> str:
     made = bridge.scim.post("/Groups", {"schemas": [CORE_GROUP], "displayName": name,
                                         "members": [{"value": m} for m in members]})
     assert made.status_code == 201, made.text
@@ -90,11 +41,12 @@ def make_team(bridge: Running, name: str, members: list[str] = ()) -> str:  # ty
 
 
 def set_active(client: ScimClient, user_id: str, active: bool) -> requests.Response:
-    return client.patch(f"/Users/{user_id}", ops({"op": "replace", "path": "active", "value": active}))
+    return client.patch(f"/Users/{user_id}", patch_body({"op": "replace", "path": "active", "value": active}))
 
 
 def add_member(group: str, user_id: str) -> Job:
-    return lambda c: c.patch(f"/Groups/{group}", ops({"op": "add", "path": "members", "value": [{"value": user_id}]}))
+    body = patch_body({"op": "add", "path": "members", "value": [{"value": user_id}]})
+    return lambda c: c.patch(f"/Groups/{group}", body)
 
 
 TOM = "tom.becker@example.com"
@@ -110,7 +62,7 @@ def test_teams_added_at_once_for_a_suspended_user_are_all_restored(bridge_factor
     assert set_active(bridge.scim, tom, False).status_code == 200
     bridge.sim.configure(latency_ms=SLOW_MS)
 
-    answers = at_once(bridge, [add_member(team, tom) for team in teams])
+    answers = all_at_once(bridge, [add_member(team, tom) for team in teams])
 
     assert [a.status_code for a in answers] == [204] * 4, [a.text for a in answers]
     assert all(TOM not in roster(bridge, f"Night Shift {n}") for n in range(4))  # suspended: in no team yet
@@ -126,16 +78,16 @@ def test_two_writes_with_one_if_match_let_exactly_one_through(bridge_factory: An
                                                                resource: str) -> None:
     """Two PATCHes carrying the same If-Match version: one applies, the other gets 412 and changes nothing."""
     bridge: Running = bridge_factory(read_through=read_through)
-    path = f"/Users/{uid(bridge, TOM)}" if resource == "user" else f"/Groups/{team_id(bridge, 'Payments')}"
+    path = f"/Users/{uid(bridge, TOM)}" if resource == "user" else f"/Groups/{group_id(bridge, 'Payments')}"
     attribute = "displayName"
     version = bridge.scim.get(path).json()["meta"]["version"]
     bridge.sim.configure(latency_ms=SLOW_MS)
 
     def rename(value: str) -> Job:
-        return lambda c: c.patch(path, ops({"op": "replace", "path": attribute, "value": value}),
+        return lambda c: c.patch(path, patch_body({"op": "replace", "path": attribute, "value": value}),
                                  headers={"If-Match": version})
 
-    answers = at_once(bridge, [rename("Tom One"), rename("Tom Two")] if resource == "user"
+    answers = all_at_once(bridge, [rename("Tom One"), rename("Tom Two")] if resource == "user"
                       else [rename("Payments One"), rename("Payments Two")])
 
     codes = sorted(a.status_code for a in answers)
@@ -155,13 +107,13 @@ def test_a_team_write_failing_midway_changes_nothing(bridge_factory: Any, read_t
     the team and merged the roster (an upstream that merges rosters), when the removal is repaired member by
     member. The client gets the error, and OpsGenie keeps the team as it was: name, members and all."""
     bridge: Running = bridge_factory(read_through=read_through)
-    gid = team_id(bridge, "Payments")
+    gid = group_id(bridge, "Payments")
     before = roster(bridge, "Payments")
     joining = ["tom.becker@example.com", "jordan.lee@example.com"][:adds]
     if adds == 2:
         bridge.sim.configure(team_patch_members="merge")
     bridge.sim.fault("DELETE", f"/v2/teams/{gid}/members/.*", "400")
-    answer = bridge.scim.patch(f"/Groups/{gid}", ops(
+    answer = bridge.scim.patch(f"/Groups/{gid}", patch_body(
         {"op": "replace", "path": "displayName", "value": "Payments Core"},
         {"op": "remove", "path": f'members[value eq "{uid(bridge, "sara.nilsson@example.com")}"]'},
         {"op": "add", "path": "members", "value": [{"value": uid(bridge, name)} for name in joining]},
@@ -186,7 +138,7 @@ def test_a_deactivation_racing_team_adds_never_leaves_the_user_in_a_team(bridge_
     teams = [make_team(bridge, f"Rota {n}") for n in range(3)]
     bridge.sim.configure(latency_ms=SLOW_MS)
 
-    answers = at_once(bridge, [lambda c: set_active(c, tom, False), *(add_member(t, tom) for t in teams)])
+    answers = all_at_once(bridge, [lambda c: set_active(c, tom, False), *(add_member(t, tom) for t in teams)])
 
     assert [a.status_code for a in answers] == [200, 204, 204, 204], [a.text for a in answers]
     assert all(TOM not in roster(bridge, f"Rota {n}") for n in range(3))
@@ -206,18 +158,18 @@ def test_a_role_group_write_failing_midway_changes_no_role(bridge_factory: Any, 
     back: no user's role changed."""
     bridge: Running = bridge_factory(read_through=read_through)
     names = ["tom.becker@example.com", "mei.chen@example.com", "jordan.lee@example.com"]
-    before = {name: sim_role(bridge, name) for name in names}
+    before = {name: role_of(bridge, name) for name in names}
     admins = role_group(bridge, "Admin")
     ids = [uid(bridge, name) for name in names]
     second = ids[1]
     bridge.sim.fault("*", f"/v2/users/{second}", "400")
 
-    answer = bridge.scim.patch(f"/Groups/{admins}", ops(
+    answer = bridge.scim.patch(f"/Groups/{admins}", patch_body(
         {"op": "add", "path": "members", "value": [{"value": i} for i in ids]}))
     bridge.sim.clear_faults()
 
     assert answer.status_code >= 400, answer.text
-    assert {name: sim_role(bridge, name) for name in names} == before
+    assert {name: role_of(bridge, name) for name in names} == before
     holders = {m["value"] for m in bridge.scim.get(f"/Groups/{admins}").json()["members"]}
     assert not holders & set(ids)
 
@@ -226,14 +178,14 @@ def test_a_role_group_write_failing_midway_changes_no_role(bridge_factory: Any, 
 def test_a_role_given_by_a_role_group_shows_its_role_id(bridge_factory: Any, read_through: bool) -> None:
     bridge: Running = bridge_factory(read_through=read_through)
     tom = uid(bridge, TOM)
-    answer = bridge.scim.patch(f"/Groups/{role_group(bridge, 'Admin')}", ops(
+    answer = bridge.scim.patch(f"/Groups/{role_group(bridge, 'Admin')}", patch_body(
         {"op": "add", "path": "members", "value": [{"value": tom}]}))
     assert answer.status_code in (200, 204), answer.text
     admin_id = uid(bridge, "priya.shah@example.com")  # an Admin from the start: its roleId is the Admin role's
     expected = bridge.scim.get(f"/Users/{admin_id}").json()[OPSGENIE_USER].get("roleId")
     assert expected
     assert bridge.scim.get(f"/Users/{tom}").json()[OPSGENIE_USER].get("roleId") == expected
-    assert sim_role(bridge, TOM) == "Admin"
+    assert role_of(bridge, TOM) == "Admin"
 
 
 @MODES
@@ -258,12 +210,12 @@ def test_a_write_outlasting_its_lease_keeps_other_replicas_out(bridge_factory: A
     a.sim.clear_calls()
 
     def remove(client: ScimClient, ids: list[str]) -> requests.Response:
-        return client.patch(f"/Groups/{gid}", ops(*({"op": "remove", "path": f'members[value eq "{i}"]'}
+        return client.patch(f"/Groups/{gid}", patch_body(*({"op": "remove", "path": f'members[value eq "{i}"]'}
                                                     for i in ids)))
 
     first, second = members[:3], members[3:]
     clients = {"a": ScimClient(a.scim.base_url), "b": ScimClient(b.scim.base_url)}
-    answers = at_once(a, [lambda _: remove(clients["a"], first), lambda _: remove(clients["b"], second)])
+    answers = all_at_once(a, [lambda _: remove(clients["a"], first), lambda _: remove(clients["b"], second)])
     a.sim.configure(latency_ms=0)
 
     assert [r.status_code for r in answers] == [204, 204], [r.text for r in answers]
