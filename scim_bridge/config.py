@@ -212,6 +212,9 @@ class Settings:
     max_filter_depth: int = 32
     # Seconds a SCIM request may wait for the upstream rate budget before answering 429.
     upstream_wait_budget: float = 20.0
+    # Seconds a replica's write lease on a user or team lasts unless renewed (its holder renews it every
+    # third of that while the write runs; a crashed replica's lease frees itself after that long).
+    write_lease_ttl: float = 120.0
     discovery_requires_auth: bool = True
     # When true, GET /Users/{id} and userName lookups read the upstream so a user deleted there
     # is never reported as present.
@@ -319,6 +322,7 @@ class Settings:
             max_members_per_patch=int(_number(env, "SCIM_BRIDGE_MAX_MEMBERS_PER_PATCH", 10_000, minimum=1)),
             max_filter_length=int(_number(env, "SCIM_BRIDGE_MAX_FILTER_LENGTH", 4096, minimum=64)),
             upstream_wait_budget=_number(env, "SCIM_BRIDGE_UPSTREAM_WAIT", 20.0, minimum=0.0),
+            write_lease_ttl=_number(env, "SCIM_BRIDGE_WRITE_LEASE_TTL", 120.0, minimum=0.1),
             discovery_requires_auth=_flag(env, "SCIM_BRIDGE_DISCOVERY_AUTH", True),
             read_through=_flag(env, "SCIM_BRIDGE_READ_THROUGH", True),
             invitation_disabled_default=_flag(env, "SCIM_BRIDGE_INVITATION_DISABLED", False),

@@ -9,8 +9,10 @@ change (see docs/groups-strategy.md for the measurements behind the threshold):
   team role), then one ``GET`` that checks the result and repairs what the upstream did not apply
   (an upstream that merges instead of replacing, for instance) member by member.
 
-A roster write is a read-modify-write, so every team write holds a per-team lock in this process and
-a per-team lease in the store (shared by all replicas) from the read to the last write.
+A roster write is a read-modify-write, so every team write holds the team's write lock (in this process,
+and a lease in the store shared by all replicas; see service/writes.py) from the read to the last write,
+and the write locks of the users it adds, so that a deactivation never interleaves with it. A failed call
+undoes the calls made before it: the request applies whole or not at all.
 """
 
 from __future__ import annotations
@@ -18,19 +20,14 @@ from __future__ import annotations
 import copy
 import logging
 import re
-import threading
-import time
-import uuid
 from collections.abc import Callable
-from collections.abc import Iterator
 from collections.abc import Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass
 from dataclasses import replace
+from functools import partial
 from typing import Any
 
 from scim_bridge.config import Settings
-from scim_bridge.directory import errors as d
 from scim_bridge.directory.base import Directory
 from scim_bridge.directory.models import DirectoryTeam
 from scim_bridge.directory.models import DirectoryUser
@@ -64,8 +61,15 @@ from scim_bridge.service.naming import ROLE_PREFIX
 from scim_bridge.service.naming import alias_group_id
 from scim_bridge.service.naming import role_group_id
 from scim_bridge.service.naming import role_group_name
+from scim_bridge.service.suspensions import SuspensionLedger
 from scim_bridge.service.sync import SyncService
 from scim_bridge.service.users import remember_user
+from scim_bridge.service.users import role_id_of
+from scim_bridge.service.writes import Compensation
+from scim_bridge.service.writes import WriteLocks
+from scim_bridge.service.writes import role_key
+from scim_bridge.service.writes import team_key
+from scim_bridge.service.writes import user_key
 from scim_bridge.store.records import GroupRecord
 from scim_bridge.store.records import Membership
 from scim_bridge.store.records import Suspension
@@ -86,9 +90,6 @@ ROSTER_THRESHOLD = 2
 # Up to this many member ids unknown to the mirror are checked one GET each; more are checked
 # against one paged listing of the upstream users.
 MEMBER_LOOKUPS = 20
-# A team write waits at most this long for another replica's write to the same team.
-LEASE_TTL = 120.0
-LEASE_POLL = 0.02
 # Key, in a team's bridge-held ``scim`` data, of the member ids its last SCIM write left it with: what the
 # IdP last pushed, which the operator console compares with the mirror to show drift.
 PUSHED_MEMBERS = "pushed_members"
@@ -110,15 +111,18 @@ class RoleGroup:
 
 
 class GroupService:
-    def __init__(self, directory: Directory, store: Store, settings: Settings, sync: SyncService) -> None:
+    def __init__(self, directory: Directory, store: Store, settings: Settings, sync: SyncService, *,
+                 locks: WriteLocks | None = None) -> None:
         self.directory = directory
         self.store = store
         self.settings = settings
         self.sync = sync
         # Membership changes larger than this go upstream as one roster update.
         self.roster_threshold = ROSTER_THRESHOLD
-        self._locks: dict[str, threading.Lock] = {}
-        self._locks_guard = threading.Lock()
+        # Shared with the user service (see web.app).
+        self.locks = locks or WriteLocks(store, wait_budget=settings.upstream_wait_budget,
+                                         lease_ttl=settings.write_lease_ttl)
+        self.ledger = SuspensionLedger(store)
 
     # --- role groups -------------------------------------------------------------------------
     def _role_groups(self) -> list[RoleGroup]:
@@ -411,13 +415,18 @@ class GroupService:
         member_ids = _member_ids(resource.get("members"), strict=True)
         known = self._check_users(member_ids)
         self._check_name_free(name, None)
+        with self.locks.hold(*(user_key(uid) for uid in member_ids)):
+            return self._create(ctx, resource, name, description, member_ids, known)
+
+    def _create(self, ctx: RequestContext, resource: dict[str, Any], name: str, description: str,
+                member_ids: list[str], known: Known) -> dict[str, Any]:
         # A suspended member joins at reactivation: the team goes into its suspension record.
         suspended = self.store.suspensions_for(member_ids) if member_ids else {}
         members = [TeamMember(user_id=uid, role="user") for uid in member_ids if uid not in suspended]
         with upstream_errors():
             team_id = self.directory.create_team(name, description, members)
-        for held in suspended.values():
-            self.store.put_suspension(replace(held, teams=[*held.teams, {"id": team_id, "role": "user"}]))
+        for uid in suspended:
+            self.ledger.hold_team(uid, team_id)
         stamp = now()
         record = self.store.upsert_group(
             GroupRecord(
@@ -493,19 +502,6 @@ class GroupService:
                 found[uid] = upstream
         return found
 
-    def _undo_member_adds(self, team: DirectoryTeam, roster: dict[str, str], to_add: Sequence[str],
-                          changes: dict[str, Any]) -> None:
-        """Take back the members a failed change added one by one (the mirror says which) and the rename
-        or description it applied, so that the request changes nothing."""
-        wanted = set(to_add)
-        added = [m.user_id for m in self.store.members_of(team.id) if m.user_id in wanted and m.user_id not in roster]
-        with upstream_errors():
-            for uid in added:
-                self.directory.remove_team_member(team.id, uid)
-            if changes:
-                self.directory.update_team(team.id, **{key: getattr(team, key) for key in changes})
-        self._mirror_roster(team.id, [TeamMember(uid, role=role) for uid, role in roster.items()])
-
     # --- replacing and patching -----------------------------------------------------------------
     def replace(self, ctx: RequestContext, group_id: str, body: dict[str, Any],
                 if_match: str | None = None) -> dict[str, Any]:
@@ -526,7 +522,7 @@ class GroupService:
         if group_id.startswith(ROLE_ID_PREFIX):
             return self._patch_role(ctx, group_id, new_of, if_match)
         self.sync.ensure_initial()
-        with self._team_write(group_id):
+        with self.locks.hold(team_key(group_id)):
             return self._patch_team(ctx, group_id, new_of, if_match)
 
     def _patch_team(self, ctx: RequestContext, group_id: str, new_of: NewResource,
@@ -588,11 +584,8 @@ class GroupService:
         roster = {m.user_id: m.role or "user" for m in team.members or ()}
         new_ids = _member_ids(new.get("members"), strict=True)
         wanted = set(new_ids)
-        to_add = [uid for uid in new_ids if uid not in roster and uid not in suspensions]
-        to_remove = sorted(uid for uid in roster if uid not in wanted)
-        pending_add = [uid for uid in new_ids if uid in suspensions and uid not in pending and uid not in roster]
-        pending_drop = sorted(uid for uid in pending if uid not in wanted)
-        known.update(self._check_users(to_add))
+        joining = [uid for uid in new_ids if uid not in roster]
+        known.update(self._check_users([uid for uid in joining if uid not in suspensions]))
         renamed = name != team.name
         if renamed and name.lower() != team.name.lower():
             self._check_name_free(name, group_id)
@@ -601,93 +594,95 @@ class GroupService:
             changes["name"] = name
         if description != team.description:
             changes["description"] = description
-        renamed_upstream = False
-        try:
-            with upstream_errors():
-                if len(to_add) + len(to_remove) > self.roster_threshold:
-                    members = self._write_roster(group_id, roster, to_add, to_remove, changes)
-                else:
-                    if changes:
-                        self.directory.update_team(group_id, **changes)
-                        renamed_upstream = True
-                    members = self._write_members(group_id, roster, to_add, to_remove)
-        except (errors.NotFound, errors.InvalidValue):
-            # A user to add may have been deleted in OpsGenie since the mirror saw it (the team's 404 and
-            # the user's look the same): then undo what was applied and say which user is gone.
-            gone = self._users_gone(to_add)
-            if not gone:
-                raise
-            self._undo_member_adds(team, roster, to_add, changes if renamed_upstream else {})
-            for uid in gone:
-                if self.store.get_user(uid) is not None:
-                    self.store.delete_user(uid)
-            raise errors.InvalidValue("No user with id " + ", ".join(sorted(gone))
-                                      + ": deleted in OpsGenie, nothing was changed") from None
-        for uid in pending_add:
-            held = suspensions[uid]
-            self.store.put_suspension(replace(held, teams=[*held.teams, {"id": group_id, "role": "user"}]))
-        for uid in pending_drop:
-            held = pending[uid]
-            self.store.put_suspension(replace(held, teams=[t for t in held.teams if t.get("id") != group_id]))
-        record = self.store.upsert_group(
-            replace(record, display_name=name, external_id=new.get("externalId"),
-                    upstream={"id": group_id, "name": name, "description": description},
-                    scim={**record.scim, PUSHED_MEMBERS: [m.user_id for m in members]})
-        )
-        record = self._mirror_roster(group_id, members, known)
+        # The users joining (or leaving what reactivation restores) are locked while the team changes: a
+        # deactivation of one of them waits, or is seen here as a suspension.
+        with self.locks.hold(*(user_key(uid) for uid in [*joining, *pending])):
+            held = self.store.suspensions_for([*joining, *pending])
+            to_add = [uid for uid in joining if uid not in held]
+            to_remove = sorted(uid for uid in roster if uid not in wanted)
+            pending_add = [uid for uid in joining if uid in held]
+            pending_drop = sorted(uid for uid in pending if uid in held and uid not in wanted)
+            known.update(self._check_users([uid for uid in to_add if uid in suspensions]))
+            members = self._write_team(team, roster, to_add, to_remove, changes)
+            for uid in pending_add:
+                self.ledger.hold_team(uid, group_id)
+            for uid in pending_drop:
+                self.ledger.drop_team(uid, group_id)
+            record = self.store.upsert_group(
+                replace(record, display_name=name, external_id=new.get("externalId"),
+                        upstream={"id": group_id, "name": name, "description": description},
+                        scim={**record.scim, PUSHED_MEMBERS: [m.user_id for m in members]})
+            )
+            record = self._mirror_roster(group_id, members, known)
         final = DirectoryTeam(id=group_id, name=name, description=description, members=tuple(members))
         return self._render_team(ctx, record, self._upstream_members(final, known), True)
 
-    def _write_members(self, team_id: str, roster: dict[str, str], to_add: Sequence[str],
-                       to_remove: Sequence[str]) -> list[TeamMember]:
-        """One call per added or removed member; returns the resulting roster."""
-        result = dict(roster)
+    def _write_team(self, team: DirectoryTeam, roster: dict[str, str], to_add: Sequence[str],
+                    to_remove: Sequence[str], changes: dict[str, Any]) -> list[TeamMember]:
+        """Write the rename, description and member changes upstream, all or nothing: when a call fails, the
+        calls made are undone (newest first) and the mirror keeps the roster the team had. Returns the
+        resulting roster."""
+        undo = Compensation()
         try:
-            for uid in to_add:
-                self.directory.add_team_member(team_id, uid, "user")
-                result[uid] = "user"
-            for uid in to_remove:
-                self.directory.remove_team_member(team_id, uid)
-                result.pop(uid, None)
-        except d.DirectoryError:
-            # Keep the mirror true to what was applied before the failure.
-            self._mirror_roster(team_id, [TeamMember(uid, role=role) for uid, role in result.items()])
+            with upstream_errors():
+                if len(to_add) + len(to_remove) > self.roster_threshold:
+                    return self._write_roster(team, roster, to_add, to_remove, changes, undo)
+                if changes:
+                    self.directory.update_team(team.id, **changes)
+                    undo.add(f"restore the name of team {team.id}", partial(
+                        self.directory.update_team, team.id, **{key: getattr(team, key) for key in changes}))
+                return self._write_members(team.id, roster, to_add, to_remove, undo)
+        except Exception as failure:
+            undo.rollback()
+            self._mirror_roster(team.id, [TeamMember(uid, role=role) for uid, role in roster.items()])
+            if isinstance(failure, (errors.NotFound, errors.InvalidValue)):
+                # A user to add may have been deleted in OpsGenie since the mirror saw it (the team's 404 and
+                # the user's look the same): then say which user is gone, and forget it.
+                gone = self._users_gone(to_add)
+                for uid in gone:
+                    if self.store.get_user(uid) is not None:
+                        self.store.delete_user(uid)
+                if gone:
+                    raise errors.InvalidValue("No user with id " + ", ".join(sorted(gone))
+                                              + ": deleted in OpsGenie, nothing was changed") from None
             raise
+
+    def _write_members(self, team_id: str, roster: dict[str, str], to_add: Sequence[str],
+                       to_remove: Sequence[str], undo: Compensation) -> list[TeamMember]:
+        """One call per added or removed member, each noted in ``undo``; returns the resulting roster."""
+        result = dict(roster)
+        for uid in to_add:
+            self.directory.add_team_member(team_id, uid, "user")
+            undo.add(f"remove user {uid} from team {team_id}",
+                     partial(self.directory.remove_team_member, team_id, uid))
+            result[uid] = "user"
+        for uid in to_remove:
+            if self.directory.remove_team_member(team_id, uid):
+                undo.add(f"add user {uid} back to team {team_id}",
+                         partial(self.directory.add_team_member, team_id, uid, result[uid]))
+            result.pop(uid, None)
         return [TeamMember(uid, role=role) for uid, role in result.items()]
 
-    def _write_roster(self, team_id: str, roster: dict[str, str], to_add: Sequence[str],
-                      to_remove: Sequence[str], changes: dict[str, Any]) -> list[TeamMember]:
+    def _write_roster(self, team: DirectoryTeam, roster: dict[str, str], to_add: Sequence[str],
+                      to_remove: Sequence[str], changes: dict[str, Any], undo: Compensation) -> list[TeamMember]:
         """One PATCH with the whole roster, then one GET to check it; what the upstream did not apply
         is repaired member by member. Returns the resulting roster."""
         removed = set(to_remove)
         members = [TeamMember(uid, role=role) for uid, role in roster.items() if uid not in removed]
         members += [TeamMember(uid, role="user") for uid in to_add]
-        self.directory.update_team(team_id, members=members, **changes)
-        after = self.directory.get_team(team_id)
+        before = [TeamMember(uid, role=role) for uid, role in roster.items()]
+        self.directory.update_team(team.id, members=members, **changes)
+        # Undone by the roster (and name) the team had; members the PATCH added are then taken out one by
+        # one too, for an upstream that merges a roster instead of replacing it.
+        undo.add(f"remove the users added to team {team.id}",
+                 lambda: [self.directory.remove_team_member(team.id, uid) for uid in to_add])
+        undo.add(f"restore the roster of team {team.id}", partial(
+            self.directory.update_team, team.id, members=before, **{key: getattr(team, key) for key in changes}))
+        after = self.directory.get_team(team.id)
         present = {m.user_id: m.role or "user" for m in after.members or ()}
         missing = [uid for uid in to_add if uid not in present]
         lingering = sorted(uid for uid in removed if uid in present)
-        return self._write_members(team_id, present, missing, lingering)
-
-    @contextmanager
-    def _team_write(self, team_id: str) -> Iterator[None]:
-        """Serialise writes to one team: a lock in this process, a lease across replicas."""
-        with self._locks_guard:
-            lock = self._locks.setdefault(team_id, threading.Lock())
-        with lock:
-            name = f"team-write:{team_id}"
-            owner = uuid.uuid4().hex
-            deadline = time.monotonic() + max(self.settings.upstream_wait_budget, 1.0)
-            while not self.store.try_acquire_lease(name, owner, ttl_seconds=LEASE_TTL):
-                if time.monotonic() > deadline:
-                    raise errors.ServiceUnavailable(
-                        f"Another bridge replica is still changing group {team_id}; retry later", retry_after=5
-                    )
-                time.sleep(LEASE_POLL)
-            try:
-                yield
-            finally:
-                self.store.release_lease(name, owner)
+        return self._write_members(team.id, present, missing, lingering, undo)
 
     # --- role groups: writing ---------------------------------------------------------------------
     def _patch_role(self, ctx: RequestContext, group_id: str, new_of: NewResource,
@@ -695,6 +690,11 @@ class GroupService:
         group = self._role_group(group_id)
         if group is None:
             raise errors.NotFound(f"Group {group_id} not found")
+        with self.locks.hold(role_key(group.role)):
+            return self._apply_role_patch(ctx, group, new_of, if_match)
+
+    def _apply_role_patch(self, ctx: RequestContext, group: RoleGroup, new_of: NewResource,
+                          if_match: str | None) -> dict[str, Any]:
         current = self._render_role(ctx, group, want_members=True)
         require_version(if_match, current)
         new = new_of(current)
@@ -716,34 +716,41 @@ class GroupService:
                 f"{group.display_name} is the group of the default role (SCIM_BRIDGE_DEFAULT_ROLE={group.role}): "
                 "a user leaves it by joining another role group; nothing was changed"
             )
-        users = self.store.get_users(to_add)
-        for upstream in self._users_upstream([uid for uid in to_add if uid not in users]).values():
-            users[upstream.id] = remember_user(self.store, upstream)  # a user made outside the bridge
-        for user in users.values():
-            if str(user.upstream.get("role", "")).lower() == OWNER:
-                raise owner_refused(f"User {user.id} is an Owner")
+        known = self.store.get_users(to_add)
+        for upstream in self._users_upstream([uid for uid in to_add if uid not in known]).values():
+            remember_user(self.store, upstream)  # a user made outside the bridge
         default = self.settings.default_role
-        changing = [*to_add, *to_remove]
-        records, suspended = {**self.store.get_users(to_remove), **users}, self.store.suspensions_for(changing)
-        with upstream_errors():
+        changes = [*((uid, group.role) for uid in to_add), *((uid, default) for uid in to_remove)]
+        with self.locks.hold(*(user_key(uid) for uid, _ in changes)):
+            records = self.store.get_users([uid for uid, _ in changes])  # read again under the users' locks
             for uid in to_add:
-                self._set_role(uid, group.role, records.get(uid), suspended.get(uid))
-            for uid in to_remove:
-                self._set_role(uid, default, records.get(uid), suspended.get(uid))
-        return self._render_role(ctx, self._role_group(group_id) or group, want_members=True)
+                if uid in records and str(records[uid].upstream.get("role", "")).lower() == OWNER:
+                    raise owner_refused(f"User {uid} is an Owner")
+            self._set_roles(changes, records, self.store.suspensions_for([uid for uid, _ in changes]))
+        return self._render_role(ctx, self._role_group(group.id) or group, want_members=True)
 
-    def _set_role(self, user_id: str, role: str, user: UserRecord | None, suspension: Suspension | None) -> None:
-        if suspension is not None:
-            # A suspended user gets the role back when reactivated.
-            self.store.put_suspension(replace(suspension, role=role))
-            return
-        if user is not None and str(user.upstream.get("role", "")).lower() == role.lower():
-            return  # already holds it: no call
-        self.directory.update_user(user_id, UserFields(role=role))
-        if user is not None:
-            upstream = dict(user.upstream)
-            upstream["role"] = role
-            upstream["role_id"] = None
+    def _set_roles(self, changes: list[tuple[str, str]], records: dict[str, UserRecord],
+                   suspended: dict[str, Suspension]) -> None:
+        """Give each user of ``changes`` its role, all or nothing: upstream first (a failed call undoes the
+        ones made before it), then the mirror. A suspended user gets the role at reactivation."""
+        undo = Compensation()
+        written: list[tuple[UserRecord, str]] = []
+        with undo.applying(), upstream_errors():
+            for uid, role in changes:
+                user = records.get(uid)
+                held = str(user.upstream.get("role", "")) if user is not None else ""
+                if uid in suspended or held.lower() == role.lower():
+                    continue  # suspended: the ledger below; already holds it: no call
+                self.directory.update_user(uid, UserFields(role=role))
+                if user is not None:
+                    undo.add(f"give user {uid} back the role {held}",
+                             partial(self.directory.update_user, uid, UserFields(role=held)))
+                    written.append((user, role))
+        for uid, role in changes:
+            if uid in suspended:
+                self.ledger.set_role(uid, role)
+        for user, role in written:
+            upstream = {**user.upstream, "role": role, "role_id": role_id_of(self.store, role)}
             self.store.upsert_user(replace(user, upstream=upstream))
 
     # --- deleting ---------------------------------------------------------------------------------
@@ -753,7 +760,7 @@ class GroupService:
                 raise errors.NotFound(f"Group {group_id} not found")
             raise errors.Mutability("Role groups cannot be deleted: they are the OpsGenie roles")
         self.sync.ensure_initial()
-        with self._team_write(group_id):
+        with self.locks.hold(team_key(group_id)):
             if if_match is not None:
                 current = self.get(ctx, group_id, want_members=True)
                 require_version(if_match, current)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import copy
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 from dataclasses import replace
 from functools import partial
@@ -35,7 +34,11 @@ from scim_bridge.service.documents import user_document
 from scim_bridge.service.errors import owner_refused
 from scim_bridge.service.errors import upstream_errors
 from scim_bridge.service.naming import role_group_name
+from scim_bridge.service.suspensions import SuspensionLedger
 from scim_bridge.service.sync import SyncService
+from scim_bridge.service.writes import Compensation
+from scim_bridge.service.writes import WriteLocks
+from scim_bridge.service.writes import user_key
 from scim_bridge.store.errors import StoreConflict
 from scim_bridge.store.keyset import KeysetPage
 from scim_bridge.store.order import Position
@@ -95,14 +98,28 @@ def learn_role_id(store: Store, upstream: DirectoryUser) -> None:
         store.upsert_group(replace(group, upstream={**group.upstream, "id": upstream.role_id}))
 
 
+def role_id_of(store: Store, role: str) -> str | None:
+    """The upstream id of ``role``, as its role group in the mirror holds it (None when unknown)."""
+    group = store.get_group_by_name("role", role_group_name(role))
+    if group is not None and group.upstream.get("id"):
+        return str(group.upstream["id"])
+    return None
+
+
 class UserService:
     """Every SCIM User operation, turned into the fewest upstream calls that keep it correct."""
 
-    def __init__(self, directory: Directory, store: Store, settings: Settings, sync: SyncService) -> None:
+    def __init__(self, directory: Directory, store: Store, settings: Settings, sync: SyncService, *,
+                 locks: WriteLocks | None = None) -> None:
         self.directory = directory
         self.store = store
         self.settings = settings
         self.sync = sync
+        # Shared with the group service (see web.app): a user write and a team write adding or removing
+        # that user exclude each other.
+        self.locks = locks or WriteLocks(store, wait_budget=settings.upstream_wait_budget,
+                                         lease_ttl=settings.write_lease_ttl)
+        self.ledger = SuspensionLedger(store)
 
     # --- reading ---------------------------------------------------------------------------
     def get(self, ctx: RequestContext, user_id: str) -> dict[str, Any]:
@@ -248,7 +265,7 @@ class UserService:
         if (desired.fields.role or "").lower() == OWNER:
             raise owner_refused()
         fields = replace(desired.fields, role=self._known_role(desired.fields.role or self.settings.default_role))
-        undo = _Undo()
+        undo = Compensation()
         suspended: _Suspended | None = None
         try:
             with upstream_errors():
@@ -305,25 +322,31 @@ class UserService:
     def replace(
         self, ctx: RequestContext, user_id: str, resource: dict[str, Any], if_match: str | None = None
     ) -> dict[str, Any]:
-        record, upstream, current = self._load_for_write(ctx, user_id, if_match)
-        new = copy.deepcopy(resource)
-        new["id"] = user_id
-        if "active" not in new:
-            new["active"] = current.get("active", True)
-        if "roles" not in new:
-            new["roles"] = current.get("roles", [])
-        keep_own_extension(new, current, OPSGENIE_USER)
-        return self._write(ctx, record, upstream, current, new)
+        with self.locks.hold(user_key(user_id)):
+            record, upstream, current = self._load_for_write(ctx, user_id, if_match)
+            new = copy.deepcopy(resource)
+            new["id"] = user_id
+            if "active" not in new:
+                new["active"] = current.get("active", True)
+            if "roles" not in new:
+                new["roles"] = current.get("roles", [])
+            keep_own_extension(new, current, OPSGENIE_USER)
+            return self._write(ctx, record, upstream, current, new)
 
     def patch(
         self, ctx: RequestContext, user_id: str, new_resource_of: Any, if_match: str | None = None
     ) -> dict[str, Any]:
         """``new_resource_of(current)`` applies the PATCH operations to the current resource."""
-        record, upstream, current = self._load_for_write(ctx, user_id, if_match)
-        new = new_resource_of(current)
-        return self._write(ctx, record, upstream, current, new)
+        with self.locks.hold(user_key(user_id)):
+            record, upstream, current = self._load_for_write(ctx, user_id, if_match)
+            new = new_resource_of(current)
+            return self._write(ctx, record, upstream, current, new)
 
     def delete(self, ctx: RequestContext, user_id: str, if_match: str | None = None) -> None:
+        with self.locks.hold(user_key(user_id)):
+            self._delete(ctx, user_id, if_match)
+
+    def _delete(self, ctx: RequestContext, user_id: str, if_match: str | None) -> None:
         record, upstream, _ = self._load_for_write(ctx, user_id, if_match)
         if upstream.role.lower() == OWNER:
             raise owner_refused(f"User {user_id} is an Owner")
@@ -339,6 +362,8 @@ class UserService:
     def _load_for_write(
         self, ctx: RequestContext, user_id: str, if_match: str | None
     ) -> tuple[UserRecord, DirectoryUser, dict[str, Any]]:
+        """The user as the write starts from, its version checked against ``if_match``: called under the
+        user's write lock, so no other write can slip in between the check and the write."""
         self.sync.ensure_initial()
         if not self.settings.read_through:
             # The mirror's snapshot stands for the upstream user: no read before the write. A user
@@ -402,7 +427,7 @@ class UserService:
             other = self.store.get_user_by_username(new_name)
             if other is not None and other.id != record.id:
                 raise errors.Uniqueness(f"A user with userName {new_name!r} already exists (id {other.id})")
-        suspension = self.store.get_suspension(record.id)
+        suspension = self.ledger.get(record.id)
         restoring = not was_active and desired.active and suspension is not None
         restored_role: str | None = None
         if not desired.active and suspension is not None:
@@ -414,7 +439,7 @@ class UserService:
         if desired.fields.role is not None:
             desired = replace(desired, fields=replace(desired.fields, role=self._known_role(desired.fields.role)))
         # Every upstream call below is undone if a later one fails: the request applies whole or not at all.
-        undo = _Undo()
+        undo = Compensation()
         restored: list[Membership] = []
         suspended: _Suspended | None = None
         if upstream.contacts is None and new.get("phoneNumbers") != current.get("phoneNumbers"):
@@ -451,9 +476,9 @@ class UserService:
             for membership in restored:
                 if self.store.get_group(membership.group_id) is not None:
                     self.store.add_members(membership.group_id, [membership])
-            self.store.delete_suspension(record.id)
-        if restored_role is not None and suspension is not None:
-            self.store.put_suspension(replace(suspension, role=restored_role))
+            self.ledger.close(record.id)
+        if restored_role is not None:
+            self.ledger.set_role(record.id, restored_role)
         if suspended is not None and suspended.deleted:
             self.store.delete_user(record.id)
             gone = self.render(ctx, replace(record, user_name=new_name, external_id=new.get("externalId"),
@@ -502,7 +527,7 @@ class UserService:
         return upstream
 
     def _sync_phones(
-        self, user_id: str, upstream: DirectoryUser, wanted: frozenset[tuple[str, str]], undo: _Undo
+        self, user_id: str, upstream: DirectoryUser, wanted: frozenset[tuple[str, str]], undo: Compensation
     ) -> DirectoryUser:
         have = um.phone_contacts(upstream.contacts)
         if set(have) == set(wanted):
@@ -545,14 +570,12 @@ class UserService:
         """The user with the id of its role filled in from the mirror, after the bridge changed the role."""
         if upstream.role_id or not upstream.role:
             return upstream
-        group = self.store.get_group_by_name("role", role_group_name(upstream.role))
-        if group is not None and group.upstream.get("id"):
-            return replace(upstream, role_id=str(group.upstream["id"]))
-        return upstream
+        role_id = role_id_of(self.store, upstream.role)
+        return upstream if role_id is None else replace(upstream, role_id=role_id)
 
     # --- deactivation --------------------------------------------------------------------------
     def _suspend(
-        self, user_id: str, upstream: DirectoryUser, memberships: list[Membership], undo: _Undo
+        self, user_id: str, upstream: DirectoryUser, memberships: list[Membership], undo: Compensation
     ) -> _Suspended:
         """Suspend upstream (or delete, by configuration); the store is written by the caller on success."""
         if self.settings.deactivation == "delete":
@@ -593,13 +616,13 @@ class UserService:
     def _commit_suspension(self, suspended: _Suspended) -> None:
         if suspended.suspension is None:
             return
-        self.store.put_suspension(suspended.suspension)
+        self.ledger.open(suspended.suspension)
         for team_id in [team["id"] for team in suspended.suspension.teams] + list(suspended.dropped):
             if self.store.get_group(team_id) is not None:
                 self.store.remove_members(team_id, [suspended.user_id])
 
     def _restore(
-        self, user_id: str, upstream: DirectoryUser, suspension: Suspension, undo: _Undo
+        self, user_id: str, upstream: DirectoryUser, suspension: Suspension, undo: Compensation
     ) -> tuple[DirectoryUser, list[Membership]]:
         """Give back the role and teams a suspension took; returns the memberships restored."""
         if upstream.role.lower() != suspension.role.lower():
@@ -646,24 +669,6 @@ class _Suspended:
     deleted: bool = False
     # Teams the mirror listed for the user that OpsGenie no longer has it in (deleted, or left there).
     dropped: tuple[str, ...] = ()
-
-
-class _Undo:
-    """Compensating upstream calls, run newest first when a multi-call change fails midway."""
-
-    def __init__(self) -> None:
-        self._steps: list[tuple[str, Callable[[], Any]]] = []
-
-    def add(self, what: str, step: Callable[[], Any]) -> None:
-        self._steps.append((what, step))
-
-    def rollback(self) -> None:
-        for what, step in reversed(self._steps):
-            try:
-                step()
-            except (d.DirectoryError, errors.ScimError) as exc:
-                log.error("could not undo a partial change (%s): %s", what, exc)
-        self._steps.clear()
 
 
 def _added_role(new: dict[str, Any], current: dict[str, Any]) -> str | None:

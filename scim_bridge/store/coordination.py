@@ -55,6 +55,14 @@ def put_suspension(conn: Connection, suspension: Suspension) -> None:
     conn.execute(insert_or_replace(conn, suspensions, values, "user_id"))
 
 
+def locked_suspension(conn: Connection, user_id: str) -> Suspension | None:
+    """The suspension record of ``user_id``, its row locked until the transaction ends (PostgreSQL; SQLite
+    write transactions already hold the database's write lock)."""
+    stmt = select(suspensions).where(suspensions.c.user_id == user_id).with_for_update()
+    row = conn.execute(stmt).mappings().first()
+    return None if row is None else suspension_from_row(row)
+
+
 def delete_suspension(conn: Connection, user_id: str) -> bool:
     return conn.execute(delete(suspensions).where(suspensions.c.user_id == user_id)).rowcount > 0
 
@@ -72,6 +80,22 @@ def try_acquire_lease(conn: Connection, name: str, owner: str, ttl_seconds: floa
     conn.execute(insert_or_replace(conn, leases, values, "name", where=replaceable))
     holder = conn.execute(select(leases.c.owner).where(leases.c.name == name)).scalar_one_or_none()
     return holder == owner
+
+
+def try_acquire_leases(conn: Connection, names: Sequence[str], owner: str, ttl_seconds: float,
+                       now: datetime) -> bool:
+    """Take (or renew) every lease of ``names`` for ``owner``; True when all are now ``owner``'s. On False the
+    caller rolls the transaction back, so no lease of the batch is kept."""
+    taken = [try_acquire_lease(conn, name, owner, ttl_seconds, now) for name in names]
+    return all(taken)
+
+
+def release_leases(conn: Connection, names: Sequence[str], owner: str) -> int:
+    released = 0
+    for part in chunks(list(names)):
+        stmt = delete(leases).where(leases.c.name.in_(part), leases.c.owner == owner)
+        released += conn.execute(stmt).rowcount
+    return released
 
 
 def release_lease(conn: Connection, name: str, owner: str) -> bool:

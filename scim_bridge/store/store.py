@@ -508,6 +508,25 @@ class Store:
             self._mark(users=[suspension.user_id])
             coordination.put_suspension(conn, suspension)
 
+    def update_suspension(
+        self, user_id: str, change: Callable[[Suspension], Suspension | None]
+    ) -> Suspension | None:
+        """Read-modify-write of one suspension record in one transaction, the row locked from the read to the
+        write, so concurrent changes of one user's record never lose each other. ``change`` gets the record
+        and returns the new one (None deletes it); nothing happens when the user has no record. Returns the
+        record written (None when deleted or absent)."""
+        with self._write() as conn:
+            held = coordination.locked_suspension(conn, user_id)
+            if held is None:
+                return None
+            self._mark(users=[user_id])
+            new = change(held)
+            if new is None:
+                coordination.delete_suspension(conn, user_id)
+            elif new != held:
+                coordination.put_suspension(conn, new)
+            return new
+
     def delete_suspension(self, user_id: str) -> bool:
         with self._write(directory=False) as conn:
             self._mark(users=[user_id])
@@ -546,6 +565,22 @@ class Store:
         with self._write(directory=False) as conn:
             return coordination.try_acquire_lease(conn, name, owner, ttl_seconds, self._clock())
 
+    def try_acquire_leases(self, names: Sequence[str], owner: str, ttl_seconds: float) -> bool:
+        """All of the leases of ``names`` for ``owner`` (taken or renewed until now+ttl), or none of them:
+        one transaction, rolled back when another owner holds one."""
+        try:
+            with self._write(directory=False) as conn:
+                if not coordination.try_acquire_leases(conn, names, owner, ttl_seconds, self._clock()):
+                    raise _LeaseBusy
+        except _LeaseBusy:
+            return False
+        return True
+
+    def release_leases(self, names: Sequence[str], owner: str) -> int:
+        """Give up those leases of ``names`` that ``owner`` holds; returns how many."""
+        with self._write(directory=False) as conn:
+            return coordination.release_leases(conn, names, owner)
+
     def release_lease(self, name: str, owner: str) -> bool:
         """Give the lease up if ``owner`` holds it."""
         with self._write(directory=False) as conn:
@@ -575,3 +610,7 @@ class Store:
         """Store any JSON-serializable value."""
         with self._write(directory=False) as conn:
             coordination.put_setting(conn, key, value)
+
+
+class _LeaseBusy(Exception):
+    """Rolls back a batch of leases of which another owner holds one."""

@@ -39,6 +39,7 @@ from scim_bridge.service.context import RequestContext
 from scim_bridge.service.groups import GroupService
 from scim_bridge.service.sync import SyncService
 from scim_bridge.service.users import UserService
+from scim_bridge.service.writes import WriteLocks
 from scim_bridge.store.budget import DatabaseRateBudget
 from scim_bridge.store.links import SqlLinkStore
 from scim_bridge.store.records import AuditEvent
@@ -147,13 +148,15 @@ def create_app(
         if isinstance(client, OpsGenieClient):
             _calibrate(client)
     sync = SyncService.for_settings(directory, store, settings)
+    # One set of write locks for users and teams, so a team write and a user write exclude each other.
+    locks = WriteLocks(store, wait_budget=settings.upstream_wait_budget, lease_ttl=settings.write_lease_ttl)
     app.extensions["scim_bridge"] = b = Bridge(
         settings=settings,
         store=store,
         directory=directory,
         sync=sync,
-        users=UserService(directory, store, settings, sync),
-        groups=GroupService(directory, store, settings, sync),
+        users=UserService(directory, store, settings, sync, locks=locks),
+        groups=GroupService(directory, store, settings, sync, locks=locks),
         metrics=metrics,
         cursor_codec=CursorCodec(cursor_key(settings, store)),
         client=client,

@@ -1,0 +1,146 @@
+"""What every write of the service layer shares: a compensation log for upstream calls, and per-resource
+write locks (a lock in this process plus a lease in the store that all replicas see, renewed while held).
+
+A write takes the locks of the resources it changes, reads them and checks ``If-Match`` under the locks,
+writes upstream (each call noting how to undo it), and rolls the log back when a later call fails, so the
+request applies whole or not at all.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from collections.abc import Iterator
+from contextlib import ExitStack
+from contextlib import contextmanager
+from typing import Any
+
+from scim_bridge.directory import errors as d
+from scim_bridge.scim import errors
+from scim_bridge.store.store import Store
+
+log = logging.getLogger(__name__)
+
+# A write lease lasts this long unless renewed; the holder renews it every third of that while it writes.
+LEASE_TTL = 120.0
+LEASE_POLL = 0.02
+
+
+class Compensation:
+    """Compensating upstream calls, run newest first when a multi-call change fails midway."""
+
+    def __init__(self) -> None:
+        self._steps: list[tuple[str, Callable[[], Any]]] = []
+
+    def add(self, what: str, step: Callable[[], Any]) -> None:
+        self._steps.append((what, step))
+
+    def rollback(self) -> None:
+        for what, step in reversed(self._steps):
+            try:
+                step()
+            except (d.DirectoryError, errors.ScimError) as exc:
+                log.error("could not undo a partial change (%s): %s", what, exc)
+        self._steps.clear()
+
+    @contextmanager
+    def applying(self) -> Iterator[Compensation]:
+        """Roll back everything noted so far when the block raises (then re-raise)."""
+        try:
+            yield self
+        except BaseException:
+            self.rollback()
+            raise
+
+
+def user_key(user_id: str) -> str:
+    return f"user-write:{user_id}"
+
+
+def team_key(team_id: str) -> str:
+    return f"team-write:{team_id}"
+
+
+def role_key(role: str) -> str:
+    """The lock of a role group (and its aliases): the role's holders change together."""
+    return f"role-write:{role.lower()}"
+
+
+class WriteLocks:
+    """Per-resource write locks shared by the services of one bridge process.
+
+    ``hold(*keys)`` takes, in sorted order (so two writers never wait on each other in a cycle), a lock in
+    this process and a lease in the store for each key, and keeps the leases alive while the block runs.
+    A key this thread already holds is not taken again. Waiting for another replica's lease ends with 503
+    after ``wait_budget`` seconds.
+    """
+
+    def __init__(self, store: Store, *, wait_budget: float, lease_ttl: float = LEASE_TTL) -> None:
+        self.store = store
+        self.wait_budget = max(wait_budget, 1.0)
+        self.lease_ttl = lease_ttl
+        self._locks: dict[str, threading.Lock] = {}
+        self._guard = threading.Lock()
+        self._held = threading.local()
+
+    def _lock(self, key: str) -> threading.Lock:
+        with self._guard:
+            return self._locks.setdefault(key, threading.Lock())
+
+    def _mine(self) -> set[str]:
+        held: set[str] | None = getattr(self._held, "keys", None)
+        if held is None:
+            held = self._held.keys = set()
+        return held
+
+    @contextmanager
+    def hold(self, *keys: str) -> Iterator[None]:
+        mine = self._mine()
+        wanted = sorted(set(keys) - mine)
+        if not wanted:
+            yield
+            return
+        owner = uuid.uuid4().hex
+        with ExitStack() as stack:
+            for key in wanted:
+                stack.enter_context(self._lock(key))
+            self._acquire_leases(wanted, owner)
+            stack.callback(self.store.release_leases, wanted, owner)
+            mine.update(wanted)
+            stack.callback(mine.difference_update, wanted)
+            stack.enter_context(self._renewing(wanted, owner))
+            yield
+
+    def _acquire_leases(self, keys: list[str], owner: str) -> None:
+        deadline = time.monotonic() + self.wait_budget
+        while not self.store.try_acquire_leases(keys, owner, ttl_seconds=self.lease_ttl):
+            if time.monotonic() > deadline:
+                what = ", ".join(key.split(":", 1)[-1] for key in keys[:3]) + (" ..." if len(keys) > 3 else "")
+                raise errors.ServiceUnavailable(
+                    f"Another bridge replica is still changing {what}; retry later", retry_after=5
+                )
+            time.sleep(LEASE_POLL)
+
+    @contextmanager
+    def _renewing(self, keys: list[str], owner: str) -> Iterator[None]:
+        """Renew the leases on ``keys`` every third of their lifetime until the block ends."""
+        stop = threading.Event()
+
+        def renew() -> None:
+            while not stop.wait(self.lease_ttl / 3):
+                try:
+                    if not self.store.try_acquire_leases(keys, owner, ttl_seconds=self.lease_ttl):
+                        log.warning("write leases %s were lost while held", keys[:3])
+                except Exception as exc:  # the next round tries again; the write itself goes on
+                    log.warning("could not renew write leases %s: %s", keys[:3], exc)
+
+        thread = threading.Thread(target=renew, name="write-lease-renewal", daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            thread.join()
