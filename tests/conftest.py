@@ -13,10 +13,10 @@ from typing import Any
 import pytest
 import requests
 from sqlalchemy import text
-from werkzeug.serving import make_server
 
 from scim_bridge.config import Settings
 from scim_bridge.simulator.config import SimulatorConfig
+from scim_bridge.simulator.httpserver import PromptServer
 from scim_bridge.simulator.server import SimulatorServer
 from scim_bridge.store.store import Store
 from scim_bridge.store.tables import metadata
@@ -148,11 +148,16 @@ def template_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+def serve_app(app: Any, ssl_context: Any = None) -> PromptServer:
+    """``app`` served on a free loopback port in a daemon thread; ``shutdown()`` + ``server_close()`` stop it
+    at once (no poll interval to wait out)."""
+    server = PromptServer("127.0.0.1", 0, app, ssl_context=ssl_context)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
 def _serve(app: Any) -> tuple[str, Any]:
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    server.daemon_threads = True  # type: ignore[attr-defined]
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    server = serve_app(app)
     return f"http://127.0.0.1:{server.server_port}", server
 
 
