@@ -132,7 +132,7 @@ class Simulator(_Process):
 
 
 class Bridge(_Process):
-    """``scim-bridge serve`` with its default worker count (2 gthread workers of 8 threads)."""
+    """``scim-bridge serve`` with its default worker count (2 gthread workers of 32 threads)."""
 
     def __init__(self, workdir: Path, simulator: Simulator, *, extra_env: dict[str, str] | None = None) -> None:
         self.port = free_port()

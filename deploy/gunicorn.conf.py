@@ -17,11 +17,22 @@ bind = os.environ.get("SCIM_BRIDGE_BIND", "0.0.0.0:8080")
 
 # Threads, not processes, carry the concurrency: a SCIM request mostly waits on OpsGenie, and every
 # worker process holds its own rate budget, database pool and background sync thread. Two workers
-# keep the bridge serving while one restarts; size threads for the identity providers' parallelism
-# (Entra ID and Okta send a handful of requests at a time).
-worker_class = "gthread"
+# keep the bridge serving while one restarts.
+#
+# Slow clients (README, "Security"): gthread's main loop waits for a connection's first bytes and for
+# kept-alive connections without a thread; a thread is taken once a request arrives. The bridge's
+# worker class is gthread with two additions (scim_bridge/web/worker.py): the request line and headers
+# must arrive within SCIM_BRIDGE_BODY_DEADLINE, and closing a connection (which may wait up to 2 s for
+# the client) happens in the request's thread instead of the main loop. The bridge reads
+# no body before the caller is authenticated (an unauthenticated request is answered at once and its
+# connection closed), and every body read waits at most SCIM_BRIDGE_BODY_READ_TIMEOUT (5 s) for the
+# next bytes and ends at SCIM_BRIDGE_BODY_DEADLINE (30 s) with a 408. The bodies read before any
+# credential is known (console login, /oauth/token) can therefore each hold a thread for those few
+# seconds: 32 threads per worker leave room for the identity providers' parallelism (Entra ID and Okta
+# send a handful of requests at a time) while dozens of stalled connections wait out their deadline.
+worker_class = "scim_bridge.web.worker.BridgeThreadWorker"
 workers = int(os.environ.get("SCIM_BRIDGE_WORKERS", "2"))
-threads = int(os.environ.get("SCIM_BRIDGE_THREADS", "8"))
+threads = int(os.environ.get("SCIM_BRIDGE_THREADS", "32"))
 
 # A group PATCH with thousands of members waits on OpsGenie's rate limit: give it time to finish
 # before the worker is declared stuck.

@@ -80,7 +80,7 @@ def main() -> None:
 @click.option("--host", default="0.0.0.0", show_default=True)
 @click.option("--port", default=8080, show_default=True, type=click.IntRange(1, 65535))
 @click.option("--workers", default=None, type=click.IntRange(1, 64), help="gunicorn workers (default 2).")
-@click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 256))
+@click.option("--threads", default=32, show_default=True, type=click.IntRange(1, 256))
 @click.option("--certfile", type=click.Path(exists=True, dir_okay=False), help="TLS certificate (PEM).")
 @click.option("--keyfile", type=click.Path(exists=True, dir_okay=False), help="TLS private key (PEM).")
 @click.option("--config", "config_file", type=click.Path(exists=True, dir_okay=False),
@@ -346,8 +346,7 @@ def sync() -> None:
 
     try:
         with progress_on_terminal() as progress:
-            result = SyncService(directory, store, interval=settings.sync_interval, progress=progress,
-                                 upstream=settings.upstream).run()
+            result = SyncService.for_settings(directory, store, settings, progress=progress).run()
     except DirectoryError as exc:
         _fail(f"sync failed: {explain_failure(exc, settings.upstream)}", 1)
     if result is None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import os
 import secrets
 from collections.abc import Mapping
@@ -10,6 +11,7 @@ from dataclasses import dataclass
 from dataclasses import field
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 US_API_URL = "https://api.opsgenie.com"
@@ -229,6 +231,18 @@ class Settings:
     # settings are set exactly when it is "jsm".
     upstream: str = "opsgenie"
     atlassian: AtlassianSettings | None = None
+    # Security limits (README "Security"): request bodies are read with a per-read timeout and an overall
+    # deadline (seconds); an http:// upstream other than loopback needs an explicit opt-in; audit rows older
+    # than the retention (days, 0: kept forever) are pruned by the sync loop.
+    body_read_timeout: float = 5.0
+    body_deadline: float = 30.0
+    allow_insecure_upstream: bool = False
+    audit_retention_days: float = 90.0
+
+    def upstream_url_schemes(self) -> set[str]:
+        """The schemes (http, https) of the URLs the configured upstream is reached at."""
+        urls = _upstream_urls(self.upstream, self.opsgenie_api_url, self.atlassian)
+        return {urlsplit(url).scheme for url in urls.values()}
 
     def with_token(self, secret: str, name: str = "default") -> Settings:
         return replace(self, tokens=(*self.tokens, BearerToken.from_secret(name, secret)))
@@ -310,7 +324,49 @@ class Settings:
             phone_region=_phone_region(env),
             upstream=upstream,
             atlassian=atlassian,
+            **_security_limits(env, _upstream_urls(upstream, api_url, atlassian)),
         )
+
+
+def _upstream_urls(upstream: str, api_url: str, atlassian: AtlassianSettings | None) -> dict[str, str]:
+    """The URLs the configured upstream's credentials travel to, by the variable that sets each."""
+    if upstream == "jsm" and atlassian is not None:
+        return {"ATLASSIAN_API_URL": atlassian.api_url, "ATLASSIAN_SITE_URL": atlassian.site_url}
+    return {"OPSGENIE_API_URL": api_url}
+
+
+def insecure_upstream_urls(settings: Settings) -> dict[str, str]:
+    """The upstream URLs of ``settings`` that are plain http to another machine, by variable."""
+    urls = _upstream_urls(settings.upstream, settings.opsgenie_api_url, settings.atlassian)
+    return {var: url for var, url in urls.items() if urlsplit(url).scheme == "http" and not is_loopback_url(url)}
+
+
+def _security_limits(env: Mapping[str, str], upstream_urls: Mapping[str, str]) -> dict[str, Any]:
+    """The settings of the README's "Security" section."""
+    allow_insecure = _flag(env, "SCIM_BRIDGE_ALLOW_INSECURE_UPSTREAM", False)
+    for var, url in upstream_urls.items():
+        if urlsplit(url).scheme == "http" and not allow_insecure and not is_loopback_url(url):
+            raise ConfigError(
+                f"{var} {url!r} is plain http: the upstream credentials would travel in clear. Use https, or set "
+                "SCIM_BRIDGE_ALLOW_INSECURE_UPSTREAM=true if the path to that host is protected otherwise"
+            )
+    return {
+        "body_read_timeout": _number(env, "SCIM_BRIDGE_BODY_READ_TIMEOUT", 5.0, minimum=0.1),
+        "body_deadline": _number(env, "SCIM_BRIDGE_BODY_DEADLINE", 30.0, minimum=0.1),
+        "allow_insecure_upstream": allow_insecure,
+        "audit_retention_days": _number(env, "SCIM_BRIDGE_AUDIT_RETENTION_DAYS", 90.0, minimum=0.0),
+    }
+
+
+def is_loopback_url(url: str) -> bool:
+    """Whether the URL's host is this machine (127.0.0.0/8, ::1 or localhost): traffic never leaves it."""
+    host = (urlsplit(url).hostname or "").lower()
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _atlassian_unchecked(env: Mapping[str, str]) -> AtlassianSettings | None:

@@ -24,10 +24,13 @@ URL (a proxy, the simulator) is a "custom endpoint", named the same way as on th
 
 from __future__ import annotations
 
+import os
+import stat
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from scim_bridge.config import ALL_SCOPES
 from scim_bridge.config import REGION_URLS
@@ -35,6 +38,7 @@ from scim_bridge.config import ConfigError
 from scim_bridge.config import Settings
 from scim_bridge.config import api_region
 from scim_bridge.config import format_scopes
+from scim_bridge.config import insecure_upstream_urls
 from scim_bridge.config import region_label
 from scim_bridge.directory.models import BUILTIN_ROLES
 from scim_bridge.opsgenie.errors import OpsGenieError
@@ -100,7 +104,8 @@ def run_checks(
             CheckResult("configuration", FAIL, str(exc), "correct that variable and run the check again"),
             CheckResult("remaining checks", SKIP, "not run until the configuration is valid"),
         ]
-    results = [_configuration(settings), _tokens(settings), _database(settings, migrate=migrate)]
+    results = [_configuration(settings), _upstream_transport(settings), _secret_files(environ), _tokens(settings),
+               _database(settings, migrate=migrate)]
     if settings.upstream == "jsm":
         from scim_bridge.ops.check_jsm import jsm_checks
 
@@ -128,6 +133,44 @@ def _configuration(settings: Settings) -> CheckResult:
         f"default role {settings.default_role!r}, {aliases} role-group alias{'es' if aliases != 1 else ''}, "
         f"full sync every {settings.sync_interval:g}s.",
     )
+
+
+def _upstream_transport(settings: Settings) -> CheckResult:
+    """https, or plain http on this machine; plain http elsewhere only when explicitly allowed (a warning)."""
+    insecure = insecure_upstream_urls(settings)
+    if not insecure and settings.upstream_url_schemes() == {"https"}:
+        return CheckResult("upstream transport", OK, "the upstream credentials travel over https.")
+    if not insecure:
+        return CheckResult("upstream transport", OK, "plain http to a server on this machine (loopback): the "
+                           "upstream credentials never leave it.")
+    hosts = ", ".join(f"{var} ({urlsplit(url).hostname})" for var, url in insecure.items())
+    return CheckResult(
+        "upstream transport", WARN,
+        f"plain http to {hosts}, allowed by SCIM_BRIDGE_ALLOW_INSECURE_UPSTREAM: the upstream credentials "
+        "travel in clear on that path.",
+        "use https, or make sure nothing between the bridge and that host can read the traffic",
+    )
+
+
+def _secret_files(environ: Mapping[str, str]) -> CheckResult:
+    """The files named by the ``*_FILE`` settings hold secrets: only their owner should read them."""
+    named = {var: environ[var].strip() for var in sorted(environ)
+             if var.endswith("_FILE") and var.startswith(("SCIM_", "OPSGENIE_", "ATLASSIAN_")) and environ[var].strip()}
+    exposed = []
+    for var, path in named.items():
+        try:
+            mode = stat.S_IMODE(os.stat(path).st_mode)
+        except OSError:
+            continue  # an unreadable file already failed the configuration check
+        if mode & 0o077:
+            exposed.append(f"{var} ({path}, mode {mode:04o})")
+    if exposed:
+        return CheckResult("secret files", WARN, "readable by group or others: " + "; ".join(exposed) + ".",
+                           "chmod 600 (or 400) each file, owned by the user the bridge runs as")
+    if not named:
+        return CheckResult("secret files", OK, "no secret is read from a file (*_FILE settings).")
+    return CheckResult("secret files", OK, f"{len(named)} secret file{'s' if len(named) != 1 else ''}, "
+                       "readable by their owner only.")
 
 
 def _named(name: str, scopes: frozenset[str]) -> str:

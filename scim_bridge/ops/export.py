@@ -85,8 +85,7 @@ def collect(
     once, by ``serve``, ``demo`` or ``sync``."""
     if fmt not in FORMATS:
         raise ValueError(f"format must be one of {', '.join(FORMATS)}, got {fmt!r}")
-    syncer = SyncService(directory, store, interval=settings.sync_interval, progress=progress,
-                         upstream=settings.upstream)
+    syncer = SyncService.for_settings(directory, store, settings, progress=progress)
     result: SyncResult | None = None
     if not sync:
         last = syncer.last()

@@ -143,15 +143,18 @@ def _body_values(body: Mapping[str, ArgValue]) -> dict[str, ArgValue]:
     return values
 
 
+_SATURATED = 10**18
+
+
 def _integer(value: ArgValue, name: str, default: int) -> int:
     if value is None:
         return default
     if isinstance(value, int) and not isinstance(value, bool):
-        return value
+        return max(-_SATURATED, min(value, _SATURATED))  # far beyond any page, and within a database integer
     if isinstance(value, str) and _INTEGER.fullmatch(value.strip()):
         text = value.strip()
         if len(text.lstrip("+-").lstrip("0")) > 18:  # far beyond any page; saturate
-            return -(10**18) if text.startswith("-") else 10**18
+            return -_SATURATED if text.startswith("-") else _SATURATED
         return int(text)
     shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:40] + "..."
     raise InvalidValue(f"'{name}' must be an integer, not {shown}.")

@@ -40,6 +40,9 @@ from dataclasses import dataclass
 from typing import Any
 from typing import Literal
 
+from scim_bridge.scim.elements import READ_ONLY
+from scim_bridge.scim.elements import ElementMerger
+from scim_bridge.scim.elements import Roster
 from scim_bridge.scim.errors import InvalidPath
 from scim_bridge.scim.errors import InvalidSyntax
 from scim_bridge.scim.errors import InvalidValue
@@ -70,7 +73,6 @@ from scim_bridge.scim.unknown import unknown_in_value
 OpName = Literal["add", "replace", "remove"]
 OPS: tuple[OpName, ...] = ("add", "replace", "remove")
 DEFAULT_MAX_OPERATIONS = 1000
-READ_ONLY = "readOnly"
 IMMUTABLE = "immutable"
 
 __all__ = [
@@ -195,6 +197,14 @@ class ElementFilter:
         if actual is None or isinstance(actual, list | dict):
             return None
         return bool(comparable(target, actual) == comparable(target, node.value))
+
+    def value_equality(self) -> str | None:
+        """``x`` when the filter is exactly ``value eq "x"`` (how IdPs name one member); None otherwise."""
+        node = self.node.filter
+        if isinstance(node, Compare) and node.op == "eq" and node.path.sub_attribute is not None \
+                and node.path.sub_attribute.name == "value" and isinstance(node.value, str):
+            return node.value
+        return None
 
     def equalities(self) -> dict[str, Any]:
         """The ``eq`` comparisons joined by ``and`` at the top: the attributes of a created element."""
@@ -379,8 +389,10 @@ def apply_patch(
     original = dict(resource)  # never written to: every change goes to the deep copy
     working = copy.deepcopy(original)
     ignored: list[str] = []
+    applier = _Applier(working, resource_type, ignored)
     for operation in parsed:
-        _Applier(working, resource_type, ignored).apply(operation)
+        applier.apply(operation)
+    applier.settle()
     _sync_schemas(original, working, resource_type)
     return PatchResult(
         resource=working, changed=_changed_paths(original, working, resource_type), original=original,
@@ -389,12 +401,18 @@ def apply_patch(
 
 
 class _Applier:
-    """Applies one operation to the working copy of a resource."""
+    """Applies the operations, one by one, to the working copy of a resource.
+
+    Member-like attributes (see :class:`Roster`) stay indexed from one operation to the next, so an operation
+    naming one member costs O(1), not a pass over the roster; the attribute is written back before any
+    operation that needs the plain list, and by :meth:`settle` at the end.
+    """
 
     def __init__(self, resource: dict[str, Any], resource_type: ResourceType, ignored: list[str]) -> None:
         self.resource = resource
         self.resource_type = resource_type
         self.ignored = ignored
+        self.rosters: dict[tuple[int, str], tuple[dict[str, Any], Roster]] = {}
 
     def _resolve(self, text: str) -> PatchPath | None:
         """The path resolved, or None (and recorded as ignored) when it names an unknown attribute."""
@@ -457,6 +475,40 @@ class _Applier:
 
     # ---- operations with a path ------------------------------------------------------------------
 
+    def settle(self) -> None:
+        """Write every indexed attribute back into the resource."""
+        for container, roster in self.rosters.values():
+            _set(container, roster.attribute.name, roster.elements())
+        self.rosters.clear()
+
+    def _indexed(self, op: OpName, path: PatchPath, container: dict[str, Any], value: Any, has_value: bool) -> bool:
+        """Apply a member operation through the attribute's :class:`Roster`; False when it needs the list."""
+        if path.extension or path.sub_attribute is not None or not path.attribute.multi_valued:
+            return False
+        slot = (id(container), path.attribute.name)
+        if slot not in self.rosters:
+            roster = Roster.of(path.attribute, _get(container, path.attribute.name))
+            if roster is None:
+                return False
+            self.rosters[slot] = (container, roster)
+        roster = self.rosters[slot][1]
+        if path.filter is not None:
+            wanted = path.filter.value_equality()
+            if op != "remove" or wanted is None:
+                return False
+            roster.remove_value(wanted)
+            return True
+        if op == "replace" or not has_value or is_empty(value):
+            return False
+        loaded = _load(path.attribute, _as_list(value), path.dotted())
+        loaded = list(loaded) if isinstance(loaded, list) else []
+        return roster.add(loaded) if op == "add" else roster.remove_equal(loaded)
+
+    def _write_back(self, container: dict[str, Any], attribute: Attribute) -> None:
+        held = self.rosters.pop((id(container), attribute.name), None)
+        if held is not None:
+            _set(container, attribute.name, held[1].elements())
+
     def _at_path(self, op: OpName, path: PatchPath, value: Any, has_value: bool) -> None:
         attribute = path.attribute
         if has_value and path.sub_attribute is None:
@@ -464,6 +516,9 @@ class _Applier:
         container = self._container(path, create=op != "remove")
         if container is None:
             return
+        if self._indexed(op, path, container, value, has_value):
+            return
+        self._write_back(container, attribute)
         if path.filter is not None:
             _FilteredTarget(container, path).apply(op, value, has_value)
         elif path.sub_attribute is not None and attribute.multi_valued:
@@ -677,7 +732,7 @@ class _MultiTarget:
         loaded = self._load_elements(value)
         if op == "replace":
             elements = []
-        merger = _ElementMerger(self.attribute, elements)
+        merger = ElementMerger(self.attribute, elements)
         touched = [merger.merge(element) for element in loaded]
         _enforce_single_primary(self.attribute, elements, touched)
         _set(self.container, self.attribute.name, elements)
@@ -694,7 +749,7 @@ class _MultiTarget:
             return
         if self.attribute.mutability == READ_ONLY:
             raise Mutability(f"Attribute '{self.label}' is readOnly.")
-        doomed = _ElementMerger(self.attribute, self._load_elements(value))
+        doomed = ElementMerger(self.attribute, self._load_elements(value))
         kept = [element for element in elements if not doomed.contains(element)]
         _set(self.container, self.attribute.name, kept)
 
@@ -824,76 +879,6 @@ def _without_hollow(attribute: Attribute, elements: list[dict[str, Any]]) -> lis
     return [
         element for element in elements if element and (not has_value or not is_empty(_get(element, "value")))
     ]
-
-
-def _same_element(attribute: Attribute, left: Any, right: Any) -> bool:
-    """Whether two elements denote the same value: same ``value`` (and ``type`` when both have one)."""
-    if attribute.type != COMPLEX or not isinstance(left, Mapping) or not isinstance(right, Mapping):
-        return bool(left == right)
-    value_sub = attribute.sub("value")
-    if value_sub is None or left.get("value") is None or right.get("value") is None:
-        return bool(left == right)
-    if not _equal_scalars(value_sub, left["value"], right["value"]):
-        return False
-    type_sub = attribute.sub("type")
-    if type_sub is None or left.get("type") is None or right.get("type") is None:
-        return True
-    return _equal_scalars(type_sub, left["type"], right["type"])
-
-
-def _equal_scalars(attribute: Attribute, left: Any, right: Any) -> bool:
-    if isinstance(left, str) and isinstance(right, str) and not attribute.case_exact:
-        return left.lower() == right.lower()
-    return bool(left == right)
-
-
-class _ElementMerger:
-    """Adds elements unless an equal one exists (then merges into it), in O(1) per element with a
-    ``value`` so that adding to or replacing large member lists stays linear."""
-
-    def __init__(self, attribute: Attribute, elements: list[Any]) -> None:
-        self.attribute = attribute
-        self.elements = elements
-        self.value_sub = attribute.sub("value") if attribute.type == COMPLEX else None
-        self.by_value: dict[Any, list[int]] = {}
-        for index, element in enumerate(elements):
-            self._remember(index, element)
-
-    def merge(self, new: Any) -> int:
-        """Merge ``new`` into ``elements``; returns the index of the element it became or joined."""
-        for index in self._candidates(new):
-            element = self.elements[index]
-            if _same_element(self.attribute, element, new):
-                if isinstance(element, Mapping) and isinstance(new, Mapping):
-                    self.elements[index] = {**element, **new}
-                return index
-        self.elements.append(new)
-        self._remember(len(self.elements) - 1, new)
-        return len(self.elements) - 1
-
-    def contains(self, element: Any) -> bool:
-        """Whether an element equal to ``element`` is held."""
-        return any(
-            _same_element(self.attribute, self.elements[index], element)
-            for index in self._candidates(element)
-        )
-
-    def _key(self, element: Any) -> Any:
-        if self.value_sub is None or not isinstance(element, Mapping):
-            return None
-        value = element.get("value")
-        if isinstance(value, str) and not self.value_sub.case_exact:
-            return value.lower()
-        return value if isinstance(value, str | int | float | bool) else None
-
-    def _remember(self, index: int, element: Any) -> None:
-        self.by_value.setdefault(self._key(element), []).append(index)
-
-    def _candidates(self, new: Any) -> list[int]:
-        key = self._key(new)
-        if key is None:
-            return list(range(len(self.elements)))
-        return self.by_value.get(key, [])
 
 
 def _is_primary(element: Any) -> bool:

@@ -10,8 +10,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from dataclasses import replace
+from datetime import timedelta
 from typing import Any
 
+from scim_bridge.config import Settings
 from scim_bridge.directory import errors as d
 from scim_bridge.directory.base import Directory
 from scim_bridge.directory.models import DirectoryRole
@@ -54,12 +56,14 @@ class SyncService:
     def __init__(
         self, directory: Directory, store: Store, *, interval: float = 600.0,
         progress: Callable[[str, int, int | None], None] | None = None, upstream: str = "opsgenie",
+        audit_retention_days: float = 0.0,
     ) -> None:
         self.directory = directory
         self.store = store
         # Told (stage, done, total or None) as a full sync reads users and teams: the CLI's progress display.
         self.progress = progress
         self.upstream = upstream  # SCIM_BRIDGE_UPSTREAM: which settings a failure message names
+        self.audit_retention_days = audit_retention_days  # 0: the audit log is kept whole
         if not store.indexing:  # every writer of the mirror keeps the search index in step
             store.set_indexer(MirrorIndexer())
         self.interval = interval
@@ -68,6 +72,18 @@ class SyncService:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._initial_done = False
+        # Called with each finished run's record (as ``last`` returns it, plus "seconds"); e.g. the console's
+        # sync history. An observer must not raise.
+        self.observers: list[Callable[[dict[str, Any]], None]] = []
+
+    @classmethod
+    def for_settings(
+        cls, directory: Directory, store: Store, settings: Settings, *,
+        progress: Callable[[str, int, int | None], None] | None = None,
+    ) -> SyncService:
+        """The sync the configuration asks for: its interval, upstream and the audit log's retention."""
+        return cls(directory, store, interval=settings.sync_interval, progress=progress,
+                   upstream=settings.upstream, audit_retention_days=settings.audit_retention_days)
 
     # --- running --------------------------------------------------------------------------
     def run(self) -> SyncResult | None:
@@ -80,9 +96,23 @@ class SyncService:
             try:
                 return self._run_locked()
             finally:
+                self.prune_audit()
                 self.store.release_lease(LEASE, self.owner)
         finally:
             self._lock.release()
+
+    def prune_audit(self) -> int:
+        """Delete audit events older than the retention (by the replica holding the sync lease)."""
+        if self.audit_retention_days <= 0:
+            return 0
+        try:
+            pruned = self.store.prune_audit(now() - timedelta(days=self.audit_retention_days))
+        except Exception:  # pruning waits for the next sync; the sync itself is not affected
+            log.exception("could not prune the audit log")
+            return 0
+        if pruned:
+            log.info("audit: %d events older than %g days deleted", pruned, self.audit_retention_days)
+        return pruned
 
     def _run_locked(self) -> SyncResult:
         started = time.monotonic()
@@ -98,19 +128,18 @@ class SyncService:
                 self._report("teams", len(teams), len(listed))
             roles = self.directory.list_roles()
         except d.DirectoryError as exc:
-            self.store.put_setting(
-                LAST_SYNC, {"at": iso(now()), "ok": False, "error": exc.message, "request_id": exc.request_id}
-            )
+            failed = {"at": iso(now()), "ok": False, "error": exc.message, "request_id": exc.request_id}
+            self.store.put_setting(LAST_SYNC, failed)
+            self._tell({**failed, "seconds": round(time.monotonic() - started, 3)})
             raise
         self._apply(users, teams, roles)
         result = SyncResult(
             users=len(users), teams=len(teams), roles=len(roles), seconds=time.monotonic() - started
         )
-        self.store.put_setting(
-            LAST_SYNC,
-            {"at": iso(now()), "ok": True, "users": result.users, "teams": result.teams,
-             "roles": result.roles, "seconds": round(result.seconds, 3), "index": INDEX_FORMAT},
-        )
+        done = {"at": iso(now()), "ok": True, "users": result.users, "teams": result.teams,
+                "roles": result.roles, "seconds": round(result.seconds, 3), "index": INDEX_FORMAT}
+        self.store.put_setting(LAST_SYNC, done)
+        self._tell(done)
         self._initial_done = True
         log.info("sync: %d users, %d teams, %d roles in %.2fs", result.users, result.teams, result.roles,
                  result.seconds)
@@ -119,6 +148,10 @@ class SyncService:
     def _report(self, stage: str, done: int, total: int | None) -> None:
         if self.progress is not None:
             self.progress(stage, done, total)
+
+    def _tell(self, record: dict[str, Any]) -> None:
+        for observer in self.observers:
+            observer(record)
 
     def _apply(self, users: list[DirectoryUser], teams: list[DirectoryTeam], roles: list[DirectoryRole]) -> None:
         # A user list carries no contacts: keep the ones the mirror learnt from single reads.

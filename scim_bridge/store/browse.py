@@ -49,6 +49,9 @@ class AuditFilter:
     operation: str | None = None
     resource_type: str | None = None
     resource_id: str | None = None
+    # Events about any of these resources or with any of these request ids (the console's name filter); None: any.
+    resource_ids: tuple[str, ...] | None = None
+    request_ids: tuple[str, ...] | None = None
 
 
 def _contains(column: ColumnElement[Any], text: str) -> ColumnElement[bool]:
@@ -185,6 +188,9 @@ def _audit_where(flt: AuditFilter) -> ColumnElement[bool]:
         clauses.append(audit_events.c.resource_type == flt.resource_type)
     if flt.resource_id:
         clauses.append(audit_events.c.resource_id == flt.resource_id)
+    if flt.resource_ids is not None or flt.request_ids is not None:
+        clauses.append(or_(audit_events.c.resource_id.in_(flt.resource_ids or ()),
+                           audit_events.c.request_id.in_(flt.request_ids or ())))
     return and_(true(), *clauses)
 
 

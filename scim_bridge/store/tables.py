@@ -227,3 +227,44 @@ team_links = Table(
 )
 
 LINK_TABLES = (user_links, team_links)
+
+
+# --- console insight: what each change did, traffic counts, sync history (migration 0007) ------------
+# One SCIM write's request body (secrets masked) and the resource as the mirror held it before and after.
+console_changes = Table(
+    "console_changes",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True),
+    Column("request_id", String, nullable=False),
+    Column("at", Double, nullable=False),
+    Column("name_lower", String, nullable=False),  # the userName or displayName involved, for filtering
+    Column("body", JSON, nullable=True),
+    Column("before", JSON, nullable=True),
+    Column("after", JSON, nullable=True),
+    Index("ix_console_changes_request_id", "request_id"),
+    Index("ix_console_changes_at", "at"),
+)
+
+# Requests counted per minute (never stored one by one): kind "read", "write", "rejected" or "upstream".
+console_traffic = Table(
+    "console_traffic",
+    metadata,
+    Column("minute", BigInteger, nullable=False),
+    Column("kind", String, nullable=False),
+    Column("credential", String, nullable=False),
+    Column("source", String, nullable=False),
+    Column("status", Integer, nullable=False),
+    Column("count", BigInteger, nullable=False),
+    PrimaryKeyConstraint("minute", "kind", "credential", "source", "status"),
+)
+
+console_sync_runs = Table(
+    "console_sync_runs",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True),
+    Column("at", Double, nullable=False),
+    Column("ok", Boolean, nullable=False),
+    Column("seconds", Double, nullable=False),
+    Column("detail", String, nullable=False),
+    Index("ix_console_sync_runs_at", "at"),
+)

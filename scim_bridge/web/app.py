@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 import math
 import secrets
@@ -44,6 +43,7 @@ from scim_bridge.store.budget import DatabaseRateBudget
 from scim_bridge.store.links import SqlLinkStore
 from scim_bridge.store.records import AuditEvent
 from scim_bridge.store.store import Store
+from scim_bridge.web import body
 from scim_bridge.web import console
 from scim_bridge.web import discovery
 from scim_bridge.web import health
@@ -78,6 +78,7 @@ def upstream_call_recorder(metrics: Metrics) -> Callable[[CallRecord], None]:
             "duration_ms": round(record.duration * 1000, 1),
             "attempt": record.attempt,
             "error": record.error,
+            "started": round(time.time() - record.duration, 3),  # epoch seconds: back-off gaps show in the console
         }
         calls.record_call(call)
         method = method_label(record.method)
@@ -145,7 +146,7 @@ def create_app(
         directory, client = build_directory(settings, metrics, store, links=links)
         if isinstance(client, OpsGenieClient):
             _calibrate(client)
-    sync = SyncService(directory, store, interval=settings.sync_interval, upstream=settings.upstream)
+    sync = SyncService.for_settings(directory, store, settings)
     app.extensions["scim_bridge"] = b = Bridge(
         settings=settings,
         store=store,
@@ -182,29 +183,37 @@ def _install_hooks(app: Flask, settings: Settings, store: Store, metrics: Metric
         incoming = request.headers.get("X-Request-Id", "")
         g.request_id = incoming if 0 < len(incoming) <= 128 and incoming.isprintable() else uuid.uuid4().hex
         logs.bind_request(g.request_id)
-        _buffer_streamed_body(settings.max_body_bytes)
+        # Nothing reads the body yet: the SCIM views after authentication, the console and OAuth forms when
+        # they need it, each read bounded in time.
+        g.body = body.install(request.environ, per_read=settings.body_read_timeout,
+                              deadline=settings.body_deadline)
         if not request.path.startswith(SCIM_PREFIX):
             return
         ctx = RequestContext(base_url=request.host_url.rstrip("/") + SCIM_PREFIX, request_id=g.request_id)
         request.scim_context = ctx  # type: ignore[attr-defined]
         g.calls_token = calls.collect_into(ctx.upstream_calls)
-        if request.endpoint in discovery.DISCOVERY_ENDPOINTS and not settings.discovery_requires_auth:
-            return
-        credential = authenticate(request.headers.get("Authorization"), settings.tokens,
-                                  oauth_clients=settings.oauth_clients,
-                                  verifier=oauth.verifier_for(settings, request.host_url))
-        ctx.actor, ctx.scopes = credential.name, credential.scopes
-        wait = limiter.acquire(ctx.actor) if limiter is not None else 0.0
-        if wait > 0:
-            raise errors.RateLimited(f"Too many requests from this client; at most {settings.client_rate_limit:g} "
-                                     "per second are accepted", retry_after=math.ceil(wait))
-        scope = required_scope(request.method, request.path)
-        if scope is not None and request.endpoint not in discovery.DISCOVERY_ENDPOINTS:
-            ctx.require(scope, "reading" if scope == "read" else "this change")
+        if request.endpoint not in discovery.DISCOVERY_ENDPOINTS or settings.discovery_requires_auth:
+            credential = authenticate(request.headers.get("Authorization"), settings.tokens,
+                                      oauth_clients=settings.oauth_clients,
+                                      verifier=oauth.verifier_for(settings, request.host_url))
+            ctx.actor, ctx.scopes = credential.name, credential.scopes
+            g.authenticated = True  # only authenticated requests reach the audit log
+            wait = limiter.acquire(ctx.actor) if limiter is not None else 0.0
+            if wait > 0:
+                raise errors.RateLimited(f"Too many requests from this client; at most "
+                                         f"{settings.client_rate_limit:g} per second are accepted",
+                                         retry_after=math.ceil(wait))
+            scope = required_scope(request.method, request.path)
+            if scope is not None and request.endpoint not in discovery.DISCOVERY_ENDPOINTS:
+                ctx.require(scope, "reading" if scope == "read" else "this change")
+        body.buffer_streamed(request.environ, settings.max_body_bytes)
 
     @app.after_request
     def finish(response: Response) -> Response:
         response.headers["X-Request-Id"] = g.get("request_id", "")
+        bounded = g.get("body")
+        if isinstance(bounded, body.BoundedInput):
+            bounded.discard_unread(settings.max_body_bytes)
         if request.method == "OPTIONS" and not response.content_length:
             response.headers.pop("Content-Type", None)  # Flask's automatic OPTIONS answer has no body
         elapsed = time.perf_counter() - g.get("started", time.perf_counter())
@@ -216,7 +225,7 @@ def _install_hooks(app: Flask, settings: Settings, store: Store, metrics: Metric
         metrics.request_seconds.labels(endpoint=endpoint, method=method).observe(elapsed)
         if response.status_code == 429:
             metrics.throttled_responses.inc()
-        if isinstance(ctx, RequestContext):
+        if isinstance(ctx, RequestContext) and g.get("authenticated"):
             _audit(store, ctx, response, metrics)
         access.info("request", method=request.method, path=request.path, status=response.status_code,
                     duration_ms=round(elapsed * 1000, 1),
@@ -268,29 +277,6 @@ def cursor_key(settings: Settings, store: Store) -> bytes:
     if settings.cursor_key:
         return settings.cursor_key.encode()
     return str(store.setting_default(CURSOR_KEY_SETTING, secrets.token_urlsafe(32))).encode()
-
-
-def _buffer_streamed_body(limit: int) -> None:
-    """Read a body sent without Content-Length (chunked) here, so one larger than ``limit`` is a 413.
-
-    Werkzeug only caps such a stream at MAX_CONTENT_LENGTH and hands the application the truncated start,
-    which could parse as a different, smaller request.
-    """
-    environ = request.environ
-    if request.content_length is not None or not environ.get("wsgi.input_terminated"):
-        return
-    stream = environ["wsgi.input"]
-    data = bytearray()
-    while len(data) <= limit:
-        chunk = stream.read(min(65536, limit + 1 - len(data)))
-        if not chunk:
-            break
-        data += chunk
-    if len(data) > limit:
-        raise errors.PayloadTooLarge(f"The request body exceeds {limit} bytes")
-    environ["wsgi.input"] = io.BytesIO(bytes(data))
-    environ["CONTENT_LENGTH"] = str(len(data))
-    environ.pop("wsgi.input_terminated", None)
 
 
 def _calibrate(client: OpsGenieClient) -> None:

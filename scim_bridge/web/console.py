@@ -7,6 +7,7 @@ Enabled only when SCIM_BRIDGE_CONSOLE_TOKEN is configured; see ``console_securit
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC
@@ -31,8 +32,12 @@ from scim_bridge.directory import errors as d
 from scim_bridge.store.browse import AuditFilter
 from scim_bridge.store.browse import Browser
 from scim_bridge.store.browse import Page
+from scim_bridge.store.console_log import ConsoleLog
 from scim_bridge.store.records import AuditEvent
+from scim_bridge.web import console_activity
 from scim_bridge.web import console_data
+from scim_bridge.web import console_insight
+from scim_bridge.web import console_record
 from scim_bridge.web.console_security import ConsoleGuard
 from scim_bridge.web.console_security import LoginThrottle
 from scim_bridge.web.console_security import configure_sessions
@@ -46,9 +51,7 @@ PAGE_SIZE = 50
 SCIM_PREFIX = "console_scim_prefix"
 THROTTLE = "console_login_throttle"
 GUARD = "console_guard"
-OPERATIONS = ("create", "replace", "patch", "delete")
-RESOURCE_TYPES = ("Users", "Groups")
-OUTCOMES = ("ok", "error")
+COUNTER = "console_traffic_counter"
 PERIODS = {"1h": timedelta(hours=1), "24h": timedelta(hours=24), "7d": timedelta(days=7)}
 PUBLIC_ENDPOINTS = frozenset({"console.login", "console.static"})
 SECURITY_HEADERS = {
@@ -70,6 +73,12 @@ def init_app(app: Flask, *, scim_prefix: str) -> None:
     b.extras[SCIM_PREFIX] = scim_prefix
     b.extras[GUARD] = guard
     b.extras[THROTTLE] = LoginThrottle(guard.sessions)
+    log_store = ConsoleLog(b.store.engine)
+    counter = console_record.TrafficCounter(log_store)
+    b.extras[console_activity.LOG] = log_store
+    b.extras[COUNTER] = counter
+    b.sync.observers.append(counter.sync_finished)
+    console_record.install(app, b, counter, log_store, scim_prefix)
     app.register_blueprint(bp)
 
 
@@ -83,11 +92,12 @@ def _guard() -> ConsoleGuard:
 def guard() -> ResponseBase | None:
     if request.endpoint == "console.static":
         return None
-    if request.method == "POST" and not csrf_valid(request.form.get("csrf_token")):
-        abort(400, "The form has expired or did not come from this console. Reload the page and try again.")
+    # The session is checked first: no form (body) is read for a client that is not logged in.
     if request.endpoint not in PUBLIC_ENDPOINTS and not _guard().logged_in():
         target = request.full_path if request.query_string else request.path
         return redirect(url_for("console.login", next=target))
+    if request.method == "POST" and not csrf_valid(request.form.get("csrf_token")):
+        abort(400, "The form has expired or did not come from this console. Reload the page and try again.")
     return None
 
 
@@ -109,7 +119,7 @@ def http_error(exc: HTTPException) -> tuple[str, int]:
 @bp.context_processor
 def template_helpers() -> dict[str, Any]:
     return {"csrf_token": csrf_token, "when": _when, "logged_in": _guard().logged_in(),
-            "page_url": _page_url}
+            "page_url": _page_url, "words": console_insight.upstream_words(bridge())}
 
 
 def _when(value: Any) -> str:
@@ -163,7 +173,18 @@ def logout() -> Any:
 @bp.get("/")
 def status() -> str:
     b = bridge()
-    return render_template("status.html", active="status", s=console_data.status(b, b.extras[SCIM_PREFIX]))
+    counter: console_record.TrafficCounter = b.extras[COUNTER]
+    counter.flush()
+    log_store = console_activity.console_log(b)
+    figures = console_data.status(b, b.extras[SCIM_PREFIX])
+    now = time.time()
+    minute = int(now // 60)
+    seen = console_insight.credentials_seen(b, log_store, minute)
+    return render_template(
+        "status.html", active="status", s=figures, seen=seen,
+        verdict=console_insight.verdict(b, figures, log_store, seen, minute),
+        charts=console_insight.charts(b, log_store, now), rejections=console_insight.rejections(log_store, minute),
+        reads=console_insight.reads_last_hour(log_store, minute))
 
 
 @bp.post("/sync")
@@ -222,57 +243,20 @@ def _paged(fetch: Callable[[int, int], Page]) -> tuple[Page, Pager]:
 
 
 # --- activity ----------------------------------------------------------------------------------------
-def _choice(name: str, allowed: tuple[str, ...] | dict[str, Any]) -> str:
-    value = request.args.get(name, "").strip()
-    return value if value in allowed else ""
-
-
 @bp.get("/activity")
-def activity() -> str:
-    b = bridge()
-    period = _choice("period", PERIODS)
-    flt = AuditFilter(
-        since=datetime.now(UTC) - PERIODS[period] if period else None,
-        actor=request.args.get("actor", "").strip() or None,
-        outcome=_choice("outcome", OUTCOMES) or None,
-        operation=_choice("operation", OPERATIONS) or None,
-        resource_type=_choice("type", RESOURCE_TYPES) or None,
-        resource_id=request.args.get("resource", "").strip() or None,
-    )
-    browser = Browser(b.store)
-    found, pager = _paged(lambda offset, limit: browser.audit(flt, offset, limit))
-    actors = sorted({t.name for t in b.settings.tokens} | {c.name for c in b.settings.oauth_clients})
-    return render_template(
-        "activity.html", active="activity", events=found.rows, pager=pager, names=_resource_names(b, found.rows),
-        actors=actors, period=period, periods=PERIODS, flt=flt, operations=OPERATIONS,
-        resource_types=RESOURCE_TYPES, outcomes=OUTCOMES,
-    )
-
-
-def _resource_names(b: Bridge, events: list[AuditEvent]) -> dict[str, str]:
-    user_ids = [e.resource_id for e in events if e.resource_id and e.resource_type == "Users"]
-    group_ids = [e.resource_id for e in events if e.resource_id and e.resource_type == "Groups"]
-    names = dict(b.store.user_names(user_ids))
-    names.update({gid: g.display_name for gid, g in b.store.get_groups(group_ids).items()})
-    return names
+def activity() -> Any:
+    return console_activity.list_page(PERIODS, _paged)
 
 
 @bp.get("/activity/<int:event_id>")
 def activity_detail(event_id: int) -> str:
-    b = bridge()
-    event = b.store.get_audit(event_id)
-    if event is None:
-        abort(404, f"There is no audit event {event_id}; it may have been pruned.")
-    names = _resource_names(b, [event])
-    resource_link = None
-    if event.resource_id and event.resource_id in names:
-        endpoint = "console.user" if event.resource_type == "Users" else "console.group"
-        resource_link = url_for(endpoint, item_id=event.resource_id)
-    return render_template("activity_detail.html", active="activity", e=event, name=names.get(event.resource_id or ""),
-                           resource_link=resource_link, ticket=_ticket_text(event))
+    shown = console_activity.detail(event_id)
+    upstream = console_insight.upstream_words(bridge())["upstream"]
+    return render_template("activity_detail.html", active="activity", ticket=_ticket_text(shown["e"], upstream),
+                           **shown)
 
 
-def _ticket_text(event: AuditEvent) -> str:
+def _ticket_text(event: AuditEvent, upstream: str) -> str:
     """A plain-text summary to paste into a support ticket."""
     lines = [
         f"SCIM request: {event.method} {event.path}",
@@ -283,7 +267,7 @@ def _ticket_text(event: AuditEvent) -> str:
     ]
     if event.detail:
         lines.append(f"Detail: {event.detail}")
-    lines.append("OpsGenie calls:")
+    lines.append(f"{upstream} calls:")
     for number, call in enumerate(event.upstream_calls, 1):
         status = call.get("status") if call.get("status") is not None else "no response"
         line = f"  {number}. {call.get('method')} {call.get('path')} -> {status}"
@@ -372,9 +356,12 @@ def group(item_id: str) -> str:
         members = [(u, "") for u in found.rows]
     suspended = browser.suspended([u.id for u, _ in members])
     recent = b.store.list_audit(limit=10, resource_id=item_id) if record.kind == "team" else []
+    team_drift = next((t for t in console_data.drift(b).drifted if t.id == item_id), None) \
+        if record.kind == "team" else None
     return render_template("group.html", active="directory", tab="teams" if record.kind == "team" else "roles",
                            g=record, members=members, pager=pager, q=query, suspended=suspended,
-                           role_name=role_name, recent=recent)
+                           role_name=role_name, recent=recent, team_drift=team_drift,
+                           upstream_only={uid for uid, _ in team_drift.added} if team_drift else set())
 
 
 # --- drift -------------------------------------------------------------------------------------------
@@ -382,4 +369,8 @@ def group(item_id: str) -> str:
 def drift() -> str:
     b = bridge()
     last = b.sync.last() or {}
-    return render_template("drift.html", active="drift", report=console_data.drift(b), last=last)
+    synced_at = console_data.parse_time(last.get("at"))
+    writes_since = Browser(b.store).audit_count(AuditFilter(since=synced_at)) if synced_at else None
+    age = console_data.age_text((datetime.now(UTC) - synced_at).total_seconds()) if synced_at else None
+    return render_template("drift.html", active="drift", report=console_data.drift(b), last=last,
+                           computed=datetime.now(UTC), synced_at=synced_at, sync_age=age, writes_since=writes_since)

@@ -18,6 +18,9 @@ from gunicorn.app.base import BaseApplication
 from scim_bridge import logs
 from scim_bridge.config import Settings
 
+#: gunicorn's gthread worker with deadlines for request headers and closing off the main loop (web/worker.py).
+WORKER_CLASS = "scim_bridge.web.worker.BridgeThreadWorker"
+
 # prometheus_client reads this variable once, when first imported: it must be set in the master before any
 # worker imports it, so this module does not import prometheus_client at its top.
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
@@ -85,7 +88,9 @@ def gunicorn_options(*, host: str, port: int, workers: int, threads: int, certfi
     return {
         "bind": f"{host}:{port}",
         "workers": workers,
-        "worker_class": "gthread",
+        # Threads carry the concurrency; enough of them that bodies stalled until their read deadline
+        # (README, "Security") leave room for other requests.
+        "worker_class": WORKER_CLASS,
         "threads": threads,
         # A large group PATCH waits on the upstream rate limit: allow it time to finish.
         "timeout": 300,

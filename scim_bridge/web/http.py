@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 from flask import Request
@@ -52,9 +53,56 @@ def json_body(req: Request | None = None) -> Any:
     if not raw.strip():
         raise errors.InvalidSyntax("The request body is empty; a JSON object is required")
     try:
-        return json.loads(raw)
+        document = json.loads(raw, object_pairs_hook=_object, parse_constant=_constant, parse_float=_float)
+    except RecursionError:
+        raise errors.InvalidSyntax(f"The request body nests deeper than {MAX_JSON_DEPTH} levels") from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise errors.InvalidSyntax(f"The request body is not valid JSON: {exc}") from None
+    if _depth(document) > MAX_JSON_DEPTH:
+        raise errors.InvalidSyntax(f"The request body nests deeper than {MAX_JSON_DEPTH} levels")
+    return document
+
+
+# JSON the bridge accepts (README, "Security"): no SCIM document nests beyond a handful of levels, and every
+# later step (validation, PATCH, copies) may recurse; names appear once per object (RFC 8259, Section 4: a
+# repeated name means different things to different parsers); numbers are finite (no NaN, no Infinity, no
+# 1e400).
+MAX_JSON_DEPTH = 32
+
+
+def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    for name, value in pairs:
+        if name in found:
+            raise ValueError(f"the name {name[:100]!r} appears twice in one object")
+        found[name] = value
+    return found
+
+
+def _constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"the number {text[:40]} is out of range")
+    return value
+
+
+def _depth(document: Any) -> int:
+    """How deeply arrays and objects nest in ``document`` (without recursion)."""
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(document, 1)]
+    while stack:
+        value, level = stack.pop()
+        if isinstance(value, dict):
+            value = list(value.values())
+        if isinstance(value, list):
+            deepest = max(deepest, level)
+            if level <= MAX_JSON_DEPTH:
+                stack.extend((item, level + 1) for item in value if isinstance(item, dict | list))
+    return deepest
 
 
 def context() -> RequestContext:

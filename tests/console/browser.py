@@ -123,3 +123,27 @@ return problems;
 def accessibility_problems(driver: WebDriver) -> list[str]:
     found: Any = driver.execute_script(ACCESSIBILITY_PROBLEMS)
     return [str(item) for item in found]
+
+
+WIDTHS = (1400, 400)
+OVERFLOW = "return document.documentElement.scrollWidth - document.documentElement.clientWidth;"
+
+
+def screenshots(driver: WebDriver, name: str) -> list[Path]:
+    """Full-page screenshots at a desktop width and a narrow (phone) width: NAME-1400.png and NAME-400.png.
+
+    At each width the page must not scroll sideways as a whole (wide tables scroll inside their own box).
+    """
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for width in WIDTHS:
+        driver.set_window_size(width, 900)
+        height = int(driver.execute_script("return Math.max(document.body.scrollHeight, 600)"))
+        driver.set_window_size(width, min(height + 120, 8000))
+        overflow = int(driver.execute_script(OVERFLOW))
+        assert overflow <= 0, f"{name} scrolls sideways by {overflow} px at {width} px"
+        path = ARTIFACTS / f"{name}-{width}.png"
+        driver.save_screenshot(str(path))
+        paths.append(path)
+    driver.set_window_size(1366, 900)
+    return paths

@@ -194,17 +194,19 @@ def test_activity_filters_and_shows_the_upstream_calls_of_a_failure(bridge_facto
     page.get(bridge.root + "/console/activity")
     rows = table_rows(page, "activity")
     assert len(rows) == 3
-    assert [r[2].split()[0] for r in rows] == ["patch", "create", "create"]  # newest first
-    assert "Payments" in rows[0][3]  # the resource's name, not only its id
-    assert "ana.lopez@example.com" in rows[2][3]
-    assert all(r[1] == "test" for r in rows)  # the name of the token each request came with
+    # newest first, each said in words with the resource's name, not only its id
+    assert rows[0][1].startswith("Failed to change team Payments (400)")
+    assert rows[1][1].startswith("Failed to create user ben.ortiz@… (503)")
+    assert "Attempted: ben.ortiz@example.com" in rows[1][1]
+    assert rows[2][1].startswith("Created user ana.lopez@…")
+    assert all(r[2] == "test" for r in rows)  # the name of the token each request came with
 
     Select(page.find_element(By.ID, "outcome")).select_by_visible_text("Failed")
     submit(page, page.find_element(By.XPATH, "//form[contains(@class,'filters')]//button"))
     rows = table_rows(page, "activity")
     assert len(rows) == 2
-    assert all(r[4].startswith("Failed") for r in rows)
-    assert [r[4] for r in rows] == ["Failed 400", "Failed 503"]
+    assert all(r[3].startswith("Failed") for r in rows)
+    assert [r[3] for r in rows] == ["Failed 400", "Failed 503"]
     assert "outcome=error" in page.current_url  # filters live in the URL: bookmarkable, no script needed
     Select(page.find_element(By.ID, "operation")).select_by_visible_text("create")
     submit(page, page.find_element(By.XPATH, "//form[contains(@class,'filters')]//button"))
@@ -218,9 +220,9 @@ def test_activity_filters_and_shows_the_upstream_calls_of_a_failure(bridge_facto
     assert "POST /scim/v2/Users" in main_text(page)
     assert failed.headers["X-Request-Id"] in main_text(page)
     calls = table_rows(page, "upstream-calls")
-    posts = [c for c in calls if c[1] == "POST /v2/users"]
-    assert [c[2] for c in posts] == ["503"] * len(upstream_failures)
-    assert [c[3] for c in posts] == [c["requestId"] for c in upstream_failures]  # OpsGenie's own ids
+    posts = [c for c in calls if c[3] == "POST /v2/users"]
+    assert [c[4] for c in posts] == ["503"] * len(upstream_failures)
+    assert [c[8] for c in posts] == [c["requestId"] for c in upstream_failures]  # OpsGenie's own ids
     ticket = page.find_element(By.ID, "ticket").text
     assert all(c["requestId"] in ticket for c in upstream_failures)
     assert page.find_element(By.CSS_SELECTOR, "button.copy").is_displayed()  # the one enhancement script ran
@@ -230,7 +232,7 @@ def test_activity_filters_and_shows_the_upstream_calls_of_a_failure(bridge_facto
     follow(page, page.find_elements(By.CSS_SELECTOR, "#activity tbody tr a")[0])
     assert heading(page) == "Patch Groups — Failed"
     assert "no-such-user" in page.find_element(By.CSS_SELECTOR, "dd.detail").text
-    assert any(c[1] == "GET /v2/users/no-such-user" and c[2] == "404" for c in table_rows(page, "upstream-calls"))
+    assert any(c[3] == "GET /v2/users/no-such-user" and c[4] == "404" for c in table_rows(page, "upstream-calls"))
 
 
 # --- directory -----------------------------------------------------------------------------------------

@@ -72,8 +72,9 @@ def test_check_passes_and_changes_nothing_upstream(us_sim: SimulatorServer, tmp_
     result = run_cli(["check"], env_for(us_sim, FULL, tmp_path), tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     checks = lines_of(result.stdout)
-    assert set(checks) == {"configuration", "scim tokens", "database", "opsgenie key", "opsgenie read",
-                           "opsgenie write", "opsgenie delete", "opsgenie roles", "opsgenie rate limits"}
+    assert set(checks) == {"configuration", "upstream transport", "secret files", "scim tokens", "database",
+                           "opsgenie key", "opsgenie read", "opsgenie write", "opsgenie delete", "opsgenie roles",
+                           "opsgenie rate limits"}
     assert all(line.startswith("OK ") for line in checks.values()), result.stdout
     assert "7 users visible" in checks["opsgenie read"]
     assert f"OpsGenie API at {us_sim.base_url} (custom endpoint)" in checks["configuration"]  # as on the console
@@ -96,7 +97,7 @@ def test_wrong_key(us_sim: SimulatorServer, tmp_path: Path) -> None:
     assert "check OPSGENIE_API_KEY" in checks["opsgenie key"]
     assert checks["opsgenie write"].startswith("SKIP")
     assert WRONG not in result.stdout + result.stderr
-    assert "1 of 9 checks failed (5 more could not run until then): the bridge cannot work until they are fixed." \
+    assert "1 of 11 checks failed (5 more could not run until then): the bridge cannot work until they are fixed." \
         in result.stdout
     assert ". Fix: check OPSGENIE_API_KEY" in checks["opsgenie key"]
 

@@ -20,8 +20,9 @@ from tests.ops.test_check import lines_of
 from tests.upstream_views import atlassian_settings
 
 TOKEN = "check-token-0123456789abcdef"
-JSM_CHECKS = {"configuration", "scim tokens", "database", "atlassian admin key", "atlassian api token",
-              "atlassian teams", "jsm operations rights", "jsm enable-ops", "jsm links"}
+JSM_CHECKS = {"configuration", "upstream transport", "secret files", "scim tokens", "database",
+              "atlassian admin key", "atlassian api token", "atlassian teams",
+              "jsm operations rights", "jsm enable-ops", "jsm links"}
 
 
 @pytest.fixture(scope="module")

@@ -248,11 +248,11 @@ def test_gunicorn_conf_matches_serve_defaults() -> None:
     public = {k: v for k, v in GUNICORN_CONF.items() if not k.startswith("_") and not hasattr(v, "__spec__")}
     unknown = set(public) - set(known)
     assert not unknown, f"not gunicorn settings: {unknown}"
-    defaults = gunicorn_options(host="0.0.0.0", port=PORT, workers=2, threads=8)
+    defaults = gunicorn_options(host="0.0.0.0", port=PORT, workers=2, threads=32)
     for name in ("bind", "workers", "worker_class", "threads", "timeout", "graceful_timeout", "keepalive",
                  "accesslog", "errorlog"):
         assert GUNICORN_CONF[name] == defaults[name], name
-    assert GUNICORN_CONF["worker_class"] == "gthread"
+    assert GUNICORN_CONF["worker_class"] == "scim_bridge.web.worker.BridgeThreadWorker"  # gthread, bounded
     assert callable(GUNICORN_CONF["on_starting"])
 
 

@@ -27,5 +27,5 @@ def test_serve_with_the_deploy_config(simulator: SimulatorServer, tmp_path: Path
     found = [line for line in lines if line.get("request_id") == "serve-test-1"
              and line.get("logger") == "scim_bridge.access"]  # other lines of the request carry its id too
     assert found and found[0]["status"] == 200 and found[0]["path"] == "/scim/v2/Users"
-    assert "gthread" in text  # gunicorn's worker class from the config file
+    assert "BridgeThreadWorker" in text  # the config file's worker class (gthread with deadlines, web/worker.py)
     assert TOKEN not in text and SIM_KEY not in text
