@@ -102,6 +102,26 @@ BOTH_BACKENDS = frozenset({"api/test_users.py", "api/test_groups.py", "api/test_
                            "mirror/test_mirror_api.py", "idp/test_migration.py"})
 
 
+# Under pytest-xdist (`make test`: two workers, --dist loadgroup) the tests of one group run on one worker, one
+# after the other. The browser tests share a group (one Chromium per run instead of one per worker), and so do
+# the tests that start `scim-bridge serve` with gunicorn workers (tests/ops/serving.py), so that two multi-process
+# servers never compete for the two cores while their clients wait on deadlines.
+def xdist_group(item: pytest.Item) -> str | None:
+    if "browser" in getattr(item, "fixturenames", ()):
+        return "browser"
+    module = getattr(item, "module", None)
+    if getattr(getattr(module, "serve", None), "__module__", "") == "ops.serving":
+        return "gunicorn"
+    return None
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        group = xdist_group(item)
+        if group is not None:
+            item.add_marker(pytest.mark.xdist_group(group))
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     path = Path(str(metafunc.definition.path)).as_posix()
     if "db_backend" in metafunc.fixturenames and any(path.endswith("/" + name) for name in BOTH_BACKENDS):
