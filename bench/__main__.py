@@ -27,6 +27,7 @@ SCENARIOS: dict[str, Callable[[Path, scenarios.Options], scenarios.Outcome]] = {
     "economy": scenarios.economy,
     "mirror": scenarios.mirror,
     "big-group": scenarios.big_group,
+    "large": scenarios.large_directory,
 }
 
 
@@ -52,7 +53,8 @@ def main(argv: list[str] | None = None) -> int:
     opts = scenarios.Options()
     if args.quick:
         opts = scenarios.Options(users=200, warmup=1.0, duration=4.0, profile_seconds=4.0, import_users=1000,
-                                 import_teams=50, members_per_team=5, big_group=50)
+                                 import_teams=50, members_per_team=5, big_group=50,
+                                 large_users=3000, large_teams=60)
     print(machine(), flush=True)
     rows: list[Row] = []
     texts: list[str] = []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -50,6 +51,8 @@ class Options:
     import_teams: int = 500
     members_per_team: int = 20
     big_group: int = 1000
+    large_users: int = 100_000  # scenario "large directory" (bench/large.py)
+    large_teams: int = 2_000
 
 
 @dataclass
@@ -485,3 +488,15 @@ def big_group(work: Path, opts: Options) -> Outcome:
             f"{status} ({throttled} upstream 429s)", isinstance(status, int) and 200 <= status < 300),
     ]
     return out
+
+
+# --- large directory -----------------------------------------------------------------------------------
+def large_directory(work: Path, opts: Options) -> Outcome:
+    """100,000 users and 2,000 teams on SQLite and PostgreSQL (bench/large.py)."""
+    from bench.large import large
+
+    # BENCH_LARGE_BACKENDS=postgresql (or sqlite) runs one backend alone.
+    backends = tuple(os.environ.get("BENCH_LARGE_BACKENDS", "sqlite,postgresql").split(","))
+    rows, details = large(work, users=int(os.environ.get("BENCH_LARGE_USERS", opts.large_users)),
+                          teams=int(os.environ.get("BENCH_LARGE_TEAMS", opts.large_teams)), backends=backends)
+    return Outcome(rows=rows, details=details)

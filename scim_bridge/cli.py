@@ -331,14 +331,13 @@ def token_create(name: str, scopes: str) -> None:
 
 @main.command()
 def sync() -> None:
-    """Run one full sync of the mirror now."""
+    """Run one full sync of the mirror now (an interrupted one goes on from where it stopped)."""
     _one_process_metrics()  # before prometheus_client is imported
-    from scim_bridge.web.app import build_directory
-    from scim_bridge.web.metrics import Metrics
+    from scim_bridge.ops.batch import batch_directory
 
     settings = _settings()
     store = _store(settings)
-    directory, _client = build_directory(settings, Metrics(), store)
+    directory, _client = batch_directory(settings, store)
     from scim_bridge.directory.errors import DirectoryError
     from scim_bridge.ops.progress import progress_on_terminal
     from scim_bridge.service.errors import explain_failure
@@ -414,33 +413,34 @@ def check(other_region_url: str | None, no_migrate: bool) -> None:
 def export(fmt: str, output: str | None, base_url: str, no_sync: bool) -> None:
     """Export the whole OpsGenie directory: users, teams with members, roles with holders."""
     _one_process_metrics()  # before prometheus_client is imported
+    from scim_bridge.ops.batch import batch_directory
     from scim_bridge.ops.export import ExportError
-    from scim_bridge.ops.export import collect
-    from scim_bridge.ops.export import write
+    from scim_bridge.ops.export import export as run_export
     from scim_bridge.ops.progress import progress_on_terminal
-    from scim_bridge.web.app import build_directory
-    from scim_bridge.web.metrics import Metrics
 
     _logging("WARNING")
     settings = _settings(require_key=not no_sync)
     store = _store(settings)
-    directory, client = build_directory(settings, Metrics(), store)
+    directory, client = batch_directory(settings, store)
+    target = Path(output) if output is not None else None
+    partial = target.with_name(target.name + ".partial") if target is not None else None
     try:
         with progress_on_terminal() as progress:
-            snapshot = collect(settings, store, directory, fmt=fmt, base_url=base_url, sync=not no_sync,
-                               progress=progress)
+            if partial is None:
+                snapshot = run_export(settings, store, directory, sys.stdout, fmt=fmt, base_url=base_url,
+                                      sync=not no_sync, progress=progress)
+            else:
+                with partial.open("w", encoding="utf-8", newline="") as out:
+                    snapshot = run_export(settings, store, directory, out, fmt=fmt, base_url=base_url,
+                                          sync=not no_sync, progress=progress)
     except ExportError as exc:
+        if partial is not None:
+            partial.unlink(missing_ok=True)
         _fail(str(exc), 1)
     finally:
         client.close()
         store.close()
-    if output is None:
-        write(snapshot, sys.stdout)
-    else:
-        target = Path(output)
-        partial = target.with_name(target.name + ".partial")
-        with partial.open("w", encoding="utf-8", newline="") as out:
-            write(snapshot, out)
+    if partial is not None and target is not None:
         partial.replace(target)
     what = (f"{snapshot.users} users (with their {snapshot.teams} teams)" if fmt == "csv" else
             f"{snapshot.users} users, {snapshot.teams} teams and {snapshot.role_groups} role groups")

@@ -238,6 +238,10 @@ class Settings:
     body_deadline: float = 30.0
     allow_insecure_upstream: bool = False
     audit_retention_days: float = 90.0
+    # Batch jobs (sync, export): seconds one upstream call may wait for the rate budget, and the share of each
+    # upstream limit they use (the rest stays with the replicas serving meanwhile).
+    batch_upstream_wait: float = 3600.0
+    batch_budget_share: float = 0.5
 
     def upstream_url_schemes(self) -> set[str]:
         """The schemes (http, https) of the URLs the configured upstream is reached at."""
@@ -325,6 +329,8 @@ class Settings:
             upstream=upstream,
             atlassian=atlassian,
             **_security_limits(env, _upstream_urls(upstream, api_url, atlassian)),
+            batch_upstream_wait=_number(env, "SCIM_BRIDGE_BATCH_UPSTREAM_WAIT", 3600.0, minimum=1.0),
+            batch_budget_share=_share(env, "SCIM_BRIDGE_BATCH_BUDGET_SHARE", 0.5),
         )
 
 
@@ -376,6 +382,13 @@ def _atlassian_unchecked(env: Mapping[str, str]) -> AtlassianSettings | None:
         return AtlassianSettings.from_env(env)
     except ConfigError:
         return None
+
+
+def _share(env: Mapping[str, str], name: str, default: float) -> float:
+    value = _number(env, name, default, minimum=0.0)
+    if not 0.0 < value <= 1.0:
+        raise ConfigError(f"{name} must be a fraction above 0 and at most 1, e.g. 0.5")
+    return value
 
 
 def generate_token() -> str:

@@ -1,5 +1,6 @@
-"""HTTP pieces every upstream client shares: the pooled session, the record of one attempt and how it is
-reported, how a failure below HTTP is classified, the retry rules, and reading error bodies and headers.
+"""HTTP pieces every upstream client shares: the pooled session and one request on it, the record of one
+attempt and how it is reported, the base of the clients' errors, how a failure below HTTP is classified, the
+retry rules, and reading error bodies and headers.
 
 Knows no upstream: the OpsGenie and Atlassian clients build their own errors and rules on top of it.
 """
@@ -14,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from dataclasses import field
 from typing import Any
+from typing import ClassVar
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -61,6 +63,93 @@ def pooled_session(pool_size: int) -> requests.Session:
     session.mount("http://", adapter)
     session.headers["User-Agent"] = f"scim-bridge/{__version__}"
     return session
+
+
+class UpstreamError(Exception):
+    """What every upstream client's error carries: the message, the HTTP status (None without a response),
+    ``errors`` (field or title to message or code), the request id and the response headers.
+
+    ``maybe_applied`` is set only on a failure below HTTP (True when the request may have reached the
+    server); ``throttled`` and ``server_failure`` mark the 429 and 5xx classes. The retry rules read these.
+    """
+
+    throttled: ClassVar[bool] = False
+    server_failure: ClassVar[bool] = False
+    maybe_applied: bool | None = None
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        errors: Mapping[str, str] | None = None,
+        request_id: str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.errors: dict[str, str] = dict(errors or {})
+        self.request_id = request_id
+        self.headers: dict[str, str] = dict(headers or {})
+
+    def header_seconds(self, name: str) -> float | None:
+        """A response header holding seconds (``Retry-After``...), when present and numeric."""
+        return seconds(header(self.headers, name))
+
+
+class PooledTransport:
+    """Owns (or borrows) the pooled session, sends one request on it and reports each attempt."""
+
+    def __init__(
+        self,
+        *,
+        session: requests.Session | None,
+        timeout: tuple[float, float],
+        on_call: Callable[[CallRecord], None] | None,
+        pool_size: int,
+    ) -> None:
+        self.timeout = timeout
+        self.on_call = on_call
+        self.owns_session = session is None
+        self.session = session if session is not None else pooled_session(pool_size)
+
+    def close(self) -> None:
+        if self.owns_session:
+            self.session.close()
+
+    def send(
+        self, method: str, url: str, authorization: str, params: Mapping[str, str | int | None] | None, body: Any
+    ) -> requests.Response:
+        """One HTTP exchange with JSON in and out; parameters whose value is None are left out."""
+        headers = {"Authorization": authorization, "Accept": "application/json"}
+        if body is not None:
+            headers["Content-Type"] = "application/json"
+        return self.session.request(
+            method,
+            url,
+            params={k: v for k, v in (params or {}).items() if v is not None},
+            json=body,
+            headers=headers,
+            timeout=self.timeout,
+        )
+
+    def record(
+        self,
+        method: str,
+        path: str,
+        domain: str,
+        attempt: int,
+        status: int | None,
+        request_id: str | None,
+        duration: float,
+        error: UpstreamError | None,
+    ) -> None:
+        """Report one attempt; the error is named by its class and message, never its headers."""
+        report(self.on_call, CallRecord(
+            method=method, path=path, status=status, request_id=request_id, duration=duration, attempt=attempt,
+            domain=domain, error=None if error is None else f"{type(error).__name__}: {error.message}",
+        ))
 
 
 def request_failure(exc: requests.RequestException, upstream: str) -> tuple[str, bool]:
@@ -114,6 +203,26 @@ class RetryRules:
     def within_budget(self, delay: float, elapsed: float) -> float | None:
         """``delay``, or None when waiting it would overrun the call's time budget."""
         return None if elapsed + delay > self.total_budget else delay
+
+    def should_retry(self, error: UpstreamError, *, attempt: int, repeatable: bool) -> bool:
+        """Whether ``error`` on attempt ``attempt`` (1-based) deserves another attempt."""
+        return self.retryable(
+            attempt=attempt,
+            repeatable=repeatable,
+            maybe_applied=error.maybe_applied,
+            throttled=error.throttled,
+            status=error.status if error.server_failure else None,
+        )
+
+    def delay_for(self, error: UpstreamError, attempt: int) -> float:
+        """The wait before the next attempt; each client adds the server's hints it honours."""
+        return self.backoff(attempt)
+
+    def next_delay(self, error: UpstreamError, *, attempt: int, repeatable: bool, elapsed: float) -> float | None:
+        """The wait before the next attempt, or None to give up (not retryable, or over the time budget)."""
+        if not self.should_retry(error, attempt=attempt, repeatable=repeatable):
+            return None
+        return self.within_budget(self.delay_for(error, attempt), elapsed)
 
 
 def json_object(response: requests.Response) -> dict[str, Any]:

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-import requests
+from sim_http import RecordingSleep
+from sim_http import SimControl
 
 from scim_bridge.atlassian import AtlassianClient
 from scim_bridge.atlassian import RetryPolicy
@@ -24,44 +25,25 @@ from scim_bridge.simulator.atlassian.server import AtlassianSimulatorServer
 CALLER = CALLER_ACCOUNT_ID
 
 
-class AtlassianSim:
+class AtlassianSim(SimControl):
     """The simulator's ``/__sim`` control surface."""
 
     def __init__(self, server: AtlassianSimulatorServer) -> None:
-        self.base_url: str = server.base_url
-        self.http = requests.Session()
-
-    def _url(self, path: str) -> str:
-        return f"{self.base_url}/__sim/{path}"
+        super().__init__(server.base_url)
 
     def reset(self, defaults: dict[str, Any]) -> None:
-        self.configure(**{k: v for k, v in defaults.items() if k != "seed"})
-        self.http.post(self._url("reset"), json={}).raise_for_status()
-        self.http.delete(self._url("faults")).raise_for_status()
-        self.http.delete(self._url("calls")).raise_for_status()
-        self.http.post(self._url("clock"), json={"frozen": False}).raise_for_status()
-
-    def configure(self, **knobs: Any) -> None:
-        response = self.http.patch(self._url("config"), json=knobs)
-        assert response.status_code == 200, response.text
-
-    def config(self) -> dict[str, Any]:
-        data: dict[str, Any] = self.http.get(self._url("config")).json()
-        return data
-
-    def fault(self, method: str, path: str, action: str, times: int = 1) -> None:
-        rule = {"method": method, "path": path, "action": action, "times": times}
-        response = self.http.post(self._url("faults"), json=rule)
-        assert response.status_code == 201, response.text
+        """As for every simulator, and the clock follows real time again."""
+        super().reset(defaults)
+        self.http.post(self.sim_url("clock"), json={"frozen": False}).raise_for_status()
 
     def seed(self, **body: Any) -> dict[str, Any]:
-        response = self.http.post(self._url("seed"), json=body)
+        response = self.http.post(self.sim_url("seed"), json=body)
         assert response.status_code == 201, response.text
         made: dict[str, Any] = response.json()
         return made
 
     def state(self) -> dict[str, Any]:
-        data: dict[str, Any] = self.http.get(self._url("state")).json()
+        data: dict[str, Any] = self.http.get(self.sim_url("state")).json()
         return data
 
     def account(self, email: str) -> dict[str, Any]:
@@ -70,30 +52,26 @@ class AtlassianSim:
     def team(self, team_id: str) -> dict[str, Any]:
         return next(t for t in self.state()["teams"] if t["teamId"] == team_id)
 
-    def calls(self) -> list[dict[str, Any]]:
-        calls: list[dict[str, Any]] = self.http.get(self._url("calls")).json()["calls"]
-        return calls
-
     def calls_to(self, method: str, path_end: str) -> list[dict[str, Any]]:
         return [c for c in self.calls() if c["method"] == method and c["path"].endswith(path_end)]
 
     def freeze(self) -> None:
         """Stop real time from counting on the simulator's clock: only SimSleep moves it."""
-        self.http.post(self._url("clock"), json={"frozen": True}).raise_for_status()
+        self.http.post(self.sim_url("clock"), json={"frozen": True}).raise_for_status()
 
     def advance(self, seconds: float) -> None:
-        self.http.post(self._url("clock"), json={"advance_s": seconds}).raise_for_status()
+        self.http.post(self.sim_url("clock"), json={"advance_s": seconds}).raise_for_status()
 
 
-class SimSleep:
+class SimSleep(RecordingSleep):
     """A ``sleep`` that does not wait: it moves the simulator's clock and remembers what it was asked."""
 
     def __init__(self, sim: AtlassianSim) -> None:
+        super().__init__()
         self.sim = sim
-        self.waits: list[float] = []
 
     def __call__(self, seconds: float) -> None:
-        self.waits.append(seconds)
+        super().__call__(seconds)
         self.sim.advance(seconds)
 
 

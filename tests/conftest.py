@@ -99,7 +99,7 @@ def simulator() -> Iterator[SimulatorServer]:
 
 # Test modules whose bridges run on SQLite and on PostgreSQL (each test twice); the others use SQLite.
 BOTH_BACKENDS = frozenset({"api/test_users.py", "api/test_groups.py", "api/test_mirror_reads.py",
-                           "mirror/test_mirror_api.py", "idp/test_migration.py"})
+                           "mirror/test_mirror_api.py", "idp/test_migration.py", "ops/test_batch_sync.py"})
 
 
 # Under pytest-xdist (`make test`: two workers, --dist loadgroup) the tests of one group run on one worker, one

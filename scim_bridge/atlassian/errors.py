@@ -18,9 +18,8 @@ from typing import Any
 
 import requests
 
-from scim_bridge.upstream_http import header
+from scim_bridge.upstream_http import UpstreamError
 from scim_bridge.upstream_http import json_object
-from scim_bridge.upstream_http import seconds
 
 TEAMS = "teams"
 OPS = "ops"
@@ -30,7 +29,7 @@ FAMILIES = (TEAMS, OPS, JIRA, ADMIN)
 _FAMILY_NAMES = {TEAMS: "Atlassian Teams", OPS: "JSM Operations", JIRA: "Jira", ADMIN: "Atlassian admin"}
 
 
-class AtlassianError(Exception):
+class AtlassianError(UpstreamError):
     """An error response of one Atlassian API family (or a client-side failure standing in for one).
 
     ``code`` is the first machine-readable code the body carried (``ADMIN-UAM-400-5``, ``NOT_FOUND``...);
@@ -48,14 +47,9 @@ class AtlassianError(Exception):
         request_id: str | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> None:
-        super().__init__(message)
-        self.message = message
+        super().__init__(message, status=status, errors=errors, request_id=request_id, headers=headers)
         self.family = family
-        self.status = status
         self.code = code
-        self.errors: dict[str, str] = dict(errors or {})
-        self.request_id = request_id
-        self.headers: dict[str, str] = dict(headers or {})
 
     def __str__(self) -> str:
         parts = [self.message]
@@ -69,7 +63,7 @@ class AtlassianError(Exception):
 
     def retry_after(self) -> float | None:
         """``Retry-After`` in seconds when present and numeric."""
-        return seconds(header(self.headers, "Retry-After"))
+        return self.header_seconds("Retry-After")
 
 
 class BadRequest(AtlassianError):
@@ -107,9 +101,13 @@ class Unprocessable(AtlassianError):
 class RateLimited(AtlassianError):
     """429: slow down; ``Retry-After`` says for how long when present."""
 
+    throttled = True
+
 
 class ServerError(AtlassianError):
     """5xx: the Atlassian service failed."""
+
+    server_failure = True
 
 
 class TransportError(AtlassianError):

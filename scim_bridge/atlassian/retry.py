@@ -21,11 +21,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from dataclasses import field
 
-from scim_bridge.atlassian.errors import AtlassianError
-from scim_bridge.atlassian.errors import RateLimited
-from scim_bridge.atlassian.errors import ServerError
-from scim_bridge.atlassian.errors import TransportError
 from scim_bridge.upstream_http import RetryRules
+from scim_bridge.upstream_http import UpstreamError
 
 
 @dataclass(frozen=True)
@@ -35,23 +32,7 @@ class RetryPolicy(RetryRules):
     enable_ops_window: float = 30.0
     clock: Callable[[], float] = field(default=time.monotonic, compare=False)
 
-    def should_retry(self, error: AtlassianError, *, attempt: int, repeatable: bool) -> bool:
-        """Whether ``error`` on attempt ``attempt`` (1-based) deserves another attempt."""
-        return self.retryable(
-            attempt=attempt,
-            repeatable=repeatable,
-            maybe_applied=error.maybe_applied if isinstance(error, TransportError) else None,
-            throttled=isinstance(error, RateLimited),
-            status=error.status if isinstance(error, ServerError) else None,
-        )
-
-    def delay_for(self, error: AtlassianError, attempt: int) -> float:
+    def delay_for(self, error: UpstreamError, attempt: int) -> float:
         """``Retry-After`` when the answer has one (reissuing earlier fails again), else the back-off."""
-        server = error.retry_after()
+        server = error.header_seconds("Retry-After")
         return server if server is not None else self.backoff(attempt)
-
-    def next_delay(self, error: AtlassianError, *, attempt: int, repeatable: bool, elapsed: float) -> float | None:
-        """The wait before the next attempt, or None to give up (not retryable, or over the time budget)."""
-        if not self.should_retry(error, attempt=attempt, repeatable=repeatable):
-            return None
-        return self.within_budget(self.delay_for(error, attempt), elapsed)

@@ -27,8 +27,7 @@ from scim_bridge.atlassian.errors import error_for
 from scim_bridge.atlassian.errors import family_name
 from scim_bridge.atlassian.retry import RetryPolicy
 from scim_bridge.upstream_http import CallRecord
-from scim_bridge.upstream_http import pooled_session
-from scim_bridge.upstream_http import report
+from scim_bridge.upstream_http import PooledTransport
 from scim_bridge.upstream_http import request_failure
 
 Params = Mapping[str, str | int | None]
@@ -51,7 +50,7 @@ class Endpoint:
         return cls(base_url.rstrip("/"), f"Bearer {key}")
 
 
-class Transport:
+class Transport(PooledTransport):
     """Sends requests to the families of ``endpoints`` over one pooled session."""
 
     def __init__(
@@ -64,16 +63,9 @@ class Transport:
         on_call: Callable[[CallRecord], None] | None,
         pool_size: int,
     ) -> None:
+        super().__init__(session=session, timeout=timeout, on_call=on_call, pool_size=pool_size)
         self.endpoints = dict(endpoints)
-        self.timeout = timeout
         self.retry = retry
-        self._on_call = on_call
-        self._owns_session = session is None
-        self.session = session if session is not None else pooled_session(pool_size)
-
-    def close(self) -> None:
-        if self._owns_session:
-            self.session.close()
 
     def request(
         self,
@@ -110,54 +102,28 @@ class Transport:
         self, family: str, method: str, path: str, params: Params | None, body: Any, attempt: int
     ) -> Any:
         endpoint = self.endpoints[family]
-        headers = {"Authorization": endpoint.authorization, "Accept": "application/json"}
-        if body is not None:
-            headers["Content-Type"] = "application/json"
         began = time.perf_counter()
         try:
-            response = self.session.request(
-                method,
-                endpoint.base_url + path,
-                params={k: v for k, v in (params or {}).items() if v is not None},
-                json=body,
-                headers=headers,
-                timeout=self.timeout,
-            )
+            response = self.send(method, endpoint.base_url + path, endpoint.authorization, params, body)
         except requests.RequestException as exc:
             lost = transport_error(exc, family)
-            self._record(family, method, path, attempt, None, None, time.perf_counter() - began, lost)
+            self.record(method, path, family, attempt, None, None, time.perf_counter() - began, lost)
             return lost
         duration = time.perf_counter() - began
         request_id = response.headers.get("X-Request-Id") or response.headers.get("atl-traceid")
         if response.status_code >= 300:
             error = error_for(response, family)
-            self._record(family, method, path, attempt, error.status, request_id, duration, error)
+            self.record(method, path, family, attempt, error.status, request_id, duration, error)
             return error
         try:
             parsed = response.json() if response.content else {}
         except ValueError:
             invalid = ServerError(f"{family_name(family)} returned a body that is not JSON", family=family,
                                   status=response.status_code, request_id=request_id)
-            self._record(family, method, path, attempt, invalid.status, request_id, duration, invalid)
+            self.record(method, path, family, attempt, invalid.status, request_id, duration, invalid)
             return invalid
-        self._record(family, method, path, attempt, response.status_code, request_id, duration, None)
+        self.record(method, path, family, attempt, response.status_code, request_id, duration, None)
         return parsed
-
-    def _record(
-        self,
-        family: str,
-        method: str,
-        path: str,
-        attempt: int,
-        status: int | None,
-        request_id: str | None,
-        duration: float,
-        error: AtlassianError | None,
-    ) -> None:
-        report(self._on_call, CallRecord(
-            method=method, path=path, status=status, request_id=request_id, duration=duration, attempt=attempt,
-            domain=family, error=None if error is None else f"{type(error).__name__}: {error.message}",
-        ))
 
 
 def transport_error(exc: requests.RequestException, family: str) -> TransportError:

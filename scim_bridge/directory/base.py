@@ -7,7 +7,9 @@ exceptions of ``errors``. Every method is one upstream call unless its docstring
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import NamedTuple
 from typing import Protocol
+from typing import runtime_checkable
 
 from scim_bridge.directory.models import Contact
 from scim_bridge.directory.models import DirectoryRole
@@ -93,4 +95,23 @@ class Directory(Protocol):
     # --- roles -----------------------------------------------------------------------------
     def list_roles(self) -> list[DirectoryRole]:
         """Built-in and custom roles (one call for the custom ones)."""
+        ...
+
+
+class UserPage(NamedTuple):
+    """One page of the upstream's users: ``next_offset`` is None on the last page; ``total`` as the upstream
+    reports it (may change while paging)."""
+
+    users: list[DirectoryUser]
+    offset: int
+    next_offset: int | None
+    total: int
+
+
+@runtime_checkable
+class PagedUsers(Protocol):
+    """A directory that can list its users from any offset, so a batch job resumes where it stopped."""
+
+    def user_pages(self, offset: int = 0) -> Iterator[UserPage]:
+        """Pages of users from ``offset`` on (one call each)."""
         ...

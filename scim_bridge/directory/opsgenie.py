@@ -10,11 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from collections.abc import Iterator
+from functools import partial
 from typing import Any
 from typing import NamedTuple
 from typing import TypeVar
 
 from scim_bridge.directory import errors as d
+from scim_bridge.directory.base import UserPage
 from scim_bridge.directory.models import BUILTIN_ROLES
 from scim_bridge.directory.models import Address
 from scim_bridge.directory.models import Contact
@@ -54,6 +56,16 @@ class OpsGenieDirectory:
             if data is None:
                 return
             yield user_from_json(data, with_contacts=False)
+
+    def user_pages(self, offset: int = 0) -> Iterator[UserPage]:
+        """Pages of 100 users sorted by username, from ``offset`` on (see :class:`PagedUsers`)."""
+        next_offset: int | None = offset
+        while next_offset is not None:
+            at = next_offset
+            page = _call(partial(self.client.list_users, offset=at, sort="username", order="asc"))
+            next_offset = page.next_offset
+            users = [user_from_json(u, with_contacts=False) for u in page.users]
+            yield UserPage(users, at, next_offset, page.total_count)
 
     def create_user(self, fields: UserFields) -> str:
         if not (fields.username and fields.full_name and fields.role):

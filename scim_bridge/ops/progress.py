@@ -1,23 +1,25 @@
 """Progress of long CLI work (``sync``, ``export``) on a terminal; nothing at all otherwise.
 
 A progress display is drawn on standard error only when it is a terminal, so pipes, files, CI logs and
-JSON output stay as they were. The sync reports each stage through a callback ``(stage, done, total)``.
+JSON output stay as they were. Sync and export report each step as a :class:`SyncProgress`.
 """
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TextIO
 
-# (stage, items done, items in all or None when unknown yet)
-ProgressCallback = Callable[[str, int, int | None], None]
+from scim_bridge.service.sync import ProgressHook
+from scim_bridge.service.sync import SyncProgress
+
+# What each phase of a run is shown as.
+LABELS = {"users": "reading users", "teams": "reading teams", "export": "writing users"}
 
 
 @contextmanager
-def progress_on_terminal(stream: TextIO | None = None) -> Iterator[ProgressCallback | None]:
+def progress_on_terminal(stream: TextIO | None = None) -> Iterator[ProgressHook | None]:
     """A callback drawing a progress bar per stage on ``stream`` (standard error) when it is a terminal;
     None otherwise, so callers report nothing."""
     stream = sys.stderr if stream is None else stream
@@ -38,9 +40,12 @@ def progress_on_terminal(stream: TextIO | None = None) -> Iterator[ProgressCallb
                   TimeElapsedColumn(), console=console, transient=True) as progress:
         tasks: dict[str, TaskID] = {}
 
-        def report(stage: str, done: int, total: int | None) -> None:
-            if stage not in tasks:
-                tasks[stage] = progress.add_task(f"reading {stage}", total=total)
-            progress.update(tasks[stage], completed=done, total=total)
+        def report(step: SyncProgress) -> None:
+            label = LABELS.get(step.phase)
+            if label is None:  # "done": the bars are complete already
+                return
+            if step.phase not in tasks:
+                tasks[step.phase] = progress.add_task(label, total=step.total)
+            progress.update(tasks[step.phase], completed=step.done, total=step.total)
 
         yield report

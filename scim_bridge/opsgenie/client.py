@@ -6,6 +6,7 @@ Failures raise the classes of :mod:`scim_bridge.opsgenie.errors`.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from collections.abc import Iterator
 from collections.abc import Mapping
@@ -45,6 +46,7 @@ class OpsGenieClient:
     :param budget: the client-side rate budget; by default nothing waits.
     :param on_call: called with a CallRecord after every attempt.
     :param pool_size: connections kept per host; size it for the number of concurrent workers.
+    :param clock: the monotonic clock of the calls' time budget (the rate budget's, when it has one injected).
     """
 
     def __init__(
@@ -58,6 +60,7 @@ class OpsGenieClient:
         budget: RateBudget | None = None,
         on_call: Callable[[CallRecord], None] | None = None,
         pool_size: int = 32,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._http = Transport(
             api_key,
@@ -68,6 +71,7 @@ class OpsGenieClient:
             budget=budget or UnlimitedBudget(),
             on_call=on_call,
             pool_size=pool_size,
+            clock=clock,
         )
 
     def __repr__(self) -> str:

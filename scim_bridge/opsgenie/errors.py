@@ -7,33 +7,14 @@ in time becomes :class:`BudgetExhausted`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 import requests
 
-from scim_bridge.upstream_http import header
+from scim_bridge.upstream_http import UpstreamError
 from scim_bridge.upstream_http import json_object
-from scim_bridge.upstream_http import seconds
 
 
-class OpsGenieError(Exception):
+class OpsGenieError(UpstreamError):
     """An OpsGenie error response (or a client-side failure that stands in for one)."""
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        status: int | None = None,
-        errors: Mapping[str, str] | None = None,
-        request_id: str | None = None,
-        headers: Mapping[str, str] | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.message = message
-        self.status = status
-        self.errors: dict[str, str] = dict(errors or {})
-        self.request_id = request_id
-        self.headers: dict[str, str] = dict(headers or {})
 
     def __str__(self) -> str:
         parts = [self.message]
@@ -47,11 +28,11 @@ class OpsGenieError(Exception):
 
     def server_retry_after(self) -> float | None:
         """The ``Retry-After`` header alone, in seconds, when present and numeric."""
-        return seconds(header(self.headers, "Retry-After"))
+        return self.header_seconds("Retry-After")
 
     def rate_limit_period(self) -> float | None:
         """``X-RateLimit-Period-In-Sec``: the window (1 or 60 s) that triggered throttling."""
-        return seconds(header(self.headers, "X-RateLimit-Period-In-Sec"))
+        return self.header_seconds("X-RateLimit-Period-In-Sec")
 
 
 class BadRequest(OpsGenieError):
@@ -89,9 +70,13 @@ class PreconditionRequired(OpsGenieError):
 class RateLimited(OpsGenieError):
     """429: the rate-limit domain is throttled."""
 
+    throttled = True
+
 
 class ServerError(OpsGenieError):
     """5xx: OpsGenie failed."""
+
+    server_failure = True
 
 
 class TransportError(OpsGenieError):

@@ -17,43 +17,23 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from scim_bridge.opsgenie.errors import OpsGenieError
 from scim_bridge.opsgenie.errors import RateLimited
-from scim_bridge.opsgenie.errors import ServerError
-from scim_bridge.opsgenie.errors import TransportError
 from scim_bridge.upstream_http import RetryRules
+from scim_bridge.upstream_http import UpstreamError
 
 
 @dataclass(frozen=True)
 class RetryPolicy(RetryRules):
     """Retry rules for one OpsGenie client. ``sleep`` and ``random`` are injectable for tests."""
 
-    def should_retry(self, error: OpsGenieError, *, attempt: int, repeatable: bool) -> bool:
-        """Whether ``error`` on attempt number ``attempt`` (1-based) deserves another attempt."""
-        return self.retryable(
-            attempt=attempt,
-            repeatable=repeatable,
-            maybe_applied=error.maybe_applied if isinstance(error, TransportError) else None,
-            throttled=isinstance(error, RateLimited),
-            status=error.status if isinstance(error, ServerError) else None,
-        )
-
-    def delay_for(self, error: OpsGenieError, attempt: int) -> float:
+    def delay_for(self, error: UpstreamError, attempt: int) -> float:
         """The wait before the next attempt, taking the server's hints into account."""
         delay = self.backoff(attempt)
-        retry_after = error.server_retry_after()
+        retry_after = error.header_seconds("Retry-After")
         if retry_after is not None:
             return max(delay, retry_after)
         if isinstance(error, RateLimited):
-            period = error.rate_limit_period()
+            period = error.header_seconds("X-RateLimit-Period-In-Sec")
             if period is not None:
                 return max(delay, min(period, self.max_delay))
         return delay
-
-    def next_delay(
-        self, error: OpsGenieError, *, attempt: int, repeatable: bool, elapsed: float
-    ) -> float | None:
-        """The wait before retrying, or None to give up (not retryable, or over the time budget)."""
-        if not self.should_retry(error, attempt=attempt, repeatable=repeatable):
-            return None
-        return self.within_budget(self.delay_for(error, attempt), elapsed)

@@ -19,14 +19,13 @@ from scim_bridge.opsgenie.ratelimit import CONFIGURATION
 from scim_bridge.opsgenie.ratelimit import RateBudget
 from scim_bridge.opsgenie.records import CallRecord
 from scim_bridge.opsgenie.retry import RetryPolicy
-from scim_bridge.upstream_http import pooled_session
-from scim_bridge.upstream_http import report
+from scim_bridge.upstream_http import PooledTransport
 from scim_bridge.upstream_http import request_failure
 
 Params = Mapping[str, str | int | None]
 
 
-class Transport:
+class Transport(PooledTransport):
     """Sends requests with the GenieKey header over one pooled session.
 
     The key lives only in the header built for each request; it is never stored on the session,
@@ -44,19 +43,14 @@ class Transport:
         budget: RateBudget,
         on_call: Callable[[CallRecord], None] | None,
         pool_size: int,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        super().__init__(session=session, timeout=timeout, on_call=on_call, pool_size=pool_size)
         self._auth = f"GenieKey {api_key}"
+        self._clock = clock
         self.base_url = base_url.rstrip("/")
-        self.timeout = timeout
         self.retry = retry
         self.budget = budget
-        self._on_call = on_call
-        self._owns_session = session is None
-        self.session = session if session is not None else pooled_session(pool_size)
-
-    def close(self) -> None:
-        if self._owns_session:
-            self.session.close()
 
     def request(
         self,
@@ -75,7 +69,7 @@ class Transport:
         """
         if repeatable is None:
             repeatable = method != "POST"
-        start = time.monotonic()
+        start = self._clock()
         deadline = start + self.retry.total_budget
         attempt = 0
         waited = 0.0  # counted apart from the clock, so an injected sleep still spends the budget
@@ -84,7 +78,7 @@ class Transport:
             try:
                 self.budget.acquire(domain, deadline)
             except BudgetExhausted as exc:
-                self._record(method, path, domain, attempt, None, None, 0.0, exc)
+                self.record(method, path, domain, attempt, None, None, 0.0, exc)
                 raise
             result = self._attempt(method, path, params, body, domain, attempt)
             if not isinstance(result, OpsGenieError):
@@ -93,7 +87,7 @@ class Transport:
                 result,
                 attempt=attempt,
                 repeatable=repeatable,
-                elapsed=max(time.monotonic() - start, waited),
+                elapsed=max(self._clock() - start, waited),
             )
             if isinstance(result, RateLimited):
                 pause = self.retry.delay_for(result, attempt) if delay is None else delay
@@ -106,27 +100,17 @@ class Transport:
     def _attempt(
         self, method: str, path: str, params: Params | None, body: Any, domain: str, attempt: int
     ) -> dict[str, Any] | OpsGenieError:
-        headers = {"Authorization": self._auth, "Accept": "application/json"}
-        if body is not None:
-            headers["Content-Type"] = "application/json"
         began = time.perf_counter()
         try:
-            response = self.session.request(
-                method,
-                self.base_url + path,
-                params={k: v for k, v in (params or {}).items() if v is not None},
-                json=body,
-                headers=headers,
-                timeout=self.timeout,
-            )
+            response = self.send(method, self.base_url + path, self._auth, params, body)
         except requests.RequestException as exc:
             lost = transport_error(exc)
-            self._record(method, path, domain, attempt, None, None, time.perf_counter() - began, lost)
+            self.record(method, path, domain, attempt, None, None, time.perf_counter() - began, lost)
             return lost
         duration = time.perf_counter() - began
         if response.status_code >= 300:
             error = error_for(response)
-            self._record(method, path, domain, attempt, error.status, error.request_id, duration, error)
+            self.record(method, path, domain, attempt, error.status, error.request_id, duration, error)
             return error
         parsed = _success_body(response)
         header_id = response.headers.get("X-Request-ID")
@@ -136,28 +120,12 @@ class Transport:
                 status=response.status_code,
                 request_id=header_id,
             )
-            self._record(method, path, domain, attempt, invalid.status, header_id, duration, invalid)
+            self.record(method, path, domain, attempt, invalid.status, header_id, duration, invalid)
             return invalid
         body_id = parsed.get("requestId")
         request_id = body_id if isinstance(body_id, str) else header_id
-        self._record(method, path, domain, attempt, response.status_code, request_id, duration, None)
+        self.record(method, path, domain, attempt, response.status_code, request_id, duration, None)
         return parsed
-
-    def _record(
-        self,
-        method: str,
-        path: str,
-        domain: str,
-        attempt: int,
-        status: int | None,
-        request_id: str | None,
-        duration: float,
-        error: OpsGenieError | None,
-    ) -> None:
-        report(self._on_call, CallRecord(
-            method=method, path=path, status=status, request_id=request_id, duration=duration, attempt=attempt,
-            domain=domain, error=None if error is None else f"{type(error).__name__}: {error.message}",
-        ))
 
 
 def transport_error(exc: requests.RequestException) -> TransportError:

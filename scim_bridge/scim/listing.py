@@ -282,7 +282,10 @@ def list_response(
 # Cursor paging (RFC 9865).
 
 _CURSOR_TEXT = re.compile(r"[A-Za-z0-9._~-]*")  # RFC 3986 unreserved characters, as RFC 9865 requires
-_CURSOR_SALT = "scim-bridge cursor v2"
+_CURSOR_SALT = "scim-bridge cursor v3"
+_CURSOR_VERSION = 1  # the payload holds an offset
+_POSITION_VERSION = 2  # the payload holds a position: the sort keys of a row, and the direction
+MAX_CURSOR_LENGTH = 4096
 
 
 class InvalidCursor(ScimError):
@@ -304,7 +307,7 @@ def _cursor(value: ArgValue, start_index: ArgValue) -> str | None:
         raise InvalidCursor("'cursor' must be a string.")
     if start_index is not None and start_index != "":
         raise InvalidValue("Use either 'cursor' or 'startIndex' to page, not both.")
-    if len(value) > 512 or not _CURSOR_TEXT.fullmatch(value):
+    if len(value) > MAX_CURSOR_LENGTH or not _CURSOR_TEXT.fullmatch(value):
         raise InvalidCursor("The cursor is not one this service issued; start again with an empty cursor.")
     return value
 
@@ -329,14 +332,24 @@ def b64url_decode(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
+@dataclass(frozen=True, slots=True)
+class CursorPosition:
+    """Where a cursor resumes: the sort keys of a row (``keys``), read onwards, or ``backward`` (the rows
+    before it, for ``previousCursor``). The keys are opaque to this layer."""
+
+    keys: tuple[str, ...]
+    backward: bool = False
+
+
 @dataclass(frozen=True)
 class CursorCodec:
-    """Opaque, tamper-evident cursors holding a result offset (RFC 9865), signed by itsdangerous.
+    """Opaque, tamper-evident cursors holding a position or a result offset (RFC 9865), signed by itsdangerous.
 
     A cursor is itsdangerous' URL-safe timed serialization (base64url and dots: only RFC 3986 unreserved
-    characters) of the offset and a digest of the query's scope (:func:`cursor_scope`), with its issue time
-    and an HMAC-SHA256 under ``key``, so every replica configured with the same key accepts the others'
-    cursors. Cursors older than ``timeout_seconds`` are refused with ``expiredCursor``.
+    characters) of the position (:class:`CursorPosition`, for queries paged by keyset) or the offset and a
+    digest of the query's scope (:func:`cursor_scope`), with its issue time and an HMAC-SHA256 under ``key``,
+    so every replica configured with the same key accepts the others' cursors. Cursors older than
+    ``timeout_seconds`` are refused with ``expiredCursor``.
     """
 
     key: bytes
@@ -361,19 +374,31 @@ class CursorCodec:
 
     def encode(self, offset: int, scope: str) -> str:
         """A cursor for the page starting at 0-based ``offset`` of the query ``scope``."""
-        return self.serializer.dumps([max(int(offset), 0), _digest(scope)])
+        return self.serializer.dumps([_CURSOR_VERSION, max(int(offset), 0), _digest(scope)])
+
+    def encode_position(self, position: CursorPosition, scope: str) -> str:
+        """A cursor for the page after (or before, ``backward``) ``position`` in the query ``scope``."""
+        data = [*position.keys, 1 if position.backward else 0]
+        return self.serializer.dumps([_POSITION_VERSION, data, _digest(scope)])
 
     def decode(self, cursor: str, scope: str) -> int:
         """The 0-based offset in ``cursor``.
 
-        :raises InvalidCursor: malformed, forged or altered, or issued for another query.
+        :raises InvalidCursor: malformed, forged or altered, issued for another query, or a position.
         :raises ExpiredCursor: genuine but older than the timeout.
         """
+        found = self.decode_any(cursor, scope)
+        if not isinstance(found, int):
+            raise InvalidCursor("The cursor belongs to another query: repeat the query's parameters unchanged.")
+        return found
+
+    def decode_any(self, cursor: str, scope: str) -> int | CursorPosition:
+        """The offset or the position in ``cursor`` (errors as :meth:`decode`)."""
         invalid = InvalidCursor("The cursor is not one this service issued; start again with an empty cursor.")
         if not _CURSOR_TEXT.fullmatch(cursor):
             raise invalid
         try:
-            offset, digest = self.serializer.loads(cursor, max_age=self.timeout_seconds)
+            version, data, digest = self.serializer.loads(cursor, max_age=self.timeout_seconds)
         except SignatureExpired:
             raise ExpiredCursor(
                 f"The cursor has expired (cursors last {self.timeout_seconds} seconds); start again with an "
@@ -381,11 +406,21 @@ class CursorCodec:
             ) from None
         except (BadData, ValueError, TypeError):
             raise invalid from None
-        if not isinstance(offset, int) or not isinstance(digest, str):
+        found = _cursor_data(version, data)
+        if found is None or not isinstance(digest, str):
             raise invalid
         if digest != _digest(scope):
             raise InvalidCursor("The cursor belongs to another query: repeat the query's parameters unchanged.")
-        return max(offset, 0)
+        return found
+
+
+def _cursor_data(version: Any, data: Any) -> int | CursorPosition | None:
+    if version == _CURSOR_VERSION and isinstance(data, int) and not isinstance(data, bool):
+        return max(data, 0)
+    if (version == _POSITION_VERSION and isinstance(data, list) and len(data) >= 2
+            and all(isinstance(key, str) for key in data[:-1]) and data[-1] in (0, 1)):
+        return CursorPosition(tuple(data[:-1]), backward=data[-1] == 1)
+    return None
 
 
 def _digest(scope: str) -> str:
@@ -425,6 +460,32 @@ def cursor_links(
         links["nextCursor"] = codec.encode(following, scope)
     if offset > 0:
         links["previousCursor"] = codec.encode(max(offset - params.count, 0), scope)
+    return links
+
+
+def position_links(
+    params: ListParams,
+    resource_type: ResourceType,
+    codec: CursorCodec,
+    *,
+    requested: CursorPosition | None,
+    keys: Sequence[tuple[str, ...]],
+    more: bool,
+) -> dict[str, str]:
+    """``nextCursor`` and ``previousCursor`` of a page read by position.
+
+    ``requested``: the position the page was read from (None: the first page); ``keys``: the sort keys of
+    the page's rows, in order; ``more``: rows remain beyond the page in the direction it was read.
+    """
+    scope = cursor_scope(resource_type, params)
+    backward = requested is not None and requested.backward
+    links: dict[str, str] = {}
+    if not keys:
+        return links
+    if backward or more:
+        links["nextCursor"] = codec.encode_position(CursorPosition(tuple(keys[-1])), scope)
+    if more if backward else requested is not None:
+        links["previousCursor"] = codec.encode_position(CursorPosition(tuple(keys[0]), backward=True), scope)
     return links
 
 

@@ -24,6 +24,7 @@ from scim_bridge.scim.schema import CORE_GROUP
 from scim_bridge.scim.schema import GROUP
 from scim_bridge.scim.schema import OPSGENIE_GROUP
 from scim_bridge.scim.schema import USER
+from scim_bridge.scim.schema import ResourceType
 from scim_bridge.service import user_mapping as um
 from scim_bridge.service.context import add_meta
 from scim_bridge.service.context import relative
@@ -176,6 +177,15 @@ class MirrorIndexer:
             index.remove_resources(conn, GROUP, [gid for gid in group_ids if gid not in teams])
             index.index_resources(conn, GROUP, list(teams.values()))
 
+    def reindex(self, conn: Connection, user_ids: Collection[str], group_ids: Collection[str]) -> None:
+        mirror.lock_resources(conn, USER.id, user_ids)
+        mirror.lock_resources(conn, GROUP.id, group_ids)
+        for resource_type, ids, render in ((USER, user_ids, render_users), (GROUP, group_ids, render_teams)):
+            for part in chunks(sorted(ids), REBUILD_BATCH):
+                documents = render(conn, part)
+                index.remove_resources(conn, resource_type, [rid for rid in part if rid not in documents])
+                _index_changed(conn, resource_type, part, documents)
+
     def rebuild(self, conn: Connection) -> None:
         """Re-index only what changed (documents equal to the indexed ones are left alone), a batch of
         resources at a time so that memory stays flat whatever the size of the directory."""
@@ -192,7 +202,12 @@ class MirrorIndexer:
             present = set(wanted)
             index.remove_resources(conn, resource_type, [rid for rid in indexed if rid not in present])
             for part in chunks(wanted, REBUILD_BATCH):
-                documents = render(conn, part)
-                stored = index.documents(conn, resource_type, part)
-                changed = [doc for rid, doc in documents.items() if stored.get(rid) != normalize_json(doc)]
-                index.index_resources(conn, resource_type, changed)
+                _index_changed(conn, resource_type, part, render(conn, part))
+
+
+def _index_changed(
+    conn: Connection, resource_type: ResourceType, ids: Sequence[str], documents: dict[str, dict[str, Any]]
+) -> None:
+    stored = index.documents(conn, resource_type, ids)
+    changed = [doc for rid, doc in documents.items() if stored.get(rid) != normalize_json(doc)]
+    index.index_resources(conn, resource_type, changed)

@@ -150,7 +150,9 @@ class GroupService:
         """id -> (user name, snapshot) of every user, with the role that counts for role groups: a suspended
         user holds the suspended role upstream but belongs to the role group of the role it gets back (the
         one its ``roles`` shows and role-group changes set)."""
-        users = self.store.user_summaries()
+        # Only the role is read from the snapshot: at 100,000 users whole snapshots would take hundreds of MB.
+        users: dict[str, tuple[str, Any]] = {uid: (name, {"role": role})
+                                             for uid, (name, role) in self.store.user_roles().items()}
         for uid, held in self.store.all_suspensions().items():
             if uid in users:
                 name, upstream = users[uid]

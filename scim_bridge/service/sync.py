@@ -8,16 +8,20 @@ import socket
 import threading
 import time
 from collections.abc import Callable
+from collections.abc import Iterator
 from dataclasses import dataclass
+from dataclasses import field
 from dataclasses import replace
+from datetime import datetime
 from datetime import timedelta
 from typing import Any
 
 from scim_bridge.config import Settings
 from scim_bridge.directory import errors as d
 from scim_bridge.directory.base import Directory
+from scim_bridge.directory.base import PagedUsers
+from scim_bridge.directory.base import UserPage
 from scim_bridge.directory.models import DirectoryRole
-from scim_bridge.directory.models import DirectoryTeam
 from scim_bridge.directory.models import DirectoryUser
 from scim_bridge.scim import errors
 from scim_bridge.service.context import iso
@@ -31,15 +35,66 @@ from scim_bridge.store.records import GroupRecord
 from scim_bridge.store.records import Membership
 from scim_bridge.store.records import SyncGroup
 from scim_bridge.store.records import SyncUser
+from scim_bridge.store.sqlutil import chunks
 from scim_bridge.store.store import Store
 
 log = logging.getLogger(__name__)
 LEASE = "sync"
 LAST_SYNC = "last_sync"
 # Recorded with each successful sync: the shape of the search index it built. A mirror synced by a version
-# whose index differs (or had none) is synced again before it answers. 2: Users carry the extension's
-# ``suspended`` flag, and a suspended user's ``roleId`` is that of the role it gets back.
-INDEX_FORMAT = 2
+# whose index differs (or had none) is synced again before it answers.
+# 2: Users carry the extension's ``suspended`` flag, and a suspended user's ``roleId`` is that of the role it
+# gets back. 3: with the keyset order rows (scim_order).
+INDEX_FORMAT = 3
+
+
+PROGRESS = "sync_progress"  # the position of the current (or interrupted) run
+PAGE_SIZE = 100
+PAGE_OVERLAP = 100  # users read again when a run resumes
+TEAM_BATCH = 50  # teams written per transaction
+RESUME_WITHIN = timedelta(hours=6)  # an older interrupted run starts over
+
+
+@dataclass(frozen=True)
+class SyncProgress:
+    """Where a sync stands: ``phase`` ("users", "teams", "done"), items written so far of ``total``."""
+
+    phase: str
+    done: int
+    total: int
+
+
+ProgressHook = Callable[[SyncProgress], None]
+
+
+@dataclass
+class _Run:
+    """A sync run's position, kept in the store after every page."""
+
+    started: datetime
+    phase: str = "users"
+    offset: int = 0
+    users: int = 0
+    teams_done: list[str] = field(default_factory=list)
+    held: dict[str, str] = field(default_factory=dict)  # role name (lower case) -> role id, from the users
+    resumed_from: int | None = None
+
+    @classmethod
+    def resume(cls, saved: Any, moment: datetime) -> _Run:
+        if isinstance(saved, dict) and isinstance(saved.get("started"), str):
+            try:
+                started = datetime.fromisoformat(saved["started"])
+            except ValueError:
+                started = None
+            if started is not None and moment - started < RESUME_WITHIN and saved.get("phase") in ("users", "teams"):
+                return cls(started, saved["phase"], int(saved.get("offset") or 0), int(saved.get("users") or 0),
+                           [str(t) for t in saved.get("teams_done") or []], dict(saved.get("held") or {}),
+                           resumed_from=int(saved.get("offset") or 0))
+        return cls(moment)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"started": self.started.isoformat(), "phase": self.phase, "offset": self.offset,
+                "users": self.users, "teams_done": self.teams_done, "held": self.held}
 
 
 @dataclass(frozen=True)
@@ -55,12 +110,11 @@ class SyncService:
 
     def __init__(
         self, directory: Directory, store: Store, *, interval: float = 600.0,
-        progress: Callable[[str, int, int | None], None] | None = None, upstream: str = "opsgenie",
-        audit_retention_days: float = 0.0,
+        progress: ProgressHook | None = None, upstream: str = "opsgenie", audit_retention_days: float = 0.0,
     ) -> None:
         self.directory = directory
         self.store = store
-        # Told (stage, done, total or None) as a full sync reads users and teams: the CLI's progress display.
+        # Told each step of a run that is given no hook of its own: the CLI's progress display.
         self.progress = progress
         self.upstream = upstream  # SCIM_BRIDGE_UPSTREAM: which settings a failure message names
         self.audit_retention_days = audit_retention_days  # 0: the audit log is kept whole
@@ -78,23 +132,25 @@ class SyncService:
 
     @classmethod
     def for_settings(
-        cls, directory: Directory, store: Store, settings: Settings, *,
-        progress: Callable[[str, int, int | None], None] | None = None,
+        cls, directory: Directory, store: Store, settings: Settings, *, progress: ProgressHook | None = None,
     ) -> SyncService:
         """The sync the configuration asks for: its interval, upstream and the audit log's retention."""
         return cls(directory, store, interval=settings.sync_interval, progress=progress,
                    upstream=settings.upstream, audit_retention_days=settings.audit_retention_days)
 
     # --- running --------------------------------------------------------------------------
-    def run(self) -> SyncResult | None:
-        """One full sync now. Returns None when another replica holds the sync lease."""
+    def run(self, progress: ProgressHook | None = None) -> SyncResult | None:
+        """One full sync now. Returns None when another replica holds the sync lease.
+
+        ``progress`` is called after every page written (see :class:`SyncProgress`). A run interrupted by an
+        upstream failure (or a stopped process) is resumed by the next one, from where it stopped."""
         if not self._lock.acquire(blocking=False):
             return None  # this process is already syncing
         try:
             if not self.store.try_acquire_lease(LEASE, self.owner, ttl_seconds=max(60.0, self.interval)):
                 return None
             try:
-                return self._run_locked()
+                return self._run_locked(progress)
             finally:
                 self.prune_audit()
                 self.store.release_lease(LEASE, self.owner)
@@ -114,74 +170,115 @@ class SyncService:
             log.info("audit: %d events older than %g days deleted", pruned, self.audit_retention_days)
         return pruned
 
-    def _run_locked(self) -> SyncResult:
+    def _run_locked(self, progress: ProgressHook | None) -> SyncResult:
         started = time.monotonic()
+        run = _Run.resume(self.store.get_setting(PROGRESS), self.store.now())
+        report = progress or self.progress or (lambda _step: None)
         try:
-            users = []
-            for user in self.directory.iter_users():
-                users.append(user)
-                self._report("users", len(users), None)
-            listed = self.directory.list_teams()
-            teams = []
-            for team in listed:
-                teams.append(self.directory.get_team(team.id))
-                self._report("teams", len(teams), len(listed))
+            users = self._sync_users(run, report)
+            teams = self._sync_teams(run, report)
             roles = self.directory.list_roles()
         except d.DirectoryError as exc:
-            failed = {"at": iso(now()), "ok": False, "error": exc.message, "request_id": exc.request_id}
+            failed = {"at": iso(now()), "ok": False, "error": exc.message, "request_id": exc.request_id,
+                      "resumable": True}
             self.store.put_setting(LAST_SYNC, failed)
             self._tell({**failed, "seconds": round(time.monotonic() - started, 3)})
             raise
-        self._apply(users, teams, roles)
-        result = SyncResult(
-            users=len(users), teams=len(teams), roles=len(roles), seconds=time.monotonic() - started
-        )
+        self._apply_roles(roles, run.held)
+        self.store.sweep_sync(run.started)
+        self.store.put_setting(PROGRESS, None)
+        result = SyncResult(users=users, teams=teams, roles=len(roles), seconds=time.monotonic() - started)
         done = {"at": iso(now()), "ok": True, "users": result.users, "teams": result.teams,
-                "roles": result.roles, "seconds": round(result.seconds, 3), "index": INDEX_FORMAT}
+                "roles": result.roles, "seconds": round(result.seconds, 3), "index": INDEX_FORMAT,
+                **({"resumed_at_user": run.resumed_from} if run.resumed_from is not None else {})}
         self.store.put_setting(LAST_SYNC, done)
         self._tell(done)
         self._initial_done = True
         log.info("sync: %d users, %d teams, %d roles in %.2fs", result.users, result.teams, result.roles,
                  result.seconds)
+        report(SyncProgress("done", result.users + result.teams, result.users + result.teams))
         return result
-
-    def _report(self, stage: str, done: int, total: int | None) -> None:
-        if self.progress is not None:
-            self.progress(stage, done, total)
 
     def _tell(self, record: dict[str, Any]) -> None:
         for observer in self.observers:
             observer(record)
 
-    def _apply(self, users: list[DirectoryUser], teams: list[DirectoryTeam], roles: list[DirectoryRole]) -> None:
-        # A user list carries no contacts: keep the ones the mirror learnt from single reads.
-        contacts = {r.id: r.upstream.get("contacts") for r in self.store.list_users()}
-        user_rows: list[SyncUser] = []
-        for user in users:
-            snapshot = user.to_json()
-            if snapshot.get("contacts") is None:
-                snapshot["contacts"] = contacts.get(user.id)
-            user_rows.append(SyncUser(user.id, user.username, snapshot))
-        known_users = {u.id for u in users}
-        group_rows: list[SyncGroup] = []
-        for team in teams:
-            members = [
-                Membership(group_id=team.id, user_id=m.user_id, role=m.role)
-                for m in team.members or ()
-                if m.user_id in known_users
-            ]
-            upstream: dict[str, Any] = {"id": team.id, "name": team.name, "description": team.description}
-            group_rows.append(SyncGroup(team.id, "team", team.name, upstream, members))
+    def _sync_users(self, run: _Run, report: ProgressHook) -> int:
+        """Read the users page by page (one call each) and write each page; the position is kept, so an
+        interrupted run goes on from there (one page back, in case a deletion upstream moved users up)."""
+        if run.phase != "users":
+            return run.users
+        offset = max(0, run.offset - PAGE_OVERLAP) if run.offset else 0
+        for page in self._user_pages(offset):
+            fetched = self.store.now()
+            known = self.store.get_users([u.id for u in page.users])
+            rows: list[SyncUser] = []
+            for user in page.users:
+                snapshot = user.to_json()
+                if snapshot.get("contacts") is None and user.id in known:
+                    # A user list carries no contacts: keep the ones the mirror learnt from single reads.
+                    snapshot["contacts"] = known[user.id].upstream.get("contacts")
+                rows.append(SyncUser(user.id, user.username, snapshot))
+                if user.role and user.role_id:
+                    run.held[user.role.lower()] = user.role_id
+            self.store.apply_sync_page(rows, None, started_at=fetched)
+            run.users = max(run.users, page.offset + len(page.users))
+            run.offset = page.next_offset or 0
+            if page.next_offset is None:
+                run.phase = "teams"
+            self.store.put_setting(PROGRESS, run.to_json())
+            report(SyncProgress("users", run.users, max(page.total, run.users)))
+        run.phase = "teams"
+        return run.users
+
+    def _user_pages(self, offset: int) -> Iterator[UserPage]:
+        if isinstance(self.directory, PagedUsers):
+            yield from self.directory.user_pages(offset)
+            return
+        batch: list[DirectoryUser] = []
+        position = 0
+        for user in self.directory.iter_users():  # no offsets: read from the start, write from the position
+            position += 1
+            if position > offset:
+                batch.append(user)
+            if len(batch) == PAGE_SIZE:
+                yield UserPage(batch, position - len(batch), position, position)
+                batch = []
+        yield UserPage(batch, position - len(batch), None, position)
+
+    def _sync_teams(self, run: _Run, report: ProgressHook) -> int:
+        """The team list (one call), then each team's roster (one call each), written a batch at a time."""
+        listed = sorted(t.id for t in self.directory.list_teams())
+        done = set(run.teams_done)
+        pending = [team_id for team_id in listed if team_id not in done]
+        for part in chunks(pending, TEAM_BATCH):
+            fetched = self.store.now()
+            rows: list[SyncGroup] = []
+            for team_id in part:
+                try:
+                    team = self.directory.get_team(team_id)
+                except d.NotFoundError:
+                    continue  # deleted since the list was read: the sweep removes it
+                members = [Membership(group_id=team.id, user_id=m.user_id, role=m.role) for m in team.members or ()]
+                upstream: dict[str, Any] = {"id": team.id, "name": team.name, "description": team.description}
+                rows.append(SyncGroup(team.id, "team", team.name, upstream, members))
+            self.store.apply_sync_page(None, rows, started_at=fetched)
+            run.teams_done += list(part)
+            self.store.put_setting(PROGRESS, run.to_json())
+            report(SyncProgress("teams", len(run.teams_done), len(listed) + len(done - set(listed))))
+        return len(listed)
+
+    def _apply_roles(self, roles: list[DirectoryRole], held: dict[str, str]) -> None:
         # OpsGenie may not list the built-in roles' ids; every user carries its role's id, and the mirror keeps
         # what it learnt before for a role nobody holds now.
-        held = {u.role.lower(): u.role_id for u in users if u.role and u.role_id}
         known = {g.id: g.upstream.get("id") for g in self.store.list_groups("role")}
+        rows: list[SyncGroup] = []
         for role in roles:
             gid = role_group_id(role.name)
             upstream = role_upstream(role)
             upstream["id"] = role.id or held.get(role.name.lower()) or known.get(gid) or ""
-            group_rows.append(SyncGroup(gid, "role", role_group_name(role.name), upstream))
-        self.store.apply_sync(user_rows, group_rows)
+            rows.append(SyncGroup(gid, "role", role_group_name(role.name), upstream))
+        self.store.apply_sync_page(None, rows)
 
     def refresh_roles(self) -> None:
         """Re-read the roles alone (one call), e.g. when a client names a role the mirror lacks."""

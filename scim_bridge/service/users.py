@@ -37,6 +37,8 @@ from scim_bridge.service.errors import upstream_errors
 from scim_bridge.service.naming import role_group_name
 from scim_bridge.service.sync import SyncService
 from scim_bridge.store.errors import StoreConflict
+from scim_bridge.store.keyset import KeysetPage
+from scim_bridge.store.order import Position
 from scim_bridge.store.records import Membership
 from scim_bridge.store.records import Suspension
 from scim_bridge.store.records import UserRecord
@@ -148,6 +150,33 @@ class UserService:
         indexed = self.store.search_index(USER, node, sort_by=sort_by, descending=descending,
                                           start_index=start_index, count=count)
         return indexed.total, [ctx.absolute(doc) for doc in indexed.resources]
+
+    def keyset_page(
+        self,
+        ctx: RequestContext,
+        node: FilterNode | None,
+        *,
+        sort_by: AttributePath | None,
+        descending: bool,
+        after: tuple[str, ...] | None,
+        backward: bool,
+        count: int,
+    ) -> KeysetPage | None:
+        """The users following (``backward``: preceding) the position ``after`` (None: from the start), for
+        cursor paging; None when this query pages by offset (a read-through look-up, or a sortBy without
+        keyset order)."""
+        lookup = simple_equality(node) if node is not None else None
+        if self.settings.read_through and lookup is not None and lookup[0].dotted().lower() in ("username", "id"):
+            return None
+        if after is not None and len(after) != len(Position._fields):
+            return None
+        self.sync.ensure_initial()
+        page = self.store.keyset_page(USER, node, sort_by=sort_by, descending=descending,
+                                      after=Position(*after) if after is not None else None, count=count,
+                                      backward=backward)
+        if page is None:
+            return None
+        return replace(page, resources=[ctx.absolute(doc) for doc in page.resources])
 
     def _candidates(self, path: AttributePath, value: str) -> list[UserRecord]:
         """The user an equality on userName or id names, read upstream (read-through)."""

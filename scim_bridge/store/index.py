@@ -72,6 +72,7 @@ from scim_bridge.scim.schema import INTEGER
 from scim_bridge.scim.schema import Attribute
 from scim_bridge.scim.schema import AttributePath
 from scim_bridge.scim.schema import ResourceType
+from scim_bridge.store import order
 from scim_bridge.store.sqlutil import chunks
 from scim_bridge.store.sqlutil import normalize_json
 from scim_bridge.store.tables import scim_resources
@@ -117,22 +118,38 @@ def index_resources(conn: Connection, resource_type: ResourceType, resources: Se
     documents = {str(resource["id"]): normalize_json(resource) for resource in resources}
     paths = searchable_paths(resource_type)
     sqlite = conn.dialect.name == "sqlite"
+    ordered = {p.dotted(): p.target for p in paths if p.dotted() in order.ORDERED_PATHS.get(kind, ())}
     wanted: dict[str, list[tuple[Any, ...]]] = {}
+    positions: dict[str, tuple[datetime | None, dict[str, str | datetime]]] = {}
     for resource_id, document in documents.items():
         rows = wanted[resource_id] = []
-        for row in _value_rows(kind, resource_id, document, paths):
+        sort_values: dict[str, str | datetime] = {}
+        for row in value_rows(kind, resource_id, document, paths):
+            if row["sort_key"] and row["path"] in ordered:
+                value = _order_value(row, ordered[row["path"]])
+                if value is not None:
+                    sort_values[row["path"]] = value
             if sqlite and row["value_time"] is not None:
                 row["value_time"] = _sqlite_time(row["value_time"])
             rows.append(tuple(row[name] for name in _VALUE_COLUMNS))
+        positions[resource_id] = (created_of(document), sort_values)
+    order.write(conn, kind, positions)
     if len(documents) <= IN_PLACE_LIMIT:
         _update_in_place(conn, kind, documents, wanted)
         return
-    remove_resources(conn, resource_type, list(documents))
-    resource_rows = [{"kind": kind, "id": rid, "created": _created(doc), "document": doc}
+    remove_resources(conn, resource_type, list(documents), keep_order=True)
+    resource_rows = [{"kind": kind, "id": rid, "created": created_of(doc), "document": doc}
                      for rid, doc in documents.items()]
     for resource_chunk in chunks(resource_rows):
         conn.execute(insert(scim_resources), list(resource_chunk))
     _insert_values(conn, [row for rows in wanted.values() for row in rows])
+
+
+def _order_value(row: dict[str, Any], attribute: Attribute) -> str | datetime | None:
+    """The value a sortable path orders by, as the query-time sort compares it (see ``_typed_column``)."""
+    if attribute.type == DATETIME:
+        return row["value_time"]  # type: ignore[no-any-return]
+    return row["value_text"] if attribute.case_exact else row["value_lower"]  # type: ignore[no-any-return]
 
 
 # Up to this many resources per call are re-indexed by difference (see index_resources).
@@ -172,10 +189,10 @@ def _update_in_place(
         updated = conn.execute(
             scim_resources.update()
             .where(scim_resources.c.kind == kind, scim_resources.c.id == resource_id)
-            .values(created=_created(document), document=document)
+            .values(created=created_of(document), document=document)
         ).rowcount
         if not updated:
-            conn.execute(insert(scim_resources).values(kind=kind, id=resource_id, created=_created(document),
+            conn.execute(insert(scim_resources).values(kind=kind, id=resource_id, created=created_of(document),
                                                        document=document))
         have = {row[:key_width]: tuple(row) for row in conn.exec_driver_sql(select_values, (kind, resource_id))}
         rows = {row[:key_width]: row for row in wanted[resource_id]}
@@ -210,21 +227,26 @@ def documents(conn: Connection, resource_type: ResourceType, ids: Sequence[str])
     return found
 
 
-def remove_resources(conn: Connection, resource_type: ResourceType, ids: Sequence[str]) -> None:
-    """Remove the resources with these ids (absent ones are ignored)."""
+def remove_resources(
+    conn: Connection, resource_type: ResourceType, ids: Sequence[str], *, keep_order: bool = False
+) -> None:
+    """Remove the resources with these ids (absent ones are ignored); ``keep_order`` when they are re-indexed
+    at once and their order rows are already written."""
     kind = resource_type.id
+    if not keep_order:
+        order.remove(conn, kind, ids)
     for chunk in chunks(list(ids)):
         conn.execute(delete(scim_values).where(scim_values.c.kind == kind, scim_values.c.resource_id.in_(chunk)))
         conn.execute(delete(scim_resources).where(scim_resources.c.kind == kind, scim_resources.c.id.in_(chunk)))
 
 
-def _created(document: dict[str, Any]) -> datetime | None:
+def created_of(document: dict[str, Any]) -> datetime | None:
     meta = document.get("meta")
     created = meta.get("created") if isinstance(meta, dict) else None
     return parse_datetime(created) if isinstance(created, str) else None
 
 
-def _value_rows(
+def value_rows(
     kind: str, resource_id: str, document: dict[str, Any], paths: Iterable[AttributePath]
 ) -> Iterator[dict[str, Any]]:
     for path in paths:
@@ -319,7 +341,7 @@ def search(
     order: list[ColumnElement[Any]] = []
     if sort_by is not None:
         s = scim_values.alias("s")
-        sort_path, attribute = _sort_target(sort_by)
+        sort_path, attribute = sort_target(sort_by)
         source = r.outerjoin(
             s,
             and_(
@@ -344,7 +366,7 @@ def search(
     return SearchPage(total, [dict(row.document) for row in conn.execute(query)])
 
 
-def _sort_target(path: AttributePath) -> tuple[str, Attribute]:
+def sort_target(path: AttributePath) -> tuple[str, Attribute]:
     """The indexed path and attribute sortBy reads: a complex attribute sorts by its ``value``."""
     if path.sub_attribute is None and path.attribute.type == COMPLEX:
         value = path.attribute.sub("value")
@@ -362,6 +384,11 @@ def _typed_column(table: FromClause, attribute: Attribute) -> ColumnElement[Any]
     if attribute.type == DATETIME:
         return table.c.value_time
     return table.c.value_text if attribute.case_exact else table.c.value_lower
+
+
+def filter_condition(conn: Connection, kind: str, node: FilterNode) -> ColumnElement[bool]:
+    """The SQL condition on ``scim_resources`` (of ``kind``) that ``node`` stands for."""
+    return _Translator(conn.dialect.name, kind).top(node)
 
 
 class _Translator:

@@ -38,6 +38,10 @@ class Indexer(Protocol):
         """Index these users and groups again as they now are (removing those that are gone)."""
         ...
 
+    def reindex(self, conn: Connection, user_ids: Collection[str], group_ids: Collection[str]) -> None:
+        """As ``refresh``, writing only the documents that differ from the indexed ones (a sync page)."""
+        ...
+
     def rebuild(self, conn: Connection) -> None:
         """Make the index match every user and group of the mirror (after a full sync)."""
         ...

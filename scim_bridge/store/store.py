@@ -23,9 +23,11 @@ from scim_bridge.store import audit
 from scim_bridge.store import coordination
 from scim_bridge.store import groups
 from scim_bridge.store import index
+from scim_bridge.store import keyset
 from scim_bridge.store import members as member_ops
 from scim_bridge.store import migrate
 from scim_bridge.store import mirror
+from scim_bridge.store import order
 from scim_bridge.store import sync
 from scim_bridge.store import users
 from scim_bridge.store.engine import DEFAULT_BUSY_TIMEOUT_MS
@@ -62,6 +64,7 @@ class Store:
         self._current: ContextVar[Connection | None] = ContextVar(f"store-{id(self)}", default=None)
         self._dirty: ContextVar[mirror.Dirty | None] = ContextVar(f"store-dirty-{id(self)}", default=None)
         self._indexer: mirror.Indexer | None = None
+        self._marks = keyset.PageMarks()
 
     @classmethod
     def from_url(
@@ -78,6 +81,10 @@ class Store:
     def dialect(self) -> str:
         """ "sqlite" or "postgresql"."""
         return self._engine.dialect.name
+
+    def now(self) -> datetime:
+        """The store's clock: what it writes into ``synced_at`` and ``last_modified``."""
+        return self._clock()
 
     def set_indexer(self, indexer: mirror.Indexer | None) -> None:
         """Keep the SCIM search index in step with every write from now on (see ``mirror.py``)."""
@@ -187,13 +194,53 @@ class Store:
         start_index: int = 1,
         count: int = 100,
     ) -> index.SearchPage:
-        """One page of indexed resources and the exact total, from one snapshot."""
+        """One page of indexed resources and the exact total, from one snapshot.
+
+        Orders with keyset rows (the default one and sortBy on the paths of ``order.ORDERED_PATHS``) reach
+        the page from a remembered boundary (see ``keyset.py``); others sort at query time.
+        """
+        path = keyset.order_path(resource_type, sort_by)
+        with self._snapshot() as conn:
+            if path is None:
+                return index.search(conn, resource_type, node, sort_by=sort_by, descending=descending,
+                                    start_index=start_index, count=count)
+            page = keyset.page_at(conn, resource_type, node, path, descending=descending,
+                                  start_index=start_index, count=count, marks=self._marks)
+            return index.SearchPage(page.total, page.resources)
+
+    def keyset_page(
+        self,
+        resource_type: ResourceType,
+        node: FilterNode | None,
+        *,
+        sort_by: AttributePath | None,
+        descending: bool,
+        after: order.Position | None,
+        count: int,
+        backward: bool = False,
+    ) -> keyset.KeysetPage | None:
+        """The page following (``backward``: preceding) position ``after``; None when ``sort_by`` has no keyset
+        order (page by index then)."""
+        path = keyset.order_path(resource_type, sort_by)
+        if path is None:
+            return None
+        with self._snapshot() as conn:
+            return keyset.page_after(conn, resource_type, node, path, descending=descending, after=after,
+                                     count=count, backward=backward)
+
+    @contextmanager
+    def _snapshot(self) -> Iterator[Connection]:
+        """A read transaction; on PostgreSQL one snapshot (REPEATABLE READ), so that totalResults always
+        matches the page."""
         outer = self._current.get()
         if outer is not None:
-            return index.search(outer, resource_type, node, sort_by=sort_by, descending=descending,
-                                start_index=start_index, count=count)
-        return index.search_on(self._engine, resource_type, node, sort_by=sort_by, descending=descending,
-                               start_index=start_index, count=count)
+            yield outer
+            return
+        with self._engine.connect() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.execution_options(isolation_level="REPEATABLE READ")
+            with conn.begin():
+                yield conn
 
     def indexed_documents(self, resource_type: ResourceType, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
         """The indexed documents of these ids (those present), by id."""
@@ -216,6 +263,11 @@ class Store:
         with self._read() as conn:
             return users.user_summaries(conn, user_ids)
 
+    def user_roles(self) -> dict[str, tuple[str, str]]:
+        """id -> (user_name, upstream role name) of every user: a narrow read for role groups."""
+        with self._read() as conn:
+            return users.user_roles(conn)
+
     def user_names(self, user_ids: Sequence[str]) -> dict[str, str]:
         """id -> user_name of the given users that exist: a narrow read for large rosters."""
         with self._read() as conn:
@@ -230,6 +282,11 @@ class Store:
         """Users ordered by (created, id)."""
         with self._read() as conn:
             return users.list_users(conn, offset, limit)
+
+    def users_after(self, after: UserRecord | None, limit: int) -> list[UserRecord]:
+        """A page of users in (created, id) order following ``after``: a walk costs the same at any depth."""
+        with self._read() as conn:
+            return users.users_after(conn, after, limit)
 
     def count_users(self) -> int:
         with self._read() as conn:
@@ -383,19 +440,50 @@ class Store:
         Rows modified at or after ``started_at`` (when the snapshot began) are newer than the
         snapshot and are neither updated nor deleted. StoreConflict if upstream names collide.
         """
+        with self._sync_transaction() as conn:
+            stats = sync.apply_sync(conn, users_snapshot, groups_snapshot, group_kinds, started_at, self._clock())
+            if self._indexer is not None:
+                self._indexer.rebuild(conn)
+            return stats
+
+    def apply_sync_page(
+        self,
+        users_snapshot: Sequence[sync.UserSnapshot] | None,
+        groups_snapshot: Sequence[sync.GroupSnapshot] | None,
+        *,
+        started_at: datetime | None = None,
+    ) -> SyncStats:
+        """One page of a sync in a transaction of its own: insert and update these users or groups (and
+        rosters) as ``apply_sync`` does, remove nothing, re-index what changed. Finish the run with
+        :meth:`sweep_sync`."""
+        with self._sync_transaction() as conn:
+            stats, touched_users, touched_groups = sync.apply_page(
+                conn, users_snapshot, groups_snapshot, started_at, self._clock())
+            if self._indexer is not None:
+                self._indexer.reindex(conn, touched_users, touched_groups)
+            return stats
+
+    def sweep_sync(
+        self, run_started: datetime, *, group_kinds: Collection[str] = GROUP_KINDS, sweep_users: bool = True
+    ) -> SyncStats:
+        """End a paged sync: remove the users and groups the run (begun at ``run_started``) did not see."""
+        with self._sync_transaction() as conn:
+            swept = sync.sweep(conn, run_started, group_kinds, self._clock(), sweep_users=sweep_users)
+            if self._indexer is not None:
+                self._indexer.refresh(conn, swept.users, swept.groups)
+                self._indexer.reindex(conn, swept.touched_users, swept.touched_groups)
+            return swept.stats
+
+    @contextmanager
+    def _sync_transaction(self) -> Iterator[Connection]:
         if self._current.get() is not None:
-            raise StoreError("apply_sync runs in its own transaction, not inside transaction()")
+            raise StoreError("a sync runs in its own transactions, not inside transaction()")
         with self._engine.connect() as conn:
             conn.execution_options(**{WRITE_OPTION: True})
             try:
                 with conn.begin():
                     lock_exclusive(conn, DIRECTORY_LOCK)
-                    stats = sync.apply_sync(
-                        conn, users_snapshot, groups_snapshot, group_kinds, started_at, self._clock()
-                    )
-                    if self._indexer is not None:
-                        self._indexer.rebuild(conn)
-                    return stats
+                    yield conn
             except IntegrityError as exc:
                 raise translate_integrity_error(exc) from exc
 

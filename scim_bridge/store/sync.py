@@ -15,10 +15,13 @@ from dataclasses import field
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import ColumnElement
 from sqlalchemy import Table
+from sqlalchemy import and_
 from sqlalchemy import bindparam
 from sqlalchemy import delete
 from sqlalchemy import insert
+from sqlalchemy import or_
 from sqlalchemy import select
 from sqlalchemy import update
 from sqlalchemy.engine import Connection
@@ -269,3 +272,145 @@ def apply_sync(
     stats.memberships_removed = len(removals)
     stats.memberships_changed = len(role_changes)
     return stats
+
+
+# ---------------------------------------------------------------------------------------------------------
+# A sync page by page: each page is applied on its own (nothing is removed then), and once every page is in,
+# rows the run did not see are swept. Memory and transaction size follow the page, not the directory.
+
+
+def _load_ids(
+    conn: Connection, table: Table, columns: Iterable[str], ids: Collection[str]
+) -> dict[str, dict[str, Any]]:
+    found: dict[str, dict[str, Any]] = {}
+    for part in chunks(sorted(ids)):
+        stmt = select(*(table.c[name] for name in ("id", *columns))).where(table.c.id.in_(part))
+        found.update({row["id"]: dict(row) for row in conn.execute(stmt).mappings()})
+    return found
+
+
+def _park_name_holders(conn: Connection, table: Table, names: _Names, incoming: dict[str, dict[str, Any]],
+                       where: ColumnElement[bool] | None = None) -> None:
+    """Rows outside the page holding a name the page brings: renamed upstream, their own page will give them
+    their new name (or the sweep removes them). Until then they hold a temporary one."""
+    wanted = {row[names.lower]: key for key, row in incoming.items()}
+    for part in chunks(sorted(wanted)):
+        stmt = select(table.c.id, table.c[names.lower]).where(table.c[names.lower].in_(part))
+        if where is not None:
+            stmt = stmt.where(where)
+        holders = [row.id for row in conn.execute(stmt) if wanted[row[1]] != row.id]
+        for holder in holders:
+            conn.execute(update(table).where(table.c.id == holder).values({names.lower: _RENAME_PREFIX + holder}))
+
+
+def apply_page(
+    conn: Connection,
+    user_snapshot: Sequence[UserSnapshot] | None,
+    group_snapshot: Sequence[GroupSnapshot] | None,
+    started_at: datetime | None,
+    now: datetime,
+) -> tuple[SyncStats, set[str], set[str]]:
+    """Apply one page of a sync: insert and update these users or groups (and the groups' rosters), remove
+    nothing. Returns the stats and the users and groups whose documents may have changed."""
+    stats = SyncStats()
+    touched_users: set[str] = set()
+    touched_groups: set[str] = set()
+    if user_snapshot:
+        incoming = _user_rows(user_snapshot)
+        stored = _load_ids(conn, users, ("user_name", "username_lower", "upstream", "version", "last_modified"),
+                           incoming)
+        plan = _plan(stored, incoming, _USER_NAMES, (), started_at, now)
+        _park_name_holders(conn, users, _USER_NAMES, {k: v for k, v in incoming.items() if k not in plan.skipped})
+        _execute(conn, users, plan, _USER_NAMES, now)
+        touched_users.update(incoming)
+        stats.users_added, stats.users_updated = len(plan.inserts), len(plan.updates)
+        stats.users_unchanged, stats.users_skipped = len(plan.unchanged), len(plan.skipped)
+    if group_snapshot:
+        incoming, with_members = _group_rows(group_snapshot)
+        columns = ("kind", "display_name", "display_lower", "upstream", "members_known", "version", "last_modified")
+        stored = _load_ids(conn, groups, columns, incoming)
+        plan = _plan(stored, incoming, _GROUP_NAMES, (), started_at, now, {"members_known": False})
+        for kind in {row["kind"] for row in incoming.values()}:
+            _park_name_holders(conn, groups, _GROUP_NAMES,
+                               {k: v for k, v in incoming.items() if k not in plan.skipped and v["kind"] == kind},
+                               groups.c.kind == kind)
+        _execute(conn, groups, plan, _GROUP_NAMES, now)
+        touched_groups.update(incoming)
+        rosters = {g[0]: g[4] for g in group_snapshot if g[0] in with_members and g[4] is not None}
+        touched_users |= _apply_rosters(conn, rosters, plan, now, stats)
+        stats.groups_added, stats.groups_updated = len(plan.inserts), len(plan.updates)
+        stats.groups_unchanged, stats.groups_skipped = len(plan.unchanged), len(plan.skipped)
+    return stats, touched_users, touched_groups
+
+
+def _apply_rosters(conn: Connection, rosters: dict[str, Sequence[Membership]], plan: _Plan, now: datetime,
+                   stats: SyncStats) -> set[str]:
+    """Make the rosters of these groups the given ones; returns the users who joined, left or changed role."""
+    named = {m.user_id for members in rosters.values() for m in members}
+    known = set(_load_ids(conn, users, (), named))
+    current: dict[str, dict[str, str]] = {}
+    for part in chunks(sorted(rosters)):
+        for group_id, user_id, role in conn.execute(select(memberships).where(memberships.c.group_id.in_(part))):
+            current.setdefault(group_id, {})[user_id] = role
+    removals: list[tuple[str, str]] = []
+    additions: list[Membership] = []
+    role_changes: list[Membership] = []
+    changed_groups: set[str] = set()
+    for group_id, members in rosters.items():
+        if group_id in plan.skipped:
+            continue
+        wanted = {m.user_id: m.role for m in members if m.user_id in known}
+        stats.memberships_ignored += len({m.user_id for m in members}) - len(wanted)
+        have = current.get(group_id, {})
+        before = len(removals) + len(additions) + len(role_changes)
+        removals.extend((group_id, u) for u in have if u not in wanted)
+        additions.extend(Membership(group_id, u, r) for u, r in wanted.items() if u not in have)
+        role_changes.extend(Membership(group_id, u, r) for u, r in wanted.items() if u in have and have[u] != r)
+        if len(removals) + len(additions) + len(role_changes) != before:
+            changed_groups.add(group_id)
+    apply_roster_changes(conn, removals, additions, role_changes)
+    bumped = {row["id"] for row in plan.inserts} | {row["b_id"] for row in plan.updates if row["last_modified"] == now}
+    bump_groups(conn, changed_groups - bumped, now)
+    stats.memberships_added += len(additions)
+    stats.memberships_removed += len(removals)
+    stats.memberships_changed += len(role_changes)
+    return {u for _, u in removals} | {m.user_id for m in additions} | {m.user_id for m in role_changes}
+
+
+@dataclass
+class Swept:
+    """What :func:`sweep` removed, and the documents that changed with it."""
+
+    stats: SyncStats
+    users: set[str]
+    groups: set[str]
+    touched_users: set[str]
+    touched_groups: set[str]
+
+
+def sweep(
+    conn: Connection, run_started: datetime, group_kinds: Collection[str], now: datetime, *, sweep_users: bool = True
+) -> Swept:
+    """Remove the users (with ``sweep_users``) and the groups of ``group_kinds`` that the run started at
+    ``run_started`` did not see and nobody wrote since; groups that lost members are bumped."""
+    stats = SyncStats()
+
+    def unseen(table: Table) -> ColumnElement[bool]:
+        return and_(or_(table.c.synced_at.is_(None), table.c.synced_at < run_started),
+                    table.c.last_modified < run_started)
+
+    gone_users = set(conn.execute(select(users.c.id).where(unseen(users))).scalars()) if sweep_users else set()
+    gone_groups = set(conn.execute(
+        select(groups.c.id).where(unseen(groups), groups.c.kind.in_(sorted(group_kinds)))).scalars())
+    losing: set[str] = set()
+    for part in chunks(sorted(gone_users)):
+        losing.update(conn.execute(select(memberships.c.group_id).where(memberships.c.user_id.in_(part))).scalars())
+    leaving: set[str] = set()
+    for part in chunks(sorted(gone_groups)):
+        leaving.update(conn.execute(select(memberships.c.user_id).where(memberships.c.group_id.in_(part))).scalars())
+    _delete_ids(conn, suspensions, "user_id", sorted(gone_users))
+    _delete_ids(conn, users, "id", sorted(gone_users))
+    _delete_ids(conn, groups, "id", sorted(gone_groups))
+    bump_groups(conn, losing - gone_groups, now)
+    stats.users_removed, stats.groups_removed = len(gone_users), len(gone_groups)
+    return Swept(stats, gone_users, gone_groups, leaving - gone_users, losing - gone_groups)

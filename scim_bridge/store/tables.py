@@ -180,7 +180,35 @@ rate_slots = Table(
     Index("ix_rate_slots_domain_at", "domain", "at"),
 )
 
-MIRROR_TABLES = (scim_values, scim_resources, rate_slots, rate_domains)
+
+
+# --- Keyset order of the search index (migration 0008) ---------------------------------------
+# One row per indexed resource and sortable path ("" is the default order): ``value_key`` encodes the sort
+# value so that byte order is the SCIM order ("1" + value, "2" when missing), ``tie_key`` the default order
+# (created, then id). Paging walks the index (kind, sort_path, value_key, tie_key) from a position.
+scim_order = Table(
+    "scim_order",
+    metadata,
+    Column("kind", String, nullable=False),
+    Column("sort_path", String, nullable=False),
+    Column("resource_id", IndexText, nullable=False),
+    Column("value_key", IndexText, nullable=False),
+    Column("tie_key", IndexText, nullable=False),
+    PrimaryKeyConstraint("kind", "resource_id", "sort_path", name="pk_scim_order"),
+    Index("ix_scim_order_position", "kind", "sort_path", "value_key", "tie_key"),
+)
+
+# A counter per resource kind, moved by every write to the index: remembered page boundaries of one
+# generation are valid until the next write.
+scim_generations = Table(
+    "scim_generations",
+    metadata,
+    Column("kind", String, primary_key=True),
+    Column("generation", BigInteger, nullable=False),
+)
+
+MIRROR_TABLES = (scim_values, scim_resources, scim_order, scim_generations, rate_slots, rate_domains)
+
 
 # Operator console: its sessions (a logout deletes the row, so the cookie stops working everywhere) and its
 # failed logins (one row per failure and throttle key, shared by every worker and replica). Times are seconds

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import delete
 from sqlalchemy import func
 from sqlalchemy import select
+from sqlalchemy import tuple_
 from sqlalchemy.engine import Connection
 
 from scim_bridge.store.members import bump_groups
@@ -52,6 +53,16 @@ def get_users(conn: Connection, user_ids: Sequence[str]) -> dict[str, UserRecord
     return found
 
 
+def user_roles(conn: Connection) -> dict[str, tuple[str, str]]:
+    """id -> (user_name, upstream role name) of every user; the snapshots are read one row at a time and not
+    kept, so memory holds two short strings per user."""
+    found: dict[str, tuple[str, str]] = {}
+    for row in conn.execute(select(users.c.id, users.c.user_name, users.c.upstream)):
+        upstream = row.upstream if isinstance(row.upstream, dict) else {}
+        found[row.id] = (row.user_name, str(upstream.get("role") or ""))
+    return found
+
+
 def user_summaries(conn: Connection, user_ids: Sequence[str] | None) -> dict[str, tuple[str, Any]]:
     """id -> (user_name, upstream) of the given users (or all), without the full records."""
     columns = select(users.c.id, users.c.user_name, users.c.upstream)
@@ -81,6 +92,14 @@ def get_user_by_username(conn: Connection, username: str) -> UserRecord | None:
 
 def list_users(conn: Connection, offset: int = 0, limit: int | None = None) -> list[UserRecord]:
     stmt = select(users).order_by(*_ORDER).offset(offset).limit(limit)
+    return [user_from_row(row) for row in conn.execute(stmt).mappings()]
+
+
+def users_after(conn: Connection, after: UserRecord | None, limit: int) -> list[UserRecord]:
+    """Up to ``limit`` users following ``after`` in (created, id) order (from the first when None)."""
+    stmt = select(users).order_by(*_ORDER).limit(limit)
+    if after is not None:
+        stmt = stmt.where(tuple_(*_ORDER) > tuple_(after.created, after.id))
     return [user_from_row(row) for row in conn.execute(stmt).mappings()]
 
 

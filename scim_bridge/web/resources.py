@@ -13,9 +13,11 @@ from scim_bridge.scim import errors
 from scim_bridge.scim.listing import ListParams
 from scim_bridge.scim.listing import cursor_links
 from scim_bridge.scim.listing import cursor_list_response
+from scim_bridge.scim.listing import cursor_scope
 from scim_bridge.scim.listing import list_response
 from scim_bridge.scim.listing import page_start
 from scim_bridge.scim.listing import parse_list_params
+from scim_bridge.scim.listing import position_links
 from scim_bridge.scim.patch import apply_patch
 from scim_bridge.scim.patch import parse_patch_request
 from scim_bridge.scim.payloads import load_resource
@@ -32,6 +34,7 @@ from scim_bridge.scim.versions import etag_matches
 from scim_bridge.scim.versions import require_version
 from scim_bridge.service.context import RequestContext
 from scim_bridge.service.naming import with_role_aliases
+from scim_bridge.store.keyset import KeysetPage
 from scim_bridge.web.http import context
 from scim_bridge.web.http import json_body
 from scim_bridge.web.http import query_args
@@ -72,9 +75,22 @@ def _single(resource: dict[str, Any], resource_type: ResourceType, status: int =
 PageOf = Callable[[RequestContext, ListParams, int], tuple[int, list[dict[str, Any]]]]
 
 
-def _list(resource_type: ResourceType, params: ListParams, page_of: PageOf) -> Response:
-    """A list or search answer: index paging (``startIndex``) or cursor paging (RFC 9865 ``cursor``)."""
+# (context, list parameters, position or None, backward) -> the page read by keyset, or None (page by offset)
+KeysetOf = Callable[[RequestContext, ListParams, tuple[str, ...] | None, bool], KeysetPage | None]
+
+
+def _list(resource_type: ResourceType, params: ListParams, page_of: PageOf, keyset_of: KeysetOf | None = None
+          ) -> Response:
+    """A list or search answer: index paging (``startIndex``) or cursor paging (RFC 9865 ``cursor``).
+
+    Cursors of queries with a keyset order hold a position (the sort keys of the row they follow), so a walk
+    neither skips nor repeats rows when others are written meanwhile; other cursors hold an offset.
+    """
     codec = bridge().cursor_codec
+    if params.cursor is not None and keyset_of is not None:
+        keyset_answer = _keyset_list(resource_type, params, keyset_of)
+        if keyset_answer is not None:
+            return keyset_answer
     start = page_start(params, resource_type, codec)
     proj = (params.attributes, params.excluded_attributes)
     total, page = page_of(context(), params, start)
@@ -83,6 +99,23 @@ def _list(resource_type: ResourceType, params: ListParams, page_of: PageOf) -> R
         links = cursor_links(params, resource_type, codec, start_index=start, returned=len(page), total=total)
         return scim_response(cursor_list_response(shown, total, links))
     return scim_response(list_response(shown, total, start))
+
+
+def _keyset_list(resource_type: ResourceType, params: ListParams, keyset_of: KeysetOf) -> Response | None:
+    codec = bridge().cursor_codec
+    requested = (None if not params.cursor else
+                 codec.decode_any(params.cursor, cursor_scope(resource_type, params)))
+    if isinstance(requested, int):
+        return None  # an offset cursor (a query without keyset order)
+    after = requested.keys if requested is not None else None
+    page = keyset_of(context(), params, after, requested is not None and requested.backward)
+    if page is None:
+        return None
+    proj = (params.attributes, params.excluded_attributes)
+    shown = [_show(r, resource_type, proj) for r in page.resources]
+    links = position_links(params, resource_type, codec, requested=requested,
+                           keys=[tuple(p) for p in page.positions], more=page.more)
+    return scim_response(cursor_list_response(shown, page.total, links))
 
 
 def _list_params(source: dict[str, Any], resource_type: ResourceType, *, search: bool = False) -> ListParams:
@@ -147,9 +180,15 @@ def _user_page(ctx: RequestContext, params: ListParams, start: int) -> tuple[int
                                       start_index=start, count=params.count)
 
 
+def _user_keyset(ctx: RequestContext, params: ListParams, after: tuple[str, ...] | None, backward: bool
+                 ) -> KeysetPage | None:
+    return bridge().users.keyset_page(ctx, params.filter, sort_by=params.sort_by, descending=params.descending,
+                                      after=after, backward=backward, count=params.count)
+
+
 @bp.get("/Users")
 def list_users() -> Response:
-    return _list(USER, _list_params(query_args(), USER), _user_page)
+    return _list(USER, _list_params(query_args(), USER), _user_page, _user_keyset)
 
 
 @bp.post("/.search")
@@ -162,7 +201,7 @@ def search_root() -> Response:
 @bp.post("/Users/.search")
 def search_users() -> Response:
     body = _search_body()
-    return _list(USER, _list_params(body, USER, search=True), _user_page)
+    return _list(USER, _list_params(body, USER, search=True), _user_page, _user_keyset)
 
 
 @bp.get("/Users/<user_id>")

@@ -10,6 +10,7 @@ from atlassian_sim import AtlassianSim
 from atlassian_sim import SimSleep
 from atlassian_sim import make_client
 from atlassian_sim import make_directory
+from sim_http import fresh
 
 from scim_bridge.atlassian import AtlassianClient
 from scim_bridge.directory.jsm import JsmDirectory
@@ -31,10 +32,7 @@ def _asim_defaults(asim_server: AtlassianSimulatorServer) -> dict[str, Any]:
 
 @pytest.fixture
 def asim(asim_server: AtlassianSimulatorServer, _asim_defaults: dict[str, Any]) -> Iterator[AtlassianSim]:
-    control = AtlassianSim(asim_server)
-    control.reset(_asim_defaults)
-    yield control
-    control.http.close()
+    yield from fresh(AtlassianSim(asim_server), _asim_defaults)
 
 
 @pytest.fixture

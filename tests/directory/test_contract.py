@@ -5,25 +5,15 @@ Atlassian simulator). Each test runs once per upstream."""
 from __future__ import annotations
 
 import pytest
+from sim_http import ada
 from upstreams import Upstream
 
 from scim_bridge.directory import errors as d
-from scim_bridge.directory.models import Address
 from scim_bridge.directory.models import DirectoryUser
 from scim_bridge.directory.models import TeamMember
 from scim_bridge.directory.models import UserFields
 
-ADA = UserFields(
-    username="Ada@Example.com",
-    full_name="Ada Lovelace",
-    role="User",
-    time_zone="Europe/London",
-    locale="en_GB",
-    address=Address(country="UK", city="London", line="1 Main St", zip_code="N1"),
-    tags=("math",),
-    details={"dept": ["R&D"]},
-    invitation_disabled=True,
-)
+ADA = ada("User")
 
 
 def person(name: str, role: str = "User") -> UserFields:

@@ -17,6 +17,7 @@ from scim_bridge.scim.schema import AttributePath
 from scim_bridge.scim.schema import ResourceType
 from scim_bridge.store import index
 from scim_bridge.store.engine import WRITE_OPTION
+from scim_bridge.store.tables import scim_order
 from scim_bridge.store.tables import scim_resources
 from scim_bridge.store.tables import scim_values
 
@@ -45,6 +46,7 @@ class ScimIndex:
         with self._write() as conn:
             conn.execute(delete(scim_values).where(scim_values.c.kind == resource_type.id))
             conn.execute(delete(scim_resources).where(scim_resources.c.kind == resource_type.id))
+            conn.execute(delete(scim_order).where(scim_order.c.kind == resource_type.id))
             index.index_resources(conn, resource_type, resources)
 
     def search(self, resource_type: ResourceType, node: FilterNode | None, *, sort_by: AttributePath | None = None,

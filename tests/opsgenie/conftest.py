@@ -7,6 +7,9 @@ from typing import Any
 
 import pytest
 import requests
+from sim_http import RecordingSleep as Sleeps
+from sim_http import SimControl
+from sim_http import fresh
 
 from scim_bridge.directory.opsgenie import OpsGenieDirectory
 from scim_bridge.opsgenie import CallRecord
@@ -17,50 +20,24 @@ from scim_bridge.simulator.server import SimulatorServer
 API_KEY = "sim-key"
 
 
-class Sim:
+class Sim(SimControl):
     """The simulator's ``/__sim`` control surface."""
 
     def __init__(self, server: SimulatorServer) -> None:
+        super().__init__(server.base_url)
         self.server = server
-        self.base_url: str = server.base_url
-        self.http = requests.Session()
-
-    def _url(self, path: str) -> str:
-        return f"{self.base_url}/__sim/{path}"
-
-    def reset(self) -> None:
-        self.http.post(self._url("reset"), json={}).raise_for_status()
-        self.http.delete(self._url("faults")).raise_for_status()
-        self.http.delete(self._url("calls")).raise_for_status()
-
-    def configure(self, **knobs: Any) -> None:
-        response = self.http.patch(self._url("config"), json=knobs)
-        assert response.status_code == 200, response.text
-
-    def config(self) -> dict[str, Any]:
-        data: dict[str, Any] = self.http.get(self._url("config")).json()
-        return data
-
-    def fault(self, method: str, path: str, action: str, times: int = 1) -> None:
-        rule = {"method": method, "path": path, "action": action, "times": times}
-        response = self.http.post(self._url("faults"), json=rule)
-        assert response.status_code == 201, response.text
-
-    def calls(self) -> list[dict[str, Any]]:
-        calls: list[dict[str, Any]] = self.http.get(self._url("calls")).json()["calls"]
-        return calls
 
     def calls_to(self, method: str, path: str) -> list[dict[str, Any]]:
         return [c for c in self.calls() if c["method"] == method and c["path"] == path]
 
     def bulk(self, **counts: Any) -> dict[str, Any]:
-        response = self.http.post(self._url("bulk"), json=counts)
+        response = self.http.post(self.sim_url("bulk"), json=counts)
         assert response.status_code == 201, response.text
         made: dict[str, Any] = response.json()
         return made
 
     def user(self, identifier: str) -> requests.Response:
-        return self.http.get(self._url(f"users/{identifier}"))
+        return self.http.get(self.sim_url(f"users/{identifier}"))
 
 
 @pytest.fixture(scope="session")
@@ -76,21 +53,7 @@ def _default_config(sim_server: SimulatorServer) -> dict[str, Any]:
 
 @pytest.fixture
 def sim(sim_server: SimulatorServer, _default_config: dict[str, Any]) -> Iterator[Sim]:
-    control = Sim(sim_server)
-    control.configure(**{k: v for k, v in _default_config.items() if k != "seed"})
-    control.reset()
-    yield control
-    control.http.close()
-
-
-class Sleeps:
-    """A fast stand-in for ``time.sleep`` that remembers what it was asked to wait."""
-
-    def __init__(self) -> None:
-        self.waits: list[float] = []
-
-    def __call__(self, seconds: float) -> None:
-        self.waits.append(seconds)
+    yield from fresh(Sim(sim_server), _default_config)
 
 
 @pytest.fixture

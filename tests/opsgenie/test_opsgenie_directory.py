@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from sim_http import ada
 
 from scim_bridge.directory import errors as d
 from scim_bridge.directory.base import Directory
-from scim_bridge.directory.models import Address
 from scim_bridge.directory.models import DirectoryRole
 from scim_bridge.directory.models import TeamMember
 from scim_bridge.directory.models import TeamRef
@@ -19,17 +19,7 @@ from scim_bridge.opsgenie import OpsGenieClient
 from scim_bridge.opsgenie import RateLimit
 from scim_bridge.opsgenie import RollingWindowBudget
 
-ADA = UserFields(
-    username="Ada@Example.com",
-    full_name="Ada Lovelace",
-    role="Admin",
-    time_zone="Europe/London",
-    locale="en_GB",
-    address=Address(country="UK", city="London", line="1 Main St", zip_code="N1"),
-    tags=("math",),
-    details={"dept": ["R&D"]},
-    invitation_disabled=True,
-)
+ADA = ada("Admin")
 
 
 def created_users(sim: Any, username: str) -> int:

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import requests
+from sim_http import HttpApi
 
 from scim_bridge.simulator.config import SimulatorConfig
 from scim_bridge.simulator.server import SimulatorServer
@@ -15,34 +15,16 @@ from scim_bridge.simulator.server import SimulatorServer
 KEY = "sim-key"
 
 
-class Api:
+class Api(HttpApi):
     """A thin ``requests`` wrapper that talks to the simulator with a GenieKey."""
 
     def __init__(self, base_url: str, key: str | None = KEY) -> None:
-        self.base_url = base_url
-        self.session = requests.Session()
+        super().__init__(base_url)
         if key is not None:
             self.session.headers["Authorization"] = f"GenieKey {key}"
 
-    def request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
-        url = path if path.startswith("http") else self.base_url + path
-        kwargs.setdefault("timeout", 10)
-        return self.session.request(method, url, **kwargs)
-
-    def get(self, path: str, **kwargs: Any) -> requests.Response:
-        return self.request("GET", path, **kwargs)
-
-    def post(self, path: str, **kwargs: Any) -> requests.Response:
-        return self.request("POST", path, **kwargs)
-
-    def patch(self, path: str, **kwargs: Any) -> requests.Response:
-        return self.request("PATCH", path, **kwargs)
-
-    def put(self, path: str, **kwargs: Any) -> requests.Response:
-        return self.request("PUT", path, **kwargs)
-
-    def delete(self, path: str, **kwargs: Any) -> requests.Response:
-        return self.request("DELETE", path, **kwargs)
+    def url(self, path: str) -> str:
+        return path if path.startswith("http") else self.base_url + path
 
     def create_user(self, username: str, role: str = "User", **fields: Any) -> str:
         body = {"username": username, "fullName": fields.pop("fullName", username.split("@")[0]), **fields}

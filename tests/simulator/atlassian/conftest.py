@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import requests
+from sim_http import HttpApi
 
 from scim_bridge.simulator.atlassian import ADMIN_API_KEY
 from scim_bridge.simulator.atlassian import ADMIN_EMAIL
@@ -28,37 +28,20 @@ ADMIN_BASE = "/admin"
 JSM_RESOURCE = "ari:cloud:jira-servicedesk::site/sim-site"
 
 
-class Api:
+class Api(HttpApi):
     """``requests`` against one family: paths are relative to ``prefix``."""
 
     def __init__(self, base_url: str, prefix: str = "", **session_settings: Any) -> None:
-        self.base_url = base_url
+        super().__init__(base_url)
         self.prefix = prefix
-        self.session = requests.Session()
         for name, value in session_settings.items():
             if name == "bearer":
                 self.session.headers["Authorization"] = f"Bearer {value}"
             else:
                 setattr(self.session, name, value)
 
-    def request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
-        kwargs.setdefault("timeout", 10)
-        return self.session.request(method, self.base_url + self.prefix + path, **kwargs)
-
-    def get(self, path: str, **kwargs: Any) -> requests.Response:
-        return self.request("GET", path, **kwargs)
-
-    def post(self, path: str, **kwargs: Any) -> requests.Response:
-        return self.request("POST", path, **kwargs)
-
-    def patch(self, path: str, **kwargs: Any) -> requests.Response:
-        return self.request("PATCH", path, **kwargs)
-
-    def put(self, path: str, **kwargs: Any) -> requests.Response:
-        return self.request("PUT", path, **kwargs)
-
-    def delete(self, path: str, **kwargs: Any) -> requests.Response:
-        return self.request("DELETE", path, **kwargs)
+    def url(self, path: str) -> str:
+        return self.base_url + self.prefix + path
 
 
 class Sleeps(list[float]):
