@@ -14,6 +14,8 @@ BENCH_STAMP := $(VENV)/.bench-$(call sum,$(BENCH_LOCK))
 PIP_LOCKED := $(BIN)/python -m pip install --quiet --require-hashes
 PIP_PROJECT := $(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 PORT ?= 8080
+# pytest-xdist workers of `make test` (tests that must not overlap share an xdist_group; see tests/conftest.py).
+TEST_WORKERS ?= 2
 UPSTREAM ?= opsgenie
 
 .PHONY: run test lint typecheck audit pytest bench clean lock
@@ -81,7 +83,7 @@ audit: $(TEST_STAMP)
 pytest: $(TEST_STAMP)
 	bash scripts/ensure-postgres.sh
 	bash scripts/ensure-browser.sh
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup
 
 ## Performance scenarios against the bridge as shipped (3 to 6 minutes on 2 cores); see bench/RESULTS.md.
 bench: $(BENCH_STAMP)

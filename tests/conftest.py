@@ -13,10 +13,10 @@ from typing import Any
 import pytest
 import requests
 from sqlalchemy import text
-from werkzeug.serving import make_server
 
 from scim_bridge.config import Settings
 from scim_bridge.simulator.config import SimulatorConfig
+from scim_bridge.simulator.httpserver import PromptServer
 from scim_bridge.simulator.server import SimulatorServer
 from scim_bridge.store.store import Store
 from scim_bridge.store.tables import metadata
@@ -102,6 +102,26 @@ BOTH_BACKENDS = frozenset({"api/test_users.py", "api/test_groups.py", "api/test_
                            "mirror/test_mirror_api.py", "idp/test_migration.py", "ops/test_batch_sync.py"})
 
 
+# Under pytest-xdist (`make test`: two workers, --dist loadgroup) the tests of one group run on one worker, one
+# after the other. The browser tests share a group (one Chromium per run instead of one per worker), and so do
+# the tests that start `scim-bridge serve` with gunicorn workers (tests/ops/serving.py), so that two multi-process
+# servers never compete for the two cores while their clients wait on deadlines.
+def xdist_group(item: pytest.Item) -> str | None:
+    if "browser" in getattr(item, "fixturenames", ()):
+        return "browser"
+    module = getattr(item, "module", None)
+    if getattr(getattr(module, "serve", None), "__module__", "") == "ops.serving":
+        return "gunicorn"
+    return None
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        group = xdist_group(item)
+        if group is not None:
+            item.add_marker(pytest.mark.xdist_group(group))
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     path = Path(str(metafunc.definition.path)).as_posix()
     if "db_backend" in metafunc.fixturenames and any(path.endswith("/" + name) for name in BOTH_BACKENDS):
@@ -148,11 +168,16 @@ def template_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+def serve_app(app: Any, ssl_context: Any = None) -> PromptServer:
+    """``app`` served on a free loopback port in a daemon thread; ``shutdown()`` + ``server_close()`` stop it
+    at once (no poll interval to wait out)."""
+    server = PromptServer("127.0.0.1", 0, app, ssl_context=ssl_context)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
 def _serve(app: Any) -> tuple[str, Any]:
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    server.daemon_threads = True  # type: ignore[attr-defined]
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    server = serve_app(app)
     return f"http://127.0.0.1:{server.server_port}", server
 
 

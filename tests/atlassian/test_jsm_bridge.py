@@ -3,7 +3,6 @@ and deletion as JSM.md maps them, read-only role groups, and the jsm settings.""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -11,7 +10,7 @@ from typing import Any
 import pytest
 import requests
 from atlassian_sim import AtlassianSim
-from werkzeug.serving import make_server
+from conftest import serve_app
 
 from scim_bridge.config import JSM_SUSPENDED_ROLE
 from scim_bridge.config import ConfigError
@@ -57,9 +56,7 @@ def scim(asim: AtlassianSim, tmp_path: Path) -> Iterator[Scim]:
     store = Store.from_url(settings.database_url)
     store.upgrade()
     app = create_app(settings, store=store, links=MemoryLinkStore())
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    server = serve_app(app)
     client = Scim(f"http://127.0.0.1:{server.server_port}")
     yield client
     client.http.close()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import subprocess
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +11,7 @@ import pytest
 import requests
 from conftest import TOKEN
 from conftest import Running
-from werkzeug.serving import make_server
+from conftest import serve_app
 
 from console.browser import CONSOLE_TOKEN
 from scim_bridge.config import ConfigError
@@ -141,9 +140,7 @@ def test_session_cookie_is_secure_over_https(bridge_factory: Any, tmp_path: Path
     subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
                     "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
                    check=True, capture_output=True)
-    server = make_server("127.0.0.1", 0, bridge.app, threaded=True, ssl_context=(str(cert), str(key)))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    server = serve_app(bridge.app, ssl_context=(str(cert), str(key)))
     try:
         page = requests.get(f"https://127.0.0.1:{server.server_port}/console/login", verify=str(cert), timeout=10)
         assert page.status_code == 200

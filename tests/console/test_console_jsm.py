@@ -3,7 +3,6 @@ activity entry and its labelled calls, in a real headless Chromium on the Atlass
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -11,9 +10,9 @@ from typing import Any
 import pytest
 import requests
 from atlassian_sim import AtlassianSim
+from conftest import serve_app
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
-from werkzeug.serving import make_server
 
 from console.browser import CONSOLE_TOKEN
 from console.browser import accessibility_problems
@@ -54,9 +53,7 @@ def jsm_root(atlassian: AtlassianSimulatorServer, tmp_path: Path) -> Iterator[st
     store = Store.from_url(settings.database_url)
     store.upgrade()
     app = create_app(settings, store=store, links=MemoryLinkStore())
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    server = serve_app(app)
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
     server.server_close()
