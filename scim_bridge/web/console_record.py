@@ -143,7 +143,9 @@ def _target(scim_prefix: str) -> tuple[str, str | None]:
 
 
 def _body() -> Any:
-    body = request.get_json(silent=True) if request.content_length else None
+    """The JSON body the request's handler read (nothing is read here: a body that timed out, or that the
+    handler never needed, is not waited for again)."""
+    body = g.get("request_json")
     if body is None:
         return None
     masked = mask_secrets(body)

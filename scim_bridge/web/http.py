@@ -8,6 +8,7 @@ from typing import Any
 
 from flask import Request
 from flask import Response
+from flask import g
 from flask import request
 
 from scim_bridge import jsoncodec
@@ -60,6 +61,8 @@ def json_body(req: Request | None = None) -> Any:
         raise errors.InvalidSyntax(f"The request body is not valid JSON: {exc}") from None
     if _depth(document) > MAX_JSON_DEPTH:
         raise errors.InvalidSyntax(f"The request body nests deeper than {MAX_JSON_DEPTH} levels")
+    if req is request:
+        g.request_json = document  # for after-request readers (the console's change record): never read twice
     return document
 
 
