@@ -19,6 +19,7 @@ import contextlib
 import re
 import socket
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from dataclasses import field
 from typing import Any
@@ -139,3 +140,19 @@ def drop_connection() -> Response:
     with contextlib.suppress(OSError):
         sock.shutdown(socket.SHUT_RDWR)
     return Response(b"", status=500)
+
+
+def perform(
+    action: FaultAction, *, sleep: Callable[[float], None], fail: Callable[[int], Exception]
+) -> Response | None:
+    """Carry out a fault before the request is served: wait (``sleep``), drop the connection, raise the
+    simulator's error for a status (``fail``), or mark the write to fail once applied (see ``after_write``)."""
+    if action.kind == "delay":
+        sleep(action.delay_ms / 1000)
+    elif action.kind == "drop":
+        return drop_connection()
+    elif action.kind == "status":
+        raise fail(action.status or 500)
+    elif action.kind == "after_write":
+        g.after_write = action
+    return None

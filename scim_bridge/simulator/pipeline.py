@@ -23,6 +23,7 @@ from scim_bridge.simulator.config import SimulatorConfig
 from scim_bridge.simulator.errors import SimError
 from scim_bridge.simulator.faults import FaultAction
 from scim_bridge.simulator.faults import drop_connection
+from scim_bridge.simulator.faults import perform
 from scim_bridge.simulator.responses import error_response
 from scim_bridge.simulator.responses import request_id
 from scim_bridge.simulator.state import SimulatorState
@@ -153,15 +154,7 @@ def _apply_faults(state: SimulatorState, config: SimulatorConfig) -> Response | 
         action, g.fault = FaultAction("after_write", status=status), f"random:after_write:{status}"
     if action is None:
         return None
-    if action.kind == "delay":
-        time.sleep(action.delay_ms / 1000)
-    elif action.kind == "drop":
-        return drop_connection()
-    elif action.kind == "status":
-        raise SimError(action.status or 500)
-    elif action.kind == "after_write":
-        g.after_write = action
-    return None
+    return perform(action, sleep=time.sleep, fail=SimError)
 
 
 def after_api_request(state: SimulatorState, response: Response) -> Response:

@@ -29,6 +29,7 @@ from scim_bridge.simulator.atlassian.errors import family_of
 from scim_bridge.simulator.atlassian.state import AtlassianState
 from scim_bridge.simulator.faults import FaultAction
 from scim_bridge.simulator.faults import drop_connection
+from scim_bridge.simulator.faults import perform
 
 BODY_METHODS = frozenset({"POST", "PATCH", "PUT"})
 
@@ -130,15 +131,7 @@ def _apply_faults(state: AtlassianState) -> Response | None:
         return None
     action: FaultAction = rule.parsed
     g.fault = rule.action
-    if action.kind == "delay":
-        state.sleep(action.delay_ms / 1000)
-    elif action.kind == "drop":
-        return drop_connection()
-    elif action.kind == "status":
-        raise ApiError(action.status or 500, "Simulated failure")
-    elif action.kind == "after_write":
-        g.after_write = action
-    return None
+    return perform(action, sleep=state.sleep, fail=lambda status: ApiError(status, "Simulated failure"))
 
 
 def after_api_request(state: AtlassianState, response: Response) -> Response:
