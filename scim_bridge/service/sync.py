@@ -44,6 +44,7 @@ from scim_bridge.store.store import Store
 
 log = logging.getLogger(__name__)
 LEASE = "sync"
+LEASE_TTL = 600.0  # seconds the sync lease lasts unless renewed (a run renews it after every page it writes)
 LAST_SYNC = "last_sync"
 # Recorded with each successful sync: the shape of the search index it built. A mirror synced by a version
 # whose index differs (or had none) is synced again before it answers.
@@ -162,7 +163,7 @@ class SyncService:
         if not self._lock.acquire(blocking=False):
             return None  # this process is already syncing
         try:
-            if not self.store.try_acquire_lease(LEASE, self.owner, ttl_seconds=max(60.0, self.interval)):
+            if not self.store.try_acquire_lease(LEASE, self.owner, ttl_seconds=LEASE_TTL):
                 return None
             try:
                 return self._run_locked(progress, rosters)
@@ -215,6 +216,11 @@ class SyncService:
         report(SyncProgress("done", result.users + result.teams, result.users + result.teams))
         return result
 
+    def _save(self, run: _Run) -> None:
+        """Keep the run's position, and the sync lease for another LEASE_TTL: a long run keeps it to the end."""
+        self.store.put_setting(PROGRESS, run.to_json())
+        self.store.try_acquire_lease(LEASE, self.owner, ttl_seconds=LEASE_TTL)
+
     def _tell(self, record: dict[str, Any]) -> None:
         for observer in self.observers:
             observer(record)
@@ -231,7 +237,7 @@ class SyncService:
             run.offset = page.next_offset or 0
             if page.next_offset is None:
                 run.phase = "teams"
-            self.store.put_setting(PROGRESS, run.to_json())
+            self._save(run)
             report(SyncProgress("users", run.users, max(page.total, run.users)))
         run.phase = "teams"
         return run.users
@@ -298,7 +304,7 @@ class SyncService:
                     continue  # deleted since the list was read: the sweep removes it
             self.store.apply_sync_page(None, rows, started_at=fetched)
             run.teams_done += list(part)
-            self.store.put_setting(PROGRESS, run.to_json())
+            self._save(run)
             report(SyncProgress("teams", len(run.teams_done), len(listed) + len(done - set(listed))))
         return len(listed)
 
@@ -382,7 +388,7 @@ class SyncService:
         if not self._lock.acquire(blocking=False):
             return None
         try:
-            if not self.store.try_acquire_lease(LEASE, self.owner, ttl_seconds=max(60.0, self.interval)):
+            if not self.store.try_acquire_lease(LEASE, self.owner, ttl_seconds=LEASE_TTL):
                 return None
             try:
                 result = SyncCycle(self).tick()
