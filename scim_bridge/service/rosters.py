@@ -5,9 +5,10 @@ ROSTERS``); the sync loop loads the others, never-read ones first. Until then ev
 filters on team membership loads what it needs first, so ``members`` and ``groups`` are always exact:
 
 * a Group with its members (``GET /Groups/{id}``, a list page): the rosters of those teams, one call each;
-* a User with its ``groups`` (a read, a list page, a write's answer): when fewer rosters are outstanding than
-  users to show, all of them; else per user the OpsGenie call listing the user's teams (one call), then the
-  outstanding rosters among those teams;
+* a User with its ``groups`` (a read, a write's answer, a small page): per user the OpsGenie call listing the
+  user's teams (one call), then the outstanding rosters among those teams; a larger page, or once this process
+  has spent as many such per-user calls as there are outstanding rosters, all outstanding rosters instead (so
+  the detour never costs more than loading everything would have);
 * a filter or sort on ``members`` or ``groups``: every outstanding roster;
 * nothing when the answer leaves ``members``/``groups`` out (``attributes``/``excludedAttributes``).
 """
@@ -38,6 +39,7 @@ from scim_bridge.store.store import Store
 log = logging.getLogger(__name__)
 
 LOAD_BATCH = 50  # rosters written per transaction
+PER_USER_MAX = 10  # answers showing more users than this load every outstanding roster
 
 
 def roster_row(team: DirectoryTeam) -> SyncGroup:
@@ -59,6 +61,7 @@ class RosterLoader:
         self.read_through = read_through
         self._ensure_initial = ensure_initial or (lambda: None)
         self._lock = threading.Lock()  # one load at a time in this process: concurrent answers share it
+        self.detour_calls = 0  # per-user team look-ups made so far by this process
 
     # --- loading --------------------------------------------------------------------------------
     def load(self, team_ids: Sequence[str]) -> int:
@@ -98,8 +101,9 @@ class RosterLoader:
         outstanding = self.ledger.outstanding()
         if not outstanding or not user_ids:
             return 0
-        if len(outstanding) <= len(user_ids):
+        if len(user_ids) > PER_USER_MAX or len(outstanding) <= len(user_ids) + self.detour_calls:
             return self.everything()
+        self.detour_calls += len(user_ids)
         calls = 0
         teams: set[str] = set()
         with upstream_errors():

@@ -263,3 +263,17 @@ def test_excluded_groups_and_members_cost_no_roster_load(lazy: Lazy) -> None:
         assert got.status_code == 200, got.text
     assert lazy.calls() == Counter()
     assert lazy.outstanding() == before
+
+
+def test_a_page_of_users_with_groups_loads_every_outstanding_roster_once(lazy: Lazy) -> None:
+    imported(lazy)
+    pending = len(lazy.outstanding())
+    page = lazy.scim.get("/Users", params={"count": 50, "startIndex": 20})
+    assert page.status_code == 200, page.text
+    assert lazy.calls() == Counter({"GET /v2/teams/{id}": pending})
+    teams = {t["id"] for t in lazy.sim.state()["teams"]}
+    for user in page.json()["Resources"]:
+        assert {g["value"] for g in user.get("groups", [])} & teams == lazy.teams_of(user["id"])
+    lazy.sim.clear_calls()
+    assert lazy.scim.get("/Users", params={"count": 50, "startIndex": 70}).status_code == 200
+    assert lazy.calls() == Counter()
