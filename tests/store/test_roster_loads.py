@@ -6,9 +6,9 @@ from scim_bridge.store import GroupRecord
 from scim_bridge.store import Store
 from scim_bridge.store import SyncUser
 from scim_bridge.store.rosters import RosterLedger
+from tests.store.store_fakes import FakeClock
 from tests.store.test_store_sync import team
 from tests.store.test_store_sync import up
-from tests.store.store_fakes import FakeClock
 
 
 def test_roster_stamps_order_the_rosters_due(store: Store, clock: FakeClock) -> None:
