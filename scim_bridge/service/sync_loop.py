@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 from typing import Any
 
 from scim_bridge.directory import errors as d
+from scim_bridge.directory.base import PagedUsers
 
 if TYPE_CHECKING:
     from scim_bridge.service.sync import SyncService
@@ -40,7 +41,7 @@ TICK_SLACK = 0.9
 def tick_budget(users: int, teams: int, interval: float, cycle: float) -> int:
     """Upstream calls one tick may spend so that a full cycle over ``users`` and ``teams`` lasts ``cycle``
     seconds with a tick every ``interval`` seconds (no interval: the whole cycle at once)."""
-    per_cycle = -(-users // USERS_PER_PAGE) + teams + 2
+    per_cycle = max(1, -(-users // USERS_PER_PAGE)) + teams + 2  # user pages (at least one), rosters, lists
     if interval <= 0 or cycle <= 0:
         return per_cycle
     return max(1, math.ceil(per_cycle * interval / cycle))
@@ -125,6 +126,14 @@ class SyncCycle:
                 position.phase = "users"
                 return 0
             return self.service.rosters.load(due)
+        if position.phase == "users" and not isinstance(self.directory, PagedUsers):
+            # No offsets upstream: reading from a position costs the pages before it, so all pages in one step.
+            pages = 0
+            for each in self.service.user_pages(0):
+                self.service.write_users(each.users, position.held, self.store.now())
+                pages += 1
+            position.phase, position.offset = "verify", 0
+            return pages
         if position.phase == "users":
             fetched = self.store.now()
             page = next(iter(self.service.user_pages(position.offset)), None)
