@@ -98,9 +98,9 @@ class RosterLoader:
 
     def for_users(self, user_ids: Sequence[str]) -> int:
         """Enough rosters for these users' ``groups`` to be exact; returns the calls made."""
-        outstanding = self.ledger.outstanding()
-        if not outstanding or not user_ids:
+        if not user_ids or not self.ledger.any_outstanding():
             return 0
+        outstanding = self.ledger.outstanding()
         if len(user_ids) > PER_USER_MAX or len(outstanding) <= len(user_ids) + self.detour_calls:
             return self.everything()
         self.detour_calls += len(user_ids)
@@ -130,7 +130,7 @@ class RosterLoader:
         if not (by_groups or wants_groups):
             return
         self._ensure_initial()
-        if not self.ledger.outstanding():
+        if not self.ledger.any_outstanding():
             return
         if by_groups:
             self.everything()
@@ -159,7 +159,7 @@ class RosterLoader:
         if not (by_members or want_members):
             return
         self._ensure_initial()
-        if not self.ledger.outstanding():
+        if not self.ledger.any_outstanding():
             return
         if by_members:
             self.everything()

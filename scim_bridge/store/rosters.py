@@ -40,6 +40,12 @@ class RosterLedger:
                 found.extend(conn.execute(stmt.where(groups.c.id.in_(part))).scalars())
             return sorted(found)
 
+    def any_outstanding(self) -> bool:
+        """Whether some team's roster is not held (one query over the groups, stopping at the first)."""
+        stmt = select(groups.c.id).where(groups.c.kind == "team", groups.c.members_known.is_(False)).limit(1)
+        with self.store.connection() as conn:
+            return conn.execute(stmt).first() is not None
+
     def due(self, read_before: datetime, limit: int) -> list[str]:
         """Up to ``limit`` team ids whose roster was not read from the upstream since ``read_before``: the
         rosters not held first, then never read (written by the bridge only), then oldest read first."""
