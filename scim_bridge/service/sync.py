@@ -31,8 +31,8 @@ from scim_bridge.service.errors import explain_failure
 from scim_bridge.service.errors import to_scim_error
 from scim_bridge.service.naming import role_group_id
 from scim_bridge.service.naming import role_group_name
-from scim_bridge.service.rosters import RosterLoader
-from scim_bridge.service.rosters import roster_row
+from scim_bridge.service.roster_loader import RosterLoader
+from scim_bridge.service.roster_loader import roster_row
 from scim_bridge.service.sync_loop import CYCLE
 from scim_bridge.service.sync_loop import SyncCycle
 from scim_bridge.service.sync_loop import TickResult
