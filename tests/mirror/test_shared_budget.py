@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import Engine
 
-from scim_bridge.opsgenie.errors import BudgetExhausted
 from scim_bridge.opsgenie.ratelimit import CONFIGURATION
 from scim_bridge.opsgenie.ratelimit import SEARCH
 from scim_bridge.opsgenie.ratelimit import RateBudget
-from scim_bridge.opsgenie.ratelimit import RateLimit
+from scim_bridge.ratewindow import NoSlot
+from scim_bridge.ratewindow import RateLimit
 from scim_bridge.store.budget import DatabaseRateBudget
 from scim_bridge.store.engine import create_store_engine
 from tests.mirror.budget_worker import LIMITS  # the limits the workers use
@@ -73,7 +73,7 @@ def test_replicas_share_windows_pauses_and_exhaustion(engine: Engine, mirror_url
         assert two.remaining()[CONFIGURATION] == 0.0
         # The window is full for a minute: neither replica gets a third slot before its deadline.
         for budget in (one, two):
-            with pytest.raises(BudgetExhausted) as caught:
+            with pytest.raises(NoSlot) as caught:
                 budget.acquire(CONFIGURATION, time.monotonic() + 1)
             assert caught.value.retry_after > 30 and caught.value.domain == CONFIGURATION
 
@@ -83,7 +83,7 @@ def test_replicas_share_windows_pauses_and_exhaustion(engine: Engine, mirror_url
         two.acquire(SEARCH, time.monotonic() + 5)
         search = [at for domain, at in granted if domain == SEARCH]
         assert len(search) == 2 and search[1] >= search[0] + 0.3
-        with pytest.raises(BudgetExhausted):
+        with pytest.raises(NoSlot):
             one.throttled(SEARCH, 30)
             two.acquire(SEARCH, time.monotonic() + 1)
         assert [domain for domain, _ in granted] == [CONFIGURATION, CONFIGURATION, SEARCH, SEARCH]
