@@ -98,8 +98,9 @@ class LearnedWindow:
 
 
 def start_learning(limits: Iterable[RateLimit], now: float) -> tuple[LearnedWindow, ...]:
-    """Windows to learn from ``limits``: each starts at its figure, its first probe one period from ``now``."""
-    return tuple(LearnedWindow(lim.limit, lim.period, lim.limit, now, now) for lim in limits)
+    """Windows to learn from ``limits``: each starts at its figure, may be lowered at once, and is probed upward
+    one period from ``now`` at the earliest."""
+    return tuple(LearnedWindow(lim.limit, lim.period, lim.limit, now, now - lim.period) for lim in limits)
 
 
 def learned_from_json(raw: Any) -> tuple[LearnedWindow, ...] | None:

@@ -94,6 +94,10 @@ class OpsGenieClient:
     def budget(self) -> RateBudget:
         return self._http.budget
 
+    def before_each_call(self, hook: Callable[[], None] | None) -> None:
+        """Run ``hook`` before each logical call (None: nothing); the lazy re-calibration uses it."""
+        self._http.before_send = hook
+
     def close(self) -> None:
         self._http.close()
 

@@ -54,6 +54,7 @@ class Transport(PooledTransport):
         self.base_url = base_url.rstrip("/")
         self.retry = retry
         self.budget = budget
+        self.before_send: Callable[[], None] | None = None
 
     def request(
         self,
@@ -75,6 +76,8 @@ class Transport(PooledTransport):
         """
         if repeatable is None:
             repeatable = method != "POST"
+        if self.before_send is not None:
+            self.before_send()
         start = self._clock()
         deadline = start + self.retry.total_budget
         attempt = 0
