@@ -8,6 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
+from sim_http import FakeClock
 
 from scim_bridge.opsgenie import CallRecord
 from scim_bridge.opsgenie import RateLimit
@@ -19,19 +20,6 @@ from scim_bridge.ratewindow import CALIBRATED
 from scim_bridge.ratewindow import LEARNING
 from scim_bridge.ratewindow import BudgetState
 from scim_bridge.ratewindow import NoSlot
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 100.0
-        self.slept: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds
 
 
 def budget_with(clock: FakeClock, **limits: tuple[RateLimit, ...]) -> RollingWindowBudget:

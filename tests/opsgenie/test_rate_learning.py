@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from sim_http import FakeClock
 
 from scim_bridge.opsgenie import CallRecord
 from scim_bridge.opsgenie import RateLimited
@@ -20,21 +21,6 @@ from scim_bridge.ratewindow import LEARNING
 from scim_bridge.ratewindow import RateLimit
 
 LIMITS_PATH = "/v2/request-limits/"
-
-
-class FakeClock:
-    """The budget's clock and sleep: time moves only when the budget sleeps (or the test says so)."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.slept: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds
 
 
 def learning_budget(clock: FakeClock, limits: dict[str, tuple[RateLimit, ...]]) -> RollingWindowBudget:
