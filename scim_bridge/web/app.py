@@ -27,7 +27,9 @@ from scim_bridge.directory.base import Directory
 from scim_bridge.directory.jsm import JsmDirectory
 from scim_bridge.directory.links import LinkStore
 from scim_bridge.directory.opsgenie import OpsGenieDirectory
+from scim_bridge.opsgenie.calibration import Calibration
 from scim_bridge.opsgenie.client import OpsGenieClient
+from scim_bridge.opsgenie.ratelimit import FALLBACK_LIMITS
 from scim_bridge.opsgenie.ratelimit import RateBudget
 from scim_bridge.opsgenie.ratelimit import RollingWindowBudget
 from scim_bridge.opsgenie.records import CallRecord
@@ -119,7 +121,7 @@ def build_directory(
     retry = RetryPolicy(total_budget=settings.upstream_wait_budget)
     budget: RateBudget = RollingWindowBudget()
     if store is not None and store.dialect == "postgresql":
-        budget = DatabaseRateBudget(store.engine)
+        budget = DatabaseRateBudget(store.engine, FALLBACK_LIMITS)
     client = OpsGenieClient(settings.opsgenie_api_key, base_url=settings.opsgenie_api_url, on_call=on_call,
                             budget=budget, retry=retry)
     return OpsGenieDirectory(client), client
@@ -283,10 +285,10 @@ def cursor_key(settings: Settings, store: Store) -> bytes:
 
 
 def _calibrate(client: OpsGenieClient) -> None:
-    """Size the rate budget from GET /v2/request-limits/ when the key may read it."""
+    """Size the rate budget from GET /v2/request-limits/, or learn it from the answers (see Calibration)."""
     try:
-        client.calibrate_budget()
-    except Exception as exc:  # unreachable or refused: keep the configured limits, say why
+        Calibration(client).start()
+    except Exception as exc:  # never fail the start on it: the budget keeps its fallback limits, say why
         log.warning("could not read the OpsGenie request limits", error=str(exc))
 
 
