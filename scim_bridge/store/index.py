@@ -59,10 +59,10 @@ from scim_bridge.scim.filters import Not
 from scim_bridge.scim.filters import Or
 from scim_bridge.scim.filters import Present
 from scim_bridge.scim.filters import ValuePath
-from scim_bridge.scim.filters import is_present
 from scim_bridge.scim.filters import attribute_values
 from scim_bridge.scim.filters import comparable
 from scim_bridge.scim.filters import element_values
+from scim_bridge.scim.filters import is_present
 from scim_bridge.scim.filters import parse_datetime
 from scim_bridge.scim.schema import BOOLEAN
 from scim_bridge.scim.schema import COMPLEX
