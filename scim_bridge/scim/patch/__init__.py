@@ -43,6 +43,8 @@ from scim_bridge.scim.patch.request import PatchOperation
 from scim_bridge.scim.patch.request import parse_operation
 from scim_bridge.scim.patch.request import parse_patch_request
 from scim_bridge.scim.patch.result import PatchResult
+from scim_bridge.scim.patch.result import ValueChanges
+from scim_bridge.scim.patch.result import value_changes
 
 __all__ = [
     "DEFAULT_MAX_OPERATIONS",
@@ -53,10 +55,12 @@ __all__ = [
     "PatchPath",
     "PatchResult",
     "UnknownAttribute",
+    "ValueChanges",
     "apply_patch",
     "parse_element_filter",
     "parse_operation",
     "parse_patch_path",
     "parse_patch_request",
+    "value_changes",
 ]
 

@@ -19,8 +19,11 @@ from scim_bridge.scim.patch.request import OpName
 from scim_bridge.scim.patch.request import PatchOperation
 from scim_bridge.scim.patch.request import parse_operation
 from scim_bridge.scim.patch.result import PatchResult
+from scim_bridge.scim.patch.result import ValueLedger
 from scim_bridge.scim.patch.result import changed_paths
 from scim_bridge.scim.patch.result import sync_schemas
+from scim_bridge.scim.patch.result import value_sub
+from scim_bridge.scim.patch.result import values_by_key
 from scim_bridge.scim.patch.targets import EverySubTarget
 from scim_bridge.scim.patch.targets import FilteredTarget
 from scim_bridge.scim.patch.targets import MultiTarget
@@ -30,9 +33,11 @@ from scim_bridge.scim.patch.values import as_list
 from scim_bridge.scim.patch.values import set_value
 from scim_bridge.scim.paths import find_key
 from scim_bridge.scim.paths import member
+from scim_bridge.scim.paths import same_name
 from scim_bridge.scim.payloads import is_empty
 from scim_bridge.scim.payloads import load_attribute_value
 from scim_bridge.scim.schema import Attribute
+from scim_bridge.scim.schema import AttributePath
 from scim_bridge.scim.schema import ResourceType
 from scim_bridge.scim.schema import Schema
 from scim_bridge.scim.unknown import unknown_in_value
@@ -58,8 +63,8 @@ def apply_patch(
     applier.settle()
     sync_schemas(original, working, resource_type)
     return PatchResult(
-        resource=working, changed=changed_paths(original, working, resource_type), original=original,
-        ignored=tuple(dict.fromkeys(ignored)),
+        resource=working, changed=changed_paths(original, working, resource_type),
+        values=applier.ledger.changes(), ignored=tuple(dict.fromkeys(ignored)),
     )
 
 
@@ -68,7 +73,9 @@ class _Applier:
 
     Member-like attributes (see :class:`Roster`) stay indexed from one operation to the next, so an operation
     naming one member costs O(1), not a pass over the roster; the attribute is written back before any
-    operation that needs the plain list, and by :meth:`settle` at the end.
+    operation that needs the plain list, and by :meth:`settle` at the end. The :class:`ValueLedger` hears of
+    every value added to or removed from an attribute with ``value`` strings (group ``members``), from the
+    roster one member at a time, or from a comparison of the list before and after any other operation.
     """
 
     def __init__(self, resource: dict[str, Any], resource_type: ResourceType, ignored: list[str]) -> None:
@@ -76,6 +83,7 @@ class _Applier:
         self.resource_type = resource_type
         self.ignored = ignored
         self.rosters: dict[tuple[int, str], tuple[dict[str, Any], Roster]] = {}
+        self.ledger = ValueLedger()
 
     def _resolve(self, text: str) -> PatchPath | None:
         """The path resolved, or None (and recorded as ignored) when it names an unknown attribute."""
@@ -107,7 +115,7 @@ class _Applier:
         for key, value in operation.value.items():
             if not isinstance(key, str):
                 raise InvalidPath(f"Invalid attribute name {key!r}.")
-            if key.lower() == "schemas":
+            if same_name(key, "schemas"):
                 continue
             schema = self.resource_type.schema_by_urn(key)
             if schema is not None:
@@ -123,14 +131,17 @@ class _Applier:
                 raise Mutability("The core schema of a resource cannot be removed.")
             key = find_key(self.resource, schema.id)
             if key is not None:
-                del self.resource[key]
+                gone = self.resource.pop(key)
+                for attribute in schema.attributes:
+                    label = AttributePath(schema.id, attribute, None, True).dotted()
+                    self.ledger.compare(label, attribute, values_by_key(attribute, member(gone, attribute.name)), [])
             return
         if not isinstance(operation.value, Mapping):
             raise InvalidValue(f"The value for '{schema.id}' must be an object of its attributes.")
         for key, value in operation.value.items():
             if not isinstance(key, str):
                 raise InvalidPath(f"Invalid attribute name {key!r}.")
-            if key.lower() == "schemas":
+            if same_name(key, "schemas"):
                 continue  # an extension object serialised with its own schemas list
             path = self._resolve(f"{schema.id}:{key}")
             if path is not None:
@@ -150,7 +161,8 @@ class _Applier:
             return False
         slot = (id(container), path.attribute.name)
         if slot not in self.rosters:
-            roster = Roster.of(path.attribute, member(container, path.attribute.name))
+            label = _label(path)
+            roster = Roster.of(path.attribute, member(container, path.attribute.name), self.ledger.watcher(label))
             if roster is None:
                 return False
             self.rosters[slot] = (container, roster)
@@ -182,6 +194,16 @@ class _Applier:
         if self._indexed(op, path, container, value, has_value):
             return
         self._write_back(container, attribute)
+        tracked = value_sub(attribute) is not None
+        before = values_by_key(attribute, member(container, attribute.name)) if tracked else {}
+        self._apply_target(op, path, container, value, has_value)
+        if tracked:
+            self.ledger.compare(_label(path), attribute, before, member(container, attribute.name))
+        self._drop_empty_extension(path)
+
+    @staticmethod
+    def _apply_target(op: OpName, path: PatchPath, container: dict[str, Any], value: Any, has_value: bool) -> None:
+        attribute = path.attribute
         if path.filter is not None:
             FilteredTarget(container, path).apply(op, value, has_value)
         elif path.sub_attribute is not None and attribute.multi_valued:
@@ -192,7 +214,6 @@ class _Applier:
             MultiTarget(container, path).apply(op, value, has_value)
         else:
             SingleTarget(container, path).apply(op, value)
-        self._drop_empty_extension(path)
 
     def _container(self, path: PatchPath, *, create: bool) -> dict[str, Any] | None:
         if not path.extension:
@@ -213,3 +234,7 @@ class _Applier:
         if path.extension and not self.resource.get(path.schema):
             self.resource.pop(path.schema, None)
 
+
+def _label(path: PatchPath) -> str:
+    """The canonical path of the attribute itself (``members``, ``urn:...:User:tags``), as results name it."""
+    return AttributePath(path.schema, path.attribute, None, path.extension).dotted()
