@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from collections.abc import Iterator
 from collections.abc import Mapping
 from collections.abc import Sequence
 from typing import Any
@@ -112,11 +113,7 @@ class _Applier:
             raise NoTarget("'remove' requires a 'path' (RFC 7644 §3.5.2.2).")
         if not isinstance(operation.value, Mapping):
             raise InvalidValue(f"A '{operation.op}' without 'path' needs an object of attributes as value.")
-        for key, value in operation.value.items():
-            if not isinstance(key, str):
-                raise InvalidPath(f"Invalid attribute name {key!r}.")
-            if same_name(key, "schemas"):
-                continue
+        for key, value in _attributes(operation.value):
             schema = self.resource_type.schema_by_urn(key)
             if schema is not None:
                 self._whole_schema(PatchOperation(operation.op, key, value, True), schema)
@@ -138,11 +135,7 @@ class _Applier:
             return
         if not isinstance(operation.value, Mapping):
             raise InvalidValue(f"The value for '{schema.id}' must be an object of its attributes.")
-        for key, value in operation.value.items():
-            if not isinstance(key, str):
-                raise InvalidPath(f"Invalid attribute name {key!r}.")
-            if same_name(key, "schemas"):
-                continue  # an extension object serialised with its own schemas list
+        for key, value in _attributes(operation.value):
             path = self._resolve(f"{schema.id}:{key}")
             if path is not None:
                 self._at_path(operation.op, path, value, True)
@@ -238,3 +231,13 @@ class _Applier:
 def _label(path: PatchPath) -> str:
     """The canonical path of the attribute itself (``members``, ``urn:...:User:tags``), as results name it."""
     return AttributePath(path.schema, path.attribute, None, path.extension).dotted()
+
+
+def _attributes(value: Mapping[Any, Any]) -> Iterator[tuple[str, Any]]:
+    """The keys and values of an object of attributes, without ``schemas`` (an extension object may be
+    serialised with its own schemas list)."""
+    for key, item in value.items():
+        if not isinstance(key, str):
+            raise InvalidPath(f"Invalid attribute name {key!r}.")
+        if not same_name(key, "schemas"):
+            yield key, item
