@@ -27,8 +27,14 @@ Deliberate choices, each a documented deviation from or reading of the RFC:
 * readOnly attributes and immutable sub-attributes may be "set" to their current value (Okta sends the
   group ``id`` in its rename); any other value is ``mutability``. readOnly sub-attributes inside element
   values (``members.display``) are dropped silently.
-"""
 
+The work is split by stage: :mod:`~scim_bridge.scim.patch.request` validates the PatchOp message,
+:mod:`~scim_bridge.scim.patch.path` resolves each path (spelled as :mod:`scim_bridge.scim.paths` says),
+:mod:`~scim_bridge.scim.patch.targets` and :mod:`~scim_bridge.scim.patch.values` change one part of the
+resource, :mod:`~scim_bridge.scim.patch.apply` runs the operations in order, and
+:mod:`~scim_bridge.scim.patch.result` reports what changed: :class:`PatchResult`, whose ``values_added`` and
+``values_removed`` name the members a request added to and removed from a group.
+"""
 
 from scim_bridge.scim.patch.apply import apply_patch
 from scim_bridge.scim.patch.path import ElementFilter
