@@ -13,9 +13,10 @@ from typing import Any
 
 from scim_bridge import __version__
 from scim_bridge.config import describe_upstream
-from scim_bridge.service.groups import PUSHED_MEMBERS
+from scim_bridge.service.teams import PUSHED_MEMBERS
 from scim_bridge.store.browse import AuditFilter
 from scim_bridge.store.browse import Browser
+from scim_bridge.store.records import GroupKind
 from scim_bridge.web.health import _budget_left
 from scim_bridge.web.health import _upstream_check
 from scim_bridge.web.state import Bridge
@@ -77,8 +78,8 @@ def status(b: Bridge, scim_prefix: str) -> dict[str, Any]:
         "failed_writes": failed_writes,
         "write_error_rate": _rate(failed_writes, writes),
         "users": b.store.count_users(),
-        "teams": b.store.count_groups("team"),
-        "roles": b.store.count_groups("role"),
+        "teams": b.store.count_groups(GroupKind.TEAM),
+        "roles": b.store.count_groups(GroupKind.ROLE),
     }
 
 
