@@ -29,6 +29,8 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response as ResponseBase
 
 from scim_bridge.directory import errors as d
+from scim_bridge.service.drift import drift_of
+from scim_bridge.service.drift import drift_report
 from scim_bridge.service.naming import role_group_name
 from scim_bridge.store.browse import AuditFilter
 from scim_bridge.store.browse import Browser
@@ -358,8 +360,7 @@ def group(item_id: str) -> str:
         members = [(u, "") for u in found.rows]
     suspended = browser.suspended([u.id for u, _ in members])
     recent = b.store.list_audit(limit=10, resource_id=item_id) if record.kind == GroupKind.TEAM else []
-    team_drift = next((t for t in console_data.drift(b).drifted if t.id == item_id), None) \
-        if record.kind == GroupKind.TEAM else None
+    team_drift = drift_of(b.store, item_id) if record.kind == GroupKind.TEAM else None
     return render_template("group.html", active="directory", tab="teams" if record.kind == GroupKind.TEAM else "roles",
                            g=record, members=members, pager=pager, q=query, suspended=suspended,
                            role_name=role_name, recent=recent, team_drift=team_drift,
@@ -374,5 +375,5 @@ def drift() -> str:
     synced_at = console_data.parse_time(last.get("at"))
     writes_since = Browser(b.store).audit_count(AuditFilter(since=synced_at)) if synced_at else None
     age = console_data.age_text((datetime.now(UTC) - synced_at).total_seconds()) if synced_at else None
-    return render_template("drift.html", active="drift", report=console_data.drift(b), last=last,
+    return render_template("drift.html", active="drift", report=drift_report(b.store), last=last,
                            computed=datetime.now(UTC), synced_at=synced_at, sync_age=age, writes_since=writes_since)
