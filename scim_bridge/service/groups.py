@@ -55,7 +55,8 @@ class GroupService:
                                          lease_ttl=settings.write_lease_ttl)
         self.ledger = SuspensionLedger(store)
         self.catalogue = RoleCatalogue(directory, store, settings, sync)
-        self.roles = RoleGroupService(directory, store, settings, self.catalogue, self.locks, self.ledger)
+        self.roles = RoleGroupService(directory, store, settings, sync, catalogue=self.catalogue, locks=self.locks,
+                                      ledger=self.ledger)
         self.teams = TeamService(directory, store, settings, sync, catalogue=self.catalogue, locks=self.locks,
                                  ledger=self.ledger)
 

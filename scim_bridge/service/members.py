@@ -1,18 +1,23 @@
 """Group members as clients send them: the user ids of a ``members`` list, checked to be users (the mirror
-first, the upstream for ids the mirror lacks) before anything upstream is written. Shared by teams and role
-groups."""
+first, the upstream for ids the mirror lacks) before anything upstream is written; and ``GroupParts``, what
+the services of teams and of role groups are built from."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
 
+from scim_bridge.config import Settings
 from scim_bridge.directory.base import Directory
 from scim_bridge.directory.models import DirectoryUser
 from scim_bridge.scim import errors
 from scim_bridge.service.errors import upstream_errors
 from scim_bridge.service.naming import ROLE_ID_PREFIX
+from scim_bridge.service.roles import RoleCatalogue
+from scim_bridge.service.suspensions import SuspensionLedger
+from scim_bridge.service.sync import SyncService
 from scim_bridge.service.users import remember_user
+from scim_bridge.service.writes import WriteLocks
 from scim_bridge.store.store import Store
 
 # Up to this many member ids unknown to the mirror are checked one GET each; more are checked
@@ -103,3 +108,19 @@ class MemberLookup:
             if upstream.id == uid:  # a user name would also find the user: only ids count
                 found[uid] = upstream
         return found
+
+
+class GroupParts:
+    """What the team and role-group services share (one set, built by the groups facade): the upstream, the
+    mirror, the role catalogue, the write locks, the suspension ledger and the member lookups."""
+
+    def __init__(self, directory: Directory, store: Store, settings: Settings, sync: SyncService, *,
+                 catalogue: RoleCatalogue, locks: WriteLocks, ledger: SuspensionLedger) -> None:
+        self.directory = directory
+        self.store = store
+        self.settings = settings
+        self.sync = sync
+        self.catalogue = catalogue
+        self.locks = locks
+        self.ledger = ledger
+        self.members = MemberLookup(directory, store)

@@ -11,8 +11,6 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from scim_bridge.config import Settings
-from scim_bridge.directory.base import Directory
 from scim_bridge.directory.models import DirectoryUser
 from scim_bridge.scim import errors
 from scim_bridge.scim.schema import CORE_GROUP
@@ -24,35 +22,22 @@ from scim_bridge.service.context import relative
 from scim_bridge.service.documents import member_entry
 from scim_bridge.service.errors import owner_refused
 from scim_bridge.service.errors import upstream_errors
-from scim_bridge.service.members import MemberLookup
+from scim_bridge.service.members import GroupParts
 from scim_bridge.service.members import member_ids
-from scim_bridge.service.roles import RoleCatalogue
 from scim_bridge.service.roles import RoleGroup
 from scim_bridge.service.roles import RoleView
 from scim_bridge.service.roles import is_owner
-from scim_bridge.service.suspensions import SuspensionLedger
 from scim_bridge.service.writes import Compensation
-from scim_bridge.service.writes import WriteLocks
 from scim_bridge.service.writes import role_key
 from scim_bridge.service.writes import user_key
 from scim_bridge.store.records import GroupKind
 from scim_bridge.store.records import Suspension
 from scim_bridge.store.records import UserRecord
-from scim_bridge.store.store import Store
 
 NewResource = Callable[[dict[str, Any]], dict[str, Any]]
 
 
-class RoleGroupService:
-    def __init__(self, directory: Directory, store: Store, settings: Settings, catalogue: RoleCatalogue,
-                 locks: WriteLocks, ledger: SuspensionLedger) -> None:
-        self.directory = directory
-        self.store = store
-        self.settings = settings
-        self.catalogue = catalogue
-        self.locks = locks
-        self.ledger = ledger
-        self.members = MemberLookup(directory, store)
+class RoleGroupService(GroupParts):
 
     # --- documents -----------------------------------------------------------------------------
     def render(self, ctx: RequestContext, group: RoleGroup, want_members: bool,

@@ -30,8 +30,8 @@ from scim_bridge.service.documents import MemberView
 from scim_bridge.service.documents import member_entry
 from scim_bridge.service.documents import team_document
 from scim_bridge.service.errors import upstream_errors
+from scim_bridge.service.members import GroupParts
 from scim_bridge.service.members import Known
-from scim_bridge.service.members import MemberLookup
 from scim_bridge.service.members import member_ids
 from scim_bridge.service.roles import RoleCatalogue
 from scim_bridge.service.rosters import RosterWriter
@@ -60,17 +60,10 @@ PUSHED_MEMBERS = "pushed_members"
 NewResource = Callable[[dict[str, Any]], dict[str, Any]]
 
 
-class TeamService:
+class TeamService(GroupParts):
     def __init__(self, directory: Directory, store: Store, settings: Settings, sync: SyncService, *,
                  catalogue: RoleCatalogue, locks: WriteLocks, ledger: SuspensionLedger) -> None:
-        self.directory = directory
-        self.store = store
-        self.settings = settings
-        self.sync = sync
-        self.catalogue = catalogue
-        self.locks = locks
-        self.ledger = ledger
-        self.members = MemberLookup(directory, store)
+        super().__init__(directory, store, settings, sync, catalogue=catalogue, locks=locks, ledger=ledger)
         self.rosters = RosterWriter(directory)
 
     # --- reading ---------------------------------------------------------------------------------
@@ -81,12 +74,7 @@ class TeamService:
             if found is None:
                 raise errors.NotFound(f"Group {group_id} not found")
             return found
-        try:
-            with upstream_errors():
-                team = self.directory.get_team(group_id)
-        except errors.NotFound:
-            self._forget(group_id)
-            raise errors.NotFound(f"Group {group_id} not found") from None
+        team = self._read(group_id)
         known = self.members.known([m.user_id for m in team.members or ()])
         record = self._remember(team, known)
         return self.render(ctx, record, self._upstream_members(team, known), want_members)
@@ -119,6 +107,15 @@ class TeamService:
         if not want_members:
             del resource["members"]
         return resource
+
+    def _read(self, group_id: str) -> DirectoryTeam:
+        """The team as the upstream has it now (one call); a team gone there is forgotten, and a 404."""
+        try:
+            with upstream_errors():
+                return self.directory.get_team(group_id)
+        except errors.NotFound:
+            self._forget(group_id)
+            raise errors.NotFound(f"Group {group_id} not found") from None
 
     def _forget(self, group_id: str) -> None:
         record = self.store.get_group(group_id)
@@ -246,13 +243,7 @@ class TeamService:
                     return self._apply_patch(ctx, mirrored[0], new_of, if_match, mirrored[1])
                 except errors.NotFound:
                     log.info("group %s: the mirror was behind OpsGenie, reading the team", group_id)
-        try:
-            with upstream_errors():
-                team = self.directory.get_team(group_id)
-        except errors.NotFound:
-            self._forget(group_id)
-            raise errors.NotFound(f"Group {group_id} not found") from None
-        return self._apply_patch(ctx, team, new_of, if_match)
+        return self._apply_patch(ctx, self._read(group_id), new_of, if_match)
 
     def _mirrored_team(self, group_id: str) -> tuple[DirectoryTeam, GroupRecord] | None:
         """The team as the mirror holds it (and its record), when it holds its roster."""
