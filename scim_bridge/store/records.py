@@ -19,8 +19,6 @@ class GroupKind(StrEnum):
     ROLE = "role"
 
 
-TEAM = GroupKind.TEAM
-ROLE = GroupKind.ROLE
 GROUP_KINDS = tuple(GroupKind)
 
 
