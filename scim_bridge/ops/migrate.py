@@ -38,7 +38,7 @@ from scim_bridge.directory.links import TeamLink
 from scim_bridge.directory.links import UserLink
 from scim_bridge.service.naming import role_group_id
 from scim_bridge.store.errors import StoreError
-from scim_bridge.store.records import TEAM
+from scim_bridge.store.records import GroupKind
 from scim_bridge.store.records import GroupRecord
 from scim_bridge.store.records import UserRecord
 from scim_bridge.store.store import Store
@@ -130,7 +130,7 @@ def plan(store: Store, atlassian: Atlassian, links: Links, *, apply: bool = Fals
     user_findings = [_match_user(record, suspensions.get(record.id) is not None, atlassian, links) for record in users]
     ops_ids = {str(t.get("teamId")) for t in atlassian.iter_ops_teams()}
     candidates = _teams_by_name(atlassian.iter_teams())
-    team_records = store.list_groups(TEAM)
+    team_records = store.list_groups(GroupKind.TEAM)
     team_findings = [_match_team(record, candidates, ops_ids, links) for record in team_records]
     team_findings = _compare_rosters(store, atlassian, team_records, team_findings, user_findings)
     report.findings = user_findings + team_findings + _role_findings(users, suspensions, atlassian)
@@ -329,7 +329,7 @@ def run_from_env(env: Mapping[str, str], *, apply: bool) -> MigrationReport:
     except Exception as exc:  # a bad URL or unreachable database: one clear line
         raise MigrationError(f"SCIM_BRIDGE_DATABASE_URL: cannot open the database: {exc}") from exc
     try:
-        if store.count_users() == 0 and store.count_groups(TEAM) == 0:
+        if store.count_users() == 0 and store.count_groups(GroupKind.TEAM) == 0:
             raise MigrationError("the bridge's store holds no users and no teams: run `scim-bridge sync` with the "
                                  "OpsGenie settings first, so the mirror holds what the identity provider knows")
         with AtlassianClient.from_settings(atlassian_settings) as client:

@@ -31,6 +31,7 @@ from scim_bridge.service.errors import explain_failure
 from scim_bridge.service.errors import to_scim_error
 from scim_bridge.service.naming import role_group_id
 from scim_bridge.service.naming import role_group_name
+from scim_bridge.store.records import GroupKind
 from scim_bridge.store.records import GroupRecord
 from scim_bridge.store.records import Membership
 from scim_bridge.store.records import SyncGroup
@@ -261,7 +262,7 @@ class SyncService:
                     continue  # deleted since the list was read: the sweep removes it
                 members = [Membership(group_id=team.id, user_id=m.user_id, role=m.role) for m in team.members or ()]
                 upstream: dict[str, Any] = {"id": team.id, "name": team.name, "description": team.description}
-                rows.append(SyncGroup(team.id, "team", team.name, upstream, members))
+                rows.append(SyncGroup(team.id, GroupKind.TEAM, team.name, upstream, members))
             self.store.apply_sync_page(None, rows, started_at=fetched)
             run.teams_done += list(part)
             self.store.put_setting(PROGRESS, run.to_json())
@@ -271,13 +272,13 @@ class SyncService:
     def _apply_roles(self, roles: list[DirectoryRole], held: dict[str, str]) -> None:
         # OpsGenie may not list the built-in roles' ids; every user carries its role's id, and the mirror keeps
         # what it learnt before for a role nobody holds now.
-        known = {g.id: g.upstream.get("id") for g in self.store.list_groups("role")}
+        known = {g.id: g.upstream.get("id") for g in self.store.list_groups(GroupKind.ROLE)}
         rows: list[SyncGroup] = []
         for role in roles:
             gid = role_group_id(role.name)
             upstream = role_upstream(role)
             upstream["id"] = role.id or held.get(role.name.lower()) or known.get(gid) or ""
-            rows.append(SyncGroup(gid, "role", role_group_name(role.name), upstream))
+            rows.append(SyncGroup(gid, GroupKind.ROLE, role_group_name(role.name), upstream))
         self.store.apply_sync_page(None, rows)
 
     def refresh_roles(self) -> None:
@@ -290,8 +291,8 @@ class SyncService:
             if record is not None and not upstream["id"]:
                 upstream["id"] = record.upstream.get("id") or ""  # learnt from its holders
             if record is None:
-                self.store.upsert_group(GroupRecord(id=gid, kind="role", display_name=role_group_name(role.name),
-                                                    upstream=upstream))
+                self.store.upsert_group(GroupRecord(id=gid, kind=GroupKind.ROLE,
+                                                    display_name=role_group_name(role.name), upstream=upstream))
             elif record.upstream != upstream:
                 self.store.upsert_group(replace(record, upstream=upstream))
 

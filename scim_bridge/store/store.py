@@ -39,6 +39,7 @@ from scim_bridge.store.locks import lock_exclusive
 from scim_bridge.store.locks import lock_shared
 from scim_bridge.store.records import GROUP_KINDS
 from scim_bridge.store.records import AuditEvent
+from scim_bridge.store.records import GroupKind
 from scim_bridge.store.records import GroupRecord
 from scim_bridge.store.records import Membership
 from scim_bridge.store.records import Suspension
@@ -307,7 +308,7 @@ class Store:
             self._mark(users=[record.id])
             if self._indexer is not None and before is not None and before != stored.user_name:
                 # team rosters show the name
-                self._mark(groups=[m.group_id for m in member_ops.groups_of(conn, record.id, "team")])
+                self._mark(groups=[m.group_id for m in member_ops.groups_of(conn, record.id, GroupKind.TEAM)])
             return stored
 
     def delete_user(self, user_id: str) -> bool:
@@ -327,8 +328,8 @@ class Store:
         with self._read() as conn:
             return groups.get_groups(conn, group_ids)
 
-    def get_group_by_name(self, kind: str, name: str) -> GroupRecord | None:
-        """Case-insensitive lookup within one kind ("team" or "role")."""
+    def get_group_by_name(self, kind: GroupKind, name: str) -> GroupRecord | None:
+        """Case-insensitive lookup within one kind of group."""
         with self._read() as conn:
             return groups.get_group_by_name(conn, kind, name)
 
@@ -337,13 +338,13 @@ class Store:
             return groups.find_groups_by_external_id(conn, value)
 
     def list_groups(
-        self, kind: str | None = None, *, offset: int = 0, limit: int | None = None
+        self, kind: GroupKind | None = None, *, offset: int = 0, limit: int | None = None
     ) -> list[GroupRecord]:
         """Groups (of one kind, or all) ordered by (created, id)."""
         with self._read() as conn:
             return groups.list_groups(conn, kind, offset, limit)
 
-    def count_groups(self, kind: str | None = None) -> int:
+    def count_groups(self, kind: GroupKind | None = None) -> int:
         with self._read() as conn:
             return groups.count_groups(conn, kind)
 
@@ -370,7 +371,7 @@ class Store:
         with self._read() as conn:
             return member_ops.members_of(conn, group_id)
 
-    def groups_of(self, user_id: str, kind: str | None = None) -> list[Membership]:
+    def groups_of(self, user_id: str, kind: GroupKind | None = None) -> list[Membership]:
         with self._read() as conn:
             return member_ops.groups_of(conn, user_id, kind)
 
@@ -404,7 +405,7 @@ class Store:
             self._mark_roster_change(group_id, changed)
             return record
 
-    def set_user_groups(self, user_id: str, kind: str, memberships: Sequence[Membership]) -> list[str]:
+    def set_user_groups(self, user_id: str, kind: GroupKind, memberships: Sequence[Membership]) -> list[str]:
         """Make the user's groups of ``kind`` exactly ``memberships``; returns changed group ids."""
         with self._write() as conn:
             changed = member_ops.set_user_groups(conn, user_id, kind, memberships, self._clock())
@@ -422,7 +423,7 @@ class Store:
         users_snapshot: Sequence[sync.UserSnapshot] | None,
         groups_snapshot: Sequence[sync.GroupSnapshot] | None,
         *,
-        group_kinds: Collection[str] = GROUP_KINDS,
+        group_kinds: Collection[GroupKind] = GROUP_KINDS,
         started_at: datetime | None = None,
     ) -> SyncStats:
         """Mirror a full upstream snapshot, in one transaction.
@@ -464,7 +465,7 @@ class Store:
             return stats
 
     def sweep_sync(
-        self, run_started: datetime, *, group_kinds: Collection[str] = GROUP_KINDS, sweep_users: bool = True
+        self, run_started: datetime, *, group_kinds: Collection[GroupKind] = GROUP_KINDS, sweep_users: bool = True
     ) -> SyncStats:
         """End a paged sync: remove the users and groups the run (begun at ``run_started``) did not see."""
         with self._sync_transaction() as conn:
