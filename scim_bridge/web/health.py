@@ -14,9 +14,9 @@ from flask import Response
 from prometheus_client.core import GaugeMetricFamily
 
 from scim_bridge import __version__
+from scim_bridge.bootstrap import UpstreamClient
 from scim_bridge.directory import errors as d
 from scim_bridge.web.state import Bridge
-from scim_bridge.web.state import UpstreamClient
 from scim_bridge.web.state import bridge
 
 bp = Blueprint("health", __name__)
