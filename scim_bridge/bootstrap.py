@@ -15,6 +15,7 @@ import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from typing import Literal
 
 from scim_bridge import logs
@@ -40,9 +41,9 @@ from scim_bridge.service.writes import WriteLocks
 from scim_bridge.store.budget import DatabaseRateBudget
 from scim_bridge.store.links import SqlLinkStore
 from scim_bridge.store.store import Store
-from scim_bridge.web.metrics import Metrics
-from scim_bridge.web.metrics import method_label
-from scim_bridge.web.metrics import status_label
+
+if TYPE_CHECKING:  # prometheus_client is imported by build() only: `serve` must set its folder first
+    from scim_bridge.web.metrics import Metrics
 
 log = logs.get_logger("scim_bridge")
 
@@ -190,6 +191,8 @@ def build(
     """A serving bridge's parts. ``directory`` and ``store`` may be injected (tests, the demo); ``links``: the
     link store of the jsm upstream; ``upstream`` overrides ``settings.upstream`` (``memory`` for an in-process
     directory). The one upstream call made here sizes the OpsGenie rate budget."""
+    from scim_bridge.web.metrics import Metrics
+
     metrics = Metrics()
     if store is None:
         store = open_store(settings)
@@ -213,6 +216,9 @@ def cursor_key(settings: Settings, store: Store) -> bytes:
 
 def upstream_call_recorder(metrics: Metrics) -> CallHook:
     """The ``on_call`` hook of either client: the request's call list (audit log) and the upstream metrics."""
+    from scim_bridge.web.metrics import method_label
+    from scim_bridge.web.metrics import status_label
+
     def on_call(record: CallRecord) -> None:
         call = {
             "method": record.method,
