@@ -47,8 +47,8 @@ if TYPE_CHECKING:  # prometheus_client is imported by build() only: `serve` must
 
 log = logs.get_logger("scim_bridge")
 
-Upstream = Literal["opsgenie", "jsm", "memory"]
-UPSTREAMS: tuple[Upstream, ...] = ("opsgenie", "jsm", "memory")
+DirectoryKind = Literal["opsgenie", "jsm", "memory"]
+DIRECTORY_KINDS: tuple[DirectoryKind, ...] = ("opsgenie", "jsm", "memory")
 UpstreamClient = OpsGenieClient | AtlassianClient
 CallHook = Callable[[CallRecord], None]
 CURSOR_KEY_SETTING = "cursor_key"
@@ -118,7 +118,7 @@ def build_directory(
     policy: UpstreamPolicy | None = None,
     links: LinkStore | None = None,
     on_call: CallHook | None = None,
-    upstream: Upstream | None = None,
+    upstream: DirectoryKind | None = None,
 ) -> tuple[Directory, UpstreamClient | None]:
     """The directory of ``upstream`` (default ``settings.upstream``) and its client (None for ``memory``).
 
@@ -139,7 +139,7 @@ def build_directory(
         link_store = links if links is not None else jsm_link_store(settings, store)
         return JsmDirectory(jsm_client, link_store, account_scope=settings.atlassian.account_scope), jsm_client
     if kind != "opsgenie":
-        raise ConfigError(f"unknown upstream {kind!r}: one of {', '.join(UPSTREAMS)}")
+        raise ConfigError(f"unknown upstream {kind!r}: one of {', '.join(DIRECTORY_KINDS)}")
     budget: RateBudget
     clock = policy.clock
     if store is not None and store.dialect == "postgresql":
@@ -185,7 +185,7 @@ def build(
     directory: Directory | None = None,
     store: Store | None = None,
     links: LinkStore | None = None,
-    upstream: Upstream | None = None,
+    upstream: DirectoryKind | None = None,
     policy: UpstreamPolicy | None = None,
 ) -> Components:
     """A serving bridge's parts. ``directory`` and ``store`` may be injected (tests, the demo); ``links``: the
