@@ -12,7 +12,8 @@ results and the same errors (``scim_bridge.directory.errors``):
   succeed; a deleted user leaves its teams;
 - contacts are ``email``, ``sms`` or ``voice`` (``mobile`` is made by the mobile app only); a new user gets its
   e-mail contact, as in OpsGenie;
-- users are listed 100 to a page, sorted by username (:class:`scim_bridge.directory.base.PagedUsers`).
+- users are listed 100 to a page, sorted by username (:class:`scim_bridge.directory.base.PagedUsers`);
+- a user always has an address (empty until set), a time zone and a locale (the account's defaults).
 
 All methods are thread-safe. Nothing is persisted: the state lives as long as the object.
 """
@@ -34,6 +35,7 @@ from functools import lru_cache
 from scim_bridge.directory import errors as d
 from scim_bridge.directory.base import UserPage
 from scim_bridge.directory.models import BUILTIN_ROLES
+from scim_bridge.directory.models import Address
 from scim_bridge.directory.models import Contact
 from scim_bridge.directory.models import DirectoryRole
 from scim_bridge.directory.models import DirectoryTeam
@@ -123,7 +125,7 @@ class MemoryDirectory:
                 raise d.ConflictError(f"user {username!r} already exists", status=409, upstream=UPSTREAM)
             user = DirectoryUser(
                 id=new_id(), username=username, full_name=fields.full_name.strip(), role=role.name,
-                role_id=role.id, time_zone=self._time_zone, locale=self._locale,
+                role_id=role.id, time_zone=self._time_zone, locale=self._locale, address=Address(),
                 created_at=datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
                 contacts=(Contact(id=new_id(), method="email", to=username),),
             )
