@@ -186,3 +186,23 @@ def test_user_pages_resume_from_an_offset(upstream: Upstream) -> None:
     assert {"grace@example.com", "alan@example.com", "edsger@example.com"} <= set(everyone)
     rest = [u.username for page in directory.user_pages(1) for u in page.users]
     assert rest == everyone[1:]
+
+
+def test_the_account_owner_is_neither_deleted_nor_demoted(upstream: Upstream) -> None:
+    opsgenie_rule(upstream, "the owner role is granted in Atlassian's admin UI only")
+    directory = upstream.directory
+    owner = directory.create_user(person("olive", role="Owner"))
+    with pytest.raises(d.ForbiddenError):
+        directory.delete_user(owner)
+    with pytest.raises(d.ForbiddenError):
+        directory.update_user(owner, UserFields(role="User"))
+    assert directory.get_user(owner).role == "Owner"
+
+
+def test_a_repeated_phone_contact_is_a_conflict(upstream: Upstream) -> None:
+    opsgenie_rule(upstream, "a repeated contact is accepted")
+    directory = upstream.directory
+    user_id = directory.create_user(ADA)
+    directory.create_contact(user_id, "sms", "44-7700900001")
+    with pytest.raises(d.ConflictError):
+        directory.create_contact(user_id, "sms", "44-7700900001")
