@@ -1,5 +1,6 @@
 """Test helpers both simulators share: plain ``requests`` with the HTTP verbs, the ``/__sim`` control calls
-the OpsGenie and the Atlassian simulator answer alike, a sleep that only records, and the sample user."""
+the OpsGenie and the Atlassian simulator answer alike, a sleep that only records, a fake clock, and the sample
+user."""
 
 from __future__ import annotations
 
@@ -100,6 +101,22 @@ class RecordingSleep:
 
     def __call__(self, seconds: float) -> None:
         self.waits.append(seconds)
+
+
+class FakeClock:
+    """A monotonic clock and a ``sleep`` for a rate budget: time moves only when the budget sleeps (or the test
+    moves ``now``); ``slept`` remembers each wait."""
+
+    def __init__(self, now: float = 100.0) -> None:
+        self.now = now
+        self.slept: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
 
 
 def ada(role: str) -> UserFields:

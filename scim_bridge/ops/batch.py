@@ -4,7 +4,8 @@ A SCIM request may wait ``SCIM_BRIDGE_UPSTREAM_WAIT`` seconds (20) for the upstr
 provider should get an answer soon. A batch job costs the calls it must (one per page of 100 users, one per
 team) and waits as long as the budget asks, up to ``SCIM_BRIDGE_BATCH_UPSTREAM_WAIT`` seconds per call.
 It sizes its budget from ``GET /v2/request-limits/`` as ``serve`` does, at ``SCIM_BRIDGE_BATCH_BUDGET_SHARE``
-of every limit, so that replicas serving meanwhile keep the rest. With PostgreSQL the budget is the one
+of every limit, so that replicas serving meanwhile keep the rest (when the limits cannot be read, it learns them
+from the answers like ``serve``). With PostgreSQL the budget is the one
 every replica shares through the database. With the jsm upstream (no published limits) the job's calls wait
 for the answers' ``Retry-After`` up to the same per-call bound.
 """
@@ -15,21 +16,16 @@ import logging
 import time
 from collections.abc import Callable
 
-from scim_bridge.atlassian.client import AtlassianClient
-from scim_bridge.atlassian.retry import RetryPolicy as AtlassianRetry
+from scim_bridge.bootstrap import UpstreamClient
+from scim_bridge.bootstrap import UpstreamPolicy
+from scim_bridge.bootstrap import build_directory
 from scim_bridge.config import ConfigError
 from scim_bridge.config import Settings
 from scim_bridge.directory.base import Directory
-from scim_bridge.directory.jsm import JsmDirectory
-from scim_bridge.directory.opsgenie import OpsGenieDirectory
 from scim_bridge.opsgenie.client import OpsGenieClient
 from scim_bridge.opsgenie.errors import OpsGenieError
-from scim_bridge.opsgenie.ratelimit import RateBudget
-from scim_bridge.opsgenie.ratelimit import RateLimit
-from scim_bridge.opsgenie.ratelimit import RollingWindowBudget
-from scim_bridge.opsgenie.retry import RetryPolicy
-from scim_bridge.store.budget import DatabaseRateBudget
-from scim_bridge.store.links import SqlLinkStore
+from scim_bridge.ratewindow import FALLBACK
+from scim_bridge.ratewindow import LEARNING
 from scim_bridge.store.store import Store
 
 log = logging.getLogger(__name__)
@@ -41,43 +37,31 @@ def batch_directory(
     *,
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
-) -> tuple[Directory, OpsGenieClient | AtlassianClient]:
-    """The upstream directory for a batch job, its budget calibrated (``clock`` and ``sleep`` for tests; the
-    budget shared through PostgreSQL keeps the real monotonic clock)."""
-    if settings.upstream == "jsm":
-        if settings.atlassian is None:
-            raise ConfigError("SCIM_BRIDGE_UPSTREAM=jsm needs the ATLASSIAN_* settings")
-        jsm = AtlassianClient.from_settings(
-            settings.atlassian, retry=AtlassianRetry(total_budget=settings.batch_upstream_wait, sleep=sleep))
-        links = SqlLinkStore(store if store is not None else Store.from_url(settings.database_url))
-        return JsmDirectory(jsm, links, account_scope=settings.atlassian.account_scope), jsm
-    budget: RateBudget
-    if store is not None and store.dialect == "postgresql":
-        budget = DatabaseRateBudget(store.engine, sleep=sleep)
-        clock = time.monotonic  # the shared budget's deadlines are on this clock
-    else:
-        budget = RollingWindowBudget(clock=clock, sleep=sleep)
-    retry = RetryPolicy(total_budget=settings.batch_upstream_wait, sleep=sleep)
-    client = OpsGenieClient(settings.opsgenie_api_key, base_url=settings.opsgenie_api_url, budget=budget,
-                            retry=retry, clock=clock)
-    calibrate(client, budget, settings.batch_budget_share)
-    return OpsGenieDirectory(client), client
+) -> tuple[Directory, UpstreamClient]:
+    """The upstream directory for a batch job (:func:`scim_bridge.bootstrap.build_directory` with a batch job's
+    patience), its budget calibrated (``clock`` and ``sleep`` for tests; the budget shared through PostgreSQL
+    keeps the real monotonic clock)."""
+    directory, client = build_directory(settings, store, policy=UpstreamPolicy.batch(settings, sleep=sleep,
+                                                                                     clock=clock))
+    if client is None:
+        raise ConfigError(f"a batch job needs an upstream; SCIM_BRIDGE_UPSTREAM is {settings.upstream!r}")
+    if isinstance(client, OpsGenieClient):
+        calibrate(client, settings.batch_budget_share)
+    return directory, client
 
 
-def calibrate(client: OpsGenieClient, budget: RateBudget, share: float) -> bool:
-    """Size ``budget`` at ``share`` of each limit of GET /v2/request-limits/ (at least one call per window).
-
-    False, leaving the fallback limits in force, when the limits cannot be read (a team key, an older
-    endpoint, the upstream unreachable: the job's first call then says why).
+def calibrate(client: OpsGenieClient, share: float) -> str:
+    """Size the client's budget at ``share`` of each limit of GET /v2/request-limits/ (at least one call per
+    window) and return its mode. When the limits cannot be read (a team key, an older account: refused; the
+    upstream unreachable or failing: the job's first call then says why) the budget learns them from the
+    answers, starting from the fallback limits, and the share does not apply.
     """
-    configure = getattr(budget, "configure", None)
-    if configure is None:
-        return False
     try:
-        limits = client.request_limits()
+        return client.calibrate_budget(share)
     except OpsGenieError as exc:
-        log.info("could not read the OpsGenie request limits (%s); pacing with the fallback limits", exc)
-        return False
-    configure({domain: tuple(RateLimit(max(1, int(limit.limit * share)), limit.period) for limit in found)
-               for domain, found in limits.items() if found})
-    return bool(limits)
+        log.info("could not read the OpsGenie request limits (%s); learning them from the answers", exc)
+        learn = getattr(client.budget, "learn", None)
+        if callable(learn):
+            learn()
+            return LEARNING
+        return FALLBACK

@@ -41,14 +41,18 @@ from scim_bridge.config import format_scopes
 from scim_bridge.config import insecure_upstream_urls
 from scim_bridge.config import region_label
 from scim_bridge.directory.models import BUILTIN_ROLES
+from scim_bridge.opsgenie.calibration import RETRY_EVERY
 from scim_bridge.opsgenie.errors import OpsGenieError
 from scim_bridge.opsgenie.errors import TransportError
 from scim_bridge.opsgenie.ratelimit import CONFIGURATION
+from scim_bridge.opsgenie.ratelimit import FALLBACK_LIMITS
 from scim_bridge.opsgenie.ratelimit import SEARCH
 from scim_bridge.opsgenie.ratelimit import UnlimitedBudget
 from scim_bridge.opsgenie.ratelimit import parse_request_limits
 from scim_bridge.opsgenie.retry import RetryPolicy
 from scim_bridge.opsgenie.transport import Transport
+from scim_bridge.ratewindow import RateLimit
+from scim_bridge.ratewindow import format_limits
 
 OK = "OK"
 WARN = "WARN"
@@ -269,7 +273,7 @@ def _opsgenie(settings: Settings, *, other_region_url: str | None, timeout: floa
         results.append(_write_result(http, read))
         results.append(_delete_result(http, read))
         results.append(_roles_result(http, settings, read))
-        results.append(_limits_result(limits))
+        results.append(_limits_result(limits, settings))
         return results
     finally:
         http.close()
@@ -449,16 +453,42 @@ def _roles_result(http: Transport, settings: Settings, read: CheckResult) -> Che
     )
 
 
-def _limits_result(answer: Answer) -> CheckResult:
-    if answer.status == 200:
-        limits = parse_request_limits(answer.data.get("data") if isinstance(answer.data, dict) else None)
-        shown = "; ".join(
-            f"{domain} " + ", ".join(f"{lim.limit}/{lim.period:g}s" for lim in found)
-            for domain, found in sorted(limits.items()) if found
-        )
-        return CheckResult("opsgenie rate limits", OK, f"read from OpsGenie: {shown or 'none listed'}.")
+def _limits_result(answer: Answer, settings: Settings) -> CheckResult:
+    """Which mode the rate budget will be in, and its figures."""
+    limits = parse_request_limits(answer.data.get("data") if isinstance(answer.data, dict) else None)
+    if answer.status == 200 and any(limits.values()):
+        return CheckResult("opsgenie rate limits", OK, f"calibrated: the rate budget is sized from GET "
+                           f"/v2/request-limits/: {format_limits(limits)}.")
+    if answer.status not in (200, 401, 403, 404):
+        return CheckResult(
+            "opsgenie rate limits", WARN,
+            f"GET /v2/request-limits/ answered {answer.status or 'nothing'}: the bridge starts on its fallback "
+            f"limits ({format_limits(FALLBACK_LIMITS)}), learns from OpsGenie's answers meanwhile and asks again "
+            f"every {RETRY_EVERY:g} s.")
+    why = "lists no limits" if answer.status == 200 else f"answered {answer.status} (team keys and older accounts " \
+        "cannot read the limits)"
+    learned = _learned_limits(settings)
+    now = (f"learned so far, shared by the replicas: {format_limits(learned)}" if learned else
+           "nothing learned yet" if learned is not None else "each process learns on its own")
     return CheckResult(
-        "opsgenie rate limits", WARN,
-        f"GET /v2/request-limits/ answered {answer.status or 'nothing'}: the bridge will pace itself with its "
-        "built-in modest limits (team keys cannot read the account's limits).",
-    )
+        "opsgenie rate limits", OK,
+        f"learning: GET /v2/request-limits/ {why}, so the rate budget learns the limits from OpsGenie's 429s and "
+        f"X-RateLimit-* headers, starting from {format_limits(FALLBACK_LIMITS)}; {now}.")
+
+
+def _learned_limits(settings: Settings) -> dict[str, tuple[RateLimit, ...]] | None:
+    """The limits learned by the replicas sharing a PostgreSQL database; None where each process learns alone
+    (SQLite) or the database cannot be read."""
+    from scim_bridge.store.budget import learned_limits
+    from scim_bridge.store.store import Store
+
+    try:
+        store = Store.from_url(settings.database_url)
+    except Exception:  # the database check says what is wrong with it
+        return None
+    try:
+        return learned_limits(store.engine) if store.dialect == "postgresql" else None
+    except Exception:
+        return None
+    finally:
+        store.close()

@@ -71,7 +71,7 @@ def _links(environ: Mapping[str, str]) -> CheckResult:
     bridge switched without ``migrate --to jsm --apply`` would stop serving the ids its IdP holds."""
     from scim_bridge.config import Settings
     from scim_bridge.store.links import SqlLinkStore
-    from scim_bridge.store.records import TEAM
+    from scim_bridge.store.records import GroupKind
     from scim_bridge.store.store import Store
 
     try:
@@ -81,7 +81,7 @@ def _links(environ: Mapping[str, str]) -> CheckResult:
     try:
         links = SqlLinkStore(store)
         users = {u.id for u in store.list_users()} - {link.local_id for link in links.iter_user_links()}
-        teams = {t.id for t in store.list_groups(TEAM)} - {link.local_id for link in links.iter_team_links()}
+        teams = {t.id for t in store.list_groups(GroupKind.TEAM)} - {link.local_id for link in links.iter_team_links()}
     except Exception as exc:  # an unmigrated schema: the database check says so
         return CheckResult("jsm links", SKIP, f"not checked: {type(exc).__name__} reading the links.")
     finally:

@@ -32,6 +32,7 @@ from scim_bridge.service.sync import SyncResult
 from scim_bridge.service.sync import SyncService
 from scim_bridge.service.users import UserService
 from scim_bridge.store.keyset import KeysetPage
+from scim_bridge.store.records import GroupKind
 from scim_bridge.store.records import UserRecord
 from scim_bridge.store.store import Store
 
@@ -138,7 +139,7 @@ def export(
                                             start_index=start, count=PAGE)
         for group in groups:
             put(group)
-            if _kind(group) == "team":
+            if _kind(group) == GroupKind.TEAM:
                 teams += 1
             else:
                 role_groups += 1
@@ -167,7 +168,7 @@ def _write_csv(store: Store, out: TextIO, report: ProgressHook) -> tuple[int, in
     """The CSV rows a page of users at a time; how many users, and how many teams there are."""
     writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, lineterminator="\n")
     writer.writeheader()
-    team_names = {g.id: g.display_name for g in store.list_groups("team")}
+    team_names = {g.id: g.display_name for g in store.list_groups(GroupKind.TEAM)}
     total = store.count_users()
     written = 0
     records = store.users_after(None, PAGE)
@@ -218,4 +219,4 @@ def _kind(group: dict[str, Any]) -> str:
     for key, value in group.items():
         if key.startswith("urn:") and isinstance(value, dict) and "kind" in value:
             return str(value["kind"])
-    return "team"
+    return GroupKind.TEAM.value

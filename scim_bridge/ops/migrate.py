@@ -38,7 +38,7 @@ from scim_bridge.directory.links import TeamLink
 from scim_bridge.directory.links import UserLink
 from scim_bridge.service.naming import role_group_id
 from scim_bridge.store.errors import StoreError
-from scim_bridge.store.records import TEAM
+from scim_bridge.store.records import GroupKind
 from scim_bridge.store.records import GroupRecord
 from scim_bridge.store.records import UserRecord
 from scim_bridge.store.store import Store
@@ -130,7 +130,7 @@ def plan(store: Store, atlassian: Atlassian, links: Links, *, apply: bool = Fals
     user_findings = [_match_user(record, suspensions.get(record.id) is not None, atlassian, links) for record in users]
     ops_ids = {str(t.get("teamId")) for t in atlassian.iter_ops_teams()}
     candidates = _teams_by_name(atlassian.iter_teams())
-    team_records = store.list_groups(TEAM)
+    team_records = store.list_groups(GroupKind.TEAM)
     team_findings = [_match_team(record, candidates, ops_ids, links) for record in team_records]
     team_findings = _compare_rosters(store, atlassian, team_records, team_findings, user_findings)
     report.findings = user_findings + team_findings + _role_findings(users, suspensions, atlassian)
@@ -315,29 +315,31 @@ def run_from_env(env: Mapping[str, str], *, apply: bool) -> MigrationReport:
     MigrationError."""
     from scim_bridge.atlassian import errors as at
     from scim_bridge.atlassian.client import AtlassianClient
+    from scim_bridge.bootstrap import build_directory
+    from scim_bridge.bootstrap import open_store
     from scim_bridge.config import AtlassianSettings
     from scim_bridge.config import Settings
-    from scim_bridge.directory.opsgenie import OpsGenieDirectory
-    from scim_bridge.opsgenie.client import OpsGenieClient
     from scim_bridge.store.links import SqlLinkStore
 
     atlassian_settings = AtlassianSettings.from_env(env)
     settings = Settings.from_env(env, require_key=False)
     try:
-        store = Store.from_url(settings.database_url)
-        store.upgrade()
+        store = open_store(settings)
     except Exception as exc:  # a bad URL or unreachable database: one clear line
         raise MigrationError(f"SCIM_BRIDGE_DATABASE_URL: cannot open the database: {exc}") from exc
     try:
-        if store.count_users() == 0 and store.count_groups(TEAM) == 0:
+        if store.count_users() == 0 and store.count_groups(GroupKind.TEAM) == 0:
             raise MigrationError("the bridge's store holds no users and no teams: run `scim-bridge sync` with the "
                                  "OpsGenie settings first, so the mirror holds what the identity provider knows")
         with AtlassianClient.from_settings(atlassian_settings) as client:
             if not settings.opsgenie_api_key:  # the contacts the mirror holds are all that is carried
                 return plan(store, client, SqlLinkStore(store), apply=apply)
-            with OpsGenieClient(settings.opsgenie_api_key, base_url=settings.opsgenie_api_url) as opsgenie:
-                return plan(store, client, SqlLinkStore(store), apply=apply,
-                            read_contacts=contact_reader(OpsGenieDirectory(opsgenie)))
+            opsgenie, opsgenie_client = build_directory(settings, store, upstream="opsgenie")
+            try:
+                return plan(store, client, SqlLinkStore(store), apply=apply, read_contacts=contact_reader(opsgenie))
+            finally:
+                if opsgenie_client is not None:
+                    opsgenie_client.close()
     except at.AtlassianError as exc:
         raise MigrationError(f"Atlassian answered {exc.status or 'nothing'}: {exc.message}") from exc
     except StoreError as exc:  # a link made meanwhile (a bridge serving jsm): nothing was written

@@ -16,13 +16,13 @@ from scim_bridge.opsgenie.errors import TransportError
 from scim_bridge.opsgenie.errors import Unprocessable
 from scim_bridge.opsgenie.errors import error_for
 from scim_bridge.opsgenie.ratelimit import RateBudget
-from scim_bridge.opsgenie.ratelimit import RateLimit
 from scim_bridge.opsgenie.ratelimit import RollingWindowBudget
 from scim_bridge.opsgenie.ratelimit import UnlimitedBudget
 from scim_bridge.opsgenie.records import CallRecord
 from scim_bridge.opsgenie.records import Created
 from scim_bridge.opsgenie.records import UsersPage
 from scim_bridge.opsgenie.retry import RetryPolicy
+from scim_bridge.ratewindow import RateLimit
 
 __all__ = [
     "AuthenticationFailed",

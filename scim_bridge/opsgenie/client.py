@@ -12,16 +12,17 @@ from collections.abc import Iterator
 from collections.abc import Mapping
 from typing import Any
 from typing import Literal
+from typing import cast
 from urllib.parse import quote
 
 import requests
 
+from scim_bridge.opsgenie.errors import AuthenticationFailed
 from scim_bridge.opsgenie.errors import NotFound
 from scim_bridge.opsgenie.errors import PermissionDenied
 from scim_bridge.opsgenie.ratelimit import SEARCH
+from scim_bridge.opsgenie.ratelimit import AdaptiveBudget
 from scim_bridge.opsgenie.ratelimit import RateBudget
-from scim_bridge.opsgenie.ratelimit import RateLimit
-from scim_bridge.opsgenie.ratelimit import RollingWindowBudget
 from scim_bridge.opsgenie.ratelimit import UnlimitedBudget
 from scim_bridge.opsgenie.ratelimit import parse_request_limits
 from scim_bridge.opsgenie.records import CallRecord
@@ -29,6 +30,10 @@ from scim_bridge.opsgenie.records import Created
 from scim_bridge.opsgenie.records import UsersPage
 from scim_bridge.opsgenie.retry import RetryPolicy
 from scim_bridge.opsgenie.transport import Transport
+from scim_bridge.ratewindow import CALIBRATED
+from scim_bridge.ratewindow import FALLBACK
+from scim_bridge.ratewindow import LEARNING
+from scim_bridge.ratewindow import RateLimit
 
 IdentifierType = Literal["id", "name"]
 Json = dict[str, Any]
@@ -88,6 +93,10 @@ class OpsGenieClient:
     @property
     def budget(self) -> RateBudget:
         return self._http.budget
+
+    def before_each_call(self, hook: Callable[[], None] | None) -> None:
+        """Run ``hook`` before each logical call (None: nothing); the lazy re-calibration uses it."""
+        self._http.before_send = hook
 
     def close(self) -> None:
         self._http.close()
@@ -238,24 +247,35 @@ class OpsGenieClient:
 
     # --- rate limits ------------------------------------------------------------------------
     def request_limits(self) -> dict[str, tuple[RateLimit, ...]]:
-        """GET /v2/request-limits/: the account's limits per domain (global keys only)."""
-        return parse_request_limits(self._http.request("GET", "/v2/request-limits/").get("data"))
+        """GET /v2/request-limits/: the account's limits per domain (global keys only).
 
-    def calibrate_budget(self) -> bool:
-        """Size a RollingWindowBudget from GET /v2/request-limits/.
+        Sent without waiting for a slot of the rate budget: the call that sizes the budget must not depend on it
+        (a batch job may have filled the shared window; the budget would then never be sized)."""
+        return parse_request_limits(self._http.request("GET", "/v2/request-limits/", metered=False).get("data"))
 
-        Returns False, leaving the configured limits in force, when the key may not read the
-        limits (team keys get 403) or the endpoint is missing; other errors propagate.
+    def calibrate_budget(self, share: float = 1.0) -> str:
+        """Size the rate budget from GET /v2/request-limits/, at ``share`` of each limit (at least one request
+        per window), and return the budget's mode (``ratewindow.CALIBRATED``, ``LEARNING`` or ``FALLBACK``).
+
+        When the key may not read the limits (401/403: team keys) or the endpoint is missing (404), or it lists
+        none, the budget learns them from the answers instead, starting from the limits in force. Other errors
+        (unreachable, 5xx, 429 after the retries) propagate and the budget keeps its mode.
         """
         budget = self._http.budget
-        if not isinstance(budget, RollingWindowBudget) and not callable(getattr(budget, "configure", None)):
-            return False
+        if not callable(getattr(budget, "configure", None)) or not callable(getattr(budget, "learn", None)):
+            return FALLBACK
+        adaptive = cast(AdaptiveBudget, budget)
         try:
             limits = self.request_limits()
-        except (PermissionDenied, NotFound):
-            return False
-        budget.configure({domain: found for domain, found in limits.items() if found})  # type: ignore[attr-defined]
-        return bool(limits)
+        except (AuthenticationFailed, PermissionDenied, NotFound):
+            limits = {}
+        found = {domain: tuple(RateLimit(max(1, int(lim.limit * share)), lim.period) for lim in listed)
+                 for domain, listed in limits.items() if listed}
+        if found:
+            adaptive.configure(found)
+            return CALIBRATED
+        adaptive.learn()
+        return LEARNING
 
 
 def _seg(value: str) -> str:

@@ -3,8 +3,8 @@
 OpsGenie limits each request domain ("configuration" for gets and writes of users, teams, roles and
 contacts; "search" for list users) with a per-second and a per-minute rolling window. The
 :class:`RateBudget` protocol is what the client needs; :class:`RollingWindowBudget` keeps the
-budget in this process (one per replica). A budget shared by several replicas can implement the
-same protocol on top of a database.
+budget in this process (one per replica); ``store/budget.py`` implements it on top of the database for
+several replicas. The window arithmetic both use is in :mod:`scim_bridge.ratewindow`.
 """
 
 from __future__ import annotations
@@ -16,26 +16,26 @@ from collections.abc import Callable
 from collections.abc import Iterable
 from collections.abc import Mapping
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 from typing import Protocol
 
-from scim_bridge.opsgenie.errors import BudgetExhausted
+from scim_bridge.ratewindow import FALLBACK
+from scim_bridge.ratewindow import BudgetState
+from scim_bridge.ratewindow import LimitTable
+from scim_bridge.ratewindow import RateLimit
+from scim_bridge.ratewindow import adapt_to_wait
+from scim_bridge.ratewindow import earliest_slot
+from scim_bridge.ratewindow import free_slots
+from scim_bridge.ratewindow import lowered
+from scim_bridge.ratewindow import no_slot
+from scim_bridge.ratewindow import waits_too_long
 
 CONFIGURATION = "configuration"
 SEARCH = "search"
 
-
-@dataclass(frozen=True)
-class RateLimit:
-    """At most ``limit`` requests in any window of ``period`` seconds."""
-
-    limit: int
-    period: float
-
-
-# Used until the real limits are read from GET /v2/request-limits/. OpsGenie does not publish its
-# numbers, so these are deliberately modest; the operator can configure others.
+# Used until the real limits are read from GET /v2/request-limits/, and where the learning starts when they
+# cannot be read (a team key, an older account). OpsGenie does not publish its numbers, so these are
+# deliberately modest.
 FALLBACK_LIMITS: Mapping[str, tuple[RateLimit, ...]] = {
     CONFIGURATION: (RateLimit(10, 1.0), RateLimit(300, 60.0)),
     SEARCH: (RateLimit(5, 1.0), RateLimit(100, 60.0)),
@@ -46,15 +46,27 @@ class RateBudget(Protocol):
     """What the client asks of a rate budget. ``deadline`` is a ``time.monotonic()`` value."""
 
     def acquire(self, domain: str, deadline: float) -> None:
-        """Wait for a request slot in ``domain``; raise BudgetExhausted if none comes by ``deadline``.
+        """Wait for a request slot in ``domain``; raise :class:`~scim_bridge.ratewindow.NoSlot` if none comes by
+        ``deadline``.
 
-        A slot free now is granted even after ``deadline``: the caller (a retry loop that slept a little
-        past it) has decided to send, and the deadline only bounds how long it may wait."""
+        A slot free now is granted even after ``deadline``: the caller (a retry loop that slept a little past it)
+        has decided to send, and the deadline only bounds how long it may wait."""
         ...
 
-    def throttled(self, domain: str, seconds: float) -> None:
-        """Upstream answered 429: hand out no slot in ``domain`` for ``seconds``."""
+    def throttled(self, domain: str, seconds: float, window: float | None = None) -> None:
+        """Upstream throttled a request (429, or an answer it delayed): hand out no slot in ``domain`` for
+        ``seconds``; ``window`` is the period named by ``X-RateLimit-Period-In-Sec`` (1 or 60), when given."""
         ...
+
+
+class AdaptiveBudget(RateBudget, Protocol):
+    """A budget whose limits can be set (calibrated) or learned from the upstream's answers."""
+
+    def configure(self, limits: Mapping[str, Iterable[RateLimit]]) -> None: ...
+
+    def learn(self) -> None: ...
+
+    def state(self) -> BudgetState: ...
 
 
 class UnlimitedBudget:
@@ -63,70 +75,8 @@ class UnlimitedBudget:
     def acquire(self, domain: str, deadline: float) -> None:
         return None
 
-    def throttled(self, domain: str, seconds: float) -> None:
+    def throttled(self, domain: str, seconds: float, window: float | None = None) -> None:
         return None
-
-
-class LimitTable:
-    """The limits in force per domain, each period widened by ``margin`` seconds to absorb network jitter.
-
-    Thread-safe. Both budgets (this process's and the one shared through the database) keep theirs here.
-    """
-
-    def __init__(self, limits: Mapping[str, Iterable[RateLimit]], margin: float) -> None:
-        self._margin = margin
-        self._lock = threading.Lock()
-        self._windows: dict[str, list[tuple[int, float]]] = {}
-        self.configure(limits)
-
-    @property
-    def margin(self) -> float:
-        return self._margin
-
-    def configure(self, limits: Mapping[str, Iterable[RateLimit]]) -> None:
-        """Replace the limits of the domains named in ``limits``; other domains keep theirs."""
-        with self._lock:
-            for domain, domain_limits in limits.items():
-                self._windows[domain] = [
-                    (limit.limit, limit.period + self._margin)
-                    for limit in domain_limits
-                    if limit.limit > 0 and limit.period > 0
-                ]
-
-    def limits(self) -> dict[str, tuple[RateLimit, ...]]:
-        """The limits in force, per domain (without the margin)."""
-        with self._lock:
-            return {
-                domain: tuple(RateLimit(limit, period - self._margin) for limit, period in windows)
-                for domain, windows in self._windows.items()
-            }
-
-    def windows(self, domain: str) -> list[tuple[int, float]]:
-        """``(limit, period + margin)`` of each window of ``domain``; empty when it has none."""
-        with self._lock:
-            return list(self._windows.get(domain, ()))
-
-
-def waits_too_long(wait: float, time_left: float) -> bool:
-    """Whether a slot ``wait`` seconds away comes too late for a caller with ``time_left`` seconds. The deadline
-    bounds waiting only: a slot free now is taken even when the caller (a retry that slept a little past its
-    deadline) has no time left."""
-    return wait > 0 and wait > time_left
-
-
-def earliest_slot(slots: Sequence[float], windows: Sequence[tuple[int, float]], now: float) -> float:
-    """The earliest instant, not before ``now`` nor before the last slot, at which one more request fits
-    every window, given the send times ``slots`` (ascending, past or reserved) of the recent requests."""
-    at = max(now, slots[-1]) if slots else now
-    for limit, period in windows:
-        if len(slots) >= limit:
-            at = max(at, slots[-limit] + period)
-    return at
-
-
-def free_slots(slots: Sequence[float], windows: Sequence[tuple[int, float]], now: float) -> int:
-    """How many requests may start at ``now`` without waiting (the tightest window decides)."""
-    return max(0, min(limit - sum(1 for s in slots if s > now - period) for limit, period in windows))
 
 
 class RollingWindowBudget:
@@ -137,6 +87,9 @@ class RollingWindowBudget:
     Rolling windows (rather than a refilling bucket, which may burst up to twice its size inside
     one window) keep the request rate under a rolling-window limit upstream. ``margin`` seconds
     are added to every period to absorb network jitter. Domains without limits never wait.
+
+    After :meth:`learn` the limits adapt (see :mod:`scim_bridge.ratewindow`): halved on a 429 that names
+    their window, raised while none comes and callers wait for them.
     """
 
     def __init__(
@@ -147,7 +100,7 @@ class RollingWindowBudget:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        self._table = LimitTable(FALLBACK_LIMITS if limits is None else limits, margin)
+        self._table = LimitTable(FALLBACK_LIMITS if limits is None else limits, margin, FALLBACK)
         self._clock = clock
         self._sleep = sleep
         self._lock = threading.Lock()
@@ -155,15 +108,22 @@ class RollingWindowBudget:
         self._blocked_until: dict[str, float] = {}
 
     def configure(self, limits: Mapping[str, Iterable[RateLimit]]) -> None:
-        """Replace the limits of the domains named in ``limits``; other domains keep theirs.
+        """Replace the limits of the domains named in ``limits`` (other domains keep theirs); stop learning.
 
         Requests already sent keep counting against the new limits.
         """
         self._table.configure(limits)
 
+    def learn(self) -> None:
+        """Adapt the limits from now on, starting from those in force."""
+        self._table.learn(self._clock())
+
     def limits(self) -> dict[str, tuple[RateLimit, ...]]:
         """The limits in force, per domain (without the margin)."""
         return self._table.limits()
+
+    def state(self) -> BudgetState:
+        return self._table.state()
 
     def _recent(self, domain: str, windows: Sequence[tuple[int, float]], now: float) -> deque[float]:
         """The domain's send times, without those older than its longest window (lock held)."""
@@ -187,28 +147,33 @@ class RollingWindowBudget:
             return left
 
     def acquire(self, domain: str, deadline: float) -> None:
-        windows = self._table.windows(domain)
         with self._lock:
+            windows = self._table.windows(domain)
             now = self._clock()
-            at = self._blocked_until.get(domain, now)
+            at = max(now, self._blocked_until.get(domain, now))
             if windows:
-                at = max(at, earliest_slot(self._recent(domain, windows, now), windows, now))
-            at = max(at, now)
+                slots = self._recent(domain, windows, now)
+                at = max(at, earliest_slot(slots, windows, now))
+                if at > now and adapt_to_wait(self._table, domain, slots, windows, now,
+                                              self._table.learned(domain)) is not None:
+                    windows = self._table.windows(domain)
+                    at = max(now, self._blocked_until.get(domain, now), earliest_slot(slots, windows, now))
             if waits_too_long(at - now, deadline - now):
-                raise BudgetExhausted(
-                    f"rate budget for {domain!r} has no slot for {at - now:.2f}s",
-                    retry_after=at - now,
-                    domain=domain,
-                )
+                raise no_slot(domain, at - now)
             if windows:
                 self._slots[domain].append(at)
         if at > now:
             self._sleep(at - now)
 
-    def throttled(self, domain: str, seconds: float) -> None:
+    def throttled(self, domain: str, seconds: float, window: float | None = None) -> None:
         with self._lock:
-            until = self._clock() + max(0.0, seconds)
+            now = self._clock()
+            until = now + max(0.0, seconds)
             self._blocked_until[domain] = max(until, self._blocked_until.get(domain, until))
+            learned = self._table.learned(domain)
+            down = lowered(learned, window, now) if learned else None
+            if down is not None:
+                self._table.set_learned(domain, down)
 
 
 def parse_request_limits(data: Any) -> dict[str, tuple[RateLimit, ...]]:

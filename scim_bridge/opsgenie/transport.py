@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from collections.abc import Mapping
@@ -19,8 +20,10 @@ from scim_bridge.opsgenie.ratelimit import CONFIGURATION
 from scim_bridge.opsgenie.ratelimit import RateBudget
 from scim_bridge.opsgenie.records import CallRecord
 from scim_bridge.opsgenie.retry import RetryPolicy
+from scim_bridge.ratewindow import NoSlot
 from scim_bridge.upstream_http import PooledTransport
 from scim_bridge.upstream_http import request_failure
+from scim_bridge.upstream_http import seconds
 
 Params = Mapping[str, str | int | None]
 
@@ -51,6 +54,7 @@ class Transport(PooledTransport):
         self.base_url = base_url.rstrip("/")
         self.retry = retry
         self.budget = budget
+        self.before_send: Callable[[], None] | None = None
 
     def request(
         self,
@@ -61,14 +65,19 @@ class Transport(PooledTransport):
         body: Any = None,
         domain: str = CONFIGURATION,
         repeatable: bool | None = None,
+        metered: bool = True,
     ) -> dict[str, Any]:
         """Send one logical call, retrying per the policy; return the parsed JSON body.
 
         ``repeatable`` says whether sending the request twice is harmless; it defaults to True for
-        every method but POST.
+        every method but POST. ``metered=False`` takes a slot of the rate budget when one is free now and
+        otherwise sends without waiting for one (the call that reads the limits must not depend on the budget it
+        sizes); its 429s still reach the budget.
         """
         if repeatable is None:
             repeatable = method != "POST"
+        if self.before_send is not None:
+            self.before_send()
         start = self._clock()
         deadline = start + self.retry.total_budget
         attempt = 0
@@ -76,10 +85,12 @@ class Transport(PooledTransport):
         while True:
             attempt += 1
             try:
-                self.budget.acquire(domain, deadline)
-            except BudgetExhausted as exc:
-                self.record(method, path, domain, attempt, None, None, 0.0, exc)
-                raise
+                self.budget.acquire(domain, deadline if metered else -math.inf)
+            except NoSlot as full:
+                if metered:
+                    exc = BudgetExhausted(str(full), retry_after=full.retry_after, domain=full.domain)
+                    self.record(method, path, domain, attempt, None, None, 0.0, exc)
+                    raise exc from None
             result = self._attempt(method, path, params, body, domain, attempt)
             if not isinstance(result, OpsGenieError):
                 return result
@@ -91,7 +102,7 @@ class Transport(PooledTransport):
             )
             if isinstance(result, RateLimited):
                 pause = self.retry.delay_for(result, attempt) if delay is None else delay
-                self.budget.throttled(domain, pause)
+                self.budget.throttled(domain, pause, result.rate_limit_period())
             if delay is None:
                 raise result
             self.retry.sleep(delay)
@@ -122,6 +133,8 @@ class Transport(PooledTransport):
             )
             self.record(method, path, domain, attempt, invalid.status, header_id, duration, invalid)
             return invalid
+        if response.headers.get("X-RateLimit-State", "").upper() == "THROTTLED":  # answered, but held back
+            self.budget.throttled(domain, 0.0, seconds(response.headers.get("X-RateLimit-Period-In-Sec")))
         body_id = parsed.get("requestId")
         request_id = body_id if isinstance(body_id, str) else header_id
         self.record(method, path, domain, attempt, response.status_code, request_id, duration, None)

@@ -8,6 +8,7 @@ removing k elements costs O(k) comparisons.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from collections.abc import Mapping
 from typing import Any
 
@@ -16,6 +17,14 @@ from scim_bridge.scim.schema import STRING
 from scim_bridge.scim.schema import Attribute
 
 READ_ONLY = "readOnly"
+
+# Told when a value appears in or vanishes from a roster: (key, value, present).
+Watcher = Callable[[str, str, bool], None]
+
+
+def value_key(value_sub: Attribute, value: str) -> str:
+    """How an element's string ``value`` is compared: case-folded unless the sub-attribute is ``caseExact``."""
+    return value if value_sub.case_exact else value.casefold()
 
 
 def same_element(attribute: Attribute, left: Any, right: Any) -> bool:
@@ -97,17 +106,22 @@ class Roster:
     (scanning) path.
     """
 
-    def __init__(self, attribute: Attribute, value_sub: Attribute, elements: list[Mapping[str, Any]]) -> None:
+    def __init__(self, attribute: Attribute, value_sub: Attribute, elements: list[Mapping[str, Any]],
+                 watch: Watcher | None = None) -> None:
         self.attribute = attribute
         self.value_sub = value_sub
         self._elements: dict[int, Any] = {}
         self._by_key: dict[str, list[int]] = {}
         self._serial = 0
+        self._watch: Watcher | None = None
         for element in elements:
             self._append(element)
+        self._watch = watch  # told of changes from here on, not of the elements held at the start
 
     @classmethod
-    def of(cls, attribute: Attribute, current: Any) -> Roster | None:
+    def of(cls, attribute: Attribute, current: Any, watch: Watcher | None = None) -> Roster | None:
+        """The roster of ``current``, or None when the attribute does not qualify; ``watch`` is told of every
+        value that appears or vanishes (not of a value that another element still holds)."""
         value_sub = attribute.sub("value") if attribute.type == COMPLEX and attribute.multi_valued else None
         if value_sub is None or value_sub.type != STRING or attribute.sub("primary") is not None:
             return None
@@ -116,7 +130,7 @@ class Roster:
         elements = current if isinstance(current, list) else []
         if not all(cls._keyed(element) for element in elements):
             return None
-        return cls(attribute, value_sub, elements)
+        return cls(attribute, value_sub, elements, watch)
 
     @staticmethod
     def _keyed(element: Any) -> bool:
@@ -124,7 +138,7 @@ class Roster:
 
     def key(self, value: str) -> str:
         """The index key of a value: as compared by filters (case-folded unless ``caseExact``)."""
-        return value if self.value_sub.case_exact else value.casefold()
+        return value_key(self.value_sub, value)
 
     def elements(self) -> list[Any]:
         return list(self._elements.values())
@@ -160,9 +174,16 @@ class Roster:
     def _append(self, element: Any) -> None:
         self._serial += 1
         self._elements[self._serial] = element
-        self._by_key.setdefault(self.key(element["value"]), []).append(self._serial)
+        key = self.key(element["value"])
+        serials = self._by_key.setdefault(key, [])
+        if not serials and self._watch is not None:
+            self._watch(key, element["value"], True)
+        serials.append(self._serial)
 
     def _drop(self, serial: int) -> None:
         element = self._elements.pop(serial)
-        serials = self._by_key[self.key(element["value"])]
+        key = self.key(element["value"])
+        serials = self._by_key[key]
         serials.remove(serial)  # one entry per distinct element: a short list
+        if not serials and self._watch is not None:
+            self._watch(key, element["value"], False)

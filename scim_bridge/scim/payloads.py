@@ -23,6 +23,8 @@ from marshmallow import pre_load
 
 from scim_bridge.scim.errors import InvalidSyntax
 from scim_bridge.scim.errors import InvalidValue
+from scim_bridge.scim.paths import find_key
+from scim_bridge.scim.paths import named
 from scim_bridge.scim.schema import ALL_SCHEMAS
 from scim_bridge.scim.schema import BOOLEAN
 from scim_bridge.scim.schema import COMPLEX
@@ -138,17 +140,6 @@ def is_empty(value: Any) -> bool:
     return value is None or value == "" or value == [] or value == {}
 
 
-def find_key(container: Mapping[str, Any], name: str) -> str | None:
-    """The key of ``container`` equal to ``name`` ignoring case (RFC 7643 §2.1), or None."""
-    if name in container:
-        return name
-    lowered = name.lower()
-    for key in container:
-        if key.lower() == lowered:
-            return key
-    return None
-
-
 def prune(value: Any) -> Any:
     """Drop unassigned sub-values recursively; returns None when nothing is left."""
     if isinstance(value, dict):
@@ -220,11 +211,7 @@ def shorthand(attribute: Attribute, value: Any) -> Any:
 
 
 def _lookup(attributes: tuple[Attribute, ...], name: str) -> Attribute | None:
-    lowered = name.lower()
-    for attribute in attributes:
-        if attribute.name.lower() == lowered:
-            return attribute
-    return None
+    return named(attributes, name, lambda attribute: attribute.name)
 
 
 def _canonical_resource(data: Mapping[str, Any], resource_type: ResourceType) -> dict[str, Any]:

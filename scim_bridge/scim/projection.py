@@ -8,19 +8,19 @@ attribute will be returned at all, so it can skip fetching what nobody asked for
 from __future__ import annotations
 
 import copy
-import re
 from collections.abc import Sequence
 from typing import Any
 
 from scim_bridge.scim.errors import InvalidValue
+from scim_bridge.scim.paths import PathSyntaxError
+from scim_bridge.scim.paths import fold
+from scim_bridge.scim.paths import parse_path
+from scim_bridge.scim.paths import same_name
 from scim_bridge.scim.schema import COMPLEX
 from scim_bridge.scim.schema import Attribute
 from scim_bridge.scim.schema import AttributePath
 from scim_bridge.scim.schema import ResourceType
 from scim_bridge.scim.schema import Schema
-
-_NAME = r"[A-Za-z$][A-Za-z0-9_$-]*"
-_ATTRIBUTE_NAME = re.compile(rf"(?:[A-Za-z][A-Za-z0-9+.-]*:[A-Za-z0-9:._-]*:)?{_NAME}(?:\.{_NAME})?")
 
 ALWAYS = "always"
 NEVER = "never"
@@ -46,14 +46,16 @@ def parse_attribute_list(
     """
     paths: list[AttributePath] = []
     for name in _names(value):
-        if not _ATTRIBUTE_NAME.fullmatch(name):
-            raise InvalidValue(f"{name!r} is not an attribute name.")
         extension = _extension(resource_type, name)
         if extension is not None:
             # An extension's URN names the extension as a whole (RFC 7643 section 3.3): all its attributes.
             found = [AttributePath(schema=extension.id, attribute=a, extension=True) for a in extension.attributes]
         else:
-            found = [p for p in (resource_type.resolve(name),) if p is not None]
+            try:
+                syntax = parse_path(name)
+            except PathSyntaxError:
+                raise InvalidValue(f"{name!r} is not an attribute name.") from None
+            found = [p for p in (resource_type.resolve(syntax),) if p is not None]
         paths.extend(path for path in found if path not in paths)
     return tuple(paths)
 
@@ -118,7 +120,7 @@ class _Selection:
 
 
 def _same(path: AttributePath, schema_id: str, attribute: Attribute) -> bool:
-    return path.schema.lower() == schema_id.lower() and path.attribute.name == attribute.name
+    return same_name(path.schema, schema_id) and path.attribute.name == attribute.name
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -143,17 +145,17 @@ def project(
     kept_extensions: set[str] = set()
     for key, value in resource.items():
         extension = _extension(resource_type, key)
-        if key.lower() == "schemas":
+        if fold(key) == "schemas":
             result[key] = None  # filled in below, keeping the key's position
         elif extension is not None:
             projected = _project_extension(extension, value, attributes, excluded)
             if projected:
                 result[key] = projected
-                kept_extensions.add(extension.id.lower())
+                kept_extensions.add(fold(extension.id))
         else:
             _project_member(result, key, value, resource_type.schema, attributes, excluded)
     for key in list(result):
-        if key.lower() == "schemas":
+        if fold(key) == "schemas":
             result[key] = _schemas(resource[key], resource_type, kept_extensions)
     return result
 
@@ -175,19 +177,19 @@ def _plain(resource: dict[str, Any], resource_type: ResourceType) -> bool:
     """True when projection without parameters would return ``resource`` unchanged: it carries no
     attribute (or sub-attribute) returned "never" or only on request, and no empty extension."""
     hidden = _hidden_names(resource_type)
-    core = hidden[resource_type.schema.id.lower()]
+    core = hidden[fold(resource_type.schema.id)]
     for key, value in resource.items():
-        lowered = key.lower()
+        lowered = fold(key)
         if lowered in hidden:
-            if not isinstance(value, dict) or not value or any(k.lower() in hidden[lowered] for k in value):
+            if not isinstance(value, dict) or not value or any(fold(k) in hidden[lowered] for k in value):
                 return False
         elif lowered in core:
             return False
     schemas = resource.get("schemas")
     if isinstance(schemas, list):  # every extension it lists must be present, or projection drops the URN
-        present = {key.lower() for key in resource}
-        if any(isinstance(urn, str) and urn.lower() in hidden and urn.lower() not in present
-               and urn.lower() != resource_type.schema.id.lower() for urn in schemas):
+        present = {fold(key) for key in resource}
+        if any(isinstance(urn, str) and fold(urn) in hidden and fold(urn) not in present
+               and fold(urn) != fold(resource_type.schema.id) for urn in schemas):
             return False
     return True
 
@@ -201,8 +203,8 @@ def _hidden_names(resource_type: ResourceType) -> dict[str, frozenset[str]]:
     found = _HIDDEN.get(key)
     if found is None:
         found = {
-            schema.id.lower(): frozenset(
-                attr.name.lower() for attr in schema.attributes
+            fold(schema.id): frozenset(
+                fold(attr.name) for attr in schema.attributes
                 if attr.returned in (NEVER, REQUEST)
                 or any(sub.returned in (NEVER, REQUEST) for sub in attr.sub_attributes)
             )
@@ -213,7 +215,7 @@ def _hidden_names(resource_type: ResourceType) -> dict[str, frozenset[str]]:
 
 
 def _extension(resource_type: ResourceType, key: str) -> Schema | None:
-    if not key.lower().startswith("urn:"):
+    if not fold(key).startswith("urn:"):
         return None
     schema = resource_type.schema_by_urn(key)
     return None if schema is None or schema is resource_type.schema else schema
@@ -280,11 +282,11 @@ def _schemas(value: Any, resource_type: ResourceType, kept_extensions: set[str])
     """``schemas`` lists the core schema and only the extensions present in the result."""
     if not isinstance(value, list):
         return copy.deepcopy(value)
-    extensions = {urn.lower() for urn in resource_type.extension_urns()}
+    extensions = {fold(urn) for urn in resource_type.extension_urns()}
     return [
         urn
         for urn in value
-        if not isinstance(urn, str) or urn.lower() not in extensions or urn.lower() in kept_extensions
+        if not isinstance(urn, str) or fold(urn) not in extensions or fold(urn) in kept_extensions
     ]
 
 
@@ -318,6 +320,6 @@ def wants(
 
 
 def _names_attribute(path: AttributePath, attr_name: str) -> bool:
-    lowered = attr_name.lower()
-    qualified = f"{path.schema}:{path.attribute.name}".lower()
-    return qualified == lowered or (not path.extension and path.attribute.name.lower() == lowered)
+    lowered = fold(attr_name)
+    qualified = fold(f"{path.schema}:{path.attribute.name}")
+    return qualified == lowered or (not path.extension and fold(path.attribute.name) == lowered)

@@ -11,6 +11,11 @@ from dataclasses import dataclass
 from dataclasses import field
 from typing import Any
 
+from scim_bridge.scim.paths import PathSyntax
+from scim_bridge.scim.paths import PathSyntaxError
+from scim_bridge.scim.paths import named
+from scim_bridge.scim.paths import parse_path
+
 CORE_USER = "urn:ietf:params:scim:schemas:core:2.0:User"
 CORE_GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
 ENTERPRISE_USER = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
@@ -53,11 +58,7 @@ class Attribute:
 
     def sub(self, name: str) -> Attribute | None:
         """The sub-attribute called ``name`` (case-insensitive), or None."""
-        lowered = name.lower()
-        for sub in self.sub_attributes:
-            if sub.name.lower() == lowered:
-                return sub
-        return None
+        return named(self.sub_attributes, name, _name_of)
 
     def to_json(self) -> dict[str, Any]:
         body: dict[str, Any] = {
@@ -88,11 +89,8 @@ class Schema:
     attributes: tuple[Attribute, ...]
 
     def attribute(self, name: str) -> Attribute | None:
-        lowered = name.lower()
-        for attr in self.attributes:
-            if attr.name.lower() == lowered:
-                return attr
-        return None
+        """The attribute called ``name`` (case-insensitive), or None."""
+        return named(self.attributes, name, _name_of)
 
     def to_json(self, base_url: str = "") -> dict[str, Any]:
         return {
@@ -141,44 +139,33 @@ class ResourceType:
         return (self.schema, *(ext for ext, _ in self.extensions))
 
     def schema_by_urn(self, urn: str) -> Schema | None:
-        lowered = urn.lower()
-        for schema in self.schemas:
-            if schema.id.lower() == lowered:
-                return schema
-        return None
+        return named(self.schemas, urn, _id_of)
 
     def extension_urns(self) -> tuple[str, ...]:
         return tuple(ext.id for ext, _ in self.extensions)
 
-    def resolve(self, path: str) -> AttributePath | None:
+    def resolve(self, path: str | PathSyntax) -> AttributePath | None:
         """Resolve ``attr``, ``attr.sub``, ``urn:...:attr`` or ``urn:...:attr.sub`` (case-insensitive).
 
-        Returns None when no such attribute exists; callers turn that into the right SCIM error.
+        ``path`` is text in the grammar of :mod:`scim_bridge.scim.paths`, or a path already split by it (its
+        value filter, if any, is not looked at). Returns None when the text is not an attribute path or no
+        such attribute exists; callers turn that into the right SCIM error.
         """
-        schema = self.schema
-        extension = False
-        rest = path
-        lowered = path.lower()
-        for candidate in self.schemas:
-            prefix = candidate.id.lower() + ":"
-            if lowered.startswith(prefix):
-                schema = candidate
-                extension = candidate is not self.schema
-                rest = path[len(prefix) :]
-                break
-        else:
-            if lowered.startswith("urn:"):
+        if isinstance(path, str):
+            try:
+                path = parse_path(path)
+            except PathSyntaxError:
                 return None
-        name, _, sub_name = rest.partition(".")
-        attr = schema.attribute(name)
-        if attr is None:
+        schema = self.schema if path.schema is None else self.schema_by_urn(path.schema)
+        attr = None if schema is None else schema.attribute(path.attribute)
+        if schema is None or attr is None:
             return None
         sub = None
-        if sub_name:
-            sub = attr.sub(sub_name)
+        if path.sub_attribute is not None:
+            sub = attr.sub(path.sub_attribute)
             if sub is None:
                 return None
-        return AttributePath(schema=schema.id, attribute=attr, sub_attribute=sub, extension=extension)
+        return AttributePath(schema=schema.id, attribute=attr, sub_attribute=sub, extension=schema is not self.schema)
 
     def to_json(self, base_url: str = "") -> dict[str, Any]:
         return {
@@ -449,8 +436,12 @@ ALL_SCHEMAS: tuple[Schema, ...] = (
 
 
 def schema_by_urn(urn: str) -> Schema | None:
-    lowered = urn.lower()
-    for schema in ALL_SCHEMAS:
-        if schema.id.lower() == lowered:
-            return schema
-    return None
+    return named(ALL_SCHEMAS, urn, _id_of)
+
+
+def _name_of(attribute: Attribute) -> str:
+    return attribute.name
+
+
+def _id_of(schema: Schema) -> str:
+    return schema.id

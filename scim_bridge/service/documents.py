@@ -36,6 +36,7 @@ from scim_bridge.store import index
 from scim_bridge.store import members as member_rows
 from scim_bridge.store import mirror
 from scim_bridge.store import users as user_rows
+from scim_bridge.store.records import GroupKind
 from scim_bridge.store.records import GroupRecord
 from scim_bridge.store.records import Membership
 from scim_bridge.store.records import Suspension
@@ -104,7 +105,7 @@ def team_document(record: GroupRecord, members: Sequence[MemberView]) -> dict[st
         resource["externalId"] = record.external_id
     resource["displayName"] = record.display_name
     resource["members"] = [member_entry(uid, display) for uid, display in members]
-    ext: dict[str, Any] = {"kind": "team"}
+    ext: dict[str, Any] = {"kind": GroupKind.TEAM.value}
     if record.upstream.get("description"):
         ext["description"] = record.upstream["description"]
     resource[OPSGENIE_GROUP] = ext
@@ -120,7 +121,7 @@ def _team_names(conn: Connection, group_ids: Iterable[str]) -> dict[str, str]:
     names: dict[str, str] = {}
     for part in chunks(sorted(set(group_ids))):
         stmt = select(groups_table.c.id, groups_table.c.display_name).where(
-            groups_table.c.id.in_(part), groups_table.c.kind == "team"
+            groups_table.c.id.in_(part), groups_table.c.kind == GroupKind.TEAM
         )
         names.update({row.id: row.display_name for row in conn.execute(stmt)})
     return names
@@ -144,14 +145,14 @@ def render_users(conn: Connection, user_ids: Collection[str]) -> dict[str, dict[
 
 def _role_ids(conn: Connection) -> dict[str, str]:
     """Role name (lower case) -> upstream id, from the mirrored role groups."""
-    stmt = select(groups_table.c.upstream).where(groups_table.c.kind == "role")
+    stmt = select(groups_table.c.upstream).where(groups_table.c.kind == GroupKind.ROLE)
     return {str(up["name"]).lower(): str(up["id"]) for up in conn.execute(stmt).scalars()
             if isinstance(up, dict) and up.get("name") and up.get("id")}
 
 
 def render_teams(conn: Connection, group_ids: Collection[str]) -> dict[str, dict[str, Any]]:
     """Documents of those of ``group_ids`` that are mirrored teams, by id."""
-    records = {gid: r for gid, r in group_rows.get_groups(conn, list(group_ids)).items() if r.kind == "team"}
+    records = {gid: r for gid, r in group_rows.get_groups(conn, list(group_ids)).items() if r.kind == GroupKind.TEAM}
     if not records:
         return {}
     rosters = member_rows.members_for_groups(conn, list(records))
@@ -191,7 +192,7 @@ class MirrorIndexer:
         resources at a time so that memory stays flat whatever the size of the directory."""
         for resource_type, table, render, kind in (
             (USER, users_table, render_users, None),
-            (GROUP, groups_table, render_teams, "team"),
+            (GROUP, groups_table, render_teams, GroupKind.TEAM),
         ):
             stmt = select(table.c.id)
             if kind is not None:

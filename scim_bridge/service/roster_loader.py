@@ -30,6 +30,7 @@ from scim_bridge.scim.schema import GROUP
 from scim_bridge.scim.schema import USER
 from scim_bridge.scim.schema import AttributePath
 from scim_bridge.service.errors import upstream_errors
+from scim_bridge.store.records import GroupKind
 from scim_bridge.store.records import Membership
 from scim_bridge.store.records import SyncGroup
 from scim_bridge.store.rosters import RosterLedger
@@ -46,7 +47,7 @@ def roster_row(team: DirectoryTeam) -> SyncGroup:
     """A team read with its roster, as a sync writes it."""
     members = [Membership(group_id=team.id, user_id=m.user_id, role=m.role) for m in team.members or ()]
     upstream: dict[str, Any] = {"id": team.id, "name": team.name, "description": team.description}
-    return SyncGroup(team.id, "team", team.name, upstream, members)
+    return SyncGroup(team.id, GroupKind.TEAM, team.name, upstream, members)
 
 
 class RosterLoader:
@@ -164,7 +165,7 @@ class RosterLoader:
         if by_members:
             self.everything()
             return
-        margin = self.store.count_groups("role") * 2
+        margin = self.store.count_groups(GroupKind.ROLE) * 2
         page = self.store.search_index(GROUP, node, sort_by=sort_by, descending=descending,
                                        start_index=max(1, start_index - margin), count=count + 2 * margin)
         self.for_groups([str(doc["id"]) for doc in page.resources])

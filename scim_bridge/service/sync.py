@@ -36,6 +36,7 @@ from scim_bridge.service.roster_loader import roster_row
 from scim_bridge.service.sync_loop import CYCLE
 from scim_bridge.service.sync_loop import SyncCycle
 from scim_bridge.service.sync_loop import TickResult
+from scim_bridge.store.records import GroupKind
 from scim_bridge.store.records import GroupRecord
 from scim_bridge.store.records import SyncGroup
 from scim_bridge.store.records import SyncUser
@@ -278,8 +279,8 @@ class SyncService:
         has none yet); returns their ids, sorted."""
         fetched = self.store.now()
         listed = self.directory.list_teams()
-        rows = [SyncGroup(t.id, "team", t.name, {"id": t.id, "name": t.name, "description": t.description}, None)
-                for t in listed]
+        rows = [SyncGroup(t.id, GroupKind.TEAM, t.name,
+                          {"id": t.id, "name": t.name, "description": t.description}, None) for t in listed]
         for part in chunks(rows, TEAM_BATCH * 10):
             self.store.apply_sync_page(None, part, started_at=fetched)
         return sorted(t.id for t in listed)
@@ -311,13 +312,13 @@ class SyncService:
     def apply_roles(self, roles: list[DirectoryRole], held: dict[str, str]) -> None:
         # OpsGenie may not list the built-in roles' ids; every user carries its role's id, and the mirror keeps
         # what it learnt before for a role nobody holds now.
-        known = {g.id: g.upstream.get("id") for g in self.store.list_groups("role")}
+        known = {g.id: g.upstream.get("id") for g in self.store.list_groups(GroupKind.ROLE)}
         rows: list[SyncGroup] = []
         for role in roles:
             gid = role_group_id(role.name)
             upstream = role_upstream(role)
             upstream["id"] = role.id or held.get(role.name.lower()) or known.get(gid) or ""
-            rows.append(SyncGroup(gid, "role", role_group_name(role.name), upstream))
+            rows.append(SyncGroup(gid, GroupKind.ROLE, role_group_name(role.name), upstream))
         self.store.apply_sync_page(None, rows)
 
     def refresh_roles(self) -> None:
@@ -330,8 +331,8 @@ class SyncService:
             if record is not None and not upstream["id"]:
                 upstream["id"] = record.upstream.get("id") or ""  # learnt from its holders
             if record is None:
-                self.store.upsert_group(GroupRecord(id=gid, kind="role", display_name=role_group_name(role.name),
-                                                    upstream=upstream))
+                self.store.upsert_group(GroupRecord(id=gid, kind=GroupKind.ROLE,
+                                                    display_name=role_group_name(role.name), upstream=upstream))
             elif record.upstream != upstream:
                 self.store.upsert_group(replace(record, upstream=upstream))
 

@@ -28,6 +28,7 @@ from typing import Any
 
 from scim_bridge.directory import errors as d
 from scim_bridge.directory.base import PagedUsers
+from scim_bridge.store.records import GroupKind
 
 if TYPE_CHECKING:
     from scim_bridge.service.sync import SyncService
@@ -91,7 +92,7 @@ class SyncCycle:
         self.directory = service.directory
 
     def budget(self) -> int:
-        return tick_budget(self.store.count_users(), self.store.count_groups("team"), self.service.interval,
+        return tick_budget(self.store.count_users(), self.store.count_groups(GroupKind.TEAM), self.service.interval,
                            self.service.cycle)
 
     def tick(self) -> TickResult | None:
@@ -165,7 +166,7 @@ class SyncCycle:
         return 1
 
     def _finish(self, position: _Position) -> dict[str, Any]:
-        counts = {"users": self.store.count_users(), "teams": self.store.count_groups("team"),
-                  "roles": self.store.count_groups("role")}
+        counts = {"users": self.store.count_users(), "teams": self.store.count_groups(GroupKind.TEAM),
+                  "roles": self.store.count_groups(GroupKind.ROLE)}
         seconds = (self.store.now() - position.started).total_seconds()
         return self.service.record_cycle(counts, seconds)

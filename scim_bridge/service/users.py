@@ -33,7 +33,9 @@ from scim_bridge.service.context import now
 from scim_bridge.service.documents import user_document
 from scim_bridge.service.errors import owner_refused
 from scim_bridge.service.errors import upstream_errors
-from scim_bridge.service.naming import role_group_name
+from scim_bridge.service.roles import OWNER
+from scim_bridge.service.roles import RoleCatalogue
+from scim_bridge.service.roles import learn_role_id
 from scim_bridge.service.suspensions import SuspensionLedger
 from scim_bridge.service.sync import SyncService
 from scim_bridge.service.writes import Compensation
@@ -42,6 +44,7 @@ from scim_bridge.service.writes import user_key
 from scim_bridge.store.errors import StoreConflict
 from scim_bridge.store.keyset import KeysetPage
 from scim_bridge.store.order import Position
+from scim_bridge.store.records import GroupKind
 from scim_bridge.store.records import Membership
 from scim_bridge.store.records import Suspension
 from scim_bridge.store.records import UserRecord
@@ -49,7 +52,6 @@ from scim_bridge.store.sqlutil import normalize_json
 from scim_bridge.store.store import Store
 
 log = logging.getLogger(__name__)
-OWNER = "owner"
 
 
 def remember_user(store: Store, upstream: DirectoryUser) -> UserRecord:
@@ -88,24 +90,6 @@ def remember_user(store: Store, upstream: DirectoryUser) -> UserRecord:
     return store.upsert_user(replace(record, user_name=user_name, upstream=snapshot), touch=not completed)
 
 
-def learn_role_id(store: Store, upstream: DirectoryUser) -> None:
-    """Keep the id of the user's role on its role group when the mirror lacked it (OpsGenie may list the
-    built-in roles without ids): a role change written by the bridge then shows the real ``roleId``."""
-    if not upstream.role or not upstream.role_id:
-        return
-    group = store.get_group_by_name("role", role_group_name(upstream.role))
-    if group is not None and not group.upstream.get("id"):
-        store.upsert_group(replace(group, upstream={**group.upstream, "id": upstream.role_id}))
-
-
-def role_id_of(store: Store, role: str) -> str | None:
-    """The upstream id of ``role``, as its role group in the mirror holds it (None when unknown)."""
-    group = store.get_group_by_name("role", role_group_name(role))
-    if group is not None and group.upstream.get("id"):
-        return str(group.upstream["id"])
-    return None
-
-
 class UserService:
     """Every SCIM User operation, turned into the fewest upstream calls that keep it correct."""
 
@@ -120,6 +104,7 @@ class UserService:
         self.locks = locks or WriteLocks(store, wait_budget=settings.upstream_wait_budget,
                                          lease_ttl=settings.write_lease_ttl)
         self.ledger = SuspensionLedger(store)
+        self.roles = RoleCatalogue(directory, store, settings, sync)
 
     # --- reading ---------------------------------------------------------------------------
     def get(self, ctx: RequestContext, user_id: str) -> dict[str, Any]:
@@ -237,13 +222,13 @@ class UserService:
         """The SCIM User (absolute URLs), its memberships and suspension read for this user."""
         memberships = self.store.groups_of(record.id)
         team_names = {gid: g.display_name for gid, g in
-                      self.store.get_groups([m.group_id for m in memberships]).items() if g.kind == "team"}
+                      self.store.get_groups([m.group_id for m in memberships]).items() if g.kind == GroupKind.TEAM}
         suspension = self.store.get_suspension(record.id)
         role_ids: dict[str, str] = {}
         if suspension is not None:
-            group = self.store.get_group_by_name("role", role_group_name(suspension.role))
-            if group is not None and group.upstream.get("id"):
-                role_ids[suspension.role.lower()] = str(group.upstream["id"])
+            held_role_id = self.roles.role_id(suspension.role)
+            if held_role_id is not None:
+                role_ids[suspension.role.lower()] = held_role_id
         return ctx.absolute(user_document(record, memberships=memberships, team_names=team_names,
                                           suspension=suspension, role_ids=role_ids))
 
@@ -264,7 +249,7 @@ class UserService:
             ctx.require("roles", "creating a user with a role other than the default role")
         if (desired.fields.role or "").lower() == OWNER:
             raise owner_refused()
-        fields = replace(desired.fields, role=self._known_role(desired.fields.role or self.settings.default_role))
+        fields = replace(desired.fields, role=self.roles.known_role(desired.fields.role or self.settings.default_role))
         undo = Compensation()
         suspended: _Suspended | None = None
         try:
@@ -293,7 +278,7 @@ class UserService:
                 id=user_id,
                 user_name=user_name,
                 external_id=resource.get("externalId"),
-                upstream=self._with_role_id(suspended.upstream if suspended else upstream).to_json(),
+                upstream=self.roles.with_role_id(suspended.upstream if suspended else upstream).to_json(),
                 scim=desired.kept,
                 created=stamp,
                 last_modified=stamp,
@@ -434,10 +419,10 @@ class UserService:
             # Still suspended: a new role is the one reactivation restores; the upstream keeps
             # the suspended role meanwhile.
             if desired.fields.role is not None and desired.fields.role.lower() != suspension.role.lower():
-                restored_role = self._known_role(desired.fields.role)
+                restored_role = self.roles.known_role(desired.fields.role)
             desired = replace(desired, fields=replace(desired.fields, role=None))
         if desired.fields.role is not None:
-            desired = replace(desired, fields=replace(desired.fields, role=self._known_role(desired.fields.role)))
+            desired = replace(desired, fields=replace(desired.fields, role=self.roles.known_role(desired.fields.role)))
         # Every upstream call below is undone if a later one fails: the request applies whole or not at all.
         undo = Compensation()
         restored: list[Membership] = []
@@ -489,7 +474,7 @@ class UserService:
             record,
             user_name=new_name,
             external_id=new.get("externalId"),
-            upstream=self._with_role_id(suspended.upstream if suspended else upstream).to_json(),
+            upstream=self.roles.with_role_id(suspended.upstream if suspended else upstream).to_json(),
             scim=desired.kept,
         ))
         if suspended is not None:
@@ -509,7 +494,7 @@ class UserService:
         log.info("user %s changed during this write: storing the upstream's view", before.id)
         fresh = self._read_upstream(before.id)
         merged = replace(current, user_name=fresh.username, external_id=after.external_id,
-                         upstream=self._with_role_id(fresh).to_json(), scim=after.scim)
+                         upstream=self.roles.with_role_id(fresh).to_json(), scim=after.scim)
         return self.store.upsert_user(merged)
 
     def _read_upstream(self, user_id: str) -> DirectoryUser:
@@ -554,25 +539,6 @@ class UserService:
                               f"number OpsGenie can call (SCIM_BRIDGE_PHONE_REGION {region}): kept in SCIM as sent, "
                               "no contact written")
 
-    def _known_role(self, role: str) -> str:
-        """The role's exact upstream name; 400 when no such role exists (checked before any write)."""
-        self.sync.ensure_initial()
-        for attempt in range(2):
-            group = self.store.get_group_by_name("role", role_group_name(role))
-            if group is not None and group.upstream.get("name"):
-                return str(group.upstream["name"])
-            if attempt == 0:
-                with upstream_errors():
-                    self.sync.refresh_roles()
-        raise errors.InvalidValue(f"OpsGenie has no role named {role!r}")
-
-    def _with_role_id(self, upstream: DirectoryUser) -> DirectoryUser:
-        """The user with the id of its role filled in from the mirror, after the bridge changed the role."""
-        if upstream.role_id or not upstream.role:
-            return upstream
-        role_id = role_id_of(self.store, upstream.role)
-        return upstream if role_id is None else replace(upstream, role_id=role_id)
-
     # --- deactivation --------------------------------------------------------------------------
     def _suspend(
         self, user_id: str, upstream: DirectoryUser, memberships: list[Membership], undo: Compensation
@@ -606,11 +572,7 @@ class UserService:
             teams=[{"id": tid, "role": role} for tid, role in sorted(left.items())],
             suspended_at=now(),
         )
-        if upstream.role.lower() != suspended_role.lower():
-            self.directory.update_user(user_id, UserFields(role=suspended_role))
-            undo.add(f"give user {user_id} back the role {upstream.role}",
-                     lambda: self.directory.update_user(user_id, UserFields(role=upstream.role)))
-            upstream = um.apply_fields(upstream, UserFields(role=suspended_role))
+        upstream = self.roles.set_role(upstream, suspended_role, undo)
         return _Suspended(user_id, upstream, suspension, dropped=tuple(dropped))
 
     def _commit_suspension(self, suspended: _Suspended) -> None:
@@ -625,12 +587,7 @@ class UserService:
         self, user_id: str, upstream: DirectoryUser, suspension: Suspension, undo: Compensation
     ) -> tuple[DirectoryUser, list[Membership]]:
         """Give back the role and teams a suspension took; returns the memberships restored."""
-        if upstream.role.lower() != suspension.role.lower():
-            before = upstream.role
-            self.directory.update_user(user_id, UserFields(role=suspension.role))
-            undo.add(f"give user {user_id} back the role {before}",
-                     lambda: self.directory.update_user(user_id, UserFields(role=before)))
-            upstream = um.apply_fields(upstream, UserFields(role=suspension.role))
+        upstream = self.roles.set_role(upstream, suspension.role, undo)
         restored: list[Membership] = []
         for team in suspension.teams:
             role = team.get("role") or "user"

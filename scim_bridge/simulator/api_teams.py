@@ -8,8 +8,17 @@ from flask import request
 
 from scim_bridge.simulator.api_users import body
 from scim_bridge.simulator.config import SimulatorConfig
+from scim_bridge.simulator.errors import SimError
 from scim_bridge.simulator.responses import envelope
 from scim_bridge.simulator.state import SimulatorState
+
+# How OpsGenie refuses GET /v2/request-limits/ (request_limits_status): a team key, a key without the right,
+# an account without the endpoint.
+REQUEST_LIMITS_REFUSALS = {
+    401: "Could not authenticate",
+    403: "Team API Keys are not authorized to perform this operation",
+    404: "Not Found",
+}
 
 
 def _id_type(param: str = "identifierType") -> str:
@@ -77,6 +86,9 @@ def teams_blueprint(state: SimulatorState, config: SimulatorConfig) -> Blueprint
 
     @bp.get("/request-limits", strict_slashes=False)
     def request_limits() -> Response:
+        refused = config.request_limits_status
+        if refused != 200:
+            raise SimError(refused, REQUEST_LIMITS_REFUSALS[refused])
         limits = [
             {
                 "domain": domain,

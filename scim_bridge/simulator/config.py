@@ -11,7 +11,13 @@ Defaults at a glance:
   region is refused with 401, as the real API refuses a key sent to the wrong region's host.
 - ``rate_limits``: ``configuration`` 100/s and 6000/min, ``search`` 50/s and 3000/min. The real
   numbers are plan-dependent and unpublished; these are generous so that ordinary test suites are
-  never throttled. Lower them to exercise back-off.
+  never throttled. Lower them to exercise back-off. Every answer within the limits carries
+  ``X-RateLimit-State: OK``; a 429 carries ``THROTTLED``, ``X-RateLimit-Reason`` (the domain) and
+  ``X-RateLimit-Period-In-Sec`` (1 or 60: the window that was full), and ``Retry-After`` when
+  ``retry_after_header`` is on.
+- ``request_limits_status``: 200 answers ``GET /v2/request-limits/`` with ``rate_limits``; 403 refuses it
+  as OpsGenie refuses a team key ("Team API Keys are not authorized"), 404 as an account without the
+  endpoint, 401 as a key that may not read it at all. The limits are enforced all the same.
 - ``duplicate_user_status`` / ``duplicate_team_status``: 409 (422 is the alternative).
 - ``delete_referenced_user``: ``"allow"`` (memberships are removed); ``"428"`` refuses while the user
   is in a team.
@@ -50,6 +56,7 @@ _CHOICES: dict[str, tuple[Any, ...]] = {
     "remove_missing_member": ("404", "ok"),
     "users_over_max_limit": ("clamp", "422"),
     "unknown_team_member_status": (422, 404),
+    "request_limits_status": (200, 401, 403, 404),
 }
 _RATES = ("fail_rate", "fail_after_write_rate", "drop_rate", "slow_rate")
 _CLI_RATE_RE = re.compile(r"^([a-z_]+)=(\d+)/(\d+)$")
@@ -97,6 +104,7 @@ class SimulatorConfig:
     rate_limits: dict[str, RateLimit] = field(default_factory=_default_limits)
     rate_limit_enabled: bool = True
     retry_after_header: bool = False
+    request_limits_status: int = 200
 
     duplicate_user_status: int = 409
     duplicate_team_status: int = 409

@@ -6,9 +6,8 @@ from scim_bridge.store.errors import StoreConflict
 from scim_bridge.store.errors import StoreError
 from scim_bridge.store.errors import StoreNotFound
 from scim_bridge.store.records import GROUP_KINDS
-from scim_bridge.store.records import ROLE
-from scim_bridge.store.records import TEAM
 from scim_bridge.store.records import AuditEvent
+from scim_bridge.store.records import GroupKind
 from scim_bridge.store.records import GroupRecord
 from scim_bridge.store.records import Membership
 from scim_bridge.store.records import Suspension
@@ -20,9 +19,8 @@ from scim_bridge.store.store import Store
 
 __all__ = [
     "GROUP_KINDS",
-    "ROLE",
-    "TEAM",
     "AuditEvent",
+    "GroupKind",
     "GroupRecord",
     "Membership",
     "Store",

@@ -18,9 +18,10 @@ from sqlalchemy import true
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql.expression import FromClause
 
-from scim_bridge.store.audit import _from_row as audit_from_row
+from scim_bridge.store.audit import audit_from_row
 from scim_bridge.store.groups import group_from_row
 from scim_bridge.store.records import AuditEvent
+from scim_bridge.store.records import GroupKind
 from scim_bridge.store.records import GroupRecord
 from scim_bridge.store.records import UserRecord
 from scim_bridge.store.sqlutil import chunks
@@ -132,7 +133,7 @@ class Browser:
             return {str(role): int(n) for role, n in conn.execute(stmt) if role is not None}
 
     # --- groups ----------------------------------------------------------------------------------
-    def groups(self, kind: str, text: str, offset: int, limit: int) -> Page:
+    def groups(self, kind: GroupKind, text: str, offset: int, limit: int) -> Page:
         """Groups of ``kind`` whose name contains ``text``, by name."""
         where = groups.c.kind == kind
         if text:
@@ -155,7 +156,7 @@ class Browser:
     def teams(self) -> list[GroupRecord]:
         """Every team (for the drift report), by name."""
         with self.engine.connect() as conn:
-            stmt = select(groups).where(groups.c.kind == "team").order_by(groups.c.display_lower)
+            stmt = select(groups).where(groups.c.kind == GroupKind.TEAM).order_by(groups.c.display_lower)
             return [group_from_row(r) for r in conn.execute(stmt).mappings()]
 
     # --- audit -----------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
 from scim_bridge.store.records import GROUP_KINDS
+from scim_bridge.store.records import GroupKind
 from scim_bridge.store.records import GroupRecord
 from scim_bridge.store.sqlutil import chunks
 from scim_bridge.store.sqlutil import normalize_json
@@ -25,13 +26,13 @@ _ORDER = (groups.c.created, groups.c.id)
 
 def check_kind(kind: str) -> None:
     if kind not in GROUP_KINDS:
-        raise ValueError(f"group kind must be one of {GROUP_KINDS}, not {kind!r}")
+        raise ValueError(f"group kind must be one of {[str(k) for k in GROUP_KINDS]}, not {kind!r}")
 
 
 def group_from_row(row: Mapping[Any, Any]) -> GroupRecord:
     return GroupRecord(
         id=row["id"],
-        kind=row["kind"],
+        kind=GroupKind(row["kind"]),
         display_name=row["display_name"],
         external_id=row["external_id"],
         upstream=row["upstream"],
@@ -57,7 +58,7 @@ def get_groups(conn: Connection, group_ids: Sequence[str]) -> dict[str, GroupRec
     return found
 
 
-def get_group_by_name(conn: Connection, kind: str, name: str) -> GroupRecord | None:
+def get_group_by_name(conn: Connection, kind: GroupKind, name: str) -> GroupRecord | None:
     stmt = select(groups).where(groups.c.kind == kind, groups.c.display_lower == name.lower())
     row = conn.execute(stmt).mappings().first()
     return None if row is None else group_from_row(row)
@@ -69,7 +70,7 @@ def find_groups_by_external_id(conn: Connection, value: str) -> list[GroupRecord
 
 
 def list_groups(
-    conn: Connection, kind: str | None = None, offset: int = 0, limit: int | None = None
+    conn: Connection, kind: GroupKind | None = None, offset: int = 0, limit: int | None = None
 ) -> list[GroupRecord]:
     stmt = select(groups).order_by(*_ORDER).offset(offset).limit(limit)
     if kind is not None:
@@ -77,7 +78,7 @@ def list_groups(
     return [group_from_row(row) for row in conn.execute(stmt).mappings()]
 
 
-def count_groups(conn: Connection, kind: str | None = None) -> int:
+def count_groups(conn: Connection, kind: GroupKind | None = None) -> int:
     stmt = select(func.count()).select_from(groups)
     if kind is not None:
         stmt = stmt.where(groups.c.kind == kind)

@@ -59,10 +59,10 @@ from scim_bridge.scim.filters import Not
 from scim_bridge.scim.filters import Or
 from scim_bridge.scim.filters import Present
 from scim_bridge.scim.filters import ValuePath
-from scim_bridge.scim.filters import _is_present
 from scim_bridge.scim.filters import attribute_values
 from scim_bridge.scim.filters import comparable
 from scim_bridge.scim.filters import element_values
+from scim_bridge.scim.filters import is_present
 from scim_bridge.scim.filters import parse_datetime
 from scim_bridge.scim.schema import BOOLEAN
 from scim_bridge.scim.schema import COMPLEX
@@ -289,7 +289,7 @@ def _row(
         "element": element,
         "seq": seq,
         "value_type": _json_type(value),
-        "present": _is_present(value),
+        "present": is_present(value),
         "sort_key": sort_key,
         "value_text": text,
         "value_lower": None if text is None else text.casefold(),

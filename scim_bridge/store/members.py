@@ -16,6 +16,7 @@ from sqlalchemy.engine import Connection
 from scim_bridge.store.errors import StoreNotFound
 from scim_bridge.store.groups import check_kind
 from scim_bridge.store.groups import get_group
+from scim_bridge.store.records import GroupKind
 from scim_bridge.store.records import GroupRecord
 from scim_bridge.store.records import Membership
 from scim_bridge.store.sqlutil import chunks
@@ -30,7 +31,7 @@ def members_of(conn: Connection, group_id: str) -> list[Membership]:
     return [Membership(*row) for row in conn.execute(stmt)]
 
 
-def groups_of(conn: Connection, user_id: str, kind: str | None = None) -> list[Membership]:
+def groups_of(conn: Connection, user_id: str, kind: GroupKind | None = None) -> list[Membership]:
     stmt = select(*_COLUMNS).where(memberships.c.user_id == user_id).order_by(memberships.c.group_id)
     if kind is not None:
         stmt = stmt.join(groups, groups.c.id == memberships.c.group_id).where(groups.c.kind == kind)
@@ -190,7 +191,7 @@ def remove_members(
 
 
 def set_user_groups(
-    conn: Connection, user_id: str, kind: str, wanted: Sequence[Membership], now: datetime
+    conn: Connection, user_id: str, kind: GroupKind, wanted: Sequence[Membership], now: datetime
 ) -> list[str]:
     """Make the user's memberships in groups of ``kind`` exactly ``wanted``.
 

@@ -5,14 +5,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 from dataclasses import field
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 from typing import NamedTuple
 
 from scim_bridge.store.sqltypes import utcnow
 
-TEAM = "team"
-ROLE = "role"
-GROUP_KINDS = (TEAM, ROLE)
+
+class GroupKind(StrEnum):
+    """What a SCIM group stands for upstream; the values are what the store holds in ``groups.kind``."""
+
+    TEAM = "team"
+    ROLE = "role"
+
+
+GROUP_KINDS = tuple(GroupKind)
 
 
 @dataclass(frozen=True)
@@ -42,10 +49,10 @@ class UserRecord:
 
 @dataclass(frozen=True)
 class GroupRecord:
-    """A SCIM group: an upstream team (``kind == "team"``) or role (``kind == "role"``)."""
+    """A SCIM group: an upstream team (``GroupKind.TEAM``) or role (``GroupKind.ROLE``)."""
 
     id: str
-    kind: str
+    kind: GroupKind
     display_name: str
     external_id: str | None = None
     upstream: dict[str, Any] = field(default_factory=dict)
@@ -117,7 +124,7 @@ class SyncGroup(NamedTuple):
     """
 
     id: str
-    kind: str
+    kind: GroupKind
     name: str
     upstream: dict[str, Any]
     members: list[Membership] | None = None

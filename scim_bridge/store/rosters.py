@@ -16,6 +16,7 @@ from sqlalchemy import func
 from sqlalchemy import or_
 from sqlalchemy import select
 
+from scim_bridge.store.records import GroupKind
 from scim_bridge.store.sqlutil import chunks
 from scim_bridge.store.store import Store
 from scim_bridge.store.tables import groups
@@ -31,7 +32,7 @@ class RosterLedger:
 
     def outstanding(self, among: Collection[str] | None = None) -> list[str]:
         """Ids of the teams (of ``among``, or all) whose roster the mirror does not hold, in id order."""
-        stmt = select(groups.c.id).where(groups.c.kind == "team", groups.c.members_known.is_(False))
+        stmt = select(groups.c.id).where(groups.c.kind == GroupKind.TEAM, groups.c.members_known.is_(False))
         with self.store.connection() as conn:
             if among is None:
                 return list(conn.execute(stmt.order_by(groups.c.id)).scalars())
@@ -42,7 +43,7 @@ class RosterLedger:
 
     def any_outstanding(self) -> bool:
         """Whether some team's roster is not held (one query over the groups, stopping at the first)."""
-        stmt = select(groups.c.id).where(groups.c.kind == "team", groups.c.members_known.is_(False)).limit(1)
+        stmt = select(groups.c.id).where(groups.c.kind == GroupKind.TEAM, groups.c.members_known.is_(False)).limit(1)
         with self.store.connection() as conn:
             return conn.execute(stmt).first() is not None
 
@@ -55,7 +56,7 @@ class RosterLedger:
         stmt = (
             select(groups.c.id)
             .select_from(joined)
-            .where(groups.c.kind == "team",
+            .where(groups.c.kind == GroupKind.TEAM,
                    or_(groups.c.members_known.is_(False), roster_loads.c.loaded_at.is_(None),
                        roster_loads.c.loaded_at < read_before))
             .order_by(groups.c.members_known, roster_loads.c.loaded_at.is_not(None), roster_loads.c.loaded_at,
@@ -80,7 +81,7 @@ class RosterLedger:
         joined = roster_loads.join(groups, groups.c.id == roster_loads.c.group_id)
         with self.store.connection() as conn:
             return conn.execute(select(func.min(roster_loads.c.loaded_at)).select_from(joined).where(
-                groups.c.kind == "team")).scalar()
+                groups.c.kind == GroupKind.TEAM)).scalar()
 
     def unseen_users(self, since: datetime, limit: int) -> list[str]:
         """Up to ``limit`` ids of users neither read from the upstream nor written since ``since``, in id order:

@@ -29,11 +29,15 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response as ResponseBase
 
 from scim_bridge.directory import errors as d
+from scim_bridge.service.drift import drift_of
+from scim_bridge.service.drift import drift_report
+from scim_bridge.service.naming import role_group_name
 from scim_bridge.store.browse import AuditFilter
 from scim_bridge.store.browse import Browser
 from scim_bridge.store.browse import Page
 from scim_bridge.store.console_log import ConsoleLog
 from scim_bridge.store.records import AuditEvent
+from scim_bridge.store.records import GroupKind
 from scim_bridge.web import console_activity
 from scim_bridge.web import console_data
 from scim_bridge.web import console_insight
@@ -303,12 +307,12 @@ def user(item_id: str) -> str:
     record = b.store.get_user(item_id)
     if record is None:
         abort(404, f"The bridge does not know a user with id {item_id}.")
-    memberships = b.store.groups_of(item_id, "team")
+    memberships = b.store.groups_of(item_id, GroupKind.TEAM)
     teams = b.store.get_groups([m.group_id for m in memberships])
     team_rows = sorted(((m.group_id, teams[m.group_id].display_name if m.group_id in teams else m.group_id, m.role)
                         for m in memberships), key=lambda row: row[1].lower())
     role = str(record.upstream.get("role") or "")
-    role_group = b.store.get_group_by_name("role", f"role:{role}") if role else None
+    role_group = b.store.get_group_by_name(GroupKind.ROLE, role_group_name(role)) if role else None
     suspension = b.store.get_suspension(item_id)
     restore = console_data.describe_suspension(b, suspension.teams) if suspension else []
     recent = b.store.list_audit(limit=10, resource_id=item_id)
@@ -321,7 +325,7 @@ def teams() -> str:
     b = bridge()
     query = request.args.get("q", "").strip()[:200]
     browser = Browser(b.store)
-    found, pager = _paged(lambda offset, limit: browser.groups("team", query, offset, limit))
+    found, pager = _paged(lambda offset, limit: browser.groups(GroupKind.TEAM, query, offset, limit))
     counts = browser.member_counts([g.id for g in found.rows])
     return render_template("teams.html", active="directory", tab="teams", groups=found.rows, pager=pager, q=query,
                            counts=counts)
@@ -331,7 +335,7 @@ def teams() -> str:
 def roles() -> str:
     b = bridge()
     browser = Browser(b.store)
-    found = browser.groups("role", "", 0, 1000)
+    found = browser.groups(GroupKind.ROLE, "", 0, 1000)
     counts = browser.role_counts()
     rows = [(g, str(g.upstream.get("name") or g.display_name), counts.get(str(g.upstream.get("name", "")).lower(), 0))
             for g in found.rows]
@@ -346,7 +350,7 @@ def group(item_id: str) -> str:
         abort(404, f"The bridge does not know a group with id {item_id}.")
     query = request.args.get("q", "").strip()[:200]
     browser = Browser(b.store)
-    if record.kind == "team":
+    if record.kind == GroupKind.TEAM:
         found, pager = _paged(lambda offset, limit: browser.team_members(item_id, query, offset, limit))
         members = found.rows
         role_name = None
@@ -355,10 +359,9 @@ def group(item_id: str) -> str:
         found, pager = _paged(lambda offset, limit: browser.users(query, offset, limit, role=role_name))
         members = [(u, "") for u in found.rows]
     suspended = browser.suspended([u.id for u, _ in members])
-    recent = b.store.list_audit(limit=10, resource_id=item_id) if record.kind == "team" else []
-    team_drift = next((t for t in console_data.drift(b).drifted if t.id == item_id), None) \
-        if record.kind == "team" else None
-    return render_template("group.html", active="directory", tab="teams" if record.kind == "team" else "roles",
+    recent = b.store.list_audit(limit=10, resource_id=item_id) if record.kind == GroupKind.TEAM else []
+    team_drift = drift_of(b.store, item_id) if record.kind == GroupKind.TEAM else None
+    return render_template("group.html", active="directory", tab="teams" if record.kind == GroupKind.TEAM else "roles",
                            g=record, members=members, pager=pager, q=query, suspended=suspended,
                            role_name=role_name, recent=recent, team_drift=team_drift,
                            upstream_only={uid for uid, _ in team_drift.added} if team_drift else set())
@@ -372,5 +375,5 @@ def drift() -> str:
     synced_at = console_data.parse_time(last.get("at"))
     writes_since = Browser(b.store).audit_count(AuditFilter(since=synced_at)) if synced_at else None
     age = console_data.age_text((datetime.now(UTC) - synced_at).total_seconds()) if synced_at else None
-    return render_template("drift.html", active="drift", report=console_data.drift(b), last=last,
+    return render_template("drift.html", active="drift", report=drift_report(b.store), last=last,
                            computed=datetime.now(UTC), synced_at=synced_at, sync_age=age, writes_since=writes_since)

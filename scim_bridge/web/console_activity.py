@@ -25,6 +25,7 @@ from scim_bridge.store.browse import Page
 from scim_bridge.store.console_log import Change
 from scim_bridge.store.console_log import ConsoleLog
 from scim_bridge.store.records import AuditEvent
+from scim_bridge.store.records import GroupKind
 from scim_bridge.web import console_summary as cs
 from scim_bridge.web.console_insight import upstream_words
 from scim_bridge.web.state import Bridge
@@ -77,7 +78,7 @@ def read_filter(b: Bridge, periods: dict[str, Any]) -> tuple[AuditFilter, list[s
     if name:
         browser = Browser(b.store)
         users = browser.users(name, 0, NAME_MATCH_LIMIT).rows
-        teams = browser.groups("team", name, 0, NAME_MATCH_LIMIT).rows
+        teams = browser.groups(GroupKind.TEAM, name, 0, NAME_MATCH_LIMIT).rows
         resource_ids = tuple([u.id for u in users] + [t.id for t in teams])
         request_ids = tuple(console_log(b).request_ids_naming(name))
         if not resource_ids and not request_ids:
@@ -119,7 +120,7 @@ def _existing(b: Bridge, event: AuditEvent, attempted: str) -> tuple[str | None,
     if event.resource_type == "Users":
         user = b.store.get_user_by_username(attempted)
         return (url_for("console.user", item_id=user.id), user.user_name) if user else (None, "")
-    group = b.store.get_group_by_name("team", attempted)
+    group = b.store.get_group_by_name(GroupKind.TEAM, attempted)
     return (url_for("console.group", item_id=group.id), group.display_name) if group else (None, "")
 
 

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
-from dataclasses import field
 from datetime import UTC
 from datetime import datetime
 from datetime import timedelta
@@ -13,11 +11,11 @@ from typing import Any
 
 from scim_bridge import __version__
 from scim_bridge.config import describe_upstream
-from scim_bridge.service.groups import PUSHED_MEMBERS
 from scim_bridge.store.browse import AuditFilter
 from scim_bridge.store.browse import Browser
-from scim_bridge.web.health import _budget_left
-from scim_bridge.web.health import _upstream_check
+from scim_bridge.store.records import GroupKind
+from scim_bridge.web.health import budget_left
+from scim_bridge.web.health import upstream_check
 from scim_bridge.web.state import Bridge
 
 HOUR = 3600
@@ -46,8 +44,8 @@ def age_text(seconds: float) -> str:
 
 def status(b: Bridge, scim_prefix: str) -> dict[str, Any]:
     store_ok = b.store.healthy()
-    upstream = _upstream_check(b)
-    budget = _budget_left(b.client) if b.client is not None else {}
+    upstream = upstream_check(b)
+    budget = budget_left(b.client) if b.client is not None else {}
     last = b.sync.last() or {}
     synced_at = parse_time(last.get("at"))
     now = datetime.now(UTC)
@@ -77,62 +75,13 @@ def status(b: Bridge, scim_prefix: str) -> dict[str, Any]:
         "failed_writes": failed_writes,
         "write_error_rate": _rate(failed_writes, writes),
         "users": b.store.count_users(),
-        "teams": b.store.count_groups("team"),
-        "roles": b.store.count_groups("role"),
+        "teams": b.store.count_groups(GroupKind.TEAM),
+        "roles": b.store.count_groups(GroupKind.ROLE),
     }
 
 
 def _rate(part: int, whole: int) -> str:
     return "—" if whole == 0 else f"{100.0 * part / whole:.1f} %"
-
-
-@dataclass
-class TeamDrift:
-    """One team whose OpsGenie roster (as of the last sync) differs from what the IdP last pushed."""
-
-    id: str
-    name: str
-    added: list[tuple[str, str]] = field(default_factory=list)  # (user id, username): in OpsGenie only
-    removed: list[tuple[str, str]] = field(default_factory=list)  # pushed by the IdP, gone from OpsGenie
-    suspended: list[tuple[str, str]] = field(default_factory=list)  # held back by the bridge's suspension
-
-
-@dataclass
-class DriftReport:
-    drifted: list[TeamDrift]
-    in_step: int
-    unmanaged: list[tuple[str, str]]  # (team id, name) never written through SCIM
-
-
-def drift(b: Bridge) -> DriftReport:
-    browser = Browser(b.store)
-    teams = browser.teams()
-    managed = [t for t in teams if isinstance(t.scim.get(PUSHED_MEMBERS), list)]
-    rosters = b.store.members_for_groups([t.id for t in managed])
-    pushed_ids: dict[str, list[str]] = {t.id: [str(u) for u in t.scim[PUSHED_MEMBERS]] for t in managed}
-    everyone: set[str] = set()
-    for team in managed:
-        everyone.update(pushed_ids[team.id])
-        everyone.update(m.user_id for m in rosters.get(team.id, []))
-    names = b.store.user_names(sorted(everyone))
-    suspended = browser.suspended(sorted(everyone))
-    drifted: list[TeamDrift] = []
-    for team in managed:
-        mirror = {m.user_id for m in rosters.get(team.id, [])}
-        pushed = {uid for uid in pushed_ids[team.id] if uid in names}  # users deleted since are no drift
-        report = TeamDrift(team.id, team.display_name)
-        report.added = _named(mirror - pushed, names)
-        missing = pushed - mirror
-        report.removed = _named(missing - suspended, names)
-        report.suspended = _named(missing & suspended, names)
-        if report.added or report.removed:
-            drifted.append(report)
-    unmanaged = [(t.id, t.display_name) for t in teams if not isinstance(t.scim.get(PUSHED_MEMBERS), list)]
-    return DriftReport(drifted=drifted, in_step=len(managed) - len(drifted), unmanaged=unmanaged)
-
-
-def _named(ids: set[str], names: dict[str, str]) -> list[tuple[str, str]]:
-    return sorted(((uid, names.get(uid, "")) for uid in ids), key=lambda item: (item[1].lower(), item[0]))
 
 
 def describe_suspension(b: Bridge, teams: Sequence[dict[str, Any]]) -> list[tuple[str, str, bool]]:

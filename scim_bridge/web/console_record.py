@@ -24,7 +24,7 @@ from scim_bridge.store.console_log import Change
 from scim_bridge.store.console_log import ConsoleLog
 from scim_bridge.store.console_log import SyncRun
 from scim_bridge.store.console_log import TrafficKey
-from scim_bridge.store.records import TEAM
+from scim_bridge.store.records import GroupKind
 from scim_bridge.web.state import Bridge
 
 log = logging.getLogger("scim_bridge.console")
@@ -111,7 +111,7 @@ def snapshot(b: Bridge, resource_type: str, resource_id: str | None) -> dict[str
         user = b.store.get_user(resource_id)
         if user is None:
             return None
-        memberships = b.store.groups_of(resource_id, TEAM)
+        memberships = b.store.groups_of(resource_id, GroupKind.TEAM)
         teams = b.store.get_groups([m.group_id for m in memberships])
         suspension = b.store.get_suspension(resource_id)
         return {
@@ -126,7 +126,7 @@ def snapshot(b: Bridge, resource_type: str, resource_id: str | None) -> dict[str
         group = b.store.get_group(resource_id)
         if group is None:
             return None
-        members = b.store.members_of(resource_id) if group.kind == TEAM else []
+        members = b.store.members_of(resource_id) if group.kind == GroupKind.TEAM else []
         names = b.store.user_names([m.user_id for m in members])
         return {
             "displayName": group.display_name,

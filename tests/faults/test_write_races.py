@@ -129,6 +129,44 @@ def test_a_team_write_failing_midway_changes_nothing(bridge_factory: Any, read_t
 
 
 @MODES
+@pytest.mark.parametrize("strategy", ["per-member", "roster"])
+def test_a_rename_with_adds_failing_after_the_rename_is_undone(bridge_factory: Any, read_through: bool,
+                                                               strategy: str) -> None:
+    """A PATCH renames Payments and adds two users. Per member: the rename and the first add go through, the
+    second add fails. As a roster update (one member removed too): the PATCH that renamed the team and
+    replaced its roster goes through, the read that checks it fails. Either way the client gets the error, the
+    rename is undone, the member taken out is put back and those added are taken out again."""
+    bridge: Running = bridge_factory(read_through=read_through)
+    gid = group_id(bridge, "Payments")
+    before = roster(bridge, "Payments")
+    operations = [{"op": "replace", "path": "displayName", "value": "Payments Core"},
+                  {"op": "add", "path": "members",
+                   "value": [{"value": uid(bridge, name)} for name in (TOM, "jordan.lee@example.com")]}]
+    if strategy == "per-member":
+        failing = ("POST", f"/v2/teams/{gid}/members")
+    else:
+        operations.append({"op": "remove", "path": f'members[value eq "{uid(bridge, "sara.nilsson@example.com")}"]'})
+        failing = ("GET", f"/v2/teams/{gid}")
+    if strategy == "per-member" or read_through:
+        bridge.sim.fault(*failing, "delay:0")  # the first such call (an add, or the read before the write) passes
+    bridge.sim.fault(*failing, "400")
+    bridge.sim.clear_calls()
+
+    answer = bridge.scim.patch(f"/Groups/{gid}", patch_body(*operations))
+    bridge.sim.clear_faults()
+
+    assert answer.status_code == 400, answer.text
+    assert answer.json()["status"] == "400"
+    renames = [c for c in bridge.sim.calls() if c["method"] == "PATCH" and c["path"] == f"/v2/teams/{gid}"]
+    assert len(renames) >= 2  # the rename went upstream, and was undone
+    assert bridge.sim.team("Payments Core") is None
+    assert roster(bridge, "Payments") == before
+    shown = bridge.scim.get(f"/Groups/{gid}").json()
+    assert shown["displayName"] == "Payments"
+    assert sorted(m["display"] for m in shown["members"]) == sorted(before)
+
+
+@MODES
 def test_a_deactivation_racing_team_adds_never_leaves_the_user_in_a_team(bridge_factory: Any,
                                                                          read_through: bool) -> None:
     """A user is deactivated while three PATCHes add it to three teams: whichever runs first, the suspended

@@ -11,7 +11,7 @@ import sys
 import time
 
 from scim_bridge.opsgenie.ratelimit import CONFIGURATION
-from scim_bridge.opsgenie.ratelimit import RateLimit
+from scim_bridge.ratewindow import RateLimit
 from scim_bridge.store.budget import DatabaseRateBudget
 from scim_bridge.store.engine import create_store_engine
 

@@ -9,15 +9,21 @@ import time
 from pathlib import Path
 
 import pytest
+from sqlalchemy import delete
 from sqlalchemy.engine import Engine
 
-from scim_bridge.opsgenie.errors import BudgetExhausted
 from scim_bridge.opsgenie.ratelimit import CONFIGURATION
 from scim_bridge.opsgenie.ratelimit import SEARCH
 from scim_bridge.opsgenie.ratelimit import RateBudget
-from scim_bridge.opsgenie.ratelimit import RateLimit
+from scim_bridge.ratewindow import CALIBRATED
+from scim_bridge.ratewindow import LEARNING
+from scim_bridge.ratewindow import NoSlot
+from scim_bridge.ratewindow import RateLimit
+from scim_bridge.store.budget import LEARNED_PREFIX
 from scim_bridge.store.budget import DatabaseRateBudget
+from scim_bridge.store.budget import learned_limits
 from scim_bridge.store.engine import create_store_engine
+from scim_bridge.store.tables import settings_kv
 from tests.mirror.budget_worker import LIMITS  # the limits the workers use
 
 WORKER = Path(__file__).with_name("budget_worker.py")
@@ -73,7 +79,7 @@ def test_replicas_share_windows_pauses_and_exhaustion(engine: Engine, mirror_url
         assert two.remaining()[CONFIGURATION] == 0.0
         # The window is full for a minute: neither replica gets a third slot before its deadline.
         for budget in (one, two):
-            with pytest.raises(BudgetExhausted) as caught:
+            with pytest.raises(NoSlot) as caught:
                 budget.acquire(CONFIGURATION, time.monotonic() + 1)
             assert caught.value.retry_after > 30 and caught.value.domain == CONFIGURATION
 
@@ -83,10 +89,41 @@ def test_replicas_share_windows_pauses_and_exhaustion(engine: Engine, mirror_url
         two.acquire(SEARCH, time.monotonic() + 5)
         search = [at for domain, at in granted if domain == SEARCH]
         assert len(search) == 2 and search[1] >= search[0] + 0.3
-        with pytest.raises(BudgetExhausted):
+        with pytest.raises(NoSlot):
             one.throttled(SEARCH, 30)
             two.acquire(SEARCH, time.monotonic() + 1)
         assert [domain for domain, _ in granted] == [CONFIGURATION, CONFIGURATION, SEARCH, SEARCH]
         assert two.limits()[CONFIGURATION] == (RateLimit(2, 60.0),)
+    finally:
+        other_engine.dispose()
+
+
+def test_replicas_learn_the_limits_together(engine: Engine, mirror_url: str) -> None:
+    """When learning, a 429 seen by one replica lowers the window it names for every replica, once per period;
+    the learned figures are what `scim-bridge check` shows."""
+    other_engine = create_store_engine(mirror_url)
+    start = {CONFIGURATION: (RateLimit(10, 1.0), RateLimit(300, 60.0)), SEARCH: (RateLimit(5, 1.0),)}
+    one = DatabaseRateBudget(engine, start)
+    two = DatabaseRateBudget(other_engine, start)
+    calibrated = DatabaseRateBudget(engine, start)
+    with engine.begin() as conn:  # figures learned by an earlier run on this database
+        conn.execute(delete(settings_kv).where(settings_kv.c.key.startswith(LEARNED_PREFIX)))
+    try:
+        assert learned_limits(engine) == {}
+        one.learn()
+        two.learn()
+        calibrated.configure({CONFIGURATION: (RateLimit(100, 1.0),)})
+        assert one.state().mode == LEARNING and calibrated.state().mode == CALIBRATED
+        one.throttled(CONFIGURATION, 0.0, 60.0)
+        two.throttled(CONFIGURATION, 0.0, 60.0)  # the same overload, seen by the other replica: no second halving
+        two.acquire(CONFIGURATION, time.monotonic() + 5)
+        assert two.limits()[CONFIGURATION] == (RateLimit(10, 1.0), RateLimit(150, 60.0))
+        assert learned_limits(engine) == {CONFIGURATION: (RateLimit(10, 1.0), RateLimit(150, 60.0))}
+        two.throttled(SEARCH, 0.0, None)
+        one.acquire(SEARCH, time.monotonic() + 5)
+        assert one.limits()[SEARCH] == (RateLimit(2, 1.0),)
+        # A replica that read the published limits goes by them, whatever the others learned.
+        calibrated.acquire(CONFIGURATION, time.monotonic() + 5)
+        assert calibrated.limits()[CONFIGURATION] == (RateLimit(100, 1.0),)
     finally:
         other_engine.dispose()

@@ -15,8 +15,8 @@ from conftest import TOKEN
 from conftest import Running
 
 from scim_bridge import logs
-from scim_bridge.opsgenie.ratelimit import RateLimit
 from scim_bridge.opsgenie.ratelimit import RollingWindowBudget
+from scim_bridge.ratewindow import RateLimit
 
 SERIES = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})? (\S+)$")
 

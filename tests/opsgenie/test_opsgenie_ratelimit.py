@@ -8,27 +8,18 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
+from sim_http import FakeClock
 
-from scim_bridge.opsgenie import BudgetExhausted
 from scim_bridge.opsgenie import CallRecord
 from scim_bridge.opsgenie import RateLimit
 from scim_bridge.opsgenie import RateLimited
 from scim_bridge.opsgenie import RollingWindowBudget
 from scim_bridge.opsgenie.ratelimit import FALLBACK_LIMITS
 from scim_bridge.opsgenie.ratelimit import parse_request_limits
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 100.0
-        self.slept: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds
+from scim_bridge.ratewindow import CALIBRATED
+from scim_bridge.ratewindow import LEARNING
+from scim_bridge.ratewindow import BudgetState
+from scim_bridge.ratewindow import NoSlot
 
 
 def budget_with(clock: FakeClock, **limits: tuple[RateLimit, ...]) -> RollingWindowBudget:
@@ -50,7 +41,7 @@ def test_the_next_request_waits_for_the_window_to_roll() -> None:
         budget.acquire("configuration", deadline=clock.now + 5)
     budget.acquire("configuration", deadline=clock.now + 5)
     assert clock.slept == [pytest.approx(1.0)]
-    with pytest.raises(BudgetExhausted) as caught:  # the per-minute window is full until t=160
+    with pytest.raises(NoSlot) as caught:  # the per-minute window is full until t=160
         budget.acquire("configuration", deadline=clock.now + 5)
     assert caught.value.retry_after == pytest.approx(59.0)
     assert caught.value.domain == "configuration"
@@ -63,7 +54,7 @@ def test_a_slot_free_now_is_granted_after_the_deadline() -> None:
     budget.acquire("configuration", deadline=clock.now - 0.01)
     budget.acquire("configuration", deadline=clock.now - 0.01)
     assert clock.slept == []
-    with pytest.raises(BudgetExhausted) as caught:  # the window is full: waiting would be needed
+    with pytest.raises(NoSlot) as caught:  # the window is full: waiting would be needed
         budget.acquire("configuration", deadline=clock.now - 0.01)
     assert caught.value.retry_after == pytest.approx(1.0)
 
@@ -75,7 +66,7 @@ def test_domains_are_independent_and_unknown_ones_are_free() -> None:
     budget.acquire("search", deadline=clock.now)
     for _ in range(10):
         budget.acquire("alert", deadline=clock.now)
-    with pytest.raises(BudgetExhausted):
+    with pytest.raises(NoSlot):
         budget.acquire("search", deadline=clock.now + 0.5)
 
 
@@ -83,7 +74,7 @@ def test_throttled_blocks_the_domain() -> None:
     clock = FakeClock()
     budget = budget_with(clock, configuration=(RateLimit(100, 1.0),))
     budget.throttled("configuration", 2.0)
-    with pytest.raises(BudgetExhausted):
+    with pytest.raises(NoSlot):
         budget.acquire("configuration", deadline=clock.now + 1)
     budget.acquire("configuration", deadline=clock.now + 3)
     assert clock.slept == [pytest.approx(2.0)]
@@ -150,7 +141,7 @@ def test_budget_holds_traffic_under_the_simulator_limit(
 ) -> None:
     sim.configure(rate_limits={"configuration": "5/1000", "search": "2/1000"})
     client = make_client(budget=RollingWindowBudget(), pool_size=8)
-    assert client.calibrate_budget()
+    assert client.calibrate_budget() == CALIBRATED
     assert client.budget.limits()["configuration"] == (RateLimit(1000, 60.0), RateLimit(5, 1.0))
     records.clear()
     sim.bulk(users=3)
@@ -180,7 +171,7 @@ def test_without_a_budget_the_same_burst_collects_429s(make_client: Any, sim: An
     assert any(isinstance(o, RateLimited) for o in outcomes)
 
 
-def test_calibration_keeps_configured_limits_when_the_key_may_not_read_them(
+def test_calibration_learns_from_the_configured_limits_when_the_key_may_not_read_them(
     make_client: Any, sim: Any
 ) -> None:
     sim.configure(
@@ -191,5 +182,5 @@ def test_calibration_keeps_configured_limits_when_the_key_may_not_read_them(
     )
     budget = RollingWindowBudget({"configuration": [RateLimit(3, 1.0)]})
     client = make_client(api_key="writer", budget=budget)
-    assert client.calibrate_budget() is False
-    assert budget.limits()["configuration"] == (RateLimit(3, 1.0),)
+    assert client.calibrate_budget() == LEARNING
+    assert budget.state() == BudgetState(LEARNING, {"configuration": (RateLimit(3, 1.0),)})

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import requests
+
 from scim_bridge.simulator.config import RIGHTS
 from scim_bridge.simulator.config import RateLimit
 from scim_bridge.simulator.server import SimulatorServer
@@ -84,6 +86,28 @@ def test_request_limits(api: Api, sim: SimulatorServer) -> None:
                 "limits": [{"limit": 30, "periodInSeconds": 60}, {"limit": 3, "periodInSeconds": 1}],
             },
         ]
+
+
+def test_request_limits_refused_like_a_team_key(api: Api, sim: SimulatorServer) -> None:
+    """``request_limits_status`` refuses the limits (a team key: 403; an older account: 404) while the limits
+    themselves still hold, and every answer keeps its X-RateLimit-State header."""
+    sim.config.rate_limits = {"configuration": RateLimit(100, 2), "search": RateLimit(3, 30)}
+    sim.config.request_limits_status = 403
+    refused = api.get("/v2/request-limits/")
+    assert refused.status_code == 403
+    assert refused.json()["message"] == "Team API Keys are not authorized to perform this operation"
+    assert refused.headers["X-RateLimit-State"] == "OK"
+    sim.config.request_limits_status = 404
+    assert api.get("/v2/request-limits").status_code == 404  # the second call of the minute
+    throttled = api.get("/v2/teams")  # the two refusals spent the configuration minute
+    assert throttled.status_code == 429
+    assert throttled.headers["X-RateLimit-Period-In-Sec"] == "60"
+    assert throttled.headers["X-RateLimit-Reason"] == "CONFIGURATION"
+    assert api.get("/v2/users").headers["X-RateLimit-State"] == "OK"
+    knobs = f"{sim.base_url}/__sim/config"
+    assert requests.patch(knobs, json={"request_limits_status": 500}, timeout=10).status_code == 400
+    assert requests.patch(knobs, json={"request_limits_status": 401}, timeout=10).status_code == 200
+    assert sim.config.request_limits_status == 401
 
 
 def test_rate_limit_per_second_and_domains(api: Api, sim: SimulatorServer) -> None:
