@@ -18,6 +18,7 @@ from pathlib import Path
 
 from bench import scenarios
 from bench import servers
+from bench.idle import idle
 from bench.report import Row
 from bench.report import table
 from bench.servers import workdir
@@ -26,6 +27,7 @@ SCENARIOS: dict[str, Callable[[Path, scenarios.Options], scenarios.Outcome]] = {
     "throughput": scenarios.throughput,
     "economy": scenarios.economy,
     "mirror": scenarios.mirror,
+    "idle": idle,
     "big-group": scenarios.big_group,
     "large": scenarios.large_directory,
 }

@@ -129,13 +129,15 @@ def _configuration(settings: Settings) -> CheckResult:
                 if settings.atlassian is None else
                 f"JSM Operations (Atlassian API at {settings.atlassian.api_url}, site {settings.atlassian.site_url}, "
                 f"org {settings.atlassian.org_id}, account scope {settings.atlassian.account_scope})")
+    loop = (f"sync loop: a tick every {settings.sync_interval:g}s, a full refresh every {settings.sync_cycle:g}s."
+            if settings.sync_interval > 0 else "sync loop off (syncs on demand).")
     return CheckResult(
         "configuration",
         OK,
         f"settings are valid: {upstream}, deactivation={settings.deactivation}, "
         f"suspended role {settings.suspended_role!r}, "
         f"default role {settings.default_role!r}, {aliases} role-group alias{'es' if aliases != 1 else ''}, "
-        f"full sync every {settings.sync_interval:g}s.",
+        + loop,
     )
 
 

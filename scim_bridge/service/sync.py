@@ -31,9 +31,13 @@ from scim_bridge.service.errors import explain_failure
 from scim_bridge.service.errors import to_scim_error
 from scim_bridge.service.naming import role_group_id
 from scim_bridge.service.naming import role_group_name
+from scim_bridge.service.roster_loader import RosterLoader
+from scim_bridge.service.roster_loader import roster_row
+from scim_bridge.service.sync_loop import CYCLE
+from scim_bridge.service.sync_loop import SyncCycle
+from scim_bridge.service.sync_loop import TickResult
 from scim_bridge.store.records import GroupKind
 from scim_bridge.store.records import GroupRecord
-from scim_bridge.store.records import Membership
 from scim_bridge.store.records import SyncGroup
 from scim_bridge.store.records import SyncUser
 from scim_bridge.store.sqlutil import chunks
@@ -41,6 +45,7 @@ from scim_bridge.store.store import Store
 
 log = logging.getLogger(__name__)
 LEASE = "sync"
+LEASE_TTL = 600.0  # seconds the sync lease lasts unless renewed (a run renews it after every page it writes)
 LAST_SYNC = "last_sync"
 # Recorded with each successful sync: the shape of the search index it built. A mirror synced by a version
 # whose index differs (or had none) is synced again before it answers.
@@ -107,10 +112,14 @@ class SyncResult:
 
 
 class SyncService:
-    """Full syncs on demand, at start and every ``interval`` seconds; one replica at a time."""
+    """The mirror's refresh: a full sync on demand (:meth:`run`), the initial import (a full sync that reads few
+    rosters, :meth:`ensure_initial`), and in the background a tick every ``interval`` seconds, each reading a
+    slice of the directory so that one full refresh takes ``cycle`` seconds (:meth:`tick`, service/sync_loop.py).
+    One replica at a time."""
 
     def __init__(
-        self, directory: Directory, store: Store, *, interval: float = 600.0,
+        self, directory: Directory, store: Store, *, interval: float = 60.0, cycle: float = 7200.0,
+        import_rosters: int | None = None, read_through: bool = False,
         progress: ProgressHook | None = None, upstream: str = "opsgenie", audit_retention_days: float = 0.0,
     ) -> None:
         self.directory = directory
@@ -122,6 +131,10 @@ class SyncService:
         if not store.indexing:  # every writer of the mirror keeps the search index in step
             store.set_indexer(MirrorIndexer())
         self.interval = interval
+        self.cycle = cycle  # seconds a full refresh by the loop's ticks takes
+        # Rosters the initial import reads (the outstanding ones first); None: all of them.
+        self.import_rosters = import_rosters
+        self.rosters = RosterLoader(directory, store, read_through=read_through, ensure_initial=self.ensure_initial)
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{id(self)}"
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -136,22 +149,25 @@ class SyncService:
         cls, directory: Directory, store: Store, settings: Settings, *, progress: ProgressHook | None = None,
     ) -> SyncService:
         """The sync the configuration asks for: its interval, upstream and the audit log's retention."""
-        return cls(directory, store, interval=settings.sync_interval, progress=progress,
-                   upstream=settings.upstream, audit_retention_days=settings.audit_retention_days)
+        return cls(directory, store, interval=settings.sync_interval, cycle=settings.sync_cycle,
+                   import_rosters=settings.sync_import_rosters, read_through=settings.read_through,
+                   progress=progress, upstream=settings.upstream, audit_retention_days=settings.audit_retention_days)
 
     # --- running --------------------------------------------------------------------------
-    def run(self, progress: ProgressHook | None = None) -> SyncResult | None:
+    def run(self, progress: ProgressHook | None = None, *, rosters: int | None = None) -> SyncResult | None:
         """One full sync now. Returns None when another replica holds the sync lease.
 
         ``progress`` is called after every page written (see :class:`SyncProgress`). A run interrupted by an
-        upstream failure (or a stopped process) is resumed by the next one, from where it stopped."""
+        upstream failure (or a stopped process) is resumed by the next one, from where it stopped. ``rosters``:
+        read at most that many team rosters (those the mirror lacks first); the others are loaded on demand
+        or by the loop. None: every roster."""
         if not self._lock.acquire(blocking=False):
             return None  # this process is already syncing
         try:
-            if not self.store.try_acquire_lease(LEASE, self.owner, ttl_seconds=max(60.0, self.interval)):
+            if not self.store.try_acquire_lease(LEASE, self.owner, ttl_seconds=LEASE_TTL):
                 return None
             try:
-                return self._run_locked(progress)
+                return self._run_locked(progress, rosters)
             finally:
                 self.prune_audit()
                 self.store.release_lease(LEASE, self.owner)
@@ -171,13 +187,13 @@ class SyncService:
             log.info("audit: %d events older than %g days deleted", pruned, self.audit_retention_days)
         return pruned
 
-    def _run_locked(self, progress: ProgressHook | None) -> SyncResult:
+    def _run_locked(self, progress: ProgressHook | None, roster_limit: int | None) -> SyncResult:
         started = time.monotonic()
         run = _Run.resume(self.store.get_setting(PROGRESS), self.store.now())
         report = progress or self.progress or (lambda _step: None)
         try:
             users = self._sync_users(run, report)
-            teams = self._sync_teams(run, report)
+            teams = self._sync_teams(run, report, roster_limit)
             roles = self.directory.list_roles()
         except d.DirectoryError as exc:
             failed = {"at": iso(now()), "ok": False, "error": exc.message, "request_id": exc.request_id,
@@ -185,9 +201,10 @@ class SyncService:
             self.store.put_setting(LAST_SYNC, failed)
             self._tell({**failed, "seconds": round(time.monotonic() - started, 3)})
             raise
-        self._apply_roles(roles, run.held)
+        self.apply_roles(roles, run.held)
         self.store.sweep_sync(run.started)
         self.store.put_setting(PROGRESS, None)
+        self.store.put_setting(CYCLE, None)  # the loop's next cycle starts from this refresh
         result = SyncResult(users=users, teams=teams, roles=len(roles), seconds=time.monotonic() - started)
         done = {"at": iso(now()), "ok": True, "users": result.users, "teams": result.teams,
                 "roles": result.roles, "seconds": round(result.seconds, 3), "index": INDEX_FORMAT,
@@ -200,6 +217,11 @@ class SyncService:
         report(SyncProgress("done", result.users + result.teams, result.users + result.teams))
         return result
 
+    def _save(self, run: _Run) -> None:
+        """Keep the run's position, and the sync lease for another LEASE_TTL: a long run keeps it to the end."""
+        self.store.put_setting(PROGRESS, run.to_json())
+        self.store.try_acquire_lease(LEASE, self.owner, ttl_seconds=LEASE_TTL)
+
     def _tell(self, record: dict[str, Any]) -> None:
         for observer in self.observers:
             observer(record)
@@ -210,29 +232,34 @@ class SyncService:
         if run.phase != "users":
             return run.users
         offset = max(0, run.offset - PAGE_OVERLAP) if run.offset else 0
-        for page in self._user_pages(offset):
-            fetched = self.store.now()
-            known = self.store.get_users([u.id for u in page.users])
-            rows: list[SyncUser] = []
-            for user in page.users:
-                snapshot = user.to_json()
-                if snapshot.get("contacts") is None and user.id in known:
-                    # A user list carries no contacts: keep the ones the mirror learnt from single reads.
-                    snapshot["contacts"] = known[user.id].upstream.get("contacts")
-                rows.append(SyncUser(user.id, user.username, snapshot))
-                if user.role and user.role_id:
-                    run.held[user.role.lower()] = user.role_id
-            self.store.apply_sync_page(rows, None, started_at=fetched)
+        for page in self.user_pages(offset):
+            self.write_users(page.users, run.held, self.store.now())
             run.users = max(run.users, page.offset + len(page.users))
             run.offset = page.next_offset or 0
             if page.next_offset is None:
                 run.phase = "teams"
-            self.store.put_setting(PROGRESS, run.to_json())
+            self._save(run)
             report(SyncProgress("users", run.users, max(page.total, run.users)))
         run.phase = "teams"
         return run.users
 
-    def _user_pages(self, offset: int) -> Iterator[UserPage]:
+    def write_users(self, found: list[DirectoryUser], held: dict[str, str], fetched: datetime) -> None:
+        """Write users read from the upstream at ``fetched`` (a page, or single reads) into the mirror, and note
+        in ``held`` the role ids they carry."""
+        known = self.store.get_users([u.id for u in found])
+        rows: list[SyncUser] = []
+        for user in found:
+            snapshot = user.to_json()
+            if snapshot.get("contacts") is None and user.id in known:
+                # A user list carries no contacts: keep the ones the mirror learnt from single reads.
+                snapshot["contacts"] = known[user.id].upstream.get("contacts")
+            rows.append(SyncUser(user.id, user.username, snapshot))
+            if user.role and user.role_id:
+                held[user.role.lower()] = user.role_id
+        self.store.apply_sync_page(rows, None, started_at=fetched)
+
+    def user_pages(self, offset: int) -> Iterator[UserPage]:
+        """Pages of upstream users from ``offset`` (one call each where the directory pages)."""
         if isinstance(self.directory, PagedUsers):
             yield from self.directory.user_pages(offset)
             return
@@ -247,29 +274,42 @@ class SyncService:
                 batch = []
         yield UserPage(batch, position - len(batch), None, position)
 
-    def _sync_teams(self, run: _Run, report: ProgressHook) -> int:
-        """The team list (one call), then each team's roster (one call each), written a batch at a time."""
-        listed = sorted(t.id for t in self.directory.list_teams())
+    def write_team_list(self) -> list[str]:
+        """Read the team list (one call) and write the teams without their rosters (a team new to the mirror
+        has none yet); returns their ids, sorted."""
+        fetched = self.store.now()
+        listed = self.directory.list_teams()
+        rows = [SyncGroup(t.id, GroupKind.TEAM, t.name,
+                          {"id": t.id, "name": t.name, "description": t.description}, None) for t in listed]
+        for part in chunks(rows, TEAM_BATCH * 10):
+            self.store.apply_sync_page(None, part, started_at=fetched)
+        return sorted(t.id for t in listed)
+
+    def _sync_teams(self, run: _Run, report: ProgressHook, limit: int | None = None) -> int:
+        """The team list (one call), then each team's roster (one call each), written a batch at a time.
+        With ``limit``, the list is written first and at most that many rosters are read, outstanding first."""
         done = set(run.teams_done)
-        pending = [team_id for team_id in listed if team_id not in done]
+        if limit is None:
+            listed = sorted(t.id for t in self.directory.list_teams())
+            pending = [team_id for team_id in listed if team_id not in done]
+        else:
+            listed = self.write_team_list()
+            pending = [t for t in self.rosters.ledger.outstanding(listed) if t not in done][:limit]
         for part in chunks(pending, TEAM_BATCH):
             fetched = self.store.now()
             rows: list[SyncGroup] = []
             for team_id in part:
                 try:
-                    team = self.directory.get_team(team_id)
+                    rows.append(roster_row(self.directory.get_team(team_id)))
                 except d.NotFoundError:
                     continue  # deleted since the list was read: the sweep removes it
-                members = [Membership(group_id=team.id, user_id=m.user_id, role=m.role) for m in team.members or ()]
-                upstream: dict[str, Any] = {"id": team.id, "name": team.name, "description": team.description}
-                rows.append(SyncGroup(team.id, GroupKind.TEAM, team.name, upstream, members))
             self.store.apply_sync_page(None, rows, started_at=fetched)
             run.teams_done += list(part)
-            self.store.put_setting(PROGRESS, run.to_json())
+            self._save(run)
             report(SyncProgress("teams", len(run.teams_done), len(listed) + len(done - set(listed))))
         return len(listed)
 
-    def _apply_roles(self, roles: list[DirectoryRole], held: dict[str, str]) -> None:
+    def apply_roles(self, roles: list[DirectoryRole], held: dict[str, str]) -> None:
         # OpsGenie may not list the built-in roles' ids; every user carries its role's id, and the mirror keeps
         # what it learnt before for a role nobody holds now.
         known = {g.id: g.upstream.get("id") for g in self.store.list_groups(GroupKind.ROLE)}
@@ -316,7 +356,7 @@ class SyncService:
                 if last.get("ok"):
                     return
             try:
-                if self.run() is not None:
+                if self.run(rosters=self.import_rosters) is not None:
                     return
             except d.DirectoryError as exc:
                 raise to_scim_error(exc) from exc
@@ -342,10 +382,52 @@ class SyncService:
             self._thread.join(timeout=5)
             self._thread = None
 
+    def tick(self) -> TickResult | None:
+        """One tick of the incremental loop: read the next slice of the current refresh cycle (see
+        service/sync_loop.py). None when another worker or replica holds the sync lease, or ticked less than
+        an interval ago."""
+        if not self._lock.acquire(blocking=False):
+            return None
+        try:
+            if not self.store.try_acquire_lease(LEASE, self.owner, ttl_seconds=LEASE_TTL):
+                return None
+            try:
+                result = SyncCycle(self).tick()
+            finally:
+                self.store.release_lease(LEASE, self.owner)
+        finally:
+            self._lock.release()
+        if result is not None and result.finished is not None:
+            self._tell(result.finished)
+            self.prune_audit()
+        return result
+
+    def mirror_current(self) -> bool:
+        """Whether the mirror was filled (with this index format) by a refresh that ended less than two cycles
+        ago: the loop's ticks keep it so. Otherwise (a new or long-stopped bridge) a sync runs first."""
+        last = self.last()
+        if last is None or not last.get("ok") or not self._index_ready(last) or not last.get("at"):
+            return False
+        try:
+            ended = datetime.fromisoformat(str(last["at"]))
+        except ValueError:
+            return False
+        return bool(now() - ended < timedelta(seconds=2 * self.cycle))
+
+    def record_cycle(self, counts: dict[str, int], seconds: float) -> dict[str, Any]:
+        """Note a refresh cycle of the loop that ended now, as a sync does; returns the record."""
+        done = {"at": iso(now()), "ok": True, **counts, "seconds": round(seconds, 3), "index": INDEX_FORMAT,
+                "cycle": True}
+        self.store.put_setting(LAST_SYNC, done)
+        return done
+
     def _loop(self) -> None:
         while not self._stop.is_set():
             try:
-                self.run()
+                if self.mirror_current():
+                    self.tick()
+                else:
+                    self.run(rosters=self.import_rosters)
             except d.DirectoryError as exc:  # expected (configuration, outage): one line with the fix
                 log.error("sync failed: %s", explain_failure(exc, self.upstream))
             except Exception:  # the loop must survive any failure; the outcome is recorded

@@ -35,6 +35,7 @@ from scim_bridge.store.sqlutil import chunks
 from scim_bridge.store.sqlutil import normalize_json
 from scim_bridge.store.tables import groups
 from scim_bridge.store.tables import memberships
+from scim_bridge.store.tables import roster_loads
 from scim_bridge.store.tables import suspensions
 from scim_bridge.store.tables import users
 
@@ -253,6 +254,7 @@ def apply_sync(
         if len(removals) + len(additions) + len(role_changes) != before:
             roster_changed.add(group_id)
     apply_roster_changes(conn, removals, additions, role_changes)
+    stamp_rosters(conn, [gid for gid in group_members if gid not in group_plan.skipped], now)
     already_bumped = {row["id"] for row in group_plan.inserts} | {
         row["b_id"] for row in group_plan.updates if row["last_modified"] == now
     }
@@ -338,6 +340,7 @@ def apply_page(
         touched_groups.update(incoming)
         rosters = {g[0]: g[4] for g in group_snapshot if g[0] in with_members and g[4] is not None}
         touched_users |= _apply_rosters(conn, rosters, plan, now, stats)
+        stamp_rosters(conn, [gid for gid in rosters if gid not in plan.skipped], now)
         stats.groups_added, stats.groups_updated = len(plan.inserts), len(plan.updates)
         stats.groups_unchanged, stats.groups_skipped = len(plan.unchanged), len(plan.skipped)
     return stats, touched_users, touched_groups
@@ -375,6 +378,19 @@ def _apply_rosters(conn: Connection, rosters: dict[str, Sequence[Membership]], p
     stats.memberships_removed += len(removals)
     stats.memberships_changed += len(role_changes)
     return {u for _, u in removals} | {m.user_id for m in additions} | {m.user_id for m in role_changes}
+
+
+def stamp_rosters(conn: Connection, group_ids: Collection[str], now: datetime) -> None:
+    """Record that the rosters of ``group_ids`` were read from the upstream at ``now``."""
+    ids = sorted(group_ids)
+    for part in chunks(ids):
+        conn.execute(delete(roster_loads).where(roster_loads.c.group_id.in_(part)))
+    existing: set[str] = set()
+    for part in chunks(ids):
+        existing.update(conn.execute(select(groups.c.id).where(groups.c.id.in_(part))).scalars())
+    rows = [{"group_id": gid, "loaded_at": now} for gid in ids if gid in existing]
+    if rows:
+        conn.execute(insert(roster_loads), rows)
 
 
 @dataclass

@@ -296,3 +296,14 @@ console_sync_runs = Table(
     Column("detail", String, nullable=False),
     Index("ix_console_sync_runs_at", "at"),
 )
+
+# --- Rosters read from the upstream (migration 0010) ----------------------------------------------------
+# When each team's roster was last read whole from the upstream (a sync, the incremental loop or an on-demand
+# load). A team without a row was never read that way: its roster is loaded or refreshed first.
+roster_loads = Table(
+    "roster_loads",
+    metadata,
+    Column("group_id", String, ForeignKey("groups.id", ondelete="CASCADE"), primary_key=True),
+    Column("loaded_at", UTCDateTime, nullable=False),
+    Index("ix_roster_loads_loaded_at", "loaded_at"),
+)

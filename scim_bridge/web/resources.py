@@ -175,13 +175,21 @@ def _patcher(resource_type: ResourceType) -> Callable[[dict[str, Any]], dict[str
 
 
 # --- Users ---------------------------------------------------------------------------------------
+def _wants_groups(proj: Projection) -> bool:
+    return wants("groups", USER, proj[0], proj[1])
+
+
 def _user_page(ctx: RequestContext, params: ListParams, start: int) -> tuple[int, list[dict[str, Any]]]:
+    bridge().sync.rosters.before_user_page(params.filter, params.sort_by, params.descending, start, params.count,
+                                           _wants_groups((params.attributes, params.excluded_attributes)))
     return bridge().users.search_page(ctx, params.filter, sort_by=params.sort_by, descending=params.descending,
                                       start_index=start, count=params.count)
 
 
 def _user_keyset(ctx: RequestContext, params: ListParams, after: tuple[str, ...] | None, backward: bool
                  ) -> KeysetPage | None:
+    bridge().sync.rosters.before_user_walk(params.filter,
+                                           _wants_groups((params.attributes, params.excluded_attributes)))
     return bridge().users.keyset_page(ctx, params.filter, sort_by=params.sort_by, descending=params.descending,
                                       after=after, backward=backward, count=params.count)
 
@@ -206,6 +214,7 @@ def search_users() -> Response:
 
 @bp.get("/Users/<user_id>")
 def get_user(user_id: str) -> Response:
+    bridge().sync.rosters.before_user(user_id, _wants_groups(_projection(USER)))
     resource = bridge().users.get(context(), user_id)
     return _if_none_match(resource) or _single(resource, USER)
 
@@ -219,12 +228,14 @@ def create_user() -> Response:
 @bp.put("/Users/<user_id>")
 def replace_user(user_id: str) -> Response:
     resource = _loaded(USER, for_replace=True)
+    bridge().sync.rosters.before_user(user_id, _wants_groups(_projection(USER)))
     updated = bridge().users.replace(context(), user_id, resource, request.headers.get("If-Match"))
     return _single(updated, USER)
 
 
 @bp.patch("/Users/<user_id>")
 def patch_user(user_id: str) -> Response:
+    bridge().sync.rosters.before_user(user_id, _wants_groups(_projection(USER)))
     updated = bridge().users.patch(context(), user_id, _patcher(USER), request.headers.get("If-Match"))
     return _single(updated, USER)
 
@@ -242,6 +253,8 @@ def _wants_members(proj: Projection) -> bool:
 
 def _group_page(ctx: RequestContext, params: ListParams, start: int) -> tuple[int, list[dict[str, Any]]]:
     want_members = _wants_members((params.attributes, params.excluded_attributes))
+    bridge().sync.rosters.before_group_page(params.filter, params.sort_by, params.descending, start, params.count,
+                                            want_members)
     return bridge().groups.search_page(ctx, params.filter, want_members=want_members, sort_by=params.sort_by,
                                        descending=params.descending, start_index=start, count=params.count)
 
@@ -260,6 +273,7 @@ def search_groups() -> Response:
 @bp.get("/Groups/<group_id>")
 def get_group(group_id: str) -> Response:
     proj = _projection(GROUP)
+    bridge().sync.rosters.before_group(group_id, _wants_members(proj))
     resource = bridge().groups.get(context(), group_id, want_members=_wants_members(proj))
     return _if_none_match(resource) or _single(resource, GROUP)
 

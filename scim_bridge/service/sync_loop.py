@@ -1,0 +1,172 @@
+"""The incremental sync loop: every tick reads one slice of a refresh cycle.
+
+A cycle reads, in this order:
+
+1. the team list (one call): teams new to the mirror come without their roster;
+2. every roster not read since the cycle began, those the mirror lacks first, then oldest first (one call
+   each; a roster loaded on demand during the cycle is not read again);
+3. the user pages (100 users per call);
+4. one by one (one call each), the users the pages did not show: deleted in OpsGenie (then removed from the
+   mirror), or moved past a page boundary by a deletion while the cycle ran (then kept);
+5. the roles (one call); then the teams and roles the cycle did not see are removed.
+
+Each tick spends a budget of calls sized so that one cycle takes ``cycle`` seconds at one tick every
+``interval`` seconds: ``ceil((user pages + teams + 2) * interval / cycle)``, at least 1 (see :func:`tick_budget`).
+The position is kept in the store after every step, so a restart or another replica goes on from there; a
+tick less than an interval after the last one (another worker's) does nothing.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from dataclasses import field
+from datetime import datetime
+from datetime import timedelta
+from typing import TYPE_CHECKING
+from typing import Any
+
+from scim_bridge.directory import errors as d
+from scim_bridge.directory.base import PagedUsers
+from scim_bridge.store.records import GroupKind
+
+if TYPE_CHECKING:
+    from scim_bridge.service.sync import SyncService
+
+CYCLE = "sync_cycle"  # store setting: the position of the current cycle
+USERS_PER_PAGE = 100
+# A tick that comes sooner than this share of the interval after the last one is another worker's: skipped.
+TICK_SLACK = 0.9
+
+
+def tick_budget(users: int, teams: int, interval: float, cycle: float) -> int:
+    """Upstream calls one tick may spend so that a full cycle over ``users`` and ``teams`` lasts ``cycle``
+    seconds with a tick every ``interval`` seconds (no interval: the whole cycle at once)."""
+    per_cycle = max(1, -(-users // USERS_PER_PAGE)) + teams + 2  # user pages (at least one), rosters, lists
+    if interval <= 0 or cycle <= 0:
+        return per_cycle
+    return max(1, math.ceil(per_cycle * interval / cycle))
+
+
+@dataclass(frozen=True)
+class TickResult:
+    """What a tick did: upstream calls made, the phase it stopped in, and the record of the cycle it ended."""
+
+    calls: int
+    phase: str
+    finished: dict[str, Any] | None = None
+
+
+@dataclass
+class _Position:
+    started: datetime
+    phase: str = "teams"  # teams, rosters, users, verify, roles, done
+    offset: int = 0
+    held: dict[str, str] = field(default_factory=dict)  # role name (lower case) -> role id, from the users
+    last_tick: datetime | None = None
+
+    @classmethod
+    def load(cls, saved: Any, moment: datetime) -> _Position:
+        if isinstance(saved, dict) and isinstance(saved.get("started"), str):
+            try:
+                started = datetime.fromisoformat(saved["started"])
+                last = datetime.fromisoformat(saved["last_tick"]) if saved.get("last_tick") else None
+            except ValueError:
+                return cls(moment)
+            phase = str(saved.get("phase") or "teams")
+            return cls(started, phase if phase != "done" else "teams", int(saved.get("offset") or 0),
+                       {str(k): str(v) for k, v in (saved.get("held") or {}).items()}, last)
+        return cls(moment)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"started": self.started.isoformat(), "phase": self.phase, "offset": self.offset, "held": self.held,
+                "last_tick": self.last_tick.isoformat() if self.last_tick else None}
+
+
+class SyncCycle:
+    """Runs one tick of the loop for a :class:`SyncService` (which holds the sync lease meanwhile)."""
+
+    def __init__(self, service: SyncService) -> None:
+        self.service = service
+        self.store = service.store
+        self.directory = service.directory
+
+    def budget(self) -> int:
+        return tick_budget(self.store.count_users(), self.store.count_groups(GroupKind.TEAM), self.service.interval,
+                           self.service.cycle)
+
+    def tick(self) -> TickResult | None:
+        moment = self.store.now()
+        position = _Position.load(self.store.get_setting(CYCLE), moment)
+        interval = self.service.interval
+        if (position.last_tick is not None and interval > 0
+                and moment - position.last_tick < timedelta(seconds=interval * TICK_SLACK)):
+            return None
+        budget = self.budget()
+        position.last_tick = moment
+        self.store.put_setting(CYCLE, position.to_json())
+        spent = 0
+        finished: dict[str, Any] | None = None
+        while spent < budget and finished is None:
+            spent += self._step(position, budget - spent)
+            if position.phase == "done":
+                finished = self._finish(position)
+                position = _Position(self.store.now(), last_tick=moment)
+            self.store.put_setting(CYCLE, position.to_json())
+        return TickResult(spent, position.phase, finished)
+
+    def _step(self, position: _Position, allowance: int) -> int:
+        """One step of the cycle within ``allowance`` calls; returns the calls made."""
+        if position.phase == "teams":
+            self.service.write_team_list()
+            position.phase = "rosters"
+            return 1
+        if position.phase == "rosters":
+            due = self.service.rosters.ledger.due(position.started, allowance)
+            if not due:
+                position.phase = "users"
+                return 0
+            return self.service.rosters.load(due)
+        if position.phase == "users" and not isinstance(self.directory, PagedUsers):
+            # No offsets upstream: reading from a position costs the pages before it, so all pages in one step.
+            pages = 0
+            for each in self.service.user_pages(0):
+                self.service.write_users(each.users, position.held, self.store.now())
+                pages += 1
+            position.phase, position.offset = "verify", 0
+            return pages
+        if position.phase == "users":
+            fetched = self.store.now()
+            page = next(iter(self.service.user_pages(position.offset)), None)
+            if page is not None:
+                self.service.write_users(page.users, position.held, fetched)
+            if page is None or page.next_offset is None:
+                position.phase, position.offset = "verify", 0
+            else:
+                position.offset = page.next_offset
+            return 1
+        if position.phase == "verify":
+            unseen = self.service.rosters.ledger.unseen_users(position.started, allowance)
+            if not unseen:
+                position.phase = "roles"
+                return 0
+            for user_id in unseen:
+                fetched = self.store.now()
+                try:
+                    user = self.directory.get_user(user_id, with_contacts=False)
+                except d.NotFoundError:
+                    self.store.delete_user(user_id)  # deleted in OpsGenie
+                    continue
+                self.service.write_users([user], position.held, fetched)
+            return len(unseen)
+        # roles: the last step; then what the cycle did not see is gone
+        self.service.apply_roles(self.directory.list_roles(), position.held)
+        self.store.sweep_sync(position.started, sweep_users=False)
+        position.phase = "done"
+        return 1
+
+    def _finish(self, position: _Position) -> dict[str, Any]:
+        counts = {"users": self.store.count_users(), "teams": self.store.count_groups(GroupKind.TEAM),
+                  "roles": self.store.count_groups(GroupKind.ROLE)}
+        seconds = (self.store.now() - position.started).total_seconds()
+        return self.service.record_cycle(counts, seconds)
