@@ -100,23 +100,25 @@ def jsm_link_store(settings: Settings, store: Store | None) -> LinkStore:
 
 
 def build_directory(
-    settings: Settings, metrics: Metrics, store: Store | None = None, *, links: LinkStore | None = None
+    settings: Settings, metrics: Metrics, store: Store | None = None, *, links: LinkStore | None = None,
+    retry_sleep: Callable[[float], None] = time.sleep,
 ) -> tuple[Directory, UpstreamClient]:
     """The directory of ``settings.upstream`` and its client.
 
     opsgenie: with a PostgreSQL ``store`` (several replicas) the upstream rate budget lives in that database,
     so all replicas together stay under the upstream limits. jsm: JsmDirectory over ``links`` (by default
-    :func:`jsm_link_store`).
+    :func:`jsm_link_store`). ``retry_sleep`` waits out the retry policy's back-off (tests record it instead).
     """
     on_call = upstream_call_recorder(metrics)
     if settings.upstream == "jsm":
         if settings.atlassian is None:
             raise ConfigError("SCIM_BRIDGE_UPSTREAM=jsm needs the ATLASSIAN_* settings")
         jsm_client = AtlassianClient.from_settings(
-            settings.atlassian, on_call=on_call, retry=AtlassianRetry(total_budget=settings.upstream_wait_budget))
+            settings.atlassian, on_call=on_call,
+            retry=AtlassianRetry(total_budget=settings.upstream_wait_budget, sleep=retry_sleep))
         link_store = links if links is not None else jsm_link_store(settings, store)
         return JsmDirectory(jsm_client, link_store, account_scope=settings.atlassian.account_scope), jsm_client
-    retry = RetryPolicy(total_budget=settings.upstream_wait_budget)
+    retry = RetryPolicy(total_budget=settings.upstream_wait_budget, sleep=retry_sleep)
     budget: RateBudget = RollingWindowBudget()
     if store is not None and store.dialect == "postgresql":
         budget = DatabaseRateBudget(store.engine)
@@ -132,9 +134,11 @@ def create_app(
     store: Store | None = None,
     links: LinkStore | None = None,
     start_sync: bool = False,
+    retry_sleep: Callable[[float], None] = time.sleep,
 ) -> Flask:
     """Build a bridge app. ``directory`` and ``store`` may be injected (tests, the demo); ``links``: the link
-    store of the jsm upstream (default :func:`jsm_link_store`)."""
+    store of the jsm upstream (default :func:`jsm_link_store`); ``retry_sleep``: how the upstream client waits
+    out its retry back-off (tests pass one that records the wait and returns at once)."""
     app = Flask("scim_bridge")
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.json.sort_keys = False  # type: ignore[attr-defined]
@@ -144,7 +148,7 @@ def create_app(
         store.upgrade()
     client: UpstreamClient | None = None
     if directory is None:
-        directory, client = build_directory(settings, metrics, store, links=links)
+        directory, client = build_directory(settings, metrics, store, links=links, retry_sleep=retry_sleep)
         if isinstance(client, OpsGenieClient):
             _calibrate(client)
     sync = SyncService.for_settings(directory, store, settings)
