@@ -13,6 +13,7 @@ import logging
 import re
 from collections.abc import Sequence
 from dataclasses import replace
+from functools import partial
 from typing import Any
 
 from scim_bridge.config import Settings
@@ -196,18 +197,22 @@ class TeamService(GroupParts):
         members = [TeamMember(user_id=uid, role="user") for uid in ids if uid not in suspended]
         with upstream_errors():
             team_id = self.directory.create_team(name, description, members)
-        for uid in suspended:
-            self.ledger.hold_team(uid, team_id)
+        undo = Compensation()
+        undo.add(f"delete team {team_id}", partial(self.directory.delete_team, team_id))
         stamp = now()
-        record = self.store.upsert_group(
-            GroupRecord(
-                id=team_id, kind=GroupKind.TEAM, display_name=name, external_id=resource.get("externalId"),
-                upstream={"id": team_id, "name": name, "description": description},
-                scim={PUSHED_MEMBERS: [m.user_id for m in members]}, members_known=True, created=stamp,
-                last_modified=stamp, version=1,
+        # The mirror in one transaction (one commit, one re-index); when it fails, the team made is deleted.
+        with undo.applying(), self.store.transaction():
+            for uid in suspended:
+                self.ledger.hold_team(uid, team_id)
+            record = self.store.upsert_group(
+                GroupRecord(
+                    id=team_id, kind=GroupKind.TEAM, display_name=name, external_id=resource.get("externalId"),
+                    upstream={"id": team_id, "name": name, "description": description},
+                    scim={PUSHED_MEMBERS: [m.user_id for m in members]}, members_known=True, created=stamp,
+                    last_modified=stamp, version=1,
+                )
             )
-        )
-        record = self._mirror_roster(team_id, members, known)
+            record = self._mirror_roster(team_id, members, known)
         created = DirectoryTeam(id=team_id, name=name, description=description, members=tuple(members))
         return self.render(ctx, record, self._upstream_members(created, known), True)
 

@@ -273,20 +273,21 @@ class UserService:
             deleted["active"] = False
             return deleted
         stamp = now()
-        record = self.store.upsert_user(
-            UserRecord(
-                id=user_id,
-                user_name=user_name,
-                external_id=resource.get("externalId"),
-                upstream=self.roles.with_role_id(suspended.upstream if suspended else upstream).to_json(),
-                scim=desired.kept,
-                created=stamp,
-                last_modified=stamp,
-                version=1,
+        with undo.applying(), self.store.transaction():  # the mirror in one transaction; a failure undoes the user
+            record = self.store.upsert_user(
+                UserRecord(
+                    id=user_id,
+                    user_name=user_name,
+                    external_id=resource.get("externalId"),
+                    upstream=self.roles.with_role_id(suspended.upstream if suspended else upstream).to_json(),
+                    scim=desired.kept,
+                    created=stamp,
+                    last_modified=stamp,
+                    version=1,
+                )
             )
-        )
-        if suspended is not None:
-            self._commit_suspension(suspended)
+            if suspended is not None:
+                self._commit_suspension(suspended)
         return self._documents(ctx, [record])[0]
 
     def _tombstone(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Callable
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -60,8 +61,8 @@ class MirrorCommits:
 
     @contextmanager
     def watching(self) -> Iterator[MirrorCommits]:
-        hooks = [("before_cursor_execute", self._statement), ("commit", self._commit),
-                 ("rollback", self._rollback)]
+        hooks: list[tuple[str, Callable[..., Any]]] = [
+            ("before_cursor_execute", self._statement), ("commit", self._commit), ("rollback", self._rollback)]
         for name, hook in hooks:
             event.listen(self.engine, name, hook)
         try:
@@ -184,3 +185,27 @@ def test_a_failed_store_write_takes_the_user_change_back_upstream(bridge_factory
     shown = bridge.scim.get(f"/Users/{mei}").json()
     assert shown["name"]["givenName"] != "Meiling"
     assert "role-admin" not in [g["value"] for g in shown.get("groups", [])]
+
+
+@MODES
+def test_a_create_is_one_store_transaction_and_undone_upstream_when_it_fails(bridge_factory: Any,
+                                                                              read_through: bool) -> None:
+    bridge: Running = bridge_factory(read_through=read_through)
+
+    with mirror_commits(bridge).watching() as commits:
+        make_team(bridge, "Unit Of Work", [uid(bridge, SARA), uid(bridge, MEI)])
+    assert commits.count == 1
+    assert set(roster(bridge, "Unit Of Work")) == {SARA, MEI}
+
+    with refused(bridge, "groups", "INSERT"):
+        answer = bridge.scim.post("/Groups", {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+                                              "displayName": "Never Made", "members": [{"value": uid(bridge, MEI)}]})
+    assert answer.status_code == 500, answer.text
+    assert bridge.sim.team("Never Made") is None  # the team made upstream was deleted again
+
+    with refused(bridge, "users", "INSERT"):
+        answer = bridge.scim.post("/Users", {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                                             "userName": "never.made@example.com",
+                                             "name": {"givenName": "Never", "familyName": "Made"}})
+    assert answer.status_code == 500, answer.text
+    assert bridge.sim.user("never.made@example.com") is None
