@@ -134,11 +134,13 @@ class RoleGroupService(GroupParts):
                 after = self.catalogue.set_role(before, role, undo)
                 if record is not None and after.role != before.role:
                     written.append((record, after))
+        held = [(uid, role) for uid, role in changes if uid in suspended]
+        if not held and not written:
+            return
         # Upstream is written; the mirror changes in one transaction, and a failure there undoes the roles given.
         with undo.applying(), self.store.transaction():
-            for uid, role in changes:
-                if uid in suspended:
-                    self.ledger.set_role(uid, role)
+            for uid, role in held:
+                self.ledger.set_role(uid, role)
             for record, after in written:
                 upstream = {**record.upstream, "role": after.role, "role_id": after.role_id}
                 self.store.upsert_user(replace(record, upstream=upstream))
