@@ -278,7 +278,7 @@ _AREAS = (
     ("services (users, groups, sync)", ("scim_bridge/service/",)),
     ("JSON encode/decode", ("json/", "scim_bridge/jsoncodec.py")),
     ("audit, metrics, logging hooks", ("scim_bridge/web/app.py", "scim_bridge/web/metrics.py", "scim_bridge/logs.py",
-                                       "logging/", "prometheus_client/", "structlog/")),
+                                       "scim_bridge/bootstrap.py", "logging/", "prometheus_client/", "structlog/")),
     ("Flask / Werkzeug request handling", ("flask/", "werkzeug/")),
     ("gunicorn (socket accept, HTTP parsing)", ("gunicorn/",)),
 )

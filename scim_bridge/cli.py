@@ -48,11 +48,10 @@ def _settings(*, require_key: bool = True) -> Settings:
 
 
 def _store(settings: Settings) -> Any:
-    from scim_bridge.store.store import Store
+    from scim_bridge.bootstrap import open_store
 
     try:
-        store = Store.from_url(settings.database_url)
-        store.upgrade()
+        store = open_store(settings)
     except Exception as exc:  # a bad URL or unreachable database: one clear line
         _fail(f"SCIM_BRIDGE_DATABASE_URL: cannot open the database: {exc.__class__.__name__}: {exc}")
     return store

@@ -1,108 +1,64 @@
-"""Settings read from the environment. No Flask here: the CLI validates them before anything starts."""
+"""Settings read from the environment. No Flask here: the CLI validates them before anything starts.
+
+``Settings`` and what builds it live here; the settings groups are in ``scim_bridge.configuration``
+(``env``: the readers and ConfigError, ``credentials``: tokens, OAuth clients and scopes, ``upstream``: OpsGenie
+regions and the Atlassian settings). Their names are importable from this module as well.
+"""
 
 from __future__ import annotations
 
-import hashlib
-import ipaddress
 import os
-import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from dataclasses import field
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-US_API_URL = "https://api.opsgenie.com"
-EU_API_URL = "https://api.eu.opsgenie.com"
-REGION_URLS = {"US": US_API_URL, "EU": EU_API_URL}
+from scim_bridge.configuration.credentials import ALL_SCOPES
+from scim_bridge.configuration.credentials import MAX_OAUTH_TOKEN_LIFETIME
+from scim_bridge.configuration.credentials import SCOPES
+from scim_bridge.configuration.credentials import BearerToken
+from scim_bridge.configuration.credentials import OAuthClient
+from scim_bridge.configuration.credentials import format_scopes
+from scim_bridge.configuration.credentials import generate_token
+from scim_bridge.configuration.credentials import parse_scopes
+from scim_bridge.configuration.credentials import read_oauth_clients as _oauth_clients
+from scim_bridge.configuration.credentials import read_token_lifetime as _lifetime
+from scim_bridge.configuration.credentials import read_tokens as _tokens
+from scim_bridge.configuration.env import ConfigError
+from scim_bridge.configuration.env import read_flag as _flag
+from scim_bridge.configuration.env import read_name as _name
+from scim_bridge.configuration.env import read_number as _number
+from scim_bridge.configuration.env import read_secret as _secret
+from scim_bridge.configuration.env import read_share as _share
+from scim_bridge.configuration.env import read_url as _url
+from scim_bridge.configuration.upstream import ATLASSIAN_API_URL
+from scim_bridge.configuration.upstream import EU_API_URL
+from scim_bridge.configuration.upstream import JSM_ACCOUNT_SCOPES
+from scim_bridge.configuration.upstream import JSM_SUSPENDED_ROLE
+from scim_bridge.configuration.upstream import REGION_URLS
+from scim_bridge.configuration.upstream import UPSTREAMS
+from scim_bridge.configuration.upstream import US_API_URL
+from scim_bridge.configuration.upstream import AtlassianSettings
+from scim_bridge.configuration.upstream import api_region
+from scim_bridge.configuration.upstream import atlassian_unchecked as _atlassian_unchecked
+from scim_bridge.configuration.upstream import describe_endpoint
+from scim_bridge.configuration.upstream import is_loopback_url
+from scim_bridge.configuration.upstream import region_label
+from scim_bridge.configuration.upstream import upstream_urls as _upstream_urls
 
-
-def api_region(api_url: str) -> str | None:
-    """"US" or "EU" when the URL is one of OpsGenie's two regional API hosts; None for any other endpoint."""
-    wanted = api_url.strip().rstrip("/")
-    return next((name for name, url in REGION_URLS.items() if url == wanted), None)
-
-
-def region_label(api_url: str) -> str:
-    """"US region", "EU region" or "custom endpoint": how check and the console name the configured upstream."""
-    region = api_region(api_url)
-    return f"{region} region" if region else "custom endpoint"
-
-
-def describe_endpoint(api_url: str) -> str:
-    """The label with the host: "US region (api.opsgenie.com)" or "custom endpoint (host)"."""
-    return f"{region_label(api_url)} ({urlsplit(api_url).hostname or api_url})"
-
+# The readers keep the short names (_number, _flag, _secret...) that Settings.from_env uses.
+__all__ = [
+    "ALL_SCOPES", "ATLASSIAN_API_URL", "DEACTIVATION_MODES", "DEFAULT_DATABASE_URL", "EU_API_URL",
+    "JSM_ACCOUNT_SCOPES", "JSM_SUSPENDED_ROLE", "MAX_OAUTH_TOKEN_LIFETIME", "REGION_URLS", "SCOPES", "UPSTREAMS",
+    "US_API_URL", "AtlassianSettings", "BearerToken", "ConfigError", "OAuthClient", "Settings", "api_region",
+    "describe_endpoint", "describe_upstream", "format_scopes", "generate_token", "insecure_upstream_urls",
+    "is_loopback_url", "parse_scopes", "region_label",
+]
 
 DEFAULT_DATABASE_URL = "sqlite:///var/scim-bridge.db"
 DEACTIVATION_MODES = ("suspend", "delete")
-
-
-class ConfigError(ValueError):
-    """A configuration value is missing or invalid; the message names the variable."""
-
-
-# --- the JSM Operations upstream (Atlassian) -------------------------------------------------------------
-UPSTREAMS = ("opsgenie", "jsm")
-ATLASSIAN_API_URL = "https://api.atlassian.com"
-JSM_ACCOUNT_SCOPES = ("product", "account")
-# The role a suspended user holds under jsm, unless SCIM_BRIDGE_SUSPENDED_ROLE names another: no JSM product
-# role at all (JsmDirectory revokes them, or suspends the account with SCIM_BRIDGE_JSM_ACCOUNT_SCOPE=account).
-JSM_SUSPENDED_ROLE = "No JSM access"
-
-
-@dataclass(frozen=True)
-class AtlassianSettings:
-    """Where the Atlassian APIs are and the two credentials they take (see atlassian-api.md section 1).
-
-    ``api_url``: JSM Operations and Organizations admin; ``site_url``: the Teams gateway and Jira. Both may
-    point at one local simulator. ``account_scope``: "product" (revoke and give back the JSM product roles) or
-    "account" (directory-wide suspend-access, restore-access and removal).
-    """
-
-    api_url: str = ATLASSIAN_API_URL
-    site_url: str = ""
-    org_id: str = ""
-    cloud_id: str = ""
-    site_id: str = ""
-    email: str = ""
-    api_token: str = field(default="", repr=False)
-    admin_api_key: str = field(default="", repr=False)
-    account_scope: str = "product"
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str]) -> AtlassianSettings:
-        """Read and check the ATLASSIAN_* settings; every one but the API URL is required."""
-        missing = [name for name in ("ATLASSIAN_SITE_URL", "ATLASSIAN_ORG_ID", "ATLASSIAN_CLOUD_ID",
-                                     "ATLASSIAN_SITE_ID", "ATLASSIAN_EMAIL") if not env.get(name, "").strip()]
-        api_token = _secret(env, "ATLASSIAN_API_TOKEN")
-        admin_key = _secret(env, "ATLASSIAN_ADMIN_API_KEY")
-        missing += [f"{name} (or {name}_FILE)" for name, value in
-                    (("ATLASSIAN_API_TOKEN", api_token), ("ATLASSIAN_ADMIN_API_KEY", admin_key)) if not value]
-        if missing:
-            raise ConfigError("SCIM_BRIDGE_UPSTREAM=jsm needs " + ", ".join(missing)
-                              + " (the Basic e-mail and API token of an Operations admin, and an organization"
-                              " API key)")
-        scope = env.get("SCIM_BRIDGE_JSM_ACCOUNT_SCOPE", "product").strip().lower() or "product"
-        if scope not in JSM_ACCOUNT_SCOPES:
-            raise ConfigError(f"SCIM_BRIDGE_JSM_ACCOUNT_SCOPE must be one of {', '.join(JSM_ACCOUNT_SCOPES)}, "
-                              f"got {scope!r}")
-        email = env["ATLASSIAN_EMAIL"].strip()
-        if "@" not in email:
-            raise ConfigError(f"ATLASSIAN_EMAIL must be the e-mail address of the API token's account, got {email!r}")
-        return cls(
-            api_url=_url(env, "ATLASSIAN_API_URL", ATLASSIAN_API_URL),
-            site_url=_url(env, "ATLASSIAN_SITE_URL", ""),
-            org_id=env["ATLASSIAN_ORG_ID"].strip(),
-            cloud_id=env["ATLASSIAN_CLOUD_ID"].strip(),
-            site_id=env["ATLASSIAN_SITE_ID"].strip(),
-            email=email,
-            api_token=api_token,
-            admin_api_key=admin_key,
-            account_scope=scope,
-        )
 
 
 def describe_upstream(settings: Settings) -> tuple[str, str]:
@@ -111,71 +67,6 @@ def describe_upstream(settings: Settings) -> tuple[str, str]:
         site = urlsplit(settings.atlassian.site_url).hostname or settings.atlassian.site_url
         return settings.atlassian.api_url, f"JSM Operations (site {site})"
     return settings.opsgenie_api_url, describe_endpoint(settings.opsgenie_api_url)
-
-
-def _url(env: Mapping[str, str], name: str, default: str = "") -> str:
-    """An http(s) URL without its trailing slash; ``default`` when unset ("" = not configured)."""
-    url = (env.get(name, "").strip() or default).rstrip("/")
-    if url and not url.startswith(("http://", "https://")):
-        raise ConfigError(f"{name} must be an http(s) URL, got {url!r}")
-    return url
-
-
-# What a credential may do: ``read`` (GET, .search), ``write`` (create, replace, patch, delete users and
-# teams) and ``roles`` (any change of a user's OpsGenie role, on top of ``write``).
-SCOPES = ("read", "write", "roles")
-ALL_SCOPES = frozenset(SCOPES)
-# The longest lifetime of an issued OAuth access token, in seconds.
-MAX_OAUTH_TOKEN_LIFETIME = 86_400
-
-
-def parse_scopes(text: str, where: str) -> frozenset[str]:
-    """``read+write`` -> {"read", "write"}; ConfigError naming ``where`` for an empty list or an unknown scope."""
-    names = [part.strip().lower() for part in text.split("+")]
-    unknown = sorted({name for name in names if name not in ALL_SCOPES})
-    if not text.strip() or unknown:
-        what = f"unknown scope {unknown[0]!r}" if unknown and unknown[0] else "an empty scope"
-        raise ConfigError(f"{where}: {what}; scopes are {'+'.join(SCOPES)} (any of them, joined with '+')")
-    return frozenset(names)
-
-
-def format_scopes(scopes: frozenset[str] | set[str]) -> str:
-    """The scopes in their fixed order, joined with '+' ("read+write")."""
-    return "+".join(name for name in SCOPES if name in scopes)
-
-
-@dataclass(frozen=True)
-class BearerToken:
-    """A named SCIM bearer token, kept only as its SHA-256 digest, and the scopes it grants."""
-
-    name: str
-    sha256: str
-    scopes: frozenset[str] = ALL_SCOPES
-
-    @classmethod
-    def from_secret(cls, name: str, secret: str, scopes: frozenset[str] = ALL_SCOPES) -> BearerToken:
-        return cls(name=name, sha256=hashlib.sha256(secret.encode()).hexdigest(), scopes=scopes)
-
-    def entry(self) -> str:
-        """The SCIM_BEARER_TOKEN_HASHES entry configuring this token (no scope list when it has all three)."""
-        suffix = "" if self.scopes == ALL_SCOPES else ":" + format_scopes(self.scopes)
-        return f"{self.name}:{self.sha256}{suffix}"
-
-
-@dataclass(frozen=True)
-class OAuthClient:
-    """An OAuth 2.0 client allowed the client-credentials grant; its secret is kept only as a SHA-256 digest."""
-
-    name: str
-    client_id: str
-    secret_sha256: str
-    scopes: frozenset[str] = ALL_SCOPES
-
-    @classmethod
-    def from_secret(cls, name: str, client_id: str, secret: str, scopes: frozenset[str] = ALL_SCOPES
-                    ) -> OAuthClient:
-        return cls(name=name, client_id=client_id, secret_sha256=hashlib.sha256(secret.encode()).hexdigest(),
-                   scopes=scopes)
 
 
 @dataclass(frozen=True)
@@ -338,13 +229,6 @@ class Settings:
         )
 
 
-def _upstream_urls(upstream: str, api_url: str, atlassian: AtlassianSettings | None) -> dict[str, str]:
-    """The URLs the configured upstream's credentials travel to, by the variable that sets each."""
-    if upstream == "jsm" and atlassian is not None:
-        return {"ATLASSIAN_API_URL": atlassian.api_url, "ATLASSIAN_SITE_URL": atlassian.site_url}
-    return {"OPSGENIE_API_URL": api_url}
-
-
 def insecure_upstream_urls(settings: Settings) -> dict[str, str]:
     """The upstream URLs of ``settings`` that are plain http to another machine, by variable."""
     urls = _upstream_urls(settings.upstream, settings.opsgenie_api_url, settings.atlassian)
@@ -368,105 +252,6 @@ def _security_limits(env: Mapping[str, str], upstream_urls: Mapping[str, str]) -
     }
 
 
-def is_loopback_url(url: str) -> bool:
-    """Whether the URL's host is this machine (127.0.0.0/8, ::1 or localhost): traffic never leaves it."""
-    host = (urlsplit(url).hostname or "").lower()
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def _atlassian_unchecked(env: Mapping[str, str]) -> AtlassianSettings | None:
-    """The Atlassian settings as far as they are given, for commands that do not need them all (``check``
-    reports what is missing); None when they cannot be read at all."""
-    try:
-        return AtlassianSettings.from_env(env)
-    except ConfigError:
-        return None
-
-
-def _share(env: Mapping[str, str], name: str, default: float) -> float:
-    value = _number(env, name, default, minimum=0.0)
-    if not 0.0 < value <= 1.0:
-        raise ConfigError(f"{name} must be a fraction above 0 and at most 1, e.g. 0.5")
-    return value
-
-
-def generate_token() -> str:
-    return "scb_" + secrets.token_urlsafe(32)
-
-
-def _secret(env: Mapping[str, str], name: str) -> str:
-    """Read NAME, or the file named by NAME_FILE (for container secrets)."""
-    value = env.get(name, "").strip()
-    file_var = f"{name}_FILE"
-    path = env.get(file_var, "").strip()
-    if path and not value:
-        try:
-            value = Path(path).read_text(encoding="utf-8").strip()
-        except OSError as exc:
-            raise ConfigError(f"{file_var} points to {path!r}, which cannot be read: {exc.strerror}") from None
-    return value
-
-
-def _tokens(env: Mapping[str, str]) -> tuple[BearerToken, ...]:
-    """SCIM_BEARER_TOKEN (a secret) and SCIM_BEARER_TOKEN_HASHES (name:sha256,... for rotation)."""
-    tokens: list[BearerToken] = []
-    secret = _secret(env, "SCIM_BEARER_TOKEN")
-    if secret:
-        if len(secret) < 16:
-            raise ConfigError("SCIM_BEARER_TOKEN must be at least 16 characters long")
-        tokens.append(BearerToken.from_secret("default", secret))
-    for item in env.get("SCIM_BEARER_TOKEN_HASHES", "").split(","):
-        item = item.strip()
-        if not item:
-            continue
-        parts = [part.strip() for part in item.split(":")]
-        scopes = ALL_SCOPES
-        if len(parts) >= 3 and _is_digest(parts[-2]):
-            scopes = parse_scopes(parts.pop(), f"SCIM_BEARER_TOKEN_HASHES entry {parts[0]!r}")
-        name, digest = ":".join(parts[:-1]).strip(), parts[-1].lower()
-        if len(parts) < 2 or not name or not _is_digest(digest):
-            raise ConfigError(
-                "SCIM_BEARER_TOKEN_HASHES must be a comma-separated list of NAME:SHA256HEX[:SCOPE+SCOPE] entries"
-            )
-        tokens.append(BearerToken(name=name, sha256=digest, scopes=scopes))
-    return tuple(tokens)
-
-
-def _is_digest(text: str) -> bool:
-    return len(text) == 64 and all(c in "0123456789abcdef" for c in text.lower())
-
-
-def _oauth_clients(text: str) -> tuple[OAuthClient, ...]:
-    """SCIM_BRIDGE_OAUTH_CLIENTS: ``name:client_id:sha256(secret)[:scope+scope]`` entries, comma-separated."""
-    clients: list[OAuthClient] = []
-    for item in text.split(","):
-        if not item.strip():
-            continue
-        parts = [part.strip() for part in item.split(":")]
-        if len(parts) not in (3, 4) or not parts[0] or not parts[1] or not _is_digest(parts[2]):
-            raise ConfigError("SCIM_BRIDGE_OAUTH_CLIENTS must be a comma-separated list of "
-                              "NAME:CLIENT_ID:SHA256HEX[:SCOPE+SCOPE] entries")
-        scopes = parse_scopes(parts[3], f"SCIM_BRIDGE_OAUTH_CLIENTS entry {parts[0]!r}") if len(parts) == 4 \
-            else ALL_SCOPES
-        if any(client.client_id == parts[1] for client in clients):
-            raise ConfigError(f"SCIM_BRIDGE_OAUTH_CLIENTS lists the client id {parts[1]!r} twice")
-        clients.append(OAuthClient(name=parts[0], client_id=parts[1], secret_sha256=parts[2].lower(), scopes=scopes))
-    return tuple(clients)
-
-
-def _lifetime(env: Mapping[str, str]) -> int:
-    lifetime = int(_number(env, "SCIM_BRIDGE_OAUTH_TOKEN_LIFETIME", 3600, minimum=60))
-    if lifetime > MAX_OAUTH_TOKEN_LIFETIME:
-        raise ConfigError(f"SCIM_BRIDGE_OAUTH_TOKEN_LIFETIME must be at most {MAX_OAUTH_TOKEN_LIFETIME} seconds "
-                          f"(24 hours), got {lifetime}")
-    return lifetime
-
-
 def _aliases(text: str) -> dict[str, str]:
     aliases: dict[str, str] = {}
     for item in text.split(","):
@@ -488,35 +273,3 @@ def _phone_region(env: Mapping[str, str]) -> str:
     if region and region not in phonenumbers.SUPPORTED_REGIONS:
         raise ConfigError(f"SCIM_BRIDGE_PHONE_REGION must be a two-letter region code such as US or DE, got {region!r}")
     return region
-
-
-def _name(env: Mapping[str, str], var: str, default: str) -> str:
-    value = env.get(var, default).strip()
-    if not value:
-        raise ConfigError(f"{var} must not be empty")
-    return value
-
-
-def _number(env: Mapping[str, str], var: str, default: float, *, minimum: float) -> float:
-    raw = env.get(var)
-    if raw is None or not raw.strip():
-        return float(default)
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ConfigError(f"{var} must be a number, got {raw!r}") from None
-    if value < minimum:
-        raise ConfigError(f"{var} must be at least {minimum:g}, got {raw!r}")
-    return value
-
-
-def _flag(env: Mapping[str, str], var: str, default: bool) -> bool:
-    raw = env.get(var)
-    if raw is None or not raw.strip():
-        return default
-    lowered = raw.strip().lower()
-    if lowered in ("1", "true", "yes", "on"):
-        return True
-    if lowered in ("0", "false", "no", "off"):
-        return False
-    raise ConfigError(f"{var} must be true or false, got {raw!r}")

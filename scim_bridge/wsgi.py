@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from scim_bridge import bootstrap
 from scim_bridge.config import Settings
 from scim_bridge.web.app import create_app
 
-app = create_app(Settings.from_env(), start_sync=True)
+settings = Settings.from_env()
+app = create_app(settings, components=bootstrap.build(settings), start_sync=True)

@@ -1,4 +1,5 @@
-"""The two directories the contract suite compares, each on its simulator (reset when built)."""
+"""The directories the contract suite compares: OpsGenie and JSM, each on its simulator (reset when built), and
+the in-process one (new for each test)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from atlassian_sim import make_client
 from atlassian_sim import make_directory
 
 from scim_bridge.directory.base import Directory
+from scim_bridge.directory.memory import MemoryDirectory
 from scim_bridge.directory.opsgenie import OpsGenieDirectory
 from scim_bridge.opsgenie import OpsGenieClient
 from scim_bridge.opsgenie import RetryPolicy
@@ -46,3 +48,7 @@ def jsm_upstream(server: AtlassianSimulatorServer, defaults: dict[str, Any]) -> 
     yield Upstream("jsm", make_directory(client))
     client.close()
     sim.http.close()
+
+
+def memory_upstream() -> Iterator[Upstream]:
+    yield Upstream("memory", MemoryDirectory())

@@ -16,23 +16,16 @@ import logging
 import time
 from collections.abc import Callable
 
-from scim_bridge.atlassian.client import AtlassianClient
-from scim_bridge.atlassian.retry import RetryPolicy as AtlassianRetry
+from scim_bridge.bootstrap import UpstreamClient
+from scim_bridge.bootstrap import UpstreamPolicy
+from scim_bridge.bootstrap import build_directory
 from scim_bridge.config import ConfigError
 from scim_bridge.config import Settings
 from scim_bridge.directory.base import Directory
-from scim_bridge.directory.jsm import JsmDirectory
-from scim_bridge.directory.opsgenie import OpsGenieDirectory
 from scim_bridge.opsgenie.client import OpsGenieClient
 from scim_bridge.opsgenie.errors import OpsGenieError
-from scim_bridge.opsgenie.ratelimit import FALLBACK_LIMITS
-from scim_bridge.opsgenie.ratelimit import RateBudget
-from scim_bridge.opsgenie.ratelimit import RollingWindowBudget
-from scim_bridge.opsgenie.retry import RetryPolicy
 from scim_bridge.ratewindow import FALLBACK
 from scim_bridge.ratewindow import LEARNING
-from scim_bridge.store.budget import DatabaseRateBudget
-from scim_bridge.store.links import SqlLinkStore
 from scim_bridge.store.store import Store
 
 log = logging.getLogger(__name__)
@@ -44,27 +37,17 @@ def batch_directory(
     *,
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
-) -> tuple[Directory, OpsGenieClient | AtlassianClient]:
-    """The upstream directory for a batch job, its budget calibrated (``clock`` and ``sleep`` for tests; the
-    budget shared through PostgreSQL keeps the real monotonic clock)."""
-    if settings.upstream == "jsm":
-        if settings.atlassian is None:
-            raise ConfigError("SCIM_BRIDGE_UPSTREAM=jsm needs the ATLASSIAN_* settings")
-        jsm = AtlassianClient.from_settings(
-            settings.atlassian, retry=AtlassianRetry(total_budget=settings.batch_upstream_wait, sleep=sleep))
-        links = SqlLinkStore(store if store is not None else Store.from_url(settings.database_url))
-        return JsmDirectory(jsm, links, account_scope=settings.atlassian.account_scope), jsm
-    budget: RateBudget
-    if store is not None and store.dialect == "postgresql":
-        budget = DatabaseRateBudget(store.engine, FALLBACK_LIMITS, sleep=sleep)
-        clock = time.monotonic  # the shared budget's deadlines are on this clock
-    else:
-        budget = RollingWindowBudget(clock=clock, sleep=sleep)
-    retry = RetryPolicy(total_budget=settings.batch_upstream_wait, sleep=sleep)
-    client = OpsGenieClient(settings.opsgenie_api_key, base_url=settings.opsgenie_api_url, budget=budget,
-                            retry=retry, clock=clock)
-    calibrate(client, settings.batch_budget_share)
-    return OpsGenieDirectory(client), client
+) -> tuple[Directory, UpstreamClient]:
+    """The upstream directory for a batch job (:func:`scim_bridge.bootstrap.build_directory` with a batch job's
+    patience), its budget calibrated (``clock`` and ``sleep`` for tests; the budget shared through PostgreSQL
+    keeps the real monotonic clock)."""
+    directory, client = build_directory(settings, store, policy=UpstreamPolicy.batch(settings, sleep=sleep,
+                                                                                     clock=clock))
+    if client is None:
+        raise ConfigError(f"a batch job needs an upstream; SCIM_BRIDGE_UPSTREAM is {settings.upstream!r}")
+    if isinstance(client, OpsGenieClient):
+        calibrate(client, settings.batch_budget_share)
+    return directory, client
 
 
 def calibrate(client: OpsGenieClient, share: float) -> str:

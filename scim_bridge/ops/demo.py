@@ -55,14 +55,13 @@ def start_jsm_demo(env: dict[str, str], opsgenie_url: str, *, port: int = 0) -> 
     """Start the Atlassian simulator and migrate the store of ``env`` (an OpsGenie demo's settings) to it.
     Returns the settings to serve with (``SCIM_BRIDGE_UPSTREAM=jsm`` and the simulator's ATLASSIAN_*)."""
     from scim_bridge.atlassian.client import AtlassianClient
+    from scim_bridge.bootstrap import build_directory
     from scim_bridge.config import Settings
     from scim_bridge.ops.migrate import plan
     from scim_bridge.service.sync import SyncService
     from scim_bridge.simulator.atlassian import AtlassianSimulatorServer
     from scim_bridge.store.links import SqlLinkStore
     from scim_bridge.store.store import Store
-    from scim_bridge.web.app import build_directory
-    from scim_bridge.web.metrics import Metrics
 
     simulator = AtlassianSimulatorServer(port=port, seed=None).start()
     config = simulator.config
@@ -75,11 +74,12 @@ def start_jsm_demo(env: dict[str, str], opsgenie_url: str, *, port: int = 0) -> 
     store = Store.from_url(before.database_url)
     try:
         store.upgrade()
-        directory, client = build_directory(before, Metrics(), store)
+        directory, client = build_directory(before, store)
         try:
             SyncService(directory, store, interval=0).run()  # what a bridge on OpsGenie holds
         finally:
-            client.close()
+            if client is not None:
+                client.close()
         with requests.Session() as http:
             state = http.get(f"{opsgenie_url}/__sim/state", timeout=30).json()
             http.post(f"{simulator.base_url}/__sim/seed", json=migrated_seed(state, config.site_id),

@@ -315,17 +315,16 @@ def run_from_env(env: Mapping[str, str], *, apply: bool) -> MigrationReport:
     MigrationError."""
     from scim_bridge.atlassian import errors as at
     from scim_bridge.atlassian.client import AtlassianClient
+    from scim_bridge.bootstrap import build_directory
+    from scim_bridge.bootstrap import open_store
     from scim_bridge.config import AtlassianSettings
     from scim_bridge.config import Settings
-    from scim_bridge.directory.opsgenie import OpsGenieDirectory
-    from scim_bridge.opsgenie.client import OpsGenieClient
     from scim_bridge.store.links import SqlLinkStore
 
     atlassian_settings = AtlassianSettings.from_env(env)
     settings = Settings.from_env(env, require_key=False)
     try:
-        store = Store.from_url(settings.database_url)
-        store.upgrade()
+        store = open_store(settings)
     except Exception as exc:  # a bad URL or unreachable database: one clear line
         raise MigrationError(f"SCIM_BRIDGE_DATABASE_URL: cannot open the database: {exc}") from exc
     try:
@@ -335,9 +334,12 @@ def run_from_env(env: Mapping[str, str], *, apply: bool) -> MigrationReport:
         with AtlassianClient.from_settings(atlassian_settings) as client:
             if not settings.opsgenie_api_key:  # the contacts the mirror holds are all that is carried
                 return plan(store, client, SqlLinkStore(store), apply=apply)
-            with OpsGenieClient(settings.opsgenie_api_key, base_url=settings.opsgenie_api_url) as opsgenie:
-                return plan(store, client, SqlLinkStore(store), apply=apply,
-                            read_contacts=contact_reader(OpsGenieDirectory(opsgenie)))
+            opsgenie, opsgenie_client = build_directory(settings, store, upstream="opsgenie")
+            try:
+                return plan(store, client, SqlLinkStore(store), apply=apply, read_contacts=contact_reader(opsgenie))
+            finally:
+                if opsgenie_client is not None:
+                    opsgenie_client.close()
     except at.AtlassianError as exc:
         raise MigrationError(f"Atlassian answered {exc.status or 'nothing'}: {exc.message}") from exc
     except StoreError as exc:  # a link made meanwhile (a bridge serving jsm): nothing was written

@@ -17,7 +17,7 @@ from scim_bridge.store.sqlutil import normalize_json
 from scim_bridge.store.tables import audit_events
 
 
-def _from_row(row: Mapping[Any, Any]) -> AuditEvent:
+def audit_from_row(row: Mapping[Any, Any]) -> AuditEvent:
     return AuditEvent(
         id=row["id"],
         at=row["at"],
@@ -58,7 +58,7 @@ def add_audit(conn: Connection, event: AuditEvent) -> AuditEvent:
 
 def get_audit(conn: Connection, event_id: int) -> AuditEvent | None:
     row = conn.execute(select(audit_events).where(audit_events.c.id == event_id)).mappings().first()
-    return None if row is None else _from_row(row)
+    return None if row is None else audit_from_row(row)
 
 
 def list_audit(
@@ -78,7 +78,7 @@ def list_audit(
         stmt = stmt.where(audit_events.c.actor == actor)
     if outcome is not None:
         stmt = stmt.where(audit_events.c.outcome == outcome)
-    return [_from_row(row) for row in conn.execute(stmt.limit(limit)).mappings()]
+    return [audit_from_row(row) for row in conn.execute(stmt.limit(limit)).mappings()]
 
 
 def prune_audit(conn: Connection, before: datetime) -> int:

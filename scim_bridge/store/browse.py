@@ -18,7 +18,7 @@ from sqlalchemy import true
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql.expression import FromClause
 
-from scim_bridge.store.audit import _from_row as audit_from_row
+from scim_bridge.store.audit import audit_from_row
 from scim_bridge.store.groups import group_from_row
 from scim_bridge.store.records import AuditEvent
 from scim_bridge.store.records import GroupKind

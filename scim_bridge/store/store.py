@@ -2,56 +2,41 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from collections.abc import Collection
 from collections.abc import Iterator
 from collections.abc import Sequence
 from contextlib import contextmanager
-from contextvars import ContextVar
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import text
 from sqlalchemy.engine import Connection
-from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
 from scim_bridge.scim.filters import FilterNode
 from scim_bridge.scim.schema import AttributePath
 from scim_bridge.scim.schema import ResourceType
-from scim_bridge.store import audit
-from scim_bridge.store import coordination
 from scim_bridge.store import groups
 from scim_bridge.store import index
 from scim_bridge.store import keyset
 from scim_bridge.store import members as member_ops
-from scim_bridge.store import migrate
-from scim_bridge.store import mirror
 from scim_bridge.store import order
 from scim_bridge.store import sync
 from scim_bridge.store import users
-from scim_bridge.store.engine import DEFAULT_BUSY_TIMEOUT_MS
+from scim_bridge.store.bookkeeping import Bookkeeping
 from scim_bridge.store.engine import WRITE_OPTION
-from scim_bridge.store.engine import create_store_engine
 from scim_bridge.store.errors import StoreError
 from scim_bridge.store.locks import DIRECTORY_LOCK
 from scim_bridge.store.locks import lock_exclusive
-from scim_bridge.store.locks import lock_shared
 from scim_bridge.store.records import GROUP_KINDS
-from scim_bridge.store.records import AuditEvent
 from scim_bridge.store.records import GroupKind
 from scim_bridge.store.records import GroupRecord
 from scim_bridge.store.records import Membership
-from scim_bridge.store.records import Suspension
 from scim_bridge.store.records import SyncStats
 from scim_bridge.store.records import UserRecord
-from scim_bridge.store.sqltypes import utcnow
 from scim_bridge.store.sqlutil import translate_integrity_error
 
-Clock = Callable[[], datetime]
 
-
-class Store:
+class Store(Bookkeeping):
     """Thread-safe; one instance per process. Every method is its own transaction unless
     called inside ``with store.transaction():``, which makes them share one.
 
@@ -59,132 +44,7 @@ class Store:
     ``StoreNotFound`` (memberships naming a missing user or group).
     """
 
-    def __init__(self, engine: Engine, *, clock: Clock | None = None) -> None:
-        self._engine = engine
-        self._clock: Clock = clock or utcnow
-        self._current: ContextVar[Connection | None] = ContextVar(f"store-{id(self)}", default=None)
-        self._dirty: ContextVar[mirror.Dirty | None] = ContextVar(f"store-dirty-{id(self)}", default=None)
-        self._indexer: mirror.Indexer | None = None
-        self._marks = keyset.PageMarks()
-
-    @classmethod
-    def from_url(
-        cls, url: str, *, clock: Clock | None = None, busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS
-    ) -> Store:
-        """``sqlite:///var/scim-bridge.db`` or ``postgresql+psycopg://user:pw@host/db``."""
-        return cls(create_store_engine(url, busy_timeout_ms=busy_timeout_ms), clock=clock)
-
-    @property
-    def engine(self) -> Engine:
-        return self._engine
-
-    @property
-    def dialect(self) -> str:
-        """ "sqlite" or "postgresql"."""
-        return self._engine.dialect.name
-
-    def now(self) -> datetime:
-        """The store's clock: what it writes into ``synced_at`` and ``last_modified``."""
-        return self._clock()
-
-    def set_indexer(self, indexer: mirror.Indexer | None) -> None:
-        """Keep the SCIM search index in step with every write from now on (see ``mirror.py``)."""
-        self._indexer = indexer
-
-    @property
-    def indexing(self) -> bool:
-        return self._indexer is not None
-
-    def upgrade(self) -> None:
-        """Migrate the schema to the newest revision. Idempotent; concurrent callers queue."""
-        migrate.upgrade(self._engine)
-
-    def schema_revision(self) -> str | None:
-        return migrate.current_revision(self._engine)
-
-    def close(self) -> None:
-        self._engine.dispose()
-
-    def healthy(self) -> bool:
-        try:
-            with self._engine.connect() as conn:
-                conn.execute(text("SELECT 1"))
-            return True
-        except Exception:
-            return False
-
-    # --- transactions --------------------------------------------------------------------
-    @contextmanager
-    def transaction(self) -> Iterator[None]:
-        """Run the store calls made in this block (same thread) in one write transaction."""
-        with self._write() as conn:
-            if self._current.get() is not None:  # nested: _write made a savepoint
-                yield
-                return
-            token = self._current.set(conn)
-            try:
-                yield
-            finally:
-                self._current.reset(token)
-
-    @contextmanager
-    def connection(self, *, write: bool = False) -> Iterator[Connection]:
-        """A connection for the queries of a companion store (the link store): the current ``transaction()``'s,
-        else a read transaction, or with ``write`` a write transaction (outside the directory lock)."""
-        with self._write(directory=False) if write else self._read() as conn:
-            yield conn
-
-    @contextmanager
-    def _read(self) -> Iterator[Connection]:
-        outer = self._current.get()
-        if outer is not None:
-            yield outer
-            return
-        with self._engine.connect() as conn, conn.begin():
-            yield conn
-
-    @contextmanager
-    def _write(self, *, directory: bool = True) -> Iterator[Connection]:
-        """A write transaction (a savepoint inside ``transaction()``).
-
-        ``directory`` writes (users, groups, memberships) hold the directory lock shared on
-        PostgreSQL, so the full sync, which holds it exclusively, never interleaves with them.
-        """
-        try:
-            outer = self._current.get()
-            if outer is not None:
-                with outer.begin_nested():
-                    yield outer
-                return
-            with self._engine.connect() as conn:
-                conn.execution_options(**{WRITE_OPTION: True})
-                dirty = mirror.Dirty()
-                dirty_token = self._dirty.set(dirty)
-                try:
-                    with conn.begin():
-                        if directory:
-                            lock_shared(conn, DIRECTORY_LOCK)
-                        yield conn
-                        self._flush(conn, dirty)
-                finally:
-                    self._dirty.reset(dirty_token)
-        except IntegrityError as exc:
-            raise translate_integrity_error(exc) from exc
-
     # --- the search index ------------------------------------------------------------------
-    def _mark(self, users: Collection[str] = (), groups: Collection[str] = ()) -> None:
-        """Note resources whose indexed documents the current write made stale."""
-        dirty = self._dirty.get()
-        if dirty is not None and self._indexer is not None:
-            dirty.users.update(users)
-            dirty.groups.update(groups)
-
-    def _flush(self, conn: Connection, dirty: mirror.Dirty) -> None:
-        if dirty and self._indexer is not None:
-            self._indexer.refresh(conn, set(dirty.users), set(dirty.groups))
-        dirty.users.clear()
-        dirty.groups.clear()
-
     def search_index(
         self,
         resource_type: ResourceType,
@@ -487,131 +347,3 @@ class Store:
                     yield conn
             except IntegrityError as exc:
                 raise translate_integrity_error(exc) from exc
-
-    # --- suspensions ---------------------------------------------------------------------
-    def get_suspension(self, user_id: str) -> Suspension | None:
-        with self._read() as conn:
-            return coordination.get_suspension(conn, user_id)
-
-    def suspensions_for(self, user_ids: Sequence[str]) -> dict[str, Suspension]:
-        """The suspension records of those of ``user_ids`` that have one, in one query."""
-        with self._read() as conn:
-            return coordination.suspensions_for_users(conn, user_ids)
-
-    def all_suspensions(self) -> dict[str, Suspension]:
-        """Every suspension record, by user id (suspended users are few)."""
-        with self._read() as conn:
-            return coordination.all_suspensions(conn)
-
-    def put_suspension(self, suspension: Suspension) -> None:
-        """Insert or replace the suspension record of ``suspension.user_id``."""
-        with self._write(directory=False) as conn:
-            self._mark(users=[suspension.user_id])
-            coordination.put_suspension(conn, suspension)
-
-    def update_suspension(
-        self, user_id: str, change: Callable[[Suspension], Suspension | None]
-    ) -> Suspension | None:
-        """Read-modify-write of one suspension record in one transaction, the row locked from the read to the
-        write, so concurrent changes of one user's record never lose each other. ``change`` gets the record
-        and returns the new one (None deletes it); nothing happens when the user has no record. Returns the
-        record written (None when deleted or absent)."""
-        with self._write() as conn:
-            held = coordination.locked_suspension(conn, user_id)
-            if held is None:
-                return None
-            self._mark(users=[user_id])
-            new = change(held)
-            if new is None:
-                coordination.delete_suspension(conn, user_id)
-            elif new != held:
-                coordination.put_suspension(conn, new)
-            return new
-
-    def delete_suspension(self, user_id: str) -> bool:
-        with self._write(directory=False) as conn:
-            self._mark(users=[user_id])
-            return coordination.delete_suspension(conn, user_id)
-
-    # --- audit ---------------------------------------------------------------------------
-    def add_audit(self, event: AuditEvent) -> AuditEvent:
-        """Append an event; returns it with its id."""
-        with self._write(directory=False) as conn:
-            return audit.add_audit(conn, event)
-
-    def get_audit(self, event_id: int) -> AuditEvent | None:
-        with self._read() as conn:
-            return audit.get_audit(conn, event_id)
-
-    def list_audit(
-        self,
-        limit: int = 100,
-        since: datetime | None = None,
-        resource_id: str | None = None,
-        actor: str | None = None,
-        outcome: str | None = None,
-    ) -> list[AuditEvent]:
-        """Newest first; ``since`` is inclusive."""
-        with self._read() as conn:
-            return audit.list_audit(conn, limit, since, resource_id, actor, outcome)
-
-    def prune_audit(self, before: datetime) -> int:
-        """Delete events older than ``before``; returns how many."""
-        with self._write(directory=False) as conn:
-            return audit.prune_audit(conn, before)
-
-    # --- leases --------------------------------------------------------------------------
-    def try_acquire_lease(self, name: str, owner: str, ttl_seconds: float) -> bool:
-        """True if ``owner`` now holds the lease (free, expired, or renewed) until now+ttl."""
-        with self._write(directory=False) as conn:
-            return coordination.try_acquire_lease(conn, name, owner, ttl_seconds, self._clock())
-
-    def try_acquire_leases(self, names: Sequence[str], owner: str, ttl_seconds: float) -> bool:
-        """All of the leases of ``names`` for ``owner`` (taken or renewed until now+ttl), or none of them:
-        one transaction, rolled back when another owner holds one."""
-        try:
-            with self._write(directory=False) as conn:
-                if not coordination.try_acquire_leases(conn, names, owner, ttl_seconds, self._clock()):
-                    raise _LeaseBusy
-        except _LeaseBusy:
-            return False
-        return True
-
-    def release_leases(self, names: Sequence[str], owner: str) -> int:
-        """Give up those leases of ``names`` that ``owner`` holds; returns how many."""
-        with self._write(directory=False) as conn:
-            return coordination.release_leases(conn, names, owner)
-
-    def release_lease(self, name: str, owner: str) -> bool:
-        """Give the lease up if ``owner`` holds it."""
-        with self._write(directory=False) as conn:
-            return coordination.release_lease(conn, name, owner)
-
-    def lease_owner(self, name: str) -> str | None:
-        """The current, unexpired holder of the lease, if any."""
-        with self._read() as conn:
-            return coordination.lease_owner(conn, name, self._clock())
-
-    # --- settings ------------------------------------------------------------------------
-    def get_setting(self, key: str, default: Any = None) -> Any:
-        with self._read() as conn:
-            return coordination.get_setting(conn, key, default)
-
-    def setting_default(self, key: str, value: Any) -> Any:
-        """The stored value of ``key``; stores ``value`` first when there is none. Replicas racing to
-        store different values all read back the one that won."""
-        from scim_bridge.store.sqlutil import insert_ignoring
-        from scim_bridge.store.tables import settings_kv
-
-        with self._write(directory=False) as conn:
-            conn.execute(insert_ignoring(conn, settings_kv, {"key": key, "value": value}, "key"))
-            return coordination.get_setting(conn, key, value)
-
-    def put_setting(self, key: str, value: Any) -> None:
-        """Store any JSON-serializable value."""
-        with self._write(directory=False) as conn:
-            coordination.put_setting(conn, key, value)
-
-
-class _LeaseBusy(Exception):
-    """Rolls back a batch of leases of which another owner holds one."""

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import json
 import math
-import secrets
 import time
 import uuid
-from collections.abc import Callable
 
 from flask import Flask
 from flask import Response
@@ -17,33 +15,17 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from scim_bridge import __version__
+from scim_bridge import bootstrap
 from scim_bridge import logs
-from scim_bridge.atlassian.client import AtlassianClient
-from scim_bridge.atlassian.retry import RetryPolicy as AtlassianRetry
-from scim_bridge.config import ConfigError
+from scim_bridge.bootstrap import Components
 from scim_bridge.config import Settings
 from scim_bridge.config import format_scopes
 from scim_bridge.directory.base import Directory
-from scim_bridge.directory.jsm import JsmDirectory
 from scim_bridge.directory.links import LinkStore
-from scim_bridge.directory.opsgenie import OpsGenieDirectory
-from scim_bridge.opsgenie.calibration import Calibration
-from scim_bridge.opsgenie.client import OpsGenieClient
-from scim_bridge.opsgenie.ratelimit import FALLBACK_LIMITS
-from scim_bridge.opsgenie.ratelimit import RateBudget
-from scim_bridge.opsgenie.ratelimit import RollingWindowBudget
-from scim_bridge.opsgenie.records import CallRecord
-from scim_bridge.opsgenie.retry import RetryPolicy
 from scim_bridge.scim import errors
 from scim_bridge.scim.listing import CursorCodec
 from scim_bridge.service import calls
 from scim_bridge.service.context import RequestContext
-from scim_bridge.service.groups import GroupService
-from scim_bridge.service.sync import SyncService
-from scim_bridge.service.users import UserService
-from scim_bridge.service.writes import WriteLocks
-from scim_bridge.store.budget import DatabaseRateBudget
-from scim_bridge.store.links import SqlLinkStore
 from scim_bridge.store.records import AuditEvent
 from scim_bridge.store.store import Store
 from scim_bridge.web import body
@@ -62,7 +44,6 @@ from scim_bridge.web.metrics import status_label
 from scim_bridge.web.ratelimit import ClientRateLimiter
 from scim_bridge.web.request_warnings import record_warnings
 from scim_bridge.web.state import Bridge
-from scim_bridge.web.state import UpstreamClient
 
 access = logs.get_logger("scim_bridge.access")  # one line per request
 log = logs.get_logger("scim_bridge")
@@ -70,98 +51,34 @@ SCIM_PREFIX = "/scim/v2"
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
-def upstream_call_recorder(metrics: Metrics) -> Callable[[CallRecord], None]:
-    """The ``on_call`` hook of either client: the request's call list (audit log) and the upstream metrics."""
-    def on_call(record: CallRecord) -> None:
-        call = {
-            "method": record.method,
-            "path": record.path,
-            "status": record.status,
-            "request_id": record.request_id,
-            "duration_ms": round(record.duration * 1000, 1),
-            "attempt": record.attempt,
-            "error": record.error,
-            "started": round(time.time() - record.duration, 3),  # epoch seconds: back-off gaps show in the console
-        }
-        calls.record_call(call)
-        method = method_label(record.method)
-        metrics.upstream_calls.labels(method=method, domain=record.domain, status=status_label(record.status)).inc()
-        metrics.upstream_call_seconds.labels(method=method, domain=record.domain).observe(record.duration)
-        if record.attempt > 1:
-            metrics.upstream_retries.labels(domain=record.domain).inc()
-        if record.status == 429:
-            metrics.upstream_throttled.labels(domain=record.domain).inc()
-
-    return on_call
-
-
-def jsm_link_store(settings: Settings, store: Store | None) -> LinkStore:
-    """The link store of the jsm upstream when none is given: the ``user_links`` and ``team_links`` tables of
-    the bridge's database (``store``'s, else ``SCIM_BRIDGE_DATABASE_URL``), shared by every worker and replica."""
-    return SqlLinkStore(store if store is not None else Store.from_url(settings.database_url))
-
-
-def build_directory(
-    settings: Settings, metrics: Metrics, store: Store | None = None, *, links: LinkStore | None = None
-) -> tuple[Directory, UpstreamClient]:
-    """The directory of ``settings.upstream`` and its client.
-
-    opsgenie: with a PostgreSQL ``store`` (several replicas) the upstream rate budget lives in that database,
-    so all replicas together stay under the upstream limits. jsm: JsmDirectory over ``links`` (by default
-    :func:`jsm_link_store`).
-    """
-    on_call = upstream_call_recorder(metrics)
-    if settings.upstream == "jsm":
-        if settings.atlassian is None:
-            raise ConfigError("SCIM_BRIDGE_UPSTREAM=jsm needs the ATLASSIAN_* settings")
-        jsm_client = AtlassianClient.from_settings(
-            settings.atlassian, on_call=on_call, retry=AtlassianRetry(total_budget=settings.upstream_wait_budget))
-        link_store = links if links is not None else jsm_link_store(settings, store)
-        return JsmDirectory(jsm_client, link_store, account_scope=settings.atlassian.account_scope), jsm_client
-    retry = RetryPolicy(total_budget=settings.upstream_wait_budget)
-    budget: RateBudget = RollingWindowBudget()
-    if store is not None and store.dialect == "postgresql":
-        budget = DatabaseRateBudget(store.engine, FALLBACK_LIMITS)
-    client = OpsGenieClient(settings.opsgenie_api_key, base_url=settings.opsgenie_api_url, on_call=on_call,
-                            budget=budget, retry=retry)
-    return OpsGenieDirectory(client), client
-
-
 def create_app(
     settings: Settings,
     *,
+    components: Components | None = None,
     directory: Directory | None = None,
     store: Store | None = None,
     links: LinkStore | None = None,
     start_sync: bool = False,
 ) -> Flask:
-    """Build a bridge app. ``directory`` and ``store`` may be injected (tests, the demo); ``links``: the link
-    store of the jsm upstream (default :func:`jsm_link_store`)."""
+    """A bridge app over ``components`` (by default :func:`scim_bridge.bootstrap.build` of ``settings``, with the
+    ``directory``, ``store`` and jsm ``links`` given, if any). Wires blueprints and hooks; the upstream is
+    called by the components only (``start_sync`` starts the sync loop)."""
+    if components is None:
+        components = bootstrap.build(settings, directory=directory, store=store, links=links)
     app = Flask("scim_bridge")
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.json.sort_keys = False  # type: ignore[attr-defined]
-    metrics = Metrics()
-    if store is None:
-        store = Store.from_url(settings.database_url)
-        store.upgrade()
-    client: UpstreamClient | None = None
-    if directory is None:
-        directory, client = build_directory(settings, metrics, store, links=links)
-        if isinstance(client, OpsGenieClient):
-            _calibrate(client)
-    sync = SyncService.for_settings(directory, store, settings)
-    # One set of write locks for users and teams, so a team write and a user write exclude each other.
-    locks = WriteLocks(store, wait_budget=settings.upstream_wait_budget, lease_ttl=settings.write_lease_ttl)
+    services, metrics = components.services, components.metrics
     app.extensions["scim_bridge"] = b = Bridge(
         settings=settings,
-        store=store,
-        directory=directory,
-        sync=sync,
-        users=UserService(directory, store, settings, sync, locks=locks),
-        groups=GroupService(directory, store, settings, sync, locks=locks),
+        store=components.store,
+        directory=components.directory,
+        sync=services.sync,
+        users=services.users,
+        groups=services.groups,
         metrics=metrics,
-        cursor_codec=CursorCodec(cursor_key(settings, store)),
-        client=client,
+        cursor_codec=CursorCodec(components.cursor_key),
+        client=components.client,
         client_limiter=ClientRateLimiter(settings.client_rate_limit, settings.client_rate_burst)
         if settings.client_rate_limit > 0 else None,
     )
@@ -173,9 +90,9 @@ def create_app(
         app.register_blueprint(oauth.bp)
     if settings.console_token:
         console.init_app(app, scim_prefix=SCIM_PREFIX)
-    _install_hooks(app, settings, store, metrics, app.extensions["scim_bridge"].client_limiter)
+    _install_hooks(app, settings, components.store, metrics, b.client_limiter)
     if start_sync:
-        sync.start_background()
+        services.sync.start_background()
     return app
 
 
@@ -274,24 +191,6 @@ def _install_hooks(app: Flask, settings: Settings, store: Store, metrics: Metric
         return scim_response(err.to_body(), 500)
 
 
-CURSOR_KEY_SETTING = "cursor_key"
-
-
-def cursor_key(settings: Settings, store: Store) -> bytes:
-    """SCIM_BRIDGE_CURSOR_KEY, else a random key made once per deployment and kept in the database."""
-    if settings.cursor_key:
-        return settings.cursor_key.encode()
-    return str(store.setting_default(CURSOR_KEY_SETTING, secrets.token_urlsafe(32))).encode()
-
-
-def _calibrate(client: OpsGenieClient) -> None:
-    """Size the rate budget from GET /v2/request-limits/, or learn it from the answers (see Calibration)."""
-    try:
-        Calibration(client).start()
-    except Exception as exc:  # never fail the start on it: the budget keeps its fallback limits, say why
-        log.warning("could not read the OpsGenie request limits", error=str(exc))
-
-
 def _audit(store: Store, ctx: RequestContext, response: Response, metrics: Metrics) -> None:
     if request.method not in WRITE_METHODS or request.path.endswith("/.search"):
         return
@@ -323,4 +222,4 @@ def _audit(store: Store, ctx: RequestContext, response: Response, metrics: Metri
         log.exception("could not write the audit event")
 
 
-__all__ = ["create_app", "build_directory", "jsm_link_store", "upstream_call_recorder", "__version__"]
+__all__ = ["create_app", "__version__"]

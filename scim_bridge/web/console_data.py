@@ -14,8 +14,8 @@ from scim_bridge.config import describe_upstream
 from scim_bridge.store.browse import AuditFilter
 from scim_bridge.store.browse import Browser
 from scim_bridge.store.records import GroupKind
-from scim_bridge.web.health import _budget_left
-from scim_bridge.web.health import _upstream_check
+from scim_bridge.web.health import budget_left
+from scim_bridge.web.health import upstream_check
 from scim_bridge.web.state import Bridge
 
 HOUR = 3600
@@ -44,8 +44,8 @@ def age_text(seconds: float) -> str:
 
 def status(b: Bridge, scim_prefix: str) -> dict[str, Any]:
     store_ok = b.store.healthy()
-    upstream = _upstream_check(b)
-    budget = _budget_left(b.client) if b.client is not None else {}
+    upstream = upstream_check(b)
+    budget = budget_left(b.client) if b.client is not None else {}
     last = b.sync.last() or {}
     synced_at = parse_time(last.get("at"))
     now = datetime.now(UTC)

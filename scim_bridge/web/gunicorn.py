@@ -77,10 +77,11 @@ class BridgeApplication(BaseApplication):  # type: ignore[misc]
                 self.cfg.set(key, value)
 
     def load(self) -> Any:
+        from scim_bridge import bootstrap
         from scim_bridge.web.app import create_app
 
         # Built in each worker after the fork: every worker owns its pool, engine and sync thread.
-        return create_app(self.settings, start_sync=True)
+        return create_app(self.settings, components=bootstrap.build(self.settings), start_sync=True)
 
 
 def gunicorn_options(*, host: str, port: int, workers: int, threads: int, certfile: str | None = None,

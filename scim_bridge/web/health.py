@@ -14,9 +14,9 @@ from flask import Response
 from prometheus_client.core import GaugeMetricFamily
 
 from scim_bridge import __version__
+from scim_bridge.bootstrap import UpstreamClient
 from scim_bridge.directory import errors as d
 from scim_bridge.web.state import Bridge
-from scim_bridge.web.state import UpstreamClient
 from scim_bridge.web.state import bridge
 
 bp = Blueprint("health", __name__)
@@ -33,7 +33,7 @@ def healthz() -> Response:
     return _json({"status": "ok", "version": __version__})
 
 
-def _upstream_check(b: Bridge) -> dict[str, Any]:
+def upstream_check(b: Bridge) -> dict[str, Any]:
     """Reach the upstream at most once per READY_CACHE_SECONDS, so probes do not spend the budget."""
     with _ready_lock:
         cached = b.ready_cache
@@ -62,7 +62,7 @@ def readyz() -> Response:
         store_ok = b.store.healthy()
     except Exception:  # any store failure means "not ready", never a 500
         store_ok = False
-    upstream = _upstream_check(b)
+    upstream = upstream_check(b)
     ready = store_ok and bool(upstream.get("ok"))
     body = {"ready": ready, "store": store_ok, "upstream": upstream, "last_sync": b.sync.last()}
     return _json(body, 200 if ready else 503)
@@ -97,7 +97,7 @@ class BridgeGauges:
             ok.add_metric([], 1.0 if last.get("ok") else 0.0)
         client = self.bridge.client
         if client is not None:
-            for domain, left in _budget_left(client).items():
+            for domain, left in budget_left(client).items():
                 budget.add_metric([domain], left)
         yield from (family for family in families if family.samples)
 
@@ -111,7 +111,7 @@ class BridgeGauges:
         ]
 
 
-def _budget_left(client: UpstreamClient) -> dict[str, float]:
+def budget_left(client: UpstreamClient) -> dict[str, float]:
     """Requests left per domain in the client-side rate budget; none for a client without one (Atlassian's)."""
     remaining = getattr(getattr(client, "budget", None), "remaining", None)
     if callable(remaining):

@@ -9,10 +9,9 @@ from typing import Any
 
 from flask import current_app
 
-from scim_bridge.atlassian.client import AtlassianClient
+from scim_bridge.bootstrap import UpstreamClient
 from scim_bridge.config import Settings
 from scim_bridge.directory.base import Directory
-from scim_bridge.opsgenie.client import OpsGenieClient
 from scim_bridge.scim.listing import CursorCodec
 from scim_bridge.service.groups import GroupService
 from scim_bridge.service.sync import SyncService
@@ -20,8 +19,6 @@ from scim_bridge.service.users import UserService
 from scim_bridge.store.store import Store
 from scim_bridge.web.metrics import Metrics
 from scim_bridge.web.ratelimit import ClientRateLimiter
-
-UpstreamClient = OpsGenieClient | AtlassianClient
 
 
 @dataclass

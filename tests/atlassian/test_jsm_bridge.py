@@ -12,6 +12,7 @@ import requests
 from atlassian_sim import AtlassianSim
 from conftest import serve_app
 
+from scim_bridge.bootstrap import build_directory
 from scim_bridge.config import JSM_SUSPENDED_ROLE
 from scim_bridge.config import ConfigError
 from scim_bridge.config import Settings
@@ -19,9 +20,7 @@ from scim_bridge.config import describe_upstream
 from scim_bridge.directory.jsm import JsmDirectory
 from scim_bridge.directory.links import MemoryLinkStore
 from scim_bridge.store.store import Store
-from scim_bridge.web.app import build_directory
 from scim_bridge.web.app import create_app
-from scim_bridge.web.metrics import Metrics
 
 TOKEN = "jsm-bridge-test-token"
 JSM = "ari:cloud:jira-servicedesk::site/sim-site"
@@ -153,7 +152,7 @@ def test_jsm_settings(tmp_path: Path) -> None:
 def test_build_directory_follows_the_upstream_setting() -> None:
     settings = Settings.from_env(jsm_env("http://127.0.0.1:9", SCIM_BRIDGE_JSM_ACCOUNT_SCOPE="account"))
     links = MemoryLinkStore()
-    directory, client = build_directory(settings, Metrics(), links=links)
+    directory, client = build_directory(settings, links=links)
     assert isinstance(directory, JsmDirectory) and directory.links is links
     assert directory.account_scope == "account" and directory.client is client
     client.close()

@@ -1,5 +1,5 @@
-"""Both directories on their simulators over HTTP, reset before every test: the contract suite runs each
-test once per upstream."""
+"""The OpsGenie and JSM directories on their simulators over HTTP, reset before every test, and the in-process
+directory: the contract suite runs each test once per upstream."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import pytest
 from atlassian_sim import AtlassianSim
 from upstreams import Upstream
 from upstreams import jsm_upstream
+from upstreams import memory_upstream
 from upstreams import opsgenie_upstream
 
 from scim_bridge.simulator.atlassian.server import AtlassianSimulatorServer
@@ -33,9 +34,11 @@ def atlassian_defaults(atlassian_server: AtlassianSimulatorServer) -> dict[str, 
     return AtlassianSim(atlassian_server).config()
 
 
-@pytest.fixture(params=["opsgenie", "jsm"])
+@pytest.fixture(params=["opsgenie", "jsm", "memory"])
 def upstream(request: pytest.FixtureRequest) -> Iterator[Upstream]:
-    if request.param == "opsgenie":
+    if request.param == "memory":
+        yield from memory_upstream()
+    elif request.param == "opsgenie":
         yield from opsgenie_upstream(request.getfixturevalue("opsgenie_server"))
     else:
         server = request.getfixturevalue("atlassian_server")

@@ -1,6 +1,6 @@
 """The Directory contract: the same calls give the same observable results through the protocol, on
-OpsGenie (OpsGenieDirectory over the OpsGenie simulator) and on JSM Operations (JsmDirectory over the
-Atlassian simulator). Each test runs once per upstream."""
+OpsGenie (OpsGenieDirectory over the OpsGenie simulator), on JSM Operations (JsmDirectory over the
+Atlassian simulator) and in process (MemoryDirectory). Each test runs once per upstream."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from sim_http import ada
 from upstreams import Upstream
 
 from scim_bridge.directory import errors as d
+from scim_bridge.directory.base import PagedUsers
 from scim_bridge.directory.models import DirectoryUser
 from scim_bridge.directory.models import TeamMember
 from scim_bridge.directory.models import UserFields
@@ -154,3 +155,54 @@ def test_writes_to_missing_users_and_teams_are_not_found(upstream: Upstream) -> 
                  lambda: directory.update_team(missing_team, name="X")):
         with pytest.raises(d.NotFoundError):
             call()
+
+
+def opsgenie_rule(upstream: Upstream, why_jsm_differs: str) -> None:
+    """Mark a case as an OpsGenie rule, which the in-process directory keeps and JSM Operations does not."""
+    if upstream.kind == "jsm":
+        pytest.skip(f"OpsGenie rule; on JSM Operations {why_jsm_differs}")
+
+
+def test_a_taken_team_name_is_a_conflict_whatever_its_case(upstream: Upstream) -> None:
+    opsgenie_rule(upstream, "Atlassian teams may share a name")
+    upstream.directory.create_team("SRE", "", [])
+    with pytest.raises(d.ConflictError):
+        upstream.directory.create_team("sre", "", [])
+
+
+def test_an_unknown_role_is_invalid(upstream: Upstream) -> None:
+    opsgenie_rule(upstream, "an unknown role is a missing custom role (NotFoundError)")
+    with pytest.raises(d.InvalidError):
+        upstream.directory.create_user(person("ada", role="No Such Role"))
+
+
+def test_user_pages_resume_from_an_offset(upstream: Upstream) -> None:
+    directory = upstream.directory
+    if not isinstance(directory, PagedUsers):
+        opsgenie_rule(upstream, "users are listed in one pass only")
+    for name in ("grace", "alan", "edsger"):
+        directory.create_user(person(name))
+    everyone = [u.username for page in directory.user_pages() for u in page.users]
+    assert {"grace@example.com", "alan@example.com", "edsger@example.com"} <= set(everyone)
+    rest = [u.username for page in directory.user_pages(1) for u in page.users]
+    assert rest == everyone[1:]
+
+
+def test_the_account_owner_is_neither_deleted_nor_demoted(upstream: Upstream) -> None:
+    opsgenie_rule(upstream, "the owner role is granted in Atlassian's admin UI only")
+    directory = upstream.directory
+    owner = directory.create_user(person("olive", role="Owner"))
+    with pytest.raises(d.ForbiddenError):
+        directory.delete_user(owner)
+    with pytest.raises(d.ForbiddenError):
+        directory.update_user(owner, UserFields(role="User"))
+    assert directory.get_user(owner).role == "Owner"
+
+
+def test_a_repeated_phone_contact_is_a_conflict(upstream: Upstream) -> None:
+    opsgenie_rule(upstream, "a repeated contact is accepted")
+    directory = upstream.directory
+    user_id = directory.create_user(ADA)
+    directory.create_contact(user_id, "sms", "44-7700900001")
+    with pytest.raises(d.ConflictError):
+        directory.create_contact(user_id, "sms", "44-7700900001")

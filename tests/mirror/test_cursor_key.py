@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from scim_bridge.bootstrap import cursor_key
 from scim_bridge.config import ConfigError
 from scim_bridge.config import Settings
 from scim_bridge.store import Store
-from scim_bridge.web.app import cursor_key
 
 BASE_ENV = {"OPSGENIE_API_KEY": "key", "SCIM_BEARER_TOKEN": "token-0123456789abcdef"}
 

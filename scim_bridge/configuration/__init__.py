@@ -1,0 +1,1 @@
+"""The settings groups of ``scim_bridge.config`` (which re-exports their names)."""
