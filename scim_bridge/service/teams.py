@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable
 from collections.abc import Sequence
 from dataclasses import replace
+from functools import partial
 from typing import Any
 
 from scim_bridge.config import Settings
@@ -32,6 +32,7 @@ from scim_bridge.service.documents import team_document
 from scim_bridge.service.errors import upstream_errors
 from scim_bridge.service.members import GroupParts
 from scim_bridge.service.members import Known
+from scim_bridge.service.members import NewResource
 from scim_bridge.service.members import member_ids
 from scim_bridge.service.roles import RoleCatalogue
 from scim_bridge.service.rosters import RosterWriter
@@ -56,8 +57,6 @@ MAX_DESCRIPTION = 200
 # Key, in a team's bridge-held ``scim`` data, of the member ids its last SCIM write left it with: what the
 # IdP last pushed, which the operator console compares with the mirror to show drift.
 PUSHED_MEMBERS = "pushed_members"
-
-NewResource = Callable[[dict[str, Any]], dict[str, Any]]
 
 
 class TeamService(GroupParts):
@@ -198,18 +197,22 @@ class TeamService(GroupParts):
         members = [TeamMember(user_id=uid, role="user") for uid in ids if uid not in suspended]
         with upstream_errors():
             team_id = self.directory.create_team(name, description, members)
-        for uid in suspended:
-            self.ledger.hold_team(uid, team_id)
+        undo = Compensation()
+        undo.add(f"delete team {team_id}", partial(self.directory.delete_team, team_id))
         stamp = now()
-        record = self.store.upsert_group(
-            GroupRecord(
-                id=team_id, kind=GroupKind.TEAM, display_name=name, external_id=resource.get("externalId"),
-                upstream={"id": team_id, "name": name, "description": description},
-                scim={PUSHED_MEMBERS: [m.user_id for m in members]}, members_known=True, created=stamp,
-                last_modified=stamp, version=1,
+        # The mirror in one transaction (one commit, one re-index); when it fails, the team made is deleted.
+        with undo.applying(), self.store.transaction():
+            for uid in suspended:
+                self.ledger.hold_team(uid, team_id)
+            record = self.store.upsert_group(
+                GroupRecord(
+                    id=team_id, kind=GroupKind.TEAM, display_name=name, external_id=resource.get("externalId"),
+                    upstream={"id": team_id, "name": name, "description": description},
+                    scim={PUSHED_MEMBERS: [m.user_id for m in members]}, members_known=True, created=stamp,
+                    last_modified=stamp, version=1,
+                )
             )
-        )
-        record = self._mirror_roster(team_id, members, known)
+            record = self._mirror_roster(team_id, members, known)
         created = DirectoryTeam(id=team_id, name=name, description=description, members=tuple(members))
         return self.render(ctx, record, self._upstream_members(created, known), True)
 
@@ -275,16 +278,18 @@ class TeamService(GroupParts):
             names = self.members.known(list(pending))
             view = {**current, "members": [*(current.get("members") or []),
                                            *(member_entry(uid, names.get(uid, "")) for uid in sorted(pending))]}
-        new = new_of(view)
+        result = new_of(view)
+        new = result.resource
         name = str(new.get("displayName") or "")
         if name != team.name:
             self.catalogue.refuse_name(name, "a team cannot take the name of a role group")
         validate_team_name(name)
         description = _description(new)
         roster = {m.user_id: m.role or "user" for m in team.members or ()}
-        new_ids = member_ids(new.get("members"), strict=True)
+        member_ids(new.get("members"), strict=True)  # every member has a value and is a User
+        changed = result.changes_of("members")
         # Who may join or leave, as the suspensions stood before the users' locks: checked and locked.
-        candidates = diff_members(roster, new_ids, pending, suspensions)
+        candidates = diff_members(roster, changed, pending, suspensions)
         known.update(self.members.check(candidates.to_add))
         renamed = name != team.name
         if renamed and name.lower() != team.name.lower():
@@ -298,28 +303,31 @@ class TeamService(GroupParts):
         # deactivation of one of them waits, or is seen here as a suspension.
         locked = [*candidates.joining, *pending]
         with self.locks.hold(*(user_key(uid) for uid in locked)):
-            diff = diff_members(roster, new_ids, pending, self.store.suspensions_for(locked))
+            diff = diff_members(roster, changed, pending, self.store.suspensions_for(locked))
             known.update(self.members.check([uid for uid in diff.to_add if uid in suspensions]))
-            members = self._write(team, roster, diff.to_add, diff.to_remove, changes)
-            for uid in diff.pending_add:
-                self.ledger.hold_team(uid, group_id)
-            for uid in diff.pending_drop:
-                self.ledger.drop_team(uid, group_id)
-            record = self.store.upsert_group(
-                replace(record, display_name=name, external_id=new.get("externalId"),
-                        upstream={"id": group_id, "name": name, "description": description},
-                        scim={**record.scim, PUSHED_MEMBERS: [m.user_id for m in members]})
-            )
-            record = self._mirror_roster(group_id, members, known)
+            undo = Compensation()
+            members = self._write(team, roster, diff.to_add, diff.to_remove, changes, undo)
+            # Upstream is written; the mirror now changes in one transaction (one commit, one re-index). When
+            # that fails, the upstream calls are undone: the request applies whole or not at all.
+            with undo.applying(), self.store.transaction():
+                for uid in diff.pending_add:
+                    self.ledger.hold_team(uid, group_id)
+                for uid in diff.pending_drop:
+                    self.ledger.drop_team(uid, group_id)
+                record = self.store.upsert_group(
+                    replace(record, display_name=name, external_id=new.get("externalId"),
+                            upstream={"id": group_id, "name": name, "description": description},
+                            scim={**record.scim, PUSHED_MEMBERS: [m.user_id for m in members]})
+                )
+                record = self._mirror_roster(group_id, members, known)
         final = DirectoryTeam(id=group_id, name=name, description=description, members=tuple(members))
         return self.render(ctx, record, self._upstream_members(final, known), True)
 
     def _write(self, team: DirectoryTeam, roster: dict[str, str], to_add: Sequence[str],
-               to_remove: Sequence[str], changes: dict[str, Any]) -> list[TeamMember]:
-        """Write the rename, description and member changes upstream, all or nothing: when a call fails, the
-        calls made are undone (newest first) and the mirror keeps the roster the team had. Returns the
-        resulting roster."""
-        undo = Compensation()
+               to_remove: Sequence[str], changes: dict[str, Any], undo: Compensation) -> list[TeamMember]:
+        """Write the rename, description and member changes upstream, each call noted in ``undo``, all or
+        nothing: when a call fails, the calls made are undone (newest first) and the mirror keeps the roster
+        the team had. Returns the resulting roster."""
         try:
             with upstream_errors():
                 return self.rosters.write(team, roster, to_add, to_remove, changes, undo)

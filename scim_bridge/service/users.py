@@ -273,20 +273,21 @@ class UserService:
             deleted["active"] = False
             return deleted
         stamp = now()
-        record = self.store.upsert_user(
-            UserRecord(
-                id=user_id,
-                user_name=user_name,
-                external_id=resource.get("externalId"),
-                upstream=self.roles.with_role_id(suspended.upstream if suspended else upstream).to_json(),
-                scim=desired.kept,
-                created=stamp,
-                last_modified=stamp,
-                version=1,
+        with undo.applying(), self.store.transaction():  # the mirror in one transaction; a failure undoes the user
+            record = self.store.upsert_user(
+                UserRecord(
+                    id=user_id,
+                    user_name=user_name,
+                    external_id=resource.get("externalId"),
+                    upstream=self.roles.with_role_id(suspended.upstream if suspended else upstream).to_json(),
+                    scim=desired.kept,
+                    created=stamp,
+                    last_modified=stamp,
+                    version=1,
+                )
             )
-        )
-        if suspended is not None:
-            self._commit_suspension(suspended)
+            if suspended is not None:
+                self._commit_suspension(suspended)
         return self._documents(ctx, [record])[0]
 
     def _tombstone(
@@ -324,7 +325,7 @@ class UserService:
         """``new_resource_of(current)`` applies the PATCH operations to the current resource."""
         with self.locks.hold(user_key(user_id)):
             record, upstream, current = self._load_for_write(ctx, user_id, if_match)
-            new = new_resource_of(current)
+            new = new_resource_of(current).resource
             return self._write(ctx, record, upstream, current, new)
 
     def delete(self, ctx: RequestContext, user_id: str, if_match: str | None = None) -> None:
@@ -457,42 +458,54 @@ class UserService:
         except Exception:
             undo.rollback()
             raise
-        if restoring:
-            for membership in restored:
-                if self.store.get_group(membership.group_id) is not None:
-                    self.store.add_members(membership.group_id, [membership])
-            self.ledger.close(record.id)
-        if restored_role is not None:
-            self.ledger.set_role(record.id, restored_role)
-        if suspended is not None and suspended.deleted:
-            self.store.delete_user(record.id)
-            gone = self.render(ctx, replace(record, user_name=new_name, external_id=new.get("externalId"),
-                                            upstream=upstream.to_json(), scim=desired.kept))
-            gone["active"] = False
-            return gone
-        record = self._store_written(record, replace(
-            record,
-            user_name=new_name,
-            external_id=new.get("externalId"),
-            upstream=self.roles.with_role_id(suspended.upstream if suspended else upstream).to_json(),
-            scim=desired.kept,
-        ))
-        if suspended is not None:
-            self._commit_suspension(suspended)
-        return self._documents(ctx, [record])[0]
+        # Upstream is written; the mirror changes in one transaction (one commit, one re-index), and a failure
+        # there undoes the upstream calls.
+        with undo.applying(), self.store.transaction():
+            if restoring:
+                for membership in restored:
+                    if self.store.get_group(membership.group_id) is not None:
+                        self.store.add_members(membership.group_id, [membership])
+                self.ledger.close(record.id)
+            if restored_role is not None:
+                self.ledger.set_role(record.id, restored_role)
+            if suspended is not None and suspended.deleted:
+                self.store.delete_user(record.id)
+                gone = self.render(ctx, replace(record, user_name=new_name, external_id=new.get("externalId"),
+                                                upstream=upstream.to_json(), scim=desired.kept))
+                gone["active"] = False
+                return gone
+            after = replace(
+                record,
+                user_name=new_name,
+                external_id=new.get("externalId"),
+                upstream=self.roles.with_role_id(suspended.upstream if suspended else upstream).to_json(),
+                scim=desired.kept,
+            )
+            stored, raced = self._store_written(record, after)
+            if suspended is not None:
+                self._commit_suspension(suspended)
+        if raced:
+            stored = self._store_fresh(stored, after)
+        return self._documents(ctx, [stored])[0]
 
-    def _store_written(self, before: UserRecord, after: UserRecord) -> UserRecord:
+    def _store_written(self, before: UserRecord, after: UserRecord) -> tuple[UserRecord, bool]:
         """Store the snapshot a write produced, unless another request changed the user since ``before``
-        was read: both wrote upstream what they changed, but each snapshot lacks the other's change. Then
-        the upstream, which holds both, is read (one call) and stored with this request's SCIM-side data."""
+        was read: both wrote upstream what they changed, but each snapshot lacks the other's change. Returns
+        the record stored (else the one the other request left) and whether that happened: then the caller
+        stores the upstream's view with :meth:`_store_fresh`, once its transaction is over."""
         try:
-            return self.store.upsert_user(after, expected_version=before.version)
+            return self.store.upsert_user(after, expected_version=before.version), False
         except StoreConflict:
             current = self.store.get_user(before.id)
             if current is None or current.version == before.version:
                 raise  # not a concurrent write: a real conflict (e.g. the userName is taken)
         log.info("user %s changed during this write: storing the upstream's view", before.id)
-        fresh = self._read_upstream(before.id)
+        return current, True
+
+    def _store_fresh(self, current: UserRecord, after: UserRecord) -> UserRecord:
+        """Read the upstream, which holds the changes of both racing writes (one call), and store it with this
+        request's SCIM-side data (``after``)."""
+        fresh = self._read_upstream(current.id)
         merged = replace(current, user_name=fresh.username, external_id=after.external_id,
                          upstream=self.roles.with_role_id(fresh).to_json(), scim=after.scim)
         return self.store.upsert_user(merged)
