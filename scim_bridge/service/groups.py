@@ -56,6 +56,9 @@ from scim_bridge.service.documents import member_entry
 from scim_bridge.service.documents import team_document
 from scim_bridge.service.errors import owner_refused
 from scim_bridge.service.errors import upstream_errors
+from scim_bridge.service.mirror import MirrorGateway
+from scim_bridge.service.mirror import remember_user
+from scim_bridge.service.mirror import role_id_of
 from scim_bridge.service.naming import ROLE_ID_PREFIX
 from scim_bridge.service.naming import ROLE_PREFIX
 from scim_bridge.service.naming import alias_group_id
@@ -63,8 +66,6 @@ from scim_bridge.service.naming import role_group_id
 from scim_bridge.service.naming import role_group_name
 from scim_bridge.service.suspensions import SuspensionLedger
 from scim_bridge.service.sync import SyncService
-from scim_bridge.service.users import remember_user
-from scim_bridge.service.users import role_id_of
 from scim_bridge.service.writes import Compensation
 from scim_bridge.service.writes import WriteLocks
 from scim_bridge.service.writes import role_key
@@ -123,6 +124,7 @@ class GroupService:
         self.locks = locks or WriteLocks(store, wait_budget=settings.upstream_wait_budget,
                                          lease_ttl=settings.write_lease_ttl)
         self.ledger = SuspensionLedger(store)
+        self.mirror = MirrorGateway(directory, store, settings)
 
     # --- role groups -------------------------------------------------------------------------
     def _role_groups(self) -> list[RoleGroup]:
@@ -180,25 +182,13 @@ class GroupService:
                 raise errors.NotFound(f"Group {group_id} not found")
             return self._render_role(ctx, role_group, want_members)
         self.sync.ensure_initial()
-        if not self.settings.read_through:
+        if not self.mirror.team_stale(group_id):
             found = self._mirrored_document(ctx, group_id, want_members)
             if found is None:
                 raise errors.NotFound(f"Group {group_id} not found")
             return found
-        try:
-            with upstream_errors():
-                team = self.directory.get_team(group_id)
-        except errors.NotFound:
-            self._forget(group_id)
-            raise errors.NotFound(f"Group {group_id} not found") from None
-        known = self._known([m.user_id for m in team.members or ()])
-        record = self._remember(team, known)
-        return self._render_team(ctx, record, self._upstream_members(team, known), want_members)
-
-    def _forget(self, group_id: str) -> None:
-        record = self.store.get_group(group_id)
-        if record is not None and record.kind == "team":
-            self.store.delete_group(group_id)
+        team, record = self.mirror.refresh_team(group_id, self._remember)
+        return self._render_team(ctx, record, self._upstream_members(team), want_members)
 
     def _known(self, user_ids: Sequence[str]) -> Known:
         """The user names of those users the mirror holds."""
@@ -216,6 +206,7 @@ class GroupService:
             record = GroupRecord(
                 id=team.id, kind="team", display_name=team.name, external_id=None, upstream=upstream, scim={},
                 members_known=team.members is not None, created=stamp, last_modified=stamp, version=1,
+                synced_at=self.mirror.now(),
             )
             record = self.store.upsert_group(record)
         elif record.display_name != team.name or record.upstream != normalize_json(upstream):
@@ -433,7 +424,7 @@ class GroupService:
                 id=team_id, kind="team", display_name=name, external_id=resource.get("externalId"),
                 upstream={"id": team_id, "name": name, "description": description},
                 scim={PUSHED_MEMBERS: [m.user_id for m in members]}, members_known=True, created=stamp,
-                last_modified=stamp, version=1,
+                last_modified=stamp, version=1, synced_at=self.mirror.now(),
             )
         )
         record = self._mirror_roster(team_id, members, known)
@@ -541,8 +532,7 @@ class GroupService:
             with upstream_errors():
                 team = self.directory.get_team(group_id)
         except errors.NotFound:
-            self._forget(group_id)
-            raise errors.NotFound(f"Group {group_id} not found") from None
+            raise self.mirror.team_gone(group_id) from None
         return self._apply_team_patch(ctx, team, new_of, if_match)
 
     def _mirrored_team(self, group_id: str) -> tuple[DirectoryTeam, GroupRecord] | None:
@@ -611,7 +601,8 @@ class GroupService:
             record = self.store.upsert_group(
                 replace(record, display_name=name, external_id=new.get("externalId"),
                         upstream={"id": group_id, "name": name, "description": description},
-                        scim={**record.scim, PUSHED_MEMBERS: [m.user_id for m in members]})
+                        scim={**record.scim, PUSHED_MEMBERS: [m.user_id for m in members]},
+                        synced_at=self.mirror.now())
             )
             record = self._mirror_roster(group_id, members, known)
         final = DirectoryTeam(id=group_id, name=name, description=description, members=tuple(members))
@@ -640,8 +631,7 @@ class GroupService:
                 # the user's look the same): then say which user is gone, and forget it.
                 gone = self._users_gone(to_add)
                 for uid in gone:
-                    if self.store.get_user(uid) is not None:
-                        self.store.delete_user(uid)
+                    self.mirror.user_gone(uid)
                 if gone:
                     raise errors.InvalidValue("No user with id " + ", ".join(sorted(gone))
                                               + ": deleted in OpsGenie, nothing was changed") from None
@@ -769,8 +759,8 @@ class GroupService:
                     self.directory.delete_team(group_id)
             except errors.NotFound:
                 known = self.store.get_group(group_id)
-                if known is None or known.kind != "team":
-                    raise errors.NotFound(f"Group {group_id} not found") from None
+                if known is None or known.kind != "team" or not self.settings.read_through:
+                    raise self.mirror.team_gone(group_id) from None  # deleted in OpsGenie meanwhile
             self.store.delete_group(group_id)
 
 
