@@ -296,7 +296,10 @@ class UserService:
         user read upstream now (one call): an Owner promoted in OpsGenie is never demoted on an old copy."""
         if self.settings.read_through or self.mirror.fresh(record.synced_at):
             return upstream
-        return self.mirror.read_user(record.id)
+        read = self.mirror.read_user(record.id)
+        if read.role.lower() == OWNER:
+            self.mirror.remember(read)  # the refusal needs no call next time
+        return read
 
     def _refuse_if_owner(self, user_id: str, refused: errors.ScimError) -> None:
         """OpsGenie refused a role change, deactivation or delete: when the user is an Owner now (promoted in
