@@ -363,6 +363,7 @@ def _replay_flows(work: Path, env: dict[str, str]) -> dict[str, list[dict[str, A
         bridge = Bridge(work, sim, extra_env=env)
         stack.callback(bridge.stop)
         bridge.wait_synced()
+        _settle(sim)
         state = sim.state()
         members = {m["user"]["id"] for t in state["teams"] for m in t.get("members", [])}
         loose = [u["id"] for u in state["users"] if u["id"] not in members]
@@ -376,6 +377,19 @@ def _replay_flows(work: Path, env: dict[str, str]) -> dict[str, list[dict[str, A
         ):
             results[name] = flows.replay(flow, ctx, session, bridge.base_url, sim)
     return results
+
+
+def _settle(sim: Simulator, quiet: float = 1.5, limit: float = 120.0) -> None:
+    """Wait until the bridge's start-up syncs are over (no upstream call for ``quiet`` seconds): each gunicorn
+    worker's sync loop starts with a sync, and its calls are no SCIM request's cost."""
+    deadline = time.monotonic() + limit
+    seq = sim.last_seq()
+    while time.monotonic() < deadline:
+        time.sleep(quiet)
+        now_seq = sim.last_seq()
+        if now_seq == seq:
+            return
+        seq = now_seq
 
 
 def _short(call: str) -> str:
