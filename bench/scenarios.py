@@ -324,7 +324,8 @@ def economy(work: Path, opts: Options) -> Outcome:
     """Scenario 3a: IdP flow replays, upstream calls per SCIM request vs the minimum, in the default
     configuration (reads from the mirror within the freshness window) and read-through."""
     out = Outcome()
-    for mode, env in (("default", {}), ("read-through", READ_THROUGH)):
+    # The goals hold for the default configuration; the read-through rows show what the strict option costs.
+    for mode, env, judged in (("default", {}, True), ("read-through", READ_THROUGH, False)):
         results = _replay_flows(work, env)
         out.details[f"flows ({mode})"] = results
         lines = [f"IdP flow replays, {mode}: upstream calls per SCIM request (measured vs minimum)", "",
@@ -346,11 +347,11 @@ def economy(work: Path, opts: Options) -> Outcome:
             out.rows.append(Row(scenario, f"{name}: {len(steps)} requests, upstream calls",
                                 f"<= {FLOW_FACTOR_GOAL:.1f}x minimum",
                                 f"{made} (minimum {minimum}, {factor:.2f}x)" + ("" if ok else "; some requests failed"),
-                                factor <= FLOW_FACTOR_GOAL and ok))
+                                (factor <= FLOW_FACTOR_GOAL and ok) if judged else None))
         per_request = calls_made / max(requests_sent, 1)
         out.rows.append(Row(scenario, f"upstream calls per SCIM request, three flows ({requests_sent} requests)",
                             f"<= {CALLS_PER_REQUEST_GOAL}", f"{per_request:.2f} ({calls_made} calls)",
-                            per_request <= CALLS_PER_REQUEST_GOAL))
+                            per_request <= CALLS_PER_REQUEST_GOAL if judged else None))
         out.text.append("\n".join(lines))
     return out
 

@@ -9,6 +9,7 @@ from scim_bridge.directory.base import Directory
 from scim_bridge.directory.models import Contact
 from scim_bridge.directory.models import DirectoryUser
 from scim_bridge.service import user_mapping as um
+from scim_bridge.service.context import RequestContext
 from scim_bridge.service.writes import Compensation
 
 
@@ -31,3 +32,12 @@ def sync_phones(directory: Directory, user_id: str, upstream: DirectoryUser, wan
         undo.add(f"delete contact {made.id} of user {user_id}", partial(directory.delete_contact, user_id, made.id))
         contacts.append(made)
     return replace(upstream, contacts=tuple(contacts))
+
+
+def warn_phones(ctx: RequestContext, desired: um.DesiredUser, phone_region: str) -> None:
+    """Tell the request which phoneNumbers became no contact (not a number OpsGenie can call)."""
+    region = phone_region or "unset: international numbers only"
+    for index, kind in desired.skipped_phones:
+        ctx.warn("phone", f"phoneNumbers[{index}]" + (f" (type {kind})" if kind else "") + " is not a phone "
+                          f"number OpsGenie can call (SCIM_BRIDGE_PHONE_REGION {region}): kept in SCIM as sent, "
+                          "no contact written")

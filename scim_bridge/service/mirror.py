@@ -161,6 +161,13 @@ class MirrorGateway:
         return (self.now() - confirmed).total_seconds() < self.settings.freshness_window
 
     # users
+    def user_fresh(self, user_id: str) -> bool:
+        """Whether the mirror holds the user with a copy a single read may serve as it is (one small query)."""
+        if self.read_through:
+            return False
+        exists, confirmed = self.store.user_confirmed_at(user_id)
+        return exists and self.fresh(confirmed)
+
     def read_user(self, user_id: str) -> DirectoryUser:
         """The user as the upstream has it now, with contacts (one call, shared with concurrent readers); a
         user gone there is forgotten and reported as not found, as is an identifier that matched a username."""

@@ -23,6 +23,7 @@ from scim_bridge.scim.schema import AttributePath
 from scim_bridge.scim.versions import require_version
 from scim_bridge.service import user_mapping as um
 from scim_bridge.service.contacts import sync_phones
+from scim_bridge.service.contacts import warn_phones
 from scim_bridge.service.context import RequestContext
 from scim_bridge.service.context import now
 from scim_bridge.service.deactivation import Deactivation
@@ -68,6 +69,12 @@ class UserService:
 
     # --- reading ---------------------------------------------------------------------------
     def get(self, ctx: RequestContext, user_id: str) -> dict[str, Any]:
+        self.sync.ensure_initial()
+        if self.store.indexing and self.mirror.user_fresh(user_id):
+            # A fresh copy: the indexed document is the user as last rendered, in one query.
+            document = self.store.indexed_documents(USER, [user_id]).get(user_id)
+            if document is not None:
+                return ctx.absolute(document)
         record = self._fresh_record(user_id)
         if record is None:
             raise errors.NotFound(f"User {user_id} not found")
@@ -184,7 +191,7 @@ class UserService:
             invitation_disabled=self.settings.invitation_disabled_default,
             phone_region=self.settings.phone_region,
         )
-        self._warn_phones(ctx, desired)
+        warn_phones(ctx, desired, self.settings.phone_region)
         user_name = resource["userName"]
         existing = self._fresh_by_username(user_name)
         if existing is not None:
@@ -356,7 +363,7 @@ class UserService:
             phone_region=self.settings.phone_region,
         )
         if new.get("phoneNumbers") != current.get("phoneNumbers"):
-            self._warn_phones(ctx, desired)
+            warn_phones(ctx, desired, self.settings.phone_region)
         if um.roles_of(new) == um.roles_of(current):
             # The role is only written when the client changed it: a PUT that omits or echoes
             # roles (or a suspended user's placeholder role) never demotes anyone.
@@ -472,13 +479,6 @@ class UserService:
         merged = replace(current, user_name=fresh.username, external_id=after.external_id,
                          upstream=self._with_role_id(fresh).to_json(), scim=after.scim)
         return self.store.upsert_user(merged)
-
-    def _warn_phones(self, ctx: RequestContext, desired: um.DesiredUser) -> None:
-        region = self.settings.phone_region or "unset: international numbers only"
-        for index, kind in desired.skipped_phones:
-            ctx.warn("phone", f"phoneNumbers[{index}]" + (f" (type {kind})" if kind else "") + " is not a phone "
-                              f"number OpsGenie can call (SCIM_BRIDGE_PHONE_REGION {region}): kept in SCIM as sent, "
-                              "no contact written")
 
     def _known_role(self, role: str) -> str:
         """The role's exact upstream name; 400 when no such role exists (checked before any write)."""
