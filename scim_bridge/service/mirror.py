@@ -154,6 +154,11 @@ class MirrorGateway:
         """The store's clock (injectable): what confirmation times are written and compared with."""
         return self.store.now()
 
+    def stamp(self) -> datetime | None:
+        """The confirmation time of a copy just read upstream; None (no write for it) when reading through,
+        which never looks at it."""
+        return None if self.read_through else self.now()
+
     def fresh(self, confirmed: datetime | None) -> bool:
         """Whether a copy confirmed upstream at ``confirmed`` may be served without reading it again."""
         if self.read_through or confirmed is None:
@@ -186,7 +191,7 @@ class MirrorGateway:
     def refresh_user(self, user_id: str) -> UserRecord:
         """Read the user upstream and store it as confirmed now (one call, shared)."""
         return self.flights.do(f"user-refresh:{user_id}",
-                               lambda: remember_user(self.store, self._read_user(user_id), self.now()))
+                               lambda: remember_user(self.store, self._read_user(user_id), self.stamp()))
 
     def user_for_read(self, user_id: str) -> UserRecord | None:
         """The user a single read shows: the mirror's copy while fresh, else read upstream; None when gone."""
@@ -201,7 +206,7 @@ class MirrorGateway:
 
     def remember(self, upstream: DirectoryUser) -> UserRecord:
         """Store a user just read upstream as confirmed now."""
-        return remember_user(self.store, upstream, self.now())
+        return remember_user(self.store, upstream, self.stamp())
 
     def user_gone(self, user_id: str) -> errors.NotFound:
         """The upstream answered 404 for the user: forget the copy; the error to raise."""
@@ -228,7 +233,9 @@ class MirrorGateway:
                     team = self.directory.get_team(group_id)
             except errors.NotFound:
                 raise self.team_gone(group_id) from None
-            return team, self.store.upsert_group(replace(remember(team), synced_at=self.now()))
+            record = remember(team)
+            stamp = self.stamp()
+            return team, record if stamp is None else self.store.upsert_group(replace(record, synced_at=stamp))
 
         return self.flights.do(f"team:{group_id}", load)
 
