@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from collections.abc import Sequence
 from dataclasses import dataclass
 from dataclasses import field
 from dataclasses import replace
@@ -32,6 +33,7 @@ from scim_bridge.store.sqlutil import normalize_json
 from scim_bridge.store.store import Store
 
 T = TypeVar("T")
+OWNER = "owner"
 
 
 # --- snapshots ---------------------------------------------------------------------------------
@@ -207,6 +209,19 @@ class MirrorGateway:
     def remember(self, upstream: DirectoryUser) -> UserRecord:
         """Store a user just read upstream as confirmed now."""
         return remember_user(self.store, upstream, self.stamp())
+
+    def owner_among(self, user_ids: Sequence[str]) -> str | None:
+        """After OpsGenie refused a role change, deactivation or delete: the first of ``user_ids`` that is an
+        Owner upstream now (read one call each; the mirror learns the role), else None."""
+        for user_id in user_ids:
+            try:
+                upstream = self.read_user(user_id)
+            except errors.ScimError:
+                continue
+            if upstream.role.lower() == OWNER:
+                self.remember(upstream)
+                return user_id
+        return None
 
     def user_gone(self, user_id: str) -> errors.NotFound:
         """The upstream answered 404 for the user: forget the copy; the error to raise."""

@@ -311,14 +311,7 @@ class UserService:
     def _refuse_if_owner(self, user_id: str, refused: errors.ScimError) -> None:
         """OpsGenie refused a role change, deactivation or delete: when the user is an Owner now (promoted in
         OpsGenie within the freshness window), answer as the Owner rule does (403) and remember the role."""
-        if self.settings.read_through:
-            return
-        try:
-            upstream = self.mirror.read_user(user_id)
-        except errors.ScimError:
-            return
-        if upstream.role.lower() == OWNER:
-            self.mirror.remember(upstream)
+        if not self.settings.read_through and self.mirror.owner_among([user_id]) is not None:
             raise owner_refused(f"User {user_id} is an Owner") from refused
 
     def _load_for_write(

@@ -187,8 +187,12 @@ def test_within_the_window_opsgenie_refusing_an_owner_is_the_same_403(fresh_brid
     jordan = sim_id(bridge, "jordan.lee@example.com")
     teams_before = sorted(t["name"] for t in bridge.sim.state()["teams"]
                           if jordan in [m["user"]["id"] for m in t.get("members", [])])
+    admins = bridge.scim.get("/Groups", params={"filter": 'displayName eq "role:Admin"'}).json()["Resources"][0]
     in_opsgenie(bridge, "PATCH", f"/users/{jordan}", {"role": {"name": "Owner"}})
-    for attempt in (lambda: bridge.scim.delete(f"/Users/{jordan}"),
+    join_admins = {"schemas": [PATCH_OP],
+                   "Operations": [{"op": "add", "path": "members", "value": [{"value": jordan}]}]}
+    for attempt in (lambda: bridge.scim.patch(f"/Groups/{admins['id']}", join_admins),
+                    lambda: bridge.scim.delete(f"/Users/{jordan}"),
                     lambda: bridge.scim.patch(f"/Users/{jordan}", replace_op("roles", [{"value": "Admin"}])),
                     lambda: bridge.scim.patch(f"/Users/{jordan}", replace_op("active", False))):
         refused = attempt()
