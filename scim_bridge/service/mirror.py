@@ -168,13 +168,6 @@ class MirrorGateway:
         return (self.now() - confirmed).total_seconds() < self.settings.freshness_window
 
     # users
-    def user_fresh(self, user_id: str) -> bool:
-        """Whether the mirror holds the user with a copy a single read may serve as it is (one small query)."""
-        if self.read_through:
-            return False
-        exists, confirmed = self.store.user_confirmed_at(user_id)
-        return exists and self.fresh(confirmed)
-
     def read_user(self, user_id: str) -> DirectoryUser:
         """The user as the upstream has it now, with contacts (one call, shared with concurrent readers); a
         user gone there is forgotten and reported as not found, as is an identifier that matched a username."""
@@ -199,7 +192,8 @@ class MirrorGateway:
         """The user a single read shows: the mirror's copy while fresh, else read upstream; None when gone."""
         if not self.read_through:
             record = self.store.get_user(user_id)
-            if record is None or self.fresh(record.synced_at):
+            # A copy from a list (the sync's) lacks the contacts: its phoneNumbers are read once.
+            if record is None or (self.fresh(record.synced_at) and record.upstream.get("contacts") is not None):
                 return record
         try:
             return self.refresh_user(user_id)

@@ -69,12 +69,6 @@ class UserService:
 
     # --- reading ---------------------------------------------------------------------------
     def get(self, ctx: RequestContext, user_id: str) -> dict[str, Any]:
-        self.sync.ensure_initial()
-        if self.store.indexing and self.mirror.user_fresh(user_id):
-            # A fresh copy: the indexed document is the user as last rendered, in one query.
-            document = self.store.indexed_documents(USER, [user_id]).get(user_id)
-            if document is not None:
-                return ctx.absolute(document)
         record = self._fresh_record(user_id)
         if record is None:
             raise errors.NotFound(f"User {user_id} not found")
@@ -260,7 +254,8 @@ class UserService:
         self, ctx: RequestContext, user_id: str, resource: dict[str, Any], if_match: str | None = None
     ) -> dict[str, Any]:
         with self.locks.hold(user_key(user_id)):
-            record, upstream, current = self._load_for_write(ctx, user_id, if_match)
+            # A PUT replaces the phones too: the user's contacts must be known (read once when never seen).
+            record, upstream, current = self._load_for_write(ctx, user_id, if_match, contacts=True)
             new = copy.deepcopy(resource)
             new["id"] = user_id
             if "active" not in new:
@@ -277,6 +272,11 @@ class UserService:
         with self.locks.hold(user_key(user_id)):
             record, upstream, current = self._load_for_write(ctx, user_id, if_match)
             new = new_resource_of(current)
+            if upstream.contacts is None and new.get("phoneNumbers") != current.get("phoneNumbers"):
+                # The copy came from a list without contacts: apply the operations to the user with its
+                # phones (read once), so that adding or removing one keeps the others.
+                record, upstream, current = self._load_for_write(ctx, user_id, None, contacts=True)
+                new = new_resource_of(current)
             return self._write(ctx, record, upstream, current, new)
 
     def delete(self, ctx: RequestContext, user_id: str, if_match: str | None = None) -> None:
@@ -315,17 +315,20 @@ class UserService:
             raise owner_refused(f"User {user_id} is an Owner") from refused
 
     def _load_for_write(
-        self, ctx: RequestContext, user_id: str, if_match: str | None
+        self, ctx: RequestContext, user_id: str, if_match: str | None, *, contacts: bool = False
     ) -> tuple[UserRecord, DirectoryUser, dict[str, Any]]:
         """The user as the write starts from, its version checked against ``if_match``: called under the
-        user's write lock, so no other write can slip in between the check and the write."""
+        user's write lock, so no other write can slip in between the check and the write. ``contacts``: read
+        the user first when the mirror never saw its contacts."""
         self.sync.ensure_initial()
-        if not self.settings.read_through:
+        stored = None if self.settings.read_through else self.store.get_user(user_id)
+        if stored is not None and contacts and stored.upstream.get("contacts") is None:
+            stored = None
+        if not self.settings.read_through and stored is None and self.store.get_user(user_id) is None:
+            raise errors.NotFound(f"User {user_id} not found")
+        if stored is not None:
             # The mirror's snapshot stands for the upstream user: no read before the write. A user
             # deleted upstream meanwhile is found out by the write itself (see _write).
-            stored = self.store.get_user(user_id)
-            if stored is None:
-                raise errors.NotFound(f"User {user_id} not found")
             record, upstream = stored, DirectoryUser.from_json(stored.upstream)
         else:
             upstream = self.mirror.read_user(user_id)

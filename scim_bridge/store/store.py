@@ -252,11 +252,6 @@ class Store:
         with self._read() as conn:
             return users.get_user(conn, user_id)
 
-    def user_confirmed_at(self, user_id: str) -> tuple[bool, datetime | None]:
-        """(whether the user exists, when its copy was last confirmed upstream), without reading the record."""
-        with self._read() as conn:
-            return users.confirmed_at(conn, user_id)
-
     def get_users(self, user_ids: Sequence[str]) -> dict[str, UserRecord]:
         """The users among ``user_ids`` that exist, by id."""
         with self._read() as conn:

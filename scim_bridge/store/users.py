@@ -45,11 +45,6 @@ def get_user(conn: Connection, user_id: str) -> UserRecord | None:
     return None if row is None else user_from_row(row)
 
 
-def confirmed_at(conn: Connection, user_id: str) -> tuple[bool, datetime | None]:
-    row = conn.execute(select(users.c.synced_at).where(users.c.id == user_id)).first()
-    return (False, None) if row is None else (True, row.synced_at)
-
-
 def get_users(conn: Connection, user_ids: Sequence[str]) -> dict[str, UserRecord]:
     found: dict[str, UserRecord] = {}
     for part in chunks(list(dict.fromkeys(user_ids))):

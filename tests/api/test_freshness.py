@@ -82,9 +82,13 @@ def test_a_copy_within_the_window_is_served_and_an_older_one_is_read_once(fresh_
                                                                           clock: FakeClock) -> None:
     bridge = fresh_bridge
     mei = sim_id(bridge, "mei.chen@example.com")
+    bridge.sim.clear_calls()
+    # The sync's list carries no contacts: the first single read fetches her phones, once.
+    assert [p["value"] for p in bridge.scim.get(f"/Users/{mei}").json()["phoneNumbers"]] == ["+14155550142"]
+    assert calls(bridge) == [f"GET /v2/users/{mei}"]
     in_opsgenie(bridge, "PATCH", f"/users/{mei}", {"fullName": "Mei Chen-Lee"})
     bridge.sim.clear_calls()
-    assert bridge.scim.get(f"/Users/{mei}").json()["displayName"] == "Mei Chen"  # the synced copy
+    assert bridge.scim.get(f"/Users/{mei}").json()["displayName"] == "Mei Chen"  # the copy just confirmed
     clock.advance(WINDOW - 1)
     assert bridge.scim.get(f"/Users/{mei}").json()["displayName"] == "Mei Chen"
     assert calls(bridge) == []
@@ -118,6 +122,7 @@ def test_a_user_deleted_in_opsgenie_is_forgotten_by_the_read_of_an_old_copy(fres
                                                                              clock: FakeClock) -> None:
     bridge = fresh_bridge
     mei = sim_id(bridge, "mei.chen@example.com")
+    assert bridge.scim.get(f"/Users/{mei}").status_code == 200  # reads her contacts once
     in_opsgenie(bridge, "DELETE", f"/users/{mei}")
     assert bridge.scim.get(f"/Users/{mei}").status_code == 200  # within the window: the copy
     clock.advance(WINDOW + 1)
@@ -308,3 +313,27 @@ def test_single_flight_hands_the_leaders_error_to_every_follower() -> None:
         thread.join()
     assert len(errors) == 2
     assert flights.do("k", lambda: "again") == "again"  # a finished flight leaves nothing behind
+
+
+def test_a_put_or_a_phone_change_on_a_listed_copy_reads_the_contacts_once(fresh_bridge: Running) -> None:
+    """A copy from the sync's list lacks the contacts: a PUT (which replaces the phones) or a PATCH of
+    phoneNumbers reads the user first, so phones are neither left behind nor dropped by mistake."""
+    bridge = fresh_bridge
+    priya = sim_id(bridge, "priya.shah@example.com")
+    tom = sim_id(bridge, "tom.becker@example.com")
+    bridge.sim.clear_calls()
+    put = bridge.scim.put(f"/Users/{priya}", {"schemas": [USER], "userName": "priya.shah@example.com",
+                                              "displayName": "Priya Shah"})
+    assert put.status_code == 200, put.text
+    assert calls(bridge)[0] == f"GET /v2/users/{priya}"
+    seen = bridge.sim.user("priya.shah@example.com")
+    assert seen is not None and [c for c in seen["userContacts"] if c["contactMethod"] in ("sms", "voice")] == []
+    bridge.sim.clear_calls()
+    added = bridge.scim.patch(f"/Users/{tom}", {"schemas": [PATCH_OP], "Operations": [
+        {"op": "add", "path": "phoneNumbers", "value": [{"value": "+14155550100", "type": "work"}]}]})
+    assert added.status_code == 200, added.text
+    assert calls(bridge)[0] == f"GET /v2/users/{tom}"
+    assert sorted(p["value"] for p in added.json()["phoneNumbers"]) == ["+14155550100", "+49301234567"]
+    bridge.sim.clear_calls()
+    assert bridge.scim.patch(f"/Users/{tom}", replace_op("displayName", "Tom B.")).status_code == 200
+    assert len(calls(bridge)) == 1  # contacts known now: the update alone
