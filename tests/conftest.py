@@ -183,10 +183,20 @@ def _serve(app: Any) -> tuple[str, Any]:
     return f"http://127.0.0.1:{server.server_port}", server
 
 
-# Most of the suite was written when read-through was the default: the bridges started here read through
-# unless a test passes read_through=False, the default configuration (tests/api/test_freshness.py,
-# test_mirror_reads.py and the tests parametrized over both modes).
+# The suite was written when read-through was the default. Bridges of the tests under DEFAULT_MODE_DIRS run
+# the default configuration (reads from the mirror) unless the test is marked ``read_through`` (it checks that
+# mode's reads or call counts); bridges of the other directories still read through unless a test passes
+# read_through=False.
 READ_THROUGH_UNLESS_ASKED = True
+DEFAULT_MODE_DIRS = ("tests/api/", "tests/idp/", "tests/mirror/")
+
+
+def read_through_for(request: pytest.FixtureRequest) -> bool:
+    """Whether the bridges of the requesting test read through when it does not say (see above)."""
+    if request.node.get_closest_marker("read_through") is not None:
+        return True
+    path = Path(str(request.node.path)).as_posix()
+    return not any(f"/{folder}" in path for folder in DEFAULT_MODE_DIRS)
 
 
 def start_bridge(
@@ -235,6 +245,7 @@ def bridge_factory(
     simulator.state.reset(seed="demo")
 
     def factory(seed: str | None = "demo", **overrides: Any) -> Running:
+        overrides.setdefault("read_through", read_through_for(request))
         if not started:
             simulator.state.reset(seed=seed)
         if pg_url:

@@ -10,6 +10,7 @@ OpsGenie: the copy is forgotten and the client gets 404 (README "Freshness").
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable
 from collections.abc import Sequence
@@ -199,6 +200,14 @@ class MirrorGateway:
             return self.refresh_user(user_id)
         except errors.NotFound:
             return None
+
+    def complete_contacts(self, value: str, *, by_name: bool) -> None:
+        """Before a look-up by userName or id answers from the mirror: a user whose contacts the bridge never
+        read (the sync's list carries none) is read once, so its phoneNumbers show."""
+        record = self.store.get_user_by_username(value) if by_name else self.store.get_user(value)
+        if record is not None and record.upstream.get("contacts") is None:
+            with contextlib.suppress(errors.NotFound):  # deleted in OpsGenie: forgotten, the look-up finds nothing
+                self.refresh_user(record.id)
 
     def remember(self, upstream: DirectoryUser) -> UserRecord:
         """Store a user just read upstream as confirmed now."""

@@ -103,6 +103,8 @@ class UserService:
             page, total = paginate(found, start_index, count)
             return total, page
         self.sync.ensure_initial()
+        if lookup is not None and lookup[0].dotted().lower() in ("username", "id"):
+            self.mirror.complete_contacts(lookup[1], by_name=lookup[0].dotted().lower() == "username")
         indexed = self.store.search_index(USER, node, sort_by=sort_by, descending=descending,
                                           start_index=start_index, count=count)
         return indexed.total, [ctx.absolute(doc) for doc in indexed.resources]
