@@ -256,7 +256,6 @@ class UserService:
         self, ctx: RequestContext, user_id: str, resource: dict[str, Any], if_match: str | None = None
     ) -> dict[str, Any]:
         with self.locks.hold(user_key(user_id)):
-            # A PUT replaces the phones too: the user's contacts must be known (read once when never seen).
             record, upstream, current = self._load_for_write(ctx, user_id, if_match, contacts=True)
             new = copy.deepcopy(resource)
             new["id"] = user_id
@@ -272,13 +271,8 @@ class UserService:
     ) -> dict[str, Any]:
         """``new_resource_of(current)`` applies the PATCH operations to the current resource."""
         with self.locks.hold(user_key(user_id)):
-            record, upstream, current = self._load_for_write(ctx, user_id, if_match)
+            record, upstream, current = self._load_for_write(ctx, user_id, if_match, contacts=True)
             new = new_resource_of(current)
-            if upstream.contacts is None and new.get("phoneNumbers") != current.get("phoneNumbers"):
-                # The copy came from a list without contacts: apply the operations to the user with its
-                # phones (read once), so that adding or removing one keeps the others.
-                record, upstream, current = self._load_for_write(ctx, user_id, None, contacts=True)
-                new = new_resource_of(current)
             return self._write(ctx, record, upstream, current, new)
 
     def delete(self, ctx: RequestContext, user_id: str, if_match: str | None = None) -> None:
@@ -321,7 +315,8 @@ class UserService:
     ) -> tuple[UserRecord, DirectoryUser, dict[str, Any]]:
         """The user as the write starts from, its version checked against ``if_match``: called under the
         user's write lock, so no other write can slip in between the check and the write. ``contacts``: read
-        the user first when the mirror never saw its contacts."""
+        the user first when the mirror never saw its contacts (a copy from the sync's list), once: a PUT
+        replaces the phones, a PATCH may change one, and the answer shows them as a GET then does."""
         self.sync.ensure_initial()
         stored = None if self.settings.read_through else self.store.get_user(user_id)
         if stored is not None and contacts and stored.upstream.get("contacts") is None:

@@ -159,6 +159,7 @@ def test_every_write_forgets_what_opsgenie_no_longer_has(fresh_bridge: Running) 
 def test_the_owner_rule_needs_no_read_while_the_copy_is_fresh(fresh_bridge: Running) -> None:
     bridge = fresh_bridge
     owner = next(u for u in bridge.sim.state()["users"] if u["role"]["name"] == "Owner")
+    assert bridge.scim.get(f"/Users/{owner['id']}").status_code == 200  # reads the contacts, once
     bridge.sim.clear_calls()
     for refused in (bridge.scim.delete(f"/Users/{owner['id']}"),
                     bridge.scim.patch(f"/Users/{owner['id']}", replace_op("active", False)),
@@ -186,27 +187,35 @@ def test_an_owner_promoted_in_opsgenie_is_found_once_the_copy_is_old(fresh_bridg
 
 
 @pytest.mark.parametrize("status", [403, 422])
-def test_within_the_window_opsgenie_refusing_an_owner_is_the_same_403(fresh_bridge: Running, status: int) -> None:
+@pytest.mark.parametrize("attempt", ["join role:Admin", "delete", "change roles", "deactivate"])
+def test_within_the_window_opsgenie_refusing_an_owner_is_the_same_403(fresh_bridge: Running, status: int,
+                                                                      attempt: str) -> None:
     bridge = fresh_bridge
     bridge.sim.configure(protected_owners="all", owner_protection_status=status)
-    jordan = sim_id(bridge, "jordan.lee@example.com")
+    tom = sim_id(bridge, "tom.becker@example.com")
+    assert bridge.scim.get(f"/Users/{tom}").status_code == 200  # a fresh, complete copy: not an Owner
     teams_before = sorted(t["name"] for t in bridge.sim.state()["teams"]
-                          if jordan in [m["user"]["id"] for m in t.get("members", [])])
+                          if tom in [m["user"]["id"] for m in t.get("members", [])])
     admins = bridge.scim.get("/Groups", params={"filter": 'displayName eq "role:Admin"'}).json()["Resources"][0]
-    in_opsgenie(bridge, "PATCH", f"/users/{jordan}", {"role": {"name": "Owner"}})
-    join_admins = {"schemas": [PATCH_OP],
-                   "Operations": [{"op": "add", "path": "members", "value": [{"value": jordan}]}]}
-    for attempt in (lambda: bridge.scim.patch(f"/Groups/{admins['id']}", join_admins),
-                    lambda: bridge.scim.delete(f"/Users/{jordan}"),
-                    lambda: bridge.scim.patch(f"/Users/{jordan}", replace_op("roles", [{"value": "Admin"}])),
-                    lambda: bridge.scim.patch(f"/Users/{jordan}", replace_op("active", False))):
-        refused = attempt()
-        assert refused.status_code == 403, refused.text
-        assert OWNER_RULE in refused.json()["detail"]
-    seen = bridge.sim.user("jordan.lee@example.com")
+    in_opsgenie(bridge, "PATCH", f"/users/{tom}", {"role": {"name": "Owner"}})
+    bridge.sim.clear_calls()
+    join = {"schemas": [PATCH_OP], "Operations": [{"op": "add", "path": "members", "value": [{"value": tom}]}]}
+    refused = {
+        "join role:Admin": lambda: bridge.scim.patch(f"/Groups/{admins['id']}", join),
+        "delete": lambda: bridge.scim.delete(f"/Users/{tom}"),
+        "change roles": lambda: bridge.scim.patch(f"/Users/{tom}", replace_op("roles", [{"value": "Admin"}])),
+        "deactivate": lambda: bridge.scim.patch(f"/Users/{tom}", replace_op("active", False)),
+    }[attempt]()
+    assert refused.status_code == 403, refused.text
+    assert OWNER_RULE in refused.json()["detail"]
+    assert f"GET /v2/users/{tom}" in calls(bridge)  # the refusal made the bridge look: an Owner now
+    seen = bridge.sim.user("tom.becker@example.com")
     assert seen is not None and seen["role"]["name"] == "Owner"
     assert sorted(t["name"] for t in bridge.sim.state()["teams"]
-                  if jordan in [m["user"]["id"] for m in t.get("members", [])]) == teams_before
+                  if tom in [m["user"]["id"] for m in t.get("members", [])]) == teams_before
+    bridge.sim.clear_calls()
+    assert bridge.scim.delete(f"/Users/{tom}").status_code == 403
+    assert calls(bridge) == []  # the mirror learnt the role
 
 
 def test_each_operation_costs_only_the_calls_that_change_something(fresh_bridge: Running) -> None:

@@ -115,6 +115,7 @@ def test_phones_the_mirror_never_saw_are_read_before_they_change(mirror_bridge: 
 def test_deactivation_takes_the_teams_from_the_mirror(mirror_bridge: Running) -> None:
     bridge = mirror_bridge
     sara = sim_user(bridge, "sara.nilsson@example.com")["id"]
+    assert bridge.scim.get(f"/Users/{sara}").status_code == 200  # her contacts read once
     bridge.sim.clear_calls()
     off = bridge.scim.patch(f"/Users/{sara}", replace_op("active", False))
     assert off.status_code == 200, off.text
