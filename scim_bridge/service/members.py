@@ -18,7 +18,8 @@ from scim_bridge.service.naming import ROLE_ID_PREFIX
 from scim_bridge.service.roles import RoleCatalogue
 from scim_bridge.service.suspensions import SuspensionLedger
 from scim_bridge.service.sync import SyncService
-from scim_bridge.service.users import remember_user
+from scim_bridge.service.mirror import MirrorGateway
+from scim_bridge.service.mirror import remember_user
 from scim_bridge.service.writes import WriteLocks
 from scim_bridge.store.store import Store
 
@@ -130,3 +131,4 @@ class GroupParts:
         self.locks = locks
         self.ledger = ledger
         self.members = MemberLookup(directory, store)
+        self.mirror = MirrorGateway(directory, store, settings)

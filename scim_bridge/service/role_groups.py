@@ -112,7 +112,13 @@ class RoleGroupService(GroupParts):
             for uid in to_add:
                 if uid in records and is_owner(str(records[uid].upstream.get("role", ""))):
                     raise owner_refused(f"User {uid} is an Owner")
-            self._set_roles(changes, records, self.store.suspensions_for([uid for uid, _ in changes]))
+            try:
+                self._set_roles(changes, records, self.store.suspensions_for([uid for uid, _ in changes]))
+            except (errors.Forbidden, errors.InvalidValue) as refused:  # an Owner promoted in OpsGenie?
+                owner = None if self.settings.read_through else self.mirror.owner_among([u for u, _ in changes])
+                if owner is not None:
+                    raise owner_refused(f"User {owner} is an Owner") from refused
+                raise
         return self.render(ctx, self.catalogue.group(group.id) or group, want_members=True)
 
     def _set_roles(self, changes: list[tuple[str, str]], records: dict[str, UserRecord],

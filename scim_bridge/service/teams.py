@@ -68,15 +68,13 @@ class TeamService(GroupParts):
     # --- reading ---------------------------------------------------------------------------------
     def get(self, ctx: RequestContext, group_id: str, want_members: bool) -> dict[str, Any]:
         self.sync.ensure_initial()
-        if not self.settings.read_through:
+        if not self.mirror.team_stale(group_id):
             found = self._mirrored_document(ctx, group_id, want_members)
             if found is None:
                 raise errors.NotFound(f"Group {group_id} not found")
             return found
-        team = self._read(group_id)
-        known = self.members.known([m.user_id for m in team.members or ()])
-        record = self._remember(team, known)
-        return self.render(ctx, record, self._upstream_members(team, known), want_members)
+        team, record = self.mirror.refresh_team(group_id, self._remember)
+        return self.render(ctx, record, self._upstream_members(team), want_members)
 
     def by_name(self, ctx: RequestContext, name: str, want_members: bool) -> list[dict[str, Any]]:
         """The team named ``name`` (case-insensitively), or nothing."""
@@ -113,13 +111,7 @@ class TeamService(GroupParts):
             with upstream_errors():
                 return self.directory.get_team(group_id)
         except errors.NotFound:
-            self._forget(group_id)
-            raise errors.NotFound(f"Group {group_id} not found") from None
-
-    def _forget(self, group_id: str) -> None:
-        record = self.store.get_group(group_id)
-        if record is not None and record.kind == GroupKind.TEAM:
-            self.store.delete_group(group_id)
+            raise self.mirror.team_gone(group_id) from None
 
     def _remember(self, team: DirectoryTeam, known: Known | None = None) -> GroupRecord:
         """Write an upstream snapshot of a team (with its roster, when it has one) into the mirror."""
@@ -133,6 +125,7 @@ class TeamService(GroupParts):
             record = GroupRecord(
                 id=team.id, kind=GroupKind.TEAM, display_name=team.name, external_id=None, upstream=upstream,
                 scim={}, members_known=team.members is not None, created=stamp, last_modified=stamp, version=1,
+                synced_at=self.mirror.now(),
             )
             record = self.store.upsert_group(record)
         elif record.display_name != team.name or record.upstream != normalize_json(upstream):
@@ -209,7 +202,7 @@ class TeamService(GroupParts):
                     id=team_id, kind=GroupKind.TEAM, display_name=name, external_id=resource.get("externalId"),
                     upstream={"id": team_id, "name": name, "description": description},
                     scim={PUSHED_MEMBERS: [m.user_id for m in members]}, members_known=True, created=stamp,
-                    last_modified=stamp, version=1,
+                    last_modified=stamp, version=1, synced_at=self.mirror.now(),
                 )
             )
             record = self._mirror_roster(team_id, members, known)
@@ -317,7 +310,8 @@ class TeamService(GroupParts):
                 record = self.store.upsert_group(
                     replace(record, display_name=name, external_id=new.get("externalId"),
                             upstream={"id": group_id, "name": name, "description": description},
-                            scim={**record.scim, PUSHED_MEMBERS: [m.user_id for m in members]})
+                            scim={**record.scim, PUSHED_MEMBERS: [m.user_id for m in members]},
+                            synced_at=self.mirror.now())
                 )
                 record = self._mirror_roster(group_id, members, known)
         final = DirectoryTeam(id=group_id, name=name, description=description, members=tuple(members))
@@ -339,8 +333,7 @@ class TeamService(GroupParts):
                 # the user's look the same): then say which user is gone, and forget it.
                 gone = self.members.gone(to_add)
                 for uid in gone:
-                    if self.store.get_user(uid) is not None:
-                        self.store.delete_user(uid)
+                    self.mirror.user_gone(uid)
                 if gone:
                     raise errors.InvalidValue("No user with id " + ", ".join(sorted(gone))
                                               + ": deleted in OpsGenie, nothing was changed") from None
@@ -358,8 +351,8 @@ class TeamService(GroupParts):
                     self.directory.delete_team(group_id)
             except errors.NotFound:
                 known = self.store.get_group(group_id)
-                if known is None or known.kind != GroupKind.TEAM:
-                    raise errors.NotFound(f"Group {group_id} not found") from None
+                if known is None or known.kind != GroupKind.TEAM or not self.settings.read_through:
+                    raise self.mirror.team_gone(group_id) from None  # deleted in OpsGenie meanwhile
             self.store.delete_group(group_id)
 
 
