@@ -56,6 +56,7 @@ from scim_bridge.service.documents import member_entry
 from scim_bridge.service.documents import team_document
 from scim_bridge.service.errors import owner_refused
 from scim_bridge.service.errors import upstream_errors
+from scim_bridge.service.naming import ALIAS_ID_PREFIX
 from scim_bridge.service.naming import ROLE_ID_PREFIX
 from scim_bridge.service.naming import ROLE_PREFIX
 from scim_bridge.service.naming import alias_group_id
@@ -70,6 +71,11 @@ from scim_bridge.service.writes import WriteLocks
 from scim_bridge.service.writes import role_key
 from scim_bridge.service.writes import team_key
 from scim_bridge.service.writes import user_key
+from scim_bridge.store import index
+from scim_bridge.store import keyset
+from scim_bridge.store import order
+from scim_bridge.store.keyset import KeysetPage
+from scim_bridge.store.order import Position
 from scim_bridge.store.records import GroupRecord
 from scim_bridge.store.records import Membership
 from scim_bridge.store.records import Suspension
@@ -314,13 +320,7 @@ class GroupService:
             page, total = paginate(found, start_index, count)
             return total, page
         self.sync.ensure_initial()
-        by_members = (node is not None and mentions(node, "members")) or (
-            sort_by is not None and sort_by.attribute.name == "members")
-        users = self._role_view() if by_members else None
-        role_groups = {g.id: g for g in self._role_groups()}
-        roles = [self._role_document(g, True, users) if by_members else self._role_document_lazy(g)
-                 for g in role_groups.values()]
-        roles = sort_resources([r for r in roles if node is None or matches(node, r)], sort_by, descending)
+        roles, role_groups, users = self._matching_roles(node, sort_by, descending)
         offset = max(start_index, 1) - 1
         if sort_by is None:
             teams = self.store.search_index(GROUP, node, start_index=offset + 1, count=count)
@@ -339,7 +339,60 @@ class GroupService:
                 base, rest = first + len(before), [r for r in roles if r not in before]
             merged = _merge(teams.resources, rest, sort_by, descending)
             page = merged[offset - base: offset - base + count] if count > 0 else []
-        total = team_total + len(roles)
+        return team_total + len(roles), self._finished(ctx, page, role_groups, users, want_members)
+
+    def keyset_page(
+        self,
+        ctx: RequestContext,
+        node: FilterNode | None,
+        *,
+        want_members: bool,
+        sort_by: AttributePath | None,
+        descending: bool,
+        after: tuple[str, ...] | None,
+        backward: bool,
+        count: int,
+    ) -> KeysetPage | None:
+        """The groups following (``backward``: preceding) the position ``after`` (None: from the start), for
+        cursor paging, in the order of :meth:`search_page`; None when this query pages by offset (a look-up
+        by displayName or id, or a sortBy without keyset order). Teams are read from the index by position;
+        role groups (not indexed) get positions in the same order (see :func:`_role_position`)."""
+        lookup = simple_equality(node) if node is not None else None
+        if lookup is not None and lookup[0].dotted().lower() in ("displayname", "id"):
+            return None
+        path = keyset.order_path(GROUP, sort_by)
+        if path is None or (after is not None and len(after) != len(Position._fields)):
+            return None
+        self.sync.ensure_initial()
+        roles, role_groups, users = self._matching_roles(node, sort_by, descending)
+        position = Position(*after) if after is not None else None
+        teams = self.store.keyset_page(GROUP, node, sort_by=sort_by, descending=descending, after=position,
+                                       count=count, backward=backward)
+        if teams is None:
+            return None
+        placed = [(_role_position(role_groups[doc["id"]], doc, path), doc) for doc in roles]
+        page = keyset.merge_rows(teams, placed, after=position, descending=descending, backward=backward,
+                                 count=count)
+        return replace(page, resources=self._finished(ctx, page.resources, role_groups, users, want_members))
+
+    def _matching_roles(
+        self, node: FilterNode | None, sort_by: AttributePath | None, descending: bool
+    ) -> tuple[list[dict[str, Any]], dict[str, RoleGroup], dict[str, tuple[str, Any]] | None]:
+        """The role groups matching ``node``, sorted (rendered without members unless the filter or the sort
+        reads them), the role groups by id, and the role view when it was needed."""
+        by_members = (node is not None and mentions(node, "members")) or (
+            sort_by is not None and sort_by.attribute.name == "members")
+        users = self._role_view() if by_members else None
+        role_groups = {g.id: g for g in self._role_groups()}
+        roles = [self._role_document(g, True, users) if by_members else self._role_document_lazy(g)
+                 for g in role_groups.values()]
+        return sort_resources([r for r in roles if node is None or matches(node, r)], sort_by, descending), \
+            role_groups, users
+
+    def _finished(self, ctx: RequestContext, page: list[dict[str, Any]], role_groups: dict[str, RoleGroup],
+                  users: dict[str, tuple[str, Any]] | None, want_members: bool) -> list[dict[str, Any]]:
+        """The page's documents as served: role groups rendered with their roster, members dropped unless
+        wanted, absolute URLs."""
         out: list[dict[str, Any]] = []
         for doc in page:
             if doc["id"] in role_groups and "version" not in doc["meta"]:  # rendered without its roster
@@ -349,7 +402,7 @@ class GroupService:
             if not want_members:
                 doc.pop("members", None)
             out.append(ctx.absolute(doc))
-        return total, out
+        return out
 
     def _role_document_lazy(self, group: RoleGroup) -> dict[str, Any]:
         """A role group without its members, for filters and sorts that do not look at them."""
@@ -781,6 +834,16 @@ def _sorts_before(a: dict[str, Any], b: dict[str, Any], sort_by: AttributePath, 
         return bool(ka > kb) if descending else bool(ka < kb)
     except TypeError:  # values of different types: compare their text
         return str(ka) > str(kb) if descending else str(ka) < str(kb)
+
+
+def _role_position(group: RoleGroup, document: dict[str, Any], path: str) -> Position:
+    """Where a role group stands in the keyset order ``path`` of the teams: its sort value as the index
+    keeps it, and a tie key after every team's (``order.tie_key`` starts with "a" or "b"), role groups in
+    the order of :meth:`GroupService._role_groups` (by creation, then aliases by name)."""
+    value = "" if path == order.DEFAULT_ORDER else order.value_key(index.order_value(GROUP, document, path))
+    if group.id.startswith(ALIAS_ID_PREFIX):
+        return Position(value, f"d{group.display_name}|{group.id}")
+    return Position(value, "c" + order.tie_key(group.created, group.id))
 
 
 def _merge(teams: list[dict[str, Any]], roles: list[dict[str, Any]], sort_by: AttributePath,

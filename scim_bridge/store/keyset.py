@@ -261,3 +261,31 @@ def page_at(
     if page.positions:
         marks.remember(query, offset + len(page.positions), page.positions[-1])
     return page
+
+
+def merge_rows(
+    page: KeysetPage, extra: Sequence[tuple[Position, dict[str, Any]]], *, after: Position | None,
+    descending: bool, backward: bool, count: int,
+) -> KeysetPage:
+    """``page`` (read by :func:`page_after` from ``after``) merged with ``extra``: resources kept outside the
+    index (few), each at a position in the same order. The total counts them all; the page holds the
+    ``count`` rows that follow ``after`` among both, in the query's order."""
+    value_down, tie_down = descending != backward, backward
+
+    def beyond(position: Position) -> bool:
+        if after is None:
+            return True
+        if position.value_key != after.value_key:
+            return position.value_key < after.value_key if value_down else position.value_key > after.value_key
+        return position.tie_key < after.tie_key if tie_down else position.tie_key > after.tie_key
+
+    by_id = {str(document["id"]): document for document in page.resources}
+    rows = [(p, by_id[p.tie_key.partition("|")[2]]) for p in page.positions if p.tie_key.partition("|")[2] in by_id]
+    rows += [row for row in extra if beyond(row[0])]
+    rows.sort(key=lambda row: row[0].tie_key, reverse=tie_down)  # stable: then by value, in reading order
+    rows.sort(key=lambda row: row[0].value_key, reverse=value_down)
+    more = page.more or len(rows) > count
+    rows = rows[: max(count, 0)]
+    if backward:
+        rows.reverse()
+    return KeysetPage(page.total + len(extra), [row[1] for row in rows], [row[0] for row in rows], more)
