@@ -49,17 +49,8 @@ ArgValue = str | int | list[Any] | None
 
 _INTEGER = re.compile(r"[+-]?[0-9]+")
 
-_PARAMETERS = (
-    "attributes",
-    "excludedAttributes",
-    "filter",
-    "sortBy",
-    "sortOrder",
-    "startIndex",
-    "count",
-    "schemas",
-    "cursor",
-)
+_PARAMETERS = ("attributes", "excludedAttributes", "filter", "sortBy", "sortOrder", "startIndex", "count", "schemas",
+               "cursor")
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,10 +211,10 @@ def sort_resources(
     """
     if sort_path is None:
         return list(resources)
-    return sorted(resources, key=lambda resource: _sort_key(resource, sort_path), reverse=descending)
+    return sorted(resources, key=lambda resource: sort_key(resource, sort_path), reverse=descending)
 
 
-def _sort_key(resource: Mapping[str, Any], path: AttributePath) -> tuple[int, Any]:
+def sort_key(resource: Mapping[str, Any], path: AttributePath) -> tuple[int, Any]:
     value = _sort_value(dict(resource), path)
     key = comparable(path.target if path.sub_attribute else _value_attribute(path), value)
     if isinstance(key, datetime):

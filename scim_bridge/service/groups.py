@@ -38,8 +38,8 @@ from scim_bridge.scim.filters import FilterNode
 from scim_bridge.scim.filters import matches
 from scim_bridge.scim.filters import mentions
 from scim_bridge.scim.filters import simple_equality
-from scim_bridge.scim.listing import _sort_key as sort_key
 from scim_bridge.scim.listing import paginate
+from scim_bridge.scim.listing import sort_key
 from scim_bridge.scim.listing import sort_resources
 from scim_bridge.scim.payloads import keep_own_extension
 from scim_bridge.scim.schema import CORE_GROUP
