@@ -9,6 +9,8 @@ from typing import Any
 import pytest
 
 from tests.conftest import Running
+from tests.mirror.test_mirror_api import ids
+from tests.mirror.test_mirror_api import listed as listed_at
 
 CORE_GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
 SORTS: list[dict[str, str]] = [{}, {"sortBy": "displayName"},
@@ -17,14 +19,7 @@ SORTS: list[dict[str, str]] = [{}, {"sortBy": "displayName"},
 
 
 def listed(bridge: Running, **params: Any) -> dict[str, Any]:
-    response = bridge.scim.get("/Groups", params={"excludedAttributes": "members", **params})
-    assert response.status_code == 200, response.text
-    body: dict[str, Any] = response.json()
-    return body
-
-
-def ids(body: dict[str, Any]) -> list[str]:
-    return [r["id"] for r in body["Resources"]]
+    return listed_at(bridge, "/Groups", **{"excludedAttributes": "members", **params})
 
 
 def make_team(bridge: Running, name: str) -> str:
