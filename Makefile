@@ -88,7 +88,9 @@ pytest: $(TEST_STAMP)
 	bash scripts/ensure-browser.sh
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup
 
-## Performance scenarios against the bridge as shipped (3 to 6 minutes on 2 cores); see bench/RESULTS.md.
+## Performance scenarios against the bridge as shipped; see bench/RESULTS.md. About 45 minutes on 2 cores: 3 to 6
+## for the standard scenarios, about 40 for the large directory (100,000 users, synced and served on SQLite and
+## on PostgreSQL); `.venv/bin/python -m bench --only NAME` runs one scenario.
 bench: $(BENCH_STAMP)
 	$(BIN)/python -m bench
 

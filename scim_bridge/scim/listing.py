@@ -49,17 +49,8 @@ ArgValue = str | int | list[Any] | None
 
 _INTEGER = re.compile(r"[+-]?[0-9]+")
 
-_PARAMETERS = (
-    "attributes",
-    "excludedAttributes",
-    "filter",
-    "sortBy",
-    "sortOrder",
-    "startIndex",
-    "count",
-    "schemas",
-    "cursor",
-)
+_PARAMETERS = ("attributes", "excludedAttributes", "filter", "sortBy", "sortOrder", "startIndex", "count", "schemas",
+               "cursor")
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,6 +8,7 @@ the role catalogue of service/roles.py) — and listings merge both kinds in one
 from __future__ import annotations
 
 import copy
+from dataclasses import replace
 from typing import Any
 
 from scim_bridge.config import Settings
@@ -32,13 +33,21 @@ from scim_bridge.scim.schema import AttributePath
 from scim_bridge.service.context import RequestContext
 from scim_bridge.service.members import NewResource
 from scim_bridge.service.members import member_ids
+from scim_bridge.service.naming import ALIAS_ID_PREFIX
 from scim_bridge.service.naming import is_role_group_id
 from scim_bridge.service.role_groups import RoleGroupService
 from scim_bridge.service.roles import RoleCatalogue
+from scim_bridge.service.roles import RoleGroup
+from scim_bridge.service.roles import RoleView
 from scim_bridge.service.suspensions import SuspensionLedger
 from scim_bridge.service.sync import SyncService
 from scim_bridge.service.teams import TeamService
 from scim_bridge.service.writes import WriteLocks
+from scim_bridge.store import index
+from scim_bridge.store import keyset
+from scim_bridge.store import order
+from scim_bridge.store.keyset import KeysetPage
+from scim_bridge.store.order import Position
 from scim_bridge.store.records import GroupKind
 from scim_bridge.store.store import Store
 
@@ -133,13 +142,7 @@ class GroupService:
             page, total = paginate(found, start_index, count)
             return total, page
         self.sync.ensure_initial()
-        by_members = (node is not None and mentions(node, "members")) or (
-            sort_by is not None and sort_by.attribute.name == "members")
-        users = self.catalogue.role_view() if by_members else None
-        role_groups = {g.id: g for g in self.catalogue.groups()}
-        roles = [self.roles.document(g, True, users) if by_members else self.roles.document_lazy(g)
-                 for g in role_groups.values()]
-        roles = sort_resources([r for r in roles if node is None or matches(node, r)], sort_by, descending)
+        roles, role_groups, users = self._matching_roles(node, sort_by, descending)
         offset = max(start_index, 1) - 1
         if sort_by is None:
             teams = self.store.search_index(GROUP, node, start_index=offset + 1, count=count)
@@ -158,7 +161,60 @@ class GroupService:
                 base, rest = first + len(before), [r for r in roles if r not in before]
             merged = _merge(teams.resources, rest, sort_by, descending)
             page = merged[offset - base: offset - base + count] if count > 0 else []
-        total = team_total + len(roles)
+        return team_total + len(roles), self._finished(ctx, page, role_groups, users, want_members)
+
+    def keyset_page(
+        self,
+        ctx: RequestContext,
+        node: FilterNode | None,
+        *,
+        want_members: bool,
+        sort_by: AttributePath | None,
+        descending: bool,
+        after: tuple[str, ...] | None,
+        backward: bool,
+        count: int,
+    ) -> KeysetPage | None:
+        """The groups following (``backward``: preceding) the position ``after`` (None: from the start), for
+        cursor paging, in the order of :meth:`search_page`; None when this query pages by offset (a look-up
+        by displayName or id, or a sortBy without keyset order). Teams are read from the index by position;
+        role groups (not indexed) get positions in the same order (see :func:`_role_position`)."""
+        lookup = simple_equality(node) if node is not None else None
+        if lookup is not None and lookup[0].dotted().lower() in ("displayname", "id"):
+            return None
+        path = keyset.order_path(GROUP, sort_by)
+        if path is None or (after is not None and len(after) != len(Position._fields)):
+            return None
+        self.sync.ensure_initial()
+        roles, role_groups, users = self._matching_roles(node, sort_by, descending)
+        position = Position(*after) if after is not None else None
+        teams = self.store.keyset_page(GROUP, node, sort_by=sort_by, descending=descending, after=position,
+                                       count=count, backward=backward)
+        if teams is None:
+            return None
+        placed = [(_role_position(role_groups[doc["id"]], doc, path), doc) for doc in roles]
+        page = keyset.merge_rows(teams, placed, after=position, descending=descending, backward=backward,
+                                 count=count)
+        return replace(page, resources=self._finished(ctx, page.resources, role_groups, users, want_members))
+
+    def _matching_roles(
+        self, node: FilterNode | None, sort_by: AttributePath | None, descending: bool
+    ) -> tuple[list[dict[str, Any]], dict[str, RoleGroup], RoleView | None]:
+        """The role groups matching ``node``, sorted (rendered without members unless the filter or the sort
+        reads them), the role groups by id, and the role view when it was needed."""
+        by_members = (node is not None and mentions(node, "members")) or (
+            sort_by is not None and sort_by.attribute.name == "members")
+        users = self.catalogue.role_view() if by_members else None
+        role_groups = {g.id: g for g in self.catalogue.groups()}
+        roles = [self.roles.document(g, True, users) if by_members else self.roles.document_lazy(g)
+                 for g in role_groups.values()]
+        return sort_resources([r for r in roles if node is None or matches(node, r)], sort_by, descending), \
+            role_groups, users
+
+    def _finished(self, ctx: RequestContext, page: list[dict[str, Any]], role_groups: dict[str, RoleGroup],
+                  users: RoleView | None, want_members: bool) -> list[dict[str, Any]]:
+        """The page's documents as served: role groups rendered with their roster, members dropped unless
+        wanted, absolute URLs."""
         out: list[dict[str, Any]] = []
         for doc in page:
             if doc["id"] in role_groups and "version" not in doc["meta"]:  # rendered without its roster
@@ -168,7 +224,7 @@ class GroupService:
             if not want_members:
                 doc.pop("members", None)
             out.append(ctx.absolute(doc))
-        return total, out
+        return out
 
     def _by_name(self, ctx: RequestContext, name: str, want_members: bool) -> list[dict[str, Any]]:
         role_group = self.catalogue.group_named(name)
@@ -223,6 +279,16 @@ def _sorts_before(a: dict[str, Any], b: dict[str, Any], sort_by: AttributePath, 
         return bool(ka > kb) if descending else bool(ka < kb)
     except TypeError:  # values of different types: compare their text
         return str(ka) > str(kb) if descending else str(ka) < str(kb)
+
+
+def _role_position(group: RoleGroup, document: dict[str, Any], path: str) -> Position:
+    """Where a role group stands in the keyset order ``path`` of the teams: its sort value as the index
+    keeps it, and a tie key after every team's (``order.tie_key`` starts with "a" or "b"), role groups in
+    the order of the role catalogue (by creation, then aliases by name)."""
+    value = "" if path == order.DEFAULT_ORDER else order.value_key(index.order_value(GROUP, document, path))
+    if group.id.startswith(ALIAS_ID_PREFIX):
+        return Position(value, f"d{group.display_name}|{group.id}")
+    return Position(value, "c" + order.tie_key(group.created, group.id))
 
 
 def _merge(teams: list[dict[str, Any]], roles: list[dict[str, Any]], sort_by: AttributePath,

@@ -13,12 +13,10 @@ Two tables (migration 0002):
   ``value_lower`` (case-folded), ``value_num``, ``value_time`` (an xsd:dateTime, for dateTime attributes),
   ``value_bool``. ``present`` is the ``pr`` test of the value, ``sort_key`` marks the one value sortBy uses.
 
-Which column a comparison reads is decided at query time from the attribute definition (type and
-``caseExact``), so the semantics are those of :func:`scim_bridge.scim.filters.matches`: any-match over
-multi-valued attributes, ``ne`` true on a missing attribute or a value of the wrong type, chronological
-dateTimes, and sorting as :func:`scim_bridge.scim.listing.sort_resources` (primary element first, missing values
-last when ascending and first when descending, ties in the default order). The default order is
-``(created, id)``, resources without ``meta.created`` last.
+Filters become SQL conditions in ``filtersql.py`` (which column a comparison reads is decided at query time
+from the attribute definition); sorting follows :func:`scim_bridge.scim.listing.sort_resources` (primary
+element first, missing values last when ascending and first when descending, ties in the default order).
+The default order is ``(created, id)``, resources without ``meta.created`` last.
 
 Use the module functions inside a transaction you own (``conn``); :func:`search_on` reads from an engine.
 
@@ -39,47 +37,32 @@ from typing import NamedTuple
 from sqlalchemy import ColumnElement
 from sqlalchemy import and_
 from sqlalchemy import delete
-from sqlalchemy import exists
-from sqlalchemy import false
 from sqlalchemy import func
 from sqlalchemy import insert
-from sqlalchemy import literal
-from sqlalchemy import not_
-from sqlalchemy import or_
 from sqlalchemy import select
 from sqlalchemy import true
 from sqlalchemy.engine import Connection
 from sqlalchemy.engine import Engine
 from sqlalchemy.sql.expression import FromClause
 
-from scim_bridge.scim.filters import And
-from scim_bridge.scim.filters import Compare
 from scim_bridge.scim.filters import FilterNode
-from scim_bridge.scim.filters import Not
-from scim_bridge.scim.filters import Or
-from scim_bridge.scim.filters import Present
-from scim_bridge.scim.filters import ValuePath
 from scim_bridge.scim.filters import attribute_values
-from scim_bridge.scim.filters import comparable
 from scim_bridge.scim.filters import element_values
 from scim_bridge.scim.filters import is_present
 from scim_bridge.scim.filters import parse_datetime
-from scim_bridge.scim.schema import BOOLEAN
 from scim_bridge.scim.schema import COMPLEX
 from scim_bridge.scim.schema import DATETIME
-from scim_bridge.scim.schema import DECIMAL
-from scim_bridge.scim.schema import INTEGER
 from scim_bridge.scim.schema import Attribute
 from scim_bridge.scim.schema import AttributePath
 from scim_bridge.scim.schema import ResourceType
 from scim_bridge.store import order
+from scim_bridge.store.filtersql import filter_condition
+from scim_bridge.store.filtersql import sort_target
+from scim_bridge.store.filtersql import typed_column
 from scim_bridge.store.sqlutil import chunks
 from scim_bridge.store.sqlutil import normalize_json
 from scim_bridge.store.tables import scim_resources
 from scim_bridge.store.tables import scim_values
-
-_SUBSTRING = ("co", "sw", "ew")
-_ORDERING = ("gt", "ge", "lt", "le")
 
 
 class SearchPage(NamedTuple):
@@ -143,6 +126,19 @@ def index_resources(conn: Connection, resource_type: ResourceType, resources: Se
     for resource_chunk in chunks(resource_rows):
         conn.execute(insert(scim_resources), list(resource_chunk))
     _insert_values(conn, [row for rows in wanted.values() for row in rows])
+
+
+def order_value(resource_type: ResourceType, document: dict[str, Any], path: str) -> str | datetime | None:
+    """The value ``document`` has in the keyset order of ``path`` (a sortable dotted path), as its order row
+    would hold it; None without one."""
+    for searchable in searchable_paths(resource_type):
+        if searchable.dotted() != path:
+            continue
+        top = AttributePath(searchable.schema, searchable.attribute, None, searchable.extension)
+        for row in value_rows(resource_type.id, "", document, [top]):
+            if row["sort_key"] and row["path"] == path:
+                return _order_value(row, searchable.target)
+    return None
 
 
 def _order_value(row: dict[str, Any], attribute: Attribute) -> str | datetime | None:
@@ -333,7 +329,7 @@ def search(
     r = scim_resources
     condition = r.c.kind == kind
     if node is not None:
-        condition = and_(condition, _Translator(conn.dialect.name, kind).top(node))
+        condition = and_(condition, filter_condition(conn, kind, node))
     total = int(conn.execute(select(func.count()).select_from(r).where(condition)).scalar_one())
     if count <= 0 or total == 0:
         return SearchPage(total, [])
@@ -351,7 +347,7 @@ def search(
                 s.c.sort_key == true(),
             ),
         )
-        column = _typed_column(s, attribute)
+        column = typed_column(s, attribute)
         missing = column.is_(None)
         order = [missing.desc(), column.desc()] if descending else [missing.asc(), column.asc()]
     order += [r.c.created.is_(None).asc(), r.c.created.asc(), r.c.id.asc()]
@@ -364,138 +360,6 @@ def search(
         .limit(count)
     )
     return SearchPage(total, [dict(row.document) for row in conn.execute(query)])
-
-
-def sort_target(path: AttributePath) -> tuple[str, Attribute]:
-    """The indexed path and attribute sortBy reads: a complex attribute sorts by its ``value``."""
-    if path.sub_attribute is None and path.attribute.type == COMPLEX:
-        value = path.attribute.sub("value")
-        if value is not None:
-            return AttributePath(path.schema, path.attribute, value, path.extension).dotted(), value
-    return path.dotted(), path.target
-
-
-def _typed_column(table: FromClause, attribute: Attribute) -> ColumnElement[Any]:
-    """The column holding ``comparable(attribute, value)``."""
-    if attribute.type == BOOLEAN:
-        return table.c.value_bool
-    if attribute.type in (INTEGER, DECIMAL):
-        return table.c.value_num
-    if attribute.type == DATETIME:
-        return table.c.value_time
-    return table.c.value_text if attribute.case_exact else table.c.value_lower
-
-
-def filter_condition(conn: Connection, kind: str, node: FilterNode) -> ColumnElement[bool]:
-    """The SQL condition on ``scim_resources`` (of ``kind``) that ``node`` stands for."""
-    return _Translator(conn.dialect.name, kind).top(node)
-
-
-class _Translator:
-    """Filter IR -> SQL conditions on ``scim_resources`` (top level) or on one element row (in ``[...]``)."""
-
-    def __init__(self, dialect: str, kind: str) -> None:
-        self._dialect = dialect
-        self._kind = kind
-        self._aliases = 0
-
-    def top(self, node: FilterNode) -> ColumnElement[bool]:
-        return self._node(node, None)
-
-    def _alias(self) -> FromClause:
-        self._aliases += 1
-        return scim_values.alias(f"v{self._aliases}")
-
-    def _node(self, node: FilterNode, scope: FromClause | None) -> ColumnElement[bool]:
-        if isinstance(node, And):
-            return and_(self._node(node.left, scope), self._node(node.right, scope))
-        if isinstance(node, Or):
-            return or_(self._node(node.left, scope), self._node(node.right, scope))
-        if isinstance(node, Not):
-            return not_(self._node(node.node, scope))
-        if isinstance(node, Present):
-            return self._any(node.path, scope, lambda v: v.c.present == true())
-        if isinstance(node, Compare):
-            return self._compare(node, scope)
-        return self._value_path(node, scope)
-
-    def _any(self, path: AttributePath, scope: FromClause | None, predicate: Any) -> ColumnElement[bool]:
-        """Some value at ``path`` (within the scope's element) satisfies ``predicate(values_alias)``."""
-        v = self._alias()
-        where: list[ColumnElement[bool]] = [v.c.path == path.dotted()]
-        if predicate is not None:
-            where.append(predicate(v))
-        if scope is None:
-            sub = select(v.c.resource_id).where(v.c.kind == self._kind, *where)
-            return scim_resources.c.id.in_(sub)
-        return exists(
-            select(literal(1)).where(
-                v.c.kind == scope.c.kind,
-                v.c.resource_id == scope.c.resource_id,
-                v.c.element == scope.c.element,
-                *where,
-            )
-        )
-
-    def _compare(self, node: Compare, scope: FromClause | None) -> ColumnElement[bool]:
-        target = node.path.target
-        expected = comparable(target, node.value)
-        if expected is None:  # nothing compares with it: only ``ne`` holds, for any value or none
-            return true() if node.op == "ne" else false()
-        if node.op == "ne":
-            missing = not_(self._any(node.path, scope, None))
-            differs = self._any(node.path, scope, lambda v: _differs(_typed_column(v, target), expected))
-            return or_(missing, differs)
-        if node.op in _SUBSTRING:
-            if not isinstance(expected, str) or target.type in (BOOLEAN, INTEGER, DECIMAL, DATETIME):
-                return false()
-            return self._any(node.path, scope, lambda v: self._substring(node.op, _typed_column(v, target), expected))
-        return self._any(node.path, scope, lambda v: _binary(node.op, _typed_column(v, target), expected))
-
-    def _substring(self, op: str, column: ColumnElement[Any], text: str) -> ColumnElement[bool]:
-        if self._dialect == "sqlite":
-            # SQLite's LIKE ignores ASCII case; GLOB is case-sensitive, with [x] quoting its wildcards.
-            quoted = "".join(f"[{c}]" if c in "*?[" else c for c in text)
-            pattern = {"co": f"*{quoted}*", "sw": f"{quoted}*", "ew": f"*{quoted}"}[op]
-            return column.op("GLOB")(pattern)
-        escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        pattern = {"co": f"%{escaped}%", "sw": f"{escaped}%", "ew": f"%{escaped}"}[op]
-        return column.like(pattern, escape="\\")
-
-    def _value_path(self, node: ValuePath, scope: FromClause | None) -> ColumnElement[bool]:
-        if scope is not None:
-            raise ValueError("value filters cannot be nested")
-        e = self._alias()
-        inner = self._node(node.filter, e)
-        sub = select(e.c.resource_id).where(
-            e.c.kind == self._kind,
-            e.c.path == node.path.dotted(),
-            e.c.value_type == "object",
-            inner,
-        )
-        return scim_resources.c.id.in_(sub)
-
-
-def _differs(column: ColumnElement[Any], expected: Any) -> ColumnElement[bool]:
-    """The value does not compare with ``expected`` (null: wrong type) or is not equal to it."""
-    return or_(column.is_(None), column != expected)
-
-
-def _binary(op: str, column: ColumnElement[Any], expected: Any) -> ColumnElement[bool]:
-    result: ColumnElement[bool]
-    if op == "eq":
-        result = column == expected
-    elif op == "gt":
-        result = column > expected
-    elif op == "ge":
-        result = column >= expected
-    elif op == "lt":
-        result = column < expected
-    elif op == "le":
-        result = column <= expected
-    else:
-        raise ValueError(f"unsupported operator {op!r}")
-    return result
 
 
 def search_on(

@@ -7,6 +7,8 @@ deleted elsewhere never make a walk skip or repeat a row that existed throughout
 ``startIndex`` pages reach their first row from a remembered boundary (:class:`PageMarks`: where the
 previous page of the same query ended, valid for one generation of the index); without one, the
 boundary is found by skipping rows of the order index alone (no document is read), and remembered.
+The exact ``totalResults`` of a filter is counted once per generation of the index and remembered with the
+boundaries, so a walk of many pages counts once.
 
 Descending order reads value keys downwards but ties (equal values) still upwards, so a page is read in two
 index ranges: the rest of the rows sharing the boundary's value, then the rows beyond that value.
@@ -32,6 +34,7 @@ from scim_bridge.scim.filters import FilterNode
 from scim_bridge.scim.filters import render
 from scim_bridge.scim.schema import AttributePath
 from scim_bridge.scim.schema import ResourceType
+from scim_bridge.store import filtersql
 from scim_bridge.store import index
 from scim_bridge.store import order
 from scim_bridge.store.order import Position
@@ -59,15 +62,16 @@ def order_path(resource_type: ResourceType, sort_by: AttributePath | None) -> st
     """The order rows serving ``sort_by`` (``""``: the default order), or None when it has none."""
     if sort_by is None:
         return order.DEFAULT_ORDER
-    path = index.sort_target(sort_by)[0]
+    path = filtersql.sort_target(sort_by)[0]
     return path if path in order.ORDERED_PATHS.get(resource_type.id, ()) else None
 
 
 def count_matches(conn: Connection, resource_type: ResourceType, node: FilterNode | None) -> int:
+    """The number of indexed resources of ``resource_type`` matching ``node`` (all when None)."""
     r = scim_resources
     condition = r.c.kind == resource_type.id
     if node is not None:
-        condition = and_(condition, index.filter_condition(conn, resource_type.id, node))
+        condition = and_(condition, filtersql.filter_condition(conn, resource_type.id, node))
     return int(conn.execute(select(func.count()).select_from(r).where(condition)).scalar_one())
 
 
@@ -86,7 +90,7 @@ class _Walk:
         self.tie_column: ColumnElement[str] = o.c.tie_key
         if node is None:
             return
-        condition = index.filter_condition(conn, resource_type.id, node)
+        condition = filtersql.filter_condition(conn, resource_type.id, node)
         if matches <= SORT_MATCHES_BELOW:
             # Few matches: read them through the filter's indexes and sort them, rather than walk the whole
             # order index testing each row. Sorting on an expression keeps the planner off that walk.
@@ -135,19 +139,35 @@ def _documents(conn: Connection, resource_type: ResourceType, positions: Sequenc
 
 def page_after(
     conn: Connection, resource_type: ResourceType, node: FilterNode | None, path: str, *, descending: bool,
-    after: Position | None, count: int, backward: bool = False,
+    after: Position | None, count: int, backward: bool = False, marks: PageMarks | None = None,
 ) -> KeysetPage:
-    """The ``count`` resources following ``after`` (or, ``backward``, preceding it), in the query's order."""
+    """The ``count`` resources following ``after`` (or, ``backward``, preceding it), in the query's order.
+
+    With ``marks`` the total is counted once per index generation (see :meth:`PageMarks.total`)."""
+    total = _total(conn, resource_type, node, marks)
     return _page(conn, resource_type, node, path, descending=descending, after=after, count=count,
-                 backward=backward)[0]
+                 backward=backward, total=total)[0]
+
+
+def _total(conn: Connection, resource_type: ResourceType, node: FilterNode | None, marks: PageMarks | None,
+           generation: int | None = None) -> int:
+    if marks is None:
+        return count_matches(conn, resource_type, node)
+    if generation is None:
+        generation = order.generation(conn, resource_type.id)
+    key = (resource_type.id, render(node) if node is not None else "", generation)
+    found = marks.total(key)
+    if found is None:
+        found = count_matches(conn, resource_type, node)
+        marks.remember_total(key, found)
+    return found
 
 
 def _page(
     conn: Connection, resource_type: ResourceType, node: FilterNode | None, path: str, *, descending: bool,
-    after: Position | None, count: int, backward: bool = False, skip: int = 0,
+    after: Position | None, count: int, total: int, backward: bool = False, skip: int = 0,
 ) -> tuple[KeysetPage, Position | None]:
     """The page ``skip`` rows after ``after``, and (when ``skip``) the position of the row just before it."""
-    total = count_matches(conn, resource_type, node)
     if count <= 0 or total == 0:
         return KeysetPage(total, [], [], False), None
     walk = _Walk(conn, resource_type, node, path, descending=descending, backward=backward, matches=total)
@@ -161,10 +181,12 @@ def _page(
 
 
 class PageMarks:
-    """Remembered page boundaries, per query and index generation: where the row at a 0-based offset stands.
+    """Remembered page boundaries, per query and index generation: where the row at a 0-based offset stands;
+    and the totals of filters, per index generation.
 
-    Process-local and bounded (least recently used queries are forgotten); a boundary is only ever used
-    under the generation it was seen in, so it is exact, not a guess.
+    Process-local and bounded (least recently used queries are forgotten); a boundary or a total is only
+    ever used under the generation it was seen in (every write to the index moves it, in the writing
+    transaction), so it is exact, not a guess.
     """
 
     def __init__(self, max_queries: int = 256, max_marks: int = 2048) -> None:
@@ -172,6 +194,22 @@ class PageMarks:
         self._max_marks = max_marks
         self._lock = threading.Lock()
         self._queries: OrderedDict[tuple[Any, ...], dict[int, Position]] = OrderedDict()
+        self._totals: OrderedDict[tuple[Any, ...], int] = OrderedDict()
+
+    def total(self, key: tuple[Any, ...]) -> int | None:
+        """The remembered total of ``key`` (resource type, rendered filter, generation), if any."""
+        with self._lock:
+            found = self._totals.get(key)
+            if found is not None:
+                self._totals.move_to_end(key)
+            return found
+
+    def remember_total(self, key: tuple[Any, ...], total: int) -> None:
+        with self._lock:
+            self._totals[key] = total
+            self._totals.move_to_end(key)
+            while len(self._totals) > self._max_queries:
+                self._totals.popitem(last=False)
 
     def nearest(self, query: tuple[Any, ...], offset: int) -> tuple[int, Position] | None:
         """The remembered boundary at ``offset`` or the closest one before it (within MARK_REACH rows)."""
@@ -207,18 +245,47 @@ def page_at(
     order rows. The boundary after the page is remembered for the next one.
     """
     offset = max(start_index, 1) - 1
-    query = (resource_type.id, path, descending, render(node) if node is not None else "",
-             order.generation(conn, resource_type.id))
+    generation = order.generation(conn, resource_type.id)
+    query = (resource_type.id, path, descending, render(node) if node is not None else "", generation)
     after: Position | None = None
     skip = offset
     if offset > 0:
         mark = marks.nearest(query, offset)
         if mark is not None:
             after, skip = mark[1], offset - mark[0]
+    total = _total(conn, resource_type, node, marks, generation)
     page, before = _page(conn, resource_type, node, path, descending=descending, after=after, count=count,
-                         skip=skip)
+                         total=total, skip=skip)
     if before is not None:
         marks.remember(query, offset, before)
     if page.positions:
         marks.remember(query, offset + len(page.positions), page.positions[-1])
     return page
+
+
+def merge_rows(
+    page: KeysetPage, extra: Sequence[tuple[Position, dict[str, Any]]], *, after: Position | None,
+    descending: bool, backward: bool, count: int,
+) -> KeysetPage:
+    """``page`` (read by :func:`page_after` from ``after``) merged with ``extra``: resources kept outside the
+    index (few), each at a position in the same order. The total counts them all; the page holds the
+    ``count`` rows that follow ``after`` among both, in the query's order."""
+    value_down, tie_down = descending != backward, backward
+
+    def beyond(position: Position) -> bool:
+        if after is None:
+            return True
+        if position.value_key != after.value_key:
+            return position.value_key < after.value_key if value_down else position.value_key > after.value_key
+        return position.tie_key < after.tie_key if tie_down else position.tie_key > after.tie_key
+
+    by_id = {str(document["id"]): document for document in page.resources}
+    rows = [(p, by_id[p.tie_key.partition("|")[2]]) for p in page.positions if p.tie_key.partition("|")[2] in by_id]
+    rows += [row for row in extra if beyond(row[0])]
+    rows.sort(key=lambda row: row[0].tie_key, reverse=tie_down)  # stable: then by value, in reading order
+    rows.sort(key=lambda row: row[0].value_key, reverse=value_down)
+    more = page.more or len(rows) > count
+    rows = rows[: max(count, 0)]
+    if backward:
+        rows.reverse()
+    return KeysetPage(page.total + len(extra), [row[1] for row in rows], [row[0] for row in rows], more)

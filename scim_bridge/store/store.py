@@ -87,7 +87,7 @@ class Store(Bookkeeping):
             return None
         with self._snapshot() as conn:
             return keyset.page_after(conn, resource_type, node, path, descending=descending, after=after,
-                                     count=count, backward=backward)
+                                     count=count, backward=backward, marks=self._marks)
 
     @contextmanager
     def _snapshot(self) -> Iterator[Connection]:

@@ -17,6 +17,7 @@ from sqlalchemy import String
 from sqlalchemy import Table
 from sqlalchemy import Text
 from sqlalchemy import UniqueConstraint
+from sqlalchemy import text
 
 from scim_bridge.store.sqltypes import UTCDateTime
 
@@ -160,8 +161,11 @@ scim_values = Table(
     PrimaryKeyConstraint("kind", "resource_id", "path", "element", "seq", name="pk_scim_values"),
     Index("ix_scim_values_lower", "kind", "path", "value_lower"),
     Index("ix_scim_values_text", "kind", "path", "value_text"),
-    Index("ix_scim_values_num", "kind", "path", "value_num"),
-    Index("ix_scim_values_time", "kind", "path", "value_time"),
+    # Partial (migration 0009): only the rows holding a number or a dateTime.
+    Index("ix_scim_values_num", "kind", "path", "value_num", sqlite_where=text("value_num IS NOT NULL"),
+          postgresql_where=text("value_num IS NOT NULL")),
+    Index("ix_scim_values_time", "kind", "path", "value_time", sqlite_where=text("value_time IS NOT NULL"),
+          postgresql_where=text("value_time IS NOT NULL")),
 )
 
 rate_domains = Table(

@@ -261,15 +261,23 @@ def _group_page(ctx: RequestContext, params: ListParams, start: int) -> tuple[in
                                        descending=params.descending, start_index=start, count=params.count)
 
 
+def _group_keyset(ctx: RequestContext, params: ListParams, after: tuple[str, ...] | None, backward: bool
+                  ) -> KeysetPage | None:
+    want_members = _wants_members((params.attributes, params.excluded_attributes))
+    return bridge().groups.keyset_page(ctx, params.filter, want_members=want_members, sort_by=params.sort_by,
+                                       descending=params.descending, after=after, backward=backward,
+                                       count=params.count)
+
+
 @bp.get("/Groups")
 def list_groups() -> Response:
-    return _list(GROUP, _list_params(query_args(), GROUP), _group_page)
+    return _list(GROUP, _list_params(query_args(), GROUP), _group_page, _group_keyset)
 
 
 @bp.post("/Groups/.search")
 def search_groups() -> Response:
     body = _search_body()
-    return _list(GROUP, _list_params(body, GROUP, search=True), _group_page)
+    return _list(GROUP, _list_params(body, GROUP, search=True), _group_page, _group_keyset)
 
 
 @bp.get("/Groups/<group_id>")

@@ -155,3 +155,39 @@ def test_previous_cursor_positions_read_the_page_before(index: ScimIndex, engine
     assert back.more  # page 1 is still before it
     first = walk_after(engine, pages[1].positions[0], 8, sort="displayName", backward=True)
     assert [r["id"] for r in first.resources] == [r["id"] for r in pages[0].resources] and not first.more
+
+
+def test_a_walk_counts_the_total_once_per_index_generation(index: ScimIndex, engine: Engine,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    counted: list[int] = []
+    count_matches = keyset.count_matches
+
+    def counting(*args: Any) -> int:
+        counted.append(1)
+        return count_matches(*args)
+
+    monkeypatch.setattr(keyset, "count_matches", counting)
+    marks = keyset.PageMarks()
+    path = keyset.order_path(USER, None)
+    assert path is not None
+
+    def page(after: Position | None, node: FilterNode | None = None) -> keyset.KeysetPage:
+        with engine.connect() as conn, conn.begin():
+            return keyset.page_after(conn, USER, node, path, descending=False, after=after, count=10, marks=marks)
+
+    after: Position | None = None
+    for _ in range(4):
+        walked = page(after)
+        assert walked.total == len(USERS)
+        after = walked.positions[-1]
+    for start in (1, 11, 41):
+        assert keyset_at(engine, marks, None, None, False, start, 10).total == len(USERS)
+    assert len(counted) == 1
+    # Another filter has a total of its own; a write moves the generation, and the totals are counted again.
+    node = node_of('userName sw "user1"')
+    assert page(None, node).total == index_module.search_on(engine, USER, node, count=0).total
+    assert len(counted) == 2
+    index.remove_resources(USER, [USERS[0]["id"]])
+    assert page(None).total == len(USERS) - 1
+    assert page(None, node).total == index_module.search_on(engine, USER, node, count=0).total
+    assert len(counted) == 4

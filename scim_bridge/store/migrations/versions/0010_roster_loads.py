@@ -4,7 +4,7 @@ Rosters are loaded lazily and refreshed oldest first by the incremental sync loo
 refreshed first. Existing rosters stay as they are (``groups.members_known`` still says whether one is held).
 
 Revision ID: 0010
-Revises: 0008
+Revises: 0009
 Create Date: 2026-12-06
 """
 
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0010"
-down_revision = "0008"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
