@@ -9,6 +9,7 @@ hand on a manual clock) refreshes a slice per tick. Call counts are deterministi
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Collection
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC
@@ -17,10 +18,14 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import Connection
 
 from scim_bridge.config import Settings
+from scim_bridge.directory.errors import DirectoryError
+from scim_bridge.service.documents import MirrorIndexer
 from scim_bridge.service.naming import ROLE_ID_PREFIX
 from scim_bridge.service.sync import SyncService
+from scim_bridge.service.sync import synced_at
 from scim_bridge.service.sync_loop import tick_budget
 from scim_bridge.simulator.config import SimulatorConfig
 from scim_bridge.simulator.server import SimulatorServer
@@ -37,6 +42,7 @@ BULK_USERS = 250
 BULK_TEAMS = 30
 MEMBERS = 5
 IMPORT_ROSTERS = 10
+WARMUP = 8
 INTERVAL = 60.0
 CYCLE = 600.0
 
@@ -86,12 +92,24 @@ class Lazy:
 
 @pytest.fixture()
 def lazy(simulator: SimulatorServer, tmp_path: Path) -> Iterator[Lazy]:
+    """The bridge with the loop's warm-up off: each tick spends its budget only."""
+    yield from started(simulator, tmp_path, warmup=0)
+
+
+@pytest.fixture()
+def warming(simulator: SimulatorServer, tmp_path: Path) -> Iterator[Lazy]:
+    """The bridge with a warm-up of WARMUP outstanding rosters a tick."""
+    yield from started(simulator, tmp_path, warmup=WARMUP)
+
+
+def started(simulator: SimulatorServer, tmp_path: Path, *, warmup: int) -> Iterator[Lazy]:
     simulator.state.update_config(SimulatorConfig().to_dict())
     simulator.state.reset(seed="demo")
     simulator.state.bulk(BULK_USERS, BULK_TEAMS, MEMBERS)
     settings = Settings(opsgenie_api_url=simulator.base_url, opsgenie_api_key=SIM_KEY,
                         database_url=f"sqlite:///{tmp_path / 'lazy.db'}", sync_interval=INTERVAL, sync_cycle=CYCLE,
-                        sync_import_rosters=IMPORT_ROSTERS, read_through=False).with_token(TOKEN, "test")
+                        sync_import_rosters=IMPORT_ROSTERS, sync_warmup_rosters=warmup,
+                        read_through=False).with_token(TOKEN, "test")
     clock = ManualClock()
     store = Store.from_url(settings.database_url, clock=clock)
     store.upgrade()
@@ -277,3 +295,114 @@ def test_a_page_of_users_with_groups_loads_every_outstanding_roster_once(lazy: L
     lazy.sim.clear_calls()
     assert lazy.scim.get("/Users", params={"count": 50, "startIndex": 70}).status_code == 200
     assert lazy.calls() == Counter()
+
+
+class CountingIndexer(MirrorIndexer):
+    """The bridge's indexer, noting how often each user's document is re-indexed."""
+
+    def __init__(self) -> None:
+        self.users: Counter[str] = Counter()
+
+    def reindex(self, conn: Connection, user_ids: Collection[str], group_ids: Collection[str]) -> None:
+        self.users.update(user_ids)
+        super().reindex(conn, user_ids, group_ids)
+
+
+def test_loading_every_outstanding_roster_reindexes_each_member_once(lazy: Lazy) -> None:
+    imported(lazy)
+    pending = lazy.outstanding()
+    counting = CountingIndexer()
+    lazy.store.set_indexer(counting)
+    members = set().union(*(lazy.roster(team_id) for team_id in pending))
+    found = lazy.scim.get("/Groups", params={"filter": 'members.value pr', "excludedAttributes": "members"})
+    assert found.status_code == 200, found.text
+    assert lazy.calls() == Counter({"GET /v2/teams/{id}": len(pending)})
+    # Members of several of the rosters are re-indexed once, in the one write of the request.
+    assert set(counting.users) == members and set(counting.users.values()) == {1}
+
+
+def warm_tick(lazy: Lazy) -> int:
+    """One tick of the loop, an interval later; returns the rosters its warm-up loaded (checked against the log)."""
+    lazy.clock.advance(INTERVAL)
+    result = lazy.sync.tick()
+    assert result is not None
+    made = lazy.calls()
+    assert sum(made.values()) == result.calls
+    lazy.sim.clear_calls()
+    return result.warmed
+
+
+def test_the_warm_up_loads_the_outstanding_rosters_in_a_few_ticks(warming: Lazy) -> None:
+    imported(warming)
+    state = warming.sim.state()
+    budget = tick_budget(len(state["users"]), len(state["teams"]), INTERVAL, CYCLE)
+    pending = len(warming.outstanding())
+    assert pending > WARMUP
+    ticks = 0
+    while left := len(warming.outstanding()):
+        # The warm-up's share, on top of the budget (whose cycle reads the outstanding rosters first too).
+        assert warm_tick(warming) == min(WARMUP, left)
+        ticks += 1
+    assert ticks <= -(-pending // WARMUP)
+    # Warm: a tick spends its budget only, and answers with groups or members cost no call.
+    assert warm_tick(warming) == 0
+    assert warming.scim.get("/Users", params={"count": 100}).status_code == 200
+    assert warming.scim.get("/Groups", params={"filter": 'members.value pr'}).status_code == 200
+    assert warming.calls() == Counter()
+    warming.clock.advance(INTERVAL)
+    result = warming.sync.tick()
+    assert result is not None and result.warmed == 0 and result.calls == budget
+
+
+def test_an_idp_read_during_the_warm_up_gets_exact_groups(warming: Lazy) -> None:
+    imported(warming)
+    assert warm_tick(warming) == WARMUP
+    outstanding = set(warming.outstanding())
+    assert outstanding
+    state = warming.sim.state()
+    user_id = next(m["user"]["id"] for t in state["teams"] if t["id"] in outstanding for m in t["members"])
+    expected = warming.teams_of(user_id)
+    got = warming.scim.get(f"/Users/{user_id}")
+    assert got.status_code == 200, got.text
+    assert {g["value"] for g in got.json()["groups"] if not g["value"].startswith(ROLE_ID_PREFIX)} == expected
+    assert warming.calls() == Counter({"GET /v2/users/{id}/teams": 1,
+                                       "GET /v2/teams/{id}": len(expected & outstanding)})
+    warming.sim.clear_calls()
+    # The warm-up goes on with what that read left.
+    left = len(warming.outstanding())
+    assert warm_tick(warming) == min(WARMUP, left)
+
+
+def test_the_warm_up_gives_way_when_the_rate_budget_has_no_room(warming: Lazy) -> None:
+    imported(warming)
+    state = warming.sim.state()
+    budget = tick_budget(len(state["users"]), len(state["teams"]), INTERVAL, CYCLE)
+    pending = warming.outstanding()
+    warming.sync.room = lambda: False
+    assert warm_tick(warming) == 0
+    # Only the tick's own budget ran: the team list, then outstanding rosters for the rest.
+    assert len(warming.outstanding()) == len(pending) - (budget - 1)
+    warming.sync.room = lambda: True
+    assert warm_tick(warming) == WARMUP
+
+
+def test_a_failed_tick_is_recorded_and_not_counted_as_a_sync(lazy: Lazy) -> None:
+    imported(lazy)
+    before = lazy.sync.last()
+    assert before is not None and before["ok"]
+    lazy.sim.fault("GET", "/v2/teams", "403")
+    lazy.clock.advance(INTERVAL)
+    with pytest.raises(DirectoryError):
+        lazy.sync.tick()
+    failed = lazy.sync.last()
+    assert failed is not None and not failed["ok"] and failed["tick"] and failed["error"]
+    assert synced_at(failed) == before["at"] and failed["last_ok"] == before
+    assert lazy.sync.mirror_current()  # the loop goes on ticking: no new import
+    health = lazy.scim.http.get(lazy.scim.base_url.replace("/scim/v2", "/readyz"), timeout=10).json()
+    assert health["last_sync"]["ok"] is False
+    # The next tick works: the record is again that of the last refresh.
+    lazy.sim.clear_calls()
+    lazy.clock.advance(INTERVAL)
+    result = lazy.sync.tick()
+    assert result is not None and result.calls > 0
+    assert lazy.sync.last() == before
