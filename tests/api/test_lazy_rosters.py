@@ -8,6 +8,8 @@ hand on a manual clock) refreshes a slice per tick. Call counts are deterministi
 
 from __future__ import annotations
 
+import io
+import json
 from collections import Counter
 from collections.abc import Collection
 from collections.abc import Iterator
@@ -22,6 +24,7 @@ from sqlalchemy import Connection
 
 from scim_bridge.config import Settings
 from scim_bridge.directory.errors import DirectoryError
+from scim_bridge.ops.export import export
 from scim_bridge.service.documents import MirrorIndexer
 from scim_bridge.service.naming import ROLE_ID_PREFIX
 from scim_bridge.service.sync import SyncService
@@ -68,6 +71,7 @@ class Lazy:
     store: Store
     sync: SyncService
     clock: ManualClock
+    settings: Settings
 
     def calls(self) -> Counter[str]:
         """Upstream calls since the last clear, by method and path (ids as {id}); the rate-limit probe left out."""
@@ -118,7 +122,7 @@ def started(simulator: SimulatorServer, tmp_path: Path, *, warmup: int) -> Itera
     sim = SimControl(simulator.base_url)
     sim.clear_calls()
     yield Lazy(ScimClient(f"http://127.0.0.1:{server.server_port}/scim/v2"), sim, store,
-               app.extensions["scim_bridge"].sync, clock)
+               app.extensions["scim_bridge"].sync, clock, settings)
     server.shutdown()
     server.server_close()
     store.close()
@@ -406,3 +410,20 @@ def test_a_failed_tick_is_recorded_and_not_counted_as_a_sync(lazy: Lazy) -> None
     result = lazy.sync.tick()
     assert result is not None and result.calls > 0
     assert lazy.sync.last() == before
+
+
+def test_export_without_sync_leaves_out_the_members_of_rosters_never_loaded(lazy: Lazy) -> None:
+    imported(lazy)
+    pending = set(lazy.outstanding())
+    out = io.StringIO()
+    summary = export(lazy.settings, lazy.store, lazy.sync.directory, out, sync=False)
+    assert lazy.calls() == Counter()  # --no-sync reads nothing upstream
+    assert summary.rosters_not_loaded == len(pending) > 0
+    teams = [r for r in json.loads(out.getvalue())["Resources"]
+             if "Group" in r["meta"]["resourceType"] and not r["id"].startswith(ROLE_ID_PREFIX)]
+    assert len(teams) == summary.teams
+    for team in teams:
+        if team["id"] in pending:
+            assert "members" not in team  # unknown, not empty
+        else:
+            assert {m["value"] for m in team.get("members", [])} == lazy.roster(team["id"])
