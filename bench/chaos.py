@@ -542,8 +542,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--groups", type=int, default=Options.groups)
     parser.add_argument("--workers", type=int, default=Options.workers)
     parser.add_argument("--json", action="store_true", help="print every figure as JSON")
-    parser.add_argument("--mirror-reads", action="store_true",
-                        help="run the bridge with SCIM_BRIDGE_READ_THROUGH=false (reads from the mirror)")
+    parser.add_argument("--read-through", action="store_true",
+                        help="run the bridge with SCIM_BRIDGE_READ_THROUGH=true (the default reads from the mirror)")
     args = parser.parse_args(argv)
     options = Options(users=args.users, groups=args.groups, workers=args.workers,
                       deleted_users=max(1, args.users // 20))
@@ -552,7 +552,7 @@ def main(argv: list[str] | None = None) -> int:
     with servers.workdir() as work:
         simulator = servers.Simulator(work, rate_limits=tuple(f"{d}={v}" for d, v in DEFAULT_LIMITS.items()))
         try:
-            env = {"SCIM_BRIDGE_READ_THROUGH": "false"} if args.mirror_reads else None
+            env = {"SCIM_BRIDGE_READ_THROUGH": "true"} if args.read_through else None
             bridge = servers.Bridge(work, simulator, extra_env=env)
             try:
                 bridge.wait_synced()

@@ -10,8 +10,11 @@ compares them with the minimum a correct bridge needs, assuming:
 - a user update is one ``PATCH /v2/users/{id}``;
 - a deactivation in the default ``suspend`` mode is one role change plus one removal per team;
 - a group create is one ``POST /v2/teams`` carrying its members;
-- a membership change of any size is one call: ``PATCH /v2/teams/{id}`` with the new roster (the
-  simulator replaces the roster, as the bridge assumes), or one Team Member API call for one member;
+- a membership change of one or two members is one Team Member API call per member; a larger one is
+  ``PATCH /v2/teams/{id}`` with the new roster plus one ``GET`` that checks it: OpsGenie does not document
+  whether ``members`` in a team PATCH replaces or merges the roster (docs/groups-strategy.md), so a correct
+  bridge verifies the result (an earlier table counted the PATCH alone, 1, which only an upstream known to
+  replace would allow);
 - a rename is one ``PATCH /v2/teams/{id}``; a user delete is one ``DELETE /v2/users/{id}``.
 """
 
@@ -54,12 +57,18 @@ def _filter(expr: str, **extra: Any) -> dict[str, Any]:
 
 
 def okta(prefix: str) -> list[Step]:
+    """Okta's scheduled import pages users and groups (count=100), the create flow looks the user up first,
+    a profile change reads the user before its PUT, and Group Push creates, fills and renames a group."""
     user = f"{prefix}.okta@example.com"
     body = {"schemas": [CORE], "userName": user, "name": {"givenName": "Olive", "familyName": "Kta"},
             "emails": [{"primary": True, "value": user, "type": "work"}], "displayName": "Olive Kta",
             "active": True}
     updated = {**body, "name": {"givenName": "Olivia", "familyName": "Kta"}, "displayName": "Olivia Kta"}
     return [
+        Step("import users (page 1)", lambda c: ("GET", "/Users", {"params": {"startIndex": 1, "count": 100}}),
+             _fixed(0)),
+        Step("import groups (page 1)", lambda c: ("GET", "/Groups", {"params": {"startIndex": 1, "count": 100}}),
+             _fixed(0)),
         Step("lookup userName (miss)", lambda c: ("GET", "/Users", _filter(f'userName eq "{user}"', startIndex=1,
                                                                            count=100)), _fixed(0)),
         Step("create user", lambda c: ("POST", "/Users", {"json": body}), _fixed(1), capture="user"),
@@ -82,34 +91,53 @@ def okta(prefix: str) -> list[Step]:
 
 
 def entra(prefix: str) -> list[Step]:
+    """Four provisioning cycles: the initial one (create the user and the group, add members), an update, a
+    disable after unassignment, and the delete (after the soft-delete period). Every cycle starts by querying
+    a random user and group that do not exist; an object is matched by userName or displayName the first time
+    only, then read by its id before each change (Microsoft's documentation of the provisioning service)."""
     user = f"{prefix}.entra@example.com"
     body = {"schemas": [CORE, ENTERPRISE], "externalId": f"{prefix}-entra", "userName": user, "active": True,
             "emails": [{"primary": True, "type": "work", "value": user}],
             "name": {"formatted": "Eve Ntra", "familyName": "Ntra", "givenName": "Eve"},
             "meta": {"resourceType": "User"}, "roles": []}
+
+    def probes(cycle: int) -> list[Step]:
+        return [
+            Step(f"cycle {cycle}: probe random user", lambda c: ("GET", "/Users", _filter(
+                f'userName eq "{prefix}-none{cycle}@example.com"')), _fixed(0)),
+            Step(f"cycle {cycle}: probe random group", lambda c: ("GET", "/Groups", _filter(
+                f'displayName eq "{prefix} none {cycle}"', excludedAttributes="members")), _fixed(0)),
+        ]
+
+    read_user = Step("read user by id", lambda c: ("GET", f"/Users/{c['user']}", {}), _fixed(0))
+    read_group = Step("read group by id", lambda c: ("GET", f"/Groups/{c['group']}",
+                                                     {"params": {"excludedAttributes": "members"}}), _fixed(0))
     return [
-        Step("probe random user", lambda c: ("GET", "/Users", _filter(f'userName eq "{prefix}-none@example.com"')),
-             _fixed(0)),
-        Step("probe random group", lambda c: ("GET", "/Groups", _filter(
-            f'displayName eq "{prefix} none"', excludedAttributes="members")), _fixed(0)),
+        *probes(1),
         Step("lookup userName (miss)", lambda c: ("GET", "/Users", _filter(f'userName eq "{user}"')), _fixed(0)),
         Step("create user", lambda c: ("POST", "/Users", {"json": body}), _fixed(1), capture="user"),
-        Step("update (Replace x2)", lambda c: ("PATCH", f"/Users/{c['user']}", _patch(
-            {"op": "Replace", "path": "name.familyName", "value": "Ntra-Lee"},
-            {"op": "Replace", "path": "name.formatted", "value": "Eve Ntra-Lee"})), _fixed(1)),
         Step("lookup group (miss)", lambda c: ("GET", "/Groups", _filter(
             f'displayName eq "{prefix} entra"', excludedAttributes="members")), _fixed(0)),
         Step("create group (no members)", lambda c: ("POST", "/Groups", {"json": {
             "schemas": [GROUP], "displayName": f"{prefix} entra", "members": []}}), _fixed(1), capture="group"),
+        read_group,
         Step("add 3 members (one op)", lambda c: ("PATCH", f"/Groups/{c['group']}", _patch(
             {"op": "Add", "path": "members", "value": [{"$ref": None, "value": v} for v in c["trio"]]})),
-             _fixed(1)),
+             _fixed(2)),  # roster PATCH + the GET that checks it
+        *probes(2),
+        read_user,
+        Step("update (Replace x2)", lambda c: ("PATCH", f"/Users/{c['user']}", _patch(
+            {"op": "Replace", "path": "name.familyName", "value": "Ntra-Lee"},
+            {"op": "Replace", "path": "name.formatted", "value": "Eve Ntra-Lee"})), _fixed(1)),
+        read_group,
         Step("remove 1 member", lambda c: ("PATCH", f"/Groups/{c['group']}", _patch(
             {"op": "Remove", "path": "members", "value": [{"value": c["trio"][0]}]})), _fixed(1)),
-        Step("get group without members", lambda c: ("GET", f"/Groups/{c['group']}",
-                                                      {"params": {"excludedAttributes": "members"}}), _fixed(0)),
+        *probes(3),
+        read_user,
         Step("disable (\"False\")", lambda c: ("PATCH", f"/Users/{c['user']}", _patch(
             {"op": "Replace", "path": "active", "value": "False"})), _fixed(1)),  # role change, no team
+        *probes(4),
+        read_user,
         Step("delete user", lambda c: ("DELETE", f"/Users/{c['user']}", {}), _fixed(1)),
     ]
 

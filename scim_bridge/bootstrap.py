@@ -60,11 +60,13 @@ CURSOR_KEY_SETTING = "cursor_key"
 @dataclass(frozen=True)
 class UpstreamPolicy:
     """How patient upstream calls are: ``wait`` seconds per logical call (retries and rate-budget waits
-    included), on the injectable ``clock`` and ``sleep``."""
+    included), on the injectable ``clock`` and ``sleep``; ``retry_sleep`` (default ``sleep``) waits out the
+    retry back-off alone (tests record it instead of sleeping)."""
 
     wait: float
     sleep: Callable[[float], None] = time.sleep
     clock: Callable[[], float] = time.monotonic
+    retry_sleep: Callable[[float], None] | None = None
 
     @classmethod
     def serving(cls, settings: Settings) -> UpstreamPolicy:
@@ -78,10 +80,10 @@ class UpstreamPolicy:
         return cls(settings.batch_upstream_wait, sleep, clock)
 
     def opsgenie_retry(self) -> RetryPolicy:
-        return RetryPolicy(total_budget=self.wait, sleep=self.sleep)
+        return RetryPolicy(total_budget=self.wait, sleep=self.retry_sleep or self.sleep)
 
     def atlassian_retry(self) -> AtlassianRetry:
-        return AtlassianRetry(total_budget=self.wait, sleep=self.sleep)
+        return AtlassianRetry(total_budget=self.wait, sleep=self.retry_sleep or self.sleep)
 
 
 @dataclass

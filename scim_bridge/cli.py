@@ -202,8 +202,9 @@ def demo(host: str, port: int, simulator_port: int, upstream: str) -> None:
                    f"to it: {linked['user']['matched']} users and {linked['team']['matched']} teams keep their SCIM "
                    "ids")
     click.echo(f"  state: {database}")
-    click.echo("  single reads: " + ("read-through (SCIM_BRIDGE_READ_THROUGH=true)" if settings.read_through
-                                     else "from the mirror (SCIM_BRIDGE_READ_THROUGH=false)"))
+    from scim_bridge.ops.check import reads_label
+
+    click.echo("  single reads: " + reads_label(settings))
     if env.get("SCIM_BEARER_TOKEN") == os.environ.get("SCIM_BEARER_TOKEN", "").strip():
         click.echo("  bearer token: from SCIM_BEARER_TOKEN")
     else:

@@ -115,9 +115,12 @@ class Settings:
     # third of that while the write runs; a crashed replica's lease frees itself after that long).
     write_lease_ttl: float = 120.0
     discovery_requires_auth: bool = True
-    # When true, GET /Users/{id} and userName lookups read the upstream so a user deleted there
-    # is never reported as present.
-    read_through: bool = True
+    # Mirror freshness (README "Freshness"). read_through=True: GET /Users/{id}, GET /Groups/{id} and the
+    # userName/displayName look-ups read the upstream, and writes read first (the strict option). False (the
+    # default): reads come from the mirror; a single-resource read whose copy the bridge has not confirmed
+    # upstream (sync page, read or its own write) for freshness_window seconds reads it again first.
+    read_through: bool = False
+    freshness_window: float = 60.0
     invitation_disabled_default: bool = False
     # Operator console under /console: enabled when a console token is set; the secret signs its session
     # cookie (when empty, a random key made once and kept in the database).
@@ -226,7 +229,8 @@ class Settings:
             upstream_wait_budget=_number(env, "SCIM_BRIDGE_UPSTREAM_WAIT", 20.0, minimum=0.0),
             write_lease_ttl=_number(env, "SCIM_BRIDGE_WRITE_LEASE_TTL", 120.0, minimum=0.1),
             discovery_requires_auth=_flag(env, "SCIM_BRIDGE_DISCOVERY_AUTH", True),
-            read_through=_flag(env, "SCIM_BRIDGE_READ_THROUGH", True),
+            read_through=_flag(env, "SCIM_BRIDGE_READ_THROUGH", False),
+            freshness_window=_number(env, "SCIM_BRIDGE_FRESHNESS_WINDOW", 60.0, minimum=0.0),
             invitation_disabled_default=_flag(env, "SCIM_BRIDGE_INVITATION_DISABLED", False),
             console_token=console_token,
             console_secret=console_secret,

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import shutil
 import threading
+import time
+from collections.abc import Callable
 from collections.abc import Iterator
 from dataclasses import dataclass
 from dataclasses import replace
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -81,6 +84,29 @@ class ScimClient:
         return self.request("DELETE", path, **kwargs)
 
 
+class RecordedBackoff:
+    """A bridge's retry sleep that records each back-off instead of waiting it out.
+
+    The upstream faults of the tests are counted (fail the next N calls), not timed, so nothing needs the wall
+    clock to move between attempts. Each wait is still checked: never negative, never more than the time budget
+    of one upstream call (``Settings.upstream_wait_budget``); a violation fails the test when its bridge stops.
+    Tests whose upstream limits are timed windows mark themselves ``real_backoff`` and really sleep.
+    """
+
+    def __init__(self, budget: float) -> None:
+        self.budget = budget
+        self.waits: list[float] = []
+        self.violations: list[float] = []
+
+    def __call__(self, seconds: float) -> None:
+        if not 0 <= seconds <= self.budget:
+            self.violations.append(seconds)
+        self.waits.append(seconds)
+
+    def check(self) -> None:
+        assert not self.violations, f"back-off waits outside [0, {self.budget}] s: {self.violations}"
+
+
 @dataclass
 class Running:
     scim: ScimClient
@@ -88,6 +114,7 @@ class Running:
     settings: Settings
     root: str
     app: Any
+    backoff: RecordedBackoff | None = None  # the retry waits the bridge skipped (None: it really slept)
 
 
 @pytest.fixture(scope="session")
@@ -181,12 +208,31 @@ def _serve(app: Any) -> tuple[str, Any]:
     return f"http://127.0.0.1:{server.server_port}", server
 
 
+# The suite was written when read-through was the default. Bridges of the tests under DEFAULT_MODE_DIRS run
+# the default configuration (reads from the mirror) unless the test is marked ``read_through`` (it checks that
+# mode's reads or call counts); bridges of the other directories still read through unless a test passes
+# read_through=False.
+READ_THROUGH_UNLESS_ASKED = True
+DEFAULT_MODE_DIRS = ("tests/api/", "tests/idp/", "tests/mirror/")
+
+
+def read_through_for(request: pytest.FixtureRequest) -> bool:
+    """Whether the bridges of the requesting test read through when it does not say (see above)."""
+    if request.node.get_closest_marker("read_through") is not None:
+        return True
+    path = Path(str(request.node.path)).as_posix()
+    return not any(f"/{folder}" in path for folder in DEFAULT_MODE_DIRS)
+
+
 def start_bridge(
     simulator: SimulatorServer, db_path: Path | None, template_db: Path | None, *, database_url: str = "",
-    **overrides: Any,
+    record_backoff: bool = False, clock: Callable[[], datetime] | None = None, **overrides: Any,
 ) -> tuple[Running, Any, Store]:
     """A bridge over HTTP on loopback; on a copy of the SQLite template at ``db_path``, or on
-    ``database_url`` (e.g. PostgreSQL, shared by several bridges)."""
+    ``database_url`` (e.g. PostgreSQL, shared by several bridges). ``record_backoff``: the upstream client's
+    retry back-off is recorded on ``Running.backoff`` instead of slept. ``clock``: the store's (and so the
+    freshness window's) clock."""
+    overrides.setdefault("read_through", READ_THROUGH_UNLESS_ASKED)
     if not database_url:
         assert db_path is not None and template_db is not None
         shutil.copyfile(template_db, db_path)
@@ -198,14 +244,15 @@ def start_bridge(
         sync_interval=0,
     ).with_token(TOKEN, "test")
     settings = replace(settings, **overrides)
-    store = Store.from_url(settings.database_url)
+    store = Store.from_url(settings.database_url, clock=clock)
     store.upgrade()
-    app = create_app(settings, store=store)
+    backoff = RecordedBackoff(settings.upstream_wait_budget) if record_backoff else None
+    app = create_app(settings, store=store, retry_sleep=backoff or time.sleep)
     app.extensions["scim_bridge"].sync.run()  # as `serve` does at start
     root, server = _serve(app)
     running = Running(
         scim=ScimClient(root + "/scim/v2"), sim=SimControl(simulator.base_url), settings=settings, root=root,
-        app=app,
+        app=app, backoff=backoff,
     )
     return running, server, store
 
@@ -217,22 +264,29 @@ def bridge_factory(
     """Start bridges with settings overrides; all share the session's simulator (reset per test).
 
     On PostgreSQL (``db_backend``) each bridge of a test gets the emptied shared database in turn, so start
-    one bridge per test there.
+    one bridge per test there. The bridges record their retry back-off instead of sleeping it
+    (:class:`RecordedBackoff`) unless the test is marked ``real_backoff``.
     """
     started: list[tuple[Any, Store]] = []
+    backoffs: list[RecordedBackoff] = []
+    record_backoff = request.node.get_closest_marker("real_backoff") is None
     pg_url = str(request.getfixturevalue("bridge_pg_url")) if db_backend == "postgresql" else ""
     simulator.state.update_config(SimulatorConfig().to_dict())  # knobs back to their defaults
     simulator.state.reset(seed="demo")
 
     def factory(seed: str | None = "demo", **overrides: Any) -> Running:
+        overrides.setdefault("read_through", read_through_for(request))
         if not started:
             simulator.state.reset(seed=seed)
         if pg_url:
             overrides.setdefault("database_url", empty_postgres(pg_url))
+        overrides.setdefault("record_backoff", record_backoff)
         running, server, store = start_bridge(
             simulator, tmp_path / f"bridge{len(started)}.db", template_db, **overrides
         )
         started.append((server, store))
+        if running.backoff is not None:
+            backoffs.append(running.backoff)
         return running
 
     yield factory
@@ -241,6 +295,8 @@ def bridge_factory(
         server.server_close()
         store.close()
     simulator.state.reset(seed=None)
+    for backoff in backoffs:
+        backoff.check()
 
 
 @pytest.fixture()

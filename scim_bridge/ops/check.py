@@ -137,8 +137,16 @@ def _configuration(settings: Settings) -> CheckResult:
         f"settings are valid: {upstream}, deactivation={settings.deactivation}, "
         f"suspended role {settings.suspended_role!r}, "
         f"default role {settings.default_role!r}, {aliases} role-group alias{'es' if aliases != 1 else ''}, "
-        + loop,
+        f"{reads_label(settings)}; " + loop,
     )
+
+
+def reads_label(settings: Settings) -> str:
+    """How single reads are answered (README "Freshness"), for ``check`` and the demo banner."""
+    if settings.read_through:
+        return "reads through to the upstream (SCIM_BRIDGE_READ_THROUGH=true)"
+    return (f"reads from the mirror, a copy older than {settings.freshness_window:g}s read again "
+            "(SCIM_BRIDGE_FRESHNESS_WINDOW; SCIM_BRIDGE_READ_THROUGH=true reads every time)")
 
 
 def _upstream_transport(settings: Settings) -> CheckResult:

@@ -20,18 +20,23 @@ from scim_bridge.scim.filters import simple_equality
 from scim_bridge.scim.listing import paginate
 from scim_bridge.scim.listing import sort_key
 from scim_bridge.scim.listing import sort_resources
+from scim_bridge.scim.patch import PatchResult
+from scim_bridge.scim.patch import ValueChanges
+from scim_bridge.scim.patch import value_changes
+from scim_bridge.scim.patch.result import changed_paths
 from scim_bridge.scim.payloads import keep_own_extension
 from scim_bridge.scim.schema import GROUP
+from scim_bridge.scim.schema import GROUP_SCHEMA
 from scim_bridge.scim.schema import OPSGENIE_GROUP
 from scim_bridge.scim.schema import AttributePath
 from scim_bridge.service.context import RequestContext
+from scim_bridge.service.members import NewResource
 from scim_bridge.service.members import member_ids
 from scim_bridge.service.naming import is_role_group_id
 from scim_bridge.service.role_groups import RoleGroupService
 from scim_bridge.service.roles import RoleCatalogue
 from scim_bridge.service.suspensions import SuspensionLedger
 from scim_bridge.service.sync import SyncService
-from scim_bridge.service.teams import NewResource
 from scim_bridge.service.teams import TeamService
 from scim_bridge.service.writes import WriteLocks
 from scim_bridge.store.records import GroupKind
@@ -179,12 +184,14 @@ class GroupService:
                 if_match: str | None = None) -> dict[str, Any]:
         member_ids(body.get("members"), strict=True)
 
-        def new_of(current: dict[str, Any]) -> dict[str, Any]:
+        def new_of(current: dict[str, Any]) -> PatchResult:
             new = copy.deepcopy(body)
             new["id"] = group_id
             new.setdefault("members", [])
             keep_own_extension(new, current, OPSGENIE_GROUP)
-            return new
+            # No operations to follow: the members added and removed are the two lists compared.
+            changes = member_changes(current.get("members"), new["members"])
+            return PatchResult(new, changed_paths(current, new, GROUP), {"members": changes} if changes else {})
 
         return self.patch(ctx, group_id, new_of, if_match)
 
@@ -200,6 +207,13 @@ class GroupService:
             self.roles.delete(group_id)
         else:
             self.teams.delete(ctx, group_id, if_match)
+
+
+def member_changes(before: Any, after: Any) -> ValueChanges:
+    """The member ids a group's ``after`` members list adds to and removes from ``before`` (for a PUT)."""
+    attribute = GROUP_SCHEMA.attribute("members")
+    assert attribute is not None  # the Group schema has members
+    return value_changes(attribute, before, after)
 
 
 def _sorts_before(a: dict[str, Any], b: dict[str, Any], sort_by: AttributePath, descending: bool) -> bool:

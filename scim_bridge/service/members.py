@@ -4,6 +4,7 @@ the services of teams and of role groups are built from."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from collections.abc import Sequence
 from typing import Any
 
@@ -11,12 +12,14 @@ from scim_bridge.config import Settings
 from scim_bridge.directory.base import Directory
 from scim_bridge.directory.models import DirectoryUser
 from scim_bridge.scim import errors
+from scim_bridge.scim.patch import PatchResult
 from scim_bridge.service.errors import upstream_errors
 from scim_bridge.service.naming import ROLE_ID_PREFIX
 from scim_bridge.service.roles import RoleCatalogue
 from scim_bridge.service.suspensions import SuspensionLedger
 from scim_bridge.service.sync import SyncService
-from scim_bridge.service.users import remember_user
+from scim_bridge.service.mirror import MirrorGateway
+from scim_bridge.service.mirror import remember_user
 from scim_bridge.service.writes import WriteLocks
 from scim_bridge.store.store import Store
 
@@ -26,6 +29,10 @@ MEMBER_LOOKUPS = 20
 
 # user id -> user_name, for the users the mirror holds.
 Known = dict[str, str]
+
+# A write request as the group services get it: ``new_of(current)`` applies it to the current resource and
+# returns the change record (the wanted resource, and the member ids added and removed).
+NewResource = Callable[[dict[str, Any]], PatchResult]
 
 
 def member_ids(members: Any, *, strict: bool = False) -> list[str]:
@@ -124,3 +131,4 @@ class GroupParts:
         self.locks = locks
         self.ledger = ledger
         self.members = MemberLookup(directory, store)
+        self.mirror = MirrorGateway(directory, store, settings)

@@ -7,7 +7,6 @@ before it, newest first. A suspended user gets the role at reactivation (the sus
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -23,6 +22,7 @@ from scim_bridge.service.documents import member_entry
 from scim_bridge.service.errors import owner_refused
 from scim_bridge.service.errors import upstream_errors
 from scim_bridge.service.members import GroupParts
+from scim_bridge.service.members import NewResource
 from scim_bridge.service.members import member_ids
 from scim_bridge.service.roles import RoleGroup
 from scim_bridge.service.roles import RoleView
@@ -33,8 +33,6 @@ from scim_bridge.service.writes import user_key
 from scim_bridge.store.records import GroupKind
 from scim_bridge.store.records import Suspension
 from scim_bridge.store.records import UserRecord
-
-NewResource = Callable[[dict[str, Any]], dict[str, Any]]
 
 
 class RoleGroupService(GroupParts):
@@ -86,13 +84,14 @@ class RoleGroupService(GroupParts):
                      if_match: str | None) -> dict[str, Any]:
         current = self.render(ctx, group, want_members=True)
         require_version(if_match, current)
-        new = new_of(current)
+        result = new_of(current)
+        new = result.resource
         if str(new.get("displayName") or "").lower() != group.display_name.lower():
             raise errors.Mutability(f"Role groups cannot be renamed: {group.display_name!r} is an OpsGenie role")
-        old_ids = member_ids(current.get("members"))
-        new_ids = member_ids(new.get("members"), strict=True)
-        to_add = [uid for uid in new_ids if uid not in set(old_ids)]
-        to_remove = sorted(set(old_ids) - set(new_ids))
+        member_ids(new.get("members"), strict=True)  # every member has a value and is a User
+        # The users joining take the group's role, those leaving the default role: the request's change record.
+        to_add = result.values_added("members")
+        to_remove = sorted(result.values_removed("members"))
         if to_add or to_remove:
             ctx.require("roles", "changing the members of a role group")
         if is_owner(group.role):
@@ -113,14 +112,20 @@ class RoleGroupService(GroupParts):
             for uid in to_add:
                 if uid in records and is_owner(str(records[uid].upstream.get("role", ""))):
                     raise owner_refused(f"User {uid} is an Owner")
-            self._set_roles(changes, records, self.store.suspensions_for([uid for uid, _ in changes]))
+            try:
+                self._set_roles(changes, records, self.store.suspensions_for([uid for uid, _ in changes]))
+            except (errors.Forbidden, errors.InvalidValue) as refused:  # an Owner promoted in OpsGenie?
+                owner = None if self.settings.read_through else self.mirror.owner_among([u for u, _ in changes])
+                if owner is not None:
+                    raise owner_refused(f"User {owner} is an Owner") from refused
+                raise
         return self.render(ctx, self.catalogue.group(group.id) or group, want_members=True)
 
     def _set_roles(self, changes: list[tuple[str, str]], records: dict[str, UserRecord],
                    suspended: dict[str, Suspension]) -> None:
         """Give each user of ``changes`` its role, all or nothing: upstream first through ``set_role`` (a
         failed call gives back the roles given before it, newest first), then the mirror. A suspended user
-        gets the role at reactivation: the ledger notes it."""
+        gets the role at reactivation: the ledger notes it. The mirror's changes are one store transaction."""
         undo = Compensation()
         written: list[tuple[UserRecord, DirectoryUser]] = []
         with undo.applying(), upstream_errors():
@@ -135,9 +140,13 @@ class RoleGroupService(GroupParts):
                 after = self.catalogue.set_role(before, role, undo)
                 if record is not None and after.role != before.role:
                     written.append((record, after))
-        for uid, role in changes:
-            if uid in suspended:
+        held = [(uid, role) for uid, role in changes if uid in suspended]
+        if not held and not written:
+            return
+        # Upstream is written; the mirror changes in one transaction, and a failure there undoes the roles given.
+        with undo.applying(), self.store.transaction():
+            for uid, role in held:
                 self.ledger.set_role(uid, role)
-        for record, after in written:
-            upstream = {**record.upstream, "role": after.role, "role_id": after.role_id}
-            self.store.upsert_user(replace(record, upstream=upstream))
+            for record, after in written:
+                upstream = {**record.upstream, "role": after.role, "role_id": after.role_id}
+                self.store.upsert_user(replace(record, upstream=upstream))

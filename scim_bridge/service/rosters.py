@@ -1,7 +1,8 @@
 """How a team's changes reach the upstream: the member diff, and the two roster strategies.
 
-Which members a write adds and removes is computed in one place, :func:`diff_members`. The change then goes
-upstream in one of two ways, chosen per request by its size (see docs/groups-strategy.md for the
+Which members a write adds and removes is turned into upstream and ledger changes in one place,
+:func:`diff_members`, from the request's change record (:class:`~scim_bridge.scim.patch.PatchResult`).
+The change then goes upstream in one of two ways, chosen per request by its size (see docs/groups-strategy.md for the
 measurements behind the threshold):
 
 * per member: ``POST``/``DELETE /v2/teams/{id}/members`` for each added or removed user; a change
@@ -26,6 +27,7 @@ from typing import Any
 from scim_bridge.directory.base import Directory
 from scim_bridge.directory.models import DirectoryTeam
 from scim_bridge.directory.models import TeamMember
+from scim_bridge.scim.patch import ValueChanges
 from scim_bridge.service.writes import Compensation
 
 # A membership change of more than this many users goes upstream as one roster PATCH (+ one check
@@ -47,18 +49,18 @@ class MemberDiff:
         return [*self.to_add, *self.pending_add]
 
 
-def diff_members(roster: Mapping[str, str], wanted: Sequence[str], pending: Collection[str],
+def diff_members(roster: Mapping[str, str], changes: ValueChanges, pending: Collection[str],
                  suspended: Collection[str]) -> MemberDiff:
-    """The member changes that take a team from ``roster`` (user id -> team role, upstream) and ``pending``
-    (suspended users whose reactivation gives the team back) to the ``wanted`` member ids. Users in
+    """The member changes a write makes to a team whose members are ``roster`` (user id -> team role, upstream)
+    and ``pending`` (suspended users whose reactivation gives the team back): ``changes`` names the member ids
+    the request added and removed (the PATCH's change record, or a PUT's compared with the team). Users in
     ``suspended`` join or leave the team through their suspension record instead of upstream."""
-    keep = set(wanted)
-    joining = [uid for uid in wanted if uid not in roster]
+    joining = [uid for uid in changes.added if uid not in roster]
     return MemberDiff(
         to_add=[uid for uid in joining if uid not in suspended],
-        to_remove=sorted(uid for uid in roster if uid not in keep),
+        to_remove=sorted(uid for uid in changes.removed if uid in roster),
         pending_add=[uid for uid in joining if uid in suspended],
-        pending_drop=sorted(uid for uid in pending if uid in suspended and uid not in keep),
+        pending_drop=sorted(uid for uid in changes.removed if uid in pending and uid in suspended),
     )
 
 

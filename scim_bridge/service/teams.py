@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable
 from collections.abc import Sequence
 from dataclasses import replace
+from functools import partial
 from typing import Any
 
 from scim_bridge.config import Settings
@@ -32,6 +32,7 @@ from scim_bridge.service.documents import team_document
 from scim_bridge.service.errors import upstream_errors
 from scim_bridge.service.members import GroupParts
 from scim_bridge.service.members import Known
+from scim_bridge.service.members import NewResource
 from scim_bridge.service.members import member_ids
 from scim_bridge.service.roles import RoleCatalogue
 from scim_bridge.service.rosters import RosterWriter
@@ -57,8 +58,6 @@ MAX_DESCRIPTION = 200
 # IdP last pushed, which the operator console compares with the mirror to show drift.
 PUSHED_MEMBERS = "pushed_members"
 
-NewResource = Callable[[dict[str, Any]], dict[str, Any]]
-
 
 class TeamService(GroupParts):
     def __init__(self, directory: Directory, store: Store, settings: Settings, sync: SyncService, *,
@@ -69,15 +68,13 @@ class TeamService(GroupParts):
     # --- reading ---------------------------------------------------------------------------------
     def get(self, ctx: RequestContext, group_id: str, want_members: bool) -> dict[str, Any]:
         self.sync.ensure_initial()
-        if not self.settings.read_through:
+        if not self.mirror.team_stale(group_id):
             found = self._mirrored_document(ctx, group_id, want_members)
             if found is None:
                 raise errors.NotFound(f"Group {group_id} not found")
             return found
-        team = self._read(group_id)
-        known = self.members.known([m.user_id for m in team.members or ()])
-        record = self._remember(team, known)
-        return self.render(ctx, record, self._upstream_members(team, known), want_members)
+        team, record = self.mirror.refresh_team(group_id, self._remember)
+        return self.render(ctx, record, self._upstream_members(team), want_members)
 
     def by_name(self, ctx: RequestContext, name: str, want_members: bool) -> list[dict[str, Any]]:
         """The team named ``name`` (case-insensitively), or nothing."""
@@ -114,13 +111,7 @@ class TeamService(GroupParts):
             with upstream_errors():
                 return self.directory.get_team(group_id)
         except errors.NotFound:
-            self._forget(group_id)
-            raise errors.NotFound(f"Group {group_id} not found") from None
-
-    def _forget(self, group_id: str) -> None:
-        record = self.store.get_group(group_id)
-        if record is not None and record.kind == GroupKind.TEAM:
-            self.store.delete_group(group_id)
+            raise self.mirror.team_gone(group_id) from None
 
     def _remember(self, team: DirectoryTeam, known: Known | None = None) -> GroupRecord:
         """Write an upstream snapshot of a team (with its roster, when it has one) into the mirror."""
@@ -134,6 +125,7 @@ class TeamService(GroupParts):
             record = GroupRecord(
                 id=team.id, kind=GroupKind.TEAM, display_name=team.name, external_id=None, upstream=upstream,
                 scim={}, members_known=team.members is not None, created=stamp, last_modified=stamp, version=1,
+                synced_at=self.mirror.now(),
             )
             record = self.store.upsert_group(record)
         elif record.display_name != team.name or record.upstream != normalize_json(upstream):
@@ -198,18 +190,22 @@ class TeamService(GroupParts):
         members = [TeamMember(user_id=uid, role="user") for uid in ids if uid not in suspended]
         with upstream_errors():
             team_id = self.directory.create_team(name, description, members)
-        for uid in suspended:
-            self.ledger.hold_team(uid, team_id)
+        undo = Compensation()
+        undo.add(f"delete team {team_id}", partial(self.directory.delete_team, team_id))
         stamp = now()
-        record = self.store.upsert_group(
-            GroupRecord(
-                id=team_id, kind=GroupKind.TEAM, display_name=name, external_id=resource.get("externalId"),
-                upstream={"id": team_id, "name": name, "description": description},
-                scim={PUSHED_MEMBERS: [m.user_id for m in members]}, members_known=True, created=stamp,
-                last_modified=stamp, version=1,
+        # The mirror in one transaction (one commit, one re-index); when it fails, the team made is deleted.
+        with undo.applying(), self.store.transaction():
+            for uid in suspended:
+                self.ledger.hold_team(uid, team_id)
+            record = self.store.upsert_group(
+                GroupRecord(
+                    id=team_id, kind=GroupKind.TEAM, display_name=name, external_id=resource.get("externalId"),
+                    upstream={"id": team_id, "name": name, "description": description},
+                    scim={PUSHED_MEMBERS: [m.user_id for m in members]}, members_known=True, created=stamp,
+                    last_modified=stamp, version=1, synced_at=self.mirror.now(),
+                )
             )
-        )
-        record = self._mirror_roster(team_id, members, known)
+            record = self._mirror_roster(team_id, members, known)
         created = DirectoryTeam(id=team_id, name=name, description=description, members=tuple(members))
         return self.render(ctx, record, self._upstream_members(created, known), True)
 
@@ -275,16 +271,18 @@ class TeamService(GroupParts):
             names = self.members.known(list(pending))
             view = {**current, "members": [*(current.get("members") or []),
                                            *(member_entry(uid, names.get(uid, "")) for uid in sorted(pending))]}
-        new = new_of(view)
+        result = new_of(view)
+        new = result.resource
         name = str(new.get("displayName") or "")
         if name != team.name:
             self.catalogue.refuse_name(name, "a team cannot take the name of a role group")
         validate_team_name(name)
         description = _description(new)
         roster = {m.user_id: m.role or "user" for m in team.members or ()}
-        new_ids = member_ids(new.get("members"), strict=True)
+        member_ids(new.get("members"), strict=True)  # every member has a value and is a User
+        changed = result.changes_of("members")
         # Who may join or leave, as the suspensions stood before the users' locks: checked and locked.
-        candidates = diff_members(roster, new_ids, pending, suspensions)
+        candidates = diff_members(roster, changed, pending, suspensions)
         known.update(self.members.check(candidates.to_add))
         renamed = name != team.name
         if renamed and name.lower() != team.name.lower():
@@ -298,28 +296,32 @@ class TeamService(GroupParts):
         # deactivation of one of them waits, or is seen here as a suspension.
         locked = [*candidates.joining, *pending]
         with self.locks.hold(*(user_key(uid) for uid in locked)):
-            diff = diff_members(roster, new_ids, pending, self.store.suspensions_for(locked))
+            diff = diff_members(roster, changed, pending, self.store.suspensions_for(locked))
             known.update(self.members.check([uid for uid in diff.to_add if uid in suspensions]))
-            members = self._write(team, roster, diff.to_add, diff.to_remove, changes)
-            for uid in diff.pending_add:
-                self.ledger.hold_team(uid, group_id)
-            for uid in diff.pending_drop:
-                self.ledger.drop_team(uid, group_id)
-            record = self.store.upsert_group(
-                replace(record, display_name=name, external_id=new.get("externalId"),
-                        upstream={"id": group_id, "name": name, "description": description},
-                        scim={**record.scim, PUSHED_MEMBERS: [m.user_id for m in members]})
-            )
-            record = self._mirror_roster(group_id, members, known)
+            undo = Compensation()
+            members = self._write(team, roster, diff.to_add, diff.to_remove, changes, undo)
+            # Upstream is written; the mirror now changes in one transaction (one commit, one re-index). When
+            # that fails, the upstream calls are undone: the request applies whole or not at all.
+            with undo.applying(), self.store.transaction():
+                for uid in diff.pending_add:
+                    self.ledger.hold_team(uid, group_id)
+                for uid in diff.pending_drop:
+                    self.ledger.drop_team(uid, group_id)
+                record = self.store.upsert_group(
+                    replace(record, display_name=name, external_id=new.get("externalId"),
+                            upstream={"id": group_id, "name": name, "description": description},
+                            scim={**record.scim, PUSHED_MEMBERS: [m.user_id for m in members]},
+                            synced_at=self.mirror.now())
+                )
+                record = self._mirror_roster(group_id, members, known)
         final = DirectoryTeam(id=group_id, name=name, description=description, members=tuple(members))
         return self.render(ctx, record, self._upstream_members(final, known), True)
 
     def _write(self, team: DirectoryTeam, roster: dict[str, str], to_add: Sequence[str],
-               to_remove: Sequence[str], changes: dict[str, Any]) -> list[TeamMember]:
-        """Write the rename, description and member changes upstream, all or nothing: when a call fails, the
-        calls made are undone (newest first) and the mirror keeps the roster the team had. Returns the
-        resulting roster."""
-        undo = Compensation()
+               to_remove: Sequence[str], changes: dict[str, Any], undo: Compensation) -> list[TeamMember]:
+        """Write the rename, description and member changes upstream, each call noted in ``undo``, all or
+        nothing: when a call fails, the calls made are undone (newest first) and the mirror keeps the roster
+        the team had. Returns the resulting roster."""
         try:
             with upstream_errors():
                 return self.rosters.write(team, roster, to_add, to_remove, changes, undo)
@@ -331,8 +333,7 @@ class TeamService(GroupParts):
                 # the user's look the same): then say which user is gone, and forget it.
                 gone = self.members.gone(to_add)
                 for uid in gone:
-                    if self.store.get_user(uid) is not None:
-                        self.store.delete_user(uid)
+                    self.mirror.user_gone(uid)
                 if gone:
                     raise errors.InvalidValue("No user with id " + ", ".join(sorted(gone))
                                               + ": deleted in OpsGenie, nothing was changed") from None
@@ -350,8 +351,8 @@ class TeamService(GroupParts):
                     self.directory.delete_team(group_id)
             except errors.NotFound:
                 known = self.store.get_group(group_id)
-                if known is None or known.kind != GroupKind.TEAM:
-                    raise errors.NotFound(f"Group {group_id} not found") from None
+                if known is None or known.kind != GroupKind.TEAM or not self.settings.read_through:
+                    raise self.mirror.team_gone(group_id) from None  # deleted in OpsGenie meanwhile
             self.store.delete_group(group_id)
 
 

@@ -422,3 +422,39 @@ def user_resource(
     resource[OPSGENIE_USER] = ext
     resource["schemas"].append(OPSGENIE_USER)
     return resource
+
+
+def created_snapshot(user_id: str, fields: UserFields, contacts: list[Contact]) -> DirectoryUser:
+    """The snapshot of a user just created with ``fields`` and phone ``contacts``."""
+    return DirectoryUser(
+        id=user_id,
+        username=fields.username or "",
+        full_name=fields.full_name or "",
+        role=fields.role or "",
+        skype_username=fields.skype_username or "",
+        time_zone=fields.time_zone or "",
+        locale=fields.locale or "",
+        address=fields.address,
+        tags=fields.tags or (),
+        details=dict(fields.details or {}),
+        contacts=tuple(contacts),
+    )
+
+
+def added_role(new: dict[str, Any], current: dict[str, Any]) -> str | None:
+    """The one role value ``new`` lists that ``current`` did not: an OpsGenie user holds one role,
+    so a role added next to the current one (PATCH add to roles) replaces it."""
+    had = set(roles_of(current))
+    added = [r for r in new.get("roles") or [] if isinstance(r, dict)
+             and str(r.get("value", "")).strip() and str(r.get("value", "")).lower() not in had]
+    if len(added) == 1:
+        return str(added[0]["value"]).strip()
+    return None
+
+
+def without_primary(item: Any) -> Any:
+    return {k: v for k, v in item.items() if k != "primary"} if isinstance(item, dict) else item
+
+
+def roles_of(resource: dict[str, Any]) -> list[str]:
+    return sorted(str(r.get("value", "")).lower() for r in resource.get("roles") or [] if isinstance(r, dict))

@@ -2,20 +2,14 @@
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import logging
-from dataclasses import dataclass
 from dataclasses import replace
-from functools import partial
 from typing import Any
 
 from scim_bridge.config import Settings
-from scim_bridge.directory import errors as d
 from scim_bridge.directory.base import Directory
-from scim_bridge.directory.models import Contact
 from scim_bridge.directory.models import DirectoryUser
-from scim_bridge.directory.models import UserFields
 from scim_bridge.scim import errors
 from scim_bridge.scim.filters import FilterNode
 from scim_bridge.scim.filters import matches
@@ -28,14 +22,18 @@ from scim_bridge.scim.schema import USER
 from scim_bridge.scim.schema import AttributePath
 from scim_bridge.scim.versions import require_version
 from scim_bridge.service import user_mapping as um
+from scim_bridge.service.contacts import sync_phones
+from scim_bridge.service.contacts import warn_phones
 from scim_bridge.service.context import RequestContext
 from scim_bridge.service.context import now
+from scim_bridge.service.deactivation import Deactivation
+from scim_bridge.service.deactivation import Suspended
 from scim_bridge.service.documents import user_document
 from scim_bridge.service.errors import owner_refused
 from scim_bridge.service.errors import upstream_errors
+from scim_bridge.service.mirror import MirrorGateway
 from scim_bridge.service.roles import OWNER
 from scim_bridge.service.roles import RoleCatalogue
-from scim_bridge.service.roles import learn_role_id
 from scim_bridge.service.suspensions import SuspensionLedger
 from scim_bridge.service.sync import SyncService
 from scim_bridge.service.writes import Compensation
@@ -46,48 +44,10 @@ from scim_bridge.store.keyset import KeysetPage
 from scim_bridge.store.order import Position
 from scim_bridge.store.records import GroupKind
 from scim_bridge.store.records import Membership
-from scim_bridge.store.records import Suspension
 from scim_bridge.store.records import UserRecord
-from scim_bridge.store.sqlutil import normalize_json
 from scim_bridge.store.store import Store
 
 log = logging.getLogger(__name__)
-
-
-def remember_user(store: Store, upstream: DirectoryUser) -> UserRecord:
-    """Write an upstream snapshot of a user into the mirror, keeping what the bridge holds itself."""
-    record = store.get_user(upstream.id)
-    if record is None:
-        stale = store.get_user_by_username(upstream.username)
-        if stale is not None and stale.id != upstream.id:
-            store.delete_user(stale.id)
-        stamp = now()
-        record = UserRecord(
-            id=upstream.id,
-            user_name=upstream.username,
-            external_id=None,
-            upstream=upstream.to_json(),
-            scim={},
-            created=stamp,
-            last_modified=stamp,
-            version=1,
-        )
-        learn_role_id(store, upstream)
-        return store.upsert_user(record)
-    user_name = record.user_name
-    if user_name.lower() != upstream.username.lower():
-        user_name = upstream.username
-    snapshot = upstream.to_json()
-    if snapshot.get("contacts") is None:
-        snapshot["contacts"] = record.upstream.get("contacts")
-    if user_name == record.user_name and normalize_json(snapshot) == record.upstream:
-        return record  # nothing changed: no write (and no re-indexing) for a read
-    if snapshot.get("role_id") != record.upstream.get("role_id"):
-        learn_role_id(store, upstream)
-    # Contacts a list did not carry, read now for the first time, are not a change of the user.
-    completed = (record.upstream.get("contacts") is None and user_name == record.user_name
-                 and normalize_json({**snapshot, "contacts": None}) == record.upstream)
-    return store.upsert_user(replace(record, user_name=user_name, upstream=snapshot), touch=not completed)
 
 
 class UserService:
@@ -105,16 +65,11 @@ class UserService:
                                          lease_ttl=settings.write_lease_ttl)
         self.ledger = SuspensionLedger(store)
         self.roles = RoleCatalogue(directory, store, settings, sync)
+        self.mirror = MirrorGateway(directory, store, settings)
+        self.deactivation = Deactivation(directory, store, settings, self.ledger, self.roles)
 
     # --- reading ---------------------------------------------------------------------------
     def get(self, ctx: RequestContext, user_id: str) -> dict[str, Any]:
-        if not self.settings.read_through and self.store.indexing:
-            # Reads from the mirror: the indexed document is the user as last rendered, in one query.
-            self.sync.ensure_initial()
-            document = self.store.indexed_documents(USER, [user_id]).get(user_id)
-            if document is None:
-                raise errors.NotFound(f"User {user_id} not found")
-            return ctx.absolute(document)
         record = self._fresh_record(user_id)
         if record is None:
             raise errors.NotFound(f"User {user_id} not found")
@@ -149,6 +104,8 @@ class UserService:
             page, total = paginate(found, start_index, count)
             return total, page
         self.sync.ensure_initial()
+        if lookup is not None and lookup[0].dotted().lower() in ("username", "id"):
+            self.mirror.complete_contacts(lookup[1], by_name=lookup[0].dotted().lower() == "username")
         indexed = self.store.search_index(USER, node, sort_by=sort_by, descending=descending,
                                           start_index=start_index, count=count)
         return indexed.total, [ctx.absolute(doc) for doc in indexed.resources]
@@ -187,15 +144,9 @@ class UserService:
         return [record] if record else []
 
     def _fresh_record(self, user_id: str) -> UserRecord | None:
-        """The store's record, refreshed from the upstream when read-through is on (one call)."""
+        """The user a single read shows (see MirrorGateway.user_for_read: at most one call)."""
         self.sync.ensure_initial()
-        if not self.settings.read_through:
-            return self.store.get_user(user_id)
-        try:
-            upstream = self._read_upstream(user_id)
-        except errors.NotFound:
-            return None
-        return self._remember(upstream)
+        return self.mirror.user_for_read(user_id)
 
     def _fresh_by_username(self, user_name: str) -> UserRecord | None:
         self.sync.ensure_initial()
@@ -209,14 +160,11 @@ class UserService:
         except errors.NotFound:
             stale = self.store.get_user_by_username(user_name)
             if stale is not None:
-                self.store.delete_user(stale.id)
+                self.mirror.user_gone(stale.id)
             return None
         if upstream.username.lower() != user_name.lower():
             return None
-        return self._remember(upstream)
-
-    def _remember(self, upstream: DirectoryUser) -> UserRecord:
-        return remember_user(self.store, upstream)
+        return self.mirror.remember(upstream)
 
     def render(self, ctx: RequestContext, record: UserRecord) -> dict[str, Any]:
         """The SCIM User (absolute URLs), its memberships and suspension read for this user."""
@@ -240,7 +188,7 @@ class UserService:
             invitation_disabled=self.settings.invitation_disabled_default,
             phone_region=self.settings.phone_region,
         )
-        self._warn_phones(ctx, desired)
+        warn_phones(ctx, desired, self.settings.phone_region)
         user_name = resource["userName"]
         existing = self._fresh_by_username(user_name)
         if existing is not None:
@@ -251,7 +199,7 @@ class UserService:
             raise owner_refused()
         fields = replace(desired.fields, role=self.roles.known_role(desired.fields.role or self.settings.default_role))
         undo = Compensation()
-        suspended: _Suspended | None = None
+        suspended: Suspended | None = None
         try:
             with upstream_errors():
                 user_id = self.directory.create_user(fields)
@@ -262,9 +210,9 @@ class UserService:
                 else:
                     # No read-back: the user is what was sent. Defaults the upstream fills in (time zone,
                     # locale, its email contact) reach the mirror at the next sync or read.
-                    upstream = _created(user_id, fields, made)
+                    upstream = um.created_snapshot(user_id, fields, made)
                 if not desired.active:
-                    suspended = self._suspend(user_id, upstream, [], undo)
+                    suspended = self.deactivation.suspend(user_id, upstream, [], undo)
         except Exception:
             undo.rollback()
             raise
@@ -273,20 +221,22 @@ class UserService:
             deleted["active"] = False
             return deleted
         stamp = now()
-        record = self.store.upsert_user(
-            UserRecord(
-                id=user_id,
-                user_name=user_name,
-                external_id=resource.get("externalId"),
-                upstream=self.roles.with_role_id(suspended.upstream if suspended else upstream).to_json(),
-                scim=desired.kept,
-                created=stamp,
-                last_modified=stamp,
-                version=1,
+        with undo.applying(), self.store.transaction():  # the mirror in one transaction; a failure undoes the user
+            record = self.store.upsert_user(
+                UserRecord(
+                    id=user_id,
+                    user_name=user_name,
+                    external_id=resource.get("externalId"),
+                    upstream=self.roles.with_role_id(suspended.upstream if suspended else upstream).to_json(),
+                    scim=desired.kept,
+                    created=stamp,
+                    last_modified=stamp,
+                    version=1,
+                    synced_at=self.mirror.now(),
+                )
             )
-        )
-        if suspended is not None:
-            self._commit_suspension(suspended)
+            if suspended is not None:
+                self.deactivation.commit(suspended)
         return self._documents(ctx, [record])[0]
 
     def _tombstone(
@@ -308,7 +258,7 @@ class UserService:
         self, ctx: RequestContext, user_id: str, resource: dict[str, Any], if_match: str | None = None
     ) -> dict[str, Any]:
         with self.locks.hold(user_key(user_id)):
-            record, upstream, current = self._load_for_write(ctx, user_id, if_match)
+            record, upstream, current = self._load_for_write(ctx, user_id, if_match, contacts=True)
             new = copy.deepcopy(resource)
             new["id"] = user_id
             if "active" not in new:
@@ -323,8 +273,8 @@ class UserService:
     ) -> dict[str, Any]:
         """``new_resource_of(current)`` applies the PATCH operations to the current resource."""
         with self.locks.hold(user_key(user_id)):
-            record, upstream, current = self._load_for_write(ctx, user_id, if_match)
-            new = new_resource_of(current)
+            record, upstream, current = self._load_for_write(ctx, user_id, if_match, contacts=True)
+            new = new_resource_of(current).resource
             return self._write(ctx, record, upstream, current, new)
 
     def delete(self, ctx: RequestContext, user_id: str, if_match: str | None = None) -> None:
@@ -333,33 +283,55 @@ class UserService:
 
     def _delete(self, ctx: RequestContext, user_id: str, if_match: str | None) -> None:
         record, upstream, _ = self._load_for_write(ctx, user_id, if_match)
-        if upstream.role.lower() == OWNER:
+        if self._confirmed(record, upstream).role.lower() == OWNER:
             raise owner_refused(f"User {user_id} is an Owner")
-        if not self.settings.read_through:
-            # The mirror's snapshot may predate a promotion to Owner made in OpsGenie: check upstream first.
-            with upstream_errors(), contextlib.suppress(d.NotFoundError):
-                if self.directory.get_user(user_id, with_contacts=False).role.lower() == OWNER:
-                    raise owner_refused(f"User {user_id} is an Owner")
-        with upstream_errors(), contextlib.suppress(d.NotFoundError):
-            self.directory.delete_user(user_id)
+        try:
+            with upstream_errors():
+                self.directory.delete_user(user_id)
+        except errors.NotFound:
+            if not self.settings.read_through:
+                raise self.mirror.user_gone(user_id) from None  # deleted in OpsGenie meanwhile
+        except (errors.Forbidden, errors.InvalidValue) as refused:
+            self._refuse_if_owner(user_id, refused)
+            raise
         self.store.delete_user(record.id)
 
+    def _confirmed(self, record: UserRecord, upstream: DirectoryUser) -> DirectoryUser:
+        """The snapshot the Owner rule is checked on: the mirror's while it is fresh (or just read), else the
+        user read upstream now (one call): an Owner promoted in OpsGenie is never demoted on an old copy."""
+        if self.settings.read_through or self.mirror.fresh(record.synced_at):
+            return upstream
+        read = self.mirror.read_user(record.id)
+        if read.role.lower() == OWNER:
+            self.mirror.remember(read)  # the refusal needs no call next time
+        return read
+
+    def _refuse_if_owner(self, user_id: str, refused: errors.ScimError) -> None:
+        """OpsGenie refused a role change, deactivation or delete: when the user is an Owner now (promoted in
+        OpsGenie within the freshness window), answer as the Owner rule does (403) and remember the role."""
+        if not self.settings.read_through and self.mirror.owner_among([user_id]) is not None:
+            raise owner_refused(f"User {user_id} is an Owner") from refused
+
     def _load_for_write(
-        self, ctx: RequestContext, user_id: str, if_match: str | None
+        self, ctx: RequestContext, user_id: str, if_match: str | None, *, contacts: bool = False
     ) -> tuple[UserRecord, DirectoryUser, dict[str, Any]]:
         """The user as the write starts from, its version checked against ``if_match``: called under the
-        user's write lock, so no other write can slip in between the check and the write."""
+        user's write lock, so no other write can slip in between the check and the write. ``contacts``: read
+        the user first when the mirror never saw its contacts (a copy from the sync's list), once: a PUT
+        replaces the phones, a PATCH may change one, and the answer shows them as a GET then does."""
         self.sync.ensure_initial()
-        if not self.settings.read_through:
+        stored = None if self.settings.read_through else self.store.get_user(user_id)
+        if stored is not None and contacts and stored.upstream.get("contacts") is None:
+            stored = None
+        if not self.settings.read_through and stored is None and self.store.get_user(user_id) is None:
+            raise errors.NotFound(f"User {user_id} not found")
+        if stored is not None:
             # The mirror's snapshot stands for the upstream user: no read before the write. A user
             # deleted upstream meanwhile is found out by the write itself (see _write).
-            stored = self.store.get_user(user_id)
-            if stored is None:
-                raise errors.NotFound(f"User {user_id} not found")
             record, upstream = stored, DirectoryUser.from_json(stored.upstream)
         else:
-            upstream = self._read_upstream(user_id)
-            record = self._remember(upstream)
+            upstream = self.mirror.read_user(user_id)
+            record = self.mirror.remember(upstream)
         current = self._documents(ctx, [record])[0]
         require_version(if_match, current)
         return record, upstream, current
@@ -378,29 +350,29 @@ class UserService:
             new = {k: v for k, v in new.items() if k != "displayName"}
         if isinstance(new.get("roles"), list):
             # Elements the client just sent come first: they describe the role as the client wants it.
-            echoed = [_without_primary(r) for r in current.get("roles") or []]
-            fresh = [r for r in new["roles"] if _without_primary(r) not in echoed]
+            echoed = [um.without_primary(r) for r in current.get("roles") or []]
+            fresh = [r for r in new["roles"] if um.without_primary(r) not in echoed]
             new = {**new, "roles": fresh + [r for r in new["roles"] if r not in fresh]}
         desired = um.desired_user(
             new, default_role=self.settings.default_role, invitation_disabled=False,
             phone_region=self.settings.phone_region,
         )
         if new.get("phoneNumbers") != current.get("phoneNumbers"):
-            self._warn_phones(ctx, desired)
-        if _roles_of(new) == _roles_of(current):
+            warn_phones(ctx, desired, self.settings.phone_region)
+        if um.roles_of(new) == um.roles_of(current):
             # The role is only written when the client changed it: a PUT that omits or echoes
             # roles (or a suspended user's placeholder role) never demotes anyone.
             desired = replace(desired, fields=replace(desired.fields, role=None))
         else:
-            added = _added_role(new, current)
+            added = um.added_role(new, current)
             if added is not None:
                 desired = replace(desired, fields=replace(desired.fields, role=added))
             ctx.require("roles", "changing a user's role")
         was_active = current.get("active", True)
-        if not self.settings.read_through and (desired.fields.role is not None or (was_active and not desired.active)):
-            # The mirror's snapshot may predate a promotion to Owner made in OpsGenie: a role change or a
-            # deactivation reads the user first (one call), as DELETE does, so an Owner is never demoted.
-            upstream = self._read_upstream(record.id)
+        changes_role = desired.fields.role is not None or (was_active and not desired.active)
+        if changes_role:
+            # A copy older than the freshness window may predate a promotion to Owner made in OpsGenie.
+            upstream = self._confirmed(record, upstream)
         is_owner = upstream.role.lower() == OWNER
         wanted_role = desired.fields.role or upstream.role
         if is_owner and (wanted_role.lower() != OWNER or not desired.active):
@@ -426,14 +398,14 @@ class UserService:
         # Every upstream call below is undone if a later one fails: the request applies whole or not at all.
         undo = Compensation()
         restored: list[Membership] = []
-        suspended: _Suspended | None = None
+        suspended: Suspended | None = None
         if upstream.contacts is None and new.get("phoneNumbers") != current.get("phoneNumbers"):
             # The mirror's snapshot came from a list without contacts: read them before changing phones.
-            upstream = self._read_upstream(record.id)
+            upstream = self.mirror.read_user(record.id)
         try:
             with upstream_errors():
                 if restoring and suspension is not None:
-                    upstream, restored = self._restore(record.id, upstream, suspension, undo)
+                    upstream, restored = self.deactivation.restore(record.id, upstream, suspension, undo)
                 fields = um.changed_fields(upstream, desired.fields)
                 if not fields.is_empty():
                     self.directory.update_user(record.id, fields)
@@ -445,203 +417,72 @@ class UserService:
                     # Only phones the client changed are written: an echoed list is not a change, even
                     # where its SCIM form maps to more contacts than OpsGenie holds (an SMS-only number
                     # shows as "mobile", which stands for SMS and voice).
-                    upstream = self._sync_phones(record.id, upstream, desired.phones, undo)
+                    upstream = sync_phones(self.directory, record.id, upstream, desired.phones, undo)
                 if was_active and not desired.active:
                     teams = list(self.store.groups_of(record.id))
-                    suspended = self._suspend(record.id, upstream, teams, undo)
+                    suspended = self.deactivation.suspend(record.id, upstream, teams, undo)
         except errors.NotFound:
             undo.rollback()
             if not self.settings.read_through:
-                self._read_upstream(record.id)  # 404 (and forgotten) when the user itself is gone
+                self.mirror.read_user(record.id)  # 404 (and forgotten) when the user itself is gone
+            raise
+        except (errors.Forbidden, errors.InvalidValue) as refused:
+            undo.rollback()
+            if changes_role:
+                self._refuse_if_owner(record.id, refused)
             raise
         except Exception:
             undo.rollback()
             raise
-        if restoring:
-            for membership in restored:
-                if self.store.get_group(membership.group_id) is not None:
-                    self.store.add_members(membership.group_id, [membership])
-            self.ledger.close(record.id)
-        if restored_role is not None:
-            self.ledger.set_role(record.id, restored_role)
-        if suspended is not None and suspended.deleted:
-            self.store.delete_user(record.id)
-            gone = self.render(ctx, replace(record, user_name=new_name, external_id=new.get("externalId"),
-                                            upstream=upstream.to_json(), scim=desired.kept))
-            gone["active"] = False
-            return gone
-        record = self._store_written(record, replace(
-            record,
-            user_name=new_name,
-            external_id=new.get("externalId"),
-            upstream=self.roles.with_role_id(suspended.upstream if suspended else upstream).to_json(),
-            scim=desired.kept,
-        ))
-        if suspended is not None:
-            self._commit_suspension(suspended)
-        return self._documents(ctx, [record])[0]
+        # Upstream is written; the mirror changes in one transaction (one commit, one re-index), and a failure
+        # there undoes the upstream calls.
+        with undo.applying(), self.store.transaction():
+            if restoring:
+                for membership in restored:
+                    if self.store.get_group(membership.group_id) is not None:
+                        self.store.add_members(membership.group_id, [membership])
+                self.ledger.close(record.id)
+            if restored_role is not None:
+                self.ledger.set_role(record.id, restored_role)
+            if suspended is not None and suspended.deleted:
+                self.store.delete_user(record.id)
+                gone = self.render(ctx, replace(record, user_name=new_name, external_id=new.get("externalId"),
+                                                upstream=upstream.to_json(), scim=desired.kept))
+                gone["active"] = False
+                return gone
+            after = replace(
+                record,
+                user_name=new_name,
+                external_id=new.get("externalId"),
+                upstream=self.roles.with_role_id(suspended.upstream if suspended else upstream).to_json(),
+                scim=desired.kept,
+                synced_at=self.mirror.now(),
+            )
+            stored, raced = self._store_written(record, after)
+            if suspended is not None:
+                self.deactivation.commit(suspended)
+        if raced:
+            stored = self._store_fresh(stored, after)
+        return self._documents(ctx, [stored])[0]
 
-    def _store_written(self, before: UserRecord, after: UserRecord) -> UserRecord:
+    def _store_written(self, before: UserRecord, after: UserRecord) -> tuple[UserRecord, bool]:
         """Store the snapshot a write produced, unless another request changed the user since ``before``
-        was read: both wrote upstream what they changed, but each snapshot lacks the other's change. Then
-        the upstream, which holds both, is read (one call) and stored with this request's SCIM-side data."""
+        was read: both wrote upstream what they changed, but each snapshot lacks the other's change. Returns
+        the record stored (else the one the other request left) and whether that happened: then the caller
+        stores the upstream's view with :meth:`_store_fresh`, once its transaction is over."""
         try:
-            return self.store.upsert_user(after, expected_version=before.version)
+            return self.store.upsert_user(after, expected_version=before.version), False
         except StoreConflict:
             current = self.store.get_user(before.id)
             if current is None or current.version == before.version:
                 raise  # not a concurrent write: a real conflict (e.g. the userName is taken)
         log.info("user %s changed during this write: storing the upstream's view", before.id)
-        fresh = self._read_upstream(before.id)
+        return current, True
+
+    def _store_fresh(self, current: UserRecord, after: UserRecord) -> UserRecord:
+        """Read the upstream, which holds the changes of both racing writes (one call), and store it with this
+        request's SCIM-side data (``after``)."""
+        fresh = self.mirror.read_user(current.id)
         merged = replace(current, user_name=fresh.username, external_id=after.external_id,
                          upstream=self.roles.with_role_id(fresh).to_json(), scim=after.scim)
         return self.store.upsert_user(merged)
-
-    def _read_upstream(self, user_id: str) -> DirectoryUser:
-        """The user as the upstream has it now, with contacts (one call); a user gone there is removed
-        from the mirror and reported as not found, as is an identifier that matched a username."""
-        try:
-            with upstream_errors():
-                upstream = self.directory.get_user(user_id, with_contacts=True)
-        except errors.NotFound:
-            if self.store.get_user(user_id) is not None:
-                self.store.delete_user(user_id)
-            raise errors.NotFound(f"User {user_id} not found") from None
-        if upstream.id != user_id:
-            raise errors.NotFound(f"User {user_id} not found")
-        return upstream
-
-    def _sync_phones(
-        self, user_id: str, upstream: DirectoryUser, wanted: frozenset[tuple[str, str]], undo: Compensation
-    ) -> DirectoryUser:
-        have = um.phone_contacts(upstream.contacts)
-        if set(have) == set(wanted):
-            return upstream
-        contacts: list[Contact] = [c for c in upstream.contacts or () if c.method not in ("sms", "voice")]
-        for key, contact in have.items():
-            if key in wanted:
-                contacts.append(contact)
-            else:
-                self.directory.delete_contact(user_id, contact.id)
-                undo.add(f"re-create contact {contact.method} of user {user_id}",
-                         partial(self.directory.create_contact, user_id, contact.method, contact.to))
-        for method, to in sorted(wanted - set(have)):
-            made = self.directory.create_contact(user_id, method, to)
-            undo.add(f"delete contact {made.id} of user {user_id}",
-                     partial(self.directory.delete_contact, user_id, made.id))
-            contacts.append(made)
-        return replace(upstream, contacts=tuple(contacts))
-
-    def _warn_phones(self, ctx: RequestContext, desired: um.DesiredUser) -> None:
-        region = self.settings.phone_region or "unset: international numbers only"
-        for index, kind in desired.skipped_phones:
-            ctx.warn("phone", f"phoneNumbers[{index}]" + (f" (type {kind})" if kind else "") + " is not a phone "
-                              f"number OpsGenie can call (SCIM_BRIDGE_PHONE_REGION {region}): kept in SCIM as sent, "
-                              "no contact written")
-
-    # --- deactivation --------------------------------------------------------------------------
-    def _suspend(
-        self, user_id: str, upstream: DirectoryUser, memberships: list[Membership], undo: Compensation
-    ) -> _Suspended:
-        """Suspend upstream (or delete, by configuration); the store is written by the caller on success."""
-        if self.settings.deactivation == "delete":
-            self.directory.delete_user(user_id)  # last upstream call of the request: nothing follows it
-            return _Suspended(user_id, upstream, None, deleted=True)
-        teams = {m.group_id: m.role or "user" for m in memberships}
-        if self.settings.read_through:
-            # Teams joined in OpsGenie since the last sync; reading from the mirror trusts its memberships.
-            for ref in self.directory.user_teams(user_id):
-                teams.setdefault(ref.id, "user")
-        left: dict[str, str] = {}
-        dropped: list[str] = []
-        for team_id, role in sorted(teams.items()):
-            try:
-                was_member = self.directory.remove_team_member(team_id, user_id)
-            except d.NotFoundError:
-                was_member = False  # the team was deleted in OpsGenie
-            if not was_member:  # nothing to give back on reactivation; the mirror was behind OpsGenie
-                dropped.append(team_id)
-                continue
-            left[team_id] = role
-            undo.add(f"add user {user_id} back to team {team_id}",
-                     partial(self.directory.add_team_member, team_id, user_id, role))
-        suspended_role = self.settings.suspended_role
-        suspension = Suspension(
-            user_id=user_id,
-            role=upstream.role,
-            teams=[{"id": tid, "role": role} for tid, role in sorted(left.items())],
-            suspended_at=now(),
-        )
-        upstream = self.roles.set_role(upstream, suspended_role, undo)
-        return _Suspended(user_id, upstream, suspension, dropped=tuple(dropped))
-
-    def _commit_suspension(self, suspended: _Suspended) -> None:
-        if suspended.suspension is None:
-            return
-        self.ledger.open(suspended.suspension)
-        for team_id in [team["id"] for team in suspended.suspension.teams] + list(suspended.dropped):
-            if self.store.get_group(team_id) is not None:
-                self.store.remove_members(team_id, [suspended.user_id])
-
-    def _restore(
-        self, user_id: str, upstream: DirectoryUser, suspension: Suspension, undo: Compensation
-    ) -> tuple[DirectoryUser, list[Membership]]:
-        """Give back the role and teams a suspension took; returns the memberships restored."""
-        upstream = self.roles.set_role(upstream, suspension.role, undo)
-        restored: list[Membership] = []
-        for team in suspension.teams:
-            role = team.get("role") or "user"
-            try:
-                self.directory.add_team_member(team["id"], user_id, role)
-            except d.NotFoundError:
-                continue  # the team was deleted meanwhile
-            undo.add(f"remove user {user_id} from team {team['id']}",
-                     partial(self.directory.remove_team_member, team["id"], user_id))
-            restored.append(Membership(team["id"], user_id, role))
-        return upstream, restored
-
-
-def _created(user_id: str, fields: UserFields, contacts: list[Contact]) -> DirectoryUser:
-    """The snapshot of a user just created with ``fields`` and phone ``contacts``."""
-    return DirectoryUser(
-        id=user_id,
-        username=fields.username or "",
-        full_name=fields.full_name or "",
-        role=fields.role or "",
-        skype_username=fields.skype_username or "",
-        time_zone=fields.time_zone or "",
-        locale=fields.locale or "",
-        address=fields.address,
-        tags=fields.tags or (),
-        details=dict(fields.details or {}),
-        contacts=tuple(contacts),
-    )
-
-
-@dataclass(frozen=True)
-class _Suspended:
-    user_id: str
-    upstream: DirectoryUser
-    suspension: Suspension | None
-    deleted: bool = False
-    # Teams the mirror listed for the user that OpsGenie no longer has it in (deleted, or left there).
-    dropped: tuple[str, ...] = ()
-
-
-def _added_role(new: dict[str, Any], current: dict[str, Any]) -> str | None:
-    """The one role value ``new`` lists that ``current`` did not: an OpsGenie user holds one role,
-    so a role added next to the current one (PATCH add to roles) replaces it."""
-    had = set(_roles_of(current))
-    added = [r for r in new.get("roles") or [] if isinstance(r, dict)
-             and str(r.get("value", "")).strip() and str(r.get("value", "")).lower() not in had]
-    if len(added) == 1:
-        return str(added[0]["value"]).strip()
-    return None
-
-
-def _without_primary(item: Any) -> Any:
-    return {k: v for k, v in item.items() if k != "primary"} if isinstance(item, dict) else item
-
-
-def _roles_of(resource: dict[str, Any]) -> list[str]:
-    return sorted(str(r.get("value", "")).lower() for r in resource.get("roles") or [] if isinstance(r, dict))

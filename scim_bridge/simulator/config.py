@@ -22,6 +22,8 @@ Defaults at a glance:
 - ``delete_referenced_user``: ``"allow"`` (memberships are removed); ``"428"`` refuses while the user
   is in a team.
 - ``owner_protection_status``: 403 for deleting or demoting the account owner (422 is the alternative).
+- ``protected_owners``: ``"account"`` (only the account owner is protected); ``"all"`` refuses, the same way,
+  deleting or demoting any user holding the Owner role (the docs: admins manage all users "except owners").
 - ``team_patch_members``: ``"replace"``; ``add_existing_member``: ``"ok"``;
   ``remove_missing_member``: ``"404"``; ``unknown_team_member_status``: 422 (team create/patch bodies).
 - ``users_max_limit``: 100 with ``users_over_max_limit`` ``"clamp"`` (``"422"`` refuses instead).
@@ -51,6 +53,7 @@ _CHOICES: dict[str, tuple[Any, ...]] = {
     "duplicate_team_status": (409, 422),
     "delete_referenced_user": ("allow", "428"),
     "owner_protection_status": (403, 422),
+    "protected_owners": ("account", "all"),
     "team_patch_members": ("replace", "merge"),
     "add_existing_member": ("ok", "409"),
     "remove_missing_member": ("404", "ok"),
@@ -110,6 +113,7 @@ class SimulatorConfig:
     duplicate_team_status: int = 409
     delete_referenced_user: str = "allow"
     owner_protection_status: int = 403
+    protected_owners: str = "account"
     default_email_contact: bool = True
     allow_username_change: bool = True
     team_patch_members: str = "replace"

@@ -117,8 +117,9 @@ class UsersMixin(StateBase):
                 if new_name in self._usernames:
                     self._duplicate_username(new_name)
             role_changes = "role_obj" in values and values["role_obj"].id != user.role_id
-            if role_changes and user.id == self._owner_id and not direct:
-                self._refuse_owner("The account owner's role cannot be changed")
+            if role_changes and self._protected(user) and not direct:
+                self._refuse_owner("An Owner's role cannot be changed here" if user.id != self._owner_id
+                                   else "The account owner's role cannot be changed")
             if new_name != user.username:
                 del self._usernames[user.username]
                 self._usernames[new_name] = user.id
@@ -128,6 +129,13 @@ class UsersMixin(StateBase):
                 self._apply_flags(user, body)
             return self._user_json(user, with_contacts=True)
 
+    def _protected(self, user: User) -> bool:
+        """Whether deleting or demoting ``user`` is refused (the account owner; any Owner with
+        ``protected_owners="all"``)."""
+        if user.id == self._owner_id:
+            return True
+        return self.config.protected_owners == "all" and self._role_of(user).name == "Owner"
+
     def _refuse_owner(self, message: str) -> None:
         status = self.config.owner_protection_status
         raise SimError(status, message, {"role": message} if status == 422 else None, code=40301)
@@ -136,8 +144,9 @@ class UsersMixin(StateBase):
         """Delete a user; memberships are removed, or 428 when ``delete_referenced_user`` is "428"."""
         with self._lock:
             user = self._user(identifier)
-            if not direct and user.id == self._owner_id:
-                self._refuse_owner("The account owner cannot be deleted")
+            if not direct and self._protected(user):
+                self._refuse_owner("An Owner cannot be deleted here" if user.id != self._owner_id
+                                   else "The account owner cannot be deleted")
             teams = self._user_teams(user.id)
             if teams and not direct and self.config.delete_referenced_user == "428":
                 names = ", ".join(t.name for t in teams)

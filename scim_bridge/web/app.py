@@ -6,6 +6,7 @@ import json
 import math
 import time
 import uuid
+from collections.abc import Callable
 
 from flask import Flask
 from flask import Response
@@ -59,12 +60,15 @@ def create_app(
     store: Store | None = None,
     links: LinkStore | None = None,
     start_sync: bool = False,
+    retry_sleep: Callable[[float], None] = time.sleep,
 ) -> Flask:
     """A bridge app over ``components`` (by default :func:`scim_bridge.bootstrap.build` of ``settings``, with the
     ``directory``, ``store`` and jsm ``links`` given, if any). Wires blueprints and hooks; the upstream is
-    called by the components only (``start_sync`` starts the sync loop)."""
+    called by the components only (``start_sync`` starts the sync loop). ``retry_sleep``: how the upstream
+    client waits out its retry back-off (tests pass one that records the wait and returns at once)."""
     if components is None:
-        components = bootstrap.build(settings, directory=directory, store=store, links=links)
+        policy = bootstrap.UpstreamPolicy(settings.upstream_wait_budget, retry_sleep=retry_sleep)
+        components = bootstrap.build(settings, directory=directory, store=store, links=links, policy=policy)
     app = Flask("scim_bridge")
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.json.sort_keys = False  # type: ignore[attr-defined]

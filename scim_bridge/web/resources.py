@@ -18,6 +18,7 @@ from scim_bridge.scim.listing import list_response
 from scim_bridge.scim.listing import page_start
 from scim_bridge.scim.listing import parse_list_params
 from scim_bridge.scim.listing import position_links
+from scim_bridge.scim.patch import PatchResult
 from scim_bridge.scim.patch import apply_patch
 from scim_bridge.scim.patch import parse_patch_request
 from scim_bridge.scim.payloads import load_resource
@@ -160,16 +161,17 @@ def _loaded(resource_type: ResourceType, *, for_replace: bool = False) -> dict[s
     return resource
 
 
-def _patcher(resource_type: ResourceType) -> Callable[[dict[str, Any]], dict[str, Any]]:
-    """Apply the request's PATCH operations to the current resource; unknown paths are ignored and recorded."""
+def _patcher(resource_type: ResourceType) -> Callable[[dict[str, Any]], PatchResult]:
+    """Apply the request's PATCH operations to the current resource; unknown paths are ignored and recorded.
+    The services get the whole change record (the members added and removed among it)."""
     operations = parse_patch_request(json_body(), max_operations=bridge().settings.max_patch_operations)
     if resource_type is GROUP:
         _check_member_count([v for op in operations for v in _member_values(op)])
 
-    def new_of(current: dict[str, Any]) -> dict[str, Any]:
+    def new_of(current: dict[str, Any]) -> PatchResult:
         result = apply_patch(current, operations, resource_type)
         _ignoring(result.ignored)
-        return result.resource
+        return result
 
     return new_of
 

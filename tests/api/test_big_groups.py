@@ -49,6 +49,7 @@ def no_throttling(bridge: Running) -> list[dict[str, Any]]:
     return calls
 
 
+@pytest.mark.read_through  # checks what read-through reads or costs
 def test_big_team_reads_whole_and_takes_a_thousand_members_either_way(bridge: Running, big: dict[str, Any]) -> None:
     # Reading: the whole roster, by id, by name and in a list.
     response = bridge.scim.get(f"/Groups/{big['id']}")

@@ -109,6 +109,7 @@ def test_unknown_group_is_404(bridge: Running) -> None:
     assert_error(bridge.scim.get("/Groups/00000000-0000-0000-0000-000000000000"), 404, None)
 
 
+@pytest.mark.read_through  # checks what read-through reads or costs
 def test_team_deleted_upstream_disappears(bridge: Running) -> None:
     gid = group_id(bridge, "Payments")
     bridge.sim.http.delete(f"{bridge.sim.base_url}/__sim/teams/{gid}", timeout=10).raise_for_status()
@@ -118,6 +119,7 @@ def test_team_deleted_upstream_disappears(bridge: Running) -> None:
 
 
 # --- list, filter, search -------------------------------------------------------------------------
+@pytest.mark.read_through  # checks what read-through reads or costs
 def test_display_name_filter_is_one_upstream_call_by_name(bridge: Running) -> None:
     bridge.sim.clear_calls()
     response = bridge.scim.get("/Groups", params={"filter": 'displayName eq "payments"'})
@@ -167,6 +169,7 @@ def test_single_get_with_excluded_members_is_at_most_one_call(bridge: Running) -
     assert full.headers["ETag"] == response.headers["ETag"]
 
 
+@pytest.mark.read_through  # checks what read-through reads or costs
 def test_entra_filter_with_excluded_members(bridge: Running) -> None:
     bridge.sim.clear_calls()
     response = bridge.scim.get(
@@ -429,6 +432,7 @@ def test_bad_create_writes_nothing(bridge: Running, name: str, body: dict[str, A
     assert len(bridge.sim.state()["teams"]) == 3
 
 
+@pytest.mark.read_through  # checks what read-through reads or costs
 def test_duplicate_of_team_made_outside_the_bridge(bridge: Running) -> None:
     made = bridge.sim.http.post(f"{bridge.sim.base_url}/__sim/teams", json={"name": "War Room"}, timeout=10)
     made.raise_for_status()

@@ -294,6 +294,7 @@ def test_etags(bridge: Running) -> None:
     assert fresh.json()["meta"]["version"] != version
 
 
+@pytest.mark.read_through  # checks what read-through reads or costs
 def test_user_deleted_upstream_is_never_reported(bridge: Running) -> None:
     user = find(bridge, "tom.becker@example.com")
     bridge.scim.get("/Users")

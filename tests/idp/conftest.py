@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 import requests
+from conftest import RecordedBackoff
 from conftest import Running
 from conftest import ScimClient
 from conftest import start_bridge
@@ -88,6 +89,7 @@ def migrate_to_jsm(atlassian_simulator: AtlassianSimulatorServer, simulator: Sim
     of the bridge ``before``, run ``migrate --to jsm --apply`` on that bridge's store, and start a bridge with
     ``SCIM_BRIDGE_UPSTREAM=jsm`` on the same database."""
     started: list[tuple[Any, Store]] = []
+    backoffs: list[RecordedBackoff] = []
     atlassian_simulator.state.update_config(AtlassianSimConfig().to_dict())
     atlassian_simulator.state.reset(None)
     requests.delete(f"{atlassian_simulator.base_url}/__sim/faults", timeout=10).raise_for_status()
@@ -99,10 +101,13 @@ def migrate_to_jsm(atlassian_simulator: AtlassianSimulatorServer, simulator: Sim
         with AtlassianClient.from_settings(settings) as client:
             bridge = before.app.extensions["scim_bridge"]
             report = plan(bridge.store, client, view.links, apply=True, read_contacts=contact_reader(bridge.directory))
-        overrides = {"upstream": "jsm", "atlassian": settings, "suspended_role": JSM_SUSPENDED_ROLE, **overrides}
+        overrides = {"upstream": "jsm", "atlassian": settings, "suspended_role": JSM_SUSPENDED_ROLE,
+                     "record_backoff": before.backoff is not None, **overrides}  # back-off as the bridge before
         running, server, store = start_bridge(simulator, None, None, database_url=before.settings.database_url,
                                               **overrides)
         started.append((server, store))
+        if running.backoff is not None:
+            backoffs.append(running.backoff)
         view.clear_calls()
         return Migrated(before, report, Replay(running.scim, view, running.app))
 
@@ -112,6 +117,8 @@ def migrate_to_jsm(atlassian_simulator: AtlassianSimulatorServer, simulator: Sim
         server.server_close()
         store.close()
     atlassian_simulator.state.reset(None)
+    for backoff in backoffs:
+        backoff.check()
 
 
 @pytest.fixture(params=UPSTREAMS)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from tests.idp.conftest import Replay
 
 GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
@@ -32,6 +34,7 @@ def lookup(bridge: Replay, name: str) -> list[dict[str, Any]]:
     return resources
 
 
+@pytest.mark.read_through  # checks what read-through reads or costs
 def test_group_lifecycle(bridge: Replay) -> None:
     users = {n: bridge.user_id(f"{n}@example.com") for n in ("mei.chen", "tom.becker", "jordan.lee", "diego.alvarez")}
 

@@ -51,6 +51,7 @@ def team_names_of(bridge: Replay, user_name: str) -> set[str]:
     return set(user.teams)
 
 
+@pytest.mark.read_through  # checks what read-through reads or costs
 def test_okta_spec_test_sequence(bridge: Replay) -> None:
     # Runscope variables.
     given, family = "Runscope", f"Tester{uuid.uuid4().hex[:6]}"
