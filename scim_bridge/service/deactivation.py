@@ -14,8 +14,6 @@ from scim_bridge.config import Settings
 from scim_bridge.directory import errors as d
 from scim_bridge.directory.base import Directory
 from scim_bridge.directory.models import DirectoryUser
-from scim_bridge.directory.models import UserFields
-from scim_bridge.service import user_mapping as um
 from scim_bridge.service.context import now
 from scim_bridge.service.roles import RoleCatalogue
 from scim_bridge.service.suspensions import SuspensionLedger

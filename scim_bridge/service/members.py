@@ -14,12 +14,12 @@ from scim_bridge.directory.models import DirectoryUser
 from scim_bridge.scim import errors
 from scim_bridge.scim.patch import PatchResult
 from scim_bridge.service.errors import upstream_errors
+from scim_bridge.service.mirror import MirrorGateway
+from scim_bridge.service.mirror import remember_user
 from scim_bridge.service.naming import ROLE_ID_PREFIX
 from scim_bridge.service.roles import RoleCatalogue
 from scim_bridge.service.suspensions import SuspensionLedger
 from scim_bridge.service.sync import SyncService
-from scim_bridge.service.mirror import MirrorGateway
-from scim_bridge.service.mirror import remember_user
 from scim_bridge.service.writes import WriteLocks
 from scim_bridge.store.store import Store
 
