@@ -30,6 +30,7 @@ from scim_bridge.directory.memory import MemoryDirectory
 from scim_bridge.directory.opsgenie import OpsGenieDirectory
 from scim_bridge.opsgenie.calibration import Calibration
 from scim_bridge.opsgenie.client import OpsGenieClient
+from scim_bridge.opsgenie.ratelimit import CONFIGURATION
 from scim_bridge.opsgenie.ratelimit import FALLBACK_LIMITS
 from scim_bridge.opsgenie.ratelimit import RateBudget
 from scim_bridge.opsgenie.ratelimit import RollingWindowBudget
@@ -206,9 +207,21 @@ def build(
                                             on_call=upstream_call_recorder(metrics), upstream=upstream)
         if isinstance(client, OpsGenieClient):
             calibrate_at_start(client)
-    return Components(settings=settings, store=store, directory=directory,
-                      services=build_services(settings, directory, store), metrics=metrics,
+    services = build_services(settings, directory, store)
+    if isinstance(client, OpsGenieClient):
+        services.sync.room = budget_room(client)
+    return Components(settings=settings, store=store, directory=directory, services=services, metrics=metrics,
                       cursor_key=cursor_key(settings, store), client=client)
+
+
+def budget_room(client: OpsGenieClient) -> Callable[[], bool]:
+    """Whether this process's OpsGenie rate budget lets a team read start now without waiting (the sync loop's
+    warm-up gives way to the IdP's requests otherwise)."""
+    from scim_bridge.web.health import budget_left
+
+    def room() -> bool:
+        return budget_left(client).get(CONFIGURATION, 1.0) >= 1.0
+    return room
 
 
 def cursor_key(settings: Settings, store: Store) -> bytes:

@@ -445,6 +445,11 @@ def export(fmt: str, output: str | None, base_url: str, no_sync: bool) -> None:
     what = (f"{snapshot.users} users (with their {snapshot.teams} teams)" if fmt == "csv" else
             f"{snapshot.users} users, {snapshot.teams} teams and {snapshot.role_groups} role groups")
     click.echo(f"exported {what}" + (f" to {output}" if output else ""), err=True)
+    if snapshot.rosters_not_loaded:
+        click.echo(f"warning: {snapshot.rosters_not_loaded} team rosters were never read from OpsGenie (the bridge "
+                   "loads them as it needs them): those teams are exported without members and the users' "
+                   "groups leave them out; run 'scim-bridge sync' first, or export without --no-sync",
+                   err=True)
 
 
 @main.command()

@@ -95,10 +95,12 @@ class Settings:
     # Sync loop and rosters (README "Sync loop and rosters"): a tick every ``sync_interval`` seconds (0: no
     # loop) reads a slice of the directory, sized so that one full refresh (user pages, team list, every team's
     # roster oldest first, roles) takes ``sync_cycle`` seconds; the initial import reads at most
-    # ``sync_import_rosters`` rosters, the others are loaded on demand or by the loop.
+    # ``sync_import_rosters`` rosters, the others are loaded on demand or by the loop's warm-up, at most
+    # ``sync_warmup_rosters`` a tick (0: no warm-up).
     sync_interval: float = 60.0
     sync_cycle: float = 7200.0
     sync_import_rosters: int = 50
+    sync_warmup_rosters: int = 60
     # Sizes and limits advertised in /ServiceProviderConfig and enforced.
     max_body_bytes: int = 1_048_576
     max_results: int = 1000
@@ -218,6 +220,7 @@ class Settings:
             sync_interval=_number(env, "SCIM_BRIDGE_SYNC_INTERVAL", 60.0, minimum=0.0),
             sync_cycle=_number(env, "SCIM_BRIDGE_SYNC_CYCLE", 7200.0, minimum=60.0),
             sync_import_rosters=int(_number(env, "SCIM_BRIDGE_SYNC_IMPORT_ROSTERS", 50, minimum=0)),
+            sync_warmup_rosters=int(_number(env, "SCIM_BRIDGE_SYNC_WARMUP_ROSTERS", 60, minimum=0)),
             max_body_bytes=int(_number(env, "SCIM_BRIDGE_MAX_BODY_BYTES", 1_048_576, minimum=1024)),
             max_results=int(_number(env, "SCIM_BRIDGE_MAX_RESULTS", 1000, minimum=1)),
             max_patch_operations=int(_number(env, "SCIM_BRIDGE_MAX_PATCH_OPERATIONS", 1000, minimum=1)),

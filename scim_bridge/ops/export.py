@@ -79,6 +79,9 @@ class ExportSummary:
     teams: int
     role_groups: int
     synced: SyncResult | None
+    # Teams whose roster the mirror has never read (``--no-sync`` after an import that read only a few): their
+    # ``members`` are left out (not written as empty) and the users' ``groups``/teams omit them.
+    rosters_not_loaded: int = 0
 
 
 def export(
@@ -113,9 +116,10 @@ def export(
         raise ExportError(f"could not read the {upstream} directory: {explain_failure(exc, settings.upstream)}") \
             from exc
     report = progress or (lambda _step: None)
+    not_loaded = set(syncer.rosters.ledger.outstanding())
     if fmt == "csv":
         users, teams = _write_csv(store, out, report)
-        return ExportSummary(fmt, users, teams, 0, result)
+        return ExportSummary(fmt, users, teams, 0, result, len(not_loaded))
     ctx = RequestContext(base_url=base_url.rstrip("/"), actor="export")
     out.write('{\n  "schemas": ' + json.dumps([LIST_RESPONSE]) + ',\n  "Resources": [')
     written = 0
@@ -138,6 +142,8 @@ def export(
         total, groups = service.search_page(ctx, None, want_members=True, sort_by=None, descending=False,
                                             start_index=start, count=PAGE)
         for group in groups:
+            if group.get("id") in not_loaded:
+                group.pop("members", None)  # not known: absent, never an empty list
             put(group)
             if _kind(group) == GroupKind.TEAM:
                 teams += 1
@@ -147,7 +153,7 @@ def export(
         if not groups or start > total:
             break
     out.write(f'\n  ],\n  "totalResults": {written},\n  "startIndex": 1,\n  "itemsPerPage": {written}\n}}\n')
-    return ExportSummary(fmt, users, teams, role_groups, result)
+    return ExportSummary(fmt, users, teams, role_groups, result, len(not_loaded))
 
 
 def _user_pages(users: UserService, ctx: RequestContext) -> Iterator[KeysetPage]:

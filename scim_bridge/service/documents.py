@@ -185,7 +185,7 @@ class MirrorIndexer:
             for part in chunks(sorted(ids), REBUILD_BATCH):
                 documents = render(conn, part)
                 index.remove_resources(conn, resource_type, [rid for rid in part if rid not in documents])
-                _index_changed(conn, resource_type, part, documents)
+                _index_changed(conn, resource_type, part, documents, by_difference=True)
 
     def rebuild(self, conn: Connection) -> None:
         """Re-index only what changed (documents equal to the indexed ones are left alone), a batch of
@@ -207,8 +207,13 @@ class MirrorIndexer:
 
 
 def _index_changed(
-    conn: Connection, resource_type: ResourceType, ids: Sequence[str], documents: dict[str, dict[str, Any]]
+    conn: Connection, resource_type: ResourceType, ids: Sequence[str], documents: dict[str, dict[str, Any]], *,
+    by_difference: bool = False,
 ) -> None:
+    """Index the documents that differ from the indexed ones. ``by_difference``: when every one of them is
+    indexed already (a write or a roster load changing a few attributes of many, e.g. the ``groups`` of a
+    roster's members), only their value rows that changed are rewritten."""
     stored = index.documents(conn, resource_type, ids)
     changed = [doc for rid, doc in documents.items() if stored.get(rid) != normalize_json(doc)]
-    index.index_resources(conn, resource_type, changed)
+    in_place = by_difference and all(str(doc["id"]) in stored for doc in changed)
+    index.index_resources(conn, resource_type, changed, in_place=in_place)

@@ -34,12 +34,10 @@ from scim_bridge.store.records import GroupKind
 from scim_bridge.store.records import Membership
 from scim_bridge.store.records import SyncGroup
 from scim_bridge.store.rosters import RosterLedger
-from scim_bridge.store.sqlutil import chunks
 from scim_bridge.store.store import Store
 
 log = logging.getLogger(__name__)
 
-LOAD_BATCH = 50  # rosters written per transaction
 PER_USER_MAX = 10  # answers showing more users than this load every outstanding roster
 
 
@@ -66,21 +64,31 @@ class RosterLoader:
 
     # --- loading --------------------------------------------------------------------------------
     def load(self, team_ids: Sequence[str]) -> int:
-        """Read these teams' rosters (one call each) and write them into the mirror; a team gone upstream is
-        forgotten. Returns the calls made. Directory errors propagate."""
+        """Read these teams' rosters (one call each), then write them into the mirror together: one
+        transaction, in which each member whose teams changed is re-indexed once, however many of the rosters
+        name it. A team gone upstream is forgotten. Returns the calls made. Directory errors propagate (the
+        rosters read before the failure are written first)."""
+        fetched = self.store.now()
+        rows: list[SyncGroup] = []
         calls = 0
-        for part in chunks(list(team_ids), LOAD_BATCH):
-            fetched = self.store.now()
-            rows: list[SyncGroup] = []
-            for team_id in part:
+        try:
+            for team_id in team_ids:
                 calls += 1
                 try:
                     rows.append(roster_row(self.directory.get_team(team_id)))
                 except d.NotFoundError:
                     self.store.delete_group(team_id)  # deleted in OpsGenie
+        finally:
             if rows:
                 self.store.apply_sync_page(None, rows, started_at=fetched)
         return calls
+
+    def warm(self, limit: int) -> int:
+        """Load up to ``limit`` outstanding rosters (the warm-up after an import); returns the calls made."""
+        if limit <= 0:
+            return 0
+        with self._lock:
+            return self.load(self.ledger.outstanding()[:limit])
 
     def _load_outstanding(self, among: Sequence[str] | None = None) -> int:
         """Load the rosters (of the teams ``among``, or all) the mirror does not hold; None held: no call."""

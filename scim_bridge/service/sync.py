@@ -119,7 +119,7 @@ class SyncService:
 
     def __init__(
         self, directory: Directory, store: Store, *, interval: float = 60.0, cycle: float = 7200.0,
-        import_rosters: int | None = None, read_through: bool = False,
+        import_rosters: int | None = None, read_through: bool = False, warmup: int = 0,
         progress: ProgressHook | None = None, upstream: str = "opsgenie", audit_retention_days: float = 0.0,
     ) -> None:
         self.directory = directory
@@ -134,6 +134,10 @@ class SyncService:
         self.cycle = cycle  # seconds a full refresh by the loop's ticks takes
         # Rosters the initial import reads (the outstanding ones first); None: all of them.
         self.import_rosters = import_rosters
+        # Outstanding rosters each tick loads on top of its budget until none is left (the warm-up, see
+        # service/sync_loop.py), while ``room`` (when set: whether the upstream rate budget has room now) allows.
+        self.warmup = warmup
+        self.room: Callable[[], bool] | None = None
         self.rosters = RosterLoader(directory, store, read_through=read_through, ensure_initial=self.ensure_initial)
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{id(self)}"
         self._lock = threading.Lock()
@@ -150,7 +154,8 @@ class SyncService:
     ) -> SyncService:
         """The sync the configuration asks for: its interval, upstream and the audit log's retention."""
         return cls(directory, store, interval=settings.sync_interval, cycle=settings.sync_cycle,
-                   import_rosters=settings.sync_import_rosters, read_through=settings.read_through,
+                   import_rosters=settings.sync_import_rosters, warmup=settings.sync_warmup_rosters,
+                   read_through=settings.read_through,
                    progress=progress, upstream=settings.upstream, audit_retention_days=settings.audit_retention_days)
 
     # --- running --------------------------------------------------------------------------
@@ -197,7 +202,7 @@ class SyncService:
             roles = self.directory.list_roles()
         except d.DirectoryError as exc:
             failed = {"at": iso(now()), "ok": False, "error": exc.message, "request_id": exc.request_id,
-                      "resumable": True}
+                      "resumable": True, "last_ok_at": synced_at(self.last())}
             self.store.put_setting(LAST_SYNC, failed)
             self._tell({**failed, "seconds": round(time.monotonic() - started, 3)})
             raise
@@ -352,8 +357,10 @@ class SyncService:
         while True:
             last = self.last()
             if last is not None and last.get("at") and self._index_ready(last):
-                self._initial_done = bool(last.get("ok")) or self._initial_done
-                if last.get("ok"):
+                # A failed tick of the loop leaves the mirror as filled as before it.
+                filled = bool(last.get("ok") or (last.get("tick") and synced_at(last)))
+                self._initial_done = filled or self._initial_done
+                if filled:
                     return
             try:
                 if self.run(rosters=self.import_rosters) is not None:
@@ -367,7 +374,8 @@ class SyncService:
             time.sleep(0.2)
 
     def _index_ready(self, last: dict[str, Any]) -> bool:
-        return not self.store.indexing or not last.get("ok") or last.get("index") == INDEX_FORMAT
+        return (not self.store.indexing or not (last.get("ok") or last.get("tick"))
+                or last.get("index") == INDEX_FORMAT)
 
     # --- background loop ------------------------------------------------------------------------
     def start_background(self) -> None:
@@ -393,23 +401,41 @@ class SyncService:
                 return None
             try:
                 result = SyncCycle(self).tick()
+            except d.DirectoryError as exc:
+                self._tick_failed(exc)
+                raise
             finally:
                 self.store.release_lease(LEASE, self.owner)
         finally:
             self._lock.release()
+        last = self.last()
+        if result is not None and result.finished is None and last and last.get("tick") and not last.get("ok"):
+            # The loop works again after a failed tick: the record is again that of the last refresh.
+            self.store.put_setting(LAST_SYNC, last.get("last_ok"))
         if result is not None and result.finished is not None:
             self._tell(result.finished)
             self.prune_audit()
         return result
 
+    def _tick_failed(self, exc: d.DirectoryError) -> None:
+        """Record a tick that failed: not a sync (``ok`` false, so /readyz and the metrics say so), with the time
+        of the last one that succeeded (the mirror's age); the cycle goes on from its position at the next tick."""
+        last = self.last() or {}
+        good = last if last.get("ok") else last.get("last_ok")
+        failed = {"at": iso(now()), "ok": False, "error": exc.message, "request_id": exc.request_id, "tick": True,
+                  "last_ok_at": synced_at(last), "index": last.get("index"), "last_ok": good}
+        self.store.put_setting(LAST_SYNC, failed)
+        self._tell(failed)
+
     def mirror_current(self) -> bool:
         """Whether the mirror was filled (with this index format) by a refresh that ended less than two cycles
         ago: the loop's ticks keep it so. Otherwise (a new or long-stopped bridge) a sync runs first."""
         last = self.last()
-        if last is None or not last.get("ok") or not self._index_ready(last) or not last.get("at"):
+        ended_at = synced_at(last) if last is not None and (last.get("ok") or last.get("tick")) else None
+        if last is None or ended_at is None or not self._index_ready(last):
             return False
         try:
-            ended = datetime.fromisoformat(str(last["at"]))
+            ended = datetime.fromisoformat(ended_at)
         except ValueError:
             return False
         return bool(now() - ended < timedelta(seconds=2 * self.cycle))
@@ -433,6 +459,15 @@ class SyncService:
             except Exception:  # the loop must survive any failure; the outcome is recorded
                 log.exception("sync failed")
             self._stop.wait(self.interval)
+
+
+def synced_at(last: dict[str, Any] | None) -> str | None:
+    """When the mirror was last refreshed by a sync or a cycle that succeeded, from a LAST_SYNC record (a
+    failed one carries it as ``last_ok_at``); None: never."""
+    if not last:
+        return None
+    found = last.get("at") if last.get("ok") else last.get("last_ok_at")
+    return str(found) if found else None
 
 
 def role_upstream(role: DirectoryRole) -> dict[str, Any]:

@@ -14,6 +14,12 @@ Each tick spends a budget of calls sized so that one cycle takes ``cycle`` secon
 ``interval`` seconds: ``ceil((user pages + teams + 2) * interval / cycle)``, at least 1 (see :func:`tick_budget`).
 The position is kept in the store after every step, so a restart or another replica goes on from there; a
 tick less than an interval after the last one (another worker's) does nothing.
+
+**Warm-up.** While some roster is outstanding (the import reads only a few), each tick first loads up to
+``warmup`` of them, on top of its budget, unless the upstream rate budget has no room at that moment (then
+the IdP's requests have it, and the next tick tries again): the outstanding rosters are all loaded a few
+minutes after the import, without an IdP's request having to wait for them. Answers still load on demand what
+the warm-up has not reached.
 """
 
 from __future__ import annotations
@@ -55,6 +61,7 @@ class TickResult:
     calls: int
     phase: str
     finished: dict[str, Any] | None = None
+    warmed: int = 0  # of ``calls``: outstanding rosters loaded by the warm-up
 
 
 @dataclass
@@ -105,6 +112,7 @@ class SyncCycle:
         budget = self.budget()
         position.last_tick = moment
         self.store.put_setting(CYCLE, position.to_json())
+        warmed = self._warm()
         spent = 0
         finished: dict[str, Any] | None = None
         while spent < budget and finished is None:
@@ -113,7 +121,16 @@ class SyncCycle:
                 finished = self._finish(position)
                 position = _Position(self.store.now(), last_tick=moment)
             self.store.put_setting(CYCLE, position.to_json())
-        return TickResult(spent, position.phase, finished)
+        return TickResult(spent + warmed, position.phase, finished, warmed)
+
+    def _warm(self) -> int:
+        """The warm-up: up to ``service.warmup`` outstanding rosters while the rate budget has room."""
+        share = self.service.warmup
+        if share <= 0 or not self.service.rosters.ledger.any_outstanding():
+            return 0
+        if self.service.room is not None and not self.service.room():
+            return 0  # the IdP's requests are using the budget now: the next tick
+        return self.service.rosters.warm(share)
 
     def _step(self, position: _Position, allowance: int) -> int:
         """One step of the cycle within ``allowance`` calls; returns the calls made."""

@@ -88,12 +88,14 @@ def searchable_paths(resource_type: ResourceType) -> list[AttributePath]:
     return paths
 
 
-def index_resources(conn: Connection, resource_type: ResourceType, resources: Sequence[dict[str, Any]]) -> None:
+def index_resources(conn: Connection, resource_type: ResourceType, resources: Sequence[dict[str, Any]], *,
+                    in_place: bool = False) -> None:
     """Insert or replace ``resources`` (rendered SCIM JSON, each with an ``id``) of ``resource_type``.
 
-    A few resources (a write request's) are updated in place: only the value rows that changed are deleted
-    and inserted, so a one-attribute change touches a couple of rows and their indexes instead of dozens.
-    Larger batches (a sync) are replaced wholesale, which is cheaper per row.
+    A few resources (a write request's), or any number with ``in_place`` (indexed ones of which few values
+    changed), are updated in place: only the value rows that changed are deleted and inserted, so a
+    one-attribute change touches a couple of rows and their indexes instead of dozens. Other larger batches
+    (a sync's new resources) are replaced wholesale, which is cheaper per row.
     """
     if not resources:
         return
@@ -117,7 +119,7 @@ def index_resources(conn: Connection, resource_type: ResourceType, resources: Se
             rows.append(tuple(row[name] for name in _VALUE_COLUMNS))
         positions[resource_id] = (created_of(document), sort_values)
     order.write(conn, kind, positions)
-    if len(documents) <= IN_PLACE_LIMIT:
+    if in_place or len(documents) <= IN_PLACE_LIMIT:
         _update_in_place(conn, kind, documents, wanted)
         return
     remove_resources(conn, resource_type, list(documents), keep_order=True)

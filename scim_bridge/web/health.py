@@ -16,6 +16,7 @@ from prometheus_client.core import GaugeMetricFamily
 from scim_bridge import __version__
 from scim_bridge.bootstrap import UpstreamClient
 from scim_bridge.directory import errors as d
+from scim_bridge.service.sync import synced_at
 from scim_bridge.web.state import Bridge
 from scim_bridge.web.state import bridge
 
@@ -89,9 +90,10 @@ class BridgeGauges:
         age, ok, budget = families
         last = self.bridge.sync.last()
         if last and last.get("at"):
+            ended = synced_at(last)  # a failed sync or tick is not one: the age runs from the last that succeeded
             try:
-                at = datetime.fromisoformat(str(last["at"]))  # ISO 8601, a trailing Z included (Python 3.11)
-                age.add_metric([], max(0.0, time.time() - at.timestamp()))
+                if ended is not None:  # ISO 8601, a trailing Z included (Python 3.11)
+                    age.add_metric([], max(0.0, time.time() - datetime.fromisoformat(ended).timestamp()))
             except ValueError:
                 pass
             ok.add_metric([], 1.0 if last.get("ok") else 0.0)
@@ -104,7 +106,8 @@ class BridgeGauges:
     @staticmethod
     def _families() -> list[GaugeMetricFamily]:
         return [
-            GaugeMetricFamily("scim_bridge_mirror_age_seconds", "Seconds since the last full sync"),
+            GaugeMetricFamily("scim_bridge_mirror_age_seconds",
+                              "Seconds since the last sync or refresh cycle that succeeded"),
             GaugeMetricFamily("scim_bridge_last_sync_ok", "1 when the last full sync succeeded"),
             GaugeMetricFamily("scim_bridge_rate_budget_tokens", "Upstream requests left in the tightest window",
                               labels=["domain"]),

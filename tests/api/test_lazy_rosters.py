@@ -8,7 +8,10 @@ hand on a manual clock) refreshes a slice per tick. Call counts are deterministi
 
 from __future__ import annotations
 
+import io
+import json
 from collections import Counter
+from collections.abc import Collection
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC
@@ -17,10 +20,15 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import Connection
 
 from scim_bridge.config import Settings
+from scim_bridge.directory.errors import DirectoryError
+from scim_bridge.ops.export import export
+from scim_bridge.service.documents import MirrorIndexer
 from scim_bridge.service.naming import ROLE_ID_PREFIX
 from scim_bridge.service.sync import SyncService
+from scim_bridge.service.sync import synced_at
 from scim_bridge.service.sync_loop import tick_budget
 from scim_bridge.simulator.config import SimulatorConfig
 from scim_bridge.simulator.server import SimulatorServer
@@ -37,6 +45,7 @@ BULK_USERS = 250
 BULK_TEAMS = 30
 MEMBERS = 5
 IMPORT_ROSTERS = 10
+WARMUP = 8
 INTERVAL = 60.0
 CYCLE = 600.0
 
@@ -62,6 +71,7 @@ class Lazy:
     store: Store
     sync: SyncService
     clock: ManualClock
+    settings: Settings
 
     def calls(self) -> Counter[str]:
         """Upstream calls since the last clear, by method and path (ids as {id}); the rate-limit probe left out."""
@@ -71,6 +81,12 @@ class Lazy:
             key = f"{call['method']} {'/'.join(parts)}"
             if not key.startswith("GET /v2/request-limits"):
                 counted[key] += 1
+        return counted
+
+    def roster_calls(self) -> Counter[str]:
+        """:meth:`calls` without the single user reads, which the freshness window decides (README "Freshness")."""
+        counted = self.calls()
+        del counted["GET /v2/users/{id}"]
         return counted
 
     def outstanding(self) -> list[str]:
@@ -86,12 +102,24 @@ class Lazy:
 
 @pytest.fixture()
 def lazy(simulator: SimulatorServer, tmp_path: Path) -> Iterator[Lazy]:
+    """The bridge with the loop's warm-up off: each tick spends its budget only."""
+    yield from started(simulator, tmp_path, warmup=0)
+
+
+@pytest.fixture()
+def warming(simulator: SimulatorServer, tmp_path: Path) -> Iterator[Lazy]:
+    """The bridge with a warm-up of WARMUP outstanding rosters a tick."""
+    yield from started(simulator, tmp_path, warmup=WARMUP)
+
+
+def started(simulator: SimulatorServer, tmp_path: Path, *, warmup: int) -> Iterator[Lazy]:
     simulator.state.update_config(SimulatorConfig().to_dict())
     simulator.state.reset(seed="demo")
     simulator.state.bulk(BULK_USERS, BULK_TEAMS, MEMBERS)
     settings = Settings(opsgenie_api_url=simulator.base_url, opsgenie_api_key=SIM_KEY,
                         database_url=f"sqlite:///{tmp_path / 'lazy.db'}", sync_interval=INTERVAL, sync_cycle=CYCLE,
-                        sync_import_rosters=IMPORT_ROSTERS, read_through=False).with_token(TOKEN, "test")
+                        sync_import_rosters=IMPORT_ROSTERS, sync_warmup_rosters=warmup,
+                        read_through=False).with_token(TOKEN, "test")
     clock = ManualClock()
     store = Store.from_url(settings.database_url, clock=clock)
     store.upgrade()
@@ -100,7 +128,7 @@ def lazy(simulator: SimulatorServer, tmp_path: Path) -> Iterator[Lazy]:
     sim = SimControl(simulator.base_url)
     sim.clear_calls()
     yield Lazy(ScimClient(f"http://127.0.0.1:{server.server_port}/scim/v2"), sim, store,
-               app.extensions["scim_bridge"].sync, clock)
+               app.extensions["scim_bridge"].sync, clock, settings)
     server.shutdown()
     server.server_close()
     store.close()
@@ -154,13 +182,11 @@ def test_a_user_read_loads_the_rosters_of_its_teams(lazy: Lazy) -> None:
     teams = {g["value"] for g in got.json()["groups"] if not g["value"].startswith(ROLE_ID_PREFIX)}
     assert teams == expected != set()
     loaded = len(expected & outstanding)
-    # The first single read of a user also reads it (the sync's list carries no contacts; README "Freshness").
-    assert lazy.calls() == Counter({"GET /v2/users/{id}/teams": 1, "GET /v2/teams/{id}": loaded,
-                                    "GET /v2/users/{id}": 1})
+    assert lazy.roster_calls() == Counter({"GET /v2/users/{id}/teams": 1, "GET /v2/teams/{id}": loaded})
     assert not expected & set(lazy.outstanding())
     lazy.sim.clear_calls()
     assert lazy.scim.get(f"/Users/{user_id}", params={"excludedAttributes": "groups"}).status_code == 200
-    assert lazy.calls() == Counter()
+    assert lazy.roster_calls() == Counter()
 
 
 def test_a_filter_on_members_loads_every_outstanding_roster(lazy: Lazy) -> None:
@@ -230,7 +256,8 @@ def test_a_cycle_notices_users_and_teams_deleted_in_opsgenie(lazy: Lazy) -> None
     assert lazy.scim.get(f"/Users/{gone_user}", params={"excludedAttributes": "groups"}).status_code == 200
     assert lazy.sim.http.delete(f"{lazy.sim.base_url}/__sim/users/{gone_user}", timeout=10).status_code < 300
     assert lazy.sim.http.delete(f"{lazy.sim.base_url}/__sim/teams/{gone_team}", timeout=10).status_code < 300
-    assert lazy.scim.get(f"/Users/{gone_user}", params={"excludedAttributes": "groups"}).status_code == 200
+    assert lazy.store.get_user(gone_user) is not None  # the mirror still holds both: the cycle finds out
+    assert lazy.store.get_group(gone_team) is not None
     lazy.sim.clear_calls()
     seen: Counter[str] = Counter()
     for _ in range(100):
@@ -281,3 +308,131 @@ def test_a_page_of_users_with_groups_loads_every_outstanding_roster_once(lazy: L
     lazy.sim.clear_calls()
     assert lazy.scim.get("/Users", params={"count": 50, "startIndex": 70}).status_code == 200
     assert lazy.calls() == Counter()
+
+
+class CountingIndexer(MirrorIndexer):
+    """The bridge's indexer, noting how often each user's document is re-indexed."""
+
+    def __init__(self) -> None:
+        self.users: Counter[str] = Counter()
+
+    def reindex(self, conn: Connection, user_ids: Collection[str], group_ids: Collection[str]) -> None:
+        self.users.update(user_ids)
+        super().reindex(conn, user_ids, group_ids)
+
+
+def test_loading_every_outstanding_roster_reindexes_each_member_once(lazy: Lazy) -> None:
+    imported(lazy)
+    pending = lazy.outstanding()
+    counting = CountingIndexer()
+    lazy.store.set_indexer(counting)
+    members = set().union(*(lazy.roster(team_id) for team_id in pending))
+    found = lazy.scim.get("/Groups", params={"filter": 'members.value pr', "excludedAttributes": "members"})
+    assert found.status_code == 200, found.text
+    assert lazy.calls() == Counter({"GET /v2/teams/{id}": len(pending)})
+    # Members of several of the rosters are re-indexed once, in the one write of the request.
+    assert set(counting.users) == members and set(counting.users.values()) == {1}
+
+
+def warm_tick(lazy: Lazy) -> int:
+    """One tick of the loop, an interval later; returns the rosters its warm-up loaded (checked against the log)."""
+    lazy.clock.advance(INTERVAL)
+    result = lazy.sync.tick()
+    assert result is not None
+    made = lazy.calls()
+    assert sum(made.values()) == result.calls
+    lazy.sim.clear_calls()
+    return result.warmed
+
+
+def test_the_warm_up_loads_the_outstanding_rosters_in_a_few_ticks(warming: Lazy) -> None:
+    imported(warming)
+    state = warming.sim.state()
+    budget = tick_budget(len(state["users"]), len(state["teams"]), INTERVAL, CYCLE)
+    pending = len(warming.outstanding())
+    assert pending > WARMUP
+    ticks = 0
+    while left := len(warming.outstanding()):
+        # The warm-up's share, on top of the budget (whose cycle reads the outstanding rosters first too).
+        assert warm_tick(warming) == min(WARMUP, left)
+        ticks += 1
+    assert ticks <= -(-pending // WARMUP)
+    # Warm: a tick spends its budget only, and answers with groups or members cost no call.
+    assert warm_tick(warming) == 0
+    assert warming.scim.get("/Users", params={"count": 100}).status_code == 200
+    assert warming.scim.get("/Groups", params={"filter": 'members.value pr'}).status_code == 200
+    assert warming.calls() == Counter()
+    warming.clock.advance(INTERVAL)
+    result = warming.sync.tick()
+    assert result is not None and result.warmed == 0 and result.calls == budget
+
+
+def test_an_idp_read_during_the_warm_up_gets_exact_groups(warming: Lazy) -> None:
+    imported(warming)
+    assert warm_tick(warming) == WARMUP
+    outstanding = set(warming.outstanding())
+    assert outstanding
+    state = warming.sim.state()
+    user_id = next(m["user"]["id"] for t in state["teams"] if t["id"] in outstanding for m in t["members"])
+    expected = warming.teams_of(user_id)
+    got = warming.scim.get(f"/Users/{user_id}")
+    assert got.status_code == 200, got.text
+    assert {g["value"] for g in got.json()["groups"] if not g["value"].startswith(ROLE_ID_PREFIX)} == expected
+    assert warming.roster_calls() == Counter({"GET /v2/users/{id}/teams": 1,
+                                       "GET /v2/teams/{id}": len(expected & outstanding)})
+    warming.sim.clear_calls()
+    # The warm-up goes on with what that read left.
+    left = len(warming.outstanding())
+    assert warm_tick(warming) == min(WARMUP, left)
+
+
+def test_the_warm_up_gives_way_when_the_rate_budget_has_no_room(warming: Lazy) -> None:
+    imported(warming)
+    state = warming.sim.state()
+    budget = tick_budget(len(state["users"]), len(state["teams"]), INTERVAL, CYCLE)
+    pending = warming.outstanding()
+    warming.sync.room = lambda: False
+    assert warm_tick(warming) == 0
+    # Only the tick's own budget ran: the team list, then outstanding rosters for the rest.
+    assert len(warming.outstanding()) == len(pending) - (budget - 1)
+    warming.sync.room = lambda: True
+    assert warm_tick(warming) == WARMUP
+
+
+def test_a_failed_tick_is_recorded_and_not_counted_as_a_sync(lazy: Lazy) -> None:
+    imported(lazy)
+    before = lazy.sync.last()
+    assert before is not None and before["ok"]
+    lazy.sim.fault("GET", "/v2/teams", "403")
+    lazy.clock.advance(INTERVAL)
+    with pytest.raises(DirectoryError):
+        lazy.sync.tick()
+    failed = lazy.sync.last()
+    assert failed is not None and not failed["ok"] and failed["tick"] and failed["error"]
+    assert synced_at(failed) == before["at"] and failed["last_ok"] == before
+    assert lazy.sync.mirror_current()  # the loop goes on ticking: no new import
+    health = lazy.scim.http.get(lazy.scim.base_url.replace("/scim/v2", "/readyz"), timeout=10).json()
+    assert health["last_sync"]["ok"] is False
+    # The next tick works: the record is again that of the last refresh.
+    lazy.sim.clear_calls()
+    lazy.clock.advance(INTERVAL)
+    result = lazy.sync.tick()
+    assert result is not None and result.calls > 0
+    assert lazy.sync.last() == before
+
+
+def test_export_without_sync_leaves_out_the_members_of_rosters_never_loaded(lazy: Lazy) -> None:
+    imported(lazy)
+    pending = set(lazy.outstanding())
+    out = io.StringIO()
+    summary = export(lazy.settings, lazy.store, lazy.sync.directory, out, sync=False)
+    assert lazy.calls() == Counter()  # --no-sync reads nothing upstream
+    assert summary.rosters_not_loaded == len(pending) > 0
+    teams = [r for r in json.loads(out.getvalue())["Resources"]
+             if "Group" in r["meta"]["resourceType"] and not r["id"].startswith(ROLE_ID_PREFIX)]
+    assert len(teams) == summary.teams
+    for team in teams:
+        if team["id"] in pending:
+            assert "members" not in team  # unknown, not empty
+        else:
+            assert {m["value"] for m in team.get("members", [])} == lazy.roster(team["id"])
