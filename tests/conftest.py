@@ -21,6 +21,8 @@ from scim_bridge.config import Settings
 from scim_bridge.simulator.config import SimulatorConfig
 from scim_bridge.simulator.httpserver import PromptServer
 from scim_bridge.simulator.server import SimulatorServer
+from scim_bridge.simulator.state import StateSnapshot
+from scim_bridge.store import tables
 from scim_bridge.store.store import Store
 from scim_bridge.store.tables import metadata
 from scim_bridge.web.app import create_app
@@ -226,13 +228,18 @@ def read_through_for(request: pytest.FixtureRequest) -> bool:
 
 def start_bridge(
     simulator: SimulatorServer, db_path: Path | None, template_db: Path | None, *, database_url: str = "",
-    record_backoff: bool = False, clock: Callable[[], datetime] | None = None, **overrides: Any,
+    record_backoff: bool = False, clock: Callable[[], datetime] | None = None,
+    synced: StateSnapshot | None = None, **overrides: Any,
 ) -> tuple[Running, Any, Store]:
     """A bridge over HTTP on loopback; on a copy of the SQLite template at ``db_path``, or on
     ``database_url`` (e.g. PostgreSQL, shared by several bridges). ``record_backoff``: the upstream client's
     retry back-off is recorded on ``Running.backoff`` instead of slept. ``clock``: the store's (and so the
-    freshness window's) clock."""
+    freshness window's) clock. ``synced``: ``template_db`` is a mirror already synced from the simulator state
+    ``synced`` (see :class:`SyncedDemo`): the simulator is put back to it and the bridge starts without its
+    initial sync, its copies confirmed as of now (as a sync at start would leave them)."""
     overrides.setdefault("read_through", READ_THROUGH_UNLESS_ASKED)
+    if synced is not None:
+        simulator.state.restore(synced)
     if not database_url:
         assert db_path is not None and template_db is not None
         shutil.copyfile(template_db, db_path)
@@ -246,9 +253,14 @@ def start_bridge(
     settings = replace(settings, **overrides)
     store = Store.from_url(settings.database_url, clock=clock)
     store.upgrade()
+    if synced is not None:
+        confirm_copies(store)
     backoff = RecordedBackoff(settings.upstream_wait_budget) if record_backoff else None
     app = create_app(settings, store=store, retry_sleep=backoff or time.sleep)
-    app.extensions["scim_bridge"].sync.run()  # as `serve` does at start
+    if synced is None:
+        app.extensions["scim_bridge"].sync.run()  # as `serve` does at start
+    else:
+        simulator.state.calls.restore(synced.calls)  # the log as the snapshot's sync left it
     root, server = _serve(app)
     running = Running(
         scim=ScimClient(root + "/scim/v2"), sim=SimControl(simulator.base_url), settings=settings, root=root,
@@ -257,9 +269,69 @@ def start_bridge(
     return running, server, store
 
 
+def confirm_copies(store: Store) -> None:
+    """Mark every copy of a pre-synced mirror as confirmed upstream now, as the sync it stands for would: the
+    freshness window then counts from the bridge's start, whenever the mirror was built."""
+    moment = store.now()
+    with store.engine.begin() as conn:
+        conn.execute(tables.users.update().values(synced_at=moment))
+        conn.execute(tables.groups.update().values(synced_at=moment))
+
+
+class SyncedDemo:
+    """The initial sync of the test bridges, made once per setting set and xdist worker.
+
+    Most test bridges start over the seeded simulator with default settings, or with one of a few
+    (``SNAPSHOT_SETTINGS``). For each such start the first one builds, in a throw-away bridge, the mirror its
+    initial sync writes and a snapshot of the simulator after it (directory, id generator, call log); every test
+    bridge of that kind, the first included, then starts on a copy of that database with the simulator restored
+    to that snapshot, and skips its own sync. What a test observes is the same as after a sync of its own: the
+    mirror, the last-sync record, the simulator's ids and call log; the bridge's request-limits call (made when
+    its app is created) is in the restored log in the place the sync had it.
+    """
+
+    SNAPSHOT_SETTINGS = frozenset({"read_through", "upstream_wait_budget", "default_role", "phone_region"})
+
+    def __init__(self, simulator: SimulatorServer, folder: Path, template_db: Path) -> None:
+        self.simulator = simulator
+        self.folder = folder
+        self.template_db = template_db
+        self.built: dict[tuple[Any, ...], tuple[Path, StateSnapshot]] = {}
+
+    def key(self, seed: str | None, overrides: dict[str, Any]) -> tuple[Any, ...] | None:
+        """The snapshot a bridge with these ``start_bridge`` arguments can start from (None: it syncs)."""
+        if seed not in ("demo", None) or not overrides.get("record_backoff"):
+            return None
+        settings = {k: v for k, v in overrides.items() if k != "record_backoff"}
+        if not set(settings) <= self.SNAPSHOT_SETTINGS:
+            return None
+        if self.simulator.state.config.to_dict() != SimulatorConfig().to_dict():
+            return None
+        return (seed, *sorted(settings.items()))
+
+    def get(self, key: tuple[Any, ...], seed: str | None, overrides: dict[str, Any]) -> tuple[Path, StateSnapshot]:
+        if key not in self.built:
+            self.simulator.state.reset(seed=seed)
+            path = self.folder / f"synced{len(self.built)}.db"
+            _, server, store = start_bridge(self.simulator, path, self.template_db, **overrides)
+            server.shutdown()
+            server.server_close()
+            store.close()
+            assert not path.with_name(path.name + "-wal").exists()
+            self.built[key] = (path, self.simulator.state.snapshot())
+        return self.built[key]
+
+
+@pytest.fixture(scope="session")
+def synced_demo(simulator: SimulatorServer, tmp_path_factory: pytest.TempPathFactory,
+                template_db: Path) -> SyncedDemo:
+    return SyncedDemo(simulator, tmp_path_factory.mktemp("synced"), template_db)
+
+
 @pytest.fixture()
 def bridge_factory(
-    simulator: SimulatorServer, tmp_path: Path, template_db: Path, db_backend: str, request: pytest.FixtureRequest
+    simulator: SimulatorServer, tmp_path: Path, template_db: Path, db_backend: str, request: pytest.FixtureRequest,
+    synced_demo: SyncedDemo,
 ) -> Iterator[Any]:
     """Start bridges with settings overrides; all share the session's simulator (reset per test).
 
@@ -276,13 +348,17 @@ def bridge_factory(
 
     def factory(seed: str | None = "demo", **overrides: Any) -> Running:
         overrides.setdefault("read_through", read_through_for(request))
-        if not started:
-            simulator.state.reset(seed=seed)
         if pg_url:
             overrides.setdefault("database_url", empty_postgres(pg_url))
         overrides.setdefault("record_backoff", record_backoff)
+        key = None if started else synced_demo.key(seed, overrides)
+        template = template_db
+        if key is not None:
+            template, overrides["synced"] = synced_demo.get(key, seed, overrides)
+        elif not started:
+            simulator.state.reset(seed=seed)
         running, server, store = start_bridge(
-            simulator, tmp_path / f"bridge{len(started)}.db", template_db, **overrides
+            simulator, tmp_path / f"bridge{len(started)}.db", template, **overrides
         )
         started.append((server, store))
         if running.backoff is not None:

@@ -30,6 +30,17 @@ class CallLog:
         with self._lock:
             self._entries.clear()
 
+    def snapshot(self) -> tuple[list[dict[str, Any]], int]:
+        """The entries and the running number, for :meth:`restore`."""
+        with self._lock:
+            return [dict(e) for e in self._entries], self._seq
+
+    def restore(self, saved: tuple[list[dict[str, Any]], int]) -> None:
+        entries, seq = saved
+        with self._lock:
+            self._entries = deque((dict(e) for e in entries), maxlen=self._entries.maxlen)
+            self._seq = seq
+
     def resize(self, max_entries: int) -> None:
         with self._lock:
             if self._entries.maxlen != max_entries:

@@ -6,17 +6,20 @@ All methods are thread-safe.
 
 from __future__ import annotations
 
+import copy
 import random
 import threading
 from collections.abc import Callable
 from collections.abc import Iterable
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from scim_bridge.simulator.calllog import CallLog
 from scim_bridge.simulator.config import SimulatorConfig
 from scim_bridge.simulator.faults import FaultQueue
 from scim_bridge.simulator.faults import FaultRule
+from scim_bridge.simulator.models import Role
 from scim_bridge.simulator.models import Team
 from scim_bridge.simulator.models import User
 from scim_bridge.simulator.ratelimit import RateLimiter
@@ -28,6 +31,18 @@ DATASETS = ("demo", "owner", "empty")
 """Seeds that also load data; any other seed only seeds the random generator."""
 
 OWNER_USERNAME = "owner@example.com"
+
+
+@dataclass(frozen=True)
+class StateSnapshot:
+    """A copy of a :class:`SimulatorState` (see ``snapshot``)."""
+
+    directory: tuple[dict[str, User], dict[str, str], dict[str, Team], dict[str, Role]]
+    user_seq: int
+    owner_id: str | None
+    rng: Any
+    fault_rng: Any
+    calls: tuple[list[dict[str, Any]], int]
 
 
 class SimulatorState(UsersMixin, TeamsMixin, RolesMixin):
@@ -77,6 +92,27 @@ class SimulatorState(UsersMixin, TeamsMixin, RolesMixin):
                 self.create_user(
                     {"username": OWNER_USERNAME, "fullName": "Account Owner", "role": {"name": "Owner"}}
                 )
+
+    def snapshot(self) -> StateSnapshot:
+        """The whole account, generators and call log as they are now; :meth:`restore` brings them back."""
+        with self._lock, self._fault_lock:
+            return StateSnapshot(
+                directory=copy.deepcopy((self._users, self._usernames, self._teams, self._roles)),
+                user_seq=self._user_seq, owner_id=self._owner_id, rng=self._rng.getstate(),
+                fault_rng=self._fault_rng.getstate(), calls=self.calls.snapshot(),
+            )
+
+    def restore(self, saved: StateSnapshot) -> None:
+        """Put back a :meth:`snapshot`: the account, the generators (the next ids are the same) and the call
+        log (its entries and numbering); the fault queue and the rate-limit buckets are emptied, as by reset."""
+        with self._lock, self._fault_lock:
+            self._users, self._usernames, self._teams, self._roles = copy.deepcopy(saved.directory)
+            self._user_seq, self._owner_id = saved.user_seq, saved.owner_id
+            self._rng.setstate(saved.rng)
+            self._fault_rng.setstate(saved.fault_rng)
+            self.calls.restore(saved.calls)
+            self.faults.clear()
+            self.limiter.reset()
 
     def random(self) -> float:
         """A draw from the fault generator (seeded, so fault sequences repeat)."""

@@ -134,3 +134,31 @@ def test_direct_changes_skip_call_log_and_rules(anon: Api, api: Api, sim: Simula
     assert (
         anon.post("/__sim/users", data="{", headers={"Content-Type": "application/json"}).status_code == 400
     )
+
+
+def test_a_restored_snapshot_is_the_state_it_was_taken_from() -> None:
+    state = SimulatorState(seed="demo")
+    state.calls.record({"method": "GET", "path": "/v2/users", "status": 200})  # as a sync's first call
+    saved = state.snapshot()
+    before = state.dump()
+    next_id = SimulatorState(seed="demo")
+    next_id.restore(saved)
+
+    state.create_user({"username": "new.one@example.com", "fullName": "New One", "role": {"name": "User"}})
+    state.delete_user("mei.chen@example.com")
+    state.calls.record({"method": "DELETE", "path": "/v2/users/x", "status": 200})
+    state.add_fault("GET", "/v2/users", "503")
+    assert state.dump() != before
+
+    state.restore(saved)
+    assert state.dump() == before
+    assert [c["path"] for c in state.call_log()] == ["/v2/users"]
+    assert state.calls.record({"method": "GET", "path": "/v2/teams", "status": 200})["seq"] == 2
+    assert state.list_faults() == []
+    # The id generator is restored too: the next user gets the id a restored copy hands out.
+    made = state.create_user({"username": "x@example.com", "fullName": "X", "role": {"name": "User"}})
+    again = next_id.create_user({"username": "x@example.com", "fullName": "X", "role": {"name": "User"}})
+    assert made["id"] == again["id"]
+    # A restore copies the snapshot: what changed since did not reach it.
+    state.restore(saved)
+    assert state.dump() == before
