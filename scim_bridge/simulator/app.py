@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 from flask import Response
+from flask import g
 from werkzeug.exceptions import HTTPException
 from werkzeug.exceptions import InternalServerError
 
@@ -38,7 +39,16 @@ def create_simulator_app(state: SimulatorState, config: SimulatorConfig) -> Flas
 
     @app.before_request
     def gate() -> Response | None:
-        return before_api_request(state, config) if is_api_request() else None
+        if not is_api_request():
+            return None
+        state.in_flight.enter()
+        g.in_flight = True
+        return before_api_request(state, config)
+
+    @app.teardown_request
+    def done(_error: BaseException | None) -> None:
+        if g.pop("in_flight", False):
+            state.in_flight.leave()
 
     @app.after_request
     def finish(response: Response) -> Response:

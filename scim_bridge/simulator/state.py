@@ -45,6 +45,30 @@ class StateSnapshot:
     calls: tuple[list[dict[str, Any]], int]
 
 
+class InFlight:
+    """The API requests being served. A reset or restore waits for them to end (``settle``), so a request still
+    running (a ``delay`` fault, a client that gave up) never writes into the state that follows."""
+
+    def __init__(self, limit: float = 30.0) -> None:
+        self._done = threading.Condition()
+        self._active = 0
+        self.limit = limit
+
+    def enter(self) -> None:
+        with self._done:
+            self._active += 1
+
+    def leave(self) -> None:
+        with self._done:
+            self._active -= 1
+            self._done.notify_all()
+
+    def settle(self) -> bool:
+        """Wait until no API request is running (at most ``limit`` seconds); whether none is."""
+        with self._done:
+            return self._done.wait_for(lambda: self._active == 0, timeout=self.limit)
+
+
 class SimulatorState(UsersMixin, TeamsMixin, RolesMixin):
     """One simulated OpsGenie account.
 
@@ -66,6 +90,7 @@ class SimulatorState(UsersMixin, TeamsMixin, RolesMixin):
         self.limiter = RateLimiter(clock) if clock else RateLimiter()
         self._fault_rng = random.Random()
         self._fault_lock = threading.Lock()
+        self.in_flight = InFlight()
         self.reset(seed if seed is not None else self.config.seed)
 
     # ------------------------------------------------------------------ lifecycle
@@ -78,6 +103,7 @@ class SimulatorState(UsersMixin, TeamsMixin, RolesMixin):
         from scim_bridge.simulator.seed import seed_demo  # the seed module builds on this class
 
         rng_seed = seed if seed is not None else self.config.seed
+        self.in_flight.settle()
         with self._lock:
             self._rng.seed(rng_seed)
             with self._fault_lock:
@@ -105,6 +131,7 @@ class SimulatorState(UsersMixin, TeamsMixin, RolesMixin):
     def restore(self, saved: StateSnapshot) -> None:
         """Put back a :meth:`snapshot`: the account, the generators (the next ids are the same) and the call
         log (its entries and numbering); the fault queue and the rate-limit buckets are emptied, as by reset."""
+        self.in_flight.settle()
         with self._lock, self._fault_lock:
             self._users, self._usernames, self._teams, self._roles = copy.deepcopy(saved.directory)
             self._user_seq, self._owner_id = saved.user_seq, saved.owner_id
