@@ -15,6 +15,7 @@ earlier one committed, so the index ends with the newest state. SQLite has one w
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from collections.abc import Collection
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -108,6 +109,10 @@ def lock_resources(conn: Connection, kind: str, ids: Collection[str]) -> None:
         conn.execute(_LOCK_MANY, {"cls": INDEX_LOCK_CLASS, "keys": list(part)})
 
 
+# One of the Renderer's methods.
+RenderStep = Callable[[MirrorRows, Collection[str]], Documents]
+
+
 class DocumentIndexer:
     """The :class:`Indexer` that renders with a :class:`Renderer`: users, then teams; role groups are not
     indexed."""
@@ -115,13 +120,17 @@ class DocumentIndexer:
     def __init__(self, renderer: Renderer) -> None:
         self.renderer = renderer
 
-    def refresh(self, conn: Connection, user_ids: Collection[str], group_ids: Collection[str]) -> None:
+    def _start(
+        self, conn: Connection, user_ids: Collection[str], group_ids: Collection[str]
+    ) -> tuple[MirrorRows, tuple[tuple[ResourceType, Collection[str], RenderStep], ...]]:
+        """Lock the resources (users before groups) and pair each type with its ids and its renderer."""
         lock_resources(conn, USER.id, user_ids)
         lock_resources(conn, GROUP.id, group_ids)
-        rows = MirrorRows(conn)
-        for resource_type, ids, render in (
-            (USER, user_ids, self.renderer.users), (GROUP, group_ids, self.renderer.teams),
-        ):
+        return MirrorRows(conn), ((USER, user_ids, self.renderer.users), (GROUP, group_ids, self.renderer.teams))
+
+    def refresh(self, conn: Connection, user_ids: Collection[str], group_ids: Collection[str]) -> None:
+        rows, steps = self._start(conn, user_ids, group_ids)
+        for resource_type, ids, render in steps:
             if not ids:
                 continue
             documents = render(rows, ids)
@@ -129,12 +138,8 @@ class DocumentIndexer:
             index.index_resources(conn, resource_type, list(documents.values()))
 
     def reindex(self, conn: Connection, user_ids: Collection[str], group_ids: Collection[str]) -> None:
-        lock_resources(conn, USER.id, user_ids)
-        lock_resources(conn, GROUP.id, group_ids)
-        rows = MirrorRows(conn)
-        for resource_type, ids, render in (
-            (USER, user_ids, self.renderer.users), (GROUP, group_ids, self.renderer.teams),
-        ):
+        rows, steps = self._start(conn, user_ids, group_ids)
+        for resource_type, ids, render in steps:
             for part in chunks(sorted(ids), REBUILD_BATCH):
                 documents = render(rows, part)
                 index.remove_resources(conn, resource_type, [rid for rid in part if rid not in documents])
