@@ -225,6 +225,12 @@ def documents(conn: Connection, resource_type: ResourceType, ids: Sequence[str])
     return found
 
 
+def indexed_ids(conn: Connection, resource_type: ResourceType) -> list[str]:
+    """The ids of every indexed resource of this type."""
+    stmt = select(scim_resources.c.id).where(scim_resources.c.kind == resource_type.id)
+    return list(conn.execute(stmt).scalars())
+
+
 def remove_resources(
     conn: Connection, resource_type: ResourceType, ids: Sequence[str], *, keep_order: bool = False
 ) -> None:

@@ -1,9 +1,11 @@
 """Keeping the SCIM search index (``index.py``) in step with the mirror tables.
 
-The store does not know how a SCIM resource is rendered: the service layer hands it an :class:`Indexer`.
-Every write transaction notes which users and groups it touched (:class:`Dirty`); just before the outermost
-transaction commits, the store asks the indexer to render those resources again from the same connection
-and to write them into the index, so the index changes in the same transaction as the rows it mirrors.
+The store does not know how a SCIM resource is rendered: the service layer hands it a :class:`Renderer`,
+which turns mirror rows (read through :class:`scim_bridge.store.mirror_rows.MirrorRows`) into SCIM documents,
+wrapped in a :class:`DocumentIndexer`, the store's :class:`Indexer`. Every write transaction notes which users
+and groups it touched (:class:`Dirty`); just before the outermost transaction commits, the store asks the
+indexer to render those resources again from the same connection and to write them into the index, so the
+index changes in the same transaction as the rows it mirrors.
 
 On PostgreSQL, two transactions re-indexing the same resource take turns (a transaction-scoped advisory
 lock per resource, taken in one global order so they cannot deadlock): the later one renders after the
@@ -13,9 +15,12 @@ earlier one committed, so the index ends with the newest state. SQLite has one w
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from collections.abc import Collection
+from collections.abc import Sequence
 from dataclasses import dataclass
 from dataclasses import field
+from typing import Any
 from typing import Protocol
 
 from sqlalchemy import bindparam
@@ -24,15 +29,38 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import INTEGER
 from sqlalchemy.engine import Connection
 
+from scim_bridge.scim.schema import GROUP
+from scim_bridge.scim.schema import USER
+from scim_bridge.scim.schema import ResourceType
+from scim_bridge.store import index
+from scim_bridge.store.mirror_rows import MirrorRows
+from scim_bridge.store.records import GroupKind
 from scim_bridge.store.sqlutil import chunks
+from scim_bridge.store.sqlutil import normalize_json
 
 # First key of the advisory locks that serialise re-indexing of one resource (two-key form, so it
 # never meets the single-key locks of locks.py).
 INDEX_LOCK_CLASS = 0x5C1B
+# Resources rendered and compared per step of a full re-index.
+REBUILD_BATCH = 500
+# A rendered SCIM document of each of a set of resources, by id.
+Documents = dict[str, dict[str, Any]]
+
+
+class Renderer(Protocol):
+    """How mirrored users and teams render as SCIM documents (service layer)."""
+
+    def users(self, rows: MirrorRows, user_ids: Collection[str]) -> Documents:
+        """Documents of those of ``user_ids`` the mirror holds, by id."""
+        ...
+
+    def teams(self, rows: MirrorRows, group_ids: Collection[str]) -> Documents:
+        """Documents of those of ``group_ids`` that are mirrored teams, by id."""
+        ...
 
 
 class Indexer(Protocol):
-    """Renders mirror rows as SCIM documents and writes them into the index (service layer)."""
+    """Renders mirror rows as SCIM documents and writes them into the index."""
 
     def refresh(self, conn: Connection, user_ids: Collection[str], group_ids: Collection[str]) -> None:
         """Index these users and groups again as they now are (removing those that are gone)."""
@@ -79,3 +107,67 @@ def lock_resources(conn: Connection, kind: str, ids: Collection[str]) -> None:
     keys = sorted({_lock_key(kind, resource_id) for resource_id in ids})
     for part in chunks(keys, 5000):
         conn.execute(_LOCK_MANY, {"cls": INDEX_LOCK_CLASS, "keys": list(part)})
+
+
+# One of the Renderer's methods.
+RenderStep = Callable[[MirrorRows, Collection[str]], Documents]
+
+
+class DocumentIndexer:
+    """The :class:`Indexer` that renders with a :class:`Renderer`: users, then teams; role groups are not
+    indexed."""
+
+    def __init__(self, renderer: Renderer) -> None:
+        self.renderer = renderer
+
+    def _start(
+        self, conn: Connection, user_ids: Collection[str], group_ids: Collection[str]
+    ) -> tuple[MirrorRows, tuple[tuple[ResourceType, Collection[str], RenderStep], ...]]:
+        """Lock the resources (users before groups) and pair each type with its ids and its renderer."""
+        lock_resources(conn, USER.id, user_ids)
+        lock_resources(conn, GROUP.id, group_ids)
+        return MirrorRows(conn), ((USER, user_ids, self.renderer.users), (GROUP, group_ids, self.renderer.teams))
+
+    def refresh(self, conn: Connection, user_ids: Collection[str], group_ids: Collection[str]) -> None:
+        rows, steps = self._start(conn, user_ids, group_ids)
+        for resource_type, ids, render in steps:
+            if not ids:
+                continue
+            documents = render(rows, ids)
+            index.remove_resources(conn, resource_type, [rid for rid in ids if rid not in documents])
+            index.index_resources(conn, resource_type, list(documents.values()))
+
+    def reindex(self, conn: Connection, user_ids: Collection[str], group_ids: Collection[str]) -> None:
+        rows, steps = self._start(conn, user_ids, group_ids)
+        for resource_type, ids, render in steps:
+            for part in chunks(sorted(ids), REBUILD_BATCH):
+                documents = render(rows, part)
+                index.remove_resources(conn, resource_type, [rid for rid in part if rid not in documents])
+                index_changed(conn, resource_type, part, documents, by_difference=True)
+
+    def rebuild(self, conn: Connection) -> None:
+        """Re-index only what changed (documents equal to the indexed ones are left alone), a batch of
+        resources at a time so that memory stays flat whatever the size of the directory."""
+        rows = MirrorRows(conn)
+        for resource_type, kind, render in (
+            (USER, None, self.renderer.users), (GROUP, GroupKind.TEAM, self.renderer.teams),
+        ):
+            wanted = rows.all_ids(kind)
+            present = set(wanted)
+            indexed = index.indexed_ids(conn, resource_type)
+            index.remove_resources(conn, resource_type, [rid for rid in indexed if rid not in present])
+            for part in chunks(wanted, REBUILD_BATCH):
+                index_changed(conn, resource_type, part, render(rows, part))
+
+
+def index_changed(
+    conn: Connection, resource_type: ResourceType, ids: Sequence[str], documents: Documents, *,
+    by_difference: bool = False,
+) -> None:
+    """Index the documents that differ from the indexed ones. ``by_difference``: when every one of them is
+    indexed already (a write or a roster load changing a few attributes of many, e.g. the ``groups`` of a
+    roster's members), only their value rows that changed are rewritten."""
+    stored = index.documents(conn, resource_type, ids)
+    changed = [doc for rid, doc in documents.items() if stored.get(rid) != normalize_json(doc)]
+    in_place = by_difference and all(str(doc["id"]) in stored for doc in changed)
+    index.index_resources(conn, resource_type, changed, in_place=in_place)

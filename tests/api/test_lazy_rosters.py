@@ -314,6 +314,7 @@ class CountingIndexer(MirrorIndexer):
     """The bridge's indexer, noting how often each user's document is re-indexed."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.users: Counter[str] = Counter()
 
     def reindex(self, conn: Connection, user_ids: Collection[str], group_ids: Collection[str]) -> None:

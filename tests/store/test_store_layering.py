@@ -47,7 +47,7 @@ def test_the_rate_window_module_is_neutral() -> None:
 FORBIDDEN = {
     "scim": ("flask", "sqlalchemy", "requests", "scim_bridge.opsgenie", "scim_bridge.atlassian",
              "scim_bridge.directory", "scim_bridge.service", "scim_bridge.store", "scim_bridge.web"),
-    "service": ("flask", "requests", "scim_bridge.opsgenie", "scim_bridge.atlassian", "scim_bridge.web"),
+    "service": ("flask", "sqlalchemy", "requests", "scim_bridge.opsgenie", "scim_bridge.atlassian", "scim_bridge.web"),
     "directory": ("flask", "scim_bridge.scim", "scim_bridge.service", "scim_bridge.web"),
     "opsgenie": ("flask", "scim_bridge.scim", "scim_bridge.service", "scim_bridge.store", "scim_bridge.web"),
     "atlassian": ("flask", "scim_bridge.scim", "scim_bridge.service", "scim_bridge.store", "scim_bridge.web"),
