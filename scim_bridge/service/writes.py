@@ -98,15 +98,23 @@ class WriteLocks:
         self.store = store
         self.wait_budget = max(wait_budget, 1.0)
         self.lease_ttl = lease_ttl
-        lock_file = store.lock_file
-        self.host = host if host is not None or lock_file is None else host_locks(lock_file)
+        self._lock_file = store.lock_file
+        self._host = host
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
         self._held = threading.local()
 
-    def _lock(self, key: str) -> threading.Lock:
-        if self.host is not None:  # shared with every bridge over this database in this process
-            return self.host.key_lock(key)
+    @property
+    def host(self) -> HostLocks | None:
+        """On SQLite, this process's locks of the database's lock file (looked up each time: a forked worker
+        gets its own, not its parent's); None on PostgreSQL."""
+        if self._host is not None or self._lock_file is None:
+            return self._host
+        return host_locks(self._lock_file)
+
+    def _lock(self, key: str, host: HostLocks | None) -> threading.Lock:
+        if host is not None:  # shared with every bridge over this database in this process
+            return host.key_lock(key)
         with self._guard:
             return self._locks.setdefault(key, threading.Lock())
 
@@ -123,12 +131,13 @@ class WriteLocks:
         if not wanted:
             yield
             return
+        host = self.host
         with ExitStack() as stack:
             for key in wanted:
-                stack.enter_context(self._lock(key))
-            if self.host is not None:
-                stripes = self._acquire_stripes(self.host, wanted)
-                stack.callback(self.host.release, stripes)
+                stack.enter_context(self._lock(key, host))
+            if host is not None:
+                stripes = self._acquire_stripes(host, wanted)
+                stack.callback(host.release, stripes)
             else:
                 owner = uuid.uuid4().hex
                 self._acquire_leases(wanted, owner)

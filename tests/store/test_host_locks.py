@@ -4,6 +4,7 @@ wait that must run out does so on an injected clock."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import threading
@@ -219,3 +220,27 @@ def test_stripes_keep_the_order_of_the_key_kinds() -> None:
     assert stripe_of("role-write:admin") < STRIPES <= stripe_of("team-write:t1") < 2 * STRIPES \
         <= stripe_of(user_key("u1")) < 3 * STRIPES
     assert stripe_of(user_key("u1")) == stripe_of(user_key("u1"))
+
+
+def test_a_forked_worker_gets_its_own_locks_not_its_parents(store: Store) -> None:
+    """A worker forked from a process that holds a key (gunicorn forks its workers) does not inherit the hold:
+    the key is busy for the child until the parent lets go."""
+    locks = WriteLocks(store, wait_budget=30)
+    key = user_key("tom")
+    with locks.hold(key):
+        parent_host = locks.host
+        pid = os.fork()
+        if pid == 0:  # the child: exit 0 only if it has its own locks and finds the key held by its parent
+            code = 1
+            try:
+                host = locks.host
+                if host is not None and host is not parent_host:
+                    try:
+                        host.acquire([stripe_of(key)], 0)
+                    except Busy:
+                        code = 0
+            finally:
+                os._exit(code)
+        _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert probe(lock_file(store), stripe_of(key)) == "free"
