@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sim_http import FakeClock
 
 from scim_bridge.scim import errors
 from scim_bridge.service.writes import STRIPES
@@ -58,21 +59,6 @@ try:
 except OSError:
     print("busy")
 """
-
-
-class FakeTime:
-    """A clock that moves only when slept on; records the pauses."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.pauses: list[float] = []
-
-    def clock(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.pauses.append(seconds)
-        self.now += seconds
 
 
 @pytest.fixture()
@@ -131,20 +117,20 @@ def test_a_key_held_by_another_process_waits_then_ends_in_503(store: Store) -> N
     """While another worker holds the key, a write waits out its budget with growing pauses (no busy loop)
     and answers 503; once the other lets go, the key is taken at the first try."""
     key = user_key("tom")
-    time = FakeTime()
-    locks = WriteLocks(store, wait_budget=5, host=HostLocks(lock_file(store), sleep=time.sleep, clock=time.clock))
+    time = FakeClock(0.0)
+    locks = WriteLocks(store, wait_budget=5, host=HostLocks(lock_file(store), sleep=time.sleep, clock=time))
     holder = Holder(store, key)
     try:
         with pytest.raises(errors.ServiceUnavailable), locks.hold(key):
             pass
         assert time.now == pytest.approx(5.0)
-        assert time.pauses[:6] == pytest.approx([0.001, 0.002, 0.004, 0.008, 0.016, 0.02])
-        assert max(time.pauses) == pytest.approx(0.02)
+        assert time.slept[:6] == pytest.approx([0.001, 0.002, 0.004, 0.008, 0.016, 0.02])
+        assert max(time.slept) == pytest.approx(0.02)
         holder.release()
-        time.pauses.clear()
+        time.slept.clear()
         with locks.hold(key):
             assert probe(lock_file(store), stripe_of(key)) == "busy"
-        assert time.pauses == []
+        assert time.slept == []
         assert probe(lock_file(store), stripe_of(key)) == "free"
     finally:
         holder.stop()
@@ -202,8 +188,8 @@ def test_a_thread_holding_a_stripe_takes_another_key_of_it_without_waiting(store
 def test_a_crashed_holder_frees_its_lock(store: Store) -> None:
     """A worker killed while it writes holds nothing afterwards: no lease to wait out, no renewal to stop."""
     key = user_key("tom")
-    time = FakeTime()
-    host = HostLocks(lock_file(store), sleep=time.sleep, clock=time.clock)
+    time = FakeClock(0.0)
+    host = HostLocks(lock_file(store), sleep=time.sleep, clock=time)
     holder = Holder(store, key)
     try:
         with pytest.raises(Busy):
@@ -212,7 +198,7 @@ def test_a_crashed_holder_frees_its_lock(store: Store) -> None:
         holder.stop()
     assert host.acquire([stripe_of(key)], 0) == [stripe_of(key)]
     host.release([stripe_of(key)])
-    assert time.pauses == []
+    assert time.slept == []
 
 
 def test_stripes_keep_the_order_of_the_key_kinds() -> None:
