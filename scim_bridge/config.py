@@ -111,8 +111,9 @@ class Settings:
     max_filter_depth: int = 32
     # Seconds a SCIM request may wait for the upstream rate budget before answering 429.
     upstream_wait_budget: float = 20.0
-    # Seconds a replica's write lease on a user or team lasts unless renewed (its holder renews it every
-    # third of that while the write runs; a crashed replica's lease frees itself after that long).
+    # PostgreSQL: seconds a replica's write lease on a user or team lasts unless renewed (its holder renews it
+    # every third of that while the write runs; a crashed replica's lease frees itself after that long). SQLite
+    # takes no lease: its write locks are byte-range locks on a file beside the database (store/filelocks.py).
     write_lease_ttl: float = 120.0
     discovery_requires_auth: bool = True
     # Mirror freshness (README "Freshness"). read_through=True: GET /Users/{id}, GET /Groups/{id} and the

@@ -1,5 +1,7 @@
 """What every write of the service layer shares: a compensation log for upstream calls, and per-resource
-write locks (a lock in this process plus a lease in the store that all replicas see, renewed while held).
+write locks (a lock in this process plus, on SQLite, a byte-range lock on a file beside the database that
+every worker of the host sees, or, on PostgreSQL, a lease in the store that all replicas see, renewed while
+held).
 
 A write takes the locks of the resources it changes, reads them and checks ``If-Match`` under the locks,
 writes upstream (each call noting how to undo it), and rolls the log back when a later call fails, so the
@@ -12,6 +14,7 @@ import logging
 import threading
 import time
 import uuid
+import zlib
 from collections.abc import Callable
 from collections.abc import Iterator
 from contextlib import ExitStack
@@ -20,6 +23,9 @@ from typing import Any
 
 from scim_bridge.directory import errors as d
 from scim_bridge.scim import errors
+from scim_bridge.store.filelocks import Busy
+from scim_bridge.store.filelocks import HostLocks
+from scim_bridge.store.filelocks import host_locks
 from scim_bridge.store.store import Store
 
 log = logging.getLogger(__name__)
@@ -27,6 +33,13 @@ log = logging.getLogger(__name__)
 # A write lease lasts this long unless renewed; the holder renews it every third of that while it writes.
 LEASE_TTL = 120.0
 LEASE_POLL = 0.02
+
+# On SQLite, the keys of each kind share this many byte locks (stripes) of the lock file: two keys of one
+# stripe exclude each other across workers (rarely: 1 in 4096), never within one worker's threads.
+STRIPES = 4096
+# The kinds of keys in sorted order, which is also the order nested holds take them (a team's or a role's
+# lock, then its users'): their stripes are numbered in that order, so sorted stripes keep the hierarchy.
+KINDS = ("role-write", "team-write", "user-write")
 
 
 class Compensation:
@@ -73,20 +86,35 @@ class WriteLocks:
     """Per-resource write locks shared by the services of one bridge process.
 
     ``hold(*keys)`` takes, in sorted order (so two writers never wait on each other in a cycle), a lock in
-    this process and a lease in the store for each key, and keeps the leases alive while the block runs.
-    A key this thread already holds is not taken again. Waiting for another replica's lease ends with 503
-    after ``wait_budget`` seconds.
+    this process for each key, then what excludes the other processes: on SQLite (every worker on one host)
+    the keys' stripes of the lock file beside the database (store/filelocks.py; no database write, no
+    renewal: a worker that dies frees them), on PostgreSQL a lease in the store per key, kept alive while
+    the block runs. A key this thread already holds is not taken again. Waiting for another worker or
+    replica ends with 503 after ``wait_budget`` seconds.
     """
 
-    def __init__(self, store: Store, *, wait_budget: float, lease_ttl: float = LEASE_TTL) -> None:
+    def __init__(self, store: Store, *, wait_budget: float, lease_ttl: float = LEASE_TTL,
+                 host: HostLocks | None = None) -> None:
         self.store = store
         self.wait_budget = max(wait_budget, 1.0)
         self.lease_ttl = lease_ttl
+        self._lock_file = store.lock_file
+        self._host = host
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
         self._held = threading.local()
 
-    def _lock(self, key: str) -> threading.Lock:
+    @property
+    def host(self) -> HostLocks | None:
+        """On SQLite, this process's locks of the database's lock file (looked up each time: a forked worker
+        gets its own, not its parent's); None on PostgreSQL."""
+        if self._host is not None or self._lock_file is None:
+            return self._host
+        return host_locks(self._lock_file)
+
+    def _lock(self, key: str, host: HostLocks | None) -> threading.Lock:
+        if host is not None:  # shared with every bridge over this database in this process
+            return host.key_lock(key)
         with self._guard:
             return self._locks.setdefault(key, threading.Lock())
 
@@ -103,25 +131,33 @@ class WriteLocks:
         if not wanted:
             yield
             return
-        owner = uuid.uuid4().hex
+        host = self.host
         with ExitStack() as stack:
             for key in wanted:
-                stack.enter_context(self._lock(key))
-            self._acquire_leases(wanted, owner)
-            stack.callback(self.store.release_leases, wanted, owner)
+                stack.enter_context(self._lock(key, host))
+            if host is not None:
+                stripes = self._acquire_stripes(host, wanted)
+                stack.callback(host.release, stripes)
+            else:
+                owner = uuid.uuid4().hex
+                self._acquire_leases(wanted, owner)
+                stack.callback(self.store.release_leases, wanted, owner)
+                stack.enter_context(self._renewing(wanted, owner))
             mine.update(wanted)
             stack.callback(mine.difference_update, wanted)
-            stack.enter_context(self._renewing(wanted, owner))
             yield
+
+    def _acquire_stripes(self, host: HostLocks, keys: list[str]) -> list[int]:
+        try:
+            return host.acquire((stripe_of(key) for key in keys), self.wait_budget)
+        except Busy:
+            raise _still_changing("worker", keys) from None
 
     def _acquire_leases(self, keys: list[str], owner: str) -> None:
         deadline = time.monotonic() + self.wait_budget
         while not self.store.try_acquire_leases(keys, owner, ttl_seconds=self.lease_ttl):
             if time.monotonic() > deadline:
-                what = ", ".join(key.split(":", 1)[-1] for key in keys[:3]) + (" ..." if len(keys) > 3 else "")
-                raise errors.ServiceUnavailable(
-                    f"Another bridge replica is still changing {what}; retry later", retry_after=5
-                )
+                raise _still_changing("replica", keys)
             time.sleep(LEASE_POLL)
 
     @contextmanager
@@ -144,3 +180,16 @@ class WriteLocks:
         finally:
             stop.set()
             thread.join()
+
+
+def stripe_of(key: str) -> int:
+    """The stripe (byte of the lock file) of ``key``: its kind's block of STRIPES, then a hash of the key that
+    every process computes alike (CRC-32; Python's ``hash`` differs between processes)."""
+    kind = key.partition(":")[0]
+    block = KINDS.index(kind) if kind in KINDS else len(KINDS)
+    return block * STRIPES + zlib.crc32(key.encode()) % STRIPES
+
+
+def _still_changing(other: str, keys: list[str]) -> errors.ServiceUnavailable:
+    what = ", ".join(key.split(":", 1)[-1] for key in keys[:3]) + (" ..." if len(keys) > 3 else "")
+    return errors.ServiceUnavailable(f"Another bridge {other} is still changing {what}; retry later", retry_after=5)

@@ -9,7 +9,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import datetime
+from pathlib import Path
 from typing import Self
+from urllib.parse import urlsplit
 
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
@@ -56,6 +58,18 @@ class StoreBase:
     def dialect(self) -> str:
         """ "sqlite" or "postgresql"."""
         return self._engine.dialect.name
+
+    @property
+    def lock_file(self) -> Path | None:
+        """On SQLite, the file beside the database whose byte-range locks are the bridge's write locks
+        (store/filelocks.py); None on PostgreSQL, where the write locks are lease rows."""
+        if self.dialect != "sqlite":
+            return None
+        database = self._engine.url.database or ""
+        if self._engine.url.query.get("uri"):
+            database = urlsplit(database).path
+        path = Path(database).expanduser()
+        return path.with_name(path.name + "-writelocks")
 
     def now(self) -> datetime:
         """The store's clock: what it writes into ``synced_at`` and ``last_modified``."""
