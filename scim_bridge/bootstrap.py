@@ -38,6 +38,7 @@ from scim_bridge.opsgenie.records import CallRecord
 from scim_bridge.opsgenie.retry import RetryPolicy
 from scim_bridge.service import calls
 from scim_bridge.service.groups import GroupService
+from scim_bridge.service.mirror import MirrorGateway
 from scim_bridge.service.sync import SyncService
 from scim_bridge.service.users import UserService
 from scim_bridge.service.writes import WriteLocks
@@ -169,10 +170,12 @@ def build_services(settings: Settings, directory: Directory, store: Store) -> Se
     sync = SyncService.for_settings(directory, store, settings)
     # One set of write locks for users and teams, so a team write and a user write exclude each other.
     locks = WriteLocks(store, wait_budget=settings.upstream_wait_budget, lease_ttl=settings.write_lease_ttl)
+    # One mirror gateway too: concurrent re-reads of one resource share a call whichever service asks.
+    mirror = MirrorGateway(directory, store, settings)
     return Services(
         sync=sync,
-        users=UserService(directory, store, settings, sync, locks=locks),
-        groups=GroupService(directory, store, settings, sync, locks=locks),
+        users=UserService(directory, store, settings, sync, locks=locks, mirror=mirror),
+        groups=GroupService(directory, store, settings, sync, locks=locks, mirror=mirror),
         locks=locks,
     )
 

@@ -33,6 +33,7 @@ from scim_bridge.scim.schema import AttributePath
 from scim_bridge.service.context import RequestContext
 from scim_bridge.service.members import NewResource
 from scim_bridge.service.members import member_ids
+from scim_bridge.service.mirror import MirrorGateway
 from scim_bridge.service.naming import ALIAS_ID_PREFIX
 from scim_bridge.service.naming import is_role_group_id
 from scim_bridge.service.role_groups import RoleGroupService
@@ -59,7 +60,7 @@ def kind_of(group_id: str) -> GroupKind:
 
 class GroupService:
     def __init__(self, directory: Directory, store: Store, settings: Settings, sync: SyncService, *,
-                 locks: WriteLocks | None = None) -> None:
+                 locks: WriteLocks | None = None, mirror: MirrorGateway | None = None) -> None:
         self.directory = directory
         self.store = store
         self.settings = settings
@@ -69,10 +70,11 @@ class GroupService:
                                          lease_ttl=settings.write_lease_ttl)
         self.ledger = SuspensionLedger(store)
         self.catalogue = RoleCatalogue(directory, store, settings, sync)
+        mirror = mirror or MirrorGateway(directory, store, settings)
         self.roles = RoleGroupService(directory, store, settings, sync, catalogue=self.catalogue, locks=self.locks,
-                                      ledger=self.ledger)
+                                      ledger=self.ledger, mirror=mirror)
         self.teams = TeamService(directory, store, settings, sync, catalogue=self.catalogue, locks=self.locks,
-                                 ledger=self.ledger)
+                                 ledger=self.ledger, mirror=mirror)
 
     @property
     def roster_threshold(self) -> int:

@@ -122,7 +122,8 @@ class GroupParts:
     mirror, the role catalogue, the write locks, the suspension ledger and the member lookups."""
 
     def __init__(self, directory: Directory, store: Store, settings: Settings, sync: SyncService, *,
-                 catalogue: RoleCatalogue, locks: WriteLocks, ledger: SuspensionLedger) -> None:
+                 catalogue: RoleCatalogue, locks: WriteLocks, ledger: SuspensionLedger,
+                 mirror: MirrorGateway) -> None:
         self.directory = directory
         self.store = store
         self.settings = settings
@@ -131,4 +132,4 @@ class GroupParts:
         self.locks = locks
         self.ledger = ledger
         self.members = MemberLookup(directory, store)
-        self.mirror = MirrorGateway(directory, store, settings)
+        self.mirror = mirror

@@ -28,6 +28,7 @@ from scim_bridge.directory.models import DirectoryUser
 from scim_bridge.scim import errors
 from scim_bridge.service.errors import upstream_errors
 from scim_bridge.service.roles import learn_role_id
+from scim_bridge.store.records import GroupKind
 from scim_bridge.store.records import GroupRecord
 from scim_bridge.store.records import UserRecord
 from scim_bridge.store.sqlutil import normalize_json
@@ -220,7 +221,7 @@ class MirrorGateway:
         if self.read_through:
             return True
         record = self.store.get_group(group_id)
-        return record is not None and record.kind == "team" and not self.fresh(record.synced_at)
+        return record is not None and record.kind == GroupKind.TEAM and not self.fresh(record.synced_at)
 
     def refresh_team(self, group_id: str,
                      remember: Callable[[DirectoryTeam], GroupRecord]) -> tuple[DirectoryTeam, GroupRecord]:
@@ -242,6 +243,6 @@ class MirrorGateway:
     def team_gone(self, group_id: str) -> errors.NotFound:
         """The upstream answered 404 for the team: forget the copy; the error to raise."""
         record = self.store.get_group(group_id)
-        if record is not None and record.kind == "team":
+        if record is not None and record.kind == GroupKind.TEAM:
             self.store.delete_group(group_id)
         return errors.NotFound(f"Group {group_id} not found")

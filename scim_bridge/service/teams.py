@@ -34,6 +34,7 @@ from scim_bridge.service.members import GroupParts
 from scim_bridge.service.members import Known
 from scim_bridge.service.members import NewResource
 from scim_bridge.service.members import member_ids
+from scim_bridge.service.mirror import MirrorGateway
 from scim_bridge.service.roles import RoleCatalogue
 from scim_bridge.service.rosters import RosterWriter
 from scim_bridge.service.rosters import diff_members
@@ -61,8 +62,9 @@ PUSHED_MEMBERS = "pushed_members"
 
 class TeamService(GroupParts):
     def __init__(self, directory: Directory, store: Store, settings: Settings, sync: SyncService, *,
-                 catalogue: RoleCatalogue, locks: WriteLocks, ledger: SuspensionLedger) -> None:
-        super().__init__(directory, store, settings, sync, catalogue=catalogue, locks=locks, ledger=ledger)
+                 catalogue: RoleCatalogue, locks: WriteLocks, ledger: SuspensionLedger, mirror: MirrorGateway) -> None:
+        super().__init__(directory, store, settings, sync, catalogue=catalogue, locks=locks, ledger=ledger,
+                         mirror=mirror)
         self.rosters = RosterWriter(directory)
 
     # --- reading ---------------------------------------------------------------------------------

@@ -54,7 +54,7 @@ class UserService:
     """Every SCIM User operation, turned into the fewest upstream calls that keep it correct."""
 
     def __init__(self, directory: Directory, store: Store, settings: Settings, sync: SyncService, *,
-                 locks: WriteLocks | None = None) -> None:
+                 locks: WriteLocks | None = None, mirror: MirrorGateway | None = None) -> None:
         self.directory = directory
         self.store = store
         self.settings = settings
@@ -65,7 +65,8 @@ class UserService:
                                          lease_ttl=settings.write_lease_ttl)
         self.ledger = SuspensionLedger(store)
         self.roles = RoleCatalogue(directory, store, settings, sync)
-        self.mirror = MirrorGateway(directory, store, settings)
+        # Shared with the group service (see bootstrap): one single-flight table for every re-read.
+        self.mirror = mirror or MirrorGateway(directory, store, settings)
         self.deactivation = Deactivation(directory, store, settings, self.ledger, self.roles)
 
     # --- reading ---------------------------------------------------------------------------
