@@ -38,6 +38,16 @@ def optional(name: str, type_: ColumnType) -> Column[Any]:
     return Column(name, type_, nullable=True)
 
 
+def not_null(**types: ColumnType) -> list[Column[Any]]:
+    """NOT NULL columns, by name, in the order given."""
+    return [required(name, type_) for name, type_ in types.items()]
+
+
+def nullable(**types: ColumnType) -> list[Column[Any]]:
+    """Nullable columns, by name, in the order given."""
+    return [optional(name, type_) for name, type_ in types.items()]
+
+
 def serial_id() -> Column[int]:
     """The ``id`` primary key the database numbers (BIGINT; INTEGER on SQLite, whose rowid alias it becomes)."""
     return Column("id", BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True)

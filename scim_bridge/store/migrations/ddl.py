@@ -20,6 +20,8 @@ from alembic import op
 from sqlalchemy.sql.schema import SchemaItem
 
 from scim_bridge.store.columns import key
+from scim_bridge.store.columns import not_null
+from scim_bridge.store.columns import nullable
 from scim_bridge.store.columns import optional
 from scim_bridge.store.columns import required
 from scim_bridge.store.columns import serial_id
@@ -35,16 +37,6 @@ def ts(name: str, *, nullable: bool = False) -> sa.Column[Any]:
     if nullable:
         return optional(name, sa.DateTime(timezone=True))
     return required(name, sa.DateTime(timezone=True))
-
-
-def not_null(**types: sa.types.TypeEngine[Any]) -> list[sa.Column[Any]]:
-    """NOT NULL columns, by name, in the order given."""
-    return [required(name, type_) for name, type_ in types.items()]
-
-
-def nullable(**types: sa.types.TypeEngine[Any]) -> list[sa.Column[Any]]:
-    """Nullable columns, by name, in the order given."""
-    return [optional(name, type_) for name, type_ in types.items()]
 
 
 @dataclass(frozen=True)
