@@ -54,7 +54,7 @@ def _member(name: str, parent: str) -> Column[Any]:
 users = Table(
     "users",
     metadata,
-    *_mirrored(required("username_lower", String), required("user_name", String)),
+    *_mirrored(*not_null(username_lower=String, user_name=String)),
     *_versions(),
     Index("ix_users_username_lower", "username_lower", unique=True),
     Index("ix_users_external_id", "external_id"),
@@ -64,7 +64,7 @@ users = Table(
 groups = Table(
     "groups",
     metadata,
-    *_mirrored(required("kind", String), required("display_name", String), required("display_lower", String)),
+    *_mirrored(*not_null(kind=String, display_name=String, display_lower=String)),
     required("members_known", Boolean),
     *_versions(),
     UniqueConstraint("kind", "display_lower", name="uq_groups_kind_display_lower"),

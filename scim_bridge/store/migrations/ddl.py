@@ -27,8 +27,8 @@ from scim_bridge.store.columns import required
 from scim_bridge.store.columns import serial_id
 
 __all__ = [
-    "Index", "Table", "create", "creating", "drop", "index", "key", "not_null", "nullable", "optional", "required",
-    "serial_id", "table", "ts",
+    "IndexSpec", "TableSpec", "create", "creating", "drop", "index", "key", "not_null", "nullable", "optional",
+    "required", "serial_id", "table", "ts",
 ]
 
 
@@ -40,8 +40,8 @@ def ts(name: str, *, nullable: bool = False) -> sa.Column[Any]:
 
 
 @dataclass(frozen=True)
-class Index:
-    """An index of a :class:`Table`, named ``ix_<table>_<columns>`` unless ``name`` is given."""
+class IndexSpec:
+    """An index of a :class:`TableSpec`, named ``ix_<table>_<columns>`` unless ``name`` is given."""
 
     columns: tuple[str, ...]
     unique: bool = False
@@ -52,26 +52,26 @@ class Index:
 
 
 @dataclass(frozen=True)
-class Table:
+class TableSpec:
     """A table as a revision creates it: its columns and constraints, then its indexes."""
 
     name: str
     items: Sequence[SchemaItem]
-    indexes: Sequence[Index]
+    indexes: Sequence[IndexSpec]
 
 
-def index(*columns: str, unique: bool = False, name: str | None = None) -> Index:
-    return Index(columns, unique, name)
+def index(*columns: str, unique: bool = False, name: str | None = None) -> IndexSpec:
+    return IndexSpec(columns, unique, name)
 
 
-def table(name: str, *items: SchemaItem | Index) -> Table:
-    """A table; the :class:`Index` items are created after it, the others go into its CREATE TABLE. A revision
+def table(name: str, *items: SchemaItem | IndexSpec) -> TableSpec:
+    """A table; the :class:`IndexSpec` items are created after it, the others go into its CREATE TABLE. A revision
     module builds its tables when Alembic loads it, and creates each at most once per load."""
-    indexes = [item for item in items if isinstance(item, Index)]
-    return Table(name, [item for item in items if not isinstance(item, Index)], indexes)
+    indexes = [item for item in items if isinstance(item, IndexSpec)]
+    return TableSpec(name, [item for item in items if not isinstance(item, IndexSpec)], indexes)
 
 
-def create(*tables: Table) -> None:
+def create(*tables: TableSpec) -> None:
     """Create the tables and their indexes, in the order given."""
     for spec in tables:
         op.create_table(spec.name, *spec.items)
@@ -79,7 +79,7 @@ def create(*tables: Table) -> None:
             op.create_index(ix.named(spec.name), spec.name, list(ix.columns), unique=ix.unique)
 
 
-def drop(*tables: Table) -> None:
+def drop(*tables: TableSpec) -> None:
     """Undo :func:`create` of the same tables: the last created goes first, each after its indexes."""
     for spec in reversed(tables):
         for ix in reversed(spec.indexes):
@@ -87,7 +87,7 @@ def drop(*tables: Table) -> None:
         op.drop_table(spec.name)
 
 
-def creating(*tables: Table) -> tuple[Callable[[], None], Callable[[], None]]:
+def creating(*tables: TableSpec) -> tuple[Callable[[], None], Callable[[], None]]:
     """The ``upgrade`` and ``downgrade`` of a revision that creates these tables and nothing else."""
 
     def upgrade() -> None:
