@@ -28,19 +28,21 @@ from scim_bridge.atlassian.records import ALREADY_A_MEMBER
 from scim_bridge.atlassian.records import NOT_A_MEMBER
 from scim_bridge.atlassian.records import MemberFailure
 from scim_bridge.directory import errors as d
+from scim_bridge.directory.base import TeamUpdates
 from scim_bridge.directory.jsm_support import UPSTREAM
 from scim_bridge.directory.jsm_support import call
 from scim_bridge.directory.jsm_support import translate
 from scim_bridge.directory.links import LinkStore
 from scim_bridge.directory.links import TeamLink
 from scim_bridge.directory.models import DirectoryTeam
+from scim_bridge.directory.models import TeamChange
 from scim_bridge.directory.models import TeamMember
 
 Json = dict[str, Any]
 CREATE_ATTEMPTS = 3
 
 
-class JsmTeams:
+class JsmTeams(TeamUpdates):
     """Team operations of the Directory protocol over Atlassian Teams and JSM Operations."""
 
     client: AtlassianClient
@@ -99,16 +101,10 @@ class JsmTeams:
         self.links.save_team(TeamLink(local_id=local_id, team_id=team_id, name=name))
         return local_id
 
-    def update_team(
-        self,
-        team_id: str,
-        *,
-        name: str | None = None,
-        description: str | None = None,
-        members: list[TeamMember] | None = None,
-    ) -> None:
+    def change_team(self, team_id: str, change: TeamChange) -> None:
         """Members first (all-or-nothing), then the rename; a failed rename takes the member change back."""
         link = self._team_link(team_id)
+        name, description, members = change.name, change.description, change.members
         undo: tuple[list[str], list[str]] | None = None
         if members is not None:
             current = [a for a in call(lambda: self.client.team_members(link.team_id))

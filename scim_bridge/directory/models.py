@@ -121,6 +121,18 @@ class TeamMember:
 
 
 @dataclass(frozen=True)
+class TeamChange:
+    """A partial team update: a field left as None keeps its value; ``members`` replaces the whole roster."""
+
+    name: str | None = None
+    description: str | None = None
+    members: list[TeamMember] | None = None
+
+    def is_empty(self) -> bool:
+        return self.name is None and self.description is None and self.members is None
+
+
+@dataclass(frozen=True)
 class DirectoryTeam:
     id: str
     name: str

@@ -16,6 +16,7 @@ from typing import NamedTuple
 from typing import TypeVar
 
 from scim_bridge.directory import errors as d
+from scim_bridge.directory.base import TeamUpdates
 from scim_bridge.directory.base import UserPage
 from scim_bridge.directory.models import BUILTIN_ROLES
 from scim_bridge.directory.models import Address
@@ -23,6 +24,7 @@ from scim_bridge.directory.models import Contact
 from scim_bridge.directory.models import DirectoryRole
 from scim_bridge.directory.models import DirectoryTeam
 from scim_bridge.directory.models import DirectoryUser
+from scim_bridge.directory.models import TeamChange
 from scim_bridge.directory.models import TeamMember
 from scim_bridge.directory.models import TeamRef
 from scim_bridge.directory.models import UserFields
@@ -38,7 +40,7 @@ CREATE_ATTEMPTS = 3
 DELETE_ATTEMPTS = 5
 
 
-class OpsGenieDirectory:
+class OpsGenieDirectory(TeamUpdates):
     """The OpsGenie implementation of :class:`scim_bridge.directory.base.Directory`."""
 
     def __init__(self, client: OpsGenieClient) -> None:
@@ -144,21 +146,14 @@ class OpsGenieDirectory:
             what=f"team {name!r}",
         )
 
-    def update_team(
-        self,
-        team_id: str,
-        *,
-        name: str | None = None,
-        description: str | None = None,
-        members: list[TeamMember] | None = None,
-    ) -> None:
+    def change_team(self, team_id: str, change: TeamChange) -> None:
         body: Json = {}
-        if name is not None:
-            body["name"] = name
-        if description is not None:
-            body["description"] = description
-        if members is not None:
-            body["members"] = [member_json(m) for m in members]
+        if change.name is not None:
+            body["name"] = change.name
+        if change.description is not None:
+            body["description"] = change.description
+        if change.members is not None:
+            body["members"] = [member_json(m) for m in change.members]
         if body:
             _call(lambda: self.client.update_team(team_id, body))
 
