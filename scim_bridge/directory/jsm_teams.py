@@ -176,8 +176,8 @@ class JsmTeams(TeamUpdates):
         try:
             self.client.enable_ops(team_id, [admin] if admin else [])
         except (*ENABLE_OPS_TRANSIENT, at.ServerError, at.TransportError) as exc:
-            raise at.ServerError(f"operations could not be enabled for the new team: {exc.message}",
-                                 family=exc.family, status=503) from exc
+            raise at.FAMILY.of(at.ServerError)(f"operations could not be enabled for the new team: {exc.message}",
+                                               family=at.OPS, status=503) from exc
 
     def _create_upstream(self, name: str, description: str) -> Json:
         """POST /teams. A lost answer is not repeated blindly: a new unlinked team with this name and

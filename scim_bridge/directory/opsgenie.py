@@ -37,6 +37,7 @@ Json = dict[str, Any]
 # A create is sent at most this many times; before each repeat the entity is looked up.
 CREATE_ATTEMPTS = 3
 # DELETE user, answered 428 (still referenced), is retried after team clean-up this many times.
+UPSTREAM = "OpsGenie"
 DELETE_ATTEMPTS = 5
 
 
@@ -88,7 +89,7 @@ class OpsGenieDirectory(TeamUpdates):
 
     def delete_user(self, user_id: str) -> None:
         """Delete; while OpsGenie answers 428, take the user out of its teams and try again."""
-        last: og.OpsGenieError | None = None
+        last: og.UpstreamError | None = None
         for _ in range(DELETE_ATTEMPTS):
             try:
                 self.client.delete_user(user_id)
@@ -291,35 +292,16 @@ def _same(entity_id: str | None) -> Found | None:
 
 
 # --- errors -----------------------------------------------------------------------------------
-def translate(exc: og.OpsGenieError) -> d.DirectoryError:
-    """The directory error for an OpsGenie error (the context of a create is handled by callers)."""
-    kwargs: dict[str, Any] = {
-        "status": exc.status,
-        "request_id": exc.request_id,
-        "field_errors": exc.errors,
-    }
-    message = exc.message
+def translate(exc: og.UpstreamError) -> d.DirectoryError:
+    """The directory error for an error of the OpsGenie client (the context of a create is handled by callers).
+    The server's hint: ``Retry-After``, and on 429 ``X-RateLimit-Period-In-Sec``."""
     if isinstance(exc, og.BudgetExhausted):
-        return d.ThrottledError(message, retry_after=exc.retry_after, **kwargs)
-    if isinstance(exc, og.RateLimited):
-        hint = exc.server_retry_after() or exc.rate_limit_period() or 1.0
-        return d.ThrottledError(message, retry_after=hint, **kwargs)
-    if isinstance(exc, og.TransportError | og.ServerError):
-        return d.UnavailableError(message, retry_after=exc.server_retry_after() or 30.0, **kwargs)
-    cls = _BY_TYPE.get(type(exc), d.DirectoryError)
-    return cls(message, **kwargs)
-
-
-_BY_TYPE: dict[type[og.OpsGenieError], type[d.DirectoryError]] = {
-    og.BadRequest: d.InvalidError,
-    og.AuthenticationFailed: d.AuthenticationError,
-    og.PaymentRequired: d.ForbiddenError,
-    og.PermissionDenied: d.ForbiddenError,
-    og.NotFound: d.NotFoundError,
-    og.Conflict: d.ConflictError,
-    og.Unprocessable: d.InvalidError,
-    og.PreconditionRequired: d.ReferencedError,
-}
+        return d.ThrottledError(exc.message, retry_after=exc.retry_after, status=exc.status,
+                                request_id=exc.request_id, field_errors=exc.errors)
+    hint = exc.header_seconds("Retry-After")
+    if exc.throttled:
+        hint = hint or exc.header_seconds("X-RateLimit-Period-In-Sec")
+    return d.from_upstream(exc, upstream=UPSTREAM, retry_after=hint)
 
 
 def _call(fn: Callable[[], T]) -> T:
