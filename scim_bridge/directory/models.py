@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from dataclasses import field
 from typing import Any
@@ -19,6 +20,16 @@ class Address:
 
     def is_empty(self) -> bool:
         return not any((self.country, self.state, self.city, self.line, self.zip_code))
+
+    @classmethod
+    def read(cls, raw: Mapping[str, Any] | None, keys: Mapping[str, str]) -> Address:
+        """The address in the JSON object ``raw`` whose key for each field ``keys`` gives (field -> key); a value
+        that is missing or empty reads as ""."""
+        return cls(**{name: str((raw or {}).get(key) or "") for name, key in keys.items()})
+
+    def write(self, keys: Mapping[str, str]) -> dict[str, str]:
+        """This address as a JSON object with the key ``keys`` gives for each field, in that order."""
+        return {key: getattr(self, name) for name, key in keys.items()}
 
 
 @dataclass(frozen=True)

@@ -38,6 +38,8 @@ Json = dict[str, Any]
 CREATE_ATTEMPTS = 3
 # DELETE user, answered 428 (still referenced), is retried after team clean-up this many times.
 UPSTREAM = "OpsGenie"
+# Address field -> the key of OpsGenie's userAddress.
+ADDRESS_KEYS = {"country": "country", "state": "state", "city": "city", "line": "line", "zip_code": "zipCode"}
 DELETE_ATTEMPTS = 5
 
 
@@ -333,14 +335,7 @@ def user_body(fields: UserFields) -> Json:
     if fields.locale is not None:
         body["locale"] = fields.locale
     if fields.address is not None:
-        a = fields.address
-        body["userAddress"] = {
-            "country": a.country,
-            "state": a.state,
-            "city": a.city,
-            "line": a.line,
-            "zipCode": a.zip_code,
-        }
+        body["userAddress"] = fields.address.write(ADDRESS_KEYS)
     if fields.tags is not None:
         body["tags"] = list(fields.tags)
     if fields.details is not None:
@@ -363,7 +358,7 @@ def user_from_json(data: Json, *, with_contacts: bool) -> DirectoryUser:
         skype_username=str(data.get("skypeUsername") or ""),
         time_zone=str(data.get("timeZone") or ""),
         locale=str(data.get("locale") or ""),
-        address=_address(address) if isinstance(address, dict) else None,
+        address=Address.read(address, ADDRESS_KEYS) if isinstance(address, dict) else None,
         tags=tuple(str(t) for t in data.get("tags") or ()),
         details={str(k): [str(x) for x in v] for k, v in details.items() if isinstance(v, list)},
         blocked=bool(data.get("blocked", False)),
@@ -376,16 +371,6 @@ def user_from_json(data: Json, *, with_contacts: bool) -> DirectoryUser:
 def _obj(data: Json, key: str) -> Json:
     value = data.get(key)
     return value if isinstance(value, dict) else {}
-
-
-def _address(raw: Json) -> Address:
-    return Address(
-        country=str(raw.get("country") or ""),
-        state=str(raw.get("state") or ""),
-        city=str(raw.get("city") or ""),
-        line=str(raw.get("line") or ""),
-        zip_code=str(raw.get("zipCode") or ""),
-    )
 
 
 def _contact(raw: Json) -> Contact:
