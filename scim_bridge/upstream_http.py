@@ -17,6 +17,7 @@ from dataclasses import field
 from typing import Any
 from typing import ClassVar
 from typing import Generic
+from typing import Self
 from typing import TypeVar
 from typing import cast
 
@@ -237,6 +238,25 @@ class PooledTransport:
             method=method, path=path, status=status, request_id=request_id, duration=duration, attempt=attempt,
             domain=domain, error=None if error is None else f"{type(error).__name__}: {error.message}",
         ))
+
+
+TransportT = TypeVar("TransportT", bound=PooledTransport)
+
+
+class PooledClient(Generic[TransportT]):
+    """An upstream client over its transport (``_http``): closing the client closes the transport (and the
+    session when the transport owns it); the client is also a context manager that closes it on exit."""
+
+    _http: TransportT
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
 
 def request_failure(exc: requests.RequestException, upstream: str) -> tuple[str, bool]:
