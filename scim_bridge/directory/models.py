@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import asdict
 from dataclasses import dataclass
 from dataclasses import field
 from typing import Any
@@ -62,25 +63,12 @@ class DirectoryUser:
     contacts: tuple[Contact, ...] | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "username": self.username,
-            "full_name": self.full_name,
-            "role": self.role,
-            "role_id": self.role_id,
-            "skype_username": self.skype_username,
-            "time_zone": self.time_zone,
-            "locale": self.locale,
-            "address": None if self.address is None else self.address.__dict__.copy(),
-            "tags": list(self.tags),
-            "details": {k: list(v) for k, v in self.details.items()},
-            "blocked": self.blocked,
-            "verified": self.verified,
-            "created_at": self.created_at,
-            "contacts": None
-            if self.contacts is None
-            else [c.__dict__.copy() for c in self.contacts],
-        }
+        """Every field, the address and contacts as objects, the sequences as lists (the JSON the store keeps)."""
+        data = asdict(self)
+        data["tags"] = list(self.tags)
+        data["details"] = {k: list(v) for k, v in self.details.items()}
+        data["contacts"] = None if self.contacts is None else list(data["contacts"])
+        return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> DirectoryUser:
