@@ -14,6 +14,7 @@ from scim_bridge.simulator.state_base import StateBase
 from scim_bridge.simulator.validation import check_member_ref
 from scim_bridge.simulator.validation import check_team_body
 from scim_bridge.simulator.validation import check_team_role
+from scim_bridge.simulator.validation import checked
 
 JsonDict = dict[str, Any]
 MemberSpec = tuple[dict[str, str], str | None]
@@ -55,9 +56,7 @@ class TeamsMixin(StateBase):
 
     def create_team(self, body: Mapping[str, Any]) -> JsonDict:
         """``POST /v2/teams``; returns the team with members."""
-        values, errors = check_team_body(body, partial=False)
-        if errors:
-            raise invalid(errors)
+        values = checked(check_team_body, body, partial=False)
         with self._lock:
             self._check_name_free(values["name"])
             roster = self._resolve_members(values.get("members", []))
@@ -77,9 +76,7 @@ class TeamsMixin(StateBase):
 
     def update_team(self, team_id: str, body: Mapping[str, Any], *, identifier_type: str = "id") -> JsonDict:
         """``PATCH /v2/teams/{id}``: partial; ``members`` replaces (or merges, per knob) the roster."""
-        values, errors = check_team_body(body, partial=True)
-        if errors:
-            raise invalid(errors)
+        values = checked(check_team_body, body, partial=True)
         with self._lock:
             team = self._team(team_id, identifier_type)
             if "name" in values:

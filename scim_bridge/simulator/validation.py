@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import re
 import zoneinfo
+from collections.abc import Callable
 from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
 
+from scim_bridge.simulator.errors import invalid
 from scim_bridge.simulator.models import ADDRESS_KEYS
 from scim_bridge.simulator.models import CONTACT_METHODS
 from scim_bridge.simulator.models import CUSTOM_ROLE_BASES
@@ -20,6 +22,8 @@ EMAIL_RE = re.compile(r"^[^@\s\"'<>(),;:]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9
 PHONE_RE = re.compile(r"^\d{1,4}-\d{1,20}$")
 TEAM_NAME_RE = re.compile(r"^[A-Za-z0-9 _.-]+$")
 LOCALE_RE = re.compile(r"^[a-z]{2,3}(?:[_-][A-Z]{2})?$")
+
+BodyCheck = Callable[..., tuple[dict[str, Any], dict[str, str]]]
 
 USERNAME_MAX = 100
 FULL_NAME_MAX = 512
@@ -36,6 +40,14 @@ def _time_zones() -> frozenset[str]:
 
 def is_email(value: str) -> bool:
     return bool(EMAIL_RE.match(value))
+
+
+def checked(check: BodyCheck, body: Mapping[str, Any], *, partial: bool) -> dict[str, Any]:
+    """The values ``check`` cleans from ``body``; a 422 naming every problem when it found any."""
+    values, errors = check(body, partial=partial)
+    if errors:
+        raise invalid(errors)
+    return values
 
 
 def _string(body: Mapping[str, Any], key: str, errors: dict[str, str]) -> str | None:
