@@ -14,14 +14,13 @@ from flask import Blueprint
 from flask import Response
 from flask import request
 
-from scim_bridge.simulator.atlassian.errors import ApiError
 from scim_bridge.simulator.atlassian.errors import bad_request
 from scim_bridge.simulator.atlassian.errors import empty_response
 from scim_bridge.simulator.atlassian.errors import json_response
 from scim_bridge.simulator.atlassian.models import TEAM_TYPES
 from scim_bridge.simulator.atlassian.params import decode_cursor
 from scim_bridge.simulator.atlassian.params import encode_cursor
-from scim_bridge.simulator.atlassian.params import guard_path_value
+from scim_bridge.simulator.atlassian.params import guard_org
 from scim_bridge.simulator.atlassian.params import int_param
 from scim_bridge.simulator.atlassian.params import member_list
 from scim_bridge.simulator.atlassian.params import request_body
@@ -39,12 +38,7 @@ def teams_blueprint(state: AtlassianState) -> Blueprint:
     bp = Blueprint("atlassian_teams", __name__, url_prefix=TEAMS_PREFIX)
     config = state.config
 
-    guard_path_value(
-        bp,
-        "org_id",
-        lambda: config.org_id,
-        lambda org: ApiError(404, f"Organization {org} not found", code="ORG_NOT_FOUND"),
-    )
+    guard_org(bp, lambda: config.org_id, "ORG_NOT_FOUND")
 
     def team_json(team: Any, *, with_members: bool = False) -> dict[str, Any]:
         return dict(team.to_json(config.org_id, with_members=with_members))
