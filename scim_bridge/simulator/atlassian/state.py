@@ -14,13 +14,13 @@ from typing import TypeVar
 
 from scim_bridge.simulator.atlassian.clock import SimClock
 from scim_bridge.simulator.atlassian.config import AtlassianSimConfig
-from scim_bridge.simulator.atlassian.ratelimit import RollingWindow
 from scim_bridge.simulator.atlassian.state_roles import RolesMixin
 from scim_bridge.simulator.atlassian.state_teams import TeamsMixin
 from scim_bridge.simulator.atlassian.state_users import UsersMixin
 from scim_bridge.simulator.calllog import CallLog
 from scim_bridge.simulator.faults import FaultQueue
 from scim_bridge.simulator.faults import FaultRule
+from scim_bridge.simulator.ratelimit import RollingWindow
 
 T = TypeVar("T")
 
