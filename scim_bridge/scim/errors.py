@@ -16,20 +16,11 @@ class ScimError(Exception):
     status: int = 400
     scim_type: str | None = None
 
-    def __init__(
-        self,
-        detail: str,
-        *,
-        status: int | None = None,
-        scim_type: str | None = None,
-        headers: dict[str, str] | None = None,
-    ) -> None:
+    def __init__(self, detail: str, *, status: int | None = None, headers: dict[str, str] | None = None) -> None:
         super().__init__(detail)
         self.detail = detail
         if status is not None:
             self.status = status
-        if scim_type is not None:
-            self.scim_type = scim_type
         self.headers: dict[str, str] = dict(headers or {})
 
     def to_body(self) -> dict[str, Any]:
