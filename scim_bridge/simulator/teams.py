@@ -43,7 +43,7 @@ class TeamsMixin(StateBase):
                 shown = ref.get("username") or ref.get("id")
                 message = f"User [{shown}] does not exist"
                 status = self.config.unknown_team_member_status
-                field_errors = {f"members[{index}].user": message} if status == 422 else None
+                field_errors = {f"members[{index}].user": message} if status == 422 else {}
                 raise SimError(status, message, field_errors)
             roster[user.id] = role or "user"
         return roster
