@@ -72,13 +72,15 @@ class StateBase:
 
     def _user(self, identifier: str) -> User:
         """Find a user by id or by username (case-insensitive), else 404."""
-        user = self._users.get(identifier)
-        if user is None:
-            user_id = self._usernames.get(identifier.strip().lower())
-            user = self._users.get(user_id) if user_id else None
+        user = self._users.get(identifier) or self._user_named(identifier)
         if user is None:
             raise not_found()
         return user
+
+    def _user_named(self, username: str) -> User | None:
+        """The user with that username (case-insensitive, surrounding blanks ignored), if any."""
+        user_id = self._usernames.get(username.strip().lower())
+        return self._users.get(user_id) if user_id else None
 
     def _team(self, identifier: str, identifier_type: str = "id") -> Team:
         return identified(self._teams, self._team_by_name, identifier, identifier_type)

@@ -31,8 +31,7 @@ class TeamsMixin(StateBase):
     def _member_user(self, ref: Mapping[str, str]) -> User | None:
         user = self._users.get(ref["id"]) if "id" in ref else None
         if user is None and "username" in ref:
-            user_id = self._usernames.get(ref["username"].strip().lower())
-            user = self._users.get(user_id) if user_id else None
+            user = self._user_named(ref["username"])
         return user
 
     def _resolve_members(self, specs: list[MemberSpec]) -> dict[str, str]:
