@@ -421,7 +421,7 @@ def export(fmt: str, output: str | None, base_url: str, no_sync: bool) -> None:
     _logging("WARNING")
     settings = _settings(require_key=not no_sync)
     store = _store(settings)
-    directory, client = batch_directory(settings, store)
+    directory, client = batch_directory(settings, store, reads_upstream=not no_sync)
     target = Path(output) if output is not None else None
     partial = target.with_name(target.name + ".partial") if target is not None else None
     try:
