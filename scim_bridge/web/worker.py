@@ -46,9 +46,11 @@ class BridgeThreadWorker(ThreadWorker):  # type: ignore[misc]
         self.wsgi = headers_arrived
 
     def handle(self, conn: Any) -> Any:
-        # A new connection first waits up to DEFAULT_WORKER_DATA_TIMEOUT for its first bytes (then goes back
-        # to the main loop); the headers then have the deadline.
-        deadline = time.monotonic() + DEFAULT_WORKER_DATA_TIMEOUT + self.header_deadline()
+        # A new connection whose first bytes have not arrived yet waits up to DEFAULT_WORKER_DATA_TIMEOUT for
+        # them (then goes back to the main loop); the headers then have the deadline. One whose bytes are
+        # there (most: the main loop hands over a readable connection) has the deadline from now.
+        first_bytes = 0.0 if conn.wait_for_data(0) else DEFAULT_WORKER_DATA_TIMEOUT
+        deadline = time.monotonic() + first_bytes + self.header_deadline()
         self._watching.ident = WATCHDOG.watch(deadline, conn.sock)
         try:
             result = super().handle(conn)
