@@ -48,10 +48,10 @@ def _settings(*, require_key: bool = True) -> Settings:
 
 
 def _store(settings: Settings) -> Any:
-    from scim_bridge.bootstrap import open_store
+    from scim_bridge.store import Store  # not bootstrap: `audit` and `db upgrade` need no upstream client
 
     try:
-        store = open_store(settings)
+        store = Store.migrated(settings.database_url)
     except Exception as exc:  # a bad URL or unreachable database: one clear line
         _fail(f"SCIM_BRIDGE_DATABASE_URL: cannot open the database: {exc.__class__.__name__}: {exc}")
     return store
