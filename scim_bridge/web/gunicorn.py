@@ -7,6 +7,7 @@ mode, PROMETHEUS_MULTIPROC_DIR), so ``/metrics`` counts the requests of every wo
 
 from __future__ import annotations
 
+import gc
 import os
 import shutil
 import tempfile
@@ -62,6 +63,11 @@ def import_application() -> None:
     (:meth:`BridgeApplication.load`): importing them starts no thread and opens no connection."""
     import scim_bridge.bootstrap
     import scim_bridge.web.app  # noqa: F401
+
+    # What the master holds now lives as long as the workers: moved out of the collector's generations, it is
+    # never traversed by a worker's collections (nor copied into the worker by them), which also makes a
+    # worker's exit cheap (its last collections otherwise touch every object inherited from the master).
+    gc.freeze()
 
 
 def child_exit(_server: Any, worker: Any) -> None:
