@@ -1,4 +1,5 @@
-"""The gunicorn worker of ``scim-bridge serve``: gunicorn's gthread worker, with two time limits it lacks and a clean end.
+"""The gunicorn worker of ``scim-bridge serve``: gunicorn's gthread worker, with two time limits it lacks, and an end
+that closes what the bridge opened.
 
 - **Request headers** must be complete within a deadline. gthread waits for a connection's first bytes
   without a thread, but then reads the header lines in a thread with no time limit: a client sending them
