@@ -195,9 +195,7 @@ def build_services(settings: Settings, directory: Directory, store: Store) -> Se
 
 def open_store(settings: Settings) -> Store:
     """The store of ``SCIM_BRIDGE_DATABASE_URL``, migrated to the current schema."""
-    store = Store.from_url(settings.database_url)
-    store.upgrade()
-    return store
+    return Store.migrated(settings.database_url)
 
 
 def build(settings: Settings, **parts: Unpack[Parts]) -> Components:

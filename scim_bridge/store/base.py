@@ -55,6 +55,13 @@ class StoreBase:
         """``sqlite:///var/scim-bridge.db`` or ``postgresql+psycopg://user:pw@host/db``."""
         return cls(create_store_engine(url, busy_timeout_ms=busy_timeout_ms), clock=clock)
 
+    @classmethod
+    def migrated(cls, url: str) -> Self:
+        """The store at ``url`` (as :meth:`from_url`), migrated to the current schema."""
+        store = cls.from_url(url)
+        store.upgrade()
+        return store
+
     @property
     def engine(self) -> Engine:
         return self._engine
