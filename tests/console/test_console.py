@@ -190,8 +190,7 @@ def test_activity_filters_and_shows_the_upstream_calls_of_a_failure(bridge_facto
         {"op": "add", "path": "members", "value": [{"value": "no-such-user"}]}]})
     assert refused.status_code == 400, refused.text
 
-    log_in(page, bridge.root)
-    page.get(bridge.root + "/console/activity")
+    log_in(page, bridge.root, then="/console/activity")
     rows = table_rows(page, "activity")
     assert len(rows) == 3
     # newest first, each said in words with the resource's name, not only its id
