@@ -144,11 +144,17 @@ def xdist_group(item: pytest.Item) -> str | None:
     return None
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook, which reads the groups
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    loadgroup = bool(getattr(config.option, "loadgroup", False))  # set on xdist workers under --dist loadgroup
     for item in items:
         group = xdist_group(item)
         if group is not None:
             item.add_marker(pytest.mark.xdist_group(group))
+            if loadgroup:
+                # The scheduler groups by the node id's "@group" tag; pytest-xdist 3.8 sets it through an attribute
+                # pytest 9.2 no longer reads (every test was its own unit), so the tag is set here.
+                item._id = type(item.id).parse(f"{item.nodeid}@{group}")
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
