@@ -359,8 +359,8 @@ def bridge_factory(
 
     def factory(seed: str | None = "demo", **overrides: Any) -> Running:
         overrides.setdefault("read_through", read_through_for(request))
-        if pg_url:
-            overrides.setdefault("database_url", empty_postgres(pg_url))
+        if pg_url and "database_url" not in overrides:  # a bridge given the first one's database shares it
+            overrides["database_url"] = empty_postgres(pg_url)
         overrides.setdefault("record_backoff", record_backoff)
         key = None if started else synced_demo.key(seed, overrides)
         template = template_db
