@@ -40,9 +40,7 @@ from scim_bridge.opsgenie.records import CallRecord
 from scim_bridge.opsgenie.retry import RetryPolicy
 from scim_bridge.service import calls
 from scim_bridge.service.groups import GroupService
-from scim_bridge.service.mirror import MirrorGateway
-from scim_bridge.service.roles import RoleCatalogue
-from scim_bridge.service.suspensions import SuspensionLedger
+from scim_bridge.service.parts import ServiceParts
 from scim_bridge.service.sync import SyncService
 from scim_bridge.service.users import UserService
 from scim_bridge.service.writes import WriteLocks
@@ -183,21 +181,9 @@ def calibrate_at_start(client: OpsGenieClient) -> None:
 
 def build_services(settings: Settings, directory: Directory, store: Store) -> Services:
     sync = SyncService.for_settings(directory, store, settings)
-    # One set of write locks for users and teams, so a team write and a user write exclude each other.
-    locks = WriteLocks(store, wait_budget=settings.upstream_wait_budget, lease_ttl=settings.write_lease_ttl)
-    # One mirror gateway too: concurrent re-reads of one resource share a call whichever service asks.
-    mirror = MirrorGateway(directory, store, settings)
-    # One suspension ledger and one role catalogue: users, teams and role groups read and change the same ones.
-    ledger = SuspensionLedger(store)
-    catalogue = RoleCatalogue(directory, store, settings, sync)
-    return Services(
-        sync=sync,
-        users=UserService(directory, store, settings, sync, locks=locks, mirror=mirror, ledger=ledger,
-                          catalogue=catalogue),
-        groups=GroupService(directory, store, settings, sync, locks=locks, mirror=mirror, ledger=ledger,
-                            catalogue=catalogue),
-        locks=locks,
-    )
+    # One set of shared parts (write locks, mirror gateway, suspension ledger, role catalogue) for both services.
+    parts = ServiceParts.build(directory, store, settings, sync)
+    return Services(sync=sync, users=UserService(parts), groups=GroupService(parts), locks=parts.locks)
 
 
 def open_store(settings: Settings) -> Store:

@@ -26,6 +26,7 @@ from scim_bridge.scim.schema import LIST_RESPONSE
 from scim_bridge.service.context import RequestContext
 from scim_bridge.service.errors import explain_failure
 from scim_bridge.service.groups import GroupService
+from scim_bridge.service.parts import ServiceParts
 from scim_bridge.service.sync import ProgressHook
 from scim_bridge.service.sync import SyncProgress
 from scim_bridge.service.sync import SyncResult
@@ -130,13 +131,14 @@ def export(
         written += 1
 
     users = 0
-    for page in _user_pages(UserService(directory, store, settings, syncer), ctx):
+    parts = ServiceParts.build(directory, store, settings, syncer)
+    for page in _user_pages(UserService(parts), ctx):
         for resource in page.resources:
             put(resource)
         users += len(page.resources)
         report(SyncProgress("export", users, page.total))
     teams = role_groups = 0
-    service = GroupService(directory, store, settings, syncer)
+    service = GroupService(parts)
     start = 1
     while True:
         total, groups = service.search_page(ctx, None, want_members=True, sort_by=None, descending=False,

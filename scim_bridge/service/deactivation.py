@@ -10,17 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import partial
 
-from scim_bridge.config import Settings
 from scim_bridge.directory import errors as d
-from scim_bridge.directory.base import Directory
 from scim_bridge.directory.models import DirectoryUser
 from scim_bridge.service.context import now
-from scim_bridge.service.roles import RoleCatalogue
-from scim_bridge.service.suspensions import SuspensionLedger
+from scim_bridge.service.parts import UsesParts
 from scim_bridge.service.writes import Compensation
 from scim_bridge.store.records import Membership
 from scim_bridge.store.records import Suspension
-from scim_bridge.store.store import Store
 
 
 @dataclass(frozen=True)
@@ -35,14 +31,8 @@ class Suspended:
     dropped: tuple[str, ...] = ()
 
 
-class Deactivation:
-    def __init__(self, directory: Directory, store: Store, settings: Settings, ledger: SuspensionLedger,
-                 roles: RoleCatalogue) -> None:
-        self.directory = directory
-        self.store = store
-        self.settings = settings
-        self.ledger = ledger
-        self.roles = roles
+class Deactivation(UsesParts):
+    """Suspending and restoring a user upstream (its role and its teams), recorded in the suspension ledger."""
 
     def suspend(
         self, user_id: str, upstream: DirectoryUser, memberships: list[Membership], undo: Compensation
@@ -77,7 +67,7 @@ class Deactivation:
             teams=[{"id": tid, "role": role} for tid, role in sorted(left.items())],
             suspended_at=now(),
         )
-        upstream = self.roles.set_role(upstream, suspended_role, undo)
+        upstream = self.catalogue.set_role(upstream, suspended_role, undo)
         return Suspended(user_id, upstream, suspension, dropped=tuple(dropped))
 
     def commit(self, suspended: Suspended) -> None:
@@ -93,7 +83,7 @@ class Deactivation:
         self, user_id: str, upstream: DirectoryUser, suspension: Suspension, undo: Compensation
     ) -> tuple[DirectoryUser, list[Membership]]:
         """Give back the role and teams a suspension took; returns the memberships restored."""
-        upstream = self.roles.set_role(upstream, suspension.role, undo)
+        upstream = self.catalogue.set_role(upstream, suspension.role, undo)
         restored: list[Membership] = []
         for team in suspension.teams:
             role = team.get("role") or "user"

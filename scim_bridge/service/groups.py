@@ -11,8 +11,6 @@ import copy
 from dataclasses import replace
 from typing import Any
 
-from scim_bridge.config import Settings
-from scim_bridge.directory.base import Directory
 from scim_bridge.scim import errors
 from scim_bridge.scim.filters import FilterNode
 from scim_bridge.scim.filters import matches
@@ -33,24 +31,20 @@ from scim_bridge.scim.schema import AttributePath
 from scim_bridge.service.context import RequestContext
 from scim_bridge.service.members import NewResource
 from scim_bridge.service.members import member_ids
-from scim_bridge.service.mirror import MirrorGateway
 from scim_bridge.service.naming import ALIAS_ID_PREFIX
 from scim_bridge.service.naming import is_role_group_id
+from scim_bridge.service.parts import ServiceParts
+from scim_bridge.service.parts import UsesParts
 from scim_bridge.service.role_groups import RoleGroupService
-from scim_bridge.service.roles import RoleCatalogue
 from scim_bridge.service.roles import RoleGroup
 from scim_bridge.service.roles import RoleView
-from scim_bridge.service.suspensions import SuspensionLedger
-from scim_bridge.service.sync import SyncService
 from scim_bridge.service.teams import TeamService
-from scim_bridge.service.writes import WriteLocks
 from scim_bridge.store import index
 from scim_bridge.store import keyset
 from scim_bridge.store import order
 from scim_bridge.store.keyset import KeysetPage
 from scim_bridge.store.order import Position
 from scim_bridge.store.records import GroupKind
-from scim_bridge.store.store import Store
 
 
 def kind_of(group_id: str) -> GroupKind:
@@ -58,25 +52,11 @@ def kind_of(group_id: str) -> GroupKind:
     return GroupKind.ROLE if is_role_group_id(group_id) else GroupKind.TEAM
 
 
-class GroupService:
-    def __init__(self, directory: Directory, store: Store, settings: Settings, sync: SyncService, *,
-                 locks: WriteLocks | None = None, mirror: MirrorGateway | None = None,
-                 ledger: SuspensionLedger | None = None, catalogue: RoleCatalogue | None = None) -> None:
-        self.directory = directory
-        self.store = store
-        self.settings = settings
-        self.sync = sync
-        # Shared with the user service (see web.app).
-        self.locks = locks or WriteLocks(store, wait_budget=settings.upstream_wait_budget,
-                                         lease_ttl=settings.write_lease_ttl)
-        # Shared with the user service (see bootstrap): one ledger and one role catalogue per process.
-        self.ledger = ledger or SuspensionLedger(store)
-        self.catalogue = catalogue or RoleCatalogue(directory, store, settings, sync)
-        mirror = mirror or MirrorGateway(directory, store, settings)
-        self.roles = RoleGroupService(directory, store, settings, sync, catalogue=self.catalogue, locks=self.locks,
-                                      ledger=self.ledger, mirror=mirror)
-        self.teams = TeamService(directory, store, settings, sync, catalogue=self.catalogue, locks=self.locks,
-                                 ledger=self.ledger, mirror=mirror)
+class GroupService(UsesParts):
+    def __init__(self, parts: ServiceParts) -> None:
+        super().__init__(parts)  # shared with the user service (see service/parts.py)
+        self.roles = RoleGroupService(parts)
+        self.teams = TeamService(parts)
 
     @property
     def roster_threshold(self) -> int:

@@ -8,19 +8,15 @@ from collections.abc import Callable
 from collections.abc import Sequence
 from typing import Any
 
-from scim_bridge.config import Settings
 from scim_bridge.directory.base import Directory
 from scim_bridge.directory.models import DirectoryUser
 from scim_bridge.scim import errors
 from scim_bridge.scim.patch import PatchResult
 from scim_bridge.service.errors import upstream_errors
-from scim_bridge.service.mirror import MirrorGateway
 from scim_bridge.service.mirror import remember_user
 from scim_bridge.service.naming import ROLE_ID_PREFIX
-from scim_bridge.service.roles import RoleCatalogue
-from scim_bridge.service.suspensions import SuspensionLedger
-from scim_bridge.service.sync import SyncService
-from scim_bridge.service.writes import WriteLocks
+from scim_bridge.service.parts import ServiceParts
+from scim_bridge.service.parts import UsesParts
 from scim_bridge.store.store import Store
 
 # Up to this many member ids unknown to the mirror are checked one GET each; more are checked
@@ -117,19 +113,9 @@ class MemberLookup:
         return found
 
 
-class GroupParts:
-    """What the team and role-group services share (one set, built by the groups facade): the upstream, the
-    mirror, the role catalogue, the write locks, the suspension ledger and the member lookups."""
+class GroupParts(UsesParts):
+    """What the team and role-group services are built from: the process's shared parts and a member lookup."""
 
-    def __init__(self, directory: Directory, store: Store, settings: Settings, sync: SyncService, *,
-                 catalogue: RoleCatalogue, locks: WriteLocks, ledger: SuspensionLedger,
-                 mirror: MirrorGateway) -> None:
-        self.directory = directory
-        self.store = store
-        self.settings = settings
-        self.sync = sync
-        self.catalogue = catalogue
-        self.locks = locks
-        self.ledger = ledger
-        self.members = MemberLookup(directory, store)
-        self.mirror = mirror
+    def __init__(self, parts: ServiceParts) -> None:
+        super().__init__(parts)
+        self.members = MemberLookup(parts.directory, parts.store)

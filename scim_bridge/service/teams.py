@@ -16,8 +16,6 @@ from dataclasses import replace
 from functools import partial
 from typing import Any
 
-from scim_bridge.config import Settings
-from scim_bridge.directory.base import Directory
 from scim_bridge.directory.models import DirectoryTeam
 from scim_bridge.directory.models import TeamMember
 from scim_bridge.scim import errors
@@ -34,14 +32,10 @@ from scim_bridge.service.members import GroupParts
 from scim_bridge.service.members import Known
 from scim_bridge.service.members import NewResource
 from scim_bridge.service.members import member_ids
-from scim_bridge.service.mirror import MirrorGateway
-from scim_bridge.service.roles import RoleCatalogue
+from scim_bridge.service.parts import ServiceParts
 from scim_bridge.service.rosters import RosterWriter
 from scim_bridge.service.rosters import diff_members
-from scim_bridge.service.suspensions import SuspensionLedger
-from scim_bridge.service.sync import SyncService
 from scim_bridge.service.writes import Compensation
-from scim_bridge.service.writes import WriteLocks
 from scim_bridge.service.writes import team_key
 from scim_bridge.service.writes import user_key
 from scim_bridge.store.mirror import Dirty
@@ -49,7 +43,6 @@ from scim_bridge.store.records import GroupKind
 from scim_bridge.store.records import GroupRecord
 from scim_bridge.store.records import Membership
 from scim_bridge.store.sqlutil import normalize_json
-from scim_bridge.store.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -62,11 +55,9 @@ PUSHED_MEMBERS = "pushed_members"
 
 
 class TeamService(GroupParts):
-    def __init__(self, directory: Directory, store: Store, settings: Settings, sync: SyncService, *,
-                 catalogue: RoleCatalogue, locks: WriteLocks, ledger: SuspensionLedger, mirror: MirrorGateway) -> None:
-        super().__init__(directory, store, settings, sync, catalogue=catalogue, locks=locks, ledger=ledger,
-                         mirror=mirror)
-        self.rosters = RosterWriter(directory)
+    def __init__(self, parts: ServiceParts) -> None:
+        super().__init__(parts)
+        self.rosters = RosterWriter(parts.directory)
 
     # --- reading ---------------------------------------------------------------------------------
     def get(self, ctx: RequestContext, group_id: str, want_members: bool) -> dict[str, Any]:

@@ -7,8 +7,6 @@ import logging
 from dataclasses import replace
 from typing import Any
 
-from scim_bridge.config import Settings
-from scim_bridge.directory.base import Directory
 from scim_bridge.directory.models import DirectoryUser
 from scim_bridge.scim import errors
 from scim_bridge.scim.filters import FilterNode
@@ -31,13 +29,10 @@ from scim_bridge.service.deactivation import Suspended
 from scim_bridge.service.documents import user_document
 from scim_bridge.service.errors import owner_refused
 from scim_bridge.service.errors import upstream_errors
-from scim_bridge.service.mirror import MirrorGateway
+from scim_bridge.service.parts import ServiceParts
+from scim_bridge.service.parts import UsesParts
 from scim_bridge.service.roles import OWNER
-from scim_bridge.service.roles import RoleCatalogue
-from scim_bridge.service.suspensions import SuspensionLedger
-from scim_bridge.service.sync import SyncService
 from scim_bridge.service.writes import Compensation
-from scim_bridge.service.writes import WriteLocks
 from scim_bridge.service.writes import user_key
 from scim_bridge.store.errors import StoreConflict
 from scim_bridge.store.keyset import KeysetPage
@@ -45,31 +40,16 @@ from scim_bridge.store.order import Position
 from scim_bridge.store.records import GroupKind
 from scim_bridge.store.records import Membership
 from scim_bridge.store.records import UserRecord
-from scim_bridge.store.store import Store
 
 log = logging.getLogger(__name__)
 
 
-class UserService:
+class UserService(UsesParts):
     """Every SCIM User operation, turned into the fewest upstream calls that keep it correct."""
 
-    def __init__(self, directory: Directory, store: Store, settings: Settings, sync: SyncService, *,
-                 locks: WriteLocks | None = None, mirror: MirrorGateway | None = None,
-                 ledger: SuspensionLedger | None = None, catalogue: RoleCatalogue | None = None) -> None:
-        self.directory = directory
-        self.store = store
-        self.settings = settings
-        self.sync = sync
-        # Shared with the group service (see web.app): a user write and a team write adding or removing
-        # that user exclude each other.
-        self.locks = locks or WriteLocks(store, wait_budget=settings.upstream_wait_budget,
-                                         lease_ttl=settings.write_lease_ttl)
-        # Shared with the group service (see bootstrap): one ledger and one role catalogue per process.
-        self.ledger = ledger or SuspensionLedger(store)
-        self.roles = catalogue or RoleCatalogue(directory, store, settings, sync)
-        # Shared with the group service (see bootstrap): one single-flight table for every re-read.
-        self.mirror = mirror or MirrorGateway(directory, store, settings)
-        self.deactivation = Deactivation(directory, store, settings, self.ledger, self.roles)
+    def __init__(self, parts: ServiceParts) -> None:
+        super().__init__(parts)  # shared with the group service (see service/parts.py)
+        self.deactivation = Deactivation(parts)
 
     # --- reading ---------------------------------------------------------------------------
     def get(self, ctx: RequestContext, user_id: str) -> dict[str, Any]:
@@ -177,7 +157,7 @@ class UserService:
         suspension = self.store.get_suspension(record.id)
         role_ids: dict[str, str] = {}
         if suspension is not None:
-            held_role_id = self.roles.role_id(suspension.role)
+            held_role_id = self.catalogue.role_id(suspension.role)
             if held_role_id is not None:
                 role_ids[suspension.role.lower()] = held_role_id
         return ctx.absolute(user_document(record, memberships=memberships, team_names=team_names,
@@ -200,7 +180,8 @@ class UserService:
             ctx.require("roles", "creating a user with a role other than the default role")
         if (desired.fields.role or "").lower() == OWNER:
             raise owner_refused()
-        fields = replace(desired.fields, role=self.roles.known_role(desired.fields.role or self.settings.default_role))
+        role = self.catalogue.known_role(desired.fields.role or self.settings.default_role)
+        fields = replace(desired.fields, role=role)
         undo = Compensation()
         suspended: Suspended | None = None
         try:
@@ -230,7 +211,7 @@ class UserService:
                     id=user_id,
                     user_name=user_name,
                     external_id=resource.get("externalId"),
-                    upstream=self.roles.with_role_id(suspended.upstream if suspended else upstream).to_json(),
+                    upstream=self.catalogue.with_role_id(suspended.upstream if suspended else upstream).to_json(),
                     scim=desired.kept,
                     created=stamp,
                     last_modified=stamp,
@@ -394,10 +375,11 @@ class UserService:
             # Still suspended: a new role is the one reactivation restores; the upstream keeps
             # the suspended role meanwhile.
             if desired.fields.role is not None and desired.fields.role.lower() != suspension.role.lower():
-                restored_role = self.roles.known_role(desired.fields.role)
+                restored_role = self.catalogue.known_role(desired.fields.role)
             desired = replace(desired, fields=replace(desired.fields, role=None))
         if desired.fields.role is not None:
-            desired = replace(desired, fields=replace(desired.fields, role=self.roles.known_role(desired.fields.role)))
+            role = self.catalogue.known_role(desired.fields.role)
+            desired = replace(desired, fields=replace(desired.fields, role=role))
         # Every upstream call below is undone if a later one fails: the request applies whole or not at all.
         undo = Compensation()
         restored: list[Membership] = []
@@ -457,7 +439,7 @@ class UserService:
                 record,
                 user_name=new_name,
                 external_id=new.get("externalId"),
-                upstream=self.roles.with_role_id(suspended.upstream if suspended else upstream).to_json(),
+                upstream=self.catalogue.with_role_id(suspended.upstream if suspended else upstream).to_json(),
                 scim=desired.kept,
                 synced_at=self.mirror.now(),
             )
@@ -487,5 +469,5 @@ class UserService:
         request's SCIM-side data (``after``)."""
         fresh = self.mirror.read_user(current.id)
         merged = replace(current, user_name=fresh.username, external_id=after.external_id,
-                         upstream=self.roles.with_role_id(fresh).to_json(), scim=after.scim)
+                         upstream=self.catalogue.with_role_id(fresh).to_json(), scim=after.scim)
         return self.store.upsert_user(merged)

@@ -19,8 +19,9 @@ def test_users_teams_and_role_groups_share_one_ledger_and_one_role_catalogue(
     users, groups = parts.users, parts.groups
     ledgers = {id(users.ledger), id(users.deactivation.ledger), id(groups.ledger), id(groups.teams.ledger),
                id(groups.roles.ledger)}
-    catalogues = {id(users.roles), id(users.deactivation.roles), id(groups.catalogue), id(groups.teams.catalogue),
-                  id(groups.roles.catalogue)}
-    mirrors = {id(users.mirror), id(groups.teams.mirror), id(groups.roles.mirror)}
-    assert (len(ledgers), len(catalogues), len(mirrors)) == (1, 1, 1)
-    assert users.ledger.store is inprocess_bridge.store and users.roles.store is inprocess_bridge.store
+    catalogues = {id(users.catalogue), id(users.deactivation.catalogue), id(groups.catalogue),
+                  id(groups.teams.catalogue), id(groups.roles.catalogue)}
+    mirrors = {id(users.mirror), id(users.deactivation.mirror), id(groups.teams.mirror), id(groups.roles.mirror)}
+    locks = {id(users.locks), id(groups.locks), id(groups.teams.locks), id(groups.roles.locks)}
+    assert (len(ledgers), len(catalogues), len(mirrors), len(locks)) == (1, 1, 1, 1)
+    assert users.ledger.store is inprocess_bridge.store and users.catalogue.store is inprocess_bridge.store
