@@ -107,11 +107,9 @@ class MemoryLinkStore:
     def __init__(self) -> None:
         self._users: _Links[UserLink] = _Links()
         self._teams: _Links[TeamLink] = _Links()
-        # The protocol's reads and writes by the bridge's id are the collections' own.
-        self.user_by_local, self.team_by_local = self._users.by_local, self._teams.by_local
-        self.save_user, self.save_team = self._users.save, self._teams.save
-        self.forget_user, self.forget_team = self._users.forget, self._teams.forget
-        self.iter_user_links, self.iter_team_links = self._users.__iter__, self._teams.__iter__
+
+    def user_by_local(self, local_id: str) -> UserLink | None:
+        return self._users.by_local(local_id)
 
     def user_by_account(self, account_id: str) -> UserLink | None:
         return self._users.find(lambda link: link.account_id == account_id)
@@ -120,5 +118,26 @@ class MemoryLinkStore:
         wanted = username.lower()
         return self._users.find(lambda link: link.username.lower() == wanted)
 
+    def save_user(self, link: UserLink) -> None:
+        self._users.save(link)
+
+    def forget_user(self, local_id: str) -> None:
+        self._users.forget(local_id)
+
+    def iter_user_links(self) -> Iterator[UserLink]:
+        return iter(self._users)
+
+    def team_by_local(self, local_id: str) -> TeamLink | None:
+        return self._teams.by_local(local_id)
+
     def team_by_upstream(self, team_id: str) -> TeamLink | None:
         return self._teams.find(lambda link: link.team_id == team_id)
+
+    def save_team(self, link: TeamLink) -> None:
+        self._teams.save(link)
+
+    def forget_team(self, local_id: str) -> None:
+        self._teams.forget(local_id)
+
+    def iter_team_links(self) -> Iterator[TeamLink]:
+        return iter(self._teams)
