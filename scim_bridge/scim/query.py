@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from scim_bridge.scim.filters import FilterNode
+from scim_bridge.scim.filters import mentions
 from scim_bridge.scim.schema import AttributePath
 
 
@@ -17,3 +18,8 @@ class PageQuery:
     filter: FilterNode | None = None
     sort_by: AttributePath | None = None
     descending: bool = False
+
+    def reads(self, attribute: str) -> bool:
+        """Whether the filter or the sort names the attribute called ``attribute`` (any case)."""
+        return (self.filter is not None and mentions(self.filter, attribute)) or (
+            self.sort_by is not None and self.sort_by.attribute.name.lower() == attribute.lower())

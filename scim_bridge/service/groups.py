@@ -16,7 +16,6 @@ from scim_bridge.directory.base import Directory
 from scim_bridge.scim import errors
 from scim_bridge.scim.filters import FilterNode
 from scim_bridge.scim.filters import matches
-from scim_bridge.scim.filters import mentions
 from scim_bridge.scim.filters import simple_equality
 from scim_bridge.scim.listing import paginate
 from scim_bridge.scim.listing import sort_key
@@ -190,8 +189,7 @@ class GroupService:
         """The role groups matching ``query``, sorted (rendered without members unless the filter or the sort
         reads them), the role groups by id, and the role view when it was needed."""
         node, sort_by = query.filter, query.sort_by
-        by_members = (node is not None and mentions(node, "members")) or (
-            sort_by is not None and sort_by.attribute.name == "members")
+        by_members = query.reads("members")
         users = self.catalogue.role_view() if by_members else None
         role_groups = {g.id: g for g in self.catalogue.groups()}
         roles = [self.roles.document(g, True, users) if by_members else self.roles.document_lazy(g)

@@ -181,8 +181,7 @@ def _wants_groups(proj: Projection) -> bool:
 
 
 def _user_page(ctx: RequestContext, params: ListParams, start: int) -> tuple[int, list[dict[str, Any]]]:
-    bridge().sync.rosters.before_user_page(params.filter, params.sort_by, params.descending, start, params.count,
-                                           _wants_groups(params.projection))
+    bridge().sync.rosters.before_user_page(params.query, start, params.count, _wants_groups(params.projection))
     return bridge().users.search_page(ctx, params.query, start_index=start, count=params.count)
 
 
@@ -251,8 +250,7 @@ def _wants_members(proj: Projection) -> bool:
 
 def _group_page(ctx: RequestContext, params: ListParams, start: int) -> tuple[int, list[dict[str, Any]]]:
     want_members = _wants_members(params.projection)
-    bridge().sync.rosters.before_group_page(params.filter, params.sort_by, params.descending, start, params.count,
-                                            want_members)
+    bridge().sync.rosters.before_group_page(params.query, start, params.count, want_members)
     return bridge().groups.search_page(ctx, params.query, want_members=want_members, start_index=start,
                                        count=params.count)
 
