@@ -12,11 +12,14 @@ directory merges it with what the upstream answers.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from collections.abc import Iterator
 from dataclasses import dataclass
 from dataclasses import field
 from typing import Any
+from typing import Generic
 from typing import Protocol
+from typing import TypeVar
 
 
 @dataclass(frozen=True)
@@ -66,43 +69,75 @@ class LinkStore(Protocol):
     def iter_team_links(self) -> Iterator[TeamLink]: ...
 
 
-class MemoryLinkStore:
-    """A :class:`LinkStore` in memory, for the in-process directory tests and dry runs."""
+class _Keyed(Protocol):
+    @property
+    def local_id(self) -> str: ...
+
+
+L = TypeVar("L", bound=_Keyed)
+
+
+class _Links(Generic[L]):
+    """One kind of link in memory, keyed by the bridge's id."""
 
     def __init__(self) -> None:
-        self._users: dict[str, UserLink] = {}
-        self._teams: dict[str, TeamLink] = {}
+        self._by_local: dict[str, L] = {}
+
+    def by_local(self, local_id: str) -> L | None:
+        return self._by_local.get(local_id)
+
+    def find(self, wanted: Callable[[L], bool]) -> L | None:
+        return next((link for link in self._by_local.values() if wanted(link)), None)
+
+    def save(self, link: L) -> None:
+        self._by_local[link.local_id] = link
+
+    def forget(self, local_id: str) -> None:
+        self._by_local.pop(local_id, None)
+
+    def __iter__(self) -> Iterator[L]:
+        """A snapshot: the caller may save or forget links while iterating."""
+        return iter(list(self._by_local.values()))
+
+
+class MemoryLinkStore:
+    """A :class:`LinkStore` in memory, for the in-process directory tests and dry runs: one keyed collection
+    of user links and one of team links; the look-ups by a field of the link search them."""
+
+    def __init__(self) -> None:
+        self._users: _Links[UserLink] = _Links()
+        self._teams: _Links[TeamLink] = _Links()
 
     def user_by_local(self, local_id: str) -> UserLink | None:
-        return self._users.get(local_id)
+        return self._users.by_local(local_id)
 
     def user_by_account(self, account_id: str) -> UserLink | None:
-        return next((u for u in self._users.values() if u.account_id == account_id), None)
+        return self._users.find(lambda link: link.account_id == account_id)
 
     def user_by_username(self, username: str) -> UserLink | None:
         wanted = username.lower()
-        return next((u for u in self._users.values() if u.username.lower() == wanted), None)
+        return self._users.find(lambda link: link.username.lower() == wanted)
 
     def save_user(self, link: UserLink) -> None:
-        self._users[link.local_id] = link
+        self._users.save(link)
 
     def forget_user(self, local_id: str) -> None:
-        self._users.pop(local_id, None)
+        self._users.forget(local_id)
 
     def iter_user_links(self) -> Iterator[UserLink]:
-        yield from list(self._users.values())
+        return iter(self._users)
 
     def team_by_local(self, local_id: str) -> TeamLink | None:
-        return self._teams.get(local_id)
+        return self._teams.by_local(local_id)
 
     def team_by_upstream(self, team_id: str) -> TeamLink | None:
-        return next((t for t in self._teams.values() if t.team_id == team_id), None)
+        return self._teams.find(lambda link: link.team_id == team_id)
 
     def save_team(self, link: TeamLink) -> None:
-        self._teams[link.local_id] = link
+        self._teams.save(link)
 
     def forget_team(self, local_id: str) -> None:
-        self._teams.pop(local_id, None)
+        self._teams.forget(local_id)
 
     def iter_team_links(self) -> Iterator[TeamLink]:
-        yield from list(self._teams.values())
+        return iter(self._teams)

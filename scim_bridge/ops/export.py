@@ -22,6 +22,7 @@ from scim_bridge.config import Settings
 from scim_bridge.directory.base import Directory
 from scim_bridge.directory.errors import DirectoryError
 from scim_bridge.directory.models import DirectoryUser
+from scim_bridge.scim.query import PageQuery
 from scim_bridge.scim.schema import LIST_RESPONSE
 from scim_bridge.service.context import RequestContext
 from scim_bridge.service.errors import explain_failure
@@ -141,8 +142,7 @@ def export(
     service = GroupService(parts)
     start = 1
     while True:
-        total, groups = service.search_page(ctx, None, want_members=True, sort_by=None, descending=False,
-                                            start_index=start, count=PAGE)
+        total, groups = service.search_page(ctx, PageQuery(), want_members=True, start_index=start, count=PAGE)
         for group in groups:
             if group.get("id") in not_loaded:
                 group.pop("members", None)  # not known: absent, never an empty list
@@ -162,8 +162,7 @@ def _user_pages(users: UserService, ctx: RequestContext) -> Iterator[KeysetPage]
     """Every user as GET /Users serves it, walked by position through the search index."""
     after: tuple[str, ...] | None = None
     while True:
-        page = users.keyset_page(ctx, None, sort_by=None, descending=False, after=after, backward=False,
-                                 count=PAGE)
+        page = users.keyset_page(ctx, PageQuery(), after=after, backward=False, count=PAGE)
         if page is None:
             return
         yield page

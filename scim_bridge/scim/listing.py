@@ -38,6 +38,7 @@ from scim_bridge.scim.filters import parse_filter
 from scim_bridge.scim.filters import render
 from scim_bridge.scim.projection import Projection
 from scim_bridge.scim.projection import parse_attribute_list
+from scim_bridge.scim.query import PageQuery
 from scim_bridge.scim.schema import COMPLEX
 from scim_bridge.scim.schema import LIST_RESPONSE
 from scim_bridge.scim.schema import SEARCH_REQUEST
@@ -75,6 +76,10 @@ class ListParams:
     @property
     def projection(self) -> Projection:
         return Projection(self.attributes, self.excluded_attributes)
+
+    @property
+    def query(self) -> PageQuery:
+        return PageQuery(self.filter, self.sort_by, self.descending)
 
 
 def parse_list_params(
@@ -205,9 +210,7 @@ def _list(value: ArgValue) -> str | list[Any] | None:
 # Sorting.
 
 
-def sort_resources(
-    resources: Sequence[R], sort_path: AttributePath | None, descending: bool = False
-) -> list[R]:
+def sort_resources(resources: Sequence[R], sort_path: AttributePath | None, descending: bool = False) -> list[R]:
     """Stable sort by ``sort_path`` (RFC 7644, Section 3.4.2.3).
 
     Multi-valued attributes sort by their primary value, else their first. Strings follow the attribute's
@@ -261,9 +264,7 @@ def paginate(resources: Sequence[R], start_index: int, count: int) -> tuple[list
     return list(resources[start : start + max(count, 0)]), len(resources)
 
 
-def list_response(
-    resources_page: Sequence[Mapping[str, Any]], total: int, start_index: int
-) -> dict[str, Any]:
+def list_response(resources_page: Sequence[Mapping[str, Any]], total: int, start_index: int) -> dict[str, Any]:
     """A ListResponse (RFC 7644, Section 3.4.2): integer counts, ``itemsPerPage`` = items on this page."""
     return {
         "schemas": [LIST_RESPONSE],
@@ -438,15 +439,8 @@ def page_start(params: ListParams, resource_type: ResourceType, codec: CursorCod
     return codec.decode(params.cursor, cursor_scope(resource_type, params)) + 1
 
 
-def cursor_links(
-    params: ListParams,
-    resource_type: ResourceType,
-    codec: CursorCodec,
-    *,
-    start_index: int,
-    returned: int,
-    total: int,
-) -> dict[str, str]:
+def cursor_links(params: ListParams, resource_type: ResourceType, codec: CursorCodec, *, start_index: int,
+                 returned: int, total: int) -> dict[str, str]:
     """``nextCursor`` (unless this is the last page) and ``previousCursor`` (unless it is the first)."""
     scope = cursor_scope(resource_type, params)
     offset = max(start_index, 1) - 1
@@ -485,9 +479,8 @@ def position_links(
     return links
 
 
-def cursor_list_response(
-    resources_page: Sequence[Mapping[str, Any]], total: int, links: Mapping[str, str]
-) -> dict[str, Any]:
+def cursor_list_response(resources_page: Sequence[Mapping[str, Any]], total: int, links: Mapping[str, str]
+                         ) -> dict[str, Any]:
     """A ListResponse for cursor paging (RFC 9865, Section 2): ``startIndex`` gives way to the cursors."""
     body: dict[str, Any] = {
         "schemas": [LIST_RESPONSE],

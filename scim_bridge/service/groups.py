@@ -14,7 +14,6 @@ from typing import Any
 from scim_bridge.scim import errors
 from scim_bridge.scim.filters import FilterNode
 from scim_bridge.scim.filters import matches
-from scim_bridge.scim.filters import mentions
 from scim_bridge.scim.filters import simple_equality
 from scim_bridge.scim.listing import paginate
 from scim_bridge.scim.listing import sort_key
@@ -24,6 +23,7 @@ from scim_bridge.scim.patch import ValueChanges
 from scim_bridge.scim.patch import value_changes
 from scim_bridge.scim.patch.result import changed_paths
 from scim_bridge.scim.payloads import keep_own_extension
+from scim_bridge.scim.query import PageQuery
 from scim_bridge.scim.schema import GROUP
 from scim_bridge.scim.schema import GROUP_SCHEMA
 from scim_bridge.scim.schema import OPSGENIE_GROUP
@@ -102,31 +102,23 @@ class GroupService(UsesParts):
                 resource.pop("members", None)
         return found
 
-    def search_page(
-        self,
-        ctx: RequestContext,
-        node: FilterNode | None,
-        *,
-        want_members: bool,
-        sort_by: AttributePath | None,
-        descending: bool,
-        start_index: int,
-        count: int,
-    ) -> tuple[int, list[dict[str, Any]]]:
-        """(totalResults, the page) of the groups matching ``node``, sorted and paged.
+    def search_page(self, ctx: RequestContext, query: PageQuery, *, want_members: bool, start_index: int,
+                    count: int) -> tuple[int, list[dict[str, Any]]]:
+        """(totalResults, the page) of the groups matching ``query``, sorted and paged.
 
         Equality on displayName or id reads the upstream (one call) as :meth:`search` does. Everything else
         reads the search index for teams and renders the (few) role groups, merged in one order: without
         ``sort_by`` teams (oldest first) then role groups; with it, by the sort value (a role group after
         teams of equal value). Nothing is rendered beyond the page.
         """
+        node, sort_by, descending = query.filter, query.sort_by, query.descending
         lookup = simple_equality(node) if node is not None else None
         if lookup is not None and lookup[0].dotted().lower() in ("displayname", "id"):
             found = sort_resources(self.search(ctx, node, want_members=want_members), sort_by, descending)
             page, total = paginate(found, start_index, count)
             return total, page
         self.sync.ensure_initial()
-        roles, role_groups, users = self._matching_roles(node, sort_by, descending)
+        roles, role_groups, users = self._matching_roles(query)
         offset = max(start_index, 1) - 1
         if sort_by is None:
             teams = self.store.search_index(GROUP, node, start_index=offset + 1, count=count)
@@ -147,22 +139,14 @@ class GroupService(UsesParts):
             page = merged[offset - base: offset - base + count] if count > 0 else []
         return team_total + len(roles), self._finished(ctx, page, role_groups, users, want_members)
 
-    def keyset_page(
-        self,
-        ctx: RequestContext,
-        node: FilterNode | None,
-        *,
-        want_members: bool,
-        sort_by: AttributePath | None,
-        descending: bool,
-        after: tuple[str, ...] | None,
-        backward: bool,
-        count: int,
-    ) -> KeysetPage | None:
-        """The groups following (``backward``: preceding) the position ``after`` (None: from the start), for
-        cursor paging, in the order of :meth:`search_page`; None when this query pages by offset (a look-up
-        by displayName or id, or a sortBy without keyset order). Teams are read from the index by position;
-        role groups (not indexed) get positions in the same order (see :func:`_role_position`)."""
+    def keyset_page(self, ctx: RequestContext, query: PageQuery, *, want_members: bool,
+                    after: tuple[str, ...] | None, backward: bool, count: int) -> KeysetPage | None:
+        """The groups matching ``query`` following (``backward``: preceding) the position ``after`` (None: from
+        the start), for cursor paging, in the order of :meth:`search_page`; None when this query pages by
+        offset (a look-up by displayName or id, or a sortBy without keyset order). Teams are read from the
+        index by position; role groups (not indexed) get positions in the same order (see
+        :func:`_role_position`)."""
+        node, sort_by, descending = query.filter, query.sort_by, query.descending
         lookup = simple_equality(node) if node is not None else None
         if lookup is not None and lookup[0].dotted().lower() in ("displayname", "id"):
             return None
@@ -170,7 +154,7 @@ class GroupService(UsesParts):
         if path is None or (after is not None and len(after) != len(Position._fields)):
             return None
         self.sync.ensure_initial()
-        roles, role_groups, users = self._matching_roles(node, sort_by, descending)
+        roles, role_groups, users = self._matching_roles(query)
         position = Position(*after) if after is not None else None
         teams = self.store.keyset_page(GROUP, node, sort_by=sort_by, descending=descending, after=position,
                                        count=count, backward=backward)
@@ -182,17 +166,17 @@ class GroupService(UsesParts):
         return replace(page, resources=self._finished(ctx, page.resources, role_groups, users, want_members))
 
     def _matching_roles(
-        self, node: FilterNode | None, sort_by: AttributePath | None, descending: bool
+        self, query: PageQuery
     ) -> tuple[list[dict[str, Any]], dict[str, RoleGroup], RoleView | None]:
-        """The role groups matching ``node``, sorted (rendered without members unless the filter or the sort
+        """The role groups matching ``query``, sorted (rendered without members unless the filter or the sort
         reads them), the role groups by id, and the role view when it was needed."""
-        by_members = (node is not None and mentions(node, "members")) or (
-            sort_by is not None and sort_by.attribute.name == "members")
+        node, sort_by = query.filter, query.sort_by
+        by_members = query.reads("members")
         users = self.catalogue.role_view() if by_members else None
         role_groups = {g.id: g for g in self.catalogue.groups()}
         roles = [self.roles.document(g, True, users) if by_members else self.roles.document_lazy(g)
                  for g in role_groups.values()]
-        return sort_resources([r for r in roles if node is None or matches(node, r)], sort_by, descending), \
+        return sort_resources([r for r in roles if node is None or matches(node, r)], sort_by, query.descending), \
             role_groups, users
 
     def _finished(self, ctx: RequestContext, page: list[dict[str, Any]], role_groups: dict[str, RoleGroup],

@@ -26,9 +26,9 @@ from scim_bridge.directory.base import Directory
 from scim_bridge.directory.models import DirectoryTeam
 from scim_bridge.scim.filters import FilterNode
 from scim_bridge.scim.filters import mentions
+from scim_bridge.scim.query import PageQuery
 from scim_bridge.scim.schema import GROUP
 from scim_bridge.scim.schema import USER
-from scim_bridge.scim.schema import AttributePath
 from scim_bridge.scim.schema import ResourceType
 from scim_bridge.service.errors import upstream_errors
 from scim_bridge.store.records import GroupKind
@@ -131,11 +131,10 @@ class RosterLoader:
             self._ensure_initial()
             self.for_users([user_id])
 
-    def before_user_page(self, node: FilterNode | None, sort_by: AttributePath | None, descending: bool,
-                         start_index: int, count: int, wants_groups: bool) -> None:
+    def before_user_page(self, query: PageQuery, start_index: int, count: int, wants_groups: bool) -> None:
         """Before a page of Users: every roster for a filter or sort on ``groups``; else, when the page shows
         ``groups``, those of its users (found in the search index, which the rosters do not change)."""
-        self._before_page(USER, "groups", node, sort_by, descending, start_index, count, wants_groups)
+        self._before_page(USER, "groups", query, start_index, count, wants_groups)
 
     def before_user_walk(self, node: FilterNode | None, wants_groups: bool) -> None:
         """Before a cursor (keyset) page of Users: a walk over the users, so every outstanding roster."""
@@ -148,18 +147,16 @@ class RosterLoader:
             self._ensure_initial()
             self.for_groups([group_id])
 
-    def before_group_page(self, node: FilterNode | None, sort_by: AttributePath | None, descending: bool,
-                          start_index: int, count: int, want_members: bool) -> None:
+    def before_group_page(self, query: PageQuery, start_index: int, count: int, want_members: bool) -> None:
         """Before a page of Groups: every roster for a filter or sort on ``members``; else, when the page
         shows members, those of its teams (with a margin for the role groups merged into the page)."""
-        self._before_page(GROUP, "members", node, sort_by, descending, start_index, count, want_members)
+        self._before_page(GROUP, "members", query, start_index, count, want_members)
 
-    def _before_page(self, kind: ResourceType, attribute: str, node: FilterNode | None, sort_by: AttributePath | None,
-                     descending: bool, start_index: int, count: int, shown: bool) -> None:
+    def _before_page(self, kind: ResourceType, attribute: str, query: PageQuery, start_index: int, count: int,
+                     shown: bool) -> None:
         """Before a page of ``kind``: every roster when the filter or the sort reads ``attribute`` (the rosters'
         side of a resource); else, when the page shows ``attribute`` (``shown``), those of its resources."""
-        by_rosters = (node is not None and mentions(node, attribute)) or (
-            sort_by is not None and sort_by.attribute.name.lower() == attribute)
+        by_rosters = query.reads(attribute)
         if not (by_rosters or shown):
             return
         self._ensure_initial()
@@ -169,7 +166,7 @@ class RosterLoader:
             self.everything()
             return
         margin = self.store.count_groups(GroupKind.ROLE) * 2 if kind == GROUP else 0
-        page = self.store.search_index(kind, node, sort_by=sort_by, descending=descending,
+        page = self.store.search_index(kind, query.filter, sort_by=query.sort_by, descending=query.descending,
                                        start_index=max(1, start_index - margin), count=count + 2 * margin)
         ids = [str(doc["id"]) for doc in page.resources]
         if kind == GROUP:

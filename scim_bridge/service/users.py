@@ -9,12 +9,12 @@ from typing import Any
 
 from scim_bridge.directory.models import DirectoryUser
 from scim_bridge.scim import errors
-from scim_bridge.scim.filters import FilterNode
 from scim_bridge.scim.filters import matches
 from scim_bridge.scim.filters import simple_equality
 from scim_bridge.scim.listing import paginate
 from scim_bridge.scim.listing import sort_resources
 from scim_bridge.scim.payloads import keep_own_extension
+from scim_bridge.scim.query import PageQuery
 from scim_bridge.scim.schema import OPSGENIE_USER
 from scim_bridge.scim.schema import USER
 from scim_bridge.scim.schema import AttributePath
@@ -64,56 +64,41 @@ class UserService(UsesParts):
         indexed = self.store.indexed_documents(USER, [r.id for r in records]) if self.store.indexing else {}
         return [ctx.absolute(indexed[r.id]) if r.id in indexed else self.render(ctx, r) for r in records]
 
-    def search_page(
-        self,
-        ctx: RequestContext,
-        node: FilterNode | None,
-        *,
-        sort_by: AttributePath | None,
-        descending: bool,
-        start_index: int,
-        count: int,
-    ) -> tuple[int, list[dict[str, Any]]]:
-        """(totalResults, the page) of the users matching ``node``, sorted and paged.
+    def search_page(self, ctx: RequestContext, query: PageQuery, *, start_index: int, count: int
+                    ) -> tuple[int, list[dict[str, Any]]]:
+        """(totalResults, the page) of the users matching ``query``, sorted and paged.
 
         Equality on userName or id reads the upstream (one call, read-through); every other list or
         filter is answered by the search index: filtered, counted, sorted and paged in SQL, no upstream call.
         """
+        node = query.filter
         lookup = simple_equality(node) if node is not None else None
         if (self.settings.read_through and node is not None and lookup is not None
                 and lookup[0].dotted().lower() in ("username", "id")):
             found = [doc for doc in self._documents(ctx, self._candidates(*lookup)) if matches(node, doc)]
-            found = sort_resources(found, sort_by, descending)
+            found = sort_resources(found, query.sort_by, query.descending)
             page, total = paginate(found, start_index, count)
             return total, page
         self.sync.ensure_initial()
         if lookup is not None and lookup[0].dotted().lower() in ("username", "id"):
             self.mirror.complete_contacts(lookup[1], by_name=lookup[0].dotted().lower() == "username")
-        indexed = self.store.search_index(USER, node, sort_by=sort_by, descending=descending,
+        indexed = self.store.search_index(USER, node, sort_by=query.sort_by, descending=query.descending,
                                           start_index=start_index, count=count)
         return indexed.total, [ctx.absolute(doc) for doc in indexed.resources]
 
-    def keyset_page(
-        self,
-        ctx: RequestContext,
-        node: FilterNode | None,
-        *,
-        sort_by: AttributePath | None,
-        descending: bool,
-        after: tuple[str, ...] | None,
-        backward: bool,
-        count: int,
-    ) -> KeysetPage | None:
-        """The users following (``backward``: preceding) the position ``after`` (None: from the start), for
-        cursor paging; None when this query pages by offset (a read-through look-up, or a sortBy without
-        keyset order)."""
+    def keyset_page(self, ctx: RequestContext, query: PageQuery, *, after: tuple[str, ...] | None, backward: bool,
+                    count: int) -> KeysetPage | None:
+        """The users matching ``query`` following (``backward``: preceding) the position ``after`` (None: from
+        the start), for cursor paging; None when this query pages by offset (a read-through look-up, or a
+        sortBy without keyset order)."""
+        node = query.filter
         lookup = simple_equality(node) if node is not None else None
         if self.settings.read_through and lookup is not None and lookup[0].dotted().lower() in ("username", "id"):
             return None
         if after is not None and len(after) != len(Position._fields):
             return None
         self.sync.ensure_initial()
-        page = self.store.keyset_page(USER, node, sort_by=sort_by, descending=descending,
+        page = self.store.keyset_page(USER, node, sort_by=query.sort_by, descending=query.descending,
                                       after=Position(*after) if after is not None else None, count=count,
                                       backward=backward)
         if page is None:

@@ -181,18 +181,15 @@ def _wants_groups(proj: Projection) -> bool:
 
 
 def _user_page(ctx: RequestContext, params: ListParams, start: int) -> tuple[int, list[dict[str, Any]]]:
-    bridge().sync.rosters.before_user_page(params.filter, params.sort_by, params.descending, start, params.count,
-                                           _wants_groups(params.projection))
-    return bridge().users.search_page(ctx, params.filter, sort_by=params.sort_by, descending=params.descending,
-                                      start_index=start, count=params.count)
+    bridge().sync.rosters.before_user_page(params.query, start, params.count, _wants_groups(params.projection))
+    return bridge().users.search_page(ctx, params.query, start_index=start, count=params.count)
 
 
 def _user_keyset(ctx: RequestContext, params: ListParams, after: tuple[str, ...] | None, backward: bool
                  ) -> KeysetPage | None:
     bridge().sync.rosters.before_user_walk(params.filter,
                                            _wants_groups(params.projection))
-    return bridge().users.keyset_page(ctx, params.filter, sort_by=params.sort_by, descending=params.descending,
-                                      after=after, backward=backward, count=params.count)
+    return bridge().users.keyset_page(ctx, params.query, after=after, backward=backward, count=params.count)
 
 
 @bp.get("/Users")
@@ -253,18 +250,16 @@ def _wants_members(proj: Projection) -> bool:
 
 def _group_page(ctx: RequestContext, params: ListParams, start: int) -> tuple[int, list[dict[str, Any]]]:
     want_members = _wants_members(params.projection)
-    bridge().sync.rosters.before_group_page(params.filter, params.sort_by, params.descending, start, params.count,
-                                            want_members)
-    return bridge().groups.search_page(ctx, params.filter, want_members=want_members, sort_by=params.sort_by,
-                                       descending=params.descending, start_index=start, count=params.count)
+    bridge().sync.rosters.before_group_page(params.query, start, params.count, want_members)
+    return bridge().groups.search_page(ctx, params.query, want_members=want_members, start_index=start,
+                                       count=params.count)
 
 
 def _group_keyset(ctx: RequestContext, params: ListParams, after: tuple[str, ...] | None, backward: bool
                   ) -> KeysetPage | None:
     want_members = _wants_members(params.projection)
-    return bridge().groups.keyset_page(ctx, params.filter, want_members=want_members, sort_by=params.sort_by,
-                                       descending=params.descending, after=after, backward=backward,
-                                       count=params.count)
+    return bridge().groups.keyset_page(ctx, params.query, want_members=want_members, after=after,
+                                       backward=backward, count=params.count)
 
 
 # How each resource type is read for a list answer: by offset, and by keyset position.
