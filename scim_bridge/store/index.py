@@ -48,6 +48,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.engine import Engine
 from sqlalchemy.sql.expression import FromClause
 
+from scim_bridge import jsoncodec
 from scim_bridge.scim.filters import FilterNode
 from scim_bridge.scim.filters import parse_datetime
 from scim_bridge.scim.schema import COMPLEX
@@ -61,7 +62,6 @@ from scim_bridge.store.filtersql import sort_target
 from scim_bridge.store.filtersql import typed_column
 from scim_bridge.store.index_values import Row
 from scim_bridge.store.sqlutil import chunks
-from scim_bridge.store.sqlutil import normalize_json
 from scim_bridge.store.tables import scim_resources
 from scim_bridge.store.tables import scim_values
 
@@ -104,9 +104,9 @@ def index_resources(
     if not resources:
         return
     kind = resource_type.id
-    documents_by_id = {str(resource["id"]): normalize_json(resource) for resource in resources}
+    encoded = {str(resource["id"]): jsoncodec.dumps(resource) for resource in resources}
     if previous is None:
-        previous = documents(conn, resource_type, list(documents_by_id))
+        previous = documents(conn, resource_type, list(encoded))
     plan = index_values.entries(resource_type)
     ordered, ordered_plan = _ordered(resource_type)
     time_column = _sqlite_time if conn.dialect.name == "sqlite" else _as_is
@@ -115,15 +115,16 @@ def index_resources(
     updated: list[dict[str, Any]] = []
     stale: list[Row] = []
     fresh: list[Row] = []
-    for resource_id, document in documents_by_id.items():
+    for resource_id, text in encoded.items():
         before = previous.get(resource_id)
+        if before is not None and jsoncodec.dumps(before) == text:
+            continue  # unchanged (the same JSON, as the document column would hold it)
+        document = jsoncodec.loads(text)
         if before is None:
             rows = index_values.document_rows(kind, resource_id, document, plan, time_column)
             fresh += rows
             positions[resource_id] = (created_of(document), _sort_values(rows, ordered))
             added.append({"kind": kind, "id": resource_id, "created": created_of(document), "document": document})
-            continue
-        if index_values.same_json(before, document):
             continue
         updated.append({"k": kind, "i": resource_id, "c": created_of(document), "d": document})
         changed = index_values.changed_entries(plan, before, document)
