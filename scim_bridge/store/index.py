@@ -34,6 +34,8 @@ from datetime import UTC
 from datetime import datetime
 from typing import Any
 from typing import NamedTuple
+from typing import TypedDict
+from typing import Unpack
 
 from sqlalchemy import ColumnElement
 from sqlalchemy import and_
@@ -274,20 +276,24 @@ def created_of(document: dict[str, Any]) -> datetime | None:
 # Searching.
 
 
-def search(
-    conn: Connection,
-    resource_type: ResourceType,
-    node: FilterNode | None,
-    *,
-    sort_by: AttributePath | None = None,
-    descending: bool = False,
-    start_index: int = 1,
-    count: int = 100,
-) -> SearchPage:
-    """The page of resources matching ``node`` (all when None), with the exact total.
+class PageRequest(TypedDict, total=False):
+    """Which page of the matches :func:`search` returns: in the order of ``sort_by`` (None, the default: the
+    default order), ``descending`` or not (False), from ``start_index`` (1-based, the default; values below 1
+    count as 1), ``count`` resources (100; 0 returns only the total)."""
 
-    ``start_index`` is 1-based (values below 1 count as 1); ``count`` of 0 returns only the total.
-    """
+    sort_by: AttributePath | None
+    descending: bool
+    start_index: int
+    count: int
+
+
+def search(conn: Connection, resource_type: ResourceType, node: FilterNode | None,
+           **page: Unpack[PageRequest]) -> SearchPage:
+    """The page of resources matching ``node`` (all when None), with the exact total."""
+    sort_by = page.get("sort_by")
+    descending = page.get("descending", False)
+    start_index = page.get("start_index", 1)
+    count = page.get("count", 100)
     kind = resource_type.id
     r = scim_resources
     condition = r.c.kind == kind
@@ -325,21 +331,12 @@ def search(
     return SearchPage(total, [dict(row.document) for row in conn.execute(query)])
 
 
-def search_on(
-    engine: Engine,
-    resource_type: ResourceType,
-    node: FilterNode | None,
-    *,
-    sort_by: AttributePath | None = None,
-    descending: bool = False,
-    start_index: int = 1,
-    count: int = 100,
-) -> SearchPage:
+def search_on(engine: Engine, resource_type: ResourceType, node: FilterNode | None,
+              **page: Unpack[PageRequest]) -> SearchPage:
     """:func:`search` in a read transaction of its own; on PostgreSQL the count and the page come from one
     snapshot (REPEATABLE READ), so ``totalResults`` always matches the page."""
     with engine.connect() as conn:
         if conn.dialect.name == "postgresql":
             conn.execution_options(isolation_level="REPEATABLE READ")
         with conn.begin():
-            return search(conn, resource_type, node, sort_by=sort_by, descending=descending,
-                          start_index=start_index, count=count)
+            return search(conn, resource_type, node, **page)
