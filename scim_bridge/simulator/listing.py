@@ -7,6 +7,7 @@ import re
 from collections.abc import Callable
 from collections.abc import Mapping
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import Any
 from urllib.parse import urlencode
 
@@ -24,6 +25,14 @@ SORT_FIELDS: dict[str, SortKey] = {
     "role": lambda u, role: role.lower(),
     "verified": lambda u, _role: u.verified,
     "blocked": lambda u, _role: u.blocked,
+}
+# The sort fields that read the user alone, as whole sort keys (the field, then the creation order): a key
+# computed without a Python call per user, as a 10,000-user directory is sorted for every page.
+PLAIN_SORT_KEYS: dict[str, Callable[[User], Any]] = {
+    "username": attrgetter("username", "seq"),
+    "fullName.raw": attrgetter("full_name", "seq"),
+    "createdAt": attrgetter("seq"),
+    "insertedAt": attrgetter("seq"),
 }
 
 _TERM_RE = re.compile(r'\s*([A-Za-z.]+)\s*:\s*(?:"((?:[^"\\]|\\.)*)"|([^\s"]+))\s*')

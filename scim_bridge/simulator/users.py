@@ -8,6 +8,7 @@ from typing import Any
 from scim_bridge.simulator.errors import SimError
 from scim_bridge.simulator.errors import invalid
 from scim_bridge.simulator.errors import not_found
+from scim_bridge.simulator.listing import PLAIN_SORT_KEYS
 from scim_bridge.simulator.listing import SORT_FIELDS
 from scim_bridge.simulator.listing import ListParams
 from scim_bridge.simulator.listing import user_matches
@@ -163,12 +164,17 @@ class UsersMixin(StateBase):
         """One page of ``GET /v2/users``: ``(totalCount, users)``; list items carry no contacts."""
         key = SORT_FIELDS[params.sort]
         with self._lock:
-            rows = [(u, self._roles[u.role_id].name) for u in self._users.values()]
+            roles = self._roles
+            users = list(self._users.values())
             if params.terms:
-                rows = [(u, r) for u, r in rows if user_matches(u, r, params.terms)]
-            rows.sort(key=lambda row: (key(row[0], row[1]), row[0].seq), reverse=params.order == "desc")
-            page = rows[params.offset : params.offset + params.limit]
-            return len(rows), [self._user_json(u) for u, _role in page]
+                users = [u for u in users if user_matches(u, roles[u.role_id].name, params.terms)]
+            plain = PLAIN_SORT_KEYS.get(params.sort)
+            if plain is not None:
+                users.sort(key=plain, reverse=params.order == "desc")
+            else:
+                users.sort(key=lambda u: (key(u, roles[u.role_id].name), u.seq), reverse=params.order == "desc")
+            page = users[params.offset : params.offset + params.limit]
+            return len(users), [self._user_json(u) for u in page]
 
     def user_teams(self, identifier: str) -> list[JsonDict]:
         """``GET /v2/users/{id}/teams``: ``[{id, name}]``."""

@@ -26,41 +26,44 @@ string longer than about 2,700 bytes cannot go into the value indexes.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
-from collections.abc import Iterator
+from collections.abc import Mapping
 from collections.abc import Sequence
 from datetime import UTC
 from datetime import datetime
 from typing import Any
 from typing import NamedTuple
+from typing import TypedDict
+from typing import Unpack
 
 from sqlalchemy import ColumnElement
 from sqlalchemy import and_
+from sqlalchemy import bindparam
 from sqlalchemy import delete
 from sqlalchemy import func
 from sqlalchemy import insert
 from sqlalchemy import select
 from sqlalchemy import true
+from sqlalchemy import update
 from sqlalchemy.engine import Connection
 from sqlalchemy.engine import Engine
 from sqlalchemy.sql.expression import FromClause
 
+from scim_bridge import jsoncodec
 from scim_bridge.scim.filters import FilterNode
-from scim_bridge.scim.filters import attribute_values
-from scim_bridge.scim.filters import element_values
-from scim_bridge.scim.filters import is_present
 from scim_bridge.scim.filters import parse_datetime
 from scim_bridge.scim.schema import COMPLEX
-from scim_bridge.scim.schema import DATETIME
 from scim_bridge.scim.schema import Attribute
 from scim_bridge.scim.schema import AttributePath
 from scim_bridge.scim.schema import ResourceType
+from scim_bridge.store import index_values
 from scim_bridge.store import order
 from scim_bridge.store.filtersql import filter_condition
 from scim_bridge.store.filtersql import sort_target
 from scim_bridge.store.filtersql import typed_column
+from scim_bridge.store.index_values import Row
 from scim_bridge.store.sqlutil import chunks
-from scim_bridge.store.sqlutil import normalize_json
 from scim_bridge.store.tables import scim_resources
 from scim_bridge.store.tables import scim_values
 
@@ -88,129 +91,152 @@ def searchable_paths(resource_type: ResourceType) -> list[AttributePath]:
     return paths
 
 
-def index_resources(conn: Connection, resource_type: ResourceType, resources: Sequence[dict[str, Any]], *,
-                    in_place: bool = False) -> None:
+def index_resources(
+    conn: Connection, resource_type: ResourceType, resources: Sequence[dict[str, Any]], *,
+    previous: Mapping[str, dict[str, Any]] | None = None,
+) -> None:
     """Insert or replace ``resources`` (rendered SCIM JSON, each with an ``id``) of ``resource_type``.
 
-    A few resources (a write request's), or any number with ``in_place`` (indexed ones of which few values
-    changed), are updated in place: only the value rows that changed are deleted and inserted, so a
-    one-attribute change touches a couple of rows and their indexes instead of dozens. Other larger batches
-    (a sync's new resources) are replaced wholesale, which is cheaper per row.
+    A resource new to the index gets all its rows. One already indexed is compared with its indexed document,
+    attribute by attribute: only the rows of the attributes that changed are computed (for both versions), and
+    of those only the rows that differ are deleted and inserted, so a one-attribute change touches a couple of
+    rows and their indexes. ``previous``: the indexed documents of those of ``resources`` already indexed, by
+    id (as :func:`documents` reads them), when the caller has read them; otherwise they are read here.
     """
     if not resources:
         return
     kind = resource_type.id
-    documents = {str(resource["id"]): normalize_json(resource) for resource in resources}
-    paths = searchable_paths(resource_type)
-    sqlite = conn.dialect.name == "sqlite"
-    ordered = {p.dotted(): p.target for p in paths if p.dotted() in order.ORDERED_PATHS.get(kind, ())}
-    wanted: dict[str, list[tuple[Any, ...]]] = {}
-    positions: dict[str, tuple[datetime | None, dict[str, str | datetime]]] = {}
-    for resource_id, document in documents.items():
-        rows = wanted[resource_id] = []
-        sort_values: dict[str, str | datetime] = {}
-        for row in value_rows(kind, resource_id, document, paths):
-            if row["sort_key"] and row["path"] in ordered:
-                value = _order_value(row, ordered[row["path"]])
-                if value is not None:
-                    sort_values[row["path"]] = value
-            if sqlite and row["value_time"] is not None:
-                row["value_time"] = _sqlite_time(row["value_time"])
-            rows.append(tuple(row[name] for name in _VALUE_COLUMNS))
-        positions[resource_id] = (created_of(document), sort_values)
+    encoded = {str(resource["id"]): jsoncodec.dumps(resource) for resource in resources}
+    if previous is None:
+        previous = documents(conn, resource_type, list(encoded))
+    plan = index_values.entries(resource_type)
+    ordered, ordered_plan = _ordered(resource_type)
+    time_column = _sqlite_time if conn.dialect.name == "sqlite" else _as_is
+    positions: dict[str, order.Placement] = {}
+    added: list[dict[str, Any]] = []
+    updated: list[dict[str, Any]] = []
+    stale: list[Row] = []
+    fresh: list[Row] = []
+    for resource_id, text in encoded.items():
+        before = previous.get(resource_id)
+        if before is not None and jsoncodec.dumps(before) == text:
+            continue  # unchanged (the same JSON, as the document column would hold it)
+        document = jsoncodec.loads(text)
+        if before is None:
+            rows = index_values.document_rows(kind, resource_id, document, plan, time_column)
+            fresh += rows
+            positions[resource_id] = (created_of(document), _sort_values(rows, ordered))
+            added.append({"kind": kind, "id": resource_id, "created": created_of(document), "document": document})
+            continue
+        updated.append({"k": kind, "i": resource_id, "c": created_of(document), "d": document})
+        changed = index_values.changed_entries(plan, before, document)
+        have = _keyed(index_values.document_rows(kind, resource_id, before, changed, time_column))
+        want = _keyed(index_values.document_rows(kind, resource_id, document, changed, time_column))
+        stale += [key for key, row in have.items() if want.get(key) != row]
+        fresh += [row for key, row in want.items() if have.get(key) != row]
+        position = _position(kind, resource_id, document, ordered, ordered_plan)
+        if position != _position(kind, resource_id, before, ordered, ordered_plan):
+            positions[resource_id] = position
     order.write(conn, kind, positions)
-    if in_place or len(documents) <= IN_PLACE_LIMIT:
-        _update_in_place(conn, kind, documents, wanted)
-        return
-    remove_resources(conn, resource_type, list(documents), keep_order=True)
-    resource_rows = [{"kind": kind, "id": rid, "created": created_of(doc), "document": doc}
-                     for rid, doc in documents.items()]
-    for resource_chunk in chunks(resource_rows):
-        conn.execute(insert(scim_resources), list(resource_chunk))
-    _insert_values(conn, [row for rows in wanted.values() for row in rows])
+    for part in chunks(added):
+        conn.execute(insert(scim_resources), list(part))
+    for part in chunks(updated):
+        conn.execute(_UPDATE_DOCUMENT, list(part))
+    if stale:
+        marker = _marker(conn)
+        conn.exec_driver_sql(f"DELETE FROM {scim_values.name} WHERE "
+                             + " AND ".join(f"{name} = {marker}" for name in index_values.VALUE_KEY), stale)
+    _insert_values(conn, fresh)
+    if not positions and (updated or stale or fresh):
+        order.bump(conn, kind)
+
+
+_UPDATE_DOCUMENT = (
+    update(scim_resources)
+    .where(scim_resources.c.kind == bindparam("k"), scim_resources.c.id == bindparam("i"))
+    .values(created=bindparam("c"), document=bindparam("d"))
+)
+
+
+def _keyed(rows: list[Row]) -> dict[tuple[Any, ...], Row]:
+    width = len(index_values.VALUE_KEY)
+    return {row[:width]: row for row in rows}
+
+
+@functools.lru_cache(maxsize=32)
+def _ordered(resource_type: ResourceType) -> tuple[dict[str, Attribute], tuple[index_values.Entry, ...]]:
+    """The sortable paths with order rows of ``resource_type`` and their attributes, and the top-level
+    attributes holding them."""
+    wanted = order.ORDERED_PATHS.get(resource_type.id, ())
+    ordered: dict[str, Attribute] = {}
+    holders: list[index_values.Entry] = []
+    for entry in index_values.entries(resource_type):
+        found = {path: attribute for path, attribute in _targets(entry) if path in wanted}
+        if found:
+            ordered.update(found)
+            holders.append(entry)
+    return ordered, tuple(holders)
+
+
+def _targets(entry: index_values.Entry) -> list[tuple[str, Attribute]]:
+    """The dotted paths of a top-level attribute and of its sub-attributes, with their attributes."""
+    return [(entry.dotted, entry.attribute), *((sub.dotted, sub.attribute) for sub in entry.subs)]
+
+
+def _sort_values(rows: Iterable[Row], ordered: Mapping[str, Attribute]) -> dict[str, str | datetime]:
+    """The sort value of each ordered path among ``rows`` (those with one)."""
+    values: dict[str, str | datetime] = {}
+    for row in rows:
+        if row[7] and row[2] in ordered:  # sort_key, path
+            value = index_values.sort_value(row, ordered[row[2]])
+            if value is not None:
+                values[row[2]] = value
+    return values
+
+
+def _position(
+    kind: str, resource_id: str, document: dict[str, Any], ordered: Mapping[str, Attribute],
+    ordered_plan: Iterable[index_values.Entry],
+) -> order.Placement:
+    rows = index_values.document_rows(kind, resource_id, document, ordered_plan, _as_is)
+    return created_of(document), _sort_values(rows, ordered)
 
 
 def order_value(resource_type: ResourceType, document: dict[str, Any], path: str) -> str | datetime | None:
     """The value ``document`` has in the keyset order of ``path`` (a sortable dotted path), as its order row
     would hold it; None without one."""
-    for searchable in searchable_paths(resource_type):
-        if searchable.dotted() != path:
-            continue
-        top = AttributePath(searchable.schema, searchable.attribute, None, searchable.extension)
-        for row in value_rows(resource_type.id, "", document, [top]):
-            if row["sort_key"] and row["path"] == path:
-                return _order_value(row, searchable.target)
+    for entry in index_values.entries(resource_type):
+        for dotted, attribute in _targets(entry):
+            if dotted == path:
+                return _sort_values(index_values.document_rows(resource_type.id, "", document, [entry], _as_is),
+                                    {path: attribute}).get(path)
     return None
-
-
-def _order_value(row: dict[str, Any], attribute: Attribute) -> str | datetime | None:
-    """The value a sortable path orders by, as the query-time sort compares it (see ``_typed_column``)."""
-    if attribute.type == DATETIME:
-        return row["value_time"]  # type: ignore[no-any-return]
-    return row["value_text"] if attribute.case_exact else row["value_lower"]  # type: ignore[no-any-return]
-
-
-# Up to this many resources per call are re-indexed by difference (see index_resources).
-IN_PLACE_LIMIT = 20
 
 
 def _marker(conn: Connection) -> str:
     return "?" if conn.dialect.name == "sqlite" else "%s"
 
 
-def _insert_values(conn: Connection, rows: list[tuple[Any, ...]]) -> None:
+def _insert_values(conn: Connection, rows: list[Row]) -> None:
     # The value rows (dozens per resource) go to the driver as plain tuples: SQLAlchemy's per-row
     # parameter processing would cost more than the inserts themselves.
     if not rows:
         return
     marker = _marker(conn)
-    statement = (
-        f"INSERT INTO {scim_values.name} ({', '.join(_VALUE_COLUMNS)}) "
-        f"VALUES ({', '.join([marker] * len(_VALUE_COLUMNS))})"
-    )
+    columns = index_values.VALUE_COLUMNS
+    statement = (f"INSERT INTO {scim_values.name} ({', '.join(columns)}) "
+                 f"VALUES ({', '.join([marker] * len(columns))})")
     for value_chunk in chunks(rows, 5000):
         conn.exec_driver_sql(statement, list(value_chunk))
-
-
-def _update_in_place(
-    conn: Connection, kind: str, documents: dict[str, dict[str, Any]], wanted: dict[str, list[tuple[Any, ...]]]
-) -> None:
-    marker = _marker(conn)
-    key_width = len(_VALUE_KEY)
-    select_values = (f"SELECT {', '.join(_VALUE_COLUMNS)} FROM {scim_values.name} "
-                     f"WHERE kind = {marker} AND resource_id = {marker}")
-    delete_value = (f"DELETE FROM {scim_values.name} WHERE "
-                    + " AND ".join(f"{name} = {marker}" for name in _VALUE_KEY))
-    stale: list[tuple[Any, ...]] = []
-    fresh: list[tuple[Any, ...]] = []
-    for resource_id, document in documents.items():
-        updated = conn.execute(
-            scim_resources.update()
-            .where(scim_resources.c.kind == kind, scim_resources.c.id == resource_id)
-            .values(created=created_of(document), document=document)
-        ).rowcount
-        if not updated:
-            conn.execute(insert(scim_resources).values(kind=kind, id=resource_id, created=created_of(document),
-                                                       document=document))
-        have = {row[:key_width]: tuple(row) for row in conn.exec_driver_sql(select_values, (kind, resource_id))}
-        rows = {row[:key_width]: row for row in wanted[resource_id]}
-        for key, row in have.items():
-            if rows.get(key) != row:
-                stale.append(key)
-        fresh += [row for key, row in rows.items() if have.get(key) != row]
-    if stale:
-        conn.exec_driver_sql(delete_value, stale)
-    _insert_values(conn, fresh)
-
-
-_VALUE_COLUMNS = tuple(column.name for column in scim_values.columns)
-_VALUE_KEY = ("kind", "resource_id", "path", "element", "seq")  # the primary key, first in _VALUE_COLUMNS
-assert _VALUE_COLUMNS[: len(_VALUE_KEY)] == _VALUE_KEY
 
 
 def _sqlite_time(moment: datetime) -> str:
     """A dateTime as the store's UTCDateTime column holds it on SQLite (naive UTC, fixed width)."""
     return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def _as_is(moment: datetime) -> datetime:
+    return moment
 
 
 def documents(conn: Connection, resource_type: ResourceType, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
@@ -231,14 +257,10 @@ def indexed_ids(conn: Connection, resource_type: ResourceType) -> list[str]:
     return list(conn.execute(stmt).scalars())
 
 
-def remove_resources(
-    conn: Connection, resource_type: ResourceType, ids: Sequence[str], *, keep_order: bool = False
-) -> None:
-    """Remove the resources with these ids (absent ones are ignored); ``keep_order`` when they are re-indexed
-    at once and their order rows are already written."""
+def remove_resources(conn: Connection, resource_type: ResourceType, ids: Sequence[str]) -> None:
+    """Remove the resources with these ids (absent ones are ignored)."""
     kind = resource_type.id
-    if not keep_order:
-        order.remove(conn, kind, ids)
+    order.remove(conn, kind, ids)
     for chunk in chunks(list(ids)):
         conn.execute(delete(scim_values).where(scim_values.c.kind == kind, scim_values.c.resource_id.in_(chunk)))
         conn.execute(delete(scim_resources).where(scim_resources.c.kind == kind, scim_resources.c.id.in_(chunk)))
@@ -250,89 +272,28 @@ def created_of(document: dict[str, Any]) -> datetime | None:
     return parse_datetime(created) if isinstance(created, str) else None
 
 
-def value_rows(
-    kind: str, resource_id: str, document: dict[str, Any], paths: Iterable[AttributePath]
-) -> Iterator[dict[str, Any]]:
-    for path in paths:
-        if path.sub_attribute is not None:
-            continue
-        whole = attribute_values(document, path)
-        complex_ = path.attribute.type == COMPLEX
-        for element, value in enumerate(whole):
-            yield _row(kind, resource_id, path, element, 0, value, sort_key=element == 0 and not complex_)
-        if not complex_:
-            continue
-        chosen = _sort_element(whole)
-        for sub in path.attribute.sub_attributes:
-            sub_path = AttributePath(path.schema, path.attribute, sub, path.extension)
-            for element, parent in enumerate(whole):
-                if not isinstance(parent, dict):
-                    continue
-                for seq, value in enumerate(element_values([parent], sub.name)):
-                    yield _row(kind, resource_id, sub_path, element, seq, value, element == chosen and seq == 0)
-
-
-def _sort_element(values: list[Any]) -> int | None:
-    """The element sortBy reads (``sort_resources``): the first primary one, else the first one."""
-    objects = [(i, value) for i, value in enumerate(values) if isinstance(value, dict)]
-    for i, value in objects:
-        if value.get("primary") is True:
-            return i
-    return objects[0][0] if objects else None
-
-
-def _row(
-    kind: str, resource_id: str, path: AttributePath, element: int, seq: int, value: Any, sort_key: bool
-) -> dict[str, Any]:
-    text = value if isinstance(value, str) else None
-    number = value if isinstance(value, int | float) and not isinstance(value, bool) else None
-    return {
-        "kind": kind,
-        "resource_id": resource_id,
-        "path": path.dotted(),
-        "element": element,
-        "seq": seq,
-        "value_type": _json_type(value),
-        "present": is_present(value),
-        "sort_key": sort_key,
-        "value_text": text,
-        "value_lower": None if text is None else text.casefold(),
-        "value_num": None if number is None else float(number),
-        "value_time": parse_datetime(text) if text is not None and path.target.type == DATETIME else None,
-        "value_bool": value if isinstance(value, bool) else None,
-    }
-
-
-def _json_type(value: Any) -> str:
-    if isinstance(value, dict):
-        return "object"
-    if isinstance(value, list):
-        return "array"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int | float):
-        return "number"
-    return "string"
-
-
 # ---------------------------------------------------------------------------------------------------------
 # Searching.
 
 
-def search(
-    conn: Connection,
-    resource_type: ResourceType,
-    node: FilterNode | None,
-    *,
-    sort_by: AttributePath | None = None,
-    descending: bool = False,
-    start_index: int = 1,
-    count: int = 100,
-) -> SearchPage:
-    """The page of resources matching ``node`` (all when None), with the exact total.
+class PageRequest(TypedDict, total=False):
+    """Which page of the matches :func:`search` returns: in the order of ``sort_by`` (None, the default: the
+    default order), ``descending`` or not (False), from ``start_index`` (1-based, the default; values below 1
+    count as 1), ``count`` resources (100; 0 returns only the total)."""
 
-    ``start_index`` is 1-based (values below 1 count as 1); ``count`` of 0 returns only the total.
-    """
+    sort_by: AttributePath | None
+    descending: bool
+    start_index: int
+    count: int
+
+
+def search(conn: Connection, resource_type: ResourceType, node: FilterNode | None,
+           **page: Unpack[PageRequest]) -> SearchPage:
+    """The page of resources matching ``node`` (all when None), with the exact total."""
+    sort_by = page.get("sort_by")
+    descending = page.get("descending", False)
+    start_index = page.get("start_index", 1)
+    count = page.get("count", 100)
     kind = resource_type.id
     r = scim_resources
     condition = r.c.kind == kind
@@ -370,21 +331,12 @@ def search(
     return SearchPage(total, [dict(row.document) for row in conn.execute(query)])
 
 
-def search_on(
-    engine: Engine,
-    resource_type: ResourceType,
-    node: FilterNode | None,
-    *,
-    sort_by: AttributePath | None = None,
-    descending: bool = False,
-    start_index: int = 1,
-    count: int = 100,
-) -> SearchPage:
+def search_on(engine: Engine, resource_type: ResourceType, node: FilterNode | None,
+              **page: Unpack[PageRequest]) -> SearchPage:
     """:func:`search` in a read transaction of its own; on PostgreSQL the count and the page come from one
     snapshot (REPEATABLE READ), so ``totalResults`` always matches the page."""
     with engine.connect() as conn:
         if conn.dialect.name == "postgresql":
             conn.execution_options(isolation_level="REPEATABLE READ")
         with conn.begin():
-            return search(conn, resource_type, node, sort_by=sort_by, descending=descending,
-                          start_index=start_index, count=count)
+            return search(conn, resource_type, node, **page)

@@ -36,7 +36,6 @@ from scim_bridge.store import index
 from scim_bridge.store.mirror_rows import MirrorRows
 from scim_bridge.store.records import GroupKind
 from scim_bridge.store.sqlutil import chunks
-from scim_bridge.store.sqlutil import normalize_json
 
 # First key of the advisory locks that serialise re-indexing of one resource (two-key form, so it
 # never meets the single-key locks of locks.py).
@@ -156,7 +155,7 @@ class DocumentIndexer:
             for part in chunks(sorted(ids), REBUILD_BATCH):
                 documents = render(rows, part)
                 index.remove_resources(conn, resource_type, [rid for rid in part if rid not in documents])
-                index_changed(conn, resource_type, part, documents, by_difference=True)
+                index_changed(conn, resource_type, part, documents)
 
     def rebuild(self, conn: Connection) -> None:
         """Re-index only what changed (documents equal to the indexed ones are left alone), a batch of
@@ -173,14 +172,9 @@ class DocumentIndexer:
                 index_changed(conn, resource_type, part, render(rows, part))
 
 
-def index_changed(
-    conn: Connection, resource_type: ResourceType, ids: Sequence[str], documents: Documents, *,
-    by_difference: bool = False,
-) -> None:
-    """Index the documents that differ from the indexed ones. ``by_difference``: when every one of them is
-    indexed already (a write or a roster load changing a few attributes of many, e.g. the ``groups`` of a
-    roster's members), only their value rows that changed are rewritten."""
-    stored = index.documents(conn, resource_type, ids)
-    changed = [doc for rid, doc in documents.items() if stored.get(rid) != normalize_json(doc)]
-    in_place = by_difference and all(str(doc["id"]) in stored for doc in changed)
-    index.index_resources(conn, resource_type, changed, in_place=in_place)
+def index_changed(conn: Connection, resource_type: ResourceType, ids: Sequence[str], documents: Documents) -> None:
+    """Index the documents that differ from the indexed ones (of ``ids``): a new one whole, an indexed one by the
+    rows of the attributes that changed (a write or a roster load changing a few attributes of many, e.g. the
+    ``groups`` of a roster's members)."""
+    index.index_resources(conn, resource_type, list(documents.values()),
+                          previous=index.documents(conn, resource_type, ids))

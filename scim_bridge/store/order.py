@@ -48,6 +48,10 @@ PRESENT = "1"
 MISSING = "2"
 
 
+# Where a resource goes in every order of its kind: its creation time and its sort value per sortable path.
+Placement = tuple[datetime | None, Mapping[str, str | datetime]]
+
+
 class Position(NamedTuple):
     """Where a resource stands in one order: the keys of its order row."""
 
@@ -70,9 +74,7 @@ def value_key(value: str | datetime | None) -> str:
     return PRESENT + (stamp(value) if isinstance(value, datetime) else value)
 
 
-def write(
-    conn: Connection, kind: str, resources: Mapping[str, tuple[datetime | None, Mapping[str, str | datetime]]]
-) -> None:
+def write(conn: Connection, kind: str, resources: Mapping[str, Placement]) -> None:
     """Replace the order rows of ``resources``: ``{id: (created, {sortable path: sort value})}``."""
     if not resources:
         return
