@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import cache
 from pathlib import Path
 
 from alembic import command
@@ -48,6 +49,10 @@ def migration_transaction(engine: Engine) -> Iterator[Connection]:
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Migrate to ``revision``. A database already at the head (every start but the first) costs one read:
+    Alembic, which loads every migration script, runs only when there is something to do."""
+    if revision == "head" and current_revision(engine) == head_revision() is not None:
+        return
     with migration_transaction(engine) as conn:
         command.upgrade(alembic_config(conn), revision)
 
@@ -57,5 +62,7 @@ def current_revision(engine: Engine) -> str | None:
         return MigrationContext.configure(conn).get_current_revision()
 
 
+@cache
 def head_revision() -> str | None:
+    """The newest revision of the packaged migrations (read once per process: they ship with the package)."""
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
