@@ -13,12 +13,14 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
 
 from scim_bridge.store.engine import WRITE_OPTION
 from scim_bridge.store.locks import MIGRATION_LOCK
 from scim_bridge.store.locks import lock_exclusive
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+VERSION_TABLE = "alembic_version"  # Alembic's default, which env.py keeps
 
 
 def alembic_config(connection: Connection | None = None) -> Config:
@@ -51,10 +53,21 @@ def migration_transaction(engine: Engine) -> Iterator[Connection]:
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Migrate to ``revision``. A database already at the head (every start but the first) costs one read:
     Alembic, which loads every migration script, runs only when there is something to do."""
-    if revision == "head" and current_revision(engine) == head_revision() is not None:
+    if revision == "head" and at_head(engine):
         return
     with migration_transaction(engine) as conn:
         command.upgrade(alembic_config(conn), revision)
+
+
+def at_head(engine: Engine) -> bool:
+    """Whether the database's schema is at the newest revision (False when it has none, or cannot be read)."""
+    head = head_revision()
+    try:
+        with engine.connect() as conn:
+            versions = conn.exec_driver_sql(f"SELECT version_num FROM {VERSION_TABLE}").scalars().all()
+    except DBAPIError:
+        return False
+    return head is not None and versions == [head]
 
 
 def current_revision(engine: Engine) -> str | None:
