@@ -11,34 +11,45 @@ sum = $(shell cat $(1) pyproject.toml | cksum | cut -d' ' -f1)
 RUN_STAMP := $(VENV)/.run-$(call sum,$(RUN_LOCK))
 TEST_STAMP := $(VENV)/.test-$(call sum,$(TEST_LOCK))
 BENCH_STAMP := $(VENV)/.bench-$(call sum,$(BENCH_LOCK))
+UV_LOCK := requirements/uv.lock
+# uv installs the locks (hash-checked, as pip would, in seconds instead of a minute); pip installs uv itself from
+# its own one-line lock, and stays the fallback when uv cannot run here.
 PIP_LOCKED := $(BIN)/python -m pip install --quiet --require-hashes
+UV_LOCKED := $(BIN)/uv pip install --quiet --python $(BIN)/python --require-hashes
 PIP_PROJECT := $(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+UV_PROJECT := $(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps --no-build-isolation -e .
+locked = $(UV_LOCKED) -r $(1) || $(PIP_LOCKED) -r $(1)
+project = $(UV_PROJECT) || $(PIP_PROJECT)
 PORT ?= 8080
 # pytest-xdist workers of `make test` (tests that must not overlap share an xdist_group; see tests/conftest.py).
 TEST_WORKERS ?= 2
 UPSTREAM ?= opsgenie
 
-.PHONY: run test lint typecheck audit pytest bench clean lock
+.PHONY: run test lint typecheck audit pytest bench clean lock system-packages
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
+$(BIN)/uv: $(BIN)/python $(UV_LOCK)
+	$(PIP_LOCKED) -r $(UV_LOCK)
+	touch $@
+
 # The runtime lock only: enough for `make run`.
-$(RUN_STAMP): $(BIN)/python $(RUN_LOCK) pyproject.toml
-	$(PIP_LOCKED) -r $(RUN_LOCK)
-	$(PIP_PROJECT)
+$(RUN_STAMP): $(BIN)/uv $(RUN_LOCK) pyproject.toml
+	$(call locked,$(RUN_LOCK))
+	$(project)
 	rm -f $(VENV)/.run-*
 	touch $@
 
 # The test lock holds the runtime lock's releases and the test tools; it satisfies `make run` too.
-$(TEST_STAMP): $(BIN)/python $(TEST_LOCK) $(RUN_LOCK) pyproject.toml
-	$(PIP_LOCKED) -r $(TEST_LOCK)
-	$(PIP_PROJECT)
+$(TEST_STAMP): $(BIN)/uv $(TEST_LOCK) $(RUN_LOCK) pyproject.toml
+	$(call locked,$(TEST_LOCK))
+	$(project)
 	rm -f $(VENV)/.test-* $(VENV)/.run-*
 	touch $@ $(RUN_STAMP)
 
 $(BENCH_STAMP): $(TEST_STAMP) $(BENCH_LOCK)
-	$(PIP_LOCKED) -r $(BENCH_LOCK)
+	$(call locked,$(BENCH_LOCK))
 	rm -f $(VENV)/.bench-*
 	touch $@
 
@@ -50,17 +61,27 @@ lock: $(TEST_STAMP)
 	$(BIN)/uv pip compile $(LOCK_ARGS) --upgrade -o $(RUN_LOCK)
 	$(BIN)/uv pip compile $(LOCK_ARGS) --upgrade --extra test -c $(RUN_LOCK) -o $(TEST_LOCK)
 	$(BIN)/uv pip compile $(LOCK_ARGS) --upgrade --extra test --extra bench -c $(TEST_LOCK) -o $(BENCH_LOCK)
+	$(BIN)/python scripts/uv_lock.py $(TEST_LOCK) $(UV_LOCK)
 
 ## Start the bridge on the built-in OpsGenie simulator and a SQLite state file (UPSTREAM=jsm: the same
 ## directory migrated to the built-in Atlassian simulator, served as JSM Operations).
 run: $(RUN_STAMP)
 	$(BIN)/scim-bridge demo --port $(PORT) --upstream $(UPSTREAM)
 
-## Lint, type-check and audit (the three at once: ruff and mypy take one core, the audit mostly waits on the
-## advisory service), then run the whole test suite on all TEST_WORKERS.
-test: $(TEST_STAMP)
-	$(MAKE) --no-print-directory -j3 --output-sync=target lint typecheck audit
-	$(MAKE) --no-print-directory pytest
+## The whole check: the tools and the system packages the tests need (PostgreSQL's server, Chromium) are installed
+## side by side; then lint, type-check and audit run in the background (their output is printed after the tests)
+## while the test suite runs on all TEST_WORKERS. Fails if any of them fails.
+test:
+	@$(MAKE) --no-print-directory -j2 $(TEST_STAMP) system-packages
+	@$(MAKE) --no-print-directory -j3 --output-sync=target lint typecheck audit >$(VENV)/checks.log 2>&1 & \
+	checks=$$!; $(MAKE) --no-print-directory pytest; tests=$$?; \
+	wait $$checks; status=$$?; cat $(VENV)/checks.log; \
+	if [ $$status -ne 0 ]; then echo "make test: lint, typecheck or audit failed (above)"; exit 1; fi; \
+	exit $$tests
+
+## PostgreSQL's server binaries and Chromium with its driver, installed with one apt-get call when missing.
+system-packages:
+	bash scripts/ensure-system.sh
 
 lint: $(TEST_STAMP)
 	$(BIN)/ruff check .

@@ -17,6 +17,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from typing import Literal
+from typing import TypedDict
+from typing import Unpack
 
 from scim_bridge import logs
 from scim_bridge.atlassian.client import AtlassianClient
@@ -87,6 +89,22 @@ class UpstreamPolicy:
         return AtlassianRetry(total_budget=self.wait, sleep=self.retry_sleep or self.sleep)
 
 
+class Sources(TypedDict, total=False):
+    """What :func:`build_directory` may be handed (each may be left out, or None for the default)."""
+
+    links: LinkStore | None  # the link store of the jsm upstream (default: jsm_link_store)
+    upstream: DirectoryKind | None  # overrides settings.upstream ("memory": the in-process directory)
+    policy: UpstreamPolicy | None  # the upstream's patience (default: a SCIM request's, UpstreamPolicy.serving)
+
+
+class Parts(Sources, total=False):
+    """What :func:`build` (and the app factory) may be handed instead of making it: also an injected directory
+    and store (tests, the demo)."""
+
+    directory: Directory | None
+    store: Store | None
+
+
 @dataclass
 class Services:
     """The domain services of one process, sharing one set of write locks."""
@@ -117,24 +135,19 @@ def jsm_link_store(settings: Settings, store: Store | None) -> LinkStore:
     return SqlLinkStore(store if store is not None else Store.from_url(settings.database_url))
 
 
-def build_directory(
-    settings: Settings,
-    store: Store | None = None,
-    *,
-    policy: UpstreamPolicy | None = None,
-    links: LinkStore | None = None,
-    on_call: CallHook | None = None,
-    upstream: DirectoryKind | None = None,
-) -> tuple[Directory, UpstreamClient | None]:
-    """The directory of ``upstream`` (default ``settings.upstream``) and its client (None for ``memory``).
+def build_directory(settings: Settings, store: Store | None = None, *, on_call: CallHook | None = None,
+                    **sources: Unpack[Sources]) -> tuple[Directory, UpstreamClient | None]:
+    """The directory of ``upstream`` (default ``settings.upstream``) and its client (None for ``memory``); each
+    call of the client is handed to ``on_call``.
 
     opsgenie: with a PostgreSQL ``store`` (several replicas) the rate budget lives in that database, so all
     replicas together stay under the upstream limits; else a per-process rolling window on ``policy``'s clock.
     jsm: JsmDirectory over ``links`` (by default :func:`jsm_link_store`). ``policy`` defaults to a SCIM request's
     patience (:meth:`UpstreamPolicy.serving`). Nothing is called upstream here.
     """
-    kind = upstream or settings.upstream
-    policy = policy or UpstreamPolicy.serving(settings)
+    kind = sources.get("upstream") or settings.upstream
+    policy = sources.get("policy") or UpstreamPolicy.serving(settings)
+    links = sources.get("links")
     if kind == "memory":
         return MemoryDirectory(), None
     if kind == "jsm":
@@ -187,27 +200,21 @@ def open_store(settings: Settings) -> Store:
     return store
 
 
-def build(
-    settings: Settings,
-    *,
-    directory: Directory | None = None,
-    store: Store | None = None,
-    links: LinkStore | None = None,
-    upstream: DirectoryKind | None = None,
-    policy: UpstreamPolicy | None = None,
-) -> Components:
-    """A serving bridge's parts. ``directory`` and ``store`` may be injected (tests, the demo); ``links``: the
-    link store of the jsm upstream; ``upstream`` overrides ``settings.upstream`` (``memory`` for an in-process
-    directory). The one upstream call made here sizes the OpsGenie rate budget."""
+def build(settings: Settings, **parts: Unpack[Parts]) -> Components:
+    """A serving bridge's parts, with those of ``parts`` that are given (see :class:`Parts`). The one upstream
+    call made here sizes the OpsGenie rate budget."""
     from scim_bridge.web.metrics import Metrics
 
     metrics = Metrics()
+    store = parts.get("store")
     if store is None:
         store = open_store(settings)
     client: UpstreamClient | None = None
+    directory = parts.get("directory")
     if directory is None:
-        directory, client = build_directory(settings, store, policy=policy, links=links,
-                                            on_call=upstream_call_recorder(metrics), upstream=upstream)
+        directory, client = build_directory(settings, store, on_call=upstream_call_recorder(metrics),
+                                            links=parts.get("links"), upstream=parts.get("upstream"),
+                                            policy=parts.get("policy"))
         if isinstance(client, OpsGenieClient):
             calibrate_at_start(client)
     services = build_services(settings, directory, store)

@@ -16,6 +16,10 @@ from dataclasses import dataclass
 from dataclasses import field
 from typing import Any
 from typing import ClassVar
+from typing import Generic
+from typing import Self
+from typing import TypeVar
+from typing import cast
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -25,6 +29,7 @@ from urllib3.exceptions import NewConnectionError
 from scim_bridge import __version__
 
 logger = logging.getLogger(__name__)
+E = TypeVar("E", bound="UpstreamError")
 
 
 @dataclass(frozen=True)
@@ -98,6 +103,89 @@ class UpstreamError(Exception):
         return seconds(header(self.headers, name))
 
 
+# --- one class per HTTP status, shared by every upstream ----------------------------------------------
+class BadRequest(UpstreamError):
+    """400: the request was malformed or a value is invalid."""
+
+
+class AuthenticationFailed(UpstreamError):
+    """401: the credentials (API key, e-mail and API token, organization key) were refused."""
+
+
+class PaymentRequired(UpstreamError):
+    """402: the plan does not allow the action (for example no seats left)."""
+
+
+class PermissionDenied(UpstreamError):
+    """403: the credentials are valid but lack the right for this operation."""
+
+
+class NotFound(UpstreamError):
+    """404: the entity (or the handler) does not exist, or is not visible."""
+
+
+class Conflict(UpstreamError):
+    """409: the id or name is taken, or the entity is in a state that forbids the call."""
+
+
+class Gone(UpstreamError):
+    """410: the entity was deleted."""
+
+
+class Unprocessable(UpstreamError):
+    """422: the body failed validation."""
+
+
+class PreconditionRequired(UpstreamError):
+    """428: the entity is still referenced by another entity."""
+
+
+class RateLimited(UpstreamError):
+    """429: slow down; ``Retry-After`` says for how long when present."""
+
+    throttled = True
+
+
+class ServerError(UpstreamError):
+    """5xx: the upstream service failed."""
+
+    server_failure = True
+
+
+KIND_BY_STATUS: dict[int, type[UpstreamError]] = {
+    400: BadRequest, 401: AuthenticationFailed, 402: PaymentRequired, 403: PermissionDenied, 404: NotFound,
+    409: Conflict, 410: Gone, 422: Unprocessable, 428: PreconditionRequired, 429: RateLimited,
+}
+
+
+def status_kind(status: int) -> type[UpstreamError] | None:
+    """The class of an HTTP error status (a 5xx is :class:`ServerError`); None for one without its own class."""
+    return KIND_BY_STATUS.get(status, ServerError if status >= 500 else None)
+
+
+class ErrorFamily(Generic[E]):
+    """One upstream's error classes: for each status class, a subclass of it and of the upstream's ``base``,
+    made once. What a client raises is both, so ``except NotFound`` and ``except OpsGenieError`` both catch it.
+    """
+
+    def __init__(self, base: type[E]) -> None:
+        self.base = base
+        self.classes: dict[type[UpstreamError], type[E]] = {
+            kind: cast("type[E]", type(kind.__name__, (base, kind), {"__module__": base.__module__,
+                                                                      "__doc__": kind.__doc__}))
+            for kind in (*KIND_BY_STATUS.values(), ServerError)
+        }
+
+    def of(self, kind: type[UpstreamError]) -> type[E]:
+        """This upstream's class for ``kind`` (``ServerError``...)."""
+        return self.classes[kind]
+
+    def for_status(self, status: int) -> type[E]:
+        """This upstream's class for an HTTP error status; the base for a status without its own class."""
+        kind = status_kind(status)
+        return self.base if kind is None else self.classes[kind]
+
+
 class PooledTransport:
     """Owns (or borrows) the pooled session, sends one request on it and reports each attempt."""
 
@@ -150,6 +238,25 @@ class PooledTransport:
             method=method, path=path, status=status, request_id=request_id, duration=duration, attempt=attempt,
             domain=domain, error=None if error is None else f"{type(error).__name__}: {error.message}",
         ))
+
+
+TransportT = TypeVar("TransportT", bound=PooledTransport)
+
+
+class PooledClient(Generic[TransportT]):
+    """An upstream client over its transport (``_http``): closing the client closes the transport (and the
+    session when the transport owns it); the client is also a context manager that closes it on exit."""
+
+    _http: TransportT
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
 
 def request_failure(exc: requests.RequestException, upstream: str) -> tuple[str, bool]:

@@ -16,6 +16,11 @@ have_browser() {
     command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1
 }
 
+if [ "${1:-}" = "--missing" ]; then  # print the Debian packages still to install (scripts/ensure-system.sh)
+    have_browser || echo "chromium chromium-driver"
+    exit 0
+fi
+
 if have_browser; then
     exit 0
 fi

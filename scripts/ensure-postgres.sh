@@ -14,6 +14,11 @@ have_server() {
     command -v initdb >/dev/null 2>&1 && command -v pg_ctl >/dev/null 2>&1
 }
 
+if [ "${1:-}" = "--missing" ]; then  # print the Debian packages still to install (scripts/ensure-system.sh)
+    [ -n "${SCIM_BRIDGE_TEST_POSTGRES_URL:-}" ] || have_server || echo "postgresql"
+    exit 0
+fi
+
 if [ -n "${SCIM_BRIDGE_TEST_POSTGRES_URL:-}" ] || have_server; then
     exit 0
 fi

@@ -404,8 +404,8 @@ def bridge_factory(
         elif key is not None:
             template, overrides["synced"] = synced_demo.get(key, seed, overrides)
         else:
-            if pg_url:
-                overrides.setdefault("database_url", empty_postgres(pg_url))
+            if pg_url and "database_url" not in overrides:  # a bridge given the first one's database shares it
+                overrides["database_url"] = empty_postgres(pg_url)
             if not started:
                 simulator.state.reset(seed=seed)
         running, server, store = start_bridge(

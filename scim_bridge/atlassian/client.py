@@ -36,6 +36,7 @@ from scim_bridge.atlassian.transport import Endpoint
 from scim_bridge.atlassian.transport import Transport
 from scim_bridge.config import AtlassianSettings
 from scim_bridge.upstream_http import CallRecord
+from scim_bridge.upstream_http import PooledClient
 
 Json = dict[str, Any]
 
@@ -49,7 +50,7 @@ JSM_PRODUCT = "jira-servicedesk"
 ENABLE_OPS_TRANSIENT = (NotFound, PermissionDenied, Unprocessable)
 
 
-class AtlassianClient:
+class AtlassianClient(PooledClient[Transport]):
     """A thread-safe client for the Teams, JSM Operations, Jira and Organizations admin REST APIs.
 
     :param api_url: JSM Operations and Organizations admin host (``https://api.atlassian.com``).
@@ -103,15 +104,6 @@ class AtlassianClient:
     @property
     def retry(self) -> RetryPolicy:
         return self._http.retry
-
-    def close(self) -> None:
-        self._http.close()
-
-    def __enter__(self) -> AtlassianClient:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
 
     # --- Organizations admin: accounts (Bearer) -----------------------------------------------
     def search_directory_users(self, term: str, *, limit: int = DIRECTORY_PAGE) -> Iterator[Json]:

@@ -8,7 +8,9 @@ The four families answer errors in four shapes (atlassian-api.md section 2):
 - Jira: ``{"errorMessages": ["..."], "errors": {"<field>": "<message>"}}``
 - Organizations admin: ``{"errors": [{"id", "code", "status", "title", "detail"}]}``
 
-:func:`error_for` reads any of them; the message names the family so an operator knows which API refused.
+:func:`error_for` reads any of them; the message names the family so an operator knows which API refused. For a
+status with a class of its own (``NotFound``, ``RateLimited``... of :mod:`scim_bridge.upstream_http`, importable
+from here) the error is also that class (:data:`FAMILY`).
 """
 
 from __future__ import annotations
@@ -18,7 +20,19 @@ from typing import Any
 
 import requests
 
-from scim_bridge.upstream_http import UpstreamError
+from scim_bridge.upstream_http import AuthenticationFailed as AuthenticationFailed
+from scim_bridge.upstream_http import BadRequest as BadRequest
+from scim_bridge.upstream_http import Conflict as Conflict
+from scim_bridge.upstream_http import ErrorFamily
+from scim_bridge.upstream_http import Gone as Gone
+from scim_bridge.upstream_http import NotFound as NotFound
+from scim_bridge.upstream_http import PaymentRequired as PaymentRequired
+from scim_bridge.upstream_http import PermissionDenied as PermissionDenied
+from scim_bridge.upstream_http import PreconditionRequired as PreconditionRequired
+from scim_bridge.upstream_http import RateLimited as RateLimited
+from scim_bridge.upstream_http import ServerError as ServerError
+from scim_bridge.upstream_http import Unprocessable as Unprocessable
+from scim_bridge.upstream_http import UpstreamError as UpstreamError
 from scim_bridge.upstream_http import json_object
 
 TEAMS = "teams"
@@ -66,50 +80,6 @@ class AtlassianError(UpstreamError):
         return self.header_seconds("Retry-After")
 
 
-class BadRequest(AtlassianError):
-    """400: the request was malformed or a value is invalid."""
-
-
-class AuthenticationFailed(AtlassianError):
-    """401: the e-mail/API token or the organization API key was refused."""
-
-
-class PaymentRequired(AtlassianError):
-    """402: the plan does not allow the action."""
-
-
-class PermissionDenied(AtlassianError):
-    """403: the credentials are valid but lack a right (Operations admin, org admin...)."""
-
-
-class NotFound(AtlassianError):
-    """404: the account, team, role or organization does not exist (or is not visible)."""
-
-
-class Conflict(AtlassianError):
-    """409: the entity exists already, or is in a state that forbids the call (operations already enabled)."""
-
-
-class Gone(AtlassianError):
-    """410: the entity was deleted."""
-
-
-class Unprocessable(AtlassianError):
-    """422: the body failed validation."""
-
-
-class RateLimited(AtlassianError):
-    """429: slow down; ``Retry-After`` says for how long when present."""
-
-    throttled = True
-
-
-class ServerError(AtlassianError):
-    """5xx: the Atlassian service failed."""
-
-    server_failure = True
-
-
 class TransportError(AtlassianError):
     """No HTTP response. ``maybe_applied``: the request may have reached the server (read timeout, drop)."""
 
@@ -118,17 +88,7 @@ class TransportError(AtlassianError):
         self.maybe_applied = maybe_applied
 
 
-_BY_STATUS: dict[int, type[AtlassianError]] = {
-    400: BadRequest,
-    401: AuthenticationFailed,
-    402: PaymentRequired,
-    403: PermissionDenied,
-    404: NotFound,
-    409: Conflict,
-    410: Gone,
-    422: Unprocessable,
-    429: RateLimited,
-}
+FAMILY = ErrorFamily(AtlassianError)
 
 
 def family_name(family: str) -> str:
@@ -143,9 +103,8 @@ def error_for(response: requests.Response, family: str) -> AtlassianError:
     prefix = f"{family_name(family)} answered HTTP {status}"
     text = f"{prefix}: {message}" if message else prefix
     request_id = response.headers.get("X-Request-Id") or response.headers.get("atl-traceid")
-    cls = _BY_STATUS.get(status, ServerError if status >= 500 else AtlassianError)
-    return cls(text, family=family, status=status, code=code, errors=errors, request_id=request_id,
-               headers=dict(response.headers))
+    return FAMILY.for_status(status)(text, family=family, status=status, code=code, errors=errors,
+                                     request_id=request_id, headers=dict(response.headers))
 
 
 def parse_body(body: Mapping[str, Any], family: str = "") -> tuple[str, str | None, dict[str, str]]:

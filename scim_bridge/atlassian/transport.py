@@ -20,6 +20,7 @@ from typing import Any
 
 import requests
 
+from scim_bridge.atlassian.errors import FAMILY
 from scim_bridge.atlassian.errors import AtlassianError
 from scim_bridge.atlassian.errors import ServerError
 from scim_bridge.atlassian.errors import TransportError
@@ -118,8 +119,8 @@ class Transport(PooledTransport):
         try:
             parsed = response.json() if response.content else {}
         except ValueError:
-            invalid = ServerError(f"{family_name(family)} returned a body that is not JSON", family=family,
-                                  status=response.status_code, request_id=request_id)
+            invalid = FAMILY.of(ServerError)(f"{family_name(family)} returned a body that is not JSON",
+                                             family=family, status=response.status_code, request_id=request_id)
             self.record(method, path, family, attempt, invalid.status, request_id, duration, invalid)
             return invalid
         self.record(method, path, family, attempt, response.status_code, request_id, duration, None)

@@ -15,12 +15,33 @@ from scim_bridge.directory.models import Contact
 from scim_bridge.directory.models import DirectoryRole
 from scim_bridge.directory.models import DirectoryTeam
 from scim_bridge.directory.models import DirectoryUser
+from scim_bridge.directory.models import TeamChange
 from scim_bridge.directory.models import TeamMember
 from scim_bridge.directory.models import TeamRef
 from scim_bridge.directory.models import UserFields
 
 
-class Directory(Protocol):
+class TeamUpdates(Protocol):
+    """The keyword form of a partial team update, written once: implementations subclass this and write
+    :meth:`change_team`."""
+
+    def update_team(
+        self,
+        team_id: str,
+        *,
+        name: str | None = None,
+        description: str | None = None,
+        members: list[TeamMember] | None = None,
+    ) -> None:
+        """Partial update; ``members`` replaces the whole roster when given."""
+        self.change_team(team_id, TeamChange(name=name, description=description, members=members))
+
+    def change_team(self, team_id: str, change: TeamChange) -> None:
+        """Apply ``change`` (fields left as None keep their value)."""
+        ...
+
+
+class Directory(TeamUpdates, Protocol):
     # --- users ---------------------------------------------------------------------------
     def get_user(self, identifier: str, *, with_contacts: bool = True) -> DirectoryUser:
         """Fetch a user by id or username (case-insensitive). Raises NotFoundError."""
@@ -69,17 +90,6 @@ class Directory(Protocol):
         ...
 
     def create_team(self, name: str, description: str, members: list[TeamMember]) -> str:
-        ...
-
-    def update_team(
-        self,
-        team_id: str,
-        *,
-        name: str | None = None,
-        description: str | None = None,
-        members: list[TeamMember] | None = None,
-    ) -> None:
-        """Partial update; ``members`` replaces the whole roster when given."""
         ...
 
     def delete_team(self, team_id: str) -> None:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from scim_bridge import upstream_http as up
+
 
 class DirectoryError(Exception):
     """Base class; carries what the upstream said so it can be quoted to an operator, and which upstream
@@ -67,3 +71,30 @@ class UnavailableError(DirectoryError):
     def __init__(self, message: str, *, retry_after: float = 30.0, **kwargs: object) -> None:
         super().__init__(message, **kwargs)  # type: ignore[arg-type]
         self.retry_after = retry_after
+
+
+# What each status class of an upstream client becomes (checked in order; a class not here: DirectoryError).
+_BY_KIND: tuple[tuple[type[up.UpstreamError], type[DirectoryError]], ...] = (
+    (up.BadRequest, InvalidError),
+    (up.Unprocessable, InvalidError),
+    (up.AuthenticationFailed, AuthenticationError),
+    (up.PaymentRequired, ForbiddenError),
+    (up.PermissionDenied, ForbiddenError),
+    (up.NotFound, NotFoundError),
+    (up.Gone, NotFoundError),
+    (up.Conflict, ConflictError),
+    (up.PreconditionRequired, ReferencedError),
+)
+
+
+def from_upstream(exc: up.UpstreamError, *, upstream: str, retry_after: float | None = None) -> DirectoryError:
+    """The directory error for an upstream client's error. ``retry_after``: the server's hint, in seconds, for
+    a throttled call (default 1 s) or a failed or lost one (default 30 s)."""
+    kwargs: dict[str, Any] = {"status": exc.status, "request_id": exc.request_id, "field_errors": exc.errors,
+                              "upstream": upstream}
+    if exc.throttled:
+        return ThrottledError(exc.message, retry_after=retry_after or 1.0, **kwargs)
+    if exc.server_failure or exc.maybe_applied is not None:
+        return UnavailableError(exc.message, retry_after=retry_after or 30.0, **kwargs)
+    cls = next((mapped for kind, mapped in _BY_KIND if isinstance(exc, kind)), DirectoryError)
+    return cls(exc.message, **kwargs)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 from typing import TypeVar
 
 from scim_bridge.atlassian import errors as at
@@ -39,27 +38,9 @@ def read_only(role: str) -> d.ReadOnlyError:
     return d.ReadOnlyError(READ_ONLY_REASON.format(role=role), status=400, upstream=UPSTREAM)
 
 
-def translate(exc: at.AtlassianError) -> d.DirectoryError:
-    """The directory error for an Atlassian error."""
-    kwargs: dict[str, Any] = {"status": exc.status, "request_id": exc.request_id, "field_errors": exc.errors,
-                              "upstream": UPSTREAM}
-    if isinstance(exc, at.RateLimited):
-        return d.ThrottledError(exc.message, retry_after=exc.retry_after() or 1.0, **kwargs)
-    if isinstance(exc, at.TransportError | at.ServerError):
-        return d.UnavailableError(exc.message, retry_after=exc.retry_after() or 30.0, **kwargs)
-    return _BY_TYPE.get(type(exc), d.DirectoryError)(exc.message, **kwargs)
-
-
-_BY_TYPE: dict[type[at.AtlassianError], type[d.DirectoryError]] = {
-    at.BadRequest: d.InvalidError,
-    at.AuthenticationFailed: d.AuthenticationError,
-    at.PaymentRequired: d.ForbiddenError,
-    at.PermissionDenied: d.ForbiddenError,
-    at.NotFound: d.NotFoundError,
-    at.Gone: d.NotFoundError,
-    at.Conflict: d.ConflictError,
-    at.Unprocessable: d.InvalidError,
-}
+def translate(exc: at.UpstreamError) -> d.DirectoryError:
+    """The directory error for an error of the Atlassian client (the server's hint: ``Retry-After``)."""
+    return d.from_upstream(exc, upstream=UPSTREAM, retry_after=exc.header_seconds("Retry-After"))
 
 
 def call(fn: Callable[[], T]) -> T:

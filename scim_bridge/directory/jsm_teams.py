@@ -28,19 +28,21 @@ from scim_bridge.atlassian.records import ALREADY_A_MEMBER
 from scim_bridge.atlassian.records import NOT_A_MEMBER
 from scim_bridge.atlassian.records import MemberFailure
 from scim_bridge.directory import errors as d
+from scim_bridge.directory.base import TeamUpdates
 from scim_bridge.directory.jsm_support import UPSTREAM
 from scim_bridge.directory.jsm_support import call
 from scim_bridge.directory.jsm_support import translate
 from scim_bridge.directory.links import LinkStore
 from scim_bridge.directory.links import TeamLink
 from scim_bridge.directory.models import DirectoryTeam
+from scim_bridge.directory.models import TeamChange
 from scim_bridge.directory.models import TeamMember
 
 Json = dict[str, Any]
 CREATE_ATTEMPTS = 3
 
 
-class JsmTeams:
+class JsmTeams(TeamUpdates):
     """Team operations of the Directory protocol over Atlassian Teams and JSM Operations."""
 
     client: AtlassianClient
@@ -99,16 +101,10 @@ class JsmTeams:
         self.links.save_team(TeamLink(local_id=local_id, team_id=team_id, name=name))
         return local_id
 
-    def update_team(
-        self,
-        team_id: str,
-        *,
-        name: str | None = None,
-        description: str | None = None,
-        members: list[TeamMember] | None = None,
-    ) -> None:
+    def change_team(self, team_id: str, change: TeamChange) -> None:
         """Members first (all-or-nothing), then the rename; a failed rename takes the member change back."""
         link = self._team_link(team_id)
+        name, description, members = change.name, change.description, change.members
         undo: tuple[list[str], list[str]] | None = None
         if members is not None:
             current = [a for a in call(lambda: self.client.team_members(link.team_id))
@@ -140,11 +136,9 @@ class JsmTeams:
     def add_team_member(self, team_id: str, user_id: str, role: str = "user") -> None:
         """Add one member; "already a member" counts as success. Atlassian team members have no role."""
         link = self._team_link(team_id)
-        account = self._accounts([user_id])[0]
-        failures = call(lambda: self.client.add_members(link.team_id, [account]))
-        refused = {a: f for a, f in failures.items() if f.code != ALREADY_A_MEMBER}
-        if refused:
-            raise self._refused(refused, "added to")
+        _, refusal = self._batch(link.team_id, self._accounts([user_id]), add=True)
+        if refusal is not None:
+            raise refusal
 
     def remove_team_member(self, team_id: str, user_id: str) -> bool:
         """Idempotent: False when the user was not a member (or is no linked user)."""
@@ -180,8 +174,8 @@ class JsmTeams:
         try:
             self.client.enable_ops(team_id, [admin] if admin else [])
         except (*ENABLE_OPS_TRANSIENT, at.ServerError, at.TransportError) as exc:
-            raise at.ServerError(f"operations could not be enabled for the new team: {exc.message}",
-                                 family=exc.family, status=503) from exc
+            raise at.FAMILY.of(at.ServerError)(f"operations could not be enabled for the new team: {exc.message}",
+                                               family=at.OPS, status=503) from exc
 
     def _create_upstream(self, name: str, description: str) -> Json:
         """POST /teams. A lost answer is not repeated blindly: a new unlinked team with this name and
@@ -209,26 +203,28 @@ class JsmTeams:
                         before: Sequence[str]) -> None:
         """Add then remove members in batches; if Atlassian refuses any, or a call fails, what was applied is
         taken back and the error raised: the roster ends as it was (``before``: the members at the start)."""
-        added: list[str] = []
-        removed: list[str] = []
+        applied: dict[bool, list[str]] = {True: [], False: []}  # added, removed
         try:
-            if to_add:
-                failures = call(lambda: self.client.add_members(team_id, to_add))
-                refused = {a: f for a, f in failures.items() if f.code != ALREADY_A_MEMBER}
-                added = [a for a in to_add if a not in failures]
-                if refused:
-                    raise self._refused(refused, "added to")
-            if to_remove:
-                failures = call(lambda: self.client.remove_members(team_id, to_remove))
-                refused = {a: f for a, f in failures.items() if f.code != NOT_A_MEMBER}
-                removed = [a for a in to_remove if a not in failures]
-                if refused:
-                    raise self._refused(refused, "removed from")
+            for add, accounts in ((True, to_add), (False, to_remove)):
+                if accounts:
+                    applied[add], refusal = self._batch(team_id, accounts, add=add)
+                    if refusal is not None:
+                        raise refusal
         except d.DirectoryError as exc:
+            added, removed = applied[True], applied[False]
             if not added and not removed and not isinstance(exc, d.UnavailableError | d.ThrottledError):
                 raise
             self._undo(team_id, added, removed, before, to_add)
             raise
+
+    def _batch(self, team_id: str, accounts: Sequence[str], *, add: bool) -> tuple[list[str], d.InvalidError | None]:
+        """Add (``add``) or remove ``accounts`` in one call: (the accounts it changed, the error for those Atlassian
+        refused, if any). "Already a member" and "not a member" are no refusal."""
+        send = self.client.add_members if add else self.client.remove_members
+        failures = call(lambda: send(team_id, list(accounts)))
+        refused = {a: f for a, f in failures.items() if f.code != (ALREADY_A_MEMBER if add else NOT_A_MEMBER)}
+        changed = [a for a in accounts if a not in failures]
+        return changed, self._refused(refused, "added to" if add else "removed from") if refused else None
 
     def _undo(self, team_id: str, added: list[str], removed: list[str], before: Sequence[str],
               to_add: Sequence[str]) -> None:

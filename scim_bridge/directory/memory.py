@@ -33,6 +33,7 @@ from datetime import datetime
 from functools import lru_cache
 
 from scim_bridge.directory import errors as d
+from scim_bridge.directory.base import TeamUpdates
 from scim_bridge.directory.base import UserPage
 from scim_bridge.directory.models import BUILTIN_ROLES
 from scim_bridge.directory.models import Address
@@ -40,6 +41,7 @@ from scim_bridge.directory.models import Contact
 from scim_bridge.directory.models import DirectoryRole
 from scim_bridge.directory.models import DirectoryTeam
 from scim_bridge.directory.models import DirectoryUser
+from scim_bridge.directory.models import TeamChange
 from scim_bridge.directory.models import TeamMember
 from scim_bridge.directory.models import TeamRef
 from scim_bridge.directory.models import UserFields
@@ -78,7 +80,7 @@ class StoredTeam:
     members: dict[str, str] = field(default_factory=dict)  # user id -> team role, in joining order
 
 
-class MemoryDirectory:
+class MemoryDirectory(TeamUpdates):
     """An in-process implementation of :class:`scim_bridge.directory.base.Directory` (and ``PagedUsers``)."""
 
     def __init__(self, *, time_zone: str = DEFAULT_TIME_ZONE, locale: str = DEFAULT_LOCALE) -> None:
@@ -227,16 +229,10 @@ class MemoryDirectory:
             self._teams[team.id] = team
             return team.id
 
-    def update_team(
-        self,
-        team_id: str,
-        *,
-        name: str | None = None,
-        description: str | None = None,
-        members: list[TeamMember] | None = None,
-    ) -> None:
-        if name is None and description is None and members is None:
+    def change_team(self, team_id: str, change: TeamChange) -> None:
+        if change.is_empty():
             return
+        name, description, members = change.name, change.description, change.members
         if name is not None:
             check_team_name(name)
         with self._lock:

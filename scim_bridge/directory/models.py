@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import asdict
 from dataclasses import dataclass
 from dataclasses import field
 from typing import Any
@@ -19,6 +21,16 @@ class Address:
 
     def is_empty(self) -> bool:
         return not any((self.country, self.state, self.city, self.line, self.zip_code))
+
+    @classmethod
+    def read(cls, raw: Mapping[str, Any] | None, keys: Mapping[str, str]) -> Address:
+        """The address in the JSON object ``raw`` whose key for each field ``keys`` gives (field -> key); a value
+        that is missing or empty reads as ""."""
+        return cls(**{name: str((raw or {}).get(key) or "") for name, key in keys.items()})
+
+    def write(self, keys: Mapping[str, str]) -> dict[str, str]:
+        """This address as a JSON object with the key ``keys`` gives for each field, in that order."""
+        return {key: getattr(self, name) for name, key in keys.items()}
 
 
 @dataclass(frozen=True)
@@ -51,25 +63,12 @@ class DirectoryUser:
     contacts: tuple[Contact, ...] | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "username": self.username,
-            "full_name": self.full_name,
-            "role": self.role,
-            "role_id": self.role_id,
-            "skype_username": self.skype_username,
-            "time_zone": self.time_zone,
-            "locale": self.locale,
-            "address": None if self.address is None else self.address.__dict__.copy(),
-            "tags": list(self.tags),
-            "details": {k: list(v) for k, v in self.details.items()},
-            "blocked": self.blocked,
-            "verified": self.verified,
-            "created_at": self.created_at,
-            "contacts": None
-            if self.contacts is None
-            else [c.__dict__.copy() for c in self.contacts],
-        }
+        """Every field, the address and contacts as objects, the sequences as lists (the JSON the store keeps)."""
+        data = asdict(self)
+        data["tags"] = list(self.tags)
+        data["details"] = {k: list(v) for k, v in self.details.items()}
+        data["contacts"] = None if self.contacts is None else list(data["contacts"])
+        return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> DirectoryUser:
@@ -118,6 +117,18 @@ class TeamMember:
     user_id: str
     username: str = ""
     role: str = "user"
+
+
+@dataclass(frozen=True)
+class TeamChange:
+    """A partial team update: a field left as None keeps its value; ``members`` replaces the whole roster."""
+
+    name: str | None = None
+    description: str | None = None
+    members: list[TeamMember] | None = None
+
+    def is_empty(self) -> bool:
+        return self.name is None and self.description is None and self.members is None
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from typing import NamedTuple
 from typing import TypeVar
 
 from scim_bridge.directory import errors as d
+from scim_bridge.directory.base import TeamUpdates
 from scim_bridge.directory.base import UserPage
 from scim_bridge.directory.models import BUILTIN_ROLES
 from scim_bridge.directory.models import Address
@@ -23,6 +24,7 @@ from scim_bridge.directory.models import Contact
 from scim_bridge.directory.models import DirectoryRole
 from scim_bridge.directory.models import DirectoryTeam
 from scim_bridge.directory.models import DirectoryUser
+from scim_bridge.directory.models import TeamChange
 from scim_bridge.directory.models import TeamMember
 from scim_bridge.directory.models import TeamRef
 from scim_bridge.directory.models import UserFields
@@ -35,10 +37,13 @@ Json = dict[str, Any]
 # A create is sent at most this many times; before each repeat the entity is looked up.
 CREATE_ATTEMPTS = 3
 # DELETE user, answered 428 (still referenced), is retried after team clean-up this many times.
+UPSTREAM = "OpsGenie"
+# Address field -> the key of OpsGenie's userAddress.
+ADDRESS_KEYS = {"country": "country", "state": "state", "city": "city", "line": "line", "zip_code": "zipCode"}
 DELETE_ATTEMPTS = 5
 
 
-class OpsGenieDirectory:
+class OpsGenieDirectory(TeamUpdates):
     """The OpsGenie implementation of :class:`scim_bridge.directory.base.Directory`."""
 
     def __init__(self, client: OpsGenieClient) -> None:
@@ -86,7 +91,7 @@ class OpsGenieDirectory:
 
     def delete_user(self, user_id: str) -> None:
         """Delete; while OpsGenie answers 428, take the user out of its teams and try again."""
-        last: og.OpsGenieError | None = None
+        last: og.UpstreamError | None = None
         for _ in range(DELETE_ATTEMPTS):
             try:
                 self.client.delete_user(user_id)
@@ -144,21 +149,14 @@ class OpsGenieDirectory:
             what=f"team {name!r}",
         )
 
-    def update_team(
-        self,
-        team_id: str,
-        *,
-        name: str | None = None,
-        description: str | None = None,
-        members: list[TeamMember] | None = None,
-    ) -> None:
+    def change_team(self, team_id: str, change: TeamChange) -> None:
         body: Json = {}
-        if name is not None:
-            body["name"] = name
-        if description is not None:
-            body["description"] = description
-        if members is not None:
-            body["members"] = [member_json(m) for m in members]
+        if change.name is not None:
+            body["name"] = change.name
+        if change.description is not None:
+            body["description"] = change.description
+        if change.members is not None:
+            body["members"] = [member_json(m) for m in change.members]
         if body:
             _call(lambda: self.client.update_team(team_id, body))
 
@@ -296,35 +294,16 @@ def _same(entity_id: str | None) -> Found | None:
 
 
 # --- errors -----------------------------------------------------------------------------------
-def translate(exc: og.OpsGenieError) -> d.DirectoryError:
-    """The directory error for an OpsGenie error (the context of a create is handled by callers)."""
-    kwargs: dict[str, Any] = {
-        "status": exc.status,
-        "request_id": exc.request_id,
-        "field_errors": exc.errors,
-    }
-    message = exc.message
+def translate(exc: og.UpstreamError) -> d.DirectoryError:
+    """The directory error for an error of the OpsGenie client (the context of a create is handled by callers).
+    The server's hint: ``Retry-After``, and on 429 ``X-RateLimit-Period-In-Sec``."""
     if isinstance(exc, og.BudgetExhausted):
-        return d.ThrottledError(message, retry_after=exc.retry_after, **kwargs)
-    if isinstance(exc, og.RateLimited):
-        hint = exc.server_retry_after() or exc.rate_limit_period() or 1.0
-        return d.ThrottledError(message, retry_after=hint, **kwargs)
-    if isinstance(exc, og.TransportError | og.ServerError):
-        return d.UnavailableError(message, retry_after=exc.server_retry_after() or 30.0, **kwargs)
-    cls = _BY_TYPE.get(type(exc), d.DirectoryError)
-    return cls(message, **kwargs)
-
-
-_BY_TYPE: dict[type[og.OpsGenieError], type[d.DirectoryError]] = {
-    og.BadRequest: d.InvalidError,
-    og.AuthenticationFailed: d.AuthenticationError,
-    og.PaymentRequired: d.ForbiddenError,
-    og.PermissionDenied: d.ForbiddenError,
-    og.NotFound: d.NotFoundError,
-    og.Conflict: d.ConflictError,
-    og.Unprocessable: d.InvalidError,
-    og.PreconditionRequired: d.ReferencedError,
-}
+        return d.ThrottledError(exc.message, retry_after=exc.retry_after, status=exc.status,
+                                request_id=exc.request_id, field_errors=exc.errors)
+    hint = exc.header_seconds("Retry-After")
+    if exc.throttled:
+        hint = hint or exc.header_seconds("X-RateLimit-Period-In-Sec")
+    return d.from_upstream(exc, upstream=UPSTREAM, retry_after=hint)
 
 
 def _call(fn: Callable[[], T]) -> T:
@@ -356,14 +335,7 @@ def user_body(fields: UserFields) -> Json:
     if fields.locale is not None:
         body["locale"] = fields.locale
     if fields.address is not None:
-        a = fields.address
-        body["userAddress"] = {
-            "country": a.country,
-            "state": a.state,
-            "city": a.city,
-            "line": a.line,
-            "zipCode": a.zip_code,
-        }
+        body["userAddress"] = fields.address.write(ADDRESS_KEYS)
     if fields.tags is not None:
         body["tags"] = list(fields.tags)
     if fields.details is not None:
@@ -386,7 +358,7 @@ def user_from_json(data: Json, *, with_contacts: bool) -> DirectoryUser:
         skype_username=str(data.get("skypeUsername") or ""),
         time_zone=str(data.get("timeZone") or ""),
         locale=str(data.get("locale") or ""),
-        address=_address(address) if isinstance(address, dict) else None,
+        address=Address.read(address, ADDRESS_KEYS) if isinstance(address, dict) else None,
         tags=tuple(str(t) for t in data.get("tags") or ()),
         details={str(k): [str(x) for x in v] for k, v in details.items() if isinstance(v, list)},
         blocked=bool(data.get("blocked", False)),
@@ -399,16 +371,6 @@ def user_from_json(data: Json, *, with_contacts: bool) -> DirectoryUser:
 def _obj(data: Json, key: str) -> Json:
     value = data.get(key)
     return value if isinstance(value, dict) else {}
-
-
-def _address(raw: Json) -> Address:
-    return Address(
-        country=str(raw.get("country") or ""),
-        state=str(raw.get("state") or ""),
-        city=str(raw.get("city") or ""),
-        line=str(raw.get("line") or ""),
-        zip_code=str(raw.get("zipCode") or ""),
-    )
 
 
 def _contact(raw: Json) -> Contact:

@@ -34,6 +34,7 @@ from scim_bridge.ratewindow import CALIBRATED
 from scim_bridge.ratewindow import FALLBACK
 from scim_bridge.ratewindow import LEARNING
 from scim_bridge.ratewindow import RateLimit
+from scim_bridge.upstream_http import PooledClient
 
 IdentifierType = Literal["id", "name"]
 Json = dict[str, Any]
@@ -41,7 +42,7 @@ Json = dict[str, Any]
 MAX_PAGE_SIZE = 100
 
 
-class OpsGenieClient:
+class OpsGenieClient(PooledClient[Transport]):
     """A thread-safe client for the OpsGenie v2 REST API (users, teams, members, roles, contacts).
 
     :param api_key: a global API key with Read, Create and Update, Delete and Configuration Access.
@@ -97,15 +98,6 @@ class OpsGenieClient:
     def before_each_call(self, hook: Callable[[], None] | None) -> None:
         """Run ``hook`` before each logical call (None: nothing); the lazy re-calibration uses it."""
         self._http.before_send = hook
-
-    def close(self) -> None:
-        self._http.close()
-
-    def __enter__(self) -> OpsGenieClient:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
 
     # --- users ------------------------------------------------------------------------------
     def create_user(self, body: Mapping[str, Any]) -> Created:

@@ -1,15 +1,28 @@
 """Errors raised by the OpsGenie client.
 
-Every non-2xx response becomes an :class:`OpsGenieError` subclass chosen by :func:`error_for`;
-failures below HTTP become :class:`TransportError`; a client-side rate budget that cannot be met
-in time becomes :class:`BudgetExhausted`.
+Every non-2xx response becomes an :class:`OpsGenieError` chosen by :func:`error_for`: for a status with a class of
+its own (``NotFound``, ``RateLimited``... of :mod:`scim_bridge.upstream_http`, importable from here) one that is
+also that class (:data:`FAMILY`). Failures below HTTP become :class:`TransportError`; a client-side rate budget
+that cannot be met in time becomes :class:`BudgetExhausted`.
 """
 
 from __future__ import annotations
 
 import requests
 
-from scim_bridge.upstream_http import UpstreamError
+from scim_bridge.upstream_http import AuthenticationFailed as AuthenticationFailed
+from scim_bridge.upstream_http import BadRequest as BadRequest
+from scim_bridge.upstream_http import Conflict as Conflict
+from scim_bridge.upstream_http import ErrorFamily
+from scim_bridge.upstream_http import Gone as Gone
+from scim_bridge.upstream_http import NotFound as NotFound
+from scim_bridge.upstream_http import PaymentRequired as PaymentRequired
+from scim_bridge.upstream_http import PermissionDenied as PermissionDenied
+from scim_bridge.upstream_http import PreconditionRequired as PreconditionRequired
+from scim_bridge.upstream_http import RateLimited as RateLimited
+from scim_bridge.upstream_http import ServerError as ServerError
+from scim_bridge.upstream_http import Unprocessable as Unprocessable
+from scim_bridge.upstream_http import UpstreamError as UpstreamError
 from scim_bridge.upstream_http import json_object
 
 
@@ -35,50 +48,6 @@ class OpsGenieError(UpstreamError):
         return self.header_seconds("X-RateLimit-Period-In-Sec")
 
 
-class BadRequest(OpsGenieError):
-    """400: the request body is not valid JSON or has a syntax error."""
-
-
-class AuthenticationFailed(OpsGenieError):
-    """401: the API key is invalid or its integration is disabled."""
-
-
-class PaymentRequired(OpsGenieError):
-    """402: the subscription plan does not allow the action (for example no seats left)."""
-
-
-class PermissionDenied(OpsGenieError):
-    """403: the key is valid but lacks the right for this operation."""
-
-
-class NotFound(OpsGenieError):
-    """404: the entity or the handler does not exist."""
-
-
-class Conflict(OpsGenieError):
-    """409: the id or name conflicts with another entity."""
-
-
-class Unprocessable(OpsGenieError):
-    """422: the body failed validation."""
-
-
-class PreconditionRequired(OpsGenieError):
-    """428: the entity is still referenced by another entity."""
-
-
-class RateLimited(OpsGenieError):
-    """429: the rate-limit domain is throttled."""
-
-    throttled = True
-
-
-class ServerError(OpsGenieError):
-    """5xx: OpsGenie failed."""
-
-    server_failure = True
-
-
 class TransportError(OpsGenieError):
     """No HTTP response: the connection failed or timed out.
 
@@ -100,17 +69,7 @@ class BudgetExhausted(OpsGenieError):
         self.domain = domain
 
 
-_BY_STATUS: dict[int, type[OpsGenieError]] = {
-    400: BadRequest,
-    401: AuthenticationFailed,
-    402: PaymentRequired,
-    403: PermissionDenied,
-    404: NotFound,
-    409: Conflict,
-    422: Unprocessable,
-    428: PreconditionRequired,
-    429: RateLimited,
-}
+FAMILY = ErrorFamily(OpsGenieError)
 
 
 def error_for(response: requests.Response) -> OpsGenieError:
@@ -125,8 +84,7 @@ def error_for(response: requests.Response) -> OpsGenieError:
     if not isinstance(request_id, str):
         request_id = response.headers.get("X-Request-ID")
     status = response.status_code
-    cls = _BY_STATUS.get(status, ServerError if status >= 500 else OpsGenieError)
-    return cls(
+    return FAMILY.for_status(status)(
         message,
         status=status,
         errors=errors,

@@ -10,6 +10,7 @@ from typing import Any
 
 import requests
 
+from scim_bridge.opsgenie.errors import FAMILY
 from scim_bridge.opsgenie.errors import BudgetExhausted
 from scim_bridge.opsgenie.errors import OpsGenieError
 from scim_bridge.opsgenie.errors import RateLimited
@@ -126,7 +127,7 @@ class Transport(PooledTransport):
         parsed = _success_body(response)
         header_id = response.headers.get("X-Request-ID")
         if parsed is None:
-            invalid = ServerError(
+            invalid = FAMILY.of(ServerError)(
                 "OpsGenie returned a body that is not a JSON object",
                 status=response.status_code,
                 request_id=header_id,

@@ -36,6 +36,7 @@ from scim_bridge.scim.filters import comparable
 from scim_bridge.scim.filters import element_values
 from scim_bridge.scim.filters import parse_filter
 from scim_bridge.scim.filters import render
+from scim_bridge.scim.projection import Projection
 from scim_bridge.scim.projection import parse_attribute_list
 from scim_bridge.scim.schema import COMPLEX
 from scim_bridge.scim.schema import LIST_RESPONSE
@@ -70,6 +71,10 @@ class ListParams:
     # RFC 9865: None when the request has no ``cursor`` parameter (index paging), "" for the first page of
     # cursor paging, else the client's opaque cursor (checked by ``CursorCodec``, which holds the key).
     cursor: str | None = None
+
+    @property
+    def projection(self) -> Projection:
+        return Projection(self.attributes, self.excluded_attributes)
 
 
 def parse_list_params(

@@ -14,6 +14,8 @@ from collections.abc import Mapping
 from datetime import datetime
 from functools import cache
 from typing import Any
+from typing import TypeVar
+from typing import cast
 
 from marshmallow import EXCLUDE
 from marshmallow import Schema as MarshmallowSchema
@@ -36,6 +38,8 @@ from scim_bridge.scim.schema import ResourceType
 from scim_bridge.scim.schema import Schema
 
 READ_ONLY = "readOnly"
+S = TypeVar("S", bound=MarshmallowSchema)
+T = TypeVar("T")
 _SCHEMA_URNS = frozenset(schema.id for schema in ALL_SCHEMAS)
 _TRUE_STRINGS = frozenset({"true"})
 _FALSE_STRINGS = frozenset({"false"})
@@ -46,54 +50,51 @@ _FALSE_STRINGS = frozenset({"false"})
 # --------------------------------------------------------------------------------------------------
 
 
-class ScimString(fields.Field[str]):
+class ScimScalar(fields.Field[T]):
+    """A JSON scalar of one of ``types``, taken exactly as sent; a boolean is never a string or a number.
+
+    A subclass names its ``types`` and its ``invalid`` message, or converts otherwise (:meth:`convert`).
+    """
+
+    types: tuple[type, ...] = ()
+
+    def _deserialize(self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any) -> T:
+        return self.convert(value)
+
+    def convert(self, value: Any) -> T:
+        if isinstance(value, bool) or not isinstance(value, self.types):
+            raise self.make_error("invalid")
+        return cast("T", value)
+
+
+class ScimString(ScimScalar[str]):
     """A JSON string (RFC 7643 §2.3.1), returned exactly as sent."""
 
+    types = (str,)
     default_error_messages = {"invalid": "must be a string."}
 
-    def _deserialize(
-        self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any
-    ) -> str:
-        if not isinstance(value, str):
-            raise self.make_error("invalid")
-        return value
 
-
-class ScimBoolean(fields.Field[bool]):
+class ScimBoolean(ScimScalar[bool]):
     """A JSON boolean (RFC 7643 §2.3.2); the strings "true"/"false" in any case are accepted (Entra)."""
 
     default_error_messages = {"invalid": "must be a boolean."}
 
-    def _deserialize(
-        self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any
-    ) -> bool:
+    def convert(self, value: Any) -> bool:
         return coerce_boolean(value, self.make_error("invalid"))
 
 
-class ScimInteger(fields.Field[int]):
+class ScimInteger(ScimScalar[int]):
     """A JSON integer (RFC 7643 §2.3.4); booleans and fractions are rejected."""
 
+    types = (int,)
     default_error_messages = {"invalid": "must be an integer."}
 
-    def _deserialize(
-        self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any
-    ) -> int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise self.make_error("invalid")
-        return value
 
-
-class ScimDecimal(fields.Field[float]):
+class ScimDecimal(ScimScalar[float]):
     """A JSON number (RFC 7643 §2.3.3); booleans are rejected."""
 
+    types = (int, float)
     default_error_messages = {"invalid": "must be a number."}
-
-    def _deserialize(
-        self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any
-    ) -> float:
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise self.make_error("invalid")
-        return value
 
 
 class ScimDateTime(ScimString):
@@ -101,10 +102,8 @@ class ScimDateTime(ScimString):
 
     default_error_messages = {"invalid": "must be an xsd:dateTime string."}
 
-    def _deserialize(
-        self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any
-    ) -> str:
-        text = super()._deserialize(value, attr, data, **kwargs)
+    def convert(self, value: Any) -> str:
+        text = super().convert(value)
         try:
             datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
         except ValueError as exc:
@@ -304,39 +303,39 @@ _SCALAR_FIELDS: dict[str, type[fields.Field[Any]]] = {
 }
 
 
+def _generated(base: type[S], name: str, attributes: tuple[Attribute, ...], **extra: Any) -> type[S]:
+    """A generated subclass of ``base``: a field for each of ``attributes`` a client may write, the attribute
+    table itself (``scim_attributes``) and ``extra``."""
+    declared: dict[str, Any] = {attr.name: field_for(attr) for attr in attributes if attr.mutability != READ_ONLY}
+    declared.update(extra, scim_attributes=attributes)
+    return cast("type[S]", type(name, (base,), declared))
+
+
 @cache
 def complex_schema(attribute: Attribute) -> type[ComplexValueSchema]:
     """The generated schema for the sub-attributes of a complex attribute (RFC 7643 §2.3.8)."""
-    declared: dict[str, Any] = {
-        sub.name: field_for(sub) for sub in attribute.sub_attributes if sub.mutability != READ_ONLY
-    }
-    declared["scim_attributes"] = attribute.sub_attributes
-    return type(f"{attribute.name}Schema", (ComplexValueSchema,), declared)
+    return _generated(ComplexValueSchema, f"{attribute.name}Schema", attribute.sub_attributes)
 
 
 @cache
 def _extension_schema(schema: Schema) -> type[ComplexValueSchema]:
-    declared: dict[str, Any] = {
-        attr.name: field_for(attr) for attr in schema.attributes if attr.mutability != READ_ONLY
-    }
-    declared["scim_attributes"] = schema.attributes
-    return type(f"{schema.name}Schema", (ComplexValueSchema,), declared)
+    return _generated(ComplexValueSchema, f"{schema.name}Schema", schema.attributes)
 
 
 @cache
 def resource_schema(resource_type: ResourceType) -> type[ResourceSchema]:
     """The generated schema for a whole resource of ``resource_type`` (RFC 7643 §3)."""
-    declared: dict[str, Any] = {
-        attr.name: field_for(attr) for attr in resource_type.schema.attributes if attr.mutability != READ_ONLY
-    }
     # Field names must not contain dots (marshmallow splits them); the URN is the data key instead.
-    for index, extension in enumerate(resource_type.schemas[1:]):
-        declared[_extension_field(index)] = fields.Nested(
+    extensions = {
+        _extension_field(index): fields.Nested(
             _extension_schema(extension), data_key=extension.id, error_messages={"type": "must be an object."}
         )
-    declared["scim_attributes"] = resource_type.schema.attributes
-    declared["scim_resource_type"] = resource_type
-    return type(f"{resource_type.id}ResourceSchema", (ResourceSchema,), declared)
+        for index, extension in enumerate(resource_type.schemas[1:])
+    }
+    name = f"{resource_type.id}ResourceSchema"
+    return _generated(
+        ResourceSchema, name, resource_type.schema.attributes, scim_resource_type=resource_type, **extensions
+    )
 
 
 def _extension_field(index: int) -> str:

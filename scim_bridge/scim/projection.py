@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Sequence
 from typing import Any
+from typing import NamedTuple
 
 from scim_bridge.scim.errors import InvalidValue
 from scim_bridge.scim.paths import PathSyntaxError
@@ -160,17 +161,24 @@ def project(
     return result
 
 
+class Projection(NamedTuple):
+    """A request's ``attributes`` and ``excludedAttributes``, resolved (see :func:`parse_attribute_list`)."""
+
+    attributes: tuple[AttributePath, ...] = ()
+    excluded: tuple[AttributePath, ...] = ()
+
+
+NO_PROJECTION = Projection()
+
+
 def for_response(
-    resource: dict[str, Any],
-    resource_type: ResourceType,
-    attributes: Sequence[AttributePath] = (),
-    excluded: Sequence[AttributePath] = (),
+    resource: dict[str, Any], resource_type: ResourceType, projection: Projection = NO_PROJECTION
 ) -> dict[str, Any]:
     """What :func:`project` returns, for a resource about to be serialised and dropped: when projection
     would change nothing (no parameters, nothing hidden by default), ``resource`` itself, uncopied."""
-    if not attributes and not excluded and _plain(resource, resource_type):
+    if not projection.attributes and not projection.excluded and _plain(resource, resource_type):
         return resource
-    return project(resource, resource_type, attributes, excluded)
+    return project(resource, resource_type, *projection)
 
 
 def _plain(resource: dict[str, Any], resource_type: ResourceType) -> bool:

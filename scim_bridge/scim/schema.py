@@ -39,6 +39,11 @@ REFERENCE = "reference"
 COMPLEX = "complex"
 
 
+def discovery_resource(schema: str, resource_type: str, location: str, attributes: dict[str, Any]) -> dict[str, Any]:
+    """A discovery resource (RFC 7644, Section 4): its ``schemas``, ``attributes`` in their order, and ``meta``."""
+    return {"schemas": [schema], **attributes, "meta": {"resourceType": resource_type, "location": location}}
+
+
 @dataclass(frozen=True)
 class Attribute:
     """One attribute and its characteristics (RFC 7643, Section 7)."""
@@ -93,15 +98,10 @@ class Schema:
         return named(self.attributes, name, _name_of)
 
     def to_json(self, base_url: str = "") -> dict[str, Any]:
-        return {
-            "schemas": [SCHEMA_SCHEMA],
-            "id": self.id,
-            "name": self.name,
-            "description": self.description,
-            # meta is a common attribute (RFC 7643 §3.1): every resource has it, no schema defines it.
-            "attributes": [attr.to_json() for attr in self.attributes if attr.name != "meta"],
-            "meta": {"resourceType": "Schema", "location": f"{base_url}/Schemas/{self.id}"},
-        }
+        # meta is a common attribute (RFC 7643 §3.1): every resource has it, no schema defines it.
+        attributes = [attr.to_json() for attr in self.attributes if attr.name != "meta"]
+        body = {"id": self.id, "name": self.name, "description": self.description, "attributes": attributes}
+        return discovery_resource(SCHEMA_SCHEMA, "Schema", f"{base_url}/Schemas/{self.id}", body)
 
 
 @dataclass(frozen=True)
@@ -168,22 +168,25 @@ class ResourceType:
         return AttributePath(schema=schema.id, attribute=attr, sub_attribute=sub, extension=schema is not self.schema)
 
     def to_json(self, base_url: str = "") -> dict[str, Any]:
-        return {
-            "schemas": [RESOURCE_TYPE_SCHEMA],
+        extensions = [{"schema": ext.id, "required": required} for ext, required in self.extensions]
+        body = {
             "id": self.id,
             "name": self.id,
             "endpoint": self.endpoint,
             "description": self.description,
             "schema": self.schema.id,
-            "schemaExtensions": [
-                {"schema": ext.id, "required": required} for ext, required in self.extensions
-            ],
-            "meta": {"resourceType": "ResourceType", "location": f"{base_url}/ResourceTypes/{self.id}"},
+            "schemaExtensions": extensions,
         }
+        return discovery_resource(RESOURCE_TYPE_SCHEMA, "ResourceType", f"{base_url}/ResourceTypes/{self.id}", body)
 
 
 def _s(name: str, description: str = "", **kwargs: Any) -> Attribute:
     return Attribute(name=name, type=STRING, description=description, **kwargs)
+
+
+def _strings(*names: str) -> tuple[Attribute, ...]:
+    """Plain string attributes (every characteristic its default), one per name."""
+    return tuple(_s(name) for name in names)
 
 
 def _multi(name: str, description: str, subs: tuple[Attribute, ...], **kwargs: Any) -> Attribute:
@@ -235,13 +238,8 @@ USER_SCHEMA = Schema(
             "name",
             COMPLEX,
             description="Components of the user's name; OpsGenie keeps one full name.",
-            sub_attributes=(
-                _s("formatted"),
-                _s("familyName"),
-                _s("givenName"),
-                _s("middleName"),
-                _s("honorificPrefix"),
-                _s("honorificSuffix"),
+            sub_attributes=_strings(
+                "formatted", "familyName", "givenName", "middleName", "honorificPrefix", "honorificSuffix"
             ),
         ),
         _s("displayName", "The OpsGenie full name."),
@@ -281,12 +279,7 @@ USER_SCHEMA = Schema(
             "addresses",
             "Postal addresses; the primary one is the OpsGenie user address.",
             (
-                _s("formatted"),
-                _s("streetAddress"),
-                _s("locality"),
-                _s("region"),
-                _s("postalCode"),
-                _s("country"),
+                *_strings("formatted", "streetAddress", "locality", "region", "postalCode", "country"),
                 _s("type", canonical_values=("work", "home", "other")),
                 _PRIMARY,
             ),
@@ -322,11 +315,7 @@ ENTERPRISE_USER_SCHEMA = Schema(
     name="EnterpriseUser",
     description="Enterprise user attributes, kept verbatim by the bridge.",
     attributes=(
-        _s("employeeNumber"),
-        _s("costCenter"),
-        _s("organization"),
-        _s("division"),
-        _s("department"),
+        *_strings("employeeNumber", "costCenter", "organization", "division", "department"),
         Attribute(
             "manager",
             COMPLEX,

@@ -10,11 +10,13 @@ and their rosters can hold every user; lists render them on demand and merge the
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from collections.abc import Collection
 from collections.abc import Iterable
 from collections.abc import Mapping
 from collections.abc import Sequence
 from typing import Any
+from typing import TypeVar
 
 from scim_bridge.directory.models import DirectoryUser
 from scim_bridge.scim.schema import CORE_GROUP
@@ -34,6 +36,8 @@ from scim_bridge.store.records import UserRecord
 
 # (user id, display) of one member, in roster order.
 MemberView = tuple[str, str]
+R = TypeVar("R", UserRecord, GroupRecord)
+Documents = dict[str, dict[str, Any]]  # SCIM documents by id
 
 
 def user_document(
@@ -100,11 +104,8 @@ def team_document(record: GroupRecord, members: Sequence[MemberView]) -> dict[st
 # Rendering in bulk from the store's rows.
 
 
-def render_users(rows: MirrorRows, user_ids: Collection[str]) -> dict[str, dict[str, Any]]:
-    """Documents of those of ``user_ids`` the mirror holds, by id."""
-    records = rows.users(user_ids)
-    if not records:
-        return {}
+def render_users(rows: MirrorRows, records: Mapping[str, UserRecord]) -> dict[str, dict[str, Any]]:
+    """Documents of mirrored users, by id."""
     memberships = rows.memberships_for_users(list(records))
     team_names = rows.team_names(m.group_id for ms in memberships.values() for m in ms)
     suspended = rows.suspensions_for_users(list(records))
@@ -116,11 +117,8 @@ def render_users(rows: MirrorRows, user_ids: Collection[str]) -> dict[str, dict[
     }
 
 
-def render_teams(rows: MirrorRows, group_ids: Collection[str]) -> dict[str, dict[str, Any]]:
-    """Documents of those of ``group_ids`` that are mirrored teams, by id."""
-    records = rows.teams(group_ids)
-    if not records:
-        return {}
+def render_teams(rows: MirrorRows, records: Mapping[str, GroupRecord]) -> dict[str, dict[str, Any]]:
+    """Documents of mirrored teams, by id."""
     rosters = rows.members_for_groups(list(records))
     names = rows.user_names(m.user_id for ms in rosters.values() for m in ms)
     return {
@@ -133,10 +131,18 @@ class ScimRenderer:
     """The store's :class:`scim_bridge.store.mirror.Renderer`: Users and teams, rendered as above."""
 
     def users(self, rows: MirrorRows, user_ids: Collection[str]) -> dict[str, dict[str, Any]]:
-        return render_users(rows, user_ids)
+        """Documents of those of ``user_ids`` the mirror holds, by id."""
+        return self._render(rows, rows.users(user_ids), render_users)
 
     def teams(self, rows: MirrorRows, group_ids: Collection[str]) -> dict[str, dict[str, Any]]:
-        return render_teams(rows, group_ids)
+        """Documents of those of ``group_ids`` that are mirrored teams, by id."""
+        return self._render(rows, rows.teams(group_ids), render_teams)
+
+    @staticmethod
+    def _render(rows: MirrorRows, records: Mapping[str, R],
+                render: Callable[[MirrorRows, Mapping[str, R]], Documents]) -> Documents:
+        """``render`` the records in bulk; when there are none, nothing more is read."""
+        return render(rows, records) if records else {}
 
 
 class MirrorIndexer(mirror.DocumentIndexer):

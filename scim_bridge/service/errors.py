@@ -25,20 +25,22 @@ _CREDENTIALS = {
 }
 
 
+# A directory error -> the SCIM error answered for it, and what its message says first ({name}: the upstream).
+_ANSWERS: tuple[tuple[type[d.DirectoryError], type[s.ScimError], str], ...] = (
+    (d.NotFoundError, s.NotFound, "Not found upstream"),
+    (d.ConflictError, s.Uniqueness, "Already exists upstream"),
+    (d.ReadOnlyError, s.Mutability, "Read-only upstream"),
+    (d.InvalidError, s.InvalidValue, "Rejected by {name}"),
+    (d.ReferencedError, s.Conflict, "Still referenced in {name}"),
+    (d.ForbiddenError, s.Forbidden, "{name} refused the operation"),
+)
+
+
 def to_scim_error(exc: d.DirectoryError) -> s.ScimError:
-    if isinstance(exc, d.NotFoundError):
-        return s.NotFound(f"Not found upstream: {_quote(exc)}")
-    if isinstance(exc, d.ConflictError):
-        return s.Uniqueness(f"Already exists upstream: {_quote(exc)}")
-    if isinstance(exc, d.ReadOnlyError):
-        return s.Mutability(f"Read-only upstream: {_quote(exc)}")
     name = exc.upstream
-    if isinstance(exc, d.InvalidError):
-        return s.InvalidValue(f"Rejected by {name}: {_quote(exc)}")
-    if isinstance(exc, d.ReferencedError):
-        return s.Conflict(f"Still referenced in {name}: {_quote(exc)}")
-    if isinstance(exc, d.ForbiddenError):
-        return s.Forbidden(f"{name} refused the operation: {_quote(exc)}")
+    for kind, answer, says in _ANSWERS:
+        if isinstance(exc, kind):
+            return answer(f"{says.format(name=name)}: {_quote(exc)}")
     if isinstance(exc, d.AuthenticationError):
         return s.BadGateway(f"{name} rejected the bridge's {_CREDENTIALS.get(name, 'credentials')} "
                             f"(run 'scim-bridge check'). {_quote(exc)}")

@@ -29,6 +29,7 @@ from scim_bridge.scim.filters import mentions
 from scim_bridge.scim.schema import GROUP
 from scim_bridge.scim.schema import USER
 from scim_bridge.scim.schema import AttributePath
+from scim_bridge.scim.schema import ResourceType
 from scim_bridge.service.errors import upstream_errors
 from scim_bridge.store.records import GroupKind
 from scim_bridge.store.records import Membership
@@ -134,19 +135,7 @@ class RosterLoader:
                          start_index: int, count: int, wants_groups: bool) -> None:
         """Before a page of Users: every roster for a filter or sort on ``groups``; else, when the page shows
         ``groups``, those of its users (found in the search index, which the rosters do not change)."""
-        by_groups = (node is not None and mentions(node, "groups")) or (
-            sort_by is not None and sort_by.attribute.name.lower() == "groups")
-        if not (by_groups or wants_groups):
-            return
-        self._ensure_initial()
-        if not self.ledger.any_outstanding():
-            return
-        if by_groups:
-            self.everything()
-            return
-        page = self.store.search_index(USER, node, sort_by=sort_by, descending=descending,
-                                       start_index=start_index, count=count)
-        self.for_users([str(doc["id"]) for doc in page.resources])
+        self._before_page(USER, "groups", node, sort_by, descending, start_index, count, wants_groups)
 
     def before_user_walk(self, node: FilterNode | None, wants_groups: bool) -> None:
         """Before a cursor (keyset) page of Users: a walk over the users, so every outstanding roster."""
@@ -163,17 +152,27 @@ class RosterLoader:
                           start_index: int, count: int, want_members: bool) -> None:
         """Before a page of Groups: every roster for a filter or sort on ``members``; else, when the page
         shows members, those of its teams (with a margin for the role groups merged into the page)."""
-        by_members = (node is not None and mentions(node, "members")) or (
-            sort_by is not None and sort_by.attribute.name.lower() == "members")
-        if not (by_members or want_members):
+        self._before_page(GROUP, "members", node, sort_by, descending, start_index, count, want_members)
+
+    def _before_page(self, kind: ResourceType, attribute: str, node: FilterNode | None, sort_by: AttributePath | None,
+                     descending: bool, start_index: int, count: int, shown: bool) -> None:
+        """Before a page of ``kind``: every roster when the filter or the sort reads ``attribute`` (the rosters'
+        side of a resource); else, when the page shows ``attribute`` (``shown``), those of its resources."""
+        by_rosters = (node is not None and mentions(node, attribute)) or (
+            sort_by is not None and sort_by.attribute.name.lower() == attribute)
+        if not (by_rosters or shown):
             return
         self._ensure_initial()
         if not self.ledger.any_outstanding():
             return
-        if by_members:
+        if by_rosters:
             self.everything()
             return
-        margin = self.store.count_groups(GroupKind.ROLE) * 2
-        page = self.store.search_index(GROUP, node, sort_by=sort_by, descending=descending,
+        margin = self.store.count_groups(GroupKind.ROLE) * 2 if kind == GROUP else 0
+        page = self.store.search_index(kind, node, sort_by=sort_by, descending=descending,
                                        start_index=max(1, start_index - margin), count=count + 2 * margin)
-        self.for_groups([str(doc["id"]) for doc in page.resources])
+        ids = [str(doc["id"]) for doc in page.resources]
+        if kind == GROUP:
+            self.for_groups(ids)
+        else:
+            self.for_users(ids)

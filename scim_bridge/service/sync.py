@@ -36,6 +36,7 @@ from scim_bridge.service.roster_loader import roster_row
 from scim_bridge.service.sync_loop import CYCLE
 from scim_bridge.service.sync_loop import SyncCycle
 from scim_bridge.service.sync_loop import TickResult
+from scim_bridge.service.sync_loop import saved_position
 from scim_bridge.store.records import GroupKind
 from scim_bridge.store.records import GroupRecord
 from scim_bridge.store.records import SyncGroup
@@ -87,16 +88,14 @@ class _Run:
 
     @classmethod
     def resume(cls, saved: Any, moment: datetime) -> _Run:
-        if isinstance(saved, dict) and isinstance(saved.get("started"), str):
-            try:
-                started = datetime.fromisoformat(saved["started"])
-            except ValueError:
-                started = None
-            if started is not None and moment - started < RESUME_WITHIN and saved.get("phase") in ("users", "teams"):
-                return cls(started, saved["phase"], int(saved.get("offset") or 0), int(saved.get("users") or 0),
-                           [str(t) for t in saved.get("teams_done") or []], dict(saved.get("held") or {}),
-                           resumed_from=int(saved.get("offset") or 0))
-        return cls(moment)
+        position = saved_position(saved)
+        if position is None or moment - position["started"] >= RESUME_WITHIN or position.get("phase") not in (
+                "users", "teams"):
+            return cls(moment)
+        offset = int(position.get("offset") or 0)
+        return cls(position["started"], position["phase"], offset, int(position.get("users") or 0),
+                   [str(t) for t in position.get("teams_done") or []], dict(position.get("held") or {}),
+                   resumed_from=offset)
 
     def to_json(self) -> dict[str, Any]:
         return {"started": self.started.isoformat(), "phase": self.phase, "offset": self.offset,

@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from scim_bridge.service.sync import SyncService
 
 CYCLE = "sync_cycle"  # store setting: the position of the current cycle
+PHASES = ("teams", "rosters", "users", "verify", "roles", "done")  # a cycle's phases, in order
 USERS_PER_PAGE = 100
 # A tick that comes sooner than this share of the interval after the last one is another worker's: skipped.
 TICK_SLACK = 0.9
@@ -64,26 +65,34 @@ class TickResult:
     warmed: int = 0  # of ``calls``: outstanding rosters loaded by the warm-up
 
 
+def saved_position(saved: Any) -> dict[str, Any] | None:
+    """A run position as saved in the store (a JSON object with a ``started`` time), its times (``started``, and
+    ``last_tick`` when set) read back as datetimes; None when there is none or a time does not parse."""
+    if not isinstance(saved, dict) or not isinstance(saved.get("started"), str):
+        return None
+    try:
+        times = {key: datetime.fromisoformat(saved[key]) for key in ("started", "last_tick") if saved.get(key)}
+    except (TypeError, ValueError):
+        return None
+    return {**saved, **times}
+
+
 @dataclass
 class _Position:
     started: datetime
-    phase: str = "teams"  # teams, rosters, users, verify, roles, done
+    phase: str = "teams"  # one of PHASES
     offset: int = 0
     held: dict[str, str] = field(default_factory=dict)  # role name (lower case) -> role id, from the users
     last_tick: datetime | None = None
 
     @classmethod
     def load(cls, saved: Any, moment: datetime) -> _Position:
-        if isinstance(saved, dict) and isinstance(saved.get("started"), str):
-            try:
-                started = datetime.fromisoformat(saved["started"])
-                last = datetime.fromisoformat(saved["last_tick"]) if saved.get("last_tick") else None
-            except ValueError:
-                return cls(moment)
-            phase = str(saved.get("phase") or "teams")
-            return cls(started, phase if phase != "done" else "teams", int(saved.get("offset") or 0),
-                       {str(k): str(v) for k, v in (saved.get("held") or {}).items()}, last)
-        return cls(moment)
+        position = saved_position(saved)
+        if position is None:
+            return cls(moment)
+        phase = str(position.get("phase") or "teams")
+        return cls(position["started"], phase if phase != "done" else "teams", int(position.get("offset") or 0),
+                   {str(k): str(v) for k, v in (position.get("held") or {}).items()}, position.get("last_tick"))
 
     def to_json(self) -> dict[str, Any]:
         return {"started": self.started.isoformat(), "phase": self.phase, "offset": self.offset, "held": self.held,
@@ -133,54 +142,57 @@ class SyncCycle:
         return self.service.rosters.warm(share)
 
     def _step(self, position: _Position, allowance: int) -> int:
-        """One step of the cycle within ``allowance`` calls; returns the calls made."""
-        if position.phase == "teams":
-            self.service.write_team_list()
-            position.phase = "rosters"
-            return 1
-        if position.phase == "rosters":
-            due = self.service.rosters.ledger.due(position.started, allowance)
-            if not due:
-                position.phase = "users"
-                return 0
-            return self.service.rosters.load(due)
-        if position.phase == "users" and not isinstance(self.directory, PagedUsers):
+        """One step of the cycle within ``allowance`` calls; returns the calls made. A phase that is through
+        hands over to the next one (with the offset back at 0)."""
+        phases = {"teams": self._teams, "rosters": self._rosters, "users": self._users, "verify": self._verify,
+                  "roles": self._roles}
+        calls, through = phases[position.phase](position, allowance)
+        if through:
+            position.phase, position.offset = PHASES[PHASES.index(position.phase) + 1], 0
+        return calls
+
+    def _teams(self, position: _Position, allowance: int) -> tuple[int, bool]:
+        self.service.write_team_list()
+        return 1, True
+
+    def _rosters(self, position: _Position, allowance: int) -> tuple[int, bool]:
+        due = self.service.rosters.ledger.due(position.started, allowance)
+        return (self.service.rosters.load(due), False) if due else (0, True)
+
+    def _users(self, position: _Position, allowance: int) -> tuple[int, bool]:
+        if not isinstance(self.directory, PagedUsers):
             # No offsets upstream: reading from a position costs the pages before it, so all pages in one step.
             pages = 0
             for each in self.service.user_pages(0):
                 self.service.write_users(each.users, position.held, self.store.now())
                 pages += 1
-            position.phase, position.offset = "verify", 0
-            return pages
-        if position.phase == "users":
+            return pages, True
+        fetched = self.store.now()
+        page = next(iter(self.service.user_pages(position.offset)), None)
+        if page is not None:
+            self.service.write_users(page.users, position.held, fetched)
+        if page is None or page.next_offset is None:
+            return 1, True
+        position.offset = page.next_offset
+        return 1, False
+
+    def _verify(self, position: _Position, allowance: int) -> tuple[int, bool]:
+        unseen = self.service.rosters.ledger.unseen_users(position.started, allowance)
+        for user_id in unseen:
             fetched = self.store.now()
-            page = next(iter(self.service.user_pages(position.offset)), None)
-            if page is not None:
-                self.service.write_users(page.users, position.held, fetched)
-            if page is None or page.next_offset is None:
-                position.phase, position.offset = "verify", 0
-            else:
-                position.offset = page.next_offset
-            return 1
-        if position.phase == "verify":
-            unseen = self.service.rosters.ledger.unseen_users(position.started, allowance)
-            if not unseen:
-                position.phase = "roles"
-                return 0
-            for user_id in unseen:
-                fetched = self.store.now()
-                try:
-                    user = self.directory.get_user(user_id, with_contacts=False)
-                except d.NotFoundError:
-                    self.store.delete_user(user_id)  # deleted in OpsGenie
-                    continue
-                self.service.write_users([user], position.held, fetched)
-            return len(unseen)
-        # roles: the last step; then what the cycle did not see is gone
+            try:
+                user = self.directory.get_user(user_id, with_contacts=False)
+            except d.NotFoundError:
+                self.store.delete_user(user_id)  # deleted in OpsGenie
+                continue
+            self.service.write_users([user], position.held, fetched)
+        return len(unseen), not unseen
+
+    def _roles(self, position: _Position, allowance: int) -> tuple[int, bool]:
+        """The last step; then what the cycle did not see is gone."""
         self.service.apply_roles(self.directory.list_roles(), position.held)
         self.store.sweep_sync(position.started, sweep_users=False)
-        position.phase = "done"
-        return 1
+        return 1, True
 
     def _finish(self, position: _Position) -> dict[str, Any]:
         counts = {"users": self.store.count_users(), "teams": self.store.count_groups(GroupKind.TEAM),

@@ -21,6 +21,9 @@ from scim_bridge.scim.schema import OPSGENIE_USER
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MAX_USERNAME = 100
 MAX_FULL_NAME = 512
+# Address field -> the key of a SCIM address, in the order a new SCIM address lists them.
+SCIM_ADDRESS_KEYS = {"line": "streetAddress", "city": "locality", "state": "region", "zip_code": "postalCode",
+                     "country": "country"}
 # SCIM attributes the bridge keeps verbatim in its store (OpsGenie has no place for them).
 # Key of ``kept`` holding the OpsGenie form of each phoneNumbers value as written ("" for none).
 PHONE_FORMS = "phoneForms"
@@ -114,15 +117,7 @@ def _primary(items: Any) -> dict[str, Any] | None:
 
 
 def _address_from_scim(item: dict[str, Any] | None) -> Address:
-    if not item:
-        return Address()
-    return Address(
-        country=str(item.get("country") or ""),
-        state=str(item.get("region") or ""),
-        city=str(item.get("locality") or ""),
-        line=str(item.get("streetAddress") or ""),
-        zip_code=str(item.get("postalCode") or ""),
-    )
+    return Address.read(item, SCIM_ADDRESS_KEYS)
 
 
 def _phones_from_scim(items: Any, region: str) -> tuple[frozenset[tuple[str, str]], dict[str, str]]:
@@ -306,17 +301,10 @@ def _addresses_to_scim(upstream: DirectoryUser, kept: list[dict[str, Any]] | Non
         return addresses
     if address is None or address.is_empty():
         return [a for a in addresses if a is not primary]
-    fresh = {
-        "streetAddress": address.line,
-        "locality": address.city,
-        "region": address.state,
-        "postalCode": address.zip_code,
-        "country": address.country,
-    }
-    fresh = {k: v for k, v in fresh.items() if v}
+    fresh = {k: v for k, v in address.write(SCIM_ADDRESS_KEYS).items() if v}
     if primary is None:
         return [{**fresh, "type": "work", "primary": True}]
-    for key in ("streetAddress", "locality", "region", "postalCode", "country", "formatted"):
+    for key in (*SCIM_ADDRESS_KEYS.values(), "formatted"):
         primary.pop(key, None)
     primary.update(fresh)
     return addresses

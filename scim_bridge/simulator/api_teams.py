@@ -9,6 +9,7 @@ from flask import request
 from scim_bridge.simulator.api_users import body
 from scim_bridge.simulator.config import SimulatorConfig
 from scim_bridge.simulator.errors import SimError
+from scim_bridge.simulator.responses import done
 from scim_bridge.simulator.responses import envelope
 from scim_bridge.simulator.state import SimulatorState
 
@@ -31,7 +32,7 @@ def teams_blueprint(state: SimulatorState, config: SimulatorConfig) -> Blueprint
     @bp.post("/teams", strict_slashes=False)
     def create_team() -> Response:
         team = state.create_team(body())
-        return envelope({"id": team["id"], "name": team["name"]}, result="Created", status=201)
+        return done(team, "Created", status=201)
 
     @bp.get("/teams", strict_slashes=False)
     def list_teams() -> Response:
@@ -44,7 +45,7 @@ def teams_blueprint(state: SimulatorState, config: SimulatorConfig) -> Blueprint
     @bp.patch("/teams/<team_id>")
     def update_team(team_id: str) -> Response:
         team = state.update_team(team_id, body())  # PATCH takes the id only
-        return envelope({"id": team["id"], "name": team["name"]}, result="Updated")
+        return done(team, "Updated")
 
     @bp.delete("/teams/<identifier>")
     def delete_team(identifier: str) -> Response:
@@ -54,12 +55,12 @@ def teams_blueprint(state: SimulatorState, config: SimulatorConfig) -> Blueprint
     @bp.post("/teams/<identifier>/members")
     def add_member(identifier: str) -> Response:
         added = state.add_team_member(identifier, body(), identifier_type=_id_type("teamIdentifierType"))
-        return envelope({"id": added["id"], "name": added["name"]}, result="Added")
+        return done(added, "Added")
 
     @bp.delete("/teams/<identifier>/members/<member>")
     def remove_member(identifier: str, member: str) -> Response:
         removed = state.remove_team_member(identifier, member, identifier_type=_id_type("teamIdentifierType"))
-        return envelope({"id": removed["id"], "name": removed["name"]}, result="Removed")
+        return done(removed, "Removed")
 
     @bp.get("/roles", strict_slashes=False)
     def list_roles() -> Response:
@@ -68,7 +69,7 @@ def teams_blueprint(state: SimulatorState, config: SimulatorConfig) -> Blueprint
     @bp.post("/roles", strict_slashes=False)
     def create_role() -> Response:
         role = state.create_role(body())
-        return envelope({"id": role["id"], "name": role["name"]}, result="Created", status=201)
+        return done(role, "Created", status=201)
 
     @bp.get("/roles/<identifier>")
     def get_role(identifier: str) -> Response:
@@ -77,7 +78,7 @@ def teams_blueprint(state: SimulatorState, config: SimulatorConfig) -> Blueprint
     @bp.put("/roles/<identifier>")
     def update_role(identifier: str) -> Response:
         role = state.update_role(identifier, body(), _id_type())
-        return envelope({"id": role["id"], "name": role["name"]}, result="Updated")
+        return done(role, "Updated")
 
     @bp.delete("/roles/<identifier>")
     def delete_role(identifier: str) -> Response:

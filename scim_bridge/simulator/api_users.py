@@ -12,6 +12,7 @@ from flask import request
 from scim_bridge.simulator.config import SimulatorConfig
 from scim_bridge.simulator.listing import page_links
 from scim_bridge.simulator.listing import parse_list_params
+from scim_bridge.simulator.responses import done
 from scim_bridge.simulator.responses import envelope
 from scim_bridge.simulator.state import SimulatorState
 
@@ -27,7 +28,7 @@ def users_blueprint(state: SimulatorState, config: SimulatorConfig) -> Blueprint
     @bp.post("", strict_slashes=False)
     def create_user() -> Response:
         user = state.create_user(body())
-        return envelope({"id": user["id"], "name": user["username"]}, result="Created", status=201)
+        return done(user, "Created", status=201, name_key="username")
 
     @bp.get("", strict_slashes=False)
     def list_users() -> Response:
@@ -50,7 +51,7 @@ def users_blueprint(state: SimulatorState, config: SimulatorConfig) -> Blueprint
     @bp.patch("/<identifier>")
     def update_user(identifier: str) -> Response:
         user = state.update_user(identifier, body())
-        return envelope({"id": user["id"], "name": user["username"]}, result="Updated")
+        return done(user, "Updated", name_key="username")
 
     @bp.delete("/<identifier>")
     def delete_user(identifier: str) -> Response:

@@ -61,7 +61,7 @@ def create_simulator_app(state: SimulatorState, config: SimulatorConfig) -> Flas
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> Response:
         status = error.code or 500
-        return error_response(SimError(status, _HTTP_MESSAGES.get(status)))
+        return error_response(SimError(status, _HTTP_MESSAGES.get(status, "")))
 
     @app.errorhandler(InternalServerError)
     def server_error(error: InternalServerError) -> Response:

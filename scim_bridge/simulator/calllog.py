@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections import deque
 from typing import Any
+
+from flask import Response
+from flask import g
+from flask import request
 
 
 class CallLog:
@@ -45,3 +50,22 @@ class CallLog:
         with self._lock:
             if self._entries.maxlen != max_entries:
                 self._entries = deque(self._entries, maxlen=max_entries)
+
+
+def call_entry(response: Response, **details: Any) -> dict[str, Any]:
+    """The log entry of the request being answered with ``response``: what both simulators record, then
+    ``details``. ``status`` is None for a dropped connection; ``body`` is the parsed JSON, else the raw text."""
+    body = g.get("body")
+    if body is None:
+        raw = request.get_data(cache=True)
+        body = raw.decode("utf-8", "replace") if raw else None
+    return {
+        "time": time.time(),
+        "method": request.method,
+        "path": request.path,
+        "query": {k: request.args.get(k) for k in request.args},
+        "status": None if g.get("dropped") else response.status_code,
+        "body": body,
+        "fault": g.get("fault"),
+        **details,
+    }

@@ -39,7 +39,11 @@ from dataclasses import field
 from typing import Any
 
 from scim_bridge.simulator.knobs import apply_changes
+from scim_bridge.simulator.knobs import at_least
+from scim_bridge.simulator.knobs import check_knobs
+from scim_bridge.simulator.knobs import choice
 from scim_bridge.simulator.knobs import convert_scalar
+from scim_bridge.simulator.knobs import fraction
 
 RIGHTS: frozenset[str] = frozenset({"read", "create_update", "delete", "configuration"})
 """Access rights an API key can hold (API Key Management in OpsGenie)."""
@@ -47,21 +51,6 @@ RIGHTS: frozenset[str] = frozenset({"read", "create_update", "delete", "configur
 REGIONS = ("us", "eu")
 DOMAINS = ("configuration", "search")
 
-_CHOICES: dict[str, tuple[Any, ...]] = {
-    "region": REGIONS,
-    "duplicate_user_status": (409, 422),
-    "duplicate_team_status": (409, 422),
-    "delete_referenced_user": ("allow", "428"),
-    "owner_protection_status": (403, 422),
-    "protected_owners": ("account", "all"),
-    "team_patch_members": ("replace", "merge"),
-    "add_existing_member": ("ok", "409"),
-    "remove_missing_member": ("404", "ok"),
-    "users_over_max_limit": ("clamp", "422"),
-    "unknown_team_member_status": (422, 404),
-    "request_limits_status": (200, 401, 403, 404),
-}
-_RATES = ("fail_rate", "fail_after_write_rate", "drop_rate", "slow_rate")
 _CLI_RATE_RE = re.compile(r"^([a-z_]+)=(\d+)/(\d+)$")
 
 
@@ -93,39 +82,39 @@ class SimulatorConfig:
 
     api_keys: dict[str, frozenset[str]] = field(default_factory=_default_keys)
     key_regions: dict[str, str] = field(default_factory=dict)
-    region: str = "us"
+    region: str = choice(*REGIONS)
     seed: str | None = None
 
-    latency_ms: int = 0
-    latency_jitter_ms: int = 0
-    slow_rate: float = 0.0
-    slow_ms: int = 2000
-    fail_rate: float = 0.0
-    fail_after_write_rate: float = 0.0
-    drop_rate: float = 0.0
+    latency_ms: int = at_least(0)
+    latency_jitter_ms: int = at_least(0)
+    slow_rate: float = fraction()
+    slow_ms: int = at_least(0, 2000)
+    fail_rate: float = fraction()
+    fail_after_write_rate: float = fraction()
+    drop_rate: float = fraction()
 
     rate_limits: dict[str, RateLimit] = field(default_factory=_default_limits)
     rate_limit_enabled: bool = True
     retry_after_header: bool = False
-    request_limits_status: int = 200
+    request_limits_status: int = choice(200, 401, 403, 404)
 
-    duplicate_user_status: int = 409
-    duplicate_team_status: int = 409
-    delete_referenced_user: str = "allow"
-    owner_protection_status: int = 403
-    protected_owners: str = "account"
+    duplicate_user_status: int = choice(409, 422)
+    duplicate_team_status: int = choice(409, 422)
+    delete_referenced_user: str = choice("allow", "428")
+    owner_protection_status: int = choice(403, 422)
+    protected_owners: str = choice("account", "all")
     default_email_contact: bool = True
     allow_username_change: bool = True
-    team_patch_members: str = "replace"
-    add_existing_member: str = "ok"
-    remove_missing_member: str = "404"
-    unknown_team_member_status: int = 422
+    team_patch_members: str = choice("replace", "merge")
+    add_existing_member: str = choice("ok", "409")
+    remove_missing_member: str = choice("404", "ok")
+    unknown_team_member_status: int = choice(422, 404)
     list_builtin_roles: bool = False
-    users_max_limit: int = 100
-    users_over_max_limit: str = "clamp"
+    users_max_limit: int = at_least(1, 100)
+    users_over_max_limit: str = choice("clamp", "422")
     default_time_zone: str = "America/New_York"
     default_locale: str = "en_US"
-    call_log_max: int = 100_000
+    call_log_max: int = at_least(1, 100_000)
 
     def __post_init__(self) -> None:
         self.validate()
@@ -134,18 +123,7 @@ class SimulatorConfig:
 
     def validate(self) -> None:
         """Raise ValueError when a knob holds an unsupported value."""
-        for name, allowed in _CHOICES.items():
-            if getattr(self, name) not in allowed:
-                raise ValueError(f"{name} must be one of {list(allowed)}, got {getattr(self, name)!r}")
-        for name in _RATES:
-            value = getattr(self, name)
-            if not 0.0 <= value <= 1.0:
-                raise ValueError(f"{name} must be between 0 and 1, got {value!r}")
-        for name in ("latency_ms", "latency_jitter_ms", "slow_ms"):
-            if getattr(self, name) < 0:
-                raise ValueError(f"{name} must not be negative")
-        if self.users_max_limit < 1 or self.call_log_max < 1:
-            raise ValueError("users_max_limit and call_log_max must be positive")
+        check_knobs(self)
         for key, rights in self.api_keys.items():
             if not key or any(ch.isspace() for ch in key):
                 raise ValueError(f"invalid API key {key!r}: it must be non-empty without whitespace")

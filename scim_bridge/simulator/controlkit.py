@@ -7,6 +7,7 @@ errors keep that simulator's body shape.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 from typing import Protocol
@@ -44,6 +45,20 @@ class Controllable(Protocol):
 
 Fail = Callable[[str], Exception]
 Respond = Callable[[Any, int], Response]
+
+
+def json_object(
+    raw: bytes, unparsable: Callable[[], Exception], not_object: Callable[[], Exception]
+) -> dict[str, Any]:
+    """A request body that is not blank as a JSON object: ``unparsable()`` is raised for what is not JSON (or
+    not UTF-8), ``not_object()`` for JSON that is not an object. Each simulator names its own refusals."""
+    try:
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise unparsable() from None
+    if not isinstance(body, dict):
+        raise not_object()
+    return body
 
 
 def json_body(fail: Fail) -> Any:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import KW_ONLY
+from dataclasses import dataclass
+from dataclasses import field
+
 NOT_FOUND_MESSAGE = "Entity cannot be found for the given identifier"
 
 STATUS_MESSAGES: dict[int, str] = {
@@ -23,25 +27,23 @@ STATUS_MESSAGES: dict[int, str] = {
 }
 
 
+@dataclass(eq=False)
 class SimError(Exception):
-    """An OpsGenie-style failure: ``status`` plus the body fields ``message`` and ``errors``.
+    """An OpsGenie-style failure: ``status`` plus the body fields ``message`` (by default the status's usual
+    one) and ``errors``.
 
     ``code`` is the internal code some statuses carry (40301 for "key lacks the right").
     """
 
-    def __init__(
-        self,
-        status: int,
-        message: str | None = None,
-        errors: dict[str, str] | None = None,
-        *,
-        code: int | None = None,
-    ) -> None:
-        self.status = status
-        self.message = message or STATUS_MESSAGES.get(status, "Error")
-        self.errors = errors or {}
-        self.code = code
-        super().__init__(f"{status}: {self.message}")
+    status: int
+    message: str = ""
+    errors: dict[str, str] = field(default_factory=dict)
+    _: KW_ONLY
+    code: int | None = None
+
+    def __post_init__(self) -> None:
+        self.message = self.message or STATUS_MESSAGES.get(self.status, "Error")
+        super().__init__(f"{self.status}: {self.message}")
 
 
 def not_found(message: str = NOT_FOUND_MESSAGE) -> SimError:

@@ -156,3 +156,12 @@ def perform(
     elif action.kind == "after_write":
         g.after_write = action
     return None
+
+
+def after_write(response: Response, error: Callable[[int], Response]) -> Response:
+    """The answer to a request whose fault was ``after_write``: once the write went through (a success that was
+    not dropped), the connection is closed or ``error(status)`` replaces the real response."""
+    action: FaultAction | None = g.get("after_write")
+    if action is None or response.status_code >= 400 or g.get("dropped"):
+        return response
+    return drop_connection() if action.status is None else error(action.status)

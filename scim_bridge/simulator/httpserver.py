@@ -12,6 +12,7 @@ import threading
 from types import TracebackType
 from typing import Any
 from typing import Self
+from typing import TypedDict
 
 from werkzeug.serving import ThreadedWSGIServer
 from werkzeug.serving import WSGIRequestHandler
@@ -71,6 +72,14 @@ class QuietHandler(WSGIRequestHandler):
     def log(self, type: str, message: str, *args: Any) -> None:
         if type == "error":
             super().log(type, message, *args)
+
+
+class Listen(TypedDict, total=False):
+    """Where and how a :class:`BackgroundServer` listens; a simulator server takes these as keywords."""
+
+    host: str
+    port: int
+    log_requests: bool
 
 
 class BackgroundServer:

@@ -62,25 +62,17 @@ class Contact:
     enabled: bool = True
     disabled_reason: str = ""
 
+    def status(self) -> dict[str, Any]:
+        """Whether notifications go to this contact, and why not."""
+        return {"enabled": self.enabled, "disabledReason": self.disabled_reason}
+
     def to_api(self, apply_order: int) -> dict[str, Any]:
         """Shape of the Contact API (``method`` plus a ``status`` object)."""
-        return {
-            "id": self.id,
-            "method": self.method,
-            "to": self.to,
-            "status": {"enabled": self.enabled, "disabledReason": self.disabled_reason},
-            "applyOrder": apply_order,
-        }
+        return {"id": self.id, "method": self.method, "to": self.to, "status": self.status(), "applyOrder": apply_order}
 
     def to_user_contact(self) -> dict[str, Any]:
-        """Shape inside ``userContacts`` of ``GET /v2/users/{id}?expand=contact``."""
-        return {
-            "id": self.id,
-            "to": self.to,
-            "contactMethod": self.method,
-            "enabled": self.enabled,
-            "disabledReason": self.disabled_reason,
-        }
+        """Shape inside ``userContacts`` of ``GET /v2/users/{id}?expand=contact``: the status fields inline."""
+        return {"id": self.id, "to": self.to, "contactMethod": self.method, **self.status()}
 
 
 def empty_address() -> dict[str, str]:

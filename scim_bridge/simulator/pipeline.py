@@ -12,17 +12,18 @@ likewise closes the connection before handling; ``fail_after_write_rate`` applie
 
 from __future__ import annotations
 
-import json
 import time
 
 from flask import Response
 from flask import g
 from flask import request
 
+from scim_bridge.simulator.calllog import call_entry
 from scim_bridge.simulator.config import SimulatorConfig
+from scim_bridge.simulator.controlkit import json_object
 from scim_bridge.simulator.errors import SimError
 from scim_bridge.simulator.faults import FaultAction
-from scim_bridge.simulator.faults import drop_connection
+from scim_bridge.simulator.faults import after_write
 from scim_bridge.simulator.faults import perform
 from scim_bridge.simulator.responses import error_response
 from scim_bridge.simulator.responses import request_id
@@ -125,13 +126,11 @@ def _negotiate() -> None:
     if not raw.strip():
         g.body = {}
         return
-    try:
-        body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        raise SimError(400, "Could not parse the request body as JSON") from None
-    if not isinstance(body, dict):
-        raise SimError(422, "Request body must be a JSON object")
-    g.body = body
+    g.body = json_object(
+        raw,
+        lambda: SimError(400, "Could not parse the request body as JSON"),
+        lambda: SimError(422, "Request body must be a JSON object"),
+    )
 
 
 def _apply_faults(state: SimulatorState, config: SimulatorConfig) -> Response | None:
@@ -158,31 +157,12 @@ def _apply_faults(state: SimulatorState, config: SimulatorConfig) -> Response | 
 
 
 def after_api_request(state: SimulatorState, response: Response) -> Response:
-    action: FaultAction | None = g.get("after_write")
-    if action is not None and response.status_code < 400 and not g.get("dropped"):
-        response = drop_connection() if action.status is None else error_response(SimError(action.status))
+    response = after_write(response, lambda status: error_response(SimError(status)))
     response.headers["X-Request-ID"] = request_id()
     start = g.get("start")
     elapsed_ms = (time.perf_counter() - start) * 1000 if start is not None else 0.0
     response.headers["X-Response-Time"] = f"{elapsed_ms:.0f}ms"
     for name, value in (g.get("rate_state") or {}).items():
         response.headers[name] = value
-    state.calls.record(
-        {
-            "time": time.time(),
-            "method": request.method,
-            "path": request.path,
-            "query": {k: request.args.get(k) for k in request.args},
-            "status": None if g.get("dropped") else response.status_code,
-            "domain": g.get("domain"),
-            "body": g.get("body") if g.get("body") is not None else _raw_body(),
-            "fault": g.get("fault"),
-            "requestId": request_id(),
-        }
-    )
+    state.calls.record(call_entry(response, domain=g.get("domain"), requestId=request_id()))
     return response
-
-
-def _raw_body() -> str | None:
-    raw = request.get_data(cache=True)
-    return raw.decode("utf-8", "replace") if raw else None

@@ -1,10 +1,16 @@
-"""Token buckets per rate-limit domain, one per window (1 s and 60 s), refilled continuously."""
+"""The request limits of the simulators.
+
+OpsGenie: token buckets per rate-limit domain, one per window (1 s and 60 s), refilled continuously
+(:class:`RateLimiter`). Atlassian: one rolling window over all API families (:class:`RollingWindow`). Both
+answer a :class:`Verdict`.
+"""
 
 from __future__ import annotations
 
 import math
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -32,10 +38,14 @@ class TokenBucket:
 
 
 @dataclass(frozen=True)
-class Decision:
+class Verdict:
     allowed: bool
-    period: int = 0
     retry_after: int = 0
+    """Whole seconds until a request would be accepted again (for ``Retry-After``)."""
+    period: int = 0
+    """OpsGenie: the window (1 or 60 s) that refused the request."""
+    reset_in: float = 0.0
+    """Atlassian: seconds until the oldest counted request leaves the window (for ``X-RateLimit-Reset``)."""
 
 
 class RateLimiter:
@@ -57,7 +67,7 @@ class RateLimiter:
             bucket = self._buckets[key] = TokenBucket(limit, float(period), float(limit), now)
         return bucket
 
-    def take(self, domain: str, limits: RateLimit) -> Decision:
+    def take(self, domain: str, limits: RateLimit) -> Verdict:
         with self._lock:
             now = self._clock()
             windows = ((1, limits.per_second), (60, limits.per_minute))
@@ -65,7 +75,30 @@ class RateLimiter:
             for period, bucket in buckets:
                 bucket.refill(now)
                 if bucket.tokens < 1.0:
-                    return Decision(False, period, max(1, math.ceil(bucket.wait_time())))
+                    return Verdict(False, max(1, math.ceil(bucket.wait_time())), period=period)
             for _period, bucket in buckets:
                 bucket.tokens -= 1.0
-            return Decision(True)
+            return Verdict(True)
+
+
+class RollingWindow:
+    """The times of the accepted requests of the last window; a refused request is not counted."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._stamps: deque[float] = deque()
+
+    def reset(self) -> None:
+        with self._lock:
+            self._stamps.clear()
+
+    def take(self, now: float, limit: int, window: float) -> Verdict:
+        with self._lock:
+            while self._stamps and self._stamps[0] <= now - window:
+                self._stamps.popleft()
+            if len(self._stamps) < limit:
+                self._stamps.append(now)
+                return Verdict(True)
+            # the request that frees a slot is the one `limit` places back from the newest
+            wait = self._stamps[len(self._stamps) - limit] + window - now
+            return Verdict(False, max(1, math.ceil(wait - 1e-9)), reset_in=max(0.0, wait))  # no float noise

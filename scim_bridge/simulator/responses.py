@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 from flask import Response
@@ -51,6 +52,12 @@ def envelope(
     body["took"] = took()
     body["requestId"] = request_id()
     return json_response(body, status)
+
+
+def done(record: Mapping[str, Any], result: str, *, status: int = 200, name_key: str = "name") -> Response:
+    """What OpsGenie answers to a write of a user, team or role: ``result`` and the record's id and name (a
+    user's name is its ``username``)."""
+    return envelope({"id": record["id"], "name": record[name_key]}, result=result, status=status)
 
 
 def error_response(error: SimError) -> Response:

@@ -6,11 +6,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from scim_bridge.simulator.errors import SimError
-from scim_bridge.simulator.errors import invalid
-from scim_bridge.simulator.errors import not_found
 from scim_bridge.simulator.models import Role
 from scim_bridge.simulator.state_base import StateBase
+from scim_bridge.simulator.state_base import identified
 from scim_bridge.simulator.validation import check_role_body
+from scim_bridge.simulator.validation import checked
 
 JsonDict = dict[str, Any]
 
@@ -23,12 +23,7 @@ class RolesMixin(StateBase):
     """
 
     def _role(self, identifier: str, identifier_type: str = "id") -> Role:
-        if identifier_type not in ("id", "name"):
-            raise SimError(422, "identifierType must be one of [id, name]", {"identifierType": "invalid"})
-        role = self._roles.get(identifier) if identifier_type == "id" else self._role_by_name(identifier)
-        if role is None:
-            raise not_found()
-        return role
+        return identified(self._roles, self._role_by_name, identifier, identifier_type)
 
     def list_roles(self) -> list[JsonDict]:
         with self._lock:
@@ -47,9 +42,7 @@ class RolesMixin(StateBase):
 
     def create_role(self, body: Mapping[str, Any]) -> JsonDict:
         """``POST /v2/roles``: ``name`` required, ``extendedRole`` user (default)/observer/stakeholder."""
-        values, errors = check_role_body(body, partial=False)
-        if errors:
-            raise invalid(errors)
+        values = checked(check_role_body, body, partial=False)
         with self._lock:
             self._check_role_name_free(values["name"])
             role = Role(
@@ -64,9 +57,7 @@ class RolesMixin(StateBase):
 
     def update_role(self, identifier: str, body: Mapping[str, Any], identifier_type: str = "id") -> JsonDict:
         """``PUT /v2/roles/{id}``: given fields replace the stored ones."""
-        values, errors = check_role_body(body, partial=True)
-        if errors:
-            raise invalid(errors)
+        values = checked(check_role_body, body, partial=True)
         with self._lock:
             role = self._role(identifier, identifier_type)
             if role.builtin:

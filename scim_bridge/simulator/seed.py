@@ -6,77 +6,39 @@ from typing import Any
 
 from scim_bridge.simulator.state import SimulatorState
 
+
+def _user(username: str, full_name: str, role: str, time_zone: str, locale: str, **more: Any) -> dict[str, Any]:
+    """A create-user body: what every demo user has, then ``more`` (OpsGenie field names)."""
+    return {
+        "username": username,
+        "fullName": full_name,
+        "role": {"name": role},
+        "timeZone": time_zone,
+        "locale": locale,
+        **more,
+    }
+
+
+# username, full name, role, time zone and locale, then any other fields of the create-user body
 _USERS: list[dict[str, Any]] = [
-    {
-        "username": "alex.morgan@example.com",
-        "fullName": "Alex Morgan",
-        "role": {"name": "Owner"},
-        "timeZone": "Europe/London",
-        "locale": "en_GB",
-        "tags": ["founder"],
-        "verified": True,
-    },
-    {
-        "username": "priya.shah@example.com",
-        "fullName": "Priya Shah",
-        "role": {"name": "Admin"},
-        "timeZone": "Asia/Kolkata",
-        "locale": "en_US",
-        "tags": ["sre", "oncall-lead"],
-        "details": {"department": ["Platform"], "costCenter": ["ENG-100"]},
-        "verified": True,
-    },
-    {
-        "username": "diego.alvarez@example.com",
-        "fullName": "Diego Alvarez",
-        "role": {"name": "Admin"},
-        "timeZone": "America/Mexico_City",
-        "locale": "es_MX",
-        "skypeUsername": "diego.alvarez",
-        "verified": True,
-    },
-    {
-        "username": "mei.chen@example.com",
-        "fullName": "Mei Chen",
-        "role": {"name": "User"},
-        "timeZone": "America/Los_Angeles",
-        "locale": "en_US",
-        "userAddress": {
-            "country": "US",
-            "state": "CA",
-            "city": "San Francisco",
-            "line": "500 Howard St",
-            "zipCode": "94105",
-        },
-        "tags": ["backend"],
-        "verified": True,
-    },
-    {
-        "username": "tom.becker@example.com",
-        "fullName": "Tom Becker",
-        "role": {"name": "User"},
-        "timeZone": "Europe/Berlin",
-        "locale": "de_DE",
-        "details": {"department": ["Platform"]},
-    },
-    {
-        "username": "sara.nilsson@example.com",
-        "fullName": "Sara Nilsson",
-        "role": {"name": "Incident Commander"},
-        "timeZone": "Europe/Stockholm",
-        "locale": "sv_SE",
-        "details": {"department": ["Operations"], "costCenter": ["OPS-42"]},
-        "verified": True,
-    },
-    {
-        "username": "jordan.lee@example.com",
-        "fullName": "Jordan Lee",
-        "role": {"name": "Stakeholder"},
-        "timeZone": "America/New_York",
-        "locale": "en_US",
-        "invitationDisabled": True,
-    },
+    _user("alex.morgan@example.com", "Alex Morgan", "Owner", "Europe/London", "en_GB",
+          tags=["founder"], verified=True),
+    _user("priya.shah@example.com", "Priya Shah", "Admin", "Asia/Kolkata", "en_US",
+          tags=["sre", "oncall-lead"], details={"department": ["Platform"], "costCenter": ["ENG-100"]}, verified=True),
+    _user("diego.alvarez@example.com", "Diego Alvarez", "Admin", "America/Mexico_City", "es_MX",
+          skypeUsername="diego.alvarez", verified=True),
+    _user("mei.chen@example.com", "Mei Chen", "User", "America/Los_Angeles", "en_US",
+          userAddress={"country": "US", "state": "CA", "city": "San Francisco", "line": "500 Howard St",
+                       "zipCode": "94105"},
+          tags=["backend"], verified=True),
+    _user("tom.becker@example.com", "Tom Becker", "User", "Europe/Berlin", "de_DE",
+          details={"department": ["Platform"]}),
+    _user("sara.nilsson@example.com", "Sara Nilsson", "Incident Commander", "Europe/Stockholm", "sv_SE",
+          details={"department": ["Operations"], "costCenter": ["OPS-42"]}, verified=True),
+    _user("jordan.lee@example.com", "Jordan Lee", "Stakeholder", "America/New_York", "en_US",
+          invitationDisabled=True),
 ]
+
 
 _CONTACTS: list[tuple[str, str, str]] = [
     ("priya.shah@example.com", "sms", "91-9876543210"),
@@ -86,33 +48,27 @@ _CONTACTS: list[tuple[str, str, str]] = [
     ("sara.nilsson@example.com", "sms", "46-701234567"),
 ]
 
-_TEAMS: list[dict[str, Any]] = [
-    {
-        "name": "Platform SRE",
-        "description": "Runs the shared platform and the on-call rota",
-        "members": [
-            {"user": {"username": "priya.shah@example.com"}, "role": "admin"},
-            {"user": {"username": "mei.chen@example.com"}, "role": "user"},
-            {"user": {"username": "tom.becker@example.com"}, "role": "user"},
+# Each team: name, description, and its members as (username, team role).
+_TEAMS: list[tuple[str, str, list[tuple[str, str]]]] = [
+    (
+        "Platform SRE",
+        "Runs the shared platform and the on-call rota",
+        [("priya.shah@example.com", "admin"), ("mei.chen@example.com", "user"), ("tom.becker@example.com", "user")],
+    ),
+    (
+        "Payments",
+        "Checkout, billing and payouts",
+        [
+            ("diego.alvarez@example.com", "admin"),
+            ("mei.chen@example.com", "user"),
+            ("sara.nilsson@example.com", "user"),
         ],
-    },
-    {
-        "name": "Payments",
-        "description": "Checkout, billing and payouts",
-        "members": [
-            {"user": {"username": "diego.alvarez@example.com"}, "role": "admin"},
-            {"user": {"username": "mei.chen@example.com"}, "role": "user"},
-            {"user": {"username": "sara.nilsson@example.com"}, "role": "user"},
-        ],
-    },
-    {
-        "name": "Customer Support",
-        "description": "Escalations from the support desk",
-        "members": [
-            {"user": {"username": "sara.nilsson@example.com"}, "role": "admin"},
-            {"user": {"username": "jordan.lee@example.com"}, "role": "user"},
-        ],
-    },
+    ),
+    (
+        "Customer Support",
+        "Escalations from the support desk",
+        [("sara.nilsson@example.com", "admin"), ("jordan.lee@example.com", "user")],
+    ),
 ]
 
 
@@ -131,5 +87,6 @@ def seed_demo(state: SimulatorState) -> None:
         state.create_user(user, direct=True)
     for username, method, to in _CONTACTS:
         state.create_contact(username, {"method": method, "to": to})
-    for team in _TEAMS:
-        state.create_team(team)
+    for name, description, members in _TEAMS:
+        roster = [{"user": {"username": username}, "role": role} for username, role in members]
+        state.create_team({"name": name, "description": description, "members": roster})

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Unpack
+
 from scim_bridge.simulator.app import create_simulator_app
 from scim_bridge.simulator.config import SimulatorConfig
 from scim_bridge.simulator.httpserver import BackgroundServer
+from scim_bridge.simulator.httpserver import Listen
 from scim_bridge.simulator.state import SimulatorState
 
 
@@ -14,22 +17,15 @@ class SimulatorServer(BackgroundServer):
     >>> with SimulatorServer(seed="demo") as sim:   # doctest: +SKIP
     ...     requests.get(f"{sim.base_url}/v2/users", headers={"Authorization": "GenieKey sim-key"})
 
-    ``seed`` overrides ``config.seed`` for the initial data (see :class:`SimulatorState`).
+    ``seed`` overrides ``config.seed`` for the initial data (see :class:`SimulatorState`); ``host``, ``port``
+    and ``log_requests`` are the :class:`Listen` options.
     """
 
     thread_name = "opsgenie-simulator"
 
     def __init__(
-        self,
-        config: SimulatorConfig | None = None,
-        *,
-        host: str = "127.0.0.1",
-        port: int = 0,
-        seed: str | None = None,
-        log_requests: bool = False,
+        self, config: SimulatorConfig | None = None, *, seed: str | None = None, **listen: Unpack[Listen]
     ) -> None:
         self.config = config or SimulatorConfig()
         self.state = SimulatorState(self.config, seed=seed)
-        super().__init__(
-            create_simulator_app(self.state, self.config), host=host, port=port, log_requests=log_requests
-        )
+        super().__init__(create_simulator_app(self.state, self.config), **listen)

@@ -5,8 +5,11 @@ from __future__ import annotations
 import random
 import threading
 import uuid
+from collections.abc import Callable
+from collections.abc import Mapping
 from datetime import UTC
 from datetime import datetime
+from typing import TypeVar
 
 from scim_bridge.simulator.config import SimulatorConfig
 from scim_bridge.simulator.errors import SimError
@@ -16,10 +19,25 @@ from scim_bridge.simulator.models import Team
 from scim_bridge.simulator.models import User
 from scim_bridge.simulator.models import builtin_roles
 
+T = TypeVar("T")
+
 
 def now_iso() -> str:
     """OpsGenie time stamps: ISO 8601 in UTC with milliseconds."""
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def identified(
+    by_id: Mapping[str, T], by_name: Callable[[str], T | None], identifier: str, identifier_type: str
+) -> T:
+    """The team or role ``identifier`` names, as an id or (``identifierType=name``) a name; else 404 (422 for
+    an ``identifierType`` OpsGenie does not know)."""
+    if identifier_type not in ("id", "name"):
+        raise SimError(422, "identifierType must be one of [id, name]", {"identifierType": "invalid"})
+    found = by_id.get(identifier) if identifier_type == "id" else by_name(identifier)
+    if found is None:
+        raise not_found()
+    return found
 
 
 class StateBase:
@@ -54,21 +72,18 @@ class StateBase:
 
     def _user(self, identifier: str) -> User:
         """Find a user by id or by username (case-insensitive), else 404."""
-        user = self._users.get(identifier)
-        if user is None:
-            user_id = self._usernames.get(identifier.strip().lower())
-            user = self._users.get(user_id) if user_id else None
+        user = self._users.get(identifier) or self._user_named(identifier)
         if user is None:
             raise not_found()
         return user
 
+    def _user_named(self, username: str) -> User | None:
+        """The user with that username (case-insensitive, surrounding blanks ignored), if any."""
+        user_id = self._usernames.get(username.strip().lower())
+        return self._users.get(user_id) if user_id else None
+
     def _team(self, identifier: str, identifier_type: str = "id") -> Team:
-        if identifier_type not in ("id", "name"):
-            raise SimError(422, "identifierType must be one of [id, name]", {"identifierType": "invalid"})
-        team = self._teams.get(identifier) if identifier_type == "id" else self._team_by_name(identifier)
-        if team is None:
-            raise not_found()
-        return team
+        return identified(self._teams, self._team_by_name, identifier, identifier_type)
 
     def _team_by_name(self, name: str) -> Team | None:
         wanted = name.lower()

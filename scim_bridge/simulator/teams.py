@@ -14,6 +14,7 @@ from scim_bridge.simulator.state_base import StateBase
 from scim_bridge.simulator.validation import check_member_ref
 from scim_bridge.simulator.validation import check_team_body
 from scim_bridge.simulator.validation import check_team_role
+from scim_bridge.simulator.validation import checked
 
 JsonDict = dict[str, Any]
 MemberSpec = tuple[dict[str, str], str | None]
@@ -30,8 +31,7 @@ class TeamsMixin(StateBase):
     def _member_user(self, ref: Mapping[str, str]) -> User | None:
         user = self._users.get(ref["id"]) if "id" in ref else None
         if user is None and "username" in ref:
-            user_id = self._usernames.get(ref["username"].strip().lower())
-            user = self._users.get(user_id) if user_id else None
+            user = self._user_named(ref["username"])
         return user
 
     def _resolve_members(self, specs: list[MemberSpec]) -> dict[str, str]:
@@ -42,7 +42,7 @@ class TeamsMixin(StateBase):
                 shown = ref.get("username") or ref.get("id")
                 message = f"User [{shown}] does not exist"
                 status = self.config.unknown_team_member_status
-                field_errors = {f"members[{index}].user": message} if status == 422 else None
+                field_errors = {f"members[{index}].user": message} if status == 422 else {}
                 raise SimError(status, message, field_errors)
             roster[user.id] = role or "user"
         return roster
@@ -55,9 +55,7 @@ class TeamsMixin(StateBase):
 
     def create_team(self, body: Mapping[str, Any]) -> JsonDict:
         """``POST /v2/teams``; returns the team with members."""
-        values, errors = check_team_body(body, partial=False)
-        if errors:
-            raise invalid(errors)
+        values = checked(check_team_body, body, partial=False)
         with self._lock:
             self._check_name_free(values["name"])
             roster = self._resolve_members(values.get("members", []))
@@ -77,9 +75,7 @@ class TeamsMixin(StateBase):
 
     def update_team(self, team_id: str, body: Mapping[str, Any], *, identifier_type: str = "id") -> JsonDict:
         """``PATCH /v2/teams/{id}``: partial; ``members`` replaces (or merges, per knob) the roster."""
-        values, errors = check_team_body(body, partial=True)
-        if errors:
-            raise invalid(errors)
+        values = checked(check_team_body, body, partial=True)
         with self._lock:
             team = self._team(team_id, identifier_type)
             if "name" in values:

@@ -138,7 +138,7 @@ class UsersMixin(StateBase):
 
     def _refuse_owner(self, message: str) -> None:
         status = self.config.owner_protection_status
-        raise SimError(status, message, {"role": message} if status == 422 else None, code=40301)
+        raise SimError(status, message, {"role": message} if status == 422 else {}, code=40301)
 
     def delete_user(self, identifier: str, *, direct: bool = False) -> JsonDict:
         """Delete a user; memberships are removed, or 428 when ``delete_referenced_user`` is "428"."""

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import re
 import zoneinfo
+from collections.abc import Callable
 from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
 
+from scim_bridge.simulator.errors import invalid
 from scim_bridge.simulator.models import ADDRESS_KEYS
 from scim_bridge.simulator.models import CONTACT_METHODS
 from scim_bridge.simulator.models import CUSTOM_ROLE_BASES
@@ -21,10 +23,13 @@ PHONE_RE = re.compile(r"^\d{1,4}-\d{1,20}$")
 TEAM_NAME_RE = re.compile(r"^[A-Za-z0-9 _.-]+$")
 LOCALE_RE = re.compile(r"^[a-z]{2,3}(?:[_-][A-Z]{2})?$")
 
+BodyCheck = Callable[..., tuple[dict[str, Any], dict[str, str]]]
+
 USERNAME_MAX = 100
 FULL_NAME_MAX = 512
 TEAM_NAME_MAX = 100
 TEAM_DESCRIPTION_MAX = 200
+ROLE_NAME_MAX = 100
 CONTACT_TO_MAX = 512
 
 
@@ -37,6 +42,14 @@ def is_email(value: str) -> bool:
     return bool(EMAIL_RE.match(value))
 
 
+def checked(check: BodyCheck, body: Mapping[str, Any], *, partial: bool) -> dict[str, Any]:
+    """The values ``check`` cleans from ``body``; a 422 naming every problem when it found any."""
+    values, errors = check(body, partial=partial)
+    if errors:
+        raise invalid(errors)
+    return values
+
+
 def _string(body: Mapping[str, Any], key: str, errors: dict[str, str]) -> str | None:
     value = body.get(key)
     if value is None:
@@ -45,6 +58,35 @@ def _string(body: Mapping[str, Any], key: str, errors: dict[str, str]) -> str | 
         errors[key] = f"{key} must be a string"
         return None
     return value
+
+
+def _required_text(
+    body: Mapping[str, Any], key: str, label: str, limit: int, errors: dict[str, str], *, partial: bool
+) -> str | None:
+    """``key`` as a string that is not blank and at most ``limit`` long, else None with the error noted.
+
+    A PATCH (``partial``) may leave the key out; a create may not, and neither may send it blank.
+    """
+    value = _string(body, key, errors)
+    if value is None or not value.strip():
+        if not partial or key in body:
+            errors.setdefault(key, f"{label} is required")
+        return None
+    if len(value) > limit:
+        errors[key] = f"{label} must be at most {limit} characters"
+        return None
+    return value
+
+
+def _string_set(body: Mapping[str, Any], key: str, out: dict[str, Any], errors: dict[str, str]) -> None:
+    """A list of strings under ``key``, if given: into ``out`` without repeats, in its order."""
+    if body.get(key) is None:
+        return
+    values = body[key]
+    if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+        errors[key] = f"{key} must be a list of strings"
+    else:
+        out[key] = list(dict.fromkeys(values))
 
 
 def check_role_ref(value: Any, errors: dict[str, str]) -> dict[str, str] | None:
@@ -60,24 +102,14 @@ def check_user_body(body: Mapping[str, Any], *, partial: bool) -> tuple[dict[str
     errors: dict[str, str] = {}
     out: dict[str, Any] = {}
 
-    username = _string(body, "username", errors)
-    if username is None or not username.strip():
-        if not partial or "username" in body:
-            errors.setdefault("username", "Username is required")
-    elif len(username) > USERNAME_MAX:
-        errors["username"] = f"Username must be at most {USERNAME_MAX} characters"
-    elif not is_email(username.strip()):
+    username = _required_text(body, "username", "Username", USERNAME_MAX, errors, partial=partial)
+    if username is not None and not is_email(username.strip()):
         errors["username"] = "Username should be a valid email address"
-    else:
+    elif username is not None:
         out["username"] = username.strip().lower()
 
-    full_name = _string(body, "fullName", errors)
-    if full_name is None or not full_name.strip():
-        if not partial or "fullName" in body:
-            errors.setdefault("fullName", "Full name is required")
-    elif len(full_name) > FULL_NAME_MAX:
-        errors["fullName"] = f"Full name must be at most {FULL_NAME_MAX} characters"
-    else:
+    full_name = _required_text(body, "fullName", "Full name", FULL_NAME_MAX, errors, partial=partial)
+    if full_name is not None:
         out["fullName"] = full_name.strip()
 
     if body.get("role") is None:
@@ -116,12 +148,7 @@ def _check_optional_user_fields(body: Mapping[str, Any], out: dict[str, Any], er
             errors["userAddress"] = "userAddress must be an object of strings"
         else:
             out["userAddress"] = {k: address.get(k) or "" for k in ADDRESS_KEYS}
-    if body.get("tags") is not None:
-        tags = body["tags"]
-        if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
-            errors["tags"] = "tags must be a list of strings"
-        else:
-            out["tags"] = list(dict.fromkeys(tags))
+    _string_set(body, "tags", out, errors)
     if body.get("details") is not None:
         details = body["details"]
         if not isinstance(details, dict) or not all(
@@ -152,15 +179,10 @@ def check_team_body(body: Mapping[str, Any], *, partial: bool) -> tuple[dict[str
     """Validate a team create or PATCH body. ``members`` come back as ``[(user_ref, role|None)]``."""
     errors: dict[str, str] = {}
     out: dict[str, Any] = {}
-    name = _string(body, "name", errors)
-    if name is None or not name.strip():
-        if not partial or "name" in body:
-            errors.setdefault("name", "Name is required")
-    elif len(name) > TEAM_NAME_MAX:
-        errors["name"] = f"Name must be at most {TEAM_NAME_MAX} characters"
-    elif not TEAM_NAME_RE.match(name):
+    name = _required_text(body, "name", "Name", TEAM_NAME_MAX, errors, partial=partial)
+    if name is not None and not TEAM_NAME_RE.match(name):
         errors["name"] = "Name may contain only letters, digits, spaces, '_', '.' and '-'"
-    else:
+    elif name is not None:
         out["name"] = name
     description = _string(body, "description", errors)
     if description is not None:
@@ -204,13 +226,8 @@ def check_role_body(body: Mapping[str, Any], *, partial: bool) -> tuple[dict[str
     """Validate a custom user role body (create, or PUT update when ``partial``)."""
     errors: dict[str, str] = {}
     out: dict[str, Any] = {}
-    name = _string(body, "name", errors)
-    if name is None or not name.strip():
-        if not partial or "name" in body:
-            errors.setdefault("name", "Name is required")
-    elif len(name) > 100:
-        errors["name"] = "Name must be at most 100 characters"
-    else:
+    name = _required_text(body, "name", "Name", ROLE_NAME_MAX, errors, partial=partial)
+    if name is not None:
         out["name"] = name.strip()
     extended = _string(body, "extendedRole", errors)
     if extended is not None:
@@ -219,12 +236,7 @@ def check_role_body(body: Mapping[str, Any], *, partial: bool) -> tuple[dict[str
         else:
             out["extendedRole"] = extended.lower()
     for key in ("grantedRights", "disallowedRights"):
-        if body.get(key) is not None:
-            rights = body[key]
-            if not isinstance(rights, list) or not all(isinstance(r, str) for r in rights):
-                errors[key] = f"{key} must be a list of strings"
-            else:
-                out[key] = list(dict.fromkeys(rights))
+        _string_set(body, key, out, errors)
     return out, errors
 
 

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import replace
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import delete
 from sqlalchemy import insert
@@ -13,27 +11,15 @@ from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
 from scim_bridge.store.records import AuditEvent
+from scim_bridge.store.sqlutil import Row
+from scim_bridge.store.sqlutil import first_row
 from scim_bridge.store.sqlutil import normalize_json
+from scim_bridge.store.sqlutil import record_from_row
 from scim_bridge.store.tables import audit_events
 
 
-def audit_from_row(row: Mapping[Any, Any]) -> AuditEvent:
-    return AuditEvent(
-        id=row["id"],
-        at=row["at"],
-        actor=row["actor"],
-        request_id=row["request_id"],
-        method=row["method"],
-        path=row["path"],
-        resource_type=row["resource_type"],
-        resource_id=row["resource_id"],
-        operation=row["operation"],
-        status=row["status"],
-        outcome=row["outcome"],
-        detail=row["detail"],
-        upstream_calls=row["upstream_calls"],
-        scopes=row["scopes"] or "",
-    )
+def audit_from_row(row: Row) -> AuditEvent:
+    return record_from_row(AuditEvent, row, scopes=row["scopes"] or "")
 
 
 def add_audit(conn: Connection, event: AuditEvent) -> AuditEvent:
@@ -57,8 +43,7 @@ def add_audit(conn: Connection, event: AuditEvent) -> AuditEvent:
 
 
 def get_audit(conn: Connection, event_id: int) -> AuditEvent | None:
-    row = conn.execute(select(audit_events).where(audit_events.c.id == event_id)).mappings().first()
-    return None if row is None else audit_from_row(row)
+    return first_row(conn, select(audit_events).where(audit_events.c.id == event_id), audit_from_row)
 
 
 def list_audit(

@@ -10,7 +10,10 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import datetime
 from pathlib import Path
+from typing import Concatenate
+from typing import ParamSpec
 from typing import Self
+from typing import TypeVar
 from urllib.parse import urlsplit
 
 from sqlalchemy import text
@@ -30,6 +33,8 @@ from scim_bridge.store.sqltypes import utcnow
 from scim_bridge.store.sqlutil import translate_integrity_error
 
 Clock = Callable[[], datetime]
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 class StoreBase:
@@ -121,6 +126,18 @@ class StoreBase:
         else a read transaction, or with ``write`` a write transaction (outside the directory lock)."""
         with self._write(directory=False) if write else self._read() as conn:
             yield conn
+
+    def _reading(self, query: Callable[Concatenate[Connection, P], R], *args: P.args, **kwargs: P.kwargs) -> R:
+        """``query`` run on a read transaction's connection (the current ``transaction()``'s, if any)."""
+        with self._read() as conn:
+            return query(conn, *args, **kwargs)
+
+    def _writing_aside(
+        self, change: Callable[Concatenate[Connection, P], R], *args: P.args, **kwargs: P.kwargs
+    ) -> R:
+        """``change`` run in a write transaction outside the directory lock (the bookkeeping tables)."""
+        with self._write(directory=False) as conn:
+            return change(conn, *args, **kwargs)
 
     @contextmanager
     def _read(self) -> Iterator[Connection]:

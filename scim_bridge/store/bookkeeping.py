@@ -21,18 +21,15 @@ class Bookkeeping(StoreBase):
 
     # --- suspensions ---------------------------------------------------------------------
     def get_suspension(self, user_id: str) -> Suspension | None:
-        with self._read() as conn:
-            return coordination.get_suspension(conn, user_id)
+        return self._reading(coordination.get_suspension, user_id)
 
     def suspensions_for(self, user_ids: Sequence[str]) -> dict[str, Suspension]:
         """The suspension records of those of ``user_ids`` that have one, in one query."""
-        with self._read() as conn:
-            return coordination.suspensions_for_users(conn, user_ids)
+        return self._reading(coordination.suspensions_for_users, user_ids)
 
     def all_suspensions(self) -> dict[str, Suspension]:
         """Every suspension record, by user id (suspended users are few)."""
-        with self._read() as conn:
-            return coordination.all_suspensions(conn)
+        return self._reading(coordination.all_suspensions)
 
     def put_suspension(self, suspension: Suspension) -> None:
         """Insert or replace the suspension record of ``suspension.user_id``."""
@@ -67,12 +64,10 @@ class Bookkeeping(StoreBase):
     # --- audit ---------------------------------------------------------------------------
     def add_audit(self, event: AuditEvent) -> AuditEvent:
         """Append an event; returns it with its id."""
-        with self._write(directory=False) as conn:
-            return audit.add_audit(conn, event)
+        return self._writing_aside(audit.add_audit, event)
 
     def get_audit(self, event_id: int) -> AuditEvent | None:
-        with self._read() as conn:
-            return audit.get_audit(conn, event_id)
+        return self._reading(audit.get_audit, event_id)
 
     def list_audit(
         self,
@@ -83,18 +78,16 @@ class Bookkeeping(StoreBase):
         outcome: str | None = None,
     ) -> list[AuditEvent]:
         """Newest first; ``since`` is inclusive."""
-        with self._read() as conn:
-            return audit.list_audit(conn, limit, since, resource_id, actor, outcome)
+        return self._reading(audit.list_audit, limit, since, resource_id, actor, outcome)
 
     def prune_audit(self, before: datetime) -> int:
         """Delete events older than ``before``; returns how many."""
-        with self._write(directory=False) as conn:
-            return audit.prune_audit(conn, before)
+        return self._writing_aside(audit.prune_audit, before)
 
     # --- leases --------------------------------------------------------------------------
     def try_acquire_lease(self, name: str, owner: str, ttl_seconds: float) -> bool:
         """True if ``owner`` now holds the lease (free, expired, or renewed) until now+ttl."""
-        with self._write(directory=False) as conn:
+        with self._write(directory=False) as conn:  # the clock read once the write lock is held
             return coordination.try_acquire_lease(conn, name, owner, ttl_seconds, self._clock())
 
     def try_acquire_leases(self, names: Sequence[str], owner: str, ttl_seconds: float) -> bool:
@@ -110,13 +103,11 @@ class Bookkeeping(StoreBase):
 
     def release_leases(self, names: Sequence[str], owner: str) -> int:
         """Give up those leases of ``names`` that ``owner`` holds; returns how many."""
-        with self._write(directory=False) as conn:
-            return coordination.release_leases(conn, names, owner)
+        return self._writing_aside(coordination.release_leases, names, owner)
 
     def release_lease(self, name: str, owner: str) -> bool:
         """Give the lease up if ``owner`` holds it."""
-        with self._write(directory=False) as conn:
-            return coordination.release_lease(conn, name, owner)
+        return self._writing_aside(coordination.release_lease, name, owner)
 
     def lease_owner(self, name: str) -> str | None:
         """The current, unexpired holder of the lease, if any."""
@@ -125,8 +116,7 @@ class Bookkeeping(StoreBase):
 
     # --- settings ------------------------------------------------------------------------
     def get_setting(self, key: str, default: Any = None) -> Any:
-        with self._read() as conn:
-            return coordination.get_setting(conn, key, default)
+        return self._reading(coordination.get_setting, key, default)
 
     def setting_default(self, key: str, value: Any) -> Any:
         """The stored value of ``key``; stores ``value`` first when there is none. Replicas racing to
@@ -137,8 +127,7 @@ class Bookkeeping(StoreBase):
 
     def put_setting(self, key: str, value: Any) -> None:
         """Store any JSON-serializable value."""
-        with self._write(directory=False) as conn:
-            coordination.put_setting(conn, key, value)
+        self._writing_aside(coordination.put_setting, key, value)
 
 
 class LeaseBusy(Exception):

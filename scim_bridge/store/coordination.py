@@ -11,25 +11,27 @@ from sqlalchemy import delete
 from sqlalchemy import or_
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
-from sqlalchemy.engine import RowMapping
 from sqlalchemy.sql.expression import ColumnElement
 
 from scim_bridge.store.records import Suspension
+from scim_bridge.store.sqlutil import Row
 from scim_bridge.store.sqlutil import chunks
+from scim_bridge.store.sqlutil import first_row
 from scim_bridge.store.sqlutil import insert_or_replace
 from scim_bridge.store.sqlutil import normalize_json
+from scim_bridge.store.sqlutil import record_from_row
+from scim_bridge.store.sqlutil import rows_by_key
 from scim_bridge.store.tables import leases
 from scim_bridge.store.tables import settings_kv
 from scim_bridge.store.tables import suspensions
 
 
-def suspension_from_row(row: RowMapping) -> Suspension:
-    return Suspension(row["user_id"], row["role"], row["teams"], row["suspended_at"])
+def suspension_from_row(row: Row) -> Suspension:
+    return record_from_row(Suspension, row)
 
 
 def get_suspension(conn: Connection, user_id: str) -> Suspension | None:
-    row = conn.execute(select(suspensions).where(suspensions.c.user_id == user_id)).mappings().first()
-    return None if row is None else suspension_from_row(row)
+    return first_row(conn, select(suspensions).where(suspensions.c.user_id == user_id), suspension_from_row)
 
 
 def all_suspensions(conn: Connection) -> dict[str, Suspension]:
@@ -38,11 +40,7 @@ def all_suspensions(conn: Connection) -> dict[str, Suspension]:
 
 def suspensions_for_users(conn: Connection, user_ids: Sequence[str]) -> dict[str, Suspension]:
     """The suspension records of those of ``user_ids`` that have one, in one query per 500 ids."""
-    found: dict[str, Suspension] = {}
-    for part in chunks(list(dict.fromkeys(user_ids))):
-        for row in conn.execute(select(suspensions).where(suspensions.c.user_id.in_(part))).mappings():
-            found[row["user_id"]] = suspension_from_row(row)
-    return found
+    return rows_by_key(conn, suspensions, suspensions.c.user_id, user_ids, suspension_from_row)
 
 
 def put_suspension(conn: Connection, suspension: Suspension) -> None:
@@ -59,8 +57,7 @@ def locked_suspension(conn: Connection, user_id: str) -> Suspension | None:
     """The suspension record of ``user_id``, its row locked until the transaction ends (PostgreSQL; SQLite
     write transactions already hold the database's write lock)."""
     stmt = select(suspensions).where(suspensions.c.user_id == user_id).with_for_update()
-    row = conn.execute(stmt).mappings().first()
-    return None if row is None else suspension_from_row(row)
+    return first_row(conn, stmt, suspension_from_row)
 
 
 def delete_suspension(conn: Connection, user_id: str) -> bool:

@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from collections.abc import Sequence
 from datetime import datetime
 
+from sqlalchemy import Column
 from sqlalchemy import bindparam
 from sqlalchemy import delete
 from sqlalchemy import insert
@@ -40,29 +41,23 @@ def groups_of(conn: Connection, user_id: str, kind: GroupKind | None = None) -> 
 
 def memberships_for_users(conn: Connection, user_ids: Sequence[str]) -> dict[str, list[Membership]]:
     """Every requested user id maps to its memberships (possibly none), by group id."""
-    result: dict[str, list[Membership]] = {user_id: [] for user_id in user_ids}
-    for part in chunks(list(result), 5000):
-        stmt = (
-            select(*_COLUMNS)
-            .where(memberships.c.user_id.in_(part))
-            .order_by(memberships.c.user_id, memberships.c.group_id)
-        )
-        for row in conn.execute(stmt):
-            result[row.user_id].append(Membership(*row))
-    return result
+    return _memberships_by(conn, memberships.c.user_id, memberships.c.group_id, user_ids)
 
 
 def members_for_groups(conn: Connection, group_ids: Sequence[str]) -> dict[str, list[Membership]]:
     """Every requested group id maps to its members (possibly none), by user id."""
-    result: dict[str, list[Membership]] = {group_id: [] for group_id in group_ids}
+    return _memberships_by(conn, memberships.c.group_id, memberships.c.user_id, group_ids)
+
+
+def _memberships_by(
+    conn: Connection, column: Column[str], then: Column[str], keys: Sequence[str]
+) -> dict[str, list[Membership]]:
+    """Every key maps to the memberships whose ``column`` it is (possibly none), ordered by ``then``."""
+    result: dict[str, list[Membership]] = {key: [] for key in keys}
     for part in chunks(list(result), 5000):
-        stmt = (
-            select(*_COLUMNS)
-            .where(memberships.c.group_id.in_(part))
-            .order_by(memberships.c.group_id, memberships.c.user_id)
-        )
-        for row in conn.execute(stmt):
-            result[row.group_id].append(Membership(*row))
+        for row in conn.execute(select(*_COLUMNS).where(column.in_(part)).order_by(column, then)):
+            membership = Membership(*row)
+            result[getattr(membership, column.key)].append(membership)
     return result
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import KW_ONLY
 from dataclasses import dataclass
 from dataclasses import field
 from datetime import datetime
@@ -23,17 +24,17 @@ GROUP_KINDS = tuple(GroupKind)
 
 
 @dataclass(frozen=True)
-class UserRecord:
-    """A user as the bridge knows it.
+class MirroredRecord:
+    """What users and groups have alike.
 
-    ``upstream`` is the last upstream snapshot (``DirectoryUser.to_json()``); ``scim`` holds
-    the SCIM attributes the bridge keeps itself. ``created``, ``last_modified`` and ``version``
-    are maintained by the store: on insert ``created`` is taken from the record, afterwards it
-    never changes; ``last_modified`` and ``version`` move only when content changes.
+    ``upstream`` is the last upstream snapshot (``DirectoryUser.to_json()`` and the like); ``scim`` holds the
+    SCIM attributes the bridge keeps itself. ``created``, ``last_modified`` and ``version`` are maintained by
+    the store: on insert ``created`` is taken from the record, afterwards it never changes; ``last_modified``
+    and ``version`` move only when content changes. The fields after ``id`` are keyword-only.
     """
 
     id: str
-    user_name: str
+    _: KW_ONLY
     external_id: str | None = None
     upstream: dict[str, Any] = field(default_factory=dict)
     scim: dict[str, Any] = field(default_factory=dict)
@@ -41,6 +42,13 @@ class UserRecord:
     last_modified: datetime = field(default_factory=utcnow)
     version: int = 0
     synced_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class UserRecord(MirroredRecord):
+    """A user as the bridge knows it."""
+
+    user_name: str
 
     @property
     def username_lower(self) -> str:
@@ -48,20 +56,12 @@ class UserRecord:
 
 
 @dataclass(frozen=True)
-class GroupRecord:
+class GroupRecord(MirroredRecord):
     """A SCIM group: an upstream team (``GroupKind.TEAM``) or role (``GroupKind.ROLE``)."""
 
-    id: str
     kind: GroupKind
     display_name: str
-    external_id: str | None = None
-    upstream: dict[str, Any] = field(default_factory=dict)
-    scim: dict[str, Any] = field(default_factory=dict)
     members_known: bool = False
-    created: datetime = field(default_factory=utcnow)
-    last_modified: datetime = field(default_factory=utcnow)
-    version: int = 0
-    synced_at: datetime | None = None
 
     @property
     def display_lower(self) -> str:

@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from collections.abc import Iterator
+from collections.abc import Mapping
 from collections.abc import Sequence
 from typing import Any
 from typing import TypeVar
 
+from sqlalchemy import Column
 from sqlalchemy import Table
+from sqlalchemy import select
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.expression import ColumnElement
 from sqlalchemy.sql.expression import Executable
+from sqlalchemy.sql.expression import Select
 
 from scim_bridge import jsoncodec
 from scim_bridge.store.errors import StoreConflict
@@ -30,6 +35,43 @@ CHUNK = 500
 def chunks(items: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
+
+
+Row = Mapping[Any, Any]
+
+
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def _field_names(cls: type) -> tuple[str, ...]:
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = tuple(f.name for f in dataclasses.fields(cls))
+    return names
+
+
+def record_from_row(cls: type[T], row: Row, **computed: Any) -> T:
+    """The dataclass ``cls`` from the row's columns of the same names; ``computed`` gives the fields whose
+    value is not the column's as read (an enum, a default for NULL)."""
+    values = {name: row[name] for name in _field_names(cls) if name not in computed}
+    return cls(**values, **computed)
+
+
+def first_row(conn: Connection, stmt: Select[Any], build: Callable[[Row], T]) -> T | None:
+    """``build`` of the statement's first row, or None when it has none."""
+    row = conn.execute(stmt).mappings().first()
+    return None if row is None else build(row)
+
+
+def rows_by_key(
+    conn: Connection, table: Table, column: Column[Any], keys: Sequence[str], build: Callable[[Row], T]
+) -> dict[str, T]:
+    """``build`` of the rows whose ``column`` is one of ``keys``, by that column (one query per 500 keys)."""
+    found: dict[str, T] = {}
+    for part in chunks(list(dict.fromkeys(keys))):
+        for row in conn.execute(select(table).where(column.in_(part))).mappings():
+            found[row[column.key]] = build(row)
+    return found
 
 
 def normalize_json(value: Any) -> Any:

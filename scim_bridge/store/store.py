@@ -105,53 +105,43 @@ class Store(Bookkeeping):
 
     def indexed_documents(self, resource_type: ResourceType, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
         """The indexed documents of these ids (those present), by id."""
-        with self._read() as conn:
-            return index.documents(conn, resource_type, ids)
+        return self._reading(index.documents, resource_type, ids)
 
     # --- users ---------------------------------------------------------------------------
     def get_user(self, user_id: str) -> UserRecord | None:
-        with self._read() as conn:
-            return users.get_user(conn, user_id)
+        return self._reading(users.get_user, user_id)
 
     def get_users(self, user_ids: Sequence[str]) -> dict[str, UserRecord]:
         """The users among ``user_ids`` that exist, by id."""
-        with self._read() as conn:
-            return users.get_users(conn, user_ids)
+        return self._reading(users.get_users, user_ids)
 
     def user_summaries(self, user_ids: Sequence[str] | None = None) -> dict[str, tuple[str, Any]]:
         """id -> (user_name, upstream snapshot) of the given users that exist (or of all users):
         a narrow read for large rosters."""
-        with self._read() as conn:
-            return users.user_summaries(conn, user_ids)
+        return self._reading(users.user_summaries, user_ids)
 
     def user_roles(self) -> dict[str, tuple[str, str]]:
         """id -> (user_name, upstream role name) of every user: a narrow read for role groups."""
-        with self._read() as conn:
-            return users.user_roles(conn)
+        return self._reading(users.user_roles)
 
     def user_names(self, user_ids: Sequence[str]) -> dict[str, str]:
         """id -> user_name of the given users that exist: a narrow read for large rosters."""
-        with self._read() as conn:
-            return users.user_names(conn, user_ids)
+        return self._reading(users.user_names, user_ids)
 
     def get_user_by_username(self, username: str) -> UserRecord | None:
         """Case-insensitive lookup."""
-        with self._read() as conn:
-            return users.get_user_by_username(conn, username)
+        return self._reading(users.get_user_by_username, username)
 
     def list_users(self, *, offset: int = 0, limit: int | None = None) -> list[UserRecord]:
         """Users ordered by (created, id)."""
-        with self._read() as conn:
-            return users.list_users(conn, offset, limit)
+        return self._reading(users.list_users, offset, limit)
 
     def users_after(self, after: UserRecord | None, limit: int) -> list[UserRecord]:
         """A page of users in (created, id) order following ``after``: a walk costs the same at any depth."""
-        with self._read() as conn:
-            return users.users_after(conn, after, limit)
+        return self._reading(users.users_after, after, limit)
 
     def count_users(self) -> int:
-        with self._read() as conn:
-            return users.count_users(conn)
+        return self._reading(users.count_users)
 
     def upsert_user(self, record: UserRecord, *, expected_version: int | None = None, touch: bool = True) -> UserRecord:
         """Insert or update by id and return the stored record.
@@ -180,33 +170,27 @@ class Store(Bookkeeping):
 
     # --- groups --------------------------------------------------------------------------
     def get_group(self, group_id: str) -> GroupRecord | None:
-        with self._read() as conn:
-            return groups.get_group(conn, group_id)
+        return self._reading(groups.get_group, group_id)
 
     def get_groups(self, group_ids: Sequence[str]) -> dict[str, GroupRecord]:
         """The groups among ``group_ids`` that exist, by id."""
-        with self._read() as conn:
-            return groups.get_groups(conn, group_ids)
+        return self._reading(groups.get_groups, group_ids)
 
     def get_group_by_name(self, kind: GroupKind, name: str) -> GroupRecord | None:
         """Case-insensitive lookup within one kind of group."""
-        with self._read() as conn:
-            return groups.get_group_by_name(conn, kind, name)
+        return self._reading(groups.get_group_by_name, kind, name)
 
     def find_groups_by_external_id(self, value: str) -> list[GroupRecord]:
-        with self._read() as conn:
-            return groups.find_groups_by_external_id(conn, value)
+        return self._reading(groups.find_groups_by_external_id, value)
 
     def list_groups(
         self, kind: GroupKind | None = None, *, offset: int = 0, limit: int | None = None
     ) -> list[GroupRecord]:
         """Groups (of one kind, or all) ordered by (created, id)."""
-        with self._read() as conn:
-            return groups.list_groups(conn, kind, offset, limit)
+        return self._reading(groups.list_groups, kind, offset, limit)
 
     def count_groups(self, kind: GroupKind | None = None) -> int:
-        with self._read() as conn:
-            return groups.count_groups(conn, kind)
+        return self._reading(groups.count_groups, kind)
 
     def upsert_group(self, record: GroupRecord, *, expected_version: int | None = None) -> GroupRecord:
         """Like ``upsert_user``; the content is kind, display_name, external_id, upstream and
@@ -228,22 +212,18 @@ class Store(Bookkeeping):
 
     # --- memberships ---------------------------------------------------------------------
     def members_of(self, group_id: str) -> list[Membership]:
-        with self._read() as conn:
-            return member_ops.members_of(conn, group_id)
+        return self._reading(member_ops.members_of, group_id)
 
     def groups_of(self, user_id: str, kind: GroupKind | None = None) -> list[Membership]:
-        with self._read() as conn:
-            return member_ops.groups_of(conn, user_id, kind)
+        return self._reading(member_ops.groups_of, user_id, kind)
 
     def memberships_for_users(self, user_ids: Sequence[str]) -> dict[str, list[Membership]]:
         """Memberships of many users in one query; every requested id is a key."""
-        with self._read() as conn:
-            return member_ops.memberships_for_users(conn, user_ids)
+        return self._reading(member_ops.memberships_for_users, user_ids)
 
     def members_for_groups(self, group_ids: Sequence[str]) -> dict[str, list[Membership]]:
         """Members of many groups in one query; every requested id is a key."""
-        with self._read() as conn:
-            return member_ops.members_for_groups(conn, group_ids)
+        return self._reading(member_ops.members_for_groups, group_ids)
 
     def set_members(self, group_id: str, members: Sequence[Membership]) -> GroupRecord:
         """Replace the roster (group_id of each membership ignored); marks it known."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import JSON
 from sqlalchemy import BigInteger
 from sqlalchemy import Boolean
@@ -19,23 +21,41 @@ from sqlalchemy import Text
 from sqlalchemy import UniqueConstraint
 from sqlalchemy import text
 
+from scim_bridge.store.columns import SortableText
+from scim_bridge.store.columns import key
+from scim_bridge.store.columns import not_null
+from scim_bridge.store.columns import nullable
+from scim_bridge.store.columns import optional
+from scim_bridge.store.columns import required
+from scim_bridge.store.columns import serial_id
 from scim_bridge.store.sqltypes import UTCDateTime
 
 metadata = MetaData()
 
+
+def _mirrored(*own: Column[Any]) -> list[Column[Any]]:
+    """A mirrored user's or group's first columns: the id, its own columns, the upstream snapshot
+    (``DirectoryUser.to_json()`` and the like) and the SCIM attributes the bridge keeps itself."""
+    return [key("id"), *own, optional("external_id", String), *not_null(upstream=JSON, scim=JSON)]
+
+
+def _versions() -> list[Column[Any]]:
+    """When a mirrored row was created, last changed (and its version then), and last synced."""
+    return [
+        *not_null(created=UTCDateTime, last_modified=UTCDateTime, version=Integer),
+        optional("synced_at", UTCDateTime),
+    ]
+
+
+def _member(name: str, parent: str) -> Column[Any]:
+    return required(name, String, ForeignKey(f"{parent}.id", ondelete="CASCADE"))
+
+
 users = Table(
     "users",
     metadata,
-    Column("id", String, primary_key=True),
-    Column("username_lower", String, nullable=False),
-    Column("user_name", String, nullable=False),
-    Column("external_id", String, nullable=True),
-    Column("upstream", JSON, nullable=False),
-    Column("scim", JSON, nullable=False),
-    Column("created", UTCDateTime, nullable=False),
-    Column("last_modified", UTCDateTime, nullable=False),
-    Column("version", Integer, nullable=False),
-    Column("synced_at", UTCDateTime, nullable=True),
+    *_mirrored(*not_null(username_lower=String, user_name=String)),
+    *_versions(),
     Index("ix_users_username_lower", "username_lower", unique=True),
     Index("ix_users_external_id", "external_id"),
     Index("ix_users_created_id", "created", "id"),
@@ -44,18 +64,9 @@ users = Table(
 groups = Table(
     "groups",
     metadata,
-    Column("id", String, primary_key=True),
-    Column("kind", String, nullable=False),
-    Column("display_name", String, nullable=False),
-    Column("display_lower", String, nullable=False),
-    Column("external_id", String, nullable=True),
-    Column("upstream", JSON, nullable=False),
-    Column("scim", JSON, nullable=False),
-    Column("members_known", Boolean, nullable=False),
-    Column("created", UTCDateTime, nullable=False),
-    Column("last_modified", UTCDateTime, nullable=False),
-    Column("version", Integer, nullable=False),
-    Column("synced_at", UTCDateTime, nullable=True),
+    *_mirrored(*not_null(kind=String, display_name=String, display_lower=String)),
+    required("members_known", Boolean),
+    *_versions(),
     UniqueConstraint("kind", "display_lower", name="uq_groups_kind_display_lower"),
     CheckConstraint("kind IN ('team', 'role')", name="ck_groups_kind"),
     Index("ix_groups_external_id", "external_id"),
@@ -65,9 +76,9 @@ groups = Table(
 memberships = Table(
     "memberships",
     metadata,
-    Column("group_id", String, ForeignKey("groups.id", ondelete="CASCADE"), nullable=False),
-    Column("user_id", String, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
-    Column("role", String, nullable=False),
+    _member("group_id", "groups"),
+    _member("user_id", "users"),
+    required("role", String),
     PrimaryKeyConstraint("group_id", "user_id", name="pk_memberships"),
     Index("ix_memberships_user_id", "user_id"),
 )
@@ -75,115 +86,82 @@ memberships = Table(
 suspensions = Table(
     "suspensions",
     metadata,
-    Column("user_id", String, primary_key=True),
-    Column("role", String, nullable=False),
-    Column("teams", JSON, nullable=False),
-    Column("suspended_at", UTCDateTime, nullable=False),
+    key("user_id"),
+    *not_null(role=String, teams=JSON, suspended_at=UTCDateTime),
 )
 
 audit_events = Table(
     "audit_events",
     metadata,
-    Column(
-        "id",
-        BigInteger().with_variant(Integer(), "sqlite"),
-        primary_key=True,
-        autoincrement=True,
-    ),
-    Column("at", UTCDateTime, nullable=False),
-    Column("actor", String, nullable=False),
-    Column("request_id", String, nullable=False),
-    Column("method", String, nullable=False),
-    Column("path", String, nullable=False),
-    Column("resource_type", String, nullable=False),
-    Column("resource_id", String, nullable=True),
-    Column("operation", String, nullable=False),
-    Column("status", Integer, nullable=False),
-    Column("outcome", String, nullable=False),
-    Column("detail", Text, nullable=False),
-    Column("upstream_calls", JSON, nullable=False),
+    serial_id(),
+    required("at", UTCDateTime),
+    *not_null(actor=String, request_id=String, method=String, path=String, resource_type=String),
+    optional("resource_id", String),
+    *not_null(operation=String, status=Integer, outcome=String, detail=Text, upstream_calls=JSON),
     # The scopes the request exercised ("read", "write+roles"); empty when it was refused before any.
-    Column("scopes", String, nullable=False, server_default=""),
+    required("scopes", String, server_default=""),
     Index("ix_audit_events_at", "at"),
     Index("ix_audit_events_resource_id", "resource_id"),
 )
 
-leases = Table(
-    "leases",
-    metadata,
-    Column("name", String, primary_key=True),
-    Column("owner", String, nullable=False),
-    Column("expires_at", UTCDateTime, nullable=False),
-)
+leases = Table("leases", metadata, key("name"), *not_null(owner=String, expires_at=UTCDateTime))
 
-settings_kv = Table(
-    "settings_kv",
-    metadata,
-    Column("key", String, primary_key=True),
-    Column("value", JSON, nullable=True),
-)
+settings_kv = Table("settings_kv", metadata, key("key"), optional("value", JSON))
 
 ALL_TABLES = (memberships, suspensions, audit_events, leases, settings_kv, groups, users)
 
 
 # --- SCIM search index and shared rate budget (migration 0002) -------------------------------------
-# Text that is compared or sorted uses the "C" collation on PostgreSQL, so that ordering is by code
-# point (as in Python and in SQLite's BINARY collation) whatever the database's default locale.
-IndexText = Text().with_variant(Text(collation="C"), "postgresql")
-
+# Text that is compared or sorted is SortableText (store/columns.py): code-point order on every backend.
 scim_resources = Table(
     "scim_resources",
     metadata,
-    Column("kind", String, nullable=False),
-    Column("id", IndexText, nullable=False),
-    Column("created", UTCDateTime, nullable=True),
-    Column("document", JSON, nullable=False),
+    *not_null(kind=String, id=SortableText),
+    optional("created", UTCDateTime),
+    required("document", JSON),
     PrimaryKeyConstraint("kind", "id", name="pk_scim_resources"),
     Index("ix_scim_resources_kind_created_id", "kind", "created", "id"),
 )
 
+
+def _partial_index(name: str, column: str) -> Index:
+    """Partial (migration 0009): only the rows holding a value of the column's type."""
+    where = text(f"{column} IS NOT NULL")
+    return Index(name, "kind", "path", column, sqlite_where=where, postgresql_where=where)
+
+
 scim_values = Table(
     "scim_values",
     metadata,
-    Column("kind", String, nullable=False),
-    Column("resource_id", IndexText, nullable=False),
-    Column("path", String, nullable=False),
-    Column("element", Integer, nullable=False),
-    Column("seq", Integer, nullable=False),
-    Column("value_type", String, nullable=False),
-    Column("present", Boolean, nullable=False),
-    Column("sort_key", Boolean, nullable=False),
-    Column("value_text", IndexText, nullable=True),
-    Column("value_lower", IndexText, nullable=True),
-    Column("value_num", Double, nullable=True),
-    Column("value_time", UTCDateTime, nullable=True),
-    Column("value_bool", Boolean, nullable=True),
+    *not_null(kind=String, resource_id=SortableText, path=String, element=Integer, seq=Integer),
+    *not_null(value_type=String, present=Boolean, sort_key=Boolean),
+    *nullable(value_text=SortableText, value_lower=SortableText, value_num=Double, value_time=UTCDateTime),
+    optional("value_bool", Boolean),
     PrimaryKeyConstraint("kind", "resource_id", "path", "element", "seq", name="pk_scim_values"),
     Index("ix_scim_values_lower", "kind", "path", "value_lower"),
     Index("ix_scim_values_text", "kind", "path", "value_text"),
-    # Partial (migration 0009): only the rows holding a number or a dateTime.
-    Index("ix_scim_values_num", "kind", "path", "value_num", sqlite_where=text("value_num IS NOT NULL"),
-          postgresql_where=text("value_num IS NOT NULL")),
-    Index("ix_scim_values_time", "kind", "path", "value_time", sqlite_where=text("value_time IS NOT NULL"),
-          postgresql_where=text("value_time IS NOT NULL")),
+    _partial_index("ix_scim_values_num", "value_num"),
+    _partial_index("ix_scim_values_time", "value_time"),
 )
 
-rate_domains = Table(
-    "rate_domains",
-    metadata,
-    Column("domain", String, primary_key=True),
-    Column("blocked_until", Double, nullable=False),
-)
+rate_domains = Table("rate_domains", metadata, key("domain"), required("blocked_until", Double))
 
-rate_slots = Table(
-    "rate_slots",
-    metadata,
-    Column("id", BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True),
-    Column("domain", String, nullable=False),
-    Column("at", Double, nullable=False),
-    Index("ix_rate_slots_domain_at", "domain", "at"),
-)
 
+
+def _sliding_window(name: str, key_column: str) -> Table:
+    """Events per key (when each happened, in seconds since the epoch), counted over a sliding window to limit
+    a rate; the index serves "how many for this key since ..."."""
+    return Table(
+        name,
+        metadata,
+        serial_id(),
+        *not_null(**{key_column: String}, at=Double),
+        Index(f"ix_{name}_{key_column}_at", key_column, "at"),
+    )
+
+
+# Upstream calls per rate domain, and how long a domain is blocked (the shared budget of store/budget.py).
+rate_slots = _sliding_window("rate_slots", "domain")
 
 
 # --- Keyset order of the search index (migration 0008) ---------------------------------------
@@ -193,23 +171,14 @@ rate_slots = Table(
 scim_order = Table(
     "scim_order",
     metadata,
-    Column("kind", String, nullable=False),
-    Column("sort_path", String, nullable=False),
-    Column("resource_id", IndexText, nullable=False),
-    Column("value_key", IndexText, nullable=False),
-    Column("tie_key", IndexText, nullable=False),
+    *not_null(kind=String, sort_path=String, resource_id=SortableText, value_key=SortableText, tie_key=SortableText),
     PrimaryKeyConstraint("kind", "resource_id", "sort_path", name="pk_scim_order"),
     Index("ix_scim_order_position", "kind", "sort_path", "value_key", "tie_key"),
 )
 
 # A counter per resource kind, moved by every write to the index: remembered page boundaries of one
 # generation are valid until the next write.
-scim_generations = Table(
-    "scim_generations",
-    metadata,
-    Column("kind", String, primary_key=True),
-    Column("generation", BigInteger, nullable=False),
-)
+scim_generations = Table("scim_generations", metadata, key("kind"), required("generation", BigInteger))
 
 MIRROR_TABLES = (scim_values, scim_resources, scim_order, scim_generations, rate_slots, rate_domains)
 
@@ -220,19 +189,11 @@ MIRROR_TABLES = (scim_values, scim_resources, scim_order, scim_generations, rate
 console_sessions = Table(
     "console_sessions",
     metadata,
-    Column("id_sha256", String, primary_key=True),
-    Column("created_at", Double, nullable=False),
-    Column("expires_at", Double, nullable=False),
+    key("id_sha256"),
+    *not_null(created_at=Double, expires_at=Double),
 )
 
-console_login_failures = Table(
-    "console_login_failures",
-    metadata,
-    Column("id", BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True),
-    Column("key", String, nullable=False),
-    Column("at", Double, nullable=False),
-    Index("ix_console_login_failures_key_at", "key", "at"),
-)
+console_login_failures = _sliding_window("console_login_failures", "key")
 
 
 # --- links to an upstream that does not keep the bridge's ids (migration 0006) ---------------------
@@ -240,11 +201,8 @@ console_login_failures = Table(
 user_links = Table(
     "user_links",
     metadata,
-    Column("local_id", String, primary_key=True),
-    Column("account_id", String, nullable=False),
-    Column("username", String, nullable=False),
-    Column("username_lower", String, nullable=False),
-    Column("profile", JSON, nullable=False),
+    key("local_id"),
+    *not_null(account_id=String, username=String, username_lower=String, profile=JSON),
     Index("ix_user_links_account_id", "account_id", unique=True),
     Index("ix_user_links_username_lower", "username_lower", unique=True),
 )
@@ -252,9 +210,8 @@ user_links = Table(
 team_links = Table(
     "team_links",
     metadata,
-    Column("local_id", String, primary_key=True),
-    Column("team_id", String, nullable=False),
-    Column("name", String, nullable=False),
+    key("local_id"),
+    *not_null(team_id=String, name=String),
     Index("ix_team_links_team_id", "team_id", unique=True),
 )
 
@@ -262,17 +219,14 @@ LINK_TABLES = (user_links, team_links)
 
 
 # --- console insight: what each change did, traffic counts, sync history (migration 0007) ------------
-# One SCIM write's request body (secrets masked) and the resource as the mirror held it before and after.
+# One SCIM write's request body (secrets masked) and the resource as the mirror held it before and after;
+# ``name_lower`` is the userName or displayName involved, for filtering.
 console_changes = Table(
     "console_changes",
     metadata,
-    Column("id", BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True),
-    Column("request_id", String, nullable=False),
-    Column("at", Double, nullable=False),
-    Column("name_lower", String, nullable=False),  # the userName or displayName involved, for filtering
-    Column("body", JSON, nullable=True),
-    Column("before", JSON, nullable=True),
-    Column("after", JSON, nullable=True),
+    serial_id(),
+    *not_null(request_id=String, at=Double, name_lower=String),
+    *nullable(body=JSON, before=JSON, after=JSON),
     Index("ix_console_changes_request_id", "request_id"),
     Index("ix_console_changes_at", "at"),
 )
@@ -281,23 +235,15 @@ console_changes = Table(
 console_traffic = Table(
     "console_traffic",
     metadata,
-    Column("minute", BigInteger, nullable=False),
-    Column("kind", String, nullable=False),
-    Column("credential", String, nullable=False),
-    Column("source", String, nullable=False),
-    Column("status", Integer, nullable=False),
-    Column("count", BigInteger, nullable=False),
+    *not_null(minute=BigInteger, kind=String, credential=String, source=String, status=Integer, count=BigInteger),
     PrimaryKeyConstraint("minute", "kind", "credential", "source", "status"),
 )
 
 console_sync_runs = Table(
     "console_sync_runs",
     metadata,
-    Column("id", BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True),
-    Column("at", Double, nullable=False),
-    Column("ok", Boolean, nullable=False),
-    Column("seconds", Double, nullable=False),
-    Column("detail", String, nullable=False),
+    serial_id(),
+    *not_null(at=Double, ok=Boolean, seconds=Double, detail=String),
     Index("ix_console_sync_runs_at", "at"),
 )
 
@@ -307,7 +253,7 @@ console_sync_runs = Table(
 roster_loads = Table(
     "roster_loads",
     metadata,
-    Column("group_id", String, ForeignKey("groups.id", ondelete="CASCADE"), primary_key=True),
-    Column("loaded_at", UTCDateTime, nullable=False),
+    key("group_id", String, ForeignKey("groups.id", ondelete="CASCADE")),
+    required("loaded_at", UTCDateTime),
     Index("ix_roster_loads_loaded_at", "loaded_at"),
 )

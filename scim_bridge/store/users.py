@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -15,42 +14,31 @@ from sqlalchemy.engine import Connection
 
 from scim_bridge.store.members import bump_groups
 from scim_bridge.store.records import UserRecord
+from scim_bridge.store.sqlutil import Row
 from scim_bridge.store.sqlutil import chunks
-from scim_bridge.store.sqlutil import normalize_json
+from scim_bridge.store.sqlutil import first_row
+from scim_bridge.store.sqlutil import record_from_row
+from scim_bridge.store.sqlutil import rows_by_key
 from scim_bridge.store.tables import memberships
 from scim_bridge.store.tables import suspensions
 from scim_bridge.store.tables import users
+from scim_bridge.store.versioned import mirrored_values
 from scim_bridge.store.versioned import upsert_versioned
 
 USER_CONTENT = ("user_name", "username_lower", "external_id", "upstream", "scim")
 _ORDER = (users.c.created, users.c.id)
 
 
-def user_from_row(row: Mapping[Any, Any]) -> UserRecord:
-    return UserRecord(
-        id=row["id"],
-        user_name=row["user_name"],
-        external_id=row["external_id"],
-        upstream=row["upstream"],
-        scim=row["scim"],
-        created=row["created"],
-        last_modified=row["last_modified"],
-        version=row["version"],
-        synced_at=row["synced_at"],
-    )
+def user_from_row(row: Row) -> UserRecord:
+    return record_from_row(UserRecord, row)
 
 
 def get_user(conn: Connection, user_id: str) -> UserRecord | None:
-    row = conn.execute(select(users).where(users.c.id == user_id)).mappings().first()
-    return None if row is None else user_from_row(row)
+    return first_row(conn, select(users).where(users.c.id == user_id), user_from_row)
 
 
 def get_users(conn: Connection, user_ids: Sequence[str]) -> dict[str, UserRecord]:
-    found: dict[str, UserRecord] = {}
-    for part in chunks(list(dict.fromkeys(user_ids))):
-        for row in conn.execute(select(users).where(users.c.id.in_(part))).mappings():
-            found[row["id"]] = user_from_row(row)
-    return found
+    return rows_by_key(conn, users, users.c.id, user_ids, user_from_row)
 
 
 def user_roles(conn: Connection) -> dict[str, tuple[str, str]]:
@@ -85,9 +73,7 @@ def user_names(conn: Connection, user_ids: Sequence[str]) -> dict[str, str]:
 
 
 def get_user_by_username(conn: Connection, username: str) -> UserRecord | None:
-    stmt = select(users).where(users.c.username_lower == username.lower())
-    row = conn.execute(stmt).mappings().first()
-    return None if row is None else user_from_row(row)
+    return first_row(conn, select(users).where(users.c.username_lower == username.lower()), user_from_row)
 
 
 def list_users(conn: Connection, offset: int = 0, limit: int | None = None) -> list[UserRecord]:
@@ -113,16 +99,7 @@ def upsert_user(
     """The stored record, and the userName it had before (None for a new user)."""
     if not record.id or not record.user_name:
         raise ValueError("a user needs an id and a userName")
-    values = {
-        "id": record.id,
-        "username_lower": record.username_lower,
-        "user_name": record.user_name,
-        "external_id": record.external_id,
-        "upstream": normalize_json(record.upstream),
-        "scim": normalize_json(record.scim),
-        "created": record.created,
-        "synced_at": record.synced_at,
-    }
+    values = mirrored_values(record, username_lower=record.username_lower, user_name=record.user_name)
     row, before = upsert_versioned(conn, users, values, USER_CONTENT, now, expected_version, touch=touch)
     return user_from_row(row), None if before is None else str(before["user_name"])
 

@@ -14,9 +14,25 @@ from sqlalchemy.exc import IntegrityError
 
 from scim_bridge.store.errors import StoreConflict
 from scim_bridge.store.errors import StoreNotFound
+from scim_bridge.store.records import MirroredRecord
 from scim_bridge.store.sqlutil import insert_ignoring
+from scim_bridge.store.sqlutil import normalize_json
 
 _STORE_MANAGED = ("id", "created", "last_modified", "version")
+
+
+def mirrored_values(record: MirroredRecord, **own: Any) -> dict[str, Any]:
+    """The ``values`` of a user or group for :func:`upsert_versioned`: ``own`` (the columns of its table alone)
+    and those every mirrored table has."""
+    return {
+        "id": record.id,
+        **own,
+        "external_id": record.external_id,
+        "upstream": normalize_json(record.upstream),
+        "scim": normalize_json(record.scim),
+        "created": record.created,
+        "synced_at": record.synced_at,
+    }
 
 
 def _locked_row(conn: Connection, table: Table, key: str) -> dict[str, Any] | None:

@@ -7,6 +7,7 @@ import math
 import time
 import uuid
 from collections.abc import Callable
+from typing import Unpack
 
 from flask import Flask
 from flask import Response
@@ -21,8 +22,6 @@ from scim_bridge import logs
 from scim_bridge.bootstrap import Components
 from scim_bridge.config import Settings
 from scim_bridge.config import format_scopes
-from scim_bridge.directory.base import Directory
-from scim_bridge.directory.links import LinkStore
 from scim_bridge.scim import errors
 from scim_bridge.scim.listing import CursorCodec
 from scim_bridge.service import calls
@@ -57,19 +56,19 @@ def create_app(
     settings: Settings,
     *,
     components: Components | None = None,
-    directory: Directory | None = None,
-    store: Store | None = None,
-    links: LinkStore | None = None,
     start_sync: bool = False,
     retry_sleep: Callable[[float], None] = time.sleep,
+    **parts: Unpack[bootstrap.Parts],
 ) -> Flask:
-    """A bridge app over ``components`` (by default :func:`scim_bridge.bootstrap.build` of ``settings``, with the
-    ``directory``, ``store`` and jsm ``links`` given, if any). Wires blueprints and hooks; the upstream is
-    called by the components only (``start_sync`` starts the sync loop). ``retry_sleep``: how the upstream
-    client waits out its retry back-off (tests pass one that records the wait and returns at once)."""
+    """A bridge app over ``components`` (by default :func:`scim_bridge.bootstrap.build` of ``settings`` and the
+    ``parts`` given, if any: an injected directory or store, the jsm link store...). Wires blueprints and hooks;
+    the upstream is called by the components only (``start_sync`` starts the sync loop). ``retry_sleep``: how
+    the upstream client waits out its retry back-off, unless ``parts`` has a policy (tests pass one that
+    records the wait and returns at once)."""
     if components is None:
-        policy = bootstrap.UpstreamPolicy(settings.upstream_wait_budget, retry_sleep=retry_sleep)
-        components = bootstrap.build(settings, directory=directory, store=store, links=links, policy=policy)
+        if parts.get("policy") is None:
+            parts["policy"] = bootstrap.UpstreamPolicy(settings.upstream_wait_budget, retry_sleep=retry_sleep)
+        components = bootstrap.build(settings, **parts)
     app = Flask("scim_bridge")
     app.url_rule_class = SharedBuilderRule
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes

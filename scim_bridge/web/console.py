@@ -14,6 +14,7 @@ from datetime import UTC
 from datetime import datetime
 from datetime import timedelta
 from typing import Any
+from typing import TypeVar
 from urllib.parse import urlencode
 
 from flask import Blueprint
@@ -65,6 +66,8 @@ SECURITY_HEADERS = {
     "X-Frame-Options": "DENY",
     "Referrer-Policy": "same-origin",
 }
+
+R = TypeVar("R")
 
 bp = Blueprint("console", __name__, url_prefix="/console", template_folder="templates",
                static_folder="static", static_url_path="/static")
@@ -290,10 +293,22 @@ def directory() -> Any:
     return redirect(url_for("console.users"))
 
 
+def _search_text() -> str:
+    """The directory pages' search box (``q``), trimmed and at most 200 characters."""
+    return request.args.get("q", "").strip()[:200]
+
+
+def _known(record: R | None, what: str, item_id: str) -> R:
+    """``record``, or a 404 page when the bridge has no ``what`` with that id."""
+    if record is None:
+        abort(404, f"The bridge does not know a {what} with id {item_id}.")
+    return record
+
+
 @bp.get("/directory/users")
 def users() -> str:
     b = bridge()
-    query = request.args.get("q", "").strip()[:200]
+    query = _search_text()
     browser = Browser(b.store)
     found, pager = _paged(lambda offset, limit: browser.users(query, offset, limit))
     suspended = browser.suspended([u.id for u in found.rows])
@@ -304,9 +319,7 @@ def users() -> str:
 @bp.get("/directory/users/<item_id>")
 def user(item_id: str) -> str:
     b = bridge()
-    record = b.store.get_user(item_id)
-    if record is None:
-        abort(404, f"The bridge does not know a user with id {item_id}.")
+    record = _known(b.store.get_user(item_id), "user", item_id)
     memberships = b.store.groups_of(item_id, GroupKind.TEAM)
     teams = b.store.get_groups([m.group_id for m in memberships])
     team_rows = sorted(((m.group_id, teams[m.group_id].display_name if m.group_id in teams else m.group_id, m.role)
@@ -323,7 +336,7 @@ def user(item_id: str) -> str:
 @bp.get("/directory/teams")
 def teams() -> str:
     b = bridge()
-    query = request.args.get("q", "").strip()[:200]
+    query = _search_text()
     browser = Browser(b.store)
     found, pager = _paged(lambda offset, limit: browser.groups(GroupKind.TEAM, query, offset, limit))
     counts = browser.member_counts([g.id for g in found.rows])
@@ -345,10 +358,8 @@ def roles() -> str:
 @bp.get("/directory/groups/<item_id>")
 def group(item_id: str) -> str:
     b = bridge()
-    record = b.store.get_group(item_id)
-    if record is None:
-        abort(404, f"The bridge does not know a group with id {item_id}.")
-    query = request.args.get("q", "").strip()[:200]
+    record = _known(b.store.get_group(item_id), "group", item_id)
+    query = _search_text()
     browser = Browser(b.store)
     if record.kind == GroupKind.TEAM:
         found, pager = _paged(lambda offset, limit: browser.team_members(item_id, query, offset, limit))

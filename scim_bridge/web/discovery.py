@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from flask import Blueprint
 from flask import Response
 from flask import request
@@ -13,8 +16,6 @@ from scim_bridge.web.http import scim_response
 from scim_bridge.web.state import bridge
 
 bp = Blueprint("discovery", __name__)
-DISCOVERY_ENDPOINTS = frozenset({"discovery.service_provider_config", "discovery.resource_types",
-                                 "discovery.resource_type", "discovery.schemas", "discovery.schema"})
 
 
 @bp.before_request
@@ -46,24 +47,27 @@ def service_provider_config() -> Response:
     return scim_response(body)
 
 
-@bp.get("/ResourceTypes")
-def resource_types() -> Response:
-    return scim_response(discovery.resource_types(context().base_url))
+# The discovery documents read by name or as a list: endpoint, URL rule, and what builds the body (from the
+# base URL and the name in the URL, if any).
+DOCUMENTS: tuple[tuple[str, str, Callable[..., dict[str, Any]]], ...] = (
+    ("resource_types", "/ResourceTypes", discovery.resource_types),
+    ("resource_type", "/ResourceTypes/<name>", discovery.resource_type),
+    ("schemas", "/Schemas", discovery.schemas),
+    ("schema", "/Schemas/<path:urn>", discovery.schema),
+)
 
 
-@bp.get("/ResourceTypes/<name>")
-def resource_type(name: str) -> Response:
-    return scim_response(discovery.resource_type(context().base_url, name))
+def _document_view(build: Callable[..., dict[str, Any]]) -> Callable[..., Response]:
+    def view(**name: str) -> Response:
+        return scim_response(build(context().base_url, *name.values()))
+
+    return view
 
 
-@bp.get("/Schemas")
-def schemas() -> Response:
-    return scim_response(discovery.schemas(context().base_url))
+for _endpoint, _rule, _build in DOCUMENTS:
+    bp.add_url_rule(_rule, _endpoint, _document_view(_build), methods=["GET"])
 
-
-@bp.get("/Schemas/<path:urn>")
-def schema(urn: str) -> Response:
-    return scim_response(discovery.schema(context().base_url, urn))
+DISCOVERY_ENDPOINTS = frozenset({"discovery.service_provider_config", *(f"discovery.{e}" for e, _, _ in DOCUMENTS)})
 
 
 @bp.route("/Me", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])

@@ -22,12 +22,12 @@ from scim_bridge.scim.patch import PatchResult
 from scim_bridge.scim.patch import apply_patch
 from scim_bridge.scim.patch import parse_patch_request
 from scim_bridge.scim.payloads import load_resource
+from scim_bridge.scim.projection import Projection
 from scim_bridge.scim.projection import for_response
 from scim_bridge.scim.projection import parse_attribute_list
 from scim_bridge.scim.projection import wants
 from scim_bridge.scim.schema import GROUP
 from scim_bridge.scim.schema import USER
-from scim_bridge.scim.schema import AttributePath
 from scim_bridge.scim.schema import ResourceType
 from scim_bridge.scim.unknown import ignored_message
 from scim_bridge.scim.unknown import unknown_attributes
@@ -44,12 +44,9 @@ from scim_bridge.web.state import bridge
 
 bp = Blueprint("resources", __name__)
 
-Projection = tuple[tuple[AttributePath, ...], tuple[AttributePath, ...]]
-
-
 def _projection(resource_type: ResourceType) -> Projection:
     args = query_args()
-    return (
+    return Projection(
         parse_attribute_list(args.get("attributes"), resource_type),
         parse_attribute_list(args.get("excludedAttributes"), resource_type),
     )
@@ -58,7 +55,7 @@ def _projection(resource_type: ResourceType) -> Projection:
 def _show(resource: dict[str, Any], resource_type: ResourceType, proj: Projection) -> dict[str, Any]:
     if resource_type is USER:
         resource = with_role_aliases(resource, bridge().settings.role_group_aliases)
-    return for_response(resource, resource_type, proj[0], proj[1])
+    return for_response(resource, resource_type, proj)
 
 
 def _single(resource: dict[str, Any], resource_type: ResourceType, status: int = 200) -> Response:
@@ -80,20 +77,22 @@ PageOf = Callable[[RequestContext, ListParams, int], tuple[int, list[dict[str, A
 KeysetOf = Callable[[RequestContext, ListParams, tuple[str, ...] | None, bool], KeysetPage | None]
 
 
-def _list(resource_type: ResourceType, params: ListParams, page_of: PageOf, keyset_of: KeysetOf | None = None
-          ) -> Response:
-    """A list or search answer: index paging (``startIndex``) or cursor paging (RFC 9865 ``cursor``).
+def _list(resource_type: ResourceType, source: dict[str, Any], *, search: bool = False) -> Response:
+    """A list (query parameters) or search (SearchRequest body) answer: index paging (``startIndex``) or
+    cursor paging (RFC 9865 ``cursor``).
 
     Cursors of queries with a keyset order hold a position (the sort keys of the row they follow), so a walk
     neither skips nor repeats rows when others are written meanwhile; other cursors hold an offset.
     """
+    params = _list_params(source, resource_type, search=search)
+    page_of, keyset_of = _READERS[resource_type.id]
     codec = bridge().cursor_codec
-    if params.cursor is not None and keyset_of is not None:
+    if params.cursor is not None:
         keyset_answer = _keyset_list(resource_type, params, keyset_of)
         if keyset_answer is not None:
             return keyset_answer
     start = page_start(params, resource_type, codec)
-    proj = (params.attributes, params.excluded_attributes)
+    proj = params.projection
     total, page = page_of(context(), params, start)
     shown = [_show(r, resource_type, proj) for r in page]
     if params.cursor is not None:
@@ -112,7 +111,7 @@ def _keyset_list(resource_type: ResourceType, params: ListParams, keyset_of: Key
     page = keyset_of(context(), params, after, requested is not None and requested.backward)
     if page is None:
         return None
-    proj = (params.attributes, params.excluded_attributes)
+    proj = params.projection
     shown = [_show(r, resource_type, proj) for r in page.resources]
     links = position_links(params, resource_type, codec, requested=requested,
                            keys=[tuple(p) for p in page.positions], more=page.more)
@@ -178,12 +177,12 @@ def _patcher(resource_type: ResourceType) -> Callable[[dict[str, Any]], PatchRes
 
 # --- Users ---------------------------------------------------------------------------------------
 def _wants_groups(proj: Projection) -> bool:
-    return wants("groups", USER, proj[0], proj[1])
+    return wants("groups", USER, *proj)
 
 
 def _user_page(ctx: RequestContext, params: ListParams, start: int) -> tuple[int, list[dict[str, Any]]]:
     bridge().sync.rosters.before_user_page(params.filter, params.sort_by, params.descending, start, params.count,
-                                           _wants_groups((params.attributes, params.excluded_attributes)))
+                                           _wants_groups(params.projection))
     return bridge().users.search_page(ctx, params.filter, sort_by=params.sort_by, descending=params.descending,
                                       start_index=start, count=params.count)
 
@@ -191,14 +190,14 @@ def _user_page(ctx: RequestContext, params: ListParams, start: int) -> tuple[int
 def _user_keyset(ctx: RequestContext, params: ListParams, after: tuple[str, ...] | None, backward: bool
                  ) -> KeysetPage | None:
     bridge().sync.rosters.before_user_walk(params.filter,
-                                           _wants_groups((params.attributes, params.excluded_attributes)))
+                                           _wants_groups(params.projection))
     return bridge().users.keyset_page(ctx, params.filter, sort_by=params.sort_by, descending=params.descending,
                                       after=after, backward=backward, count=params.count)
 
 
 @bp.get("/Users")
 def list_users() -> Response:
-    return _list(USER, _list_params(query_args(), USER), _user_page, _user_keyset)
+    return _list(USER, query_args())
 
 
 @bp.post("/.search")
@@ -210,8 +209,7 @@ def search_root() -> Response:
 
 @bp.post("/Users/.search")
 def search_users() -> Response:
-    body = _search_body()
-    return _list(USER, _list_params(body, USER, search=True), _user_page, _user_keyset)
+    return _list(USER, _search_body(), search=True)
 
 
 @bp.get("/Users/<user_id>")
@@ -250,11 +248,11 @@ def delete_user(user_id: str) -> Response:
 
 # --- Groups --------------------------------------------------------------------------------------
 def _wants_members(proj: Projection) -> bool:
-    return wants("members", GROUP, proj[0], proj[1])
+    return wants("members", GROUP, *proj)
 
 
 def _group_page(ctx: RequestContext, params: ListParams, start: int) -> tuple[int, list[dict[str, Any]]]:
-    want_members = _wants_members((params.attributes, params.excluded_attributes))
+    want_members = _wants_members(params.projection)
     bridge().sync.rosters.before_group_page(params.filter, params.sort_by, params.descending, start, params.count,
                                             want_members)
     return bridge().groups.search_page(ctx, params.filter, want_members=want_members, sort_by=params.sort_by,
@@ -263,21 +261,27 @@ def _group_page(ctx: RequestContext, params: ListParams, start: int) -> tuple[in
 
 def _group_keyset(ctx: RequestContext, params: ListParams, after: tuple[str, ...] | None, backward: bool
                   ) -> KeysetPage | None:
-    want_members = _wants_members((params.attributes, params.excluded_attributes))
+    want_members = _wants_members(params.projection)
     return bridge().groups.keyset_page(ctx, params.filter, want_members=want_members, sort_by=params.sort_by,
                                        descending=params.descending, after=after, backward=backward,
                                        count=params.count)
 
 
+# How each resource type is read for a list answer: by offset, and by keyset position.
+_READERS: dict[str, tuple[PageOf, KeysetOf]] = {
+    USER.id: (_user_page, _user_keyset),
+    GROUP.id: (_group_page, _group_keyset),
+}
+
+
 @bp.get("/Groups")
 def list_groups() -> Response:
-    return _list(GROUP, _list_params(query_args(), GROUP), _group_page, _group_keyset)
+    return _list(GROUP, query_args())
 
 
 @bp.post("/Groups/.search")
 def search_groups() -> Response:
-    body = _search_body()
-    return _list(GROUP, _list_params(body, GROUP, search=True), _group_page, _group_keyset)
+    return _list(GROUP, _search_body(), search=True)
 
 
 @bp.get("/Groups/<group_id>")

@@ -18,8 +18,9 @@ REDUCED = chaos.Options(
     deleted_users=3,
     workers=4,
     spike_rate=0.03,
-    burst_every=4.0,
-    burst_length=1.0,
+    spike_ms=250,
+    burst_every=1.5,
+    burst_length=0.5,
 )
 
 

@@ -1,6 +1,9 @@
 """A write request is one unit of work: its upstream calls first, then all of its mirror changes in one store
 transaction (one commit, one re-index); when that transaction fails, the upstream calls are undone.
 
+Each test runs in both read modes, on a prompt simulator and on a slow one (every upstream call of the write
+under test takes SLOW_MS), which widens the windows between the write's upstream calls and its transaction.
+
 The transactions are counted on the bridge's real database engine (SQLAlchemy events: a committed transaction
 that wrote a mirror table counts once). The store failure is a real one: a trigger in the bridge's SQLite
 database refuses the write, as a full disk or a broken constraint would.
@@ -25,9 +28,11 @@ from tests.api.test_groups import patch_body
 from tests.api.test_groups import roster
 from tests.api.test_groups import uid
 from tests.api.test_role_groups import role_of
+from tests.faults.test_write_races import SLOW_MS
 from tests.faults.test_write_races import make_team
 
 MODES = pytest.mark.parametrize("read_through", [True, False], ids=["read-through", "mirror-reads"])
+SPEEDS = pytest.mark.parametrize("latency_ms", [0, SLOW_MS], ids=["prompt", "slow"])
 
 # The tables of the mirror and of its search index (coordination tables such as leases and audit are not).
 MIRROR_TABLES = {"users", "groups", "memberships", "suspensions", "scim_resources", "scim_values", "scim_order",
@@ -93,17 +98,29 @@ def refused(bridge: Running, table: str, operation: str) -> Iterator[None]:
             conn.exec_driver_sql(f"DROP TRIGGER refuse_{table}")
 
 
+@contextmanager
+def slowed(bridge: Running, latency_ms: int) -> Iterator[None]:
+    """Every simulated OpsGenie call takes ``latency_ms`` while the block runs."""
+    bridge.sim.configure(latency_ms=latency_ms)
+    try:
+        yield
+    finally:
+        bridge.sim.configure(latency_ms=0)
+
+
 def add_member(user_id: str) -> dict[str, Any]:
     return patch_body({"op": "add", "path": "members", "value": [{"value": user_id}]})
 
 
 @MODES
-def test_a_one_member_team_patch_is_one_store_transaction(bridge_factory: Any, read_through: bool) -> None:
+@SPEEDS
+def test_a_one_member_team_patch_is_one_store_transaction(bridge_factory: Any, read_through: bool,
+                                                          latency_ms: int) -> None:
     bridge: Running = bridge_factory(read_through=read_through)
     team = make_team(bridge, "Unit Of Work", [uid(bridge, SARA)])
     assert bridge.scim.get(f"/Groups/{team}").status_code == 200
 
-    with mirror_commits(bridge).watching() as commits:
+    with slowed(bridge, latency_ms), mirror_commits(bridge).watching() as commits:
         answer = bridge.scim.patch(f"/Groups/{team}", add_member(uid(bridge, MEI)))
 
     assert answer.status_code == 204, answer.text
@@ -115,7 +132,9 @@ def test_a_one_member_team_patch_is_one_store_transaction(bridge_factory: Any, r
 
 
 @MODES
-def test_a_user_patch_is_one_store_transaction(bridge_factory: Any, read_through: bool) -> None:
+@SPEEDS
+def test_a_user_patch_is_one_store_transaction(bridge_factory: Any, read_through: bool,
+                                               latency_ms: int) -> None:
     bridge: Running = bridge_factory(read_through=read_through)
     mei = uid(bridge, MEI)
     # Read through, a write stores the upstream snapshot first when it differs from the mirror's (as a GET
@@ -124,7 +143,7 @@ def test_a_user_patch_is_one_store_transaction(bridge_factory: Any, read_through
     body = patch_body({"op": "replace", "path": "name.givenName", "value": "Meiling"},
                       {"op": "replace", "path": "title", "value": "SRE"})
 
-    with mirror_commits(bridge).watching() as commits:
+    with slowed(bridge, latency_ms), mirror_commits(bridge).watching() as commits:
         answer = bridge.scim.patch(f"/Users/{mei}", body)
 
     assert answer.status_code == 200, answer.text
@@ -134,11 +153,13 @@ def test_a_user_patch_is_one_store_transaction(bridge_factory: Any, read_through
 
 
 @MODES
-def test_a_role_change_is_one_store_transaction(bridge_factory: Any, read_through: bool) -> None:
+@SPEEDS
+def test_a_role_change_is_one_store_transaction(bridge_factory: Any, read_through: bool,
+                                                latency_ms: int) -> None:
     bridge: Running = bridge_factory(read_through=read_through)
     mei = uid(bridge, MEI)
 
-    with mirror_commits(bridge).watching() as commits:
+    with slowed(bridge, latency_ms), mirror_commits(bridge).watching() as commits:
         answer = bridge.scim.patch("/Groups/role-admin", add_member(mei))
 
     assert answer.status_code == 204, answer.text
@@ -148,12 +169,14 @@ def test_a_role_change_is_one_store_transaction(bridge_factory: Any, read_throug
 
 
 @MODES
-def test_a_failed_store_write_takes_the_team_change_back_upstream(bridge_factory: Any, read_through: bool) -> None:
+@SPEEDS
+def test_a_failed_store_write_takes_the_team_change_back_upstream(bridge_factory: Any, read_through: bool,
+                                                                  latency_ms: int) -> None:
     bridge: Running = bridge_factory(read_through=read_through)
     team = make_team(bridge, "Unit Of Work", [uid(bridge, SARA)])
     rename = {"op": "replace", "path": "displayName", "value": "Unit Of Work Renamed"}
 
-    with refused(bridge, "memberships", "INSERT"):
+    with slowed(bridge, latency_ms), refused(bridge, "memberships", "INSERT"):
         answer = bridge.scim.patch(f"/Groups/{team}", patch_body(rename, *add_member(uid(bridge, MEI))["Operations"]))
 
     assert answer.status_code == 500, answer.text
@@ -165,13 +188,15 @@ def test_a_failed_store_write_takes_the_team_change_back_upstream(bridge_factory
 
 
 @MODES
-def test_a_failed_store_write_takes_the_user_change_back_upstream(bridge_factory: Any, read_through: bool) -> None:
+@SPEEDS
+def test_a_failed_store_write_takes_the_user_change_back_upstream(bridge_factory: Any, read_through: bool,
+                                                                  latency_ms: int) -> None:
     bridge: Running = bridge_factory(read_through=read_through)
     mei = uid(bridge, MEI)
     before = bridge.sim.user(MEI)
     assert before is not None
 
-    with refused(bridge, "users", "UPDATE"):
+    with slowed(bridge, latency_ms), refused(bridge, "users", "UPDATE"):
         answer = bridge.scim.patch(f"/Users/{mei}", patch_body(
             {"op": "replace", "path": "name.givenName", "value": "Meiling"}))
         role_answer = bridge.scim.patch("/Groups/role-admin", add_member(mei))
@@ -188,22 +213,23 @@ def test_a_failed_store_write_takes_the_user_change_back_upstream(bridge_factory
 
 
 @MODES
-def test_a_create_is_one_store_transaction_and_undone_upstream_when_it_fails(bridge_factory: Any,
-                                                                              read_through: bool) -> None:
+@SPEEDS
+def test_a_create_is_one_store_transaction_and_undone_upstream_when_it_fails(
+        bridge_factory: Any, read_through: bool, latency_ms: int) -> None:
     bridge: Running = bridge_factory(read_through=read_through)
 
-    with mirror_commits(bridge).watching() as commits:
+    with slowed(bridge, latency_ms), mirror_commits(bridge).watching() as commits:
         make_team(bridge, "Unit Of Work", [uid(bridge, SARA), uid(bridge, MEI)])
     assert commits.count == 1
     assert set(roster(bridge, "Unit Of Work")) == {SARA, MEI}
 
-    with refused(bridge, "groups", "INSERT"):
+    with slowed(bridge, latency_ms), refused(bridge, "groups", "INSERT"):
         answer = bridge.scim.post("/Groups", {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
                                               "displayName": "Never Made", "members": [{"value": uid(bridge, MEI)}]})
     assert answer.status_code == 500, answer.text
     assert bridge.sim.team("Never Made") is None  # the team made upstream was deleted again
 
-    with refused(bridge, "users", "INSERT"):
+    with slowed(bridge, latency_ms), refused(bridge, "users", "INSERT"):
         answer = bridge.scim.post("/Users", {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
                                              "userName": "never.made@example.com",
                                              "name": {"givenName": "Never", "familyName": "Made"}})

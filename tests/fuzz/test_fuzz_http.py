@@ -7,6 +7,8 @@ import base64
 import json
 import os
 from collections.abc import Iterator
+from dataclasses import dataclass
+from dataclasses import fields
 from typing import Any
 from urllib.parse import urlencode
 
@@ -21,6 +23,8 @@ from hypothesis import settings
 from hypothesis import strategies as st
 
 from scim_bridge.config import OAuthClient
+from scim_bridge.simulator.server import SimulatorServer
+from tests.upstream_views import SimulatorControl
 
 CORE = "urn:ietf:params:scim:schemas:core:2.0:User"
 GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
@@ -37,13 +41,31 @@ FUZZ = settings(max_examples=int(os.environ.get("SCIM_BRIDGE_FUZZ_EXAMPLES", "30
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 
+@dataclass
+class FuzzBridge(Running):
+    """The module's bridge, and its simulator in this process: each example reads and clears the simulator's
+    call log directly, so that the example is one request (to the bridge), not three."""
+
+    simulator: SimulatorServer | None = None
+
+    def clear_calls(self) -> None:
+        assert self.simulator is not None
+        self.simulator.state.calls.clear()
+
+    def writes(self) -> list[dict[str, Any]]:
+        assert self.simulator is not None
+        return [c for c in self.simulator.state.calls.entries() if SimulatorControl.is_write(c)]
+
+
 @pytest.fixture(scope="module")
-def fuzz_bridge(simulator: Any, template_db: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
+def fuzz_bridge(simulator: SimulatorServer, template_db: Any,
+                tmp_path_factory: pytest.TempPathFactory) -> Iterator[FuzzBridge]:
     """One bridge for the module; the simulator's rate limits are off so no example waits for a budget."""
     simulator.state.reset(seed="demo")
-    running, server, store = start_bridge(simulator, tmp_path_factory.mktemp("fuzz") / "bridge.db", template_db,
+    started, server, store = start_bridge(simulator, tmp_path_factory.mktemp("fuzz") / "bridge.db", template_db,
                                           max_body_bytes=65_536, upstream_wait_budget=2.0,
                                           oauth_clients=(OAUTH_CLIENT,), oauth_signing_key="fuzz-signing-key-" * 3)
+    running = FuzzBridge(**{f.name: getattr(started, f.name) for f in fields(Running)}, simulator=simulator)
     running.sim.configure(rate_limit_enabled=False)
     yield running
     running.sim.configure(rate_limit_enabled=True)
@@ -53,7 +75,7 @@ def fuzz_bridge(simulator: Any, template_db: Any, tmp_path_factory: pytest.TempP
 
 
 @pytest.fixture(scope="module")
-def known_ids(fuzz_bridge: Running) -> dict[str, list[str]]:
+def known_ids(fuzz_bridge: FuzzBridge) -> dict[str, list[str]]:
     users = fuzz_bridge.scim.get("/Users", params={"count": 100}).json()["Resources"]
     groups = fuzz_bridge.scim.get("/Groups", params={"count": 100, "excludedAttributes": "members"}).json()
     return {"Users": [u["id"] for u in users], "Groups": [g["id"] for g in groups["Resources"]]}
@@ -207,9 +229,9 @@ def patch_body(attrs: list[str], user_ids: list[str]) -> st.SearchStrategy[Any]:
 
 
 # --- the checks ----------------------------------------------------------------------------------------
-def send(running: Running, method: str, path: str, *, params: dict[str, str] | None = None, body: Any = None,
+def send(running: FuzzBridge, method: str, path: str, *, params: dict[str, str] | None = None, body: Any = None,
          raw: bytes | None = None, headers: dict[str, str] | None = None) -> requests.Response:
-    running.sim.clear_calls()
+    running.clear_calls()
     all_headers = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/scim+json", **(headers or {})}
     data = raw if raw is not None else (None if body is None else json.dumps(body).encode())
     response = requests.request(method, running.scim.base_url + path, params=params, data=data,
@@ -218,7 +240,7 @@ def send(running: Running, method: str, path: str, *, params: dict[str, str] | N
     return response
 
 
-def check(running: Running, response: requests.Response) -> None:
+def check(running: FuzzBridge, response: requests.Response) -> None:
     where = f"{response.request.method} {response.request.url}"
     assert response.status_code < 500, f"{where} -> {response.status_code}: {response.text[:500]}"
     if response.status_code >= 400:
@@ -227,7 +249,7 @@ def check(running: Running, response: requests.Response) -> None:
         assert body.get("status") == str(response.status_code), f"{where}: {body}"
         assert isinstance(body.get("detail"), str) and body["detail"], f"{where}: {body}"
         # An attempt the upstream refused (a DELETE of an unknown id answered 404) changed nothing.
-        writes = [c for c in running.sim.writes() if c.get("status") is None or c["status"] < 400]
+        writes = [c for c in running.writes() if c.get("status") is None or c["status"] < 400]
         assert writes == [], f"{where} was rejected ({response.status_code}) but wrote upstream: {writes}"
     elif response.status_code != 204 and response.status_code != 304:
         assert isinstance(response.json(), dict)
@@ -235,14 +257,14 @@ def check(running: Running, response: requests.Response) -> None:
 
 @FUZZ
 @given(resource=st.sampled_from(["Users", "Groups"]), data=st.data())
-def test_list_queries(fuzz_bridge: Running, resource: str, data: st.DataObject) -> None:
+def test_list_queries(fuzz_bridge: FuzzBridge, resource: str, data: st.DataObject) -> None:
     attrs = USER_ATTRS if resource == "Users" else GROUP_ATTRS
     send(fuzz_bridge, "GET", f"/{resource}", params=data.draw(query(attrs)))
 
 
 @FUZZ
 @given(resource=st.sampled_from(["Users", "Groups"]), data=st.data())
-def test_search_requests(fuzz_bridge: Running, resource: str, data: st.DataObject) -> None:
+def test_search_requests(fuzz_bridge: FuzzBridge, resource: str, data: st.DataObject) -> None:
     attrs = USER_ATTRS if resource == "Users" else GROUP_ATTRS
     send(fuzz_bridge, "POST", f"/{resource}/.search", body=data.draw(search_body(attrs)),
          params=data.draw(query(attrs)))
@@ -250,7 +272,7 @@ def test_search_requests(fuzz_bridge: Running, resource: str, data: st.DataObjec
 
 @FUZZ
 @given(resource=st.sampled_from(["Users", "Groups"]), data=st.data())
-def test_get_by_id(fuzz_bridge: Running, known_ids: dict[str, list[str]], resource: str,
+def test_get_by_id(fuzz_bridge: FuzzBridge, known_ids: dict[str, list[str]], resource: str,
                    data: st.DataObject) -> None:
     attrs = USER_ATTRS if resource == "Users" else GROUP_ATTRS
     resource_id = data.draw(st.sampled_from(known_ids[resource]) | text.filter(lambda t: "/" not in t and t.strip()))
@@ -261,13 +283,13 @@ def test_get_by_id(fuzz_bridge: Running, known_ids: dict[str, list[str]], resour
 
 @FUZZ
 @given(body=user_body())
-def test_create_users(fuzz_bridge: Running, body: Any) -> None:
+def test_create_users(fuzz_bridge: FuzzBridge, body: Any) -> None:
     send(fuzz_bridge, "POST", "/Users", body=body)
 
 
 @FUZZ
 @given(data=st.data())
-def test_replace_users(fuzz_bridge: Running, known_ids: dict[str, list[str]], data: st.DataObject) -> None:
+def test_replace_users(fuzz_bridge: FuzzBridge, known_ids: dict[str, list[str]], data: st.DataObject) -> None:
     user_id = data.draw(st.sampled_from(known_ids["Users"]) | st.just("no-such-user"))
     headers = data.draw(st.fixed_dictionaries({}, optional={"If-Match": header_text}))
     send(fuzz_bridge, "PUT", f"/Users/{user_id}", body=data.draw(user_body()), headers=headers)
@@ -275,14 +297,14 @@ def test_replace_users(fuzz_bridge: Running, known_ids: dict[str, list[str]], da
 
 @FUZZ
 @given(data=st.data())
-def test_patch_users(fuzz_bridge: Running, known_ids: dict[str, list[str]], data: st.DataObject) -> None:
+def test_patch_users(fuzz_bridge: FuzzBridge, known_ids: dict[str, list[str]], data: st.DataObject) -> None:
     user_id = data.draw(st.sampled_from(known_ids["Users"]) | st.just("no-such-user"))
     send(fuzz_bridge, "PATCH", f"/Users/{user_id}", body=data.draw(patch_body(USER_ATTRS, known_ids["Users"])))
 
 
 @FUZZ
 @given(data=st.data())
-def test_group_writes(fuzz_bridge: Running, known_ids: dict[str, list[str]], data: st.DataObject) -> None:
+def test_group_writes(fuzz_bridge: FuzzBridge, known_ids: dict[str, list[str]], data: st.DataObject) -> None:
     group_id = data.draw(st.sampled_from(known_ids["Groups"]) | st.just("no-such-group"))
     method = data.draw(st.sampled_from(["POST", "PUT", "PATCH"]))
     if method == "PATCH":
@@ -298,7 +320,7 @@ def test_group_writes(fuzz_bridge: Running, known_ids: dict[str, list[str]], dat
        raw=st.binary(max_size=200) | text.map(str.encode), content_type=st.sampled_from(
            ["application/scim+json", "application/json", "text/plain", "application/x-www-form-urlencoded",
             "application/scim+json; charset=latin-1", ""]))
-def test_raw_bodies(fuzz_bridge: Running, known_ids: dict[str, list[str]], method: str, resource: str, raw: bytes,
+def test_raw_bodies(fuzz_bridge: FuzzBridge, known_ids: dict[str, list[str]], method: str, resource: str, raw: bytes,
                     content_type: str) -> None:
     path = f"/{resource}" if method == "POST" else f"/{resource}/{known_ids[resource][1]}"
     send(fuzz_bridge, method, path, raw=raw, headers={"Content-Type": content_type})
@@ -306,7 +328,7 @@ def test_raw_bodies(fuzz_bridge: Running, known_ids: dict[str, list[str]], metho
 
 @FUZZ
 @given(resource=st.sampled_from(["Users", "Groups"]), resource_id=text.filter(lambda t: t.strip()))
-def test_delete_unknown(fuzz_bridge: Running, known_ids: dict[str, list[str]], resource: str,
+def test_delete_unknown(fuzz_bridge: FuzzBridge, known_ids: dict[str, list[str]], resource: str,
                         resource_id: str) -> None:
     if resource_id in known_ids[resource]:
         return
@@ -319,7 +341,7 @@ def test_delete_unknown(fuzz_bridge: Running, known_ids: dict[str, list[str]], r
     lambda t: f"/ResourceTypes/{requests.utils.quote(t, safe='')}") | st.sampled_from([CORE, GROUP, "urn:x"]).map(
     lambda t: f"/Schemas/{t}") | text.map(lambda t: f"/Schemas/{requests.utils.quote(t, safe=':')}"),
     params=query(USER_ATTRS))
-def test_discovery(fuzz_bridge: Running, path: str, params: dict[str, str]) -> None:
+def test_discovery(fuzz_bridge: FuzzBridge, path: str, params: dict[str, str]) -> None:
     send(fuzz_bridge, "GET", path, params=params)
 
 
@@ -331,7 +353,7 @@ def test_discovery(fuzz_bridge: Running, path: str, params: dict[str, str]) -> N
            lambda b: "Basic " + base64.b64encode(b).decode()) | st.sampled_from(
            ["Basic " + base64.b64encode(f"fuzz-client:{OAUTH_SECRET}".encode()).decode(), "Bearer x"]),
        content_type=st.sampled_from(["application/x-www-form-urlencoded", "application/json", "text/plain", ""]))
-def test_token_endpoint(fuzz_bridge: Running, form: list[tuple[str, str]], authorization: str | None,
+def test_token_endpoint(fuzz_bridge: FuzzBridge, form: list[tuple[str, str]], authorization: str | None,
                         content_type: str) -> None:
     headers = {"Content-Type": content_type}
     if authorization:

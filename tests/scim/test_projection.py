@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from scim_bridge.scim.errors import InvalidValue
+from scim_bridge.scim.projection import Projection
 from scim_bridge.scim.projection import for_response
 from scim_bridge.scim.projection import parse_attribute_list
 from scim_bridge.scim.projection import project
@@ -323,8 +324,8 @@ def test_for_response_skips_the_copy_only_when_projection_changes_nothing() -> N
     assert for_response(plain, USER) is plain
     assert for_response(plain, USER) == project(plain, USER)
     named = parse_attribute_list("userName", USER)
-    assert for_response(plain, USER, named) == project(plain, USER, named)
-    assert for_response(plain, USER, named) is not plain
+    assert for_response(plain, USER, Projection(named)) == project(plain, USER, named)
+    assert for_response(plain, USER, Projection(named)) is not plain
     # An extension listed in schemas but absent: projection drops its URN, so the shortcut is not taken.
     listed = {**copy.deepcopy(USER_RESOURCE), "schemas": [*USER_RESOURCE["schemas"], ENT]}
     listed.pop(ENT, None)

@@ -45,15 +45,21 @@ class Present:
 
 
 @dataclass(frozen=True, slots=True)
-class And:
+class Junction:
+    """Two filters joined by a logical operator: :class:`And` or :class:`Or`."""
+
     left: FilterNode
     right: FilterNode
 
 
 @dataclass(frozen=True, slots=True)
-class Or:
-    left: FilterNode
-    right: FilterNode
+class And(Junction):
+    """``left and right``."""
+
+
+@dataclass(frozen=True, slots=True)
+class Or(Junction):
+    """``left or right``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,7 +85,7 @@ FilterNode: TypeAlias = Compare | Present | And | Or | Not | ValuePath
 
 def mentions(node: FilterNode, attribute: str) -> bool:
     """Whether the filter names the (core or extension) attribute called ``attribute`` anywhere."""
-    if isinstance(node, (And, Or)):
+    if isinstance(node, Junction):
         return mentions(node.left, attribute) or mentions(node.right, attribute)
     if isinstance(node, Not):
         return mentions(node.node, attribute)
@@ -107,7 +113,7 @@ def _render(node: FilterNode, scope: AttributePath | None) -> str:
         path = node.path
         name = path.dotted() if scope is None or path.sub_attribute is None else path.sub_attribute.name
         return f"{name} pr" if isinstance(node, Present) else f"{name} {node.op} {json.dumps(node.value)}"
-    if isinstance(node, And | Or):
+    if isinstance(node, Junction):
         word = "and" if isinstance(node, And) else "or"
         return f"({_render(node.left, scope)} {word} {_render(node.right, scope)})"
     if isinstance(node, Not):

@@ -34,14 +34,33 @@ from scim_bridge.scim.schema import COMPLEX
 from scim_bridge.scim.schema import Attribute
 
 
-class SingleTarget:
-    """A single-valued attribute: ``userName``, ``active``, ``name``, ``urn:...:manager``."""
+class Target:
+    """What a PATCH path names in a resource: the ``container`` the change goes to, the path's ``attribute``,
+    and ``label``, the path as messages show it."""
 
     def __init__(self, container: dict[str, Any], path: PatchPath) -> None:
         self.container = container
         self.path = path
         self.attribute = path.attribute
         self.label = path.dotted()
+
+    def refuse_read_only(self, label: str | None = None) -> None:
+        """Mutability error when the attribute is readOnly: no operation may change it."""
+        if self.attribute.mutability == READ_ONLY:
+            raise Mutability(f"Attribute '{label or self.label}' is readOnly.")
+
+
+class SubAttributeTarget(Target):
+    """A target whose path names a sub-attribute (``sub``) of its attribute."""
+
+    def __init__(self, container: dict[str, Any], path: PatchPath) -> None:
+        super().__init__(container, path)
+        assert path.sub_attribute is not None
+        self.sub: Attribute = path.sub_attribute
+
+
+class SingleTarget(Target):
+    """A single-valued attribute: ``userName``, ``active``, ``name``, ``urn:...:manager``."""
 
     def apply(self, op: OpName, value: Any) -> None:
         current = member(self.container, self.attribute.name)
@@ -62,18 +81,11 @@ class SingleTarget:
             set_value(self.container, self.attribute.name, load_attribute_value(self.attribute, value, self.label))
 
 
-class SubTarget:
+class SubTarget(SubAttributeTarget):
     """A sub-attribute of a single-valued complex attribute: ``name.givenName``, ``manager.value``."""
 
-    def __init__(self, container: dict[str, Any], path: PatchPath) -> None:
-        assert path.sub_attribute is not None
-        self.container = container
-        self.parent = path.attribute
-        self.sub = path.sub_attribute
-        self.label = path.dotted()
-
     def apply(self, op: OpName, value: Any) -> None:
-        parent = member(self.container, self.parent.name)
+        parent = member(self.container, self.attribute.name)
         element = dict(parent) if isinstance(parent, Mapping) else {}
         current = member(element, self.sub.name)
         if op == "remove":
@@ -85,22 +97,18 @@ class SubTarget:
             set_value(element, self.sub.name, None)
         else:
             set_value(element, self.sub.name, load_attribute_value(self.sub, value, self.label))
-        set_value(self.container, self.parent.name, element)
+        set_value(self.container, self.attribute.name, element)
 
     def _guarded(self, value: Any, current: Any) -> bool:
         """True when the write repeats the current value of a readOnly/immutable sub-attribute."""
-        if self.parent.mutability == READ_ONLY and not same_as_current(self.sub, value, current):
+        read_only = self.attribute.mutability == READ_ONLY
+        if read_only and not same_as_current(self.sub, value, current):
             raise Mutability(f"Attribute '{self.label}' is readOnly.")
-        return self.parent.mutability == READ_ONLY or guard_immutable(self.sub, value, current, self.label)
+        return read_only or guard_immutable(self.sub, value, current, self.label)
 
 
-class MultiTarget:
+class MultiTarget(Target):
     """A whole multi-valued attribute: ``emails``, ``members``, ``urn:...:User:tags``."""
-
-    def __init__(self, container: dict[str, Any], path: PatchPath) -> None:
-        self.container = container
-        self.attribute = path.attribute
-        self.label = path.dotted()
 
     def apply(self, op: OpName, value: Any, has_value: bool) -> None:
         current = member(self.container, self.attribute.name)
@@ -132,27 +140,18 @@ class MultiTarget:
             guard_removal(self.attribute, elements, self.label)
             set_value(self.container, self.attribute.name, None)
             return
-        if self.attribute.mutability == READ_ONLY:
-            raise Mutability(f"Attribute '{self.label}' is readOnly.")
+        self.refuse_read_only()
         doomed = ElementMerger(self.attribute, self._load_elements(value))
         kept = [element for element in elements if not doomed.contains(element)]
         set_value(self.container, self.attribute.name, kept)
 
 
-class EverySubTarget:
+class EverySubTarget(SubAttributeTarget):
     """A sub-attribute of every element, without a filter: ``emails.type``."""
-
-    def __init__(self, container: dict[str, Any], path: PatchPath) -> None:
-        assert path.sub_attribute is not None
-        self.container = container
-        self.attribute = path.attribute
-        self.sub = path.sub_attribute
-        self.label = path.dotted()
 
     def apply(self, op: OpName, value: Any) -> None:
         current = member(self.container, self.attribute.name)
-        if self.attribute.mutability == READ_ONLY:
-            raise Mutability(f"Attribute '{self.label}' is readOnly.")
+        self.refuse_read_only()
         elements = [dict(element) for element in current or [] if isinstance(element, Mapping)]
         if op != "remove" and not elements and not is_empty(value):
             elements = [{}]
@@ -162,14 +161,13 @@ class EverySubTarget:
         set_value(self.container, self.attribute.name, _without_hollow(self.attribute, elements))
 
 
-class FilteredTarget:
+class FilteredTarget(Target):
     """Elements selected by a value filter: ``emails[type eq "work"]``, ``members[value eq "id"]``,
     optionally narrowed to a sub-attribute: ``emails[type eq "work"].value``."""
 
     def __init__(self, container: dict[str, Any], path: PatchPath) -> None:
+        super().__init__(container, path)
         assert path.filter is not None
-        self.container = container
-        self.attribute = path.attribute
         self.filter = path.filter
         self.sub = path.sub_attribute
         self.label = path.text
@@ -177,8 +175,7 @@ class FilteredTarget:
     def apply(self, op: OpName, value: Any, has_value: bool) -> None:
         if self.sub is None and isinstance(value, list) and len(value) == 1:
             value = value[0]
-        if self.attribute.mutability == READ_ONLY:
-            raise Mutability(f"Attribute '{self.attribute.name}' is readOnly.")
+        self.refuse_read_only(self.attribute.name)
         current = member(self.container, self.attribute.name)
         elements = [dict(element) for element in current or [] if isinstance(element, Mapping)]
         matched = [index for index, element in enumerate(elements) if self.filter.matches(element)]

@@ -20,7 +20,7 @@ from scim_bridge.simulator.atlassian.errors import empty_response
 from scim_bridge.simulator.atlassian.errors import json_response
 from scim_bridge.simulator.atlassian.params import decode_cursor
 from scim_bridge.simulator.atlassian.params import encode_cursor
-from scim_bridge.simulator.atlassian.params import guard_path_value
+from scim_bridge.simulator.atlassian.params import guard_org
 from scim_bridge.simulator.atlassian.params import int_param
 from scim_bridge.simulator.atlassian.params import request_body
 from scim_bridge.simulator.atlassian.params import string_list
@@ -40,12 +40,7 @@ def admin_blueprint(state: AtlassianState) -> Blueprint:
     bp = Blueprint("atlassian_admin", __name__, url_prefix="/admin")
     config = state.config
 
-    guard_path_value(
-        bp,
-        "org_id",
-        lambda: config.org_id,
-        lambda org: ApiError(404, f"Organization {org} not found", code="ADMIN-404"),
-    )
+    guard_org(bp, lambda: config.org_id, "ADMIN-404")
 
     def org() -> dict[str, Any]:
         return {"id": config.org_id, "type": "orgs", "attributes": {"name": "Simulated organization"}}

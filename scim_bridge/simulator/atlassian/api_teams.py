@@ -14,14 +14,13 @@ from flask import Blueprint
 from flask import Response
 from flask import request
 
-from scim_bridge.simulator.atlassian.errors import ApiError
 from scim_bridge.simulator.atlassian.errors import bad_request
 from scim_bridge.simulator.atlassian.errors import empty_response
 from scim_bridge.simulator.atlassian.errors import json_response
 from scim_bridge.simulator.atlassian.models import TEAM_TYPES
 from scim_bridge.simulator.atlassian.params import decode_cursor
 from scim_bridge.simulator.atlassian.params import encode_cursor
-from scim_bridge.simulator.atlassian.params import guard_path_value
+from scim_bridge.simulator.atlassian.params import guard_org
 from scim_bridge.simulator.atlassian.params import int_param
 from scim_bridge.simulator.atlassian.params import member_list
 from scim_bridge.simulator.atlassian.params import request_body
@@ -35,16 +34,32 @@ MEMBER_PAGE_MAX = 50
 PATCHABLE = frozenset({"displayName", "description"})
 
 
+def _team_changes(body: dict[str, Any]) -> tuple[str | None, str | None]:
+    """The ``displayName`` and ``description`` a team PATCH sets (None: left as is); 400 for any other field
+    or a blank name."""
+    fixed = sorted(set(body) - PATCHABLE)
+    if fixed:
+        raise bad_request(f"Only displayName and description can be changed, not {', '.join(fixed)}")
+    name = string_field(body, "displayName", max_len=250)
+    if name is not None and not name.strip():
+        raise bad_request("displayName must not be blank")
+    return name, string_field(body, "description", max_len=360)
+
+
+def _member_page(body: dict[str, Any], kind: str) -> tuple[int, int]:
+    """Where a member page starts (``after``, a cursor of ``kind``) and how long it is (``first``)."""
+    first = int_param(body, "first", MEMBER_PAGE_MAX, 1, MEMBER_PAGE_MAX)
+    after = body.get("after")
+    if after is not None and not isinstance(after, str):
+        raise bad_request("after must be a string cursor")
+    return decode_cursor(kind, after, name="after"), first
+
+
 def teams_blueprint(state: AtlassianState) -> Blueprint:
     bp = Blueprint("atlassian_teams", __name__, url_prefix=TEAMS_PREFIX)
     config = state.config
 
-    guard_path_value(
-        bp,
-        "org_id",
-        lambda: config.org_id,
-        lambda org: ApiError(404, f"Organization {org} not found", code="ORG_NOT_FOUND"),
-    )
+    guard_org(bp, lambda: config.org_id, "ORG_NOT_FOUND")
 
     def team_json(team: Any, *, with_members: bool = False) -> dict[str, Any]:
         return dict(team.to_json(config.org_id, with_members=with_members))
@@ -79,14 +94,7 @@ def teams_blueprint(state: AtlassianState) -> Blueprint:
 
     @bp.patch("/teams/<team_id>")
     def update_team(team_id: str) -> Response:
-        body = request_body()
-        fixed = sorted(set(body) - PATCHABLE)
-        if fixed:
-            raise bad_request(f"Only displayName and description can be changed, not {', '.join(fixed)}")
-        name = string_field(body, "displayName", max_len=250)
-        if name is not None and not name.strip():
-            raise bad_request("displayName must not be blank")
-        description = string_field(body, "description", max_len=360)
+        name, description = _team_changes(request_body())
         return json_response(team_json(state.update_team(team_id, name, description)))
 
     @bp.delete("/teams/<team_id>")
@@ -100,16 +108,11 @@ def teams_blueprint(state: AtlassianState) -> Blueprint:
 
     @bp.post("/teams/<team_id>/members")
     def list_members(team_id: str) -> Response:
-        body = request_body()
-        first = int_param(body, "first", MEMBER_PAGE_MAX, 1, MEMBER_PAGE_MAX)
-        after = body.get("after")
-        if after is not None and not isinstance(after, str):
-            raise bad_request("after must be a string cursor")
-        offset = decode_cursor(f"members-{team_id}", after, name="after")
+        kind = f"members-{team_id}"
+        offset, first = _member_page(request_body(), kind)
         members, next_offset = state.list_members(team_id, offset, first)
-        end = offset + len(members)
         page_info = {
-            "endCursor": encode_cursor(f"members-{team_id}", end) if members else None,
+            "endCursor": encode_cursor(kind, offset + len(members)) if members else None,
             "hasNextPage": next_offset is not None,
         }
         return json_response({"results": [{"accountId": m} for m in members], "pageInfo": page_info})

@@ -33,6 +33,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from scim_bridge.simulator.knobs import apply_changes
+from scim_bridge.simulator.knobs import at_least
+from scim_bridge.simulator.knobs import check_knobs
+from scim_bridge.simulator.knobs import choice
+from scim_bridge.simulator.knobs import token
 
 ADMIN_EMAIL = "sim-admin@example.com"
 API_TOKEN = "sim-api-token"
@@ -50,55 +54,36 @@ def jsm_resource(site_id: str = SITE_ID) -> str:
     return f"ari:cloud:jira-servicedesk::site/{site_id}"
 
 
-_CHOICES: dict[str, tuple[Any, ...]] = {
-    "enable_ops_transient_status": (404, 403, 422),
-    "duplicate_team_names": ("allow", "reject"),
-    "member_add_existing": ("error", "ok"),
-    "jsm_error_shape": ("list", "object"),
-}
-_NON_NEGATIVE = ("enable_ops_delay_ms", "rate_limit", "latency_ms")
-_NON_EMPTY = (
-    "admin_email",
-    "api_token",
-    "admin_api_key",
-    "org_id",
-    "cloud_id",
-    "site_id",
-    "role_assign_account_field",
-    "role_assign_role_field",
-)
-
-
 @dataclass
 class AtlassianSimConfig:
     """All knobs; mutable (``PATCH /__sim/config`` changes them on a live server)."""
 
     seed: str | None = None
-    admin_email: str = ADMIN_EMAIL
-    api_token: str = API_TOKEN
-    admin_api_key: str = ADMIN_API_KEY
-    org_id: str = ORG_ID
-    cloud_id: str = CLOUD_ID
-    site_id: str = SITE_ID
+    admin_email: str = token(ADMIN_EMAIL)
+    api_token: str = token(API_TOKEN)
+    admin_api_key: str = token(ADMIN_API_KEY)
+    org_id: str = token(ORG_ID)
+    cloud_id: str = token(CLOUD_ID)
+    site_id: str = token(SITE_ID)
 
-    enable_ops_delay_ms: int = 0
-    enable_ops_transient_status: int = 404
-    duplicate_team_names: str = "allow"
-    member_add_existing: str = "error"
+    enable_ops_delay_ms: int = at_least(0)
+    enable_ops_transient_status: int = choice(404, 403, 422)
+    duplicate_team_names: str = choice("allow", "reject")
+    member_add_existing: str = choice("error", "ok")
     require_site_id: bool = False
     jira_hide_email: bool = False
     jira_search_includes_suspended: bool = False
     invite_returns_account_id: bool = True
     enable_ops_requires_member_admin: bool = True
-    rate_limit: int = 0
-    rate_window_s: int = 60
+    rate_limit: int = at_least(0)
+    rate_window_s: int = at_least(1, 60)
 
-    role_assign_account_field: str = "accountId"
-    role_assign_role_field: str = "roleName"
+    role_assign_account_field: str = token("accountId")
+    role_assign_role_field: str = token("roleName")
     caller_ops_admin: bool = True
-    jsm_error_shape: str = "list"
-    latency_ms: int = 0
-    call_log_max: int = 100_000
+    jsm_error_shape: str = choice("list", "object")
+    latency_ms: int = at_least(0)
+    call_log_max: int = at_least(1, 100_000)
 
     def __post_init__(self) -> None:
         self.validate()
@@ -109,18 +94,7 @@ class AtlassianSimConfig:
 
     def validate(self) -> None:
         """Raise ValueError when a knob holds an unsupported value."""
-        for name, allowed in _CHOICES.items():
-            if getattr(self, name) not in allowed:
-                raise ValueError(f"{name} must be one of {list(allowed)}, got {getattr(self, name)!r}")
-        for name in _NON_NEGATIVE:
-            if getattr(self, name) < 0:
-                raise ValueError(f"{name} must not be negative")
-        for name in _NON_EMPTY:
-            value = getattr(self, name)
-            if not value or any(ch.isspace() for ch in value):
-                raise ValueError(f"{name} must be non-empty without whitespace")
-        if self.rate_window_s < 1 or self.call_log_max < 1:
-            raise ValueError("rate_window_s and call_log_max must be positive")
+        check_knobs(self)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready view of every knob (``GET /__sim/config``)."""

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from dataclasses import field
 from typing import Any
 
+from scim_bridge.simulator.models import Role
+
 ACCOUNT_STATUSES = ("active", "suspended", "removed")
 
 PRODUCT_ROLES = (
@@ -117,18 +119,8 @@ class Team:
 
 
 @dataclass
-class CustomRole:
-    id: str
-    name: str
-    extended_role: str = "user"
-    granted_rights: list[str] = field(default_factory=list)
-    disallowed_rights: list[str] = field(default_factory=list)
+class CustomRole(Role):
+    """A JSM Operations custom role: the OpsGenie user-role record and JSON shape, extending ``user`` unless
+    told otherwise."""
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "name": self.name,
-            "extendedRole": self.extended_role,
-            "grantedRights": list(self.granted_rights),
-            "disallowedRights": list(self.disallowed_rights),
-        }
+    extended_role: str = "user"

@@ -115,3 +115,9 @@ def guard_path_value(bp: Blueprint, key: str, expected: Callable[[], str], refus
         value = g.get("path_value")
         if value is not None and value != expected():
             raise refuse(str(value))
+
+
+def guard_org(bp: Blueprint, org_id: Callable[[], str], code: str) -> None:
+    """The ``org_id`` of ``bp``'s URLs must be the simulated organization's (``org_id()``); another is a 404
+    with the error ``code`` of that API family."""
+    guard_path_value(bp, "org_id", org_id, lambda org: ApiError(404, f"Organization {org} not found", code=code))

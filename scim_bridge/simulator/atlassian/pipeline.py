@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import time
 from datetime import UTC
 from datetime import datetime
@@ -27,8 +26,10 @@ from scim_bridge.simulator.atlassian.errors import Family
 from scim_bridge.simulator.atlassian.errors import error_response
 from scim_bridge.simulator.atlassian.errors import family_of
 from scim_bridge.simulator.atlassian.state import AtlassianState
+from scim_bridge.simulator.calllog import call_entry
+from scim_bridge.simulator.controlkit import json_object
 from scim_bridge.simulator.faults import FaultAction
-from scim_bridge.simulator.faults import drop_connection
+from scim_bridge.simulator.faults import after_write
 from scim_bridge.simulator.faults import perform
 
 BODY_METHODS = frozenset({"POST", "PATCH", "PUT"})
@@ -116,13 +117,11 @@ def _read_body() -> None:
         return
     if request.mimetype != "application/json":
         raise ApiError(415, "Unsupported media type, use Content-Type: application/json")
-    try:
-        body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        raise ApiError(400, "The request body is not valid JSON") from None
-    if not isinstance(body, dict):
-        raise ApiError(400, "The request body must be a JSON object")
-    g.body = body
+    g.body = json_object(
+        raw,
+        lambda: ApiError(400, "The request body is not valid JSON"),
+        lambda: ApiError(400, "The request body must be a JSON object"),
+    )
 
 
 def _apply_faults(state: AtlassianState) -> Response | None:
@@ -135,29 +134,8 @@ def _apply_faults(state: AtlassianState) -> Response | None:
 
 
 def after_api_request(state: AtlassianState, response: Response) -> Response:
-    action: FaultAction | None = g.get("after_write")
-    if action is not None and response.status_code < 400 and not g.get("dropped"):
-        if action.status is None:
-            response = drop_connection()
-        else:
-            response = render_error(state, ApiError(action.status, "Simulated failure"))
+    response = after_write(response, lambda status: render_error(state, ApiError(status, "Simulated failure")))
     for name, value in (g.get("rate_headers") or {}).items():
         response.headers[name] = value
-    body = g.get("body")
-    if body is None:
-        raw = request.get_data(cache=True)
-        body = raw.decode("utf-8", "replace") if raw else None
-    state.calls.record(
-        {
-            "time": time.time(),
-            "method": request.method,
-            "path": request.path,
-            "query": {k: request.args.get(k) for k in request.args},
-            "status": None if g.get("dropped") else response.status_code,
-            "family": str(current_family()),
-            "auth": g.get("auth"),
-            "body": body,
-            "fault": g.get("fault"),
-        }
-    )
+    state.calls.record(call_entry(response, family=str(current_family()), auth=g.get("auth")))
     return response

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
+from typing import Unpack
 
 from scim_bridge.simulator.atlassian.app import create_atlassian_app
-from scim_bridge.simulator.atlassian.clock import SimClock
 from scim_bridge.simulator.atlassian.config import AtlassianSimConfig
 from scim_bridge.simulator.atlassian.state import AtlassianState
+from scim_bridge.simulator.atlassian.state import StateOptions
 from scim_bridge.simulator.httpserver import BackgroundServer
 
 
@@ -19,7 +18,8 @@ class AtlassianSimulatorServer(BackgroundServer):
     >>> with AtlassianSimulatorServer(seed="demo") as sim:   # doctest: +SKIP
     ...     requests.get(f"{sim.base_url}/rest/api/3/myself", auth=("sim-admin@example.com", "sim-api-token"))
 
-    ``seed`` overrides ``config.seed``; ``clock`` and ``sleep`` let tests control time.
+    ``seed``, ``clock`` and ``sleep`` are the :class:`StateOptions`: the seed overrides ``config.seed``, the
+    clock and sleep let tests control time.
     """
 
     thread_name = "atlassian-simulator"
@@ -30,11 +30,9 @@ class AtlassianSimulatorServer(BackgroundServer):
         *,
         host: str = "127.0.0.1",
         port: int = 0,
-        seed: str | None = None,
         log_requests: bool = False,
-        clock: SimClock | None = None,
-        sleep: Callable[[float], None] = time.sleep,
+        **options: Unpack[StateOptions],
     ) -> None:
         self.config = config or AtlassianSimConfig()
-        self.state = AtlassianState(self.config, seed=seed, clock=clock, sleep=sleep)
+        self.state = AtlassianState(self.config, **options)
         super().__init__(create_atlassian_app(self.state), host=host, port=port, log_requests=log_requests)

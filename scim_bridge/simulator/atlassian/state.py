@@ -10,22 +10,33 @@ import copy
 import time
 from collections.abc import Callable
 from typing import Any
+from typing import TypedDict
 from typing import TypeVar
+from typing import Unpack
 
 from scim_bridge.simulator.atlassian.clock import SimClock
 from scim_bridge.simulator.atlassian.config import AtlassianSimConfig
-from scim_bridge.simulator.atlassian.ratelimit import RollingWindow
 from scim_bridge.simulator.atlassian.state_roles import RolesMixin
 from scim_bridge.simulator.atlassian.state_teams import TeamsMixin
 from scim_bridge.simulator.atlassian.state_users import UsersMixin
 from scim_bridge.simulator.calllog import CallLog
 from scim_bridge.simulator.faults import FaultQueue
 from scim_bridge.simulator.faults import FaultRule
+from scim_bridge.simulator.ratelimit import RollingWindow
 
 T = TypeVar("T")
 
 DATASETS = ("demo", "empty")
 """Seeds that also load data; any other seed only seeds the id generator."""
+
+
+class StateOptions(TypedDict, total=False):
+    """How an :class:`AtlassianState` starts: ``seed`` (else ``config.seed``), and the ``clock`` and ``sleep``
+    tests control time with (else a real clock and :func:`time.sleep`)."""
+
+    seed: str | None
+    clock: SimClock | None
+    sleep: Callable[[float], None]
 
 
 class AtlassianState(UsersMixin, TeamsMixin, RolesMixin):
@@ -36,19 +47,13 @@ class AtlassianState(UsersMixin, TeamsMixin, RolesMixin):
     so tests control time.
     """
 
-    def __init__(
-        self,
-        config: AtlassianSimConfig | None = None,
-        *,
-        seed: str | None = None,
-        clock: SimClock | None = None,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> None:
-        super().__init__(config or AtlassianSimConfig(), clock or SimClock())
-        self.sleep = sleep
+    def __init__(self, config: AtlassianSimConfig | None = None, **options: Unpack[StateOptions]) -> None:
+        super().__init__(config or AtlassianSimConfig(), options.get("clock") or SimClock())
+        self.sleep = options.get("sleep", time.sleep)
         self.calls = CallLog(self.config.call_log_max)
         self.faults = FaultQueue()
         self.window = RollingWindow()
+        seed = options.get("seed")
         self.reset(seed if seed is not None else self.config.seed)
 
     def reset(self, seed: str | None = None) -> None:

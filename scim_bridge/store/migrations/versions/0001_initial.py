@@ -1,141 +1,77 @@
-"""Initial schema: users, groups, memberships, suspensions, audit, leases, settings.
-
-Revision ID: 0001
-Revises:
-Create Date: 2024-11-27
-"""
+"""Initial schema: users, groups, memberships, suspensions, audit, leases, settings."""
 
 from __future__ import annotations
 
 import sqlalchemy as sa
-from alembic import op
+
+from scim_bridge.store.migrations.ddl import creating
+from scim_bridge.store.migrations.ddl import index
+from scim_bridge.store.migrations.ddl import key
+from scim_bridge.store.migrations.ddl import not_null
+from scim_bridge.store.migrations.ddl import optional
+from scim_bridge.store.migrations.ddl import required
+from scim_bridge.store.migrations.ddl import serial_id
+from scim_bridge.store.migrations.ddl import table
+from scim_bridge.store.migrations.ddl import ts
 
 revision = "0001"
 down_revision = None
-branch_labels = None
-depends_on = None
 
 
-def _ts(name: str, *, nullable: bool = False) -> sa.Column[object]:
-    return sa.Column(name, sa.DateTime(timezone=True), nullable=nullable)
+def _mirrored(*own: sa.Column[object]) -> list[sa.Column[object]]:
+    """A mirrored user's or group's first columns: the id, its own columns, the upstream snapshot and the SCIM
+    attributes the bridge keeps."""
+    return [key("id"), *own, optional("external_id", sa.String()), *not_null(upstream=sa.JSON(), scim=sa.JSON())]
 
 
-def upgrade() -> None:
-    op.create_table(
+def _versions() -> list[sa.Column[object]]:
+    """When a mirrored row was created, last changed (and its version then), and last synced."""
+    return [ts("created"), ts("last_modified"), required("version", sa.Integer()), ts("synced_at", nullable=True)]
+
+
+def _member(name: str, parent: str) -> sa.Column[object]:
+    return required(name, sa.String(), sa.ForeignKey(f"{parent}.id", ondelete="CASCADE"))
+
+
+upgrade, downgrade = creating(
+    table(
         "users",
-        sa.Column("id", sa.String(), primary_key=True),
-        sa.Column("username_lower", sa.String(), nullable=False),
-        sa.Column("user_name", sa.String(), nullable=False),
-        sa.Column("external_id", sa.String(), nullable=True),
-        sa.Column("upstream", sa.JSON(), nullable=False),
-        sa.Column("scim", sa.JSON(), nullable=False),
-        _ts("created"),
-        _ts("last_modified"),
-        sa.Column("version", sa.Integer(), nullable=False),
-        _ts("synced_at", nullable=True),
-    )
-    op.create_index("ix_users_username_lower", "users", ["username_lower"], unique=True)
-    op.create_index("ix_users_external_id", "users", ["external_id"])
-    op.create_index("ix_users_created_id", "users", ["created", "id"])
-
-    op.create_table(
+        *_mirrored(*not_null(username_lower=sa.String(), user_name=sa.String())),
+        *_versions(),
+        index("username_lower", unique=True),
+        index("external_id"),
+        index("created", "id"),
+    ),
+    table(
         "groups",
-        sa.Column("id", sa.String(), primary_key=True),
-        sa.Column("kind", sa.String(), nullable=False),
-        sa.Column("display_name", sa.String(), nullable=False),
-        sa.Column("display_lower", sa.String(), nullable=False),
-        sa.Column("external_id", sa.String(), nullable=True),
-        sa.Column("upstream", sa.JSON(), nullable=False),
-        sa.Column("scim", sa.JSON(), nullable=False),
-        sa.Column("members_known", sa.Boolean(), nullable=False),
-        _ts("created"),
-        _ts("last_modified"),
-        sa.Column("version", sa.Integer(), nullable=False),
-        _ts("synced_at", nullable=True),
+        *_mirrored(*not_null(kind=sa.String(), display_name=sa.String(), display_lower=sa.String())),
+        required("members_known", sa.Boolean()),
+        *_versions(),
         sa.UniqueConstraint("kind", "display_lower", name="uq_groups_kind_display_lower"),
         sa.CheckConstraint("kind IN ('team', 'role')", name="ck_groups_kind"),
-    )
-    op.create_index("ix_groups_external_id", "groups", ["external_id"])
-    op.create_index("ix_groups_created_id", "groups", ["created", "id"])
-
-    op.create_table(
+        index("external_id"),
+        index("created", "id"),
+    ),
+    table(
         "memberships",
-        sa.Column(
-            "group_id",
-            sa.String(),
-            sa.ForeignKey("groups.id", ondelete="CASCADE"),
-            nullable=False,
-        ),
-        sa.Column(
-            "user_id",
-            sa.String(),
-            sa.ForeignKey("users.id", ondelete="CASCADE"),
-            nullable=False,
-        ),
-        sa.Column("role", sa.String(), nullable=False),
+        _member("group_id", "groups"),
+        _member("user_id", "users"),
+        required("role", sa.String()),
         sa.PrimaryKeyConstraint("group_id", "user_id", name="pk_memberships"),
-    )
-    op.create_index("ix_memberships_user_id", "memberships", ["user_id"])
-
-    op.create_table(
-        "suspensions",
-        sa.Column("user_id", sa.String(), primary_key=True),
-        sa.Column("role", sa.String(), nullable=False),
-        sa.Column("teams", sa.JSON(), nullable=False),
-        _ts("suspended_at"),
-    )
-
-    op.create_table(
+        index("user_id"),
+    ),
+    table("suspensions", key("user_id"), *not_null(role=sa.String(), teams=sa.JSON()), ts("suspended_at")),
+    table(
         "audit_events",
-        sa.Column(
-            "id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            primary_key=True,
-            autoincrement=True,
-        ),
-        _ts("at"),
-        sa.Column("actor", sa.String(), nullable=False),
-        sa.Column("request_id", sa.String(), nullable=False),
-        sa.Column("method", sa.String(), nullable=False),
-        sa.Column("path", sa.String(), nullable=False),
-        sa.Column("resource_type", sa.String(), nullable=False),
-        sa.Column("resource_id", sa.String(), nullable=True),
-        sa.Column("operation", sa.String(), nullable=False),
-        sa.Column("status", sa.Integer(), nullable=False),
-        sa.Column("outcome", sa.String(), nullable=False),
-        sa.Column("detail", sa.Text(), nullable=False),
-        sa.Column("upstream_calls", sa.JSON(), nullable=False),
-    )
-    op.create_index("ix_audit_events_at", "audit_events", ["at"])
-    op.create_index("ix_audit_events_resource_id", "audit_events", ["resource_id"])
-
-    op.create_table(
-        "leases",
-        sa.Column("name", sa.String(), primary_key=True),
-        sa.Column("owner", sa.String(), nullable=False),
-        _ts("expires_at"),
-    )
-
-    op.create_table(
-        "settings_kv",
-        sa.Column("key", sa.String(), primary_key=True),
-        sa.Column("value", sa.JSON(), nullable=True),
-    )
-
-
-def downgrade() -> None:
-    op.drop_table("settings_kv")
-    op.drop_table("leases")
-    op.drop_index("ix_audit_events_resource_id", table_name="audit_events")
-    op.drop_index("ix_audit_events_at", table_name="audit_events")
-    op.drop_table("audit_events")
-    op.drop_table("suspensions")
-    op.drop_index("ix_memberships_user_id", table_name="memberships")
-    op.drop_table("memberships")
-    op.drop_index("ix_groups_created_id", table_name="groups")
-    op.drop_index("ix_groups_external_id", table_name="groups")
-    op.drop_table("groups")
-    op.drop_index("ix_users_created_id", table_name="users")
-    op.drop_index("ix_users_external_id", table_name="users")
-    op.drop_index("ix_users_username_lower", table_name="users")
-    op.drop_table("users")
+        serial_id(),
+        ts("at"),
+        *(required(name, sa.String()) for name in ("actor", "request_id", "method", "path", "resource_type")),
+        optional("resource_id", sa.String()),
+        *not_null(operation=sa.String(), status=sa.Integer(), outcome=sa.String(), detail=sa.Text()),
+        required("upstream_calls", sa.JSON()),
+        index("at"),
+        index("resource_id"),
+    ),
+    table("leases", key("name"), required("owner", sa.String()), ts("expires_at")),
+    table("settings_kv", key("key"), optional("value", sa.JSON())),
+)

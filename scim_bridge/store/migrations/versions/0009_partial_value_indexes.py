@@ -4,10 +4,6 @@ Most value rows are strings, yet every row went into ``ix_scim_values_num`` and 
 with a null: writing the index (a sync writes some 30 value rows per user) maintained four B-trees where
 two hold anything useful. As partial indexes (``WHERE value_num IS NOT NULL``) they serve the same
 comparisons (a comparison implies the value is not null) and a value row insert costs about 40% less.
-
-Revision ID: 0009
-Revises: 0008
-Create Date: 2026-12-06
 """
 
 from __future__ import annotations
@@ -17,8 +13,6 @@ from alembic import op
 
 revision = "0009"
 down_revision = "0008"
-branch_labels = None
-depends_on = None
 
 _PARTIAL = (("ix_scim_values_num", "value_num"), ("ix_scim_values_time", "value_time"))
 
