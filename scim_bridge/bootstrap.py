@@ -41,6 +41,8 @@ from scim_bridge.opsgenie.retry import RetryPolicy
 from scim_bridge.service import calls
 from scim_bridge.service.groups import GroupService
 from scim_bridge.service.mirror import MirrorGateway
+from scim_bridge.service.roles import RoleCatalogue
+from scim_bridge.service.suspensions import SuspensionLedger
 from scim_bridge.service.sync import SyncService
 from scim_bridge.service.users import UserService
 from scim_bridge.service.writes import WriteLocks
@@ -185,19 +187,22 @@ def build_services(settings: Settings, directory: Directory, store: Store) -> Se
     locks = WriteLocks(store, wait_budget=settings.upstream_wait_budget, lease_ttl=settings.write_lease_ttl)
     # One mirror gateway too: concurrent re-reads of one resource share a call whichever service asks.
     mirror = MirrorGateway(directory, store, settings)
+    # One suspension ledger and one role catalogue: users, teams and role groups read and change the same ones.
+    ledger = SuspensionLedger(store)
+    catalogue = RoleCatalogue(directory, store, settings, sync)
     return Services(
         sync=sync,
-        users=UserService(directory, store, settings, sync, locks=locks, mirror=mirror),
-        groups=GroupService(directory, store, settings, sync, locks=locks, mirror=mirror),
+        users=UserService(directory, store, settings, sync, locks=locks, mirror=mirror, ledger=ledger,
+                          catalogue=catalogue),
+        groups=GroupService(directory, store, settings, sync, locks=locks, mirror=mirror, ledger=ledger,
+                            catalogue=catalogue),
         locks=locks,
     )
 
 
 def open_store(settings: Settings) -> Store:
     """The store of ``SCIM_BRIDGE_DATABASE_URL``, migrated to the current schema."""
-    store = Store.from_url(settings.database_url)
-    store.upgrade()
-    return store
+    return Store.migrated(settings.database_url)
 
 
 def build(settings: Settings, **parts: Unpack[Parts]) -> Components:

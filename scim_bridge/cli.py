@@ -48,10 +48,10 @@ def _settings(*, require_key: bool = True) -> Settings:
 
 
 def _store(settings: Settings) -> Any:
-    from scim_bridge.bootstrap import open_store
+    from scim_bridge.store import Store  # not bootstrap: `audit` and `db upgrade` need no upstream client
 
     try:
-        store = open_store(settings)
+        store = Store.migrated(settings.database_url)
     except Exception as exc:  # a bad URL or unreachable database: one clear line
         _fail(f"SCIM_BRIDGE_DATABASE_URL: cannot open the database: {exc.__class__.__name__}: {exc}")
     return store
@@ -421,7 +421,7 @@ def export(fmt: str, output: str | None, base_url: str, no_sync: bool) -> None:
     _logging("WARNING")
     settings = _settings(require_key=not no_sync)
     store = _store(settings)
-    directory, client = batch_directory(settings, store)
+    directory, client = batch_directory(settings, store, reads_upstream=not no_sync)
     target = Path(output) if output is not None else None
     partial = target.with_name(target.name + ".partial") if target is not None else None
     try:

@@ -37,15 +37,17 @@ def batch_directory(
     *,
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
+    reads_upstream: bool = True,
 ) -> tuple[Directory, UpstreamClient]:
     """The upstream directory for a batch job (:func:`scim_bridge.bootstrap.build_directory` with a batch job's
     patience), its budget calibrated (``clock`` and ``sleep`` for tests; the budget shared through PostgreSQL
-    keeps the real monotonic clock)."""
+    keeps the real monotonic clock). A job that will not read the upstream (``reads_upstream`` False: an export
+    of the mirror as last synced) makes no call at all, not even the one that sizes the budget."""
     directory, client = build_directory(settings, store, policy=UpstreamPolicy.batch(settings, sleep=sleep,
                                                                                      clock=clock))
     if client is None:
         raise ConfigError(f"a batch job needs an upstream; SCIM_BRIDGE_UPSTREAM is {settings.upstream!r}")
-    if isinstance(client, OpsGenieClient):
+    if reads_upstream and isinstance(client, OpsGenieClient):
         calibrate(client, settings.batch_budget_share)
     return directory, client
 

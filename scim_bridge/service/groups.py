@@ -60,7 +60,8 @@ def kind_of(group_id: str) -> GroupKind:
 
 class GroupService:
     def __init__(self, directory: Directory, store: Store, settings: Settings, sync: SyncService, *,
-                 locks: WriteLocks | None = None, mirror: MirrorGateway | None = None) -> None:
+                 locks: WriteLocks | None = None, mirror: MirrorGateway | None = None,
+                 ledger: SuspensionLedger | None = None, catalogue: RoleCatalogue | None = None) -> None:
         self.directory = directory
         self.store = store
         self.settings = settings
@@ -68,8 +69,9 @@ class GroupService:
         # Shared with the user service (see web.app).
         self.locks = locks or WriteLocks(store, wait_budget=settings.upstream_wait_budget,
                                          lease_ttl=settings.write_lease_ttl)
-        self.ledger = SuspensionLedger(store)
-        self.catalogue = RoleCatalogue(directory, store, settings, sync)
+        # Shared with the user service (see bootstrap): one ledger and one role catalogue per process.
+        self.ledger = ledger or SuspensionLedger(store)
+        self.catalogue = catalogue or RoleCatalogue(directory, store, settings, sync)
         mirror = mirror or MirrorGateway(directory, store, settings)
         self.roles = RoleGroupService(directory, store, settings, sync, catalogue=self.catalogue, locks=self.locks,
                                       ledger=self.ledger, mirror=mirror)

@@ -44,6 +44,7 @@ from scim_bridge.service.writes import Compensation
 from scim_bridge.service.writes import WriteLocks
 from scim_bridge.service.writes import team_key
 from scim_bridge.service.writes import user_key
+from scim_bridge.store.mirror import Dirty
 from scim_bridge.store.records import GroupKind
 from scim_bridge.store.records import GroupRecord
 from scim_bridge.store.records import Membership
@@ -196,7 +197,7 @@ class TeamService(GroupParts):
         undo.add(f"delete team {team_id}", partial(self.directory.delete_team, team_id))
         stamp = now()
         # The mirror in one transaction (one commit, one re-index); when it fails, the team made is deleted.
-        with undo.applying(), self.store.transaction():
+        with undo.applying(), self.store.transaction() as written:
             for uid in suspended:
                 self.ledger.hold_team(uid, team_id)
             record = self.store.upsert_group(
@@ -209,7 +210,7 @@ class TeamService(GroupParts):
             )
             record = self._mirror_roster(team_id, members, known)
         created = DirectoryTeam(id=team_id, name=name, description=description, members=tuple(members))
-        return self.render(ctx, record, self._upstream_members(created, known), True)
+        return self._written(ctx, written, record, created, known)
 
     def _check_name_free(self, name: str, team_id: str | None) -> None:
         """409 when another team has the name, looked up upstream (one call)."""
@@ -304,7 +305,7 @@ class TeamService(GroupParts):
             members = self._write(team, roster, diff.to_add, diff.to_remove, changes, undo)
             # Upstream is written; the mirror now changes in one transaction (one commit, one re-index). When
             # that fails, the upstream calls are undone: the request applies whole or not at all.
-            with undo.applying(), self.store.transaction():
+            with undo.applying(), self.store.transaction() as written:
                 for uid in diff.pending_add:
                     self.ledger.hold_team(uid, group_id)
                 for uid in diff.pending_drop:
@@ -317,7 +318,18 @@ class TeamService(GroupParts):
                 )
                 record = self._mirror_roster(group_id, members, known)
         final = DirectoryTeam(id=group_id, name=name, description=description, members=tuple(members))
-        return self.render(ctx, record, self._upstream_members(final, known), True)
+        return self._written(ctx, written, record, final, known)
+
+    def _written(self, ctx: RequestContext, written: Dirty, record: GroupRecord, team: DirectoryTeam,
+                 known: Known) -> dict[str, Any]:
+        """The answer to a team write: the document rendered for the search index when the write committed
+        (from the rows it wrote: one render per write). Rendered here instead when the store keeps no index,
+        or when the team has members the mirror does not know as users (read-through): the index leaves them
+        out, the answer shows them."""
+        document = written.document(GROUP, team.id)
+        if document is None or any(m.user_id not in known for m in team.members or ()):
+            return self.render(ctx, record, self._upstream_members(team, known), True)
+        return ctx.absolute(document)
 
     def _write(self, team: DirectoryTeam, roster: dict[str, str], to_add: Sequence[str],
                to_remove: Sequence[str], changes: dict[str, Any], undo: Compensation) -> list[TeamMember]:

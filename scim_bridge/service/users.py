@@ -54,7 +54,8 @@ class UserService:
     """Every SCIM User operation, turned into the fewest upstream calls that keep it correct."""
 
     def __init__(self, directory: Directory, store: Store, settings: Settings, sync: SyncService, *,
-                 locks: WriteLocks | None = None, mirror: MirrorGateway | None = None) -> None:
+                 locks: WriteLocks | None = None, mirror: MirrorGateway | None = None,
+                 ledger: SuspensionLedger | None = None, catalogue: RoleCatalogue | None = None) -> None:
         self.directory = directory
         self.store = store
         self.settings = settings
@@ -63,8 +64,9 @@ class UserService:
         # that user exclude each other.
         self.locks = locks or WriteLocks(store, wait_budget=settings.upstream_wait_budget,
                                          lease_ttl=settings.write_lease_ttl)
-        self.ledger = SuspensionLedger(store)
-        self.roles = RoleCatalogue(directory, store, settings, sync)
+        # Shared with the group service (see bootstrap): one ledger and one role catalogue per process.
+        self.ledger = ledger or SuspensionLedger(store)
+        self.roles = catalogue or RoleCatalogue(directory, store, settings, sync)
         # Shared with the group service (see bootstrap): one single-flight table for every re-read.
         self.mirror = mirror or MirrorGateway(directory, store, settings)
         self.deactivation = Deactivation(directory, store, settings, self.ledger, self.roles)

@@ -55,6 +55,13 @@ class StoreBase:
         """``sqlite:///var/scim-bridge.db`` or ``postgresql+psycopg://user:pw@host/db``."""
         return cls(create_store_engine(url, busy_timeout_ms=busy_timeout_ms), clock=clock)
 
+    @classmethod
+    def migrated(cls, url: str) -> Self:
+        """The store at ``url`` (as :meth:`from_url`), migrated to the current schema."""
+        store = cls.from_url(url)
+        store.upgrade()
+        return store
+
     @property
     def engine(self) -> Engine:
         return self._engine
@@ -108,15 +115,20 @@ class StoreBase:
 
     # --- transactions --------------------------------------------------------------------
     @contextmanager
-    def transaction(self) -> Iterator[None]:
-        """Run the store calls made in this block (same thread) in one write transaction."""
+    def transaction(self) -> Iterator[mirror.Dirty]:
+        """Run the store calls made in this block (same thread) in one write transaction. What it yields holds,
+        after the outermost transaction committed, the documents rendered for the search index then
+        (``Dirty.document``)."""
         with self._write() as conn:
+            written = self._dirty.get()
+            if written is None:  # cannot be: _write set it for this transaction
+                written = mirror.Dirty()
             if self._current.get() is not None:  # nested: _write made a savepoint
-                yield
+                yield written
                 return
             token = self._current.set(conn)
             try:
-                yield
+                yield written
             finally:
                 self._current.reset(token)
 
@@ -186,6 +198,6 @@ class StoreBase:
 
     def _flush(self, conn: Connection, dirty: mirror.Dirty) -> None:
         if dirty and self._indexer is not None:
-            self._indexer.refresh(conn, set(dirty.users), set(dirty.groups))
+            dirty.rendered = self._indexer.refresh(conn, set(dirty.users), set(dirty.groups))
         dirty.users.clear()
         dirty.groups.clear()

@@ -10,6 +10,7 @@ from sqlalchemy import func
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
+from scim_bridge.store import order
 from scim_bridge.store.records import GROUP_KINDS
 from scim_bridge.store.records import GroupKind
 from scim_bridge.store.records import GroupRecord
@@ -83,6 +84,9 @@ def upsert_group(
         members_known=record.members_known,
     )
     row, before = upsert_versioned(conn, groups, values, GROUP_CONTENT, now, expected_version)
+    if (before is None and not record.members_known) or (
+            before is not None and bool(before["members_known"]) != record.members_known):
+        order.held_rosters_changed(conn)
     return group_from_row(row), None if before is None else str(before["display_name"])
 
 

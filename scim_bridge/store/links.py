@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from collections.abc import Iterator
-from contextlib import AbstractContextManager
+from contextlib import contextmanager
 from typing import Any
 from typing import TypeVar
 
@@ -48,9 +48,11 @@ class SqlLinkStore:
     def __init__(self, store: Store) -> None:
         self._store = store
 
-    def transaction(self) -> AbstractContextManager[None]:
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
         """Run the calls made in this block in one write transaction (all or nothing)."""
-        return self._store.transaction()
+        with self._store.transaction():
+            yield
 
     def _one(self, table: Table, condition: ColumnElement[bool], build: Callable[[Row], _Link]) -> _Link | None:
         with self._store.connection() as conn:

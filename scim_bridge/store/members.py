@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy import update
 from sqlalchemy.engine import Connection
 
+from scim_bridge.store import order
 from scim_bridge.store.errors import StoreNotFound
 from scim_bridge.store.groups import check_kind
 from scim_bridge.store.groups import get_group
@@ -148,7 +149,8 @@ def _change_roster(
         bump_groups(conn, [group_id], now)
     if mark_known:
         stmt = update(groups).where(groups.c.id == group_id, groups.c.members_known.is_(False))
-        conn.execute(stmt.values(members_known=True))
+        if conn.execute(stmt.values(members_known=True)).rowcount:
+            order.held_rosters_changed(conn)
     return _group(conn, group_id), {u for _, u in removals} | {m.user_id for m in additions}
 
 

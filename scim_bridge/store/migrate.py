@@ -1,26 +1,35 @@
-"""Alembic migrations, run from the installed package (no alembic.ini or cwd needed)."""
+"""Alembic migrations, run from the installed package (no alembic.ini or cwd needed).
+
+Alembic is imported only when a migration runs or the revisions are read: a process opening a database that
+is at :data:`HEAD_REVISION` already (every CLI command after the first, every replica after the first) reads
+the stored revision with one query and skips it.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
+from sqlalchemy import inspect
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DBAPIError
 
 from scim_bridge.store.engine import WRITE_OPTION
 from scim_bridge.store.locks import MIGRATION_LOCK
 from scim_bridge.store.locks import lock_exclusive
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
-VERSION_TABLE = "alembic_version"  # Alembic's default, which env.py keeps
+#: The newest revision under migrations/versions. tests/store/test_store_migrations.py holds it equal to
+#: Alembic's head: a new migration moves it.
+HEAD_REVISION = "0010"
+# Alembic's table of the applied revision (its default name; env.py keeps it).
+VERSION_TABLE = "alembic_version"
 
 
 def alembic_config(connection: Connection | None = None) -> Config:
@@ -28,6 +37,8 @@ def alembic_config(connection: Connection | None = None) -> Config:
 
     When ``connection`` is given, ``env.py`` runs the migrations on it (inside its transaction).
     """
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR).replace("%", "%%"))
     config.set_main_option("path_separator", "os")
@@ -51,31 +62,23 @@ def migration_transaction(engine: Engine) -> Iterator[Connection]:
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Migrate to ``revision``. A database already at the head (every start but the first) costs one read:
-    Alembic, which loads every migration script, runs only when there is something to do."""
-    if revision == "head" and at_head(engine):
-        return
+    if revision == "head" and current_revision(engine) == HEAD_REVISION:
+        return  # nothing to apply (a process that finds it older queues for the lock; Alembic checks again)
+    from alembic import command
+
     with migration_transaction(engine) as conn:
         command.upgrade(alembic_config(conn), revision)
 
 
-def at_head(engine: Engine) -> bool:
-    """Whether the database's schema is at the newest revision (False when it has none, or cannot be read)."""
-    head = head_revision()
-    try:
-        with engine.connect() as conn:
-            versions = conn.exec_driver_sql(f"SELECT version_num FROM {VERSION_TABLE}").scalars().all()
-    except DBAPIError:
-        return False
-    return head is not None and versions == [head]
-
-
 def current_revision(engine: Engine) -> str | None:
+    """The revision the database is at; None for a database never migrated."""
     with engine.connect() as conn:
-        return MigrationContext.configure(conn).get_current_revision()
+        if not inspect(conn).has_table(VERSION_TABLE):
+            return None
+        return conn.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalar()
 
 
-@cache
 def head_revision() -> str | None:
-    """The newest revision of the packaged migrations (read once per process: they ship with the package)."""
+    from alembic.script import ScriptDirectory
+
     return ScriptDirectory.from_config(alembic_config()).get_current_head()

@@ -45,6 +45,8 @@ INDEX_LOCK_CLASS = 0x5C1B
 REBUILD_BATCH = 500
 # A rendered SCIM document of each of a set of resources, by id.
 Documents = dict[str, dict[str, Any]]
+# The documents rendered for the index, by resource type id ("User", "Group").
+Rendered = dict[str, Documents]
 
 
 class Renderer(Protocol):
@@ -62,8 +64,9 @@ class Renderer(Protocol):
 class Indexer(Protocol):
     """Renders mirror rows as SCIM documents and writes them into the index."""
 
-    def refresh(self, conn: Connection, user_ids: Collection[str], group_ids: Collection[str]) -> None:
-        """Index these users and groups again as they now are (removing those that are gone)."""
+    def refresh(self, conn: Connection, user_ids: Collection[str], group_ids: Collection[str]) -> Rendered:
+        """Index these users and groups again as they now are (removing those that are gone); returns the
+        documents rendered for them."""
         ...
 
     def reindex(self, conn: Connection, user_ids: Collection[str], group_ids: Collection[str]) -> None:
@@ -77,13 +80,21 @@ class Indexer(Protocol):
 
 @dataclass
 class Dirty:
-    """Users and groups whose indexed documents a transaction made stale."""
+    """Users and groups whose indexed documents a transaction made stale; once it committed, the documents
+    rendered for them then (``Store.transaction()`` yields it: a writer answers with the document rendered for
+    the index instead of rendering it again)."""
 
     users: set[str] = field(default_factory=set)
     groups: set[str] = field(default_factory=set)
+    rendered: Rendered = field(default_factory=dict)
 
     def __bool__(self) -> bool:
         return bool(self.users or self.groups)
+
+    def document(self, resource_type: ResourceType, resource_id: str) -> dict[str, Any] | None:
+        """The document of ``resource_id`` as the committed transaction indexed it; None when it indexed none
+        (not written, gone, or no index kept)."""
+        return self.rendered.get(resource_type.id, {}).get(resource_id)
 
 
 def _lock_key(kind: str, resource_id: str) -> int:
@@ -128,14 +139,16 @@ class DocumentIndexer:
         lock_resources(conn, GROUP.id, group_ids)
         return MirrorRows(conn), ((USER, user_ids, self.renderer.users), (GROUP, group_ids, self.renderer.teams))
 
-    def refresh(self, conn: Connection, user_ids: Collection[str], group_ids: Collection[str]) -> None:
+    def refresh(self, conn: Connection, user_ids: Collection[str], group_ids: Collection[str]) -> Rendered:
         rows, steps = self._start(conn, user_ids, group_ids)
+        rendered: Rendered = {}
         for resource_type, ids, render in steps:
             if not ids:
                 continue
-            documents = render(rows, ids)
+            documents = rendered[resource_type.id] = render(rows, ids)
             index.remove_resources(conn, resource_type, [rid for rid in ids if rid not in documents])
             index.index_resources(conn, resource_type, list(documents.values()))
+        return rendered
 
     def reindex(self, conn: Connection, user_ids: Collection[str], group_ids: Collection[str]) -> None:
         rows, steps = self._start(conn, user_ids, group_ids)

@@ -15,7 +15,8 @@ Both are code-point ordered text (SQLite's BINARY collation, ``"C"`` on PostgreS
 ``(kind, sort_path, value_key, tie_key)`` serves every page at any depth in O(log n).
 
 ``scim_generations`` counts the writes to the index per kind (see :func:`bump`); a page boundary remembered
-under one generation is valid until it moves.
+under one generation is valid until it moves. The generation of Groups also moves when the set of team rosters
+the mirror holds changes (:func:`held_rosters_changed`).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from sqlalchemy import select
 from sqlalchemy import update
 from sqlalchemy.engine import Connection
 
+from scim_bridge.scim.schema import GROUP
 from scim_bridge.store.sqlutil import chunks
 from scim_bridge.store.sqlutil import insert_ignoring
 from scim_bridge.store.tables import scim_generations
@@ -102,6 +104,13 @@ def bump(conn: Connection, kind: str) -> None:
     if conn.execute(step).rowcount == 0:
         conn.execute(insert_ignoring(conn, scim_generations, {"kind": kind, "generation": 0}, "kind"))
         conn.execute(step)
+
+
+def held_rosters_changed(conn: Connection) -> None:
+    """Which team rosters the mirror holds (``groups.members_known``) changed in this transaction: move the
+    generation of Groups, under which :class:`scim_bridge.store.rosters.RosterLedger` remembers whether any
+    roster is outstanding, even when no indexed document changed."""
+    bump(conn, GROUP.id)
 
 
 def generation(conn: Connection, kind: str) -> int:

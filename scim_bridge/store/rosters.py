@@ -16,6 +16,9 @@ from sqlalchemy import func
 from sqlalchemy import or_
 from sqlalchemy import select
 
+from scim_bridge.scim.schema import GROUP
+from scim_bridge.store import order
+from scim_bridge.store.engine import WRITE_OPTION
 from scim_bridge.store.records import GroupKind
 from scim_bridge.store.sqlutil import chunks
 from scim_bridge.store.store import Store
@@ -29,6 +32,8 @@ class RosterLedger:
 
     def __init__(self, store: Store) -> None:
         self.store = store
+        # (generation of Groups, whether some roster was outstanding then): see any_outstanding.
+        self._outstanding: tuple[int, bool] | None = None
 
     def outstanding(self, among: Collection[str] | None = None) -> list[str]:
         """Ids of the teams (of ``among``, or all) whose roster the mirror does not hold, in id order."""
@@ -42,10 +47,27 @@ class RosterLedger:
             return sorted(found)
 
     def any_outstanding(self) -> bool:
-        """Whether some team's roster is not held (one query over the groups, stopping at the first)."""
+        """Whether some team's roster is not held.
+
+        Asked before every answer that shows members or groups, so the answer is remembered per generation of
+        Groups, as the totals of filters are (store/keyset.py): every transaction that adds a team or changes
+        which rosters are held moves that generation, in this process or another (a replica, another worker on
+        the same SQLite file). While it stands still, the answer costs one read of the generation's row, not a
+        query over the groups. The generation is read first: a change committed between the two reads moves
+        it past the one the answer is remembered under.
+        """
         stmt = select(groups.c.id).where(groups.c.kind == GroupKind.TEAM, groups.c.members_known.is_(False)).limit(1)
         with self.store.connection() as conn:
-            return conn.execute(stmt).first() is not None
+            # Asked inside a write transaction, whose changes may yet be rolled back: not remembered.
+            if conn.get_execution_options().get(WRITE_OPTION):
+                return conn.execute(stmt).first() is not None
+            generation = order.generation(conn, GROUP.id)
+            remembered = self._outstanding
+            if remembered is not None and remembered[0] == generation:
+                return remembered[1]
+            found = conn.execute(stmt).first() is not None
+        self._outstanding = (generation, found)
+        return found
 
     def due(self, read_before: datetime, limit: int) -> list[str]:
         """Up to ``limit`` team ids whose roster was not read from the upstream since ``read_before``: the

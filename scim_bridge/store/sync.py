@@ -26,6 +26,7 @@ from sqlalchemy import select
 from sqlalchemy import update
 from sqlalchemy.engine import Connection
 
+from scim_bridge.store import order
 from scim_bridge.store.groups import check_kind
 from scim_bridge.store.members import apply_roster_changes
 from scim_bridge.store.members import bump_groups
@@ -129,6 +130,14 @@ def _plan(
     return plan
 
 
+def _note_held_rosters(conn: Connection, stored: dict[str, dict[str, Any]], plan: _Plan) -> None:
+    """Move the generation of Groups when ``plan`` adds a group whose roster is not held, or changes whether a
+    stored group's is (see :func:`scim_bridge.store.order.held_rosters_changed`)."""
+    if any(not row["members_known"] for row in plan.inserts) or any(
+            bool(stored[row["b_id"]]["members_known"]) != bool(row["members_known"]) for row in plan.updates):
+        order.held_rosters_changed(conn)
+
+
 def _load(conn: Connection, table: Table, columns: Iterable[str]) -> dict[str, dict[str, Any]]:
     stmt = select(*(table.c[name] for name in ("id", *columns)))
     return {row["id"]: dict(row) for row in conn.execute(stmt).mappings()}
@@ -227,6 +236,7 @@ def apply_sync(
     _delete_ids(conn, groups, "id", group_plan.removed)
     _execute(conn, users, user_plan, _USER_NAMES, now)
     _execute(conn, groups, group_plan, _GROUP_NAMES, now)
+    _note_held_rosters(conn, stored_groups, group_plan)
 
     # Memberships: rosters of removed users and groups are gone through ON DELETE CASCADE.
     known_users = (set(stored_users) - removed_users) | {row["id"] for row in user_plan.inserts}
@@ -337,6 +347,7 @@ def apply_page(
                                {k: v for k, v in incoming.items() if k not in plan.skipped and v["kind"] == kind},
                                groups.c.kind == kind)
         _execute(conn, groups, plan, _GROUP_NAMES, now)
+        _note_held_rosters(conn, stored, plan)
         touched_groups.update(incoming)
         rosters = {g[0]: g[4] for g in group_snapshot if g[0] in with_members and g[4] is not None}
         touched_users |= _apply_rosters(conn, rosters, plan, now, stats)

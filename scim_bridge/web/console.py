@@ -6,6 +6,8 @@ Enabled only when SCIM_BRIDGE_CONSOLE_TOKEN is configured; see ``console_securit
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import logging
 import time
 from collections.abc import Callable
@@ -13,6 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC
 from datetime import datetime
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 from typing import TypeVar
 from urllib.parse import urlencode
@@ -68,9 +71,29 @@ SECURITY_HEADERS = {
 }
 
 R = TypeVar("R")
+STATIC = Path(__file__).with_name("static")
+STATIC_MAX_AGE = 365 * 24 * 3600  # a static file's URL names its content (static_url): a new file, a new URL
 
-bp = Blueprint("console", __name__, url_prefix="/console", template_folder="templates",
-               static_folder="static", static_url_path="/static")
+
+class ConsoleBlueprint(Blueprint):
+    """The console's blueprint: browsers keep its style sheet and script instead of asking again on every page."""
+
+    def get_send_file_max_age(self, filename: str | None) -> int | None:
+        return STATIC_MAX_AGE
+
+
+bp = ConsoleBlueprint("console", __name__, url_prefix="/console", template_folder="templates",
+                      static_folder=STATIC, static_url_path="/static")
+
+
+@functools.cache
+def _static_digest(filename: str) -> str:
+    return hashlib.sha256((STATIC / filename).read_bytes()).hexdigest()[:16]
+
+
+def static_url(filename: str) -> str:
+    """The URL of one of the console's static files, tagged with a digest of its content."""
+    return url_for("console.static", filename=filename, v=_static_digest(filename))
 
 
 def init_app(app: Flask, *, scim_prefix: str) -> None:
@@ -126,7 +149,7 @@ def http_error(exc: HTTPException) -> tuple[str, int]:
 @bp.context_processor
 def template_helpers() -> dict[str, Any]:
     return {"csrf_token": csrf_token, "when": _when, "logged_in": _guard().logged_in(),
-            "page_url": _page_url, "words": console_insight.upstream_words(bridge())}
+            "page_url": _page_url, "words": console_insight.upstream_words(bridge()), "static_url": static_url}
 
 
 def _when(value: Any) -> str:

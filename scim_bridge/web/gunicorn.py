@@ -7,6 +7,7 @@ mode, PROMETHEUS_MULTIPROC_DIR), so ``/metrics`` counts the requests of every wo
 
 from __future__ import annotations
 
+import gc
 import os
 import shutil
 import tempfile
@@ -48,9 +49,25 @@ def prepare_metrics_dir() -> Path:
 
 
 def on_starting(_server: Any) -> None:
-    """Once, in gunicorn's master, before the workers: the metrics folder and the JSON log handler."""
+    """Once, in gunicorn's master, before the workers: the metrics folder, the JSON log handler, and the
+    application's modules."""
     prepare_metrics_dir()
     logs.configure(os.environ.get("SCIM_BRIDGE_LOG_LEVEL", "info"))
+    import_application()
+
+
+def import_application() -> None:
+    """Import the application's modules in the master (after the metrics folder is set: they import
+    prometheus_client), so that every worker forked from it starts with them instead of importing them
+    again. The application itself (engine, pools, sync thread) is still built in each worker after the fork
+    (:meth:`BridgeApplication.load`): importing them starts no thread and opens no connection."""
+    import scim_bridge.bootstrap
+    import scim_bridge.web.app  # noqa: F401
+
+    # What the master holds now lives as long as the workers: moved out of the collector's generations, it is
+    # never traversed by a worker's collections (nor copied into the worker by them), which also makes a
+    # worker's exit cheap (its last collections otherwise touch every object inherited from the master).
+    gc.freeze()
 
 
 def child_exit(_server: Any, worker: Any) -> None:

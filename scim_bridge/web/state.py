@@ -40,6 +40,12 @@ class Bridge:
     # The per-client request rate (SCIM_BRIDGE_CLIENT_RATE_LIMIT) of SCIM and /oauth/token; None when off.
     client_limiter: ClientRateLimiter | None = None
 
+    def close(self) -> None:
+        """Stop the sync loop and close the database connections: the process is ending (a gunicorn worker
+        after its last request), and PostgreSQL should see its sessions end, SQLite checkpoint its log."""
+        self.sync.stop_background()
+        self.store.close()
+
 
 def bridge() -> Bridge:
     found = current_app.extensions["scim_bridge"]

@@ -1,10 +1,13 @@
-"""The gunicorn worker of ``scim-bridge serve``: gunicorn's gthread worker, with two time limits it lacks.
+"""The gunicorn worker of ``scim-bridge serve``: gunicorn's gthread worker, with two time limits it lacks, and an end
+that closes what the bridge opened.
 
 - **Request headers** must be complete within a deadline. gthread waits for a connection's first bytes
   without a thread, but then reads the header lines in a thread with no time limit: a client sending them
   a byte at a time (or stopping half-way) would hold that thread for as long as it likes. The body
   deadline's watchdog (:data:`scim_bridge.web.body.WATCHDOG`) shuts the connection's read side when the
   headers are late, which ends the read; the watch ends as soon as the application is called.
+- **Its end** closes the bridge's database connections and stops its sync loop (``Bridge.close``) instead of
+  leaving them to the interpreter's exit.
 - **Closing a connection** (after ``Connection: close``, an error, or a body the bridge gave up on) waits up
   to 2 s for the client to finish sending, so that unread bytes do not turn the close into a reset. gthread
   does that wait in the worker's main loop, where it stops every other connection from being accepted or
@@ -44,11 +47,22 @@ class BridgeThreadWorker(ThreadWorker):  # type: ignore[misc]
             return application(environ, start_response)
 
         self.wsgi = headers_arrived
+        self.application = application
+
+    def run(self) -> None:
+        try:
+            super().run()
+        finally:  # the last request is answered (or the graceful timeout passed): close the bridge's resources
+            bridge = getattr(getattr(self, "application", None), "extensions", {}).get("scim_bridge")
+            if bridge is not None:
+                bridge.close()
 
     def handle(self, conn: Any) -> Any:
-        # A new connection first waits up to DEFAULT_WORKER_DATA_TIMEOUT for its first bytes (then goes back
-        # to the main loop); the headers then have the deadline.
-        deadline = time.monotonic() + DEFAULT_WORKER_DATA_TIMEOUT + self.header_deadline()
+        # A new connection whose first bytes have not arrived yet waits up to DEFAULT_WORKER_DATA_TIMEOUT for
+        # them (then goes back to the main loop); the headers then have the deadline. One whose bytes are
+        # there (most: the main loop hands over a readable connection) has the deadline from now.
+        first_bytes = 0.0 if conn.wait_for_data(0) else DEFAULT_WORKER_DATA_TIMEOUT
+        deadline = time.monotonic() + first_bytes + self.header_deadline()
         self._watching.ident = WATCHDOG.watch(deadline, conn.sock)
         try:
             result = super().handle(conn)

@@ -20,6 +20,7 @@ from console.browser import follow
 from console.browser import heading
 from console.browser import log_in
 from console.browser import mark_current_page
+from console.browser import rows_text
 from console.browser import screenshot
 from console.browser import submit
 from console.browser import table_rows
@@ -57,8 +58,7 @@ def check_page(driver: WebDriver, name: str) -> None:
 def rows_of_caption(driver: WebDriver, caption: str) -> list[list[str]]:
     for table in driver.find_elements(By.TAG_NAME, "table"):
         if table.find_element(By.TAG_NAME, "caption").text.startswith(caption):
-            return [[cell.text for cell in row.find_elements(By.CSS_SELECTOR, "th, td")]
-                    for row in table.find_elements(By.CSS_SELECTOR, "tbody tr")]
+            return rows_text(driver, table, "tbody tr")
     raise AssertionError(f"no table captioned {caption!r}")
 
 
@@ -190,8 +190,7 @@ def test_activity_filters_and_shows_the_upstream_calls_of_a_failure(bridge_facto
         {"op": "add", "path": "members", "value": [{"value": "no-such-user"}]}]})
     assert refused.status_code == 400, refused.text
 
-    log_in(page, bridge.root)
-    page.get(bridge.root + "/console/activity")
+    log_in(page, bridge.root, then="/console/activity")
     rows = table_rows(page, "activity")
     assert len(rows) == 3
     # newest first, each said in words with the resource's name, not only its id
@@ -359,8 +358,7 @@ def test_drift_shows_members_changed_directly_in_opsgenie(bridge_factory: Any, p
     assert page.find_element(By.CSS_SELECTOR, ".notice-ok").text.startswith("Sync finished")
     section = page.find_element(By.CSS_SELECTOR, "section.drift")
     assert section.find_element(By.TAG_NAME, "h2").text == "Customer Support"
-    rows = [[c.text for c in r.find_elements(By.TAG_NAME, "td")] for r in section.find_elements(By.CSS_SELECTOR,
-                                                                                                 "tbody tr")]
+    rows = rows_text(page, section, "tbody tr", "td")
     assert rows == [
         ["priya.shah@example.com", "Added directly in OpsGenie", "Remove from the team"],
         ["jordan.lee@example.com", "Removed directly in OpsGenie", "Add back to the team"],

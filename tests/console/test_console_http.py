@@ -101,7 +101,10 @@ def test_pages_carry_protective_headers(bridge_factory: Any) -> None:
     csp = page.headers["Content-Security-Policy"]
     assert "default-src 'none'" in csp and "script-src 'self'" in csp and "frame-ancestors 'none'" in csp
     assert page.headers["X-Frame-Options"] == "DENY"
-    assert "<script src=\"/console/static/console.js\"" in page.text
+    script = re.search(r'<script src="(/console/static/console\.js\?v=[0-9a-f]+)"', page.text)
+    assert script is not None  # the URL names the script's content: browsers may keep it
+    served = http.get(bridge.root + script.group(1), timeout=10)
+    assert served.status_code == 200 and "max-age=31536000" in served.headers["Cache-Control"]
     assert "http://" not in page.text.replace(bridge.settings.opsgenie_api_url, "")  # nothing fetched elsewhere
     missing = http.get(bridge.root + "/console/activity/999999", timeout=10)
     assert missing.status_code == 404

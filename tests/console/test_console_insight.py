@@ -20,6 +20,7 @@ from selenium.webdriver.remote.webdriver import WebDriver
 
 from console.browser import accessibility_problems
 from console.browser import follow
+from console.browser import heading
 from console.browser import log_in
 from console.browser import screenshots
 from console.browser import table_rows
@@ -47,8 +48,8 @@ def console_http(driver: WebDriver) -> requests.Session:
     return http
 
 
-def open_newest_entry(page: WebDriver, root: str) -> None:
-    page.get(root + "/console/activity")
+def open_newest_entry(page: WebDriver) -> None:
+    """From the activity list, the newest entry."""
     follow(page, page.find_elements(By.CSS_SELECTOR, "#activity tbody tr a")[0])
 
 
@@ -61,8 +62,7 @@ def test_deactivation_is_told_in_words_with_modified_attributes_and_the_body(bri
         {"op": "replace", "value": {"active": False}}]})
     assert done.status_code == 200, done.text
 
-    log_in(page, bridge.root)
-    page.get(bridge.root + "/console/activity")
+    log_in(page, bridge.root, then="/console/activity")
     summary = table_rows(page, "activity")[0][1]
     assert summary == "Deactivated user tom.becker@…: left Platform SRE, role User → Stakeholder"
     check(page, "20-activity-list")
@@ -88,8 +88,8 @@ def test_a_create_shows_its_masked_body_an_expected_404_and_retries_with_their_s
                                                                                   "familyName": "Lopez"}})
     assert created.status_code == 201, created.text
 
-    log_in(page, bridge.root)
-    open_newest_entry(page, bridge.root)
+    log_in(page, bridge.root, then="/console/activity")
+    open_newest_entry(page)
     assert page.find_element(By.ID, "summary").text.startswith("Created user ana.lopez@…")
     body = page.find_element(By.ID, "request-body").text
     assert "Sup3r-Secret!" not in page.page_source
@@ -124,8 +124,7 @@ def test_failures_show_reason_attempted_name_existing_resource_filters_and_expor
                                          "name": {"givenName": "Ben", "familyName": "Ortiz"}})
     assert failed.status_code == 503, failed.text
 
-    log_in(page, bridge.root)
-    page.get(bridge.root + "/console/activity")
+    log_in(page, bridge.root, then="/console/activity")
     rows = table_rows(page, "activity")
     assert rows[0][1].startswith("Failed to create user ben.ortiz@… (503): ")
     assert "Attempted: ben.ortiz@example.com" in rows[0][1]
@@ -281,10 +280,11 @@ def test_narrow_screens_stack_tables_and_keep_badges_whole(bridge_factory: Any, 
     bridge.sim.fault("POST", "/v2/users", "503", times=10)
     assert bridge.scim.post("/Users", {"schemas": [USER], "userName": "ben.ortiz@example.com"}).status_code == 503
     log_in(page, bridge.root)
-    for path, name in (("/console/", "30-narrow-status"), ("/console/activity", "31-narrow-activity"),
-                       ("/console/directory/users", "32-narrow-users")):
+    assert heading(page) == "Status"
+    check(page, "30-narrow-status")  # no sideways scrolling of the page at 400 px (checked by screenshots)
+    for path, name in (("/console/activity", "31-narrow-activity"), ("/console/directory/users", "32-narrow-users")):
         page.get(bridge.root + path)
-        check(page, name)  # no sideways scrolling of the page at 400 px (checked by screenshots)
+        check(page, name)
     page.get(bridge.root + "/console/activity")
     page.set_window_size(400, 900)
     try:

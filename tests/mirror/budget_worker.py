@@ -1,7 +1,8 @@
-"""One replica hammering the shared rate budget: ``python budget_worker.py URL START COUNT``.
+"""One replica hammering the shared rate budget: ``python budget_worker.py URL COUNT``.
 
-Waits until the wall-clock instant START so that the workers contend, acquires COUNT slots in the
-"configuration" domain, and prints the slot times it was granted as JSON.
+Prints ``ready`` once started and waits for a line on stdin (the test sends it when every worker is ready,
+so that they contend), acquires COUNT slots in the "configuration" domain, and prints the slot times it was
+granted as JSON.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ LIMITS = {CONFIGURATION: (RateLimit(3, 0.3), RateLimit(8, 1.0))}
 
 
 def main() -> None:
-    url, start, count = sys.argv[1], float(sys.argv[2]), int(sys.argv[3])
+    url, count = sys.argv[1], int(sys.argv[2])
     granted: list[float] = []
     engine = create_store_engine(url)
     budget = DatabaseRateBudget(
@@ -29,7 +30,8 @@ def main() -> None:
         margin=0.01,
         on_grant=lambda _domain, at: granted.append(at),
     )
-    time.sleep(max(0.0, start - time.time()))
+    print("ready", flush=True)
+    sys.stdin.readline()
     for _ in range(count):
         budget.acquire(CONFIGURATION, time.monotonic() + 60)
     engine.dispose()

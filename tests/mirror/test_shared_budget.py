@@ -41,16 +41,23 @@ def busiest_window(times: list[float], period: float) -> int:
 
 
 def test_processes_sharing_the_budget_stay_under_every_window(engine: Engine, mirror_url: str) -> None:
-    start = time.time() + 1.5  # time for the interpreters to start, so that the workers overlap
     procs = [
         subprocess.Popen(
-            [sys.executable, str(WORKER), mirror_url, repr(start), str(PER_WORKER)],
+            [sys.executable, str(WORKER), mirror_url, str(PER_WORKER)],
+            stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
         )
         for _ in range(WORKERS)
     ]
+    for proc in procs:  # every interpreter has started...
+        assert proc.stdout is not None
+        assert proc.stdout.readline() == "ready\n", proc.communicate(timeout=120)[1]
+    for proc in procs:  # ...before any takes a slot, so that the workers overlap
+        assert proc.stdin is not None
+        proc.stdin.write("go\n")
+        proc.stdin.flush()
     grants: list[list[float]] = []
     for proc in procs:
         out, err = proc.communicate(timeout=120)

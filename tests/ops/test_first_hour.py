@@ -85,13 +85,16 @@ def test_a_newcomer_runs_the_cli_and_opens_the_console_on_the_demo(tmp_path: Pat
 def test_export_no_sync_and_audit_need_no_opsgenie_key(bridge: Running, tmp_path: Path) -> None:
     assert bridge.scim.post("/Users", {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
                                        "userName": "keyless@example.com"}).status_code == 201
-    env = {"SCIM_BRIDGE_DATABASE_URL": bridge.settings.database_url}
+    # No key, and the simulator as the upstream: its call log shows the export and the audit read nothing there.
+    env = {"SCIM_BRIDGE_DATABASE_URL": bridge.settings.database_url, "OPSGENIE_API_URL": bridge.sim.base_url}
+    calls_before = len(bridge.sim.calls())
     exported = invoke_cli(["export", "--no-sync", "--format", "csv"], env)
     assert exported.exit_code == 0, exported.output
     assert "keyless@example.com" in exported.output
     audited = invoke_cli(["audit", "--json"], env)
     assert audited.exit_code == 0, audited.output
     assert '"status": 201' in audited.output
+    assert len(bridge.sim.calls()) == calls_before
     team = bridge.sim.team("Customer Support")
     assert team is not None
     assert bridge.scim.delete(f"/Groups/{team['id']}").status_code == 204  # one upstream call
@@ -112,7 +115,9 @@ def test_a_wrong_key_is_one_line_with_the_fix(simulator: SimulatorServer, tmp_pa
         assert result.returncode == 1
         assert len(result.stderr.strip().splitlines()) == 1, result.stderr
         assert "OpsGenie rejected the API key" in result.stderr and "fix: set OPSGENIE_API_KEY" in result.stderr
-    unreachable = run_cli(["sync"], {**env, "OPSGENIE_API_URL": f"http://127.0.0.1:{free_port()}"}, tmp_path)
+    # The message after the retries is the same whatever their number: one second of them is enough to show it.
+    unreachable = run_cli(["sync"], {**env, "OPSGENIE_API_URL": f"http://127.0.0.1:{free_port()}",
+                                     "SCIM_BRIDGE_BATCH_UPSTREAM_WAIT": "1"}, tmp_path)
     assert unreachable.returncode == 1
     assert unreachable.stderr.strip().splitlines() == [
         "scim-bridge: sync failed: cannot reach OpsGenie (could not connect to OpsGenie); fix: check "

@@ -22,6 +22,9 @@ def test_serve_with_the_deploy_config(simulator: SimulatorServer, tmp_path: Path
         assert response.headers["X-Request-Id"] == "serve-test-1"
         assert requests.get(f"{served.base}/readyz", timeout=10).status_code == 200
     assert served.returncode == 0  # graceful shutdown
+    # The worker closed its database connections as it ended: the last one checkpointed SQLite's log away.
+    assert (tmp_path / "state" / "bridge.db").exists()
+    assert not (tmp_path / "state" / "bridge.db-wal").exists()
     text = served.log_text()
     lines = [json.loads(line) for line in text.splitlines()]  # one JSON object per line, gunicorn's too
     found = [line for line in lines if line.get("request_id") == "serve-test-1"

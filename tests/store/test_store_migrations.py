@@ -10,6 +10,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect
 
 from scim_bridge.store import Store
+from scim_bridge.store.migrate import HEAD_REVISION
 from scim_bridge.store.migrate import MIGRATIONS_DIR
 from scim_bridge.store.migrate import alembic_config
 from scim_bridge.store.migrate import head_revision
@@ -27,6 +28,24 @@ def test_upgrade_from_empty_creates_every_table(empty_url: str) -> None:
         assert store.schema_revision() == head_revision() is not None
         assert set(inspect(store.engine).get_table_names()) >= TABLES
         assert store.healthy()
+    finally:
+        store.close()
+
+
+def test_the_head_the_store_skips_at_is_alembics_head() -> None:
+    # Store.upgrade() runs no migration when the database is at HEAD_REVISION: it must be the newest one.
+    assert head_revision() == HEAD_REVISION
+
+
+def test_a_database_one_revision_behind_is_brought_to_head(empty_url: str) -> None:
+    store = Store.from_url(empty_url)
+    try:
+        with migration_transaction(store.engine) as conn:
+            command.upgrade(alembic_config(conn), "head")
+            command.downgrade(alembic_config(conn), "-1")
+        assert store.schema_revision() not in (None, HEAD_REVISION)
+        store.upgrade()
+        assert store.schema_revision() == HEAD_REVISION
     finally:
         store.close()
 
