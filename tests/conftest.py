@@ -310,9 +310,9 @@ class SyncedDemo:
     initial sync writes and a snapshot of the simulator after it (directory, id generator, call log); every test
     bridge of that kind, the first included, then starts on a copy of that database (on PostgreSQL: the shared
     database refilled from a copy of its tables) with the simulator restored to that snapshot, and skips its
-    own sync. What a test observes is the same as after a sync of its own: the
-    mirror, the last-sync record, the simulator's ids and call log; the bridge's request-limits call (made when
-    its app is created) is in the restored log in the place the sync had it.
+    own sync. What a test observes is the same as after a sync of its own: the mirror, the last-sync record, the
+    simulator's ids and call log; the bridge's request-limits call (made when its app is created) is in the
+    restored log in the place the sync had it.
     """
 
     SNAPSHOT_SETTINGS = frozenset({"read_through", "upstream_wait_budget", "default_role", "phone_region"})
