@@ -6,19 +6,19 @@ tests/pgserver.py for the test run.
 
 from __future__ import annotations
 
+import shutil
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
 
 ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from scim_bridge.store import Store  # noqa: E402
-from scim_bridge.store.tables import metadata  # noqa: E402
+from tests.conftest import empty_postgres  # noqa: E402
 from tests.pgserver import create_database  # noqa: E402
 from tests.pgserver import drop_database  # noqa: E402
 from tests.pgserver import shared_postgres  # noqa: E402
@@ -61,20 +61,13 @@ def empty_url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> I
 
 @pytest.fixture
 def store_url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
-    """URL of a migrated, empty store on the backend."""
+    """URL of a migrated, empty store on the backend: a copy of the session's migrated SQLite file, or the
+    shared PostgreSQL database emptied."""
     if backend == "sqlite":
-        url = f"sqlite:///{tmp_path / 'store.db'}"
-        store = Store.from_url(url)
-        store.upgrade()
-        store.close()
-        return url
-    url = str(request.getfixturevalue("pg_store_url"))
-    store = Store.from_url(url)
-    names = ", ".join(table.name for table in metadata.sorted_tables)
-    with store.engine.begin() as conn:
-        conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-    store.close()
-    return url
+        path = tmp_path / "store.db"
+        shutil.copyfile(request.getfixturevalue("template_db"), path)
+        return f"sqlite:///{path}"
+    return empty_postgres(str(request.getfixturevalue("pg_store_url")))
 
 
 @pytest.fixture
