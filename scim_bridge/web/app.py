@@ -43,7 +43,6 @@ from scim_bridge.web.metrics import method_label
 from scim_bridge.web.metrics import status_label
 from scim_bridge.web.ratelimit import ClientRateLimiter
 from scim_bridge.web.request_warnings import record_warnings
-from scim_bridge.web.routing import SharedBuilderRule
 from scim_bridge.web.state import Bridge
 
 access = logs.get_logger("scim_bridge.access")  # one line per request
@@ -70,7 +69,6 @@ def create_app(
             parts["policy"] = bootstrap.UpstreamPolicy(settings.upstream_wait_budget, retry_sleep=retry_sleep)
         components = bootstrap.build(settings, **parts)
     app = Flask("scim_bridge")
-    app.url_rule_class = SharedBuilderRule
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.json.sort_keys = False  # type: ignore[attr-defined]
     services, metrics = components.services, components.metrics
