@@ -143,8 +143,25 @@ def xdist_group(item: pytest.Item) -> str | None:
     return None
 
 
+# The longest tests (several seconds each: big directories, subprocesses, real rate windows), run first: xdist
+# hands out the groups above first (the largest units), then single tests in collection order, so a long test
+# collected last would keep one worker busy after the other has run out of work.
+LONG_FIRST = (
+    "mirror/test_mirror_scale.py", "api/test_big_groups.py", "replicas/", "compliance/", "faults/test_chaos.py",
+    "security/test_member_operations.py", "ops/test_batch_sync.py", "ops/test_first_hour.py",
+    "mirror/test_index_properties.py", "store/test_store_sync.py", "mirror/test_shared_budget.py",
+    "store/test_store_concurrency.py", "store/test_store_migrations.py", "faults/test_write_races.py",
+)
+
+
+def runs_long(item: pytest.Item) -> bool:
+    path = Path(str(item.path)).as_posix()
+    return any(f"/tests/{prefix}" in path for prefix in LONG_FIRST)
+
+
 @pytest.hookimpl(tryfirst=True)  # before xdist's own hook, which reads the groups
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    items.sort(key=lambda item: not runs_long(item))  # stable: the long ones first, each set in its own order
     loadgroup = bool(getattr(config.option, "loadgroup", False))  # set on xdist workers under --dist loadgroup
     for item in items:
         group = xdist_group(item)
