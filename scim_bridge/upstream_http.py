@@ -325,6 +325,14 @@ class RetryRules:
         """The wait before the next attempt; each client adds the server's hints it honours."""
         return self.backoff(attempt)
 
+    @staticmethod
+    def deleted_by_earlier_attempt(method: str, error: UpstreamError, earlier: UpstreamError | None) -> bool:
+        """A repeated DELETE answered 404 after an attempt that may have been applied (a 5xx, or an answer lost
+        after sending): that attempt deleted the entity, so the call succeeded."""
+        if method != "DELETE" or not isinstance(error, NotFound) or earlier is None:
+            return False
+        return earlier.server_failure or bool(earlier.maybe_applied)
+
     def next_delay(self, error: UpstreamError, *, attempt: int, repeatable: bool, elapsed: float) -> float | None:
         """The wait before the next attempt, or None to give up (not retryable, or over the time budget)."""
         if not self.should_retry(error, attempt=attempt, repeatable=repeatable):

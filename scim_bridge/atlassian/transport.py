@@ -87,11 +87,15 @@ class Transport(PooledTransport):
         start = self.retry.clock()
         attempt = 0
         waited = 0.0  # counted apart from the clock, so an injected sleep still spends the budget
+        failed: AtlassianError | None = None  # the previous attempt's failure
         while True:
             attempt += 1
             result = self._attempt(family, method, path, params, body, attempt)
             if not isinstance(result, AtlassianError):
                 return result
+            if self.retry.deleted_by_earlier_attempt(method, result, failed):
+                return {}
+            failed = result
             elapsed = max(self.retry.clock() - start, waited)
             delay = self.retry.next_delay(result, attempt=attempt, repeatable=repeatable, elapsed=elapsed)
             if delay is None:

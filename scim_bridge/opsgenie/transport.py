@@ -83,6 +83,7 @@ class Transport(PooledTransport):
         deadline = start + self.retry.total_budget
         attempt = 0
         waited = 0.0  # counted apart from the clock, so an injected sleep still spends the budget
+        failed: OpsGenieError | None = None  # the previous attempt's failure
         while True:
             attempt += 1
             try:
@@ -95,6 +96,9 @@ class Transport(PooledTransport):
             result = self._attempt(method, path, params, body, domain, attempt)
             if not isinstance(result, OpsGenieError):
                 return result
+            if self.retry.deleted_by_earlier_attempt(method, result, failed):
+                return {}
+            failed = result
             delay = self.retry.next_delay(
                 result,
                 attempt=attempt,

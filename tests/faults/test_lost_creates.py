@@ -168,3 +168,23 @@ def test_create_retried_by_the_client_after_a_lost_response_is_a_409_not_a_dupli
     assert len(users_named(bridge, USER_NAME)) == 1
     found = bridge.scim.get("/Users", params={"filter": f'userName eq "{USER_NAME}"'})
     assert found.json()["totalResults"] == 1
+
+
+@pytest.mark.parametrize("read_through", [True, False], ids=["read-through", "mirror-reads"])
+@pytest.mark.parametrize("fault", ["after_write:503", "after_write:drop"])
+def test_delete_whose_answer_was_lost_is_a_204_when_the_repeat_meets_a_404(
+        bridge_factory: Any, read_through: bool, fault: str) -> None:
+    """The bridge repeats a DELETE whose answer was lost; the repeat's 404 means the first attempt deleted it."""
+    bridge: Running = bridge_factory(read_through=read_through)
+    created = bridge.scim.post("/Users", new_user())
+    assert created.status_code == 201, created.text
+    user_id = created.json()["id"]
+    bridge.sim.fault("DELETE", f"/v2/users/{user_id}", fault)
+
+    deleted = bridge.scim.delete(f"/Users/{user_id}")
+
+    assert deleted.status_code == 204, deleted.text
+    deletes = [c["status"] for c in bridge.sim.calls() if c["method"] == "DELETE"]
+    assert deletes[-1] == 404 and len(deletes) == 2  # the lost first attempt, then the repeat
+    assert users_named(bridge, USER_NAME) == []
+    assert bridge.scim.get(f"/Users/{user_id}").status_code == 404
