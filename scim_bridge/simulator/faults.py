@@ -132,14 +132,21 @@ class ConnectionDropped(Exception):
 
 
 def drop_connection() -> Response:
-    """Close the client connection without answering (the response written later is lost)."""
+    """Mark the client connection to be closed without an answer: :func:`close_dropped` closes it once the
+    request is in the call log (so a client that sees the drop finds the call logged), and the response written
+    after that is lost."""
     g.dropped = True
-    sock: Any = request.environ.get("werkzeug.socket")
-    if sock is None:
+    if request.environ.get("werkzeug.socket") is None:
         raise ConnectionDropped("simulated connection drop")
-    with contextlib.suppress(OSError):
-        sock.shutdown(socket.SHUT_RDWR)
     return Response(b"", status=500)
+
+
+def close_dropped() -> None:
+    """Close the connection of a request whose answer a fault drops (see :func:`drop_connection`)."""
+    sock: Any = request.environ.get("werkzeug.socket")
+    if g.get("dropped") and sock is not None:
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
 
 
 def perform(

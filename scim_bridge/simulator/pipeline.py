@@ -24,6 +24,7 @@ from scim_bridge.simulator.controlkit import json_object
 from scim_bridge.simulator.errors import SimError
 from scim_bridge.simulator.faults import FaultAction
 from scim_bridge.simulator.faults import after_write
+from scim_bridge.simulator.faults import close_dropped
 from scim_bridge.simulator.faults import perform
 from scim_bridge.simulator.responses import error_response
 from scim_bridge.simulator.responses import request_id
@@ -165,4 +166,5 @@ def after_api_request(state: SimulatorState, response: Response) -> Response:
     for name, value in (g.get("rate_state") or {}).items():
         response.headers[name] = value
     state.calls.record(call_entry(response, domain=g.get("domain"), requestId=request_id()))
+    close_dropped()
     return response

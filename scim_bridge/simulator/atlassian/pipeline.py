@@ -30,6 +30,7 @@ from scim_bridge.simulator.calllog import call_entry
 from scim_bridge.simulator.controlkit import json_object
 from scim_bridge.simulator.faults import FaultAction
 from scim_bridge.simulator.faults import after_write
+from scim_bridge.simulator.faults import close_dropped
 from scim_bridge.simulator.faults import perform
 
 BODY_METHODS = frozenset({"POST", "PATCH", "PUT"})
@@ -138,4 +139,5 @@ def after_api_request(state: AtlassianState, response: Response) -> Response:
     for name, value in (g.get("rate_headers") or {}).items():
         response.headers[name] = value
     state.calls.record(call_entry(response, family=str(current_family()), auth=g.get("auth")))
+    close_dropped()
     return response
