@@ -30,6 +30,7 @@ from scim_bridge import __version__
 
 logger = logging.getLogger(__name__)
 E = TypeVar("E", bound="UpstreamError")
+AttemptResult = TypeVar("AttemptResult")  # one attempt's result: a parsed body or an UpstreamError
 
 
 @dataclass(frozen=True)
@@ -326,12 +327,14 @@ class RetryRules:
         return self.backoff(attempt)
 
     @staticmethod
-    def deleted_by_earlier_attempt(method: str, error: UpstreamError, earlier: UpstreamError | None) -> bool:
-        """A repeated DELETE answered 404 after an attempt that may have been applied (a 5xx, or an answer lost
-        after sending): that attempt deleted the entity, so the call succeeded."""
-        if method != "DELETE" or not isinstance(error, NotFound) or earlier is None:
-            return False
-        return earlier.server_failure or bool(earlier.maybe_applied)
+    def settled(method: str, result: AttemptResult, earlier: UpstreamError | None) -> AttemptResult | dict[str, Any]:
+        """An attempt's result (a body or an UpstreamError) as the call's: a repeated DELETE answered 404 after an
+        attempt that may have been applied (a 5xx, or an answer lost after sending) succeeded, since that attempt
+        deleted the entity (an empty body)."""
+        if method == "DELETE" and isinstance(result, NotFound) and earlier is not None and (
+                earlier.server_failure or earlier.maybe_applied):
+            return {}
+        return result
 
     def next_delay(self, error: UpstreamError, *, attempt: int, repeatable: bool, elapsed: float) -> float | None:
         """The wait before the next attempt, or None to give up (not retryable, or over the time budget)."""

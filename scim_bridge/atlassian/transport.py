@@ -90,11 +90,9 @@ class Transport(PooledTransport):
         failed: AtlassianError | None = None  # the previous attempt's failure
         while True:
             attempt += 1
-            result = self._attempt(family, method, path, params, body, attempt)
+            result = self.retry.settled(method, self._attempt(family, method, path, params, body, attempt), failed)
             if not isinstance(result, AtlassianError):
                 return result
-            if self.retry.deleted_by_earlier_attempt(method, result, failed):
-                return {}
             failed = result
             elapsed = max(self.retry.clock() - start, waited)
             delay = self.retry.next_delay(result, attempt=attempt, repeatable=repeatable, elapsed=elapsed)

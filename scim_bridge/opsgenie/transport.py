@@ -93,11 +93,9 @@ class Transport(PooledTransport):
                     exc = BudgetExhausted(str(full), retry_after=full.retry_after, domain=full.domain)
                     self.record(method, path, domain, attempt, None, None, 0.0, exc)
                     raise exc from None
-            result = self._attempt(method, path, params, body, domain, attempt)
+            result = self.retry.settled(method, self._attempt(method, path, params, body, domain, attempt), failed)
             if not isinstance(result, OpsGenieError):
                 return result
-            if self.retry.deleted_by_earlier_attempt(method, result, failed):
-                return {}
             failed = result
             delay = self.retry.next_delay(
                 result,
