@@ -16,6 +16,7 @@ import threading
 from collections.abc import Callable
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -31,8 +32,20 @@ from tests.api.test_role_groups import role_of
 from tests.faults.test_write_races import SLOW_MS
 from tests.faults.test_write_races import make_team
 
-MODES = pytest.mark.parametrize("read_through", [True, False], ids=["read-through", "mirror-reads"])
-SPEEDS = pytest.mark.parametrize("latency_ms", [0, SLOW_MS], ids=["prompt", "slow"])
+
+@dataclass(frozen=True)
+class Case:
+    """A test's bridge (reading through or from the mirror) and the simulator latency of its write under test."""
+
+    bridge: Running
+    latency_ms: int
+
+
+@pytest.fixture(params=[(True, 0), (True, SLOW_MS), (False, 0), (False, SLOW_MS)],
+                ids=["read-through-prompt", "read-through-slow", "mirror-reads-prompt", "mirror-reads-slow"])
+def case(bridge_factory: Any, request: pytest.FixtureRequest) -> Case:
+    read_through, latency_ms = request.param
+    return Case(bridge_factory(read_through=read_through), latency_ms)
 
 # The tables of the mirror and of its search index (coordination tables such as leases and audit are not).
 MIRROR_TABLES = {"users", "groups", "memberships", "suspensions", "scim_resources", "scim_values", "scim_order",
@@ -112,15 +125,12 @@ def add_member(user_id: str) -> dict[str, Any]:
     return patch_body({"op": "add", "path": "members", "value": [{"value": user_id}]})
 
 
-@MODES
-@SPEEDS
-def test_a_one_member_team_patch_is_one_store_transaction(bridge_factory: Any, read_through: bool,
-                                                          latency_ms: int) -> None:
-    bridge: Running = bridge_factory(read_through=read_through)
+def test_a_one_member_team_patch_is_one_store_transaction(case: Case) -> None:
+    bridge = case.bridge
     team = make_team(bridge, "Unit Of Work", [uid(bridge, SARA)])
     assert bridge.scim.get(f"/Groups/{team}").status_code == 200
 
-    with slowed(bridge, latency_ms), mirror_commits(bridge).watching() as commits:
+    with slowed(bridge, case.latency_ms), mirror_commits(bridge).watching() as commits:
         answer = bridge.scim.patch(f"/Groups/{team}", add_member(uid(bridge, MEI)))
 
     assert answer.status_code == 204, answer.text
@@ -131,11 +141,8 @@ def test_a_one_member_team_patch_is_one_store_transaction(bridge_factory: Any, r
     assert shown["meta"]["version"] == answer.headers["ETag"]
 
 
-@MODES
-@SPEEDS
-def test_a_user_patch_is_one_store_transaction(bridge_factory: Any, read_through: bool,
-                                               latency_ms: int) -> None:
-    bridge: Running = bridge_factory(read_through=read_through)
+def test_a_user_patch_is_one_store_transaction(case: Case) -> None:
+    bridge = case.bridge
     mei = uid(bridge, MEI)
     # Read through, a write stores the upstream snapshot first when it differs from the mirror's (as a GET
     # does; the sync's list carries no phone contacts): read once so that the mirror is current.
@@ -143,7 +150,7 @@ def test_a_user_patch_is_one_store_transaction(bridge_factory: Any, read_through
     body = patch_body({"op": "replace", "path": "name.givenName", "value": "Meiling"},
                       {"op": "replace", "path": "title", "value": "SRE"})
 
-    with slowed(bridge, latency_ms), mirror_commits(bridge).watching() as commits:
+    with slowed(bridge, case.latency_ms), mirror_commits(bridge).watching() as commits:
         answer = bridge.scim.patch(f"/Users/{mei}", body)
 
     assert answer.status_code == 200, answer.text
@@ -152,14 +159,11 @@ def test_a_user_patch_is_one_store_transaction(bridge_factory: Any, read_through
     assert bridge.scim.get(f"/Users/{mei}").json()["name"]["givenName"] == "Meiling"
 
 
-@MODES
-@SPEEDS
-def test_a_role_change_is_one_store_transaction(bridge_factory: Any, read_through: bool,
-                                                latency_ms: int) -> None:
-    bridge: Running = bridge_factory(read_through=read_through)
+def test_a_role_change_is_one_store_transaction(case: Case) -> None:
+    bridge = case.bridge
     mei = uid(bridge, MEI)
 
-    with slowed(bridge, latency_ms), mirror_commits(bridge).watching() as commits:
+    with slowed(bridge, case.latency_ms), mirror_commits(bridge).watching() as commits:
         answer = bridge.scim.patch("/Groups/role-admin", add_member(mei))
 
     assert answer.status_code == 204, answer.text
@@ -168,15 +172,12 @@ def test_a_role_change_is_one_store_transaction(bridge_factory: Any, read_throug
     assert "role-admin" in [g["value"] for g in bridge.scim.get(f"/Users/{mei}").json()["groups"]]
 
 
-@MODES
-@SPEEDS
-def test_a_failed_store_write_takes_the_team_change_back_upstream(bridge_factory: Any, read_through: bool,
-                                                                  latency_ms: int) -> None:
-    bridge: Running = bridge_factory(read_through=read_through)
+def test_a_failed_store_write_takes_the_team_change_back_upstream(case: Case) -> None:
+    bridge = case.bridge
     team = make_team(bridge, "Unit Of Work", [uid(bridge, SARA)])
     rename = {"op": "replace", "path": "displayName", "value": "Unit Of Work Renamed"}
 
-    with slowed(bridge, latency_ms), refused(bridge, "memberships", "INSERT"):
+    with slowed(bridge, case.latency_ms), refused(bridge, "memberships", "INSERT"):
         answer = bridge.scim.patch(f"/Groups/{team}", patch_body(rename, *add_member(uid(bridge, MEI))["Operations"]))
 
     assert answer.status_code == 500, answer.text
@@ -187,16 +188,13 @@ def test_a_failed_store_write_takes_the_team_change_back_upstream(bridge_factory
     assert {m["value"] for m in shown["members"]} == {uid(bridge, SARA)}
 
 
-@MODES
-@SPEEDS
-def test_a_failed_store_write_takes_the_user_change_back_upstream(bridge_factory: Any, read_through: bool,
-                                                                  latency_ms: int) -> None:
-    bridge: Running = bridge_factory(read_through=read_through)
+def test_a_failed_store_write_takes_the_user_change_back_upstream(case: Case) -> None:
+    bridge = case.bridge
     mei = uid(bridge, MEI)
     before = bridge.sim.user(MEI)
     assert before is not None
 
-    with slowed(bridge, latency_ms), refused(bridge, "users", "UPDATE"):
+    with slowed(bridge, case.latency_ms), refused(bridge, "users", "UPDATE"):
         answer = bridge.scim.patch(f"/Users/{mei}", patch_body(
             {"op": "replace", "path": "name.givenName", "value": "Meiling"}))
         role_answer = bridge.scim.patch("/Groups/role-admin", add_member(mei))
@@ -212,24 +210,21 @@ def test_a_failed_store_write_takes_the_user_change_back_upstream(bridge_factory
     assert "role-admin" not in [g["value"] for g in shown.get("groups", [])]
 
 
-@MODES
-@SPEEDS
-def test_a_create_is_one_store_transaction_and_undone_upstream_when_it_fails(
-        bridge_factory: Any, read_through: bool, latency_ms: int) -> None:
-    bridge: Running = bridge_factory(read_through=read_through)
+def test_a_create_is_one_store_transaction_and_undone_upstream_when_it_fails(case: Case) -> None:
+    bridge = case.bridge
 
-    with slowed(bridge, latency_ms), mirror_commits(bridge).watching() as commits:
+    with slowed(bridge, case.latency_ms), mirror_commits(bridge).watching() as commits:
         make_team(bridge, "Unit Of Work", [uid(bridge, SARA), uid(bridge, MEI)])
     assert commits.count == 1
     assert set(roster(bridge, "Unit Of Work")) == {SARA, MEI}
 
-    with slowed(bridge, latency_ms), refused(bridge, "groups", "INSERT"):
+    with slowed(bridge, case.latency_ms), refused(bridge, "groups", "INSERT"):
         answer = bridge.scim.post("/Groups", {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
                                               "displayName": "Never Made", "members": [{"value": uid(bridge, MEI)}]})
     assert answer.status_code == 500, answer.text
     assert bridge.sim.team("Never Made") is None  # the team made upstream was deleted again
 
-    with slowed(bridge, latency_ms), refused(bridge, "users", "INSERT"):
+    with slowed(bridge, case.latency_ms), refused(bridge, "users", "INSERT"):
         answer = bridge.scim.post("/Users", {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
                                              "userName": "never.made@example.com",
                                              "name": {"givenName": "Never", "familyName": "Made"}})
