@@ -26,6 +26,9 @@ from scim_bridge.store.tables import groups
 from scim_bridge.store.tables import roster_loads
 from scim_bridge.store.tables import users
 
+# The teams whose roster the mirror does not hold.
+NOT_HELD = select(groups.c.id).where(groups.c.kind == GroupKind.TEAM, groups.c.members_known.is_(False))
+
 
 class RosterLedger:
     """Read side of the roster stamps, over the store's connections."""
@@ -37,7 +40,7 @@ class RosterLedger:
 
     def outstanding(self, among: Collection[str] | None = None) -> list[str]:
         """Ids of the teams (of ``among``, or all) whose roster the mirror does not hold, in id order."""
-        stmt = select(groups.c.id).where(groups.c.kind == GroupKind.TEAM, groups.c.members_known.is_(False))
+        stmt = NOT_HELD
         with self.store.connection() as conn:
             if among is None:
                 return list(conn.execute(stmt.order_by(groups.c.id)).scalars())
@@ -56,7 +59,7 @@ class RosterLedger:
         query over the groups. The generation is read first: a change committed between the two reads moves
         it past the one the answer is remembered under.
         """
-        stmt = select(groups.c.id).where(groups.c.kind == GroupKind.TEAM, groups.c.members_known.is_(False)).limit(1)
+        stmt = NOT_HELD.limit(1)
         with self.store.connection() as conn:
             # Asked inside a write transaction, whose changes may yet be rolled back: not remembered.
             if conn.get_execution_options().get(WRITE_OPTION):
