@@ -121,8 +121,7 @@ class StoreBase:
         (``Dirty.document``)."""
         with self._write() as conn:
             written = self._dirty.get()
-            if written is None:  # cannot be: _write set it for this transaction
-                written = mirror.Dirty()
+            assert written is not None  # _write set it for this transaction
             if self._current.get() is not None:  # nested: _write made a savepoint
                 yield written
                 return
