@@ -20,6 +20,10 @@ PIP_PROJECT := $(BIN)/python -m pip install --quiet --no-deps --no-build-isolati
 UV_PROJECT := $(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps --no-build-isolation -e .
 locked = $(UV_LOCKED) -r $(1) || $(PIP_LOCKED) -r $(1)
 project = $(UV_PROJECT) || $(PIP_PROJECT)
+# Python processes started from here keep what they compile in __pycache__. An environment that sets
+# PYTHONDONTWRITEBYTECODE (some containers do) would make every process compile each module it imports again:
+# ~1.5 s of CPU for each process that builds the app, and the test suite starts over a hundred of them.
+unexport PYTHONDONTWRITEBYTECODE
 PORT ?= 8080
 # pytest-xdist workers of `make test` (tests that must not overlap share an xdist_group; see tests/conftest.py).
 TEST_WORKERS ?= 2
