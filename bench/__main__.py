@@ -7,6 +7,7 @@ bridge, ``scim2-server`` as the in-memory reference, and a load generator in its
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import platform
@@ -49,14 +50,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="also write every figure to this JSON file")
     parser.add_argument("--source", type=Path, help="run the scim_bridge package of this source tree "
                         "(e.g. `git archive` of another commit) instead of the installed one")
+    parser.add_argument("--rounds", type=int, help="measured rounds of the mixed load per configuration "
+                        f"(default {scenarios.Options.rounds}, each {scenarios.Options.round_seconds:.0f} s after "
+                        f"{scenarios.Options.warmup_rounds} discarded warm-up round)")
     args = parser.parse_args(argv)
     if args.source is not None:
         servers.SOURCE = args.source.resolve()
     opts = scenarios.Options()
     if args.quick:
-        opts = scenarios.Options(users=200, warmup=1.0, duration=4.0, profile_seconds=4.0, import_users=1000,
+        opts = scenarios.Options(users=200, warmup=1.0, duration=4.0, rounds=2, round_seconds=3.0,
+                                 profile_seconds=4.0, import_users=1000,
                                  import_teams=50, members_per_team=5, big_group=50,
                                  large_users=3000, large_teams=60)
+    if args.rounds:
+        opts = dataclasses.replace(opts, rounds=args.rounds)
     print(machine(), flush=True)
     rows: list[Row] = []
     texts: list[str] = []

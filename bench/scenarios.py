@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
@@ -19,21 +18,22 @@ from typing import Any
 import requests
 
 from bench import flows
+from bench.load import process_cpu_seconds
+from bench.mixed import client_row
+from bench.mixed import cpu_rows
+from bench.mixed import kind_rows
+from bench.mixed import measure
+from bench.mixed import rate_text
+from bench.mixed import run_load
 from bench.report import Row
 from bench.report import ms
 from bench.report import percentile
-from bench.servers import TOKEN
 from bench.servers import USER_SCHEMA
 from bench.servers import Bridge
 from bench.servers import Reference
 from bench.servers import Simulator
 from bench.servers import memory_kib
 from bench.servers import scim_session
-
-KINDS = ("get", "filter", "patch", "list")
-KIND_LABELS = {"get": "GET /Users/{id}", "filter": "filter userName eq", "patch": "PATCH /Users/{id}",
-               "list": "list count=100"}
-
 
 # Every scenario runs the default configuration (reads from the mirror within the freshness window, README
 # "Freshness"); scenarios 1 and 3a also run the strict option, read-through, as rows of their own.
@@ -49,8 +49,11 @@ CALLS_PER_REQUEST_GOAL = 0.6
 class Options:
     users: int = 1000  # users behind the bridge and in the reference server for the mixed load
     clients: int = 8
-    warmup: float = 3.0
-    duration: float = 20.0
+    warmup: float = 3.0  # seconds at the start of each load run whose requests are not counted
+    duration: float = 20.0  # the profile's load run
+    rounds: int = 5  # measured rounds of the mixed load per configuration (bench/mixed.py)
+    round_seconds: float = 8.0
+    warmup_rounds: int = 1  # rounds run first and discarded (caches, connection pools, the JIT-less warm paths)
     profile_seconds: float = 12.0
     import_users: int = 10_000
     import_teams: int = 500
@@ -68,47 +71,6 @@ class Outcome:
 
 
 # --- mixed load -------------------------------------------------------------------------------------
-def run_load(base_url: str, users: list[list[str]], opts: Options, *, duration: float | None = None,
-             seed: str = "bench") -> dict[str, Any]:
-    """Run the load generator in a separate process and summarise its samples."""
-    config = {"base_url": base_url, "token": TOKEN, "users": users, "clients": opts.clients,
-              "warmup": opts.warmup, "duration": duration or opts.duration, "seed": seed}
-    done = subprocess.run([sys.executable, "-m", "bench.load"], input=json.dumps(config), capture_output=True,
-                          text=True, check=True, cwd=Path(__file__).resolve().parent.parent)
-    raw = json.loads(done.stdout)
-    summary: dict[str, Any] = {"requests": raw["requests"], "rps": raw["requests"] / raw["duration"],
-                               "client_cpu_seconds": raw["client_cpu_seconds"], "kinds": {}, "errors": 0}
-    for kind in KINDS:
-        entry = raw["kinds"].get(kind, {"latencies": [], "errors": {}})
-        lat = entry["latencies"]
-        errors = sum(entry["errors"].values())
-        summary["errors"] += errors
-        summary["kinds"][kind] = {"count": len(lat), "p50": percentile(lat, 50), "p95": percentile(lat, 95),
-                                  "p99": percentile(lat, 99), "errors": entry["errors"]}
-    cpu = raw["client_cpu_seconds"]
-    summary["client_cpu_share"] = cpu / raw["duration"]
-    summary["client_cpu_per_request"] = cpu / raw["requests"] if raw["requests"] else 0.0
-    return summary
-
-
-def _kind_rows(scenario: str, who: str, summary: dict[str, Any]) -> list[Row]:
-    rows = []
-    for kind in KINDS:
-        k = summary["kinds"][kind]
-        measured = (f"{ms(k['p50'])} / {ms(k['p95'])} / {ms(k['p99'])} (n={k['count']})" if k["count"]
-                    else "none finished inside the window")
-        rows.append(Row(scenario, f"{who} {KIND_LABELS[kind]} p50/p95/p99", "-", measured))
-    return rows
-
-
-def _client_row(scenario: str, summary: dict[str, Any]) -> Row:
-    per = summary["client_cpu_per_request"]
-    ceiling = 1 / per if per else 0.0
-    return Row(scenario, "load client's own CPU", "not the bottleneck",
-               f"{per * 1000:.2f} ms CPU/request, {summary['client_cpu_share'] * 100:.0f}% of a core "
-               f"(alone it could send ~{ceiling:.0f} req/s)", ceiling > 3 * summary["rps"])
-
-
 def _users_of(sim: Simulator) -> list[list[str]]:
     return [[u["id"], u["username"]] for u in sim.state()["users"]]
 
@@ -151,11 +113,11 @@ def throughput(work: Path, opts: Options) -> Outcome:
         stack.callback(bridge.stop)
         bridge.wait_synced()
         users = _users_of(sim)
-        bridge_load = run_load(bridge.base_url, users, opts, seed="bridge")
+        bridge_load = _rounds(opts, bridge.base_url, users, "bridge", bridge, sim)
         out.details["bridge"] = bridge_load
         out.details["profile"] = profile(bridge, users, opts, work)
         sim.configure(latency_ms=80)
-        slow = run_load(bridge.base_url, users, opts, seed="slow")
+        slow = _rounds(opts, bridge.base_url, users, "slow", bridge, sim)
         out.details["slow"] = slow
         sim.configure(latency_ms=0)
         bridge.stop()
@@ -163,7 +125,7 @@ def throughput(work: Path, opts: Options) -> Outcome:
         strict = Bridge(work, sim, extra_env=READ_THROUGH)
         stack.callback(strict.stop)
         strict.wait_synced()
-        read_through = run_load(strict.base_url, users, opts, seed="read-through")
+        read_through = _rounds(opts, strict.base_url, users, "read-through", strict, sim)
         out.details["read_through"] = read_through
     with ExitStack() as stack:
         ref = Reference(work)
@@ -171,29 +133,50 @@ def throughput(work: Path, opts: Options) -> Outcome:
         started = time.monotonic()
         ref_users = _load_reference(ref, opts.users)
         out.details["reference_load_seconds"] = time.monotonic() - started
-        ref_load = run_load(ref.base_url, ref_users, opts, seed="reference")
+        ref_load = _rounds(opts, ref.base_url, ref_users, "reference", ref)
         out.details["reference"] = ref_load
 
     s1 = f"1. throughput ({opts.users} users, {opts.clients} clients)"
     ratio = bridge_load["rps"] / ref_load["rps"] if ref_load["rps"] else 0.0
     out.rows += [
-        Row(s1, "bridge mixed req/s", "-", f"{bridge_load['rps']:.1f} ({bridge_load['errors']} errors)"),
-        Row(s1, "scim2-server mixed req/s", "-", f"{ref_load['rps']:.1f} ({ref_load['errors']} errors)"),
+        Row(s1, "bridge mixed req/s", "-", rate_text(bridge_load)),
+        Row(s1, "scim2-server mixed req/s", "-", rate_text(ref_load)),
         Row(s1, "bridge / scim2-server", f">= {MIXED_RATIO_GOAL:.1f}x", f"{ratio:.2f}x", ratio >= MIXED_RATIO_GOAL),
-        *_kind_rows(s1, "bridge", bridge_load),
-        *_kind_rows(s1, "scim2-server", ref_load),
-        _client_row(s1, bridge_load),
+        *cpu_rows(s1, "bridge", bridge_load),
+        *cpu_rows(s1, "scim2-server", ref_load),
+        Row(s1, "CPU per request, scim2-server / bridge", "-",
+            f"{_cpu_ratio(ref_load, bridge_load):.2f}x"),
+        *kind_rows(s1, "bridge", bridge_load),
+        *kind_rows(s1, "scim2-server", ref_load),
+        client_row(s1, bridge_load),
         Row(s1, "bridge with read-through (SCIM_BRIDGE_READ_THROUGH=true) mixed req/s", "-",
-            f"{read_through['rps']:.1f} ({read_through['errors']} errors; "
-            f"{read_through['rps'] / ref_load['rps'] if ref_load['rps'] else 0:.2f}x scim2-server)"),
+            f"{rate_text(read_through)}; {read_through['rps'] / ref_load['rps'] if ref_load['rps'] else 0:.2f}x "
+            "scim2-server"),
+        *cpu_rows(s1, "bridge with read-through", read_through),
     ]
     s2 = "2. slow upstream (80 ms per call)"
     out.rows += [
-        Row(s2, "bridge mixed req/s", f">= {SLOW_RPS_GOAL:.0f}", f"{slow['rps']:.1f}", slow["rps"] >= SLOW_RPS_GOAL),
+        Row(s2, "bridge mixed req/s", f">= {SLOW_RPS_GOAL:.0f}", rate_text(slow), slow["rps"] >= SLOW_RPS_GOAL),
         Row(s2, "errors", "0", str(slow["errors"]), slow["errors"] == 0),
-        *_kind_rows(s2, "bridge", slow),
+        *cpu_rows(s2, "bridge", slow),
+        *kind_rows(s2, "bridge", slow),
     ]
     return out
+
+
+def _rounds(opts: Options, base_url: str, users: list[list[str]], seed: str, server: Bridge | Reference,
+            upstream: Simulator | None = None) -> dict[str, Any]:
+    """The mixed load in rounds (bench/mixed.py), watching the CPU time of the server and of its upstream."""
+    watch = {"server": server.pids()}
+    if upstream is not None:
+        watch["simulator"] = upstream.pids()
+    return measure(base_url, users, clients=opts.clients, warmup=opts.warmup, seconds=opts.round_seconds,
+                   rounds=opts.rounds, warmup_rounds=opts.warmup_rounds, seed=seed, watch=watch)
+
+
+def _cpu_ratio(reference: dict[str, Any], bridge: dict[str, Any]) -> float:
+    ours = bridge["cpu_per_request"]["server"]
+    return float(reference["cpu_per_request"]["server"] / ours) if ours else 0.0
 
 
 # --- profile -------------------------------------------------------------------------------------
@@ -217,7 +200,8 @@ def profile(bridge: Bridge, users: list[list[str]], opts: Options, work: Path) -
         recorders[mode] = (subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE), raw)
     result: dict[str, Any] = {}
     try:
-        run_load(bridge.base_url, users, opts, duration=seconds + 2.0, seed="profile")
+        run_load(bridge.base_url, users, clients=opts.clients, warmup=opts.warmup, duration=seconds + 2.0,
+                 seed="profile")
         for mode, (recorder, raw) in recorders.items():
             _, err = recorder.communicate(timeout=60)
             if raw.exists():
@@ -411,8 +395,11 @@ def mirror(work: Path, opts: Options) -> Outcome:
         stack.callback(bridge.stop)
         last = bridge.wait_synced(timeout=400)
         wall = time.monotonic() - started
+        # CPU time, steadier than wall time on a shared machine: the bridge's processes from their start (the
+        # interpreter's and the app's start-up included) to ready.
+        cpu = process_cpu_seconds(bridge.pids())
         calls = sim.calls()
-        out.details["import"] = {"wall_seconds": wall, "sync": last, "calls": len(calls),
+        out.details["import"] = {"wall_seconds": wall, "sync": last, "calls": len(calls), "bridge_cpu_seconds": cpu,
                                  "by_path": Counter(_short(f"{c['method']} {c['path']}") for c in calls)}
         latency = _mirror_latency(bridge, opts)
         out.details["latency"] = latency
@@ -439,6 +426,8 @@ def mirror(work: Path, opts: Options) -> Outcome:
             sync_calls * 5 <= seed_calls),
         Row(s3, "wall time of the sync", "-",
             f"{imp['sync'].get('seconds', 0):.1f} s (bridge start to ready: {imp['wall_seconds']:.1f} s)"),
+        Row(s3, "bridge CPU time, start to ready (gunicorn master + workers)", "-",
+            f"{imp['bridge_cpu_seconds']:.1f} s"),
     ]
     s5 = f"5. memory ({opts.import_users} users mirrored)"
     for pid, mem in sorted(memory.items()):
@@ -495,6 +484,7 @@ def big_group(work: Path, opts: Options) -> Outcome:
         time.sleep(2.0)  # let the start-up calls leave the rate windows
         seq = sim.last_seq()
         body = {"schemas": [flows.PATCH], "Operations": [{"op": "add", "path": "members", "value": members}]}
+        cpu_before = process_cpu_seconds(bridge.pids())
         began = time.monotonic()
         try:
             response = scim_session().patch(f"{bridge.base_url}/Groups/{team_id}", json=body, timeout=400)
@@ -502,6 +492,7 @@ def big_group(work: Path, opts: Options) -> Outcome:
         except requests.RequestException as exc:
             status = f"no answer ({exc.__class__.__name__})"
         elapsed = time.monotonic() - began
+        cpu = process_cpu_seconds(bridge.pids()) - cpu_before
         calls = sim.calls(seq)
         roster = next(t for t in sim.state()["teams"] if t["id"] == team_id).get("members", [])
     throttled = sum(1 for c in calls if c["status"] == 429)
@@ -511,13 +502,14 @@ def big_group(work: Path, opts: Options) -> Outcome:
     floor = max(max(0, len(calls) - 10) / 10, len(calls) * 0.05)
     s4 = f"4. big group ({n} members in one PATCH, 50 ms, 10 calls/s)"
     out.details["big_group"] = {"seconds": elapsed, "status": status, "calls": len(calls), "floor": floor,
-                                "upstream_429": throttled, "members_after": len(roster)}
+                                "upstream_429": throttled, "members_after": len(roster), "bridge_cpu_seconds": cpu}
     out.rows += [
         Row(s4, f"time (the limit allows {n} member adds in {one_by_one:.0f} s)", f"<= {one_by_one * 1.1:.0f} s",
             f"{elapsed:.1f} s; {len(calls)} upstream calls (floor for them {floor:.2f} s); "
             f"{len(roster)} members after", elapsed <= one_by_one * 1.1 and len(roster) == n),
         Row(s4, "status seen by the client", "2xx, no 429",
             f"{status} ({throttled} upstream 429s)", isinstance(status, int) and 200 <= status < 300),
+        Row(s4, "bridge CPU time during the PATCH (gunicorn master + workers)", "-", f"{cpu:.2f} s"),
     ]
     return out
 

@@ -81,6 +81,14 @@ class _Process:
     def pid(self) -> int:
         return self.proc.pid
 
+    def pids(self) -> list[int]:
+        """This process and its children (gunicorn's workers), whose CPU time a load run reads."""
+        children = Path(f"/proc/{self.pid}/task/{self.pid}/children")
+        try:
+            return [self.pid, *(int(p) for p in children.read_text().split())]
+        except OSError:
+            return [self.pid]
+
     def stop(self) -> None:
         if self.proc.poll() is None:
             with suppress(ProcessLookupError):
@@ -167,11 +175,7 @@ class Bridge(_Process):
 
     def worker_pids(self) -> list[int]:
         """The gunicorn workers: the children of the master process."""
-        children = Path(f"/proc/{self.pid}/task/{self.pid}/children")
-        try:
-            return [int(p) for p in children.read_text().split()]
-        except OSError:
-            return []
+        return self.pids()[1:]
 
 
 class Reference(_Process):

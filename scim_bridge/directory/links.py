@@ -20,6 +20,7 @@ from typing import Any
 from typing import Generic
 from typing import Protocol
 from typing import TypeVar
+from typing import overload
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,7 @@ class _Keyed(Protocol):
 
 
 L = TypeVar("L", bound=_Keyed)
+F = TypeVar("F")
 
 
 class _Links(Generic[L]):
@@ -100,16 +102,44 @@ class _Links(Generic[L]):
         return iter(list(self._by_local.values()))
 
 
+class _OfKind(Generic[F]):
+    """A :class:`LinkStore` method of :class:`MemoryLinkStore` that is an operation of one kind's collection.
+
+    The protocol names the same operation once per kind (``save_user``, ``save_team``); the store keeps one
+    :class:`_Links` per kind, and this descriptor answers each name with the operation of that kind's
+    collection, bound (``pick`` chooses it). A subclass may still override one such name with a method."""
+
+    def __init__(self, pick: Callable[[MemoryLinkStore], F]) -> None:
+        self._pick = pick
+
+    @overload
+    def __get__(self, store: None, owner: type[MemoryLinkStore]) -> _OfKind[F]: ...
+
+    @overload
+    def __get__(self, store: MemoryLinkStore, owner: type[MemoryLinkStore]) -> F: ...
+
+    def __get__(self, store: MemoryLinkStore | None, owner: type[MemoryLinkStore]) -> _OfKind[F] | F:
+        return self if store is None else self._pick(store)
+
+
 class MemoryLinkStore:
     """A :class:`LinkStore` in memory, for the in-process directory tests and dry runs: one keyed collection
-    of user links and one of team links; the look-ups by a field of the link search them."""
+    of user links and one of team links. The protocol's look-ups by the bridge's id, saves, forgets and
+    listings are those collections' operations; the look-ups by another field of a link search them."""
 
     def __init__(self) -> None:
         self._users: _Links[UserLink] = _Links()
         self._teams: _Links[TeamLink] = _Links()
 
-    def user_by_local(self, local_id: str) -> UserLink | None:
-        return self._users.by_local(local_id)
+    user_by_local = _OfKind(lambda store: store._users.by_local)
+    save_user = _OfKind(lambda store: store._users.save)
+    forget_user = _OfKind(lambda store: store._users.forget)
+    iter_user_links = _OfKind(lambda store: store._users.__iter__)
+
+    team_by_local = _OfKind(lambda store: store._teams.by_local)
+    save_team = _OfKind(lambda store: store._teams.save)
+    forget_team = _OfKind(lambda store: store._teams.forget)
+    iter_team_links = _OfKind(lambda store: store._teams.__iter__)
 
     def user_by_account(self, account_id: str) -> UserLink | None:
         return self._users.find(lambda link: link.account_id == account_id)
@@ -118,26 +148,5 @@ class MemoryLinkStore:
         wanted = username.lower()
         return self._users.find(lambda link: link.username.lower() == wanted)
 
-    def save_user(self, link: UserLink) -> None:
-        self._users.save(link)
-
-    def forget_user(self, local_id: str) -> None:
-        self._users.forget(local_id)
-
-    def iter_user_links(self) -> Iterator[UserLink]:
-        return iter(self._users)
-
-    def team_by_local(self, local_id: str) -> TeamLink | None:
-        return self._teams.by_local(local_id)
-
     def team_by_upstream(self, team_id: str) -> TeamLink | None:
         return self._teams.find(lambda link: link.team_id == team_id)
-
-    def save_team(self, link: TeamLink) -> None:
-        self._teams.save(link)
-
-    def forget_team(self, local_id: str) -> None:
-        self._teams.forget(local_id)
-
-    def iter_team_links(self) -> Iterator[TeamLink]:
-        return iter(self._teams)

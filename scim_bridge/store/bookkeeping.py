@@ -78,7 +78,9 @@ class Bookkeeping(StoreBase):
         outcome: str | None = None,
     ) -> list[AuditEvent]:
         """Newest first; ``since`` is inclusive."""
-        return self._reading(audit.list_audit, limit, since, resource_id, actor, outcome)
+        flt = audit.AuditFilter(since=since, equal={"resource_id": resource_id or "", "actor": actor or "",
+                                                    "outcome": outcome or ""})
+        return self._reading(audit.list_audit, flt, limit)
 
     def prune_audit(self, before: datetime) -> int:
         """Delete events older than ``before``; returns how many."""

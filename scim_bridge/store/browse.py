@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement
@@ -18,7 +17,10 @@ from sqlalchemy import true
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql.expression import FromClause
 
-from scim_bridge.store.audit import audit_from_row
+from scim_bridge.store.audit import AuditFilter
+from scim_bridge.store.audit import NameMatch
+from scim_bridge.store.audit import audit_where
+from scim_bridge.store.audit import list_audit
 from scim_bridge.store.groups import group_from_row
 from scim_bridge.store.records import AuditEvent
 from scim_bridge.store.records import GroupKind
@@ -40,19 +42,6 @@ class Page:
 
     rows: list[Any]
     total: int
-
-
-@dataclass(frozen=True)
-class AuditFilter:
-    since: datetime | None = None
-    actor: str | None = None
-    outcome: str | None = None
-    operation: str | None = None
-    resource_type: str | None = None
-    resource_id: str | None = None
-    # Events about any of these resources or with any of these request ids (the console's name filter); None: any.
-    resource_ids: tuple[str, ...] | None = None
-    request_ids: tuple[str, ...] | None = None
 
 
 def _contains(column: ColumnElement[Any], text: str) -> ColumnElement[bool]:
@@ -162,37 +151,16 @@ class Browser:
     # --- audit -----------------------------------------------------------------------------------
     def audit(self, flt: AuditFilter, offset: int, limit: int) -> Page:
         """Audit events matching ``flt``, newest first."""
-        where = _audit_where(flt)
         with self.engine.connect() as conn:
-            total = _count(conn, select(audit_events.c.id).where(where))
-            stmt = (select(audit_events).where(where).order_by(audit_events.c.at.desc(), audit_events.c.id.desc())
-                    .offset(offset).limit(limit))
-            rows = [audit_from_row(r) for r in conn.execute(stmt).mappings()]
-        return Page(rows, total)
+            return Page(list_audit(conn, flt, limit, offset), self._audit_count(conn, flt))
 
     def audit_count(self, flt: AuditFilter) -> int:
         with self.engine.connect() as conn:
-            return _count(conn, select(audit_events.c.id).where(_audit_where(flt)))
+            return self._audit_count(conn, flt)
+
+    @staticmethod
+    def _audit_count(conn: Connection, flt: AuditFilter) -> int:
+        return _count(conn, select(audit_events.c.id).where(audit_where(flt)))
 
 
-def _audit_where(flt: AuditFilter) -> ColumnElement[bool]:
-    clauses: list[ColumnElement[bool]] = []
-    if flt.since is not None:
-        clauses.append(audit_events.c.at >= flt.since)
-    if flt.actor:
-        clauses.append(audit_events.c.actor == flt.actor)
-    if flt.outcome:
-        clauses.append(audit_events.c.outcome == flt.outcome)
-    if flt.operation:
-        clauses.append(audit_events.c.operation == flt.operation)
-    if flt.resource_type:
-        clauses.append(audit_events.c.resource_type == flt.resource_type)
-    if flt.resource_id:
-        clauses.append(audit_events.c.resource_id == flt.resource_id)
-    if flt.resource_ids is not None or flt.request_ids is not None:
-        clauses.append(or_(audit_events.c.resource_id.in_(flt.resource_ids or ()),
-                           audit_events.c.request_id.in_(flt.request_ids or ())))
-    return and_(true(), *clauses)
-
-
-__all__ = ["AuditEvent", "AuditFilter", "Browser", "Page", "UserRecord"]
+__all__ = ["AuditEvent", "AuditFilter", "Browser", "NameMatch", "Page", "UserRecord"]

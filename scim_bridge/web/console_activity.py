@@ -21,6 +21,7 @@ from flask import url_for
 
 from scim_bridge.store.browse import AuditFilter
 from scim_bridge.store.browse import Browser
+from scim_bridge.store.browse import NameMatch
 from scim_bridge.store.browse import Page
 from scim_bridge.store.console_log import Change
 from scim_bridge.store.console_log import ConsoleLog
@@ -61,37 +62,34 @@ def read_filter(b: Bridge, periods: dict[str, Any]) -> tuple[AuditFilter, list[s
     """The filter of the request's query, the problems with it (unknown values), and the name searched for."""
     problems: list[str] = []
 
-    def choice(param: str, allowed: tuple[str, ...], label: str) -> str | None:
+    def choice(param: str, allowed: tuple[str, ...], label: str) -> str:
         value = request.args.get(param, "").strip()
         if value and value not in allowed:
             problems.append(f"Unknown {label} {value!r}: use one of {', '.join(allowed)}.")
-        return value if value in allowed else None
+        return value if value in allowed else ""
 
     period = choice("period", tuple(periods), "period")
-    actor = request.args.get("actor", "").strip() or None
+    actor = request.args.get("actor", "").strip()
     known = {t.name for t in b.settings.tokens} | {c.name for c in b.settings.oauth_clients}
     if actor and actor not in known:
         problems.append(f"No configured credential is named {actor!r}; showing the events recorded under that name.")
     name = request.args.get("name", "").strip()[:200]
-    resource_ids: tuple[str, ...] | None = None
-    request_ids: tuple[str, ...] | None = None
+    named: NameMatch | None = None
     if name:
         browser = Browser(b.store)
         users = browser.users(name, 0, NAME_MATCH_LIMIT).rows
         teams = browser.groups(GroupKind.TEAM, name, 0, NAME_MATCH_LIMIT).rows
-        resource_ids = tuple([u.id for u in users] + [t.id for t in teams])
-        request_ids = tuple(console_log(b).request_ids_naming(name))
-        if not resource_ids and not request_ids:
+        named = NameMatch(resource_ids=tuple([u.id for u in users] + [t.id for t in teams]),
+                          request_ids=tuple(console_log(b).request_ids_naming(name)))
+        if not named.resource_ids and not named.request_ids:
             problems.append(f"No user or team named like {name!r} is known, nor in any recorded change.")
     flt = AuditFilter(
         since=datetime.now(UTC) - periods[period] if period else None,
-        actor=actor,
-        outcome=choice("outcome", OUTCOMES, "outcome"),
-        operation=choice("operation", OPERATIONS, "operation"),
-        resource_type=choice("type", RESOURCE_TYPES, "resource type"),
-        resource_id=request.args.get("resource", "").strip() or None,
-        resource_ids=resource_ids,
-        request_ids=request_ids,
+        equal={"actor": actor, "outcome": choice("outcome", OUTCOMES, "outcome"),
+               "operation": choice("operation", OPERATIONS, "operation"),
+               "resource_type": choice("type", RESOURCE_TYPES, "resource type"),
+               "resource_id": request.args.get("resource", "").strip()},
+        named=named,
     )
     unknown_params = sorted(set(request.args) - {"period", "actor", "name", "outcome", "operation", "type",
                                                    "resource", "page", "format"})

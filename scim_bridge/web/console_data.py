@@ -52,7 +52,7 @@ def status(b: Bridge, scim_prefix: str) -> dict[str, Any]:
     browser = Browser(b.store)
     hour_ago = now - timedelta(hours=1)
     writes = browser.audit_count(AuditFilter(since=hour_ago))
-    failed_writes = browser.audit_count(AuditFilter(since=hour_ago, outcome="error"))
+    failed_writes = browser.audit_count(AuditFilter(since=hour_ago, equal={"outcome": "error"}))
     traffic = b.metrics.request_totals(scim_prefix)  # the figures of /metrics: every worker, since start
     started = b.started
     return {
