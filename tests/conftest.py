@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 import requests
 
+from scim_bridge.bootstrap import UpstreamPolicy
 from scim_bridge.config import Settings
 from scim_bridge.simulator.config import SimulatorConfig
 from scim_bridge.simulator.httpserver import PromptServer
@@ -267,14 +268,16 @@ def read_through_for(request: pytest.FixtureRequest) -> bool:
 def start_bridge(
     simulator: SimulatorServer, db_path: Path | None, template_db: Path | None, *, database_url: str = "",
     record_backoff: bool = False, clock: Callable[[], datetime] | None = None,
-    synced: StateSnapshot | None = None, **overrides: Any,
+    synced: StateSnapshot | None = None, policy: UpstreamPolicy | None = None, **overrides: Any,
 ) -> tuple[Running, Any, Store]:
     """A bridge over HTTP on loopback; on a copy of the SQLite template at ``db_path``, or on
     ``database_url`` (e.g. PostgreSQL, shared by several bridges). ``record_backoff``: the upstream client's
     retry back-off is recorded on ``Running.backoff`` instead of slept. ``clock``: the store's (and so the
     freshness window's) clock. ``synced``: ``template_db`` is a mirror already synced from the simulator state
     ``synced`` (see :class:`SyncedDemo`): the simulator is put back to it and the bridge starts without its
-    initial sync, its copies confirmed as of now (as a sync at start would leave them)."""
+    initial sync, its copies confirmed as of now (as a sync at start would leave them). ``policy``: the upstream
+    client's clock and sleeps (e.g. a virtual clock shared with the simulator's rate limiter), instead of
+    ``record_backoff``."""
     overrides.setdefault("read_through", READ_THROUGH_UNLESS_ASKED)
     if synced is not None:
         simulator.state.restore(synced)
@@ -293,8 +296,8 @@ def start_bridge(
     store.upgrade()
     if synced is not None:
         confirm_copies(store)
-    backoff = RecordedBackoff(settings.upstream_wait_budget) if record_backoff else None
-    app = create_app(settings, store=store, retry_sleep=backoff or time.sleep)
+    backoff = RecordedBackoff(settings.upstream_wait_budget) if record_backoff and policy is None else None
+    app = create_app(settings, store=store, retry_sleep=backoff or time.sleep, policy=policy)
     if synced is None:
         app.extensions["scim_bridge"].sync.run()  # as `serve` does at start
     else:
@@ -333,7 +336,8 @@ class SyncedDemo:
     """
 
     SNAPSHOT_SETTINGS = frozenset({"read_through", "upstream_wait_budget", "default_role", "phone_region"})
-    SYNC_BLIND = frozenset({"console_token", "console_secret"})  # not read by a sync: any value shares a snapshot
+    # Not read by a sync, or not changing what it writes (the upstream policy's clock): any value shares a snapshot.
+    SYNC_BLIND = frozenset({"console_token", "console_secret", "policy"})
 
     def __init__(self, simulator: SimulatorServer, folder: Path, template_db: Path) -> None:
         self.simulator = simulator

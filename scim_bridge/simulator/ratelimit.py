@@ -60,6 +60,13 @@ class RateLimiter:
         with self._lock:
             self._buckets.clear()
 
+    def use_clock(self, clock: Callable[[], float] = time.monotonic) -> None:
+        """Count the windows on ``clock`` from now on (tests: a clock that moves when the client sleeps); the
+        buckets start full, as after :meth:`reset` (times read on another clock mean nothing on this one)."""
+        with self._lock:
+            self._clock = clock
+            self._buckets.clear()
+
     def _bucket(self, domain: str, limit: int, period: int, now: float) -> TokenBucket:
         key = (domain, period, limit)  # a changed limit starts a fresh bucket
         bucket = self._buckets.get(key)

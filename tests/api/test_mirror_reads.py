@@ -227,7 +227,7 @@ def test_concurrent_writes_to_one_user_leave_the_mirror_exact(mirror_bridge: Run
     lacks the first one's change)."""
     bridge = mirror_bridge
     tom = sim_user(bridge, "tom.becker@example.com")["id"]
-    bridge.sim.configure(latency_ms=400)  # both requests are in flight before either stores its result
+    bridge.sim.configure(latency_ms=150)  # both requests are in flight before either stores its result
     changes = [replace_op("displayName", "Thomas Becker"), replace_op("timezone", "Europe/Lisbon")]
     with ThreadPoolExecutor(max_workers=2) as pool:
         answers = list(pool.map(lambda body: bridge.scim.patch(f"/Users/{tom}", body), changes))

@@ -3,15 +3,24 @@
 The bridge never answers 500 for an upstream that throttles or fails: a rate limit it cannot wait
 out within ``Settings.upstream_wait_budget`` is a SCIM 429, an upstream that is down or failing a
 SCIM 503, both with ``Retry-After``. A client that retries (as IdPs do) then converges.
+
+The rate-limit tests run on one virtual clock (:func:`virtual_time`): the simulator counts its windows on it,
+and the bridge's rate budget, its retry back-off and the test's own waits (a client doing as ``Retry-After``
+tells it) move it instead of sleeping. A full 1-second window rolls over when the bridge has waited one
+second on that clock, as it would in real time, without the second of real waiting.
 """
 
 from __future__ import annotations
 
-import time
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from conftest import Running
+from sim_http import FakeClock
+
+from scim_bridge.bootstrap import UpstreamPolicy
+from scim_bridge.simulator.server import SimulatorServer
 
 CORE_USER = "urn:ietf:params:scim:schemas:core:2.0:User"
 CORE_GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
@@ -55,9 +64,27 @@ def statuses(bridge: Running, method: str, path: str) -> list[int | None]:
     return [c["status"] for c in bridge.sim.calls() if c["method"] == method and c["path"] == path]
 
 
-@pytest.mark.real_backoff  # the simulator's rate window rolls over in wall-clock time
+@pytest.fixture()
+def virtual_time(simulator: SimulatorServer) -> Iterator[FakeClock]:
+    """The clock of the simulator's rate windows for this test; it moves only when someone sleeps on it."""
+    clock = FakeClock()
+    simulator.state.limiter.use_clock(clock)
+    yield clock
+    simulator.state.limiter.use_clock()
+
+
+def on_clock(clock: FakeClock, wait_budget: float) -> dict[str, Any]:
+    """``bridge_factory`` arguments: a bridge whose upstream calls wait (budget and back-off) on ``clock``, at
+    most ``wait_budget`` seconds per call."""
+    policy = UpstreamPolicy(wait_budget, sleep=clock.sleep, clock=clock)
+    return {"upstream_wait_budget": wait_budget, "policy": policy}
+
+
 @pytest.mark.parametrize("retry_after_header", [False, True], ids=["period header", "retry-after header"])
-def test_upstream_429_is_waited_out_within_the_time_limit(bridge: Running, retry_after_header: bool) -> None:
+def test_upstream_429_is_waited_out_within_the_time_limit(
+    bridge_factory: Any, virtual_time: FakeClock, retry_after_header: bool
+) -> None:
+    bridge: Running = bridge_factory(**on_clock(virtual_time, 20.0))
     bridge.sim.configure(rate_limits={"configuration": "1/6000"}, retry_after_header=retry_after_header)
 
     created = bridge.scim.post("/Users", new_user("rate.limited@example.com"))
@@ -66,16 +93,19 @@ def test_upstream_429_is_waited_out_within_the_time_limit(bridge: Running, retry
     calls = [c for c in bridge.sim.calls() if c["domain"] == "configuration"]
     throttled = [i for i, c in enumerate(calls) if c["status"] == 429]
     assert throttled, "the upstream never throttled: the test proves nothing"
-    for index in throttled:
-        if index + 1 < len(calls):
-            # The header says the 1-second window is full: the next call waits for it to roll over.
-            assert calls[index + 1]["time"] - calls[index]["time"] >= 0.9
+    assert calls[-1]["status"] != 429
+    # The header says the 1-second window is full: the bridge waits for it to roll over before the next call
+    # (time moves only when the bridge waits, so each call after a 429 was preceded by one such wait).
+    assert len(virtual_time.slept) == len(throttled)
+    assert all(wait >= 0.9 for wait in virtual_time.slept), virtual_time.slept
     assert [u["username"] for u in bridge.sim.state()["users"]].count("rate.limited@example.com") == 1
     bridge.sim.configure(rate_limits=DEFAULT_LIMITS, retry_after_header=False)
 
 
-def test_rate_limit_beyond_the_time_limit_is_scim_429_then_the_retry_converges(bridge_factory: Any) -> None:
-    bridge: Running = bridge_factory(upstream_wait_budget=0.5)
+def test_rate_limit_beyond_the_time_limit_is_scim_429_then_the_retry_converges(
+    bridge_factory: Any, virtual_time: FakeClock
+) -> None:
+    bridge: Running = bridge_factory(**on_clock(virtual_time, 0.5))
     user_name = "burst.victim@example.com"
     bridge.sim.configure(rate_limits={"configuration": "1/6000"})
 
@@ -87,7 +117,7 @@ def test_rate_limit_beyond_the_time_limit_is_scim_429_then_the_retry_converges(b
     assert bridge.sim.user(user_name) is None  # the throttled create was never applied
 
     bridge.sim.configure(rate_limits=DEFAULT_LIMITS)  # the burst is over
-    time.sleep(wait)  # as the client is told
+    virtual_time.sleep(wait)  # as the client is told
     created = bridge.scim.post("/Users", new_user(user_name))
 
     assert created.status_code == 201, created.text
@@ -96,8 +126,10 @@ def test_rate_limit_beyond_the_time_limit_is_scim_429_then_the_retry_converges(b
     assert [u["username"] for u in bridge.sim.state()["users"]].count(user_name) == 1
 
 
-def test_group_patch_throttled_midway_converges_when_the_client_repeats_it(bridge_factory: Any) -> None:
-    bridge: Running = bridge_factory(upstream_wait_budget=0.5)
+def test_group_patch_throttled_midway_converges_when_the_client_repeats_it(
+    bridge_factory: Any, virtual_time: FakeClock
+) -> None:
+    bridge: Running = bridge_factory(**on_clock(virtual_time, 0.5))
     ids = []
     for n in range(6):
         created = bridge.scim.post("/Users", new_user(f"member{n}@example.com"))
@@ -116,7 +148,7 @@ def test_group_patch_throttled_midway_converges_when_the_client_repeats_it(bridg
 
     bridge.sim.configure(rate_limits=DEFAULT_LIMITS)
     while attempts[-1].status_code == 429 and len(attempts) < 5:
-        time.sleep(retry_after(attempts[-1]))
+        virtual_time.sleep(retry_after(attempts[-1]))
         attempts.append(bridge.scim.patch(f"/Groups/{group_id}", add_members(ids)))
 
     assert attempts[-1].status_code in (200, 204), attempts[-1].text

@@ -227,9 +227,9 @@ def test_a_role_given_by_a_role_group_shows_its_role_id(bridge_factory: Any, rea
 
 
 # The write lease's lifetime in the lease test on PostgreSQL, and the simulator's latency there: the three
-# member removals alone take 1.2 s, over twice the lease's lifetime (the holder renews it every third of it).
+# member removals alone take over 1 s, over twice the lease's lifetime (the holder renews it every third of it).
 LEASE_TTL = 0.5
-LEASE_TEST_MS = 400
+LEASE_TEST_MS = 340
 
 
 @pytest.mark.parametrize(("db_backend", "read_through"),

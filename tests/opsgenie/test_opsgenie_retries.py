@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import socket
-import time
 from typing import Any
 
 import pytest
+from sim_http import FakeClock
 
 from scim_bridge.opsgenie import CallRecord
 from scim_bridge.opsgenie import OpsGenieClient
@@ -40,19 +40,21 @@ def test_429_on_a_create_is_retried(client: OpsGenieClient, sim: Any, records: l
 def test_real_throttling_is_waited_out_with_the_period_hint(
     make_client: Any, sim: Any, records: list[CallRecord]
 ) -> None:
-    sim.configure(rate_limits={"configuration": "2/1000"})
-    waits: list[float] = []
-
-    def sleep(seconds: float) -> None:
-        waits.append(seconds)
-        time.sleep(seconds)
-
-    client = make_client(retry=RetryPolicy(base_delay=0.05, max_delay=2.0, total_budget=10.0, sleep=sleep))
-    for _ in range(3):
-        client.list_teams()
+    # The simulator's windows and the client's waits on one clock, which moves only when the client waits: its
+    # wait rolls the window over as a real one would, without the real second.
+    clock = FakeClock()
+    sim.server.state.limiter.use_clock(clock)
+    try:
+        sim.configure(rate_limits={"configuration": "2/1000"})
+        policy = RetryPolicy(base_delay=0.05, max_delay=2.0, total_budget=10.0, sleep=clock.sleep)
+        client = make_client(retry=policy, clock=clock)
+        for _ in range(3):
+            client.list_teams()
+    finally:
+        sim.server.state.limiter.use_clock()
     assert 429 in statuses(records)
     assert statuses(records)[-1] == 200
-    assert waits and min(waits) >= 1.0  # X-RateLimit-Period-In-Sec: 1
+    assert clock.slept and min(clock.slept) >= 1.0  # X-RateLimit-Period-In-Sec: 1
 
 
 def test_retry_after_is_honoured_then_gives_up(
@@ -111,7 +113,7 @@ def test_5xx_on_patch_delete_and_member_add_is_repeated(
 
 def test_read_timeout_is_retried_for_a_read(make_client: Any, sim: Any, records: list[CallRecord]) -> None:
     client = make_client(timeout=(1.0, 0.3))
-    sim.fault("GET", "/v2/teams", "delay:800")
+    sim.fault("GET", "/v2/teams", "delay:400")  # the answer cannot come before the 0.3 s read timeout
     assert client.list_teams() == []
     assert statuses(records) == [None, 200]
     assert records[0].error is not None and "TransportError" in records[0].error
@@ -121,7 +123,7 @@ def test_read_timeout_on_a_create_may_have_applied(
     make_client: Any, sim: Any, records: list[CallRecord]
 ) -> None:
     client = make_client(timeout=(1.0, 0.3))
-    sim.fault("POST", "/v2/users", "delay:600")
+    sim.fault("POST", "/v2/users", "delay:400")
     with pytest.raises(TransportError) as caught:
         client.create_user(USER)
     assert caught.value.maybe_applied
