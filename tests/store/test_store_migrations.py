@@ -83,10 +83,12 @@ def test_sqlite_pragmas(tmp_path: Path) -> None:
         store.close()
 
 
-def test_processes_starting_together_migrate_once(empty_url: str) -> None:
+def test_processes_starting_together_migrate_once_from_any_working_directory(empty_url: str, tmp_path: Path) -> None:
+    """Four processes migrate one empty database at once; they run outside the source tree, so each finds the
+    migrations beside the package, not in its working directory."""
     script = "import sys; from scim_bridge.store import Store; s = Store.from_url(sys.argv[1]); s.upgrade()"
     procs = [
-        subprocess.Popen([sys.executable, "-c", script, empty_url], stderr=subprocess.PIPE, text=True)
+        subprocess.Popen([sys.executable, "-c", script, empty_url], cwd=tmp_path, stderr=subprocess.PIPE, text=True)
         for _ in range(4)
     ]
     for proc in procs:
@@ -97,11 +99,6 @@ def test_processes_starting_together_migrate_once(empty_url: str) -> None:
         assert store.schema_revision() == head_revision()
     finally:
         store.close()
-
-
-def test_migrations_run_from_any_working_directory(empty_url: str, tmp_path: Path) -> None:
-    script = "import sys; from scim_bridge.store import Store; Store.from_url(sys.argv[1]).upgrade()"
-    subprocess.run([sys.executable, "-c", script, empty_url], cwd=tmp_path, check=True)
 
 
 def test_alembic_command_line_with_packaged_ini(empty_url: str, tmp_path: Path) -> None:
