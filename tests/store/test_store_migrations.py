@@ -16,6 +16,8 @@ from scim_bridge.store.migrate import alembic_config
 from scim_bridge.store.migrate import head_revision
 from scim_bridge.store.migrate import migration_transaction
 from scim_bridge.store.tables import metadata
+from tests.processes import run_together
+from tests.store.workers import migrate
 
 TABLES = {"users", "groups", "memberships", "suspensions", "audit_events", "leases", "settings_kv"}
 
@@ -83,22 +85,19 @@ def test_sqlite_pragmas(tmp_path: Path) -> None:
         store.close()
 
 
-def test_processes_starting_together_migrate_once_from_any_working_directory(empty_url: str, tmp_path: Path) -> None:
-    """Four processes migrate one empty database at once; they run outside the source tree, so each finds the
-    migrations beside the package, not in its working directory."""
-    script = "import sys; from scim_bridge.store import Store; s = Store.from_url(sys.argv[1]); s.upgrade()"
-    procs = [
-        subprocess.Popen([sys.executable, "-c", script, empty_url], cwd=tmp_path, stderr=subprocess.PIPE, text=True)
-        for _ in range(4)
-    ]
-    for proc in procs:
-        _, err = proc.communicate(timeout=120)
-        assert proc.returncode == 0, err
+def test_processes_starting_together_migrate_once(empty_url: str) -> None:
+    run_together(migrate, [(empty_url,)] * 4, preload=["alembic.command"])
     store = Store.from_url(empty_url)
     try:
         assert store.schema_revision() == head_revision()
     finally:
         store.close()
+
+
+def test_migrations_run_from_any_working_directory(empty_url: str, tmp_path: Path) -> None:
+    """A fresh interpreter outside the source tree finds the migrations beside the package."""
+    script = "import sys; from scim_bridge.store import Store; Store.from_url(sys.argv[1]).upgrade()"
+    subprocess.run([sys.executable, "-c", script, empty_url], cwd=tmp_path, check=True)
 
 
 def test_alembic_command_line_with_packaged_ini(empty_url: str, tmp_path: Path) -> None:
