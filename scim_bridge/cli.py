@@ -140,16 +140,9 @@ def demo(host: str, port: int, simulator_port: int, upstream: str) -> None:
     """Bridge + built-in OpsGenie simulator (or, with --upstream jsm, Atlassian simulator) + SQLite, no account
     needed."""
     _one_process_metrics()  # before prometheus_client is imported
-    from werkzeug.serving import make_server
-
-    from scim_bridge.simulator.config import SimulatorConfig
-    from scim_bridge.simulator.server import SimulatorServer
-    from scim_bridge.web.app import create_app
-
-    _logging("WARNING")
     busy = _port_in_use(host, port)
     if busy:
-        _fail(f"cannot listen on {host}:{port}: {busy}")  # before anything is started or reset
+        _fail(f"cannot listen on {host}:{port}: {busy}")  # before anything is started, reset or imported
     env = dict(os.environ)
     token = env.get("SCIM_BEARER_TOKEN", "").strip() or generate_token()
     sim_key = "demo-" + hashlib.sha256(token.encode()).hexdigest()[:16]
@@ -166,6 +159,14 @@ def demo(host: str, port: int, simulator_port: int, upstream: str) -> None:
         for suffix in ("", "-wal", "-shm"):
             Path(f"{path}{suffix}").unlink(missing_ok=True)  # the simulator starts afresh too
         database = f"sqlite:///{path}"
+    # The server's modules, once the checks above have passed: a demo refused there ends without loading them.
+    from werkzeug.serving import make_server
+
+    from scim_bridge.simulator.config import SimulatorConfig
+    from scim_bridge.simulator.server import SimulatorServer
+    from scim_bridge.web.app import create_app
+
+    _logging("WARNING")
     console_token = env.get("SCIM_BRIDGE_CONSOLE_TOKEN", "").strip() or generate_token()
     simulator = SimulatorServer(SimulatorConfig.from_cli(sim_key), port=simulator_port, seed="demo").start()
     env.update({"OPSGENIE_API_URL": simulator.base_url, "OPSGENIE_API_KEY": sim_key,

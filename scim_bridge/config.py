@@ -283,9 +283,11 @@ def _aliases(text: str) -> dict[str, str]:
 
 
 def _phone_region(env: Mapping[str, str]) -> str:
-    import phonenumbers
-
     region = env.get("SCIM_BRIDGE_PHONE_REGION", "").strip().upper()
-    if region and region not in phonenumbers.SUPPORTED_REGIONS:
+    if not region:
+        return region
+    import phonenumbers  # loaded only when a region is set (service/user_mapping.py imports it when it maps one)
+
+    if region not in phonenumbers.SUPPORTED_REGIONS:
         raise ConfigError(f"SCIM_BRIDGE_PHONE_REGION must be a two-letter region code such as US or DE, got {region!r}")
     return region

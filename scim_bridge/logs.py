@@ -11,14 +11,33 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 from typing import TextIO
 
 import orjson
-import structlog
-from structlog.typing import EventDict
-from structlog.typing import Processor
-from structlog.typing import WrappedLogger
+
+
+@contextmanager
+def _without(*names: str) -> Iterator[None]:
+    """``import NAME`` raises ImportError inside the block for each of ``names`` not imported yet."""
+    hidden = [name for name in names if name not in sys.modules]
+    for name in hidden:
+        sys.modules[name] = None  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        for name in hidden:
+            del sys.modules[name]
+
+
+# structlog's package loads its console renderer and traceback helpers, which import rich (and with it pygments)
+# when it is installed, as it is for the CLI's progress bars (ops/progress.py, which imports it when it draws).
+# The bridge renders JSON only: hidden while structlog loads, rich stays out of every process that does not draw a
+# progress bar (each CLI command, gunicorn's master and workers), which starts faster.
+with _without("rich", "better_exceptions"):
+    import structlog
 
 HANDLER_NAME = "scim_bridge.json"
 
@@ -27,7 +46,7 @@ def _orjson_dumps(value: Any, **_kw: Any) -> str:
     return orjson.dumps(value, default=str).decode()
 
 
-def _shared() -> list[Processor]:
+def _shared() -> list[structlog.typing.Processor]:
     return [
         structlog.contextvars.merge_contextvars,
         structlog.stdlib.add_logger_name,
@@ -52,7 +71,8 @@ def _route_structlog_to_logging() -> None:
     )
 
 
-def _drop_record(_logger: WrappedLogger, _name: str, event: EventDict) -> EventDict:
+def _drop_record(_logger: structlog.typing.WrappedLogger, _name: str,
+                 event: structlog.typing.EventDict) -> structlog.typing.EventDict:
     event.pop("_record", None)
     event.pop("_from_structlog", None)
     return event

@@ -7,8 +7,6 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-import phonenumbers
-
 from scim_bridge.directory.models import Address
 from scim_bridge.directory.models import Contact
 from scim_bridge.directory.models import DirectoryUser
@@ -83,6 +81,8 @@ def phone_to_opsgenie(value: str, region: str = "") -> str | None:
     """'+1 415 555 0100' -> '1-4155550100' (OpsGenie's <countryCode>-<number> form); None when ``value`` is
     no possible phone number. Numbers without a country code are read in ``region`` (e.g. "US"); with no
     region, only international numbers are."""
+    import phonenumbers  # its metadata takes ~30 ms to load: only processes that map a phone number need it
+
     try:
         number = phonenumbers.parse(value, region.upper() or None)
     except phonenumbers.NumberParseException:

@@ -1,4 +1,5 @@
-"""``scim-bridge check`` as a subprocess against simulators with limited keys and two regions."""
+"""``scim-bridge check`` against simulators with limited keys and two regions: once as a subprocess (the command
+an operator types), the other cases through click's runner in this process (the same command and output)."""
 
 from __future__ import annotations
 
@@ -89,14 +90,14 @@ def test_check_passes_and_changes_nothing_upstream(us_sim: SimulatorServer, tmp_
 
 
 def test_wrong_key(us_sim: SimulatorServer, tmp_path: Path) -> None:
-    result = run_cli(["check"], env_for(us_sim, WRONG, tmp_path), tmp_path)
-    assert result.returncode == 1
+    result = invoke_cli(["check"], env_for(us_sim, WRONG, tmp_path))
+    assert result.exit_code == 1
     checks = lines_of(result.stdout)
     assert checks["opsgenie key"].startswith("FAIL")
     assert "refused the API key (401" in checks["opsgenie key"]
     assert "check OPSGENIE_API_KEY" in checks["opsgenie key"]
     assert checks["opsgenie write"].startswith("SKIP")
-    assert WRONG not in result.stdout + result.stderr
+    assert WRONG not in result.output
     assert "1 of 11 checks failed (5 more could not run until then): the bridge cannot work until they are fixed." \
         in result.stdout
     assert ". Fix: check OPSGENIE_API_KEY" in checks["opsgenie key"]
@@ -108,8 +109,8 @@ def test_wrong_region_hint(us_sim: SimulatorServer, tmp_path: Path) -> None:
     The simulator's URL is neither official host, so the check cannot say which region it stands for (with
     OPSGENIE_API_URL=https://api.opsgenie.com it would name the EU host alone, after trying it).
     """
-    result = run_cli(["check"], env_for(us_sim, EU_KEY, tmp_path), tmp_path)
-    assert result.returncode == 1
+    result = invoke_cli(["check"], env_for(us_sim, EU_KEY, tmp_path))
+    assert result.exit_code == 1
     line = lines_of(result.stdout)["opsgenie key"]
     assert line.startswith("FAIL")
     assert ("a key works only in the region it was created in: OpsGenie's API hosts are https://api.opsgenie.com "
@@ -119,8 +120,8 @@ def test_wrong_region_hint(us_sim: SimulatorServer, tmp_path: Path) -> None:
 
 def test_wrong_region_confirmed_by_the_other_host(us_sim: SimulatorServer, eu_sim: SimulatorServer,
                                                   tmp_path: Path) -> None:
-    result = run_cli(["check", "--other-region-url", eu_sim.base_url], env_for(us_sim, EU_KEY, tmp_path), tmp_path)
-    assert result.returncode == 1
+    result = invoke_cli(["check", "--other-region-url", eu_sim.base_url], env_for(us_sim, EU_KEY, tmp_path))
+    assert result.exit_code == 1
     line = lines_of(result.stdout)["opsgenie key"]
     assert line.startswith("FAIL")
     assert f"but {eu_sim.base_url} accepts it: the key belongs to the region {eu_sim.base_url} serves" in line
@@ -141,8 +142,8 @@ def test_wrong_key_refused_by_both_regions(us_sim: SimulatorServer, eu_sim: Simu
 
 def test_read_only_key(us_sim: SimulatorServer, tmp_path: Path) -> None:
     requests.delete(f"{us_sim.base_url}/__sim/calls", timeout=10).raise_for_status()
-    result = run_cli(["check"], env_for(us_sim, "ro-key-read-only", tmp_path), tmp_path)
-    assert result.returncode == 1
+    result = invoke_cli(["check"], env_for(us_sim, "ro-key-read-only", tmp_path))
+    assert result.exit_code == 1
     calls = requests.get(f"{us_sim.base_url}/__sim/calls", timeout=10).json()["calls"]
     assert [c["path"] for c in calls].count("/v2/request-limits/") == 1  # asked once, used by two checks
     checks = lines_of(result.stdout)

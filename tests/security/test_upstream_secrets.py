@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from conftest import SIM_KEY
 from conftest import TOKEN
+from ops.clirun import invoke_cli
 from ops.clirun import run_cli
 
 from scim_bridge.config import ConfigError
@@ -20,14 +21,15 @@ REMOTE = "http://opsgenie-proxy.example.com"
 def test_plain_http_to_another_host_is_refused_unless_allowed(tmp_path: Path) -> None:
     env = {"OPSGENIE_API_URL": REMOTE, "OPSGENIE_API_KEY": SIM_KEY, "SCIM_BEARER_TOKEN": TOKEN,
            "SCIM_BRIDGE_DATABASE_URL": f"sqlite:///{tmp_path}/bridge.db"}
+    # A process with a timeout: were the URL accepted, `serve` would go on serving instead of ending.
     served = run_cli(["serve", "--port", "1"], env, tmp_path)
     assert served.returncode == 2
     assert "OPSGENIE_API_URL" in served.stderr and "SCIM_BRIDGE_ALLOW_INSECURE_UPSTREAM=true" in served.stderr
-    checked = run_cli(["check", "--no-migrate"], env, tmp_path)
-    assert checked.returncode == 1
+    checked = invoke_cli(["check", "--no-migrate"], env)
+    assert checked.exit_code == 1
     assert checked.stdout.startswith("FAIL configuration: OPSGENIE_API_URL 'http://opsgenie-proxy.example.com' is "
                                      "plain http")
-    assert SIM_KEY not in served.stderr + checked.stdout
+    assert SIM_KEY not in served.stderr + checked.output
 
     allowed = Settings.from_env({**env, "SCIM_BRIDGE_ALLOW_INSECURE_UPSTREAM": "true"})
     assert allowed.opsgenie_api_url == REMOTE and allowed.allow_insecure_upstream
@@ -47,8 +49,8 @@ def test_check_warns_about_secret_files_others_can_read(simulator: SimulatorServ
 
     key_file.chmod(0o644)
     token_file.chmod(0o640)
-    loose = run_cli(["check"], env, tmp_path)
-    assert loose.returncode == 0, loose.stdout  # a warning: the bridge can work
+    loose = invoke_cli(["check"], env)
+    assert loose.exit_code == 0, loose.output  # a warning: the bridge can work
     line = next(text for text in loose.stdout.splitlines() if text.startswith("WARN secret files:"))
     assert f"OPSGENIE_API_KEY_FILE ({key_file}, mode 0644)" in line
     assert f"SCIM_BEARER_TOKEN_FILE ({token_file}, mode 0640)" in line
@@ -57,7 +59,7 @@ def test_check_warns_about_secret_files_others_can_read(simulator: SimulatorServ
 
     key_file.chmod(0o600)
     token_file.chmod(0o400)
-    tight = run_cli(["check"], env, tmp_path)
-    assert tight.returncode == 0, tight.stdout
+    tight = invoke_cli(["check"], env)
+    assert tight.exit_code == 0, tight.output
     assert "OK   secret files: 2 secret files, readable by their owner only." in tight.stdout
-    assert SIM_KEY not in loose.stdout + tight.stdout and TOKEN not in loose.stdout + tight.stdout
+    assert SIM_KEY not in loose.output + tight.output and TOKEN not in loose.output + tight.output

@@ -22,6 +22,8 @@ from scim_bridge.service.writes import user_key
 from scim_bridge.store import Store
 from scim_bridge.store.filelocks import Busy
 from scim_bridge.store.filelocks import HostLocks
+from tests.processes import run_together
+from tests.store.workers import count_under_lock
 
 # A child process that holds one key's write lock (WriteLocks over the same database) until told, or is killed.
 HOLDER = """
@@ -34,19 +36,6 @@ with locks.hold(sys.argv[2]):
     sys.stdin.readline()
 print("released", flush=True)
 sys.stdin.readline()
-"""
-
-# A child process that adds one to a counter file, under a key's write lock, a number of times.
-COUNTER = """
-import sys
-from pathlib import Path
-from scim_bridge.service.writes import WriteLocks
-from scim_bridge.store import Store
-locks = WriteLocks(Store.from_url(sys.argv[1]), wait_budget=60)
-counter = Path(sys.argv[3])
-for _ in range(int(sys.argv[4])):
-    with locks.hold(sys.argv[2]):
-        counter.write_text(str(int(counter.read_text()) + 1))
 """
 
 # A child process that says whether one byte of the lock file is free (and leaves it so).
@@ -141,9 +130,7 @@ def test_two_processes_writing_under_one_key_never_interleave(store: Store, tmp_
     read-modify-write is lost."""
     counter = tmp_path / "counter"
     counter.write_text("0")
-    children = [subprocess.Popen([sys.executable, "-c", COUNTER, url(store), user_key("tom"), str(counter), "300"])
-                for _ in range(2)]
-    assert [child.wait() for child in children] == [0, 0]
+    run_together(count_under_lock, [(url(store), user_key("tom"), str(counter), 300)] * 2)
     assert counter.read_text() == "600"
 
 

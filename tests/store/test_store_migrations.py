@@ -16,6 +16,8 @@ from scim_bridge.store.migrate import alembic_config
 from scim_bridge.store.migrate import head_revision
 from scim_bridge.store.migrate import migration_transaction
 from scim_bridge.store.tables import metadata
+from tests.processes import run_together
+from tests.store.workers import migrate
 
 TABLES = {"users", "groups", "memberships", "suspensions", "audit_events", "leases", "settings_kv"}
 
@@ -84,14 +86,7 @@ def test_sqlite_pragmas(tmp_path: Path) -> None:
 
 
 def test_processes_starting_together_migrate_once(empty_url: str) -> None:
-    script = "import sys; from scim_bridge.store import Store; s = Store.from_url(sys.argv[1]); s.upgrade()"
-    procs = [
-        subprocess.Popen([sys.executable, "-c", script, empty_url], stderr=subprocess.PIPE, text=True)
-        for _ in range(4)
-    ]
-    for proc in procs:
-        _, err = proc.communicate(timeout=120)
-        assert proc.returncode == 0, err
+    run_together(migrate, [(empty_url,)] * 4, preload=["alembic.command"])
     store = Store.from_url(empty_url)
     try:
         assert store.schema_revision() == head_revision()
@@ -100,6 +95,7 @@ def test_processes_starting_together_migrate_once(empty_url: str) -> None:
 
 
 def test_migrations_run_from_any_working_directory(empty_url: str, tmp_path: Path) -> None:
+    """A fresh interpreter outside the source tree finds the migrations beside the package."""
     script = "import sys; from scim_bridge.store import Store; Store.from_url(sys.argv[1]).upgrade()"
     subprocess.run([sys.executable, "-c", script, empty_url], cwd=tmp_path, check=True)
 
