@@ -8,6 +8,7 @@ operators use GLOB on SQLite (case-sensitive, as the case-folded column needs) a
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from sqlalchemy import ColumnElement
@@ -63,6 +64,13 @@ def typed_column(table: FromClause, attribute: Attribute) -> ColumnElement[Any]:
     return table.c.value_text if attribute.case_exact else table.c.value_lower
 
 
+@functools.cache
+def values_alias(name: str) -> FromClause:
+    """``scim_values`` under ``name``: made once per name, as building an alias's column collection costs more
+    than compiling the query it goes in (the alias is an immutable construct any number of queries share)."""
+    return scim_values.alias(name)
+
+
 def filter_condition(conn: Connection, kind: str, node: FilterNode) -> ColumnElement[bool]:
     """The SQL condition on ``scim_resources`` (of ``kind``) that ``node`` stands for."""
     return _Translator(conn.dialect.name, kind).top(node)
@@ -81,7 +89,7 @@ class _Translator:
 
     def _alias(self) -> FromClause:
         self._aliases += 1
-        return scim_values.alias(f"v{self._aliases}")
+        return values_alias(f"v{self._aliases}")
 
     def _node(self, node: FilterNode, scope: FromClause | None) -> ColumnElement[bool]:
         if isinstance(node, And):

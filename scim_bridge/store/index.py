@@ -62,6 +62,7 @@ from scim_bridge.store import order
 from scim_bridge.store.filtersql import filter_condition
 from scim_bridge.store.filtersql import sort_target
 from scim_bridge.store.filtersql import typed_column
+from scim_bridge.store.filtersql import values_alias
 from scim_bridge.store.index_values import Row
 from scim_bridge.store.sqlutil import chunks
 from scim_bridge.store.tables import scim_resources
@@ -305,7 +306,7 @@ def search(conn: Connection, resource_type: ResourceType, node: FilterNode | Non
     source: FromClause = r
     order: list[ColumnElement[Any]] = []
     if sort_by is not None:
-        s = scim_values.alias("s")
+        s = values_alias("s")
         sort_path, attribute = sort_target(sort_by)
         source = r.outerjoin(
             s,

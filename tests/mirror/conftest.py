@@ -20,9 +20,7 @@ if str(ROOT) not in sys.path:
 from scim_bridge.store import Store  # noqa: E402
 from scim_bridge.store.engine import create_store_engine  # noqa: E402
 from scim_bridge.store.tables import MIRROR_TABLES  # noqa: E402
-from tests.pgserver import create_database  # noqa: E402
-from tests.pgserver import drop_database  # noqa: E402
-from tests.pgserver import shared_postgres  # noqa: E402
+from tests.conftest import reset_engine  # noqa: E402
 
 BACKENDS = ["sqlite", "postgresql"]
 
@@ -30,20 +28,21 @@ BACKENDS = ["sqlite", "postgresql"]
 @pytest.fixture(scope="session", params=BACKENDS)
 def mirror_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A migrated database on each backend, shared by the tests of this folder."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('mirror') / 'mirror.db'}"
-    else:
-        url = create_database(shared_postgres(), "mirror_tests")
+    if request.param == "postgresql":  # the bridge tests' database (every user empties what it reads first)
+        yield str(request.getfixturevalue("bridge_pg_url"))
+        return
+    url = f"sqlite:///{tmp_path_factory.mktemp('mirror') / 'mirror.db'}"
     store = Store.from_url(url)
     store.upgrade()
     store.close()
     yield url
-    if request.param == "postgresql":
-        drop_database(url)
 
 
 @pytest.fixture(scope="session")
 def mirror_engine(mirror_url: str) -> Iterator[Engine]:
+    if mirror_url.startswith("postgresql"):
+        yield reset_engine(mirror_url)  # kept for the run
+        return
     engine = create_store_engine(mirror_url)
     yield engine
     engine.dispose()

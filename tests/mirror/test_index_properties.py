@@ -153,6 +153,9 @@ def widgets(draw: st.DrawFn) -> list[dict[str, Any]]:
     return resources
 
 
+RESOURCES = st.shared(widgets(), key="widgets")
+
+
 SIMPLE_PATHS = [
     "id",
     "name",
@@ -211,10 +214,10 @@ def _pool(resources: list[dict[str, Any]], path: AttributePath) -> list[Any]:
 
 
 @st.composite
-def comparisons(draw: st.DrawFn, names: list[str], resources: list[dict[str, Any]]) -> FilterNode:
+def comparisons(draw: st.DrawFn, names: list[str]) -> FilterNode:
     path = _path(draw(st.sampled_from(names)))
     op = draw(st.sampled_from(_ops_for(path.target)))
-    pool = _pool(resources, path)
+    pool = _pool(draw(RESOURCES), path)
     values = _values_for(path.target)
     if pool:
         values = st.one_of(st.sampled_from(pool), st.sampled_from(pool), values)
@@ -233,17 +236,21 @@ def _combined(leaves: st.SearchStrategy[FilterNode]) -> st.SearchStrategy[Filter
     )
 
 
-def filters(resources: list[dict[str, Any]]) -> st.SearchStrategy[FilterNode]:
-    inner = _combined(
-        st.one_of(comparisons(SUB_PATHS, resources), st.builds(Present, st.sampled_from(SUB_PATHS).map(_path)))
-    )
+def filters() -> st.SearchStrategy[FilterNode]:
+    inner = _combined(st.one_of(comparisons(SUB_PATHS), st.builds(Present, st.sampled_from(SUB_PATHS).map(_path))))
     leaves = st.one_of(
-        comparisons(COMPARE_PATHS, resources),
-        comparisons(COMPARE_PATHS, resources),
+        comparisons(COMPARE_PATHS),
+        comparisons(COMPARE_PATHS),
         st.builds(Present, st.sampled_from(PRESENT_PATHS).map(_path)),
         st.builds(ValuePath, st.just(_path("parts")), inner),
     )
     return st.one_of(leaves, leaves, _combined(leaves))
+
+
+# The filters compare with values taken from the example's widgets (RESOURCES is shared within an example).
+# Both strategies are built once: a strategy made per example would be validated again each time, which cost
+# more than the database work of the example.
+FILTERS = filters()
 
 
 def _default_order(resources: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -261,9 +268,8 @@ def _ids(resources: list[dict[str, Any]]) -> list[str]:
 
 
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(data=st.data(), resources=widgets())
-def test_filters_agree_with_matches(engine: Engine, data: st.DataObject, resources: list[dict[str, Any]]) -> None:
-    node = data.draw(filters(resources), label="filter")
+@given(resources=RESOURCES, node=FILTERS)
+def test_filters_agree_with_matches(engine: Engine, resources: list[dict[str, Any]], node: FilterNode) -> None:
     index = ScimIndex(engine)
     index.replace_all(WIDGET, resources)
 
@@ -276,8 +282,8 @@ def test_filters_agree_with_matches(engine: Engine, data: st.DataObject, resourc
 
 @settings(max_examples=75, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
-    data=st.data(),
-    resources=widgets(),
+    resources=RESOURCES,
+    node=st.one_of(st.none(), FILTERS),
     sort_name=st.one_of(st.none(), st.sampled_from(SORT_PATHS), st.sampled_from(SORT_PATHS)),
     descending=st.booleans(),
     start_index=st.integers(1, 4),
@@ -285,14 +291,13 @@ def test_filters_agree_with_matches(engine: Engine, data: st.DataObject, resourc
 )
 def test_sorting_and_paging_agree_with_sort_resources(
     engine: Engine,
-    data: st.DataObject,
     resources: list[dict[str, Any]],
+    node: FilterNode | None,
     sort_name: str | None,
     descending: bool,
     start_index: int,
     count: int,
 ) -> None:
-    node = data.draw(st.one_of(st.none(), filters(resources)), label="filter")
     index = ScimIndex(engine)
     index.replace_all(WIDGET, resources)
     sort_by = None if sort_name is None else _path(sort_name)

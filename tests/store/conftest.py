@@ -19,6 +19,7 @@ if str(ROOT) not in sys.path:
 
 from scim_bridge.store import Store  # noqa: E402
 from tests.conftest import empty_postgres  # noqa: E402
+from tests.conftest import open_store  # noqa: E402
 from tests.pgserver import create_database  # noqa: E402
 from tests.pgserver import drop_database  # noqa: E402
 from tests.pgserver import shared_postgres  # noqa: E402
@@ -33,14 +34,9 @@ def pg_server() -> str:
 
 
 @pytest.fixture(scope="session")
-def pg_store_url(pg_server: str) -> Iterator[str]:
-    """One migrated database shared by the PostgreSQL runs (emptied before each test)."""
-    url = create_database(pg_server, "store_tests")
-    store = Store.from_url(url)
-    store.upgrade()
-    store.close()
-    yield url
-    drop_database(url)
+def pg_store_url(bridge_pg_url: str) -> str:
+    """The migrated database of the PostgreSQL runs: the bridge tests' one (each test empties it first)."""
+    return bridge_pg_url
 
 
 @pytest.fixture(params=BACKENDS)
@@ -77,6 +73,6 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 def store(store_url: str, clock: FakeClock) -> Iterator[Store]:
-    store = Store.from_url(store_url, clock=clock)
+    store = open_store(store_url, clock)
     yield store
     store.close()
