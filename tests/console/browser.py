@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import base64
 import os
+import re
 import shutil
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
 
+import requests
 from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.chromium.webdriver import ChromiumDriver
 from selenium.webdriver.common.by import By
@@ -108,13 +109,47 @@ def follow(driver: WebDriver, link: WebElement) -> None:
     wait_for_next_page(driver)
 
 
-def log_in(driver: WebDriver, root: str, token: str = CONSOLE_TOKEN, then: str = "") -> None:
-    """Log in through the form (empty on a new login page); ``then``: the console path to land on instead of the
-    status page, as when the login form was reached from a link to it."""
-    driver.get(root + "/console/login" + (f"?{urlencode({'next': then})}" if then else ""))
+def log_in(driver: WebDriver, root: str, token: str = CONSOLE_TOKEN) -> None:
+    """Log in through the form (empty on a new login page)."""
+    driver.get(root + "/console/login")
     field = driver.find_element(By.ID, "token")
     field.send_keys(token)
     submit(driver, driver.find_element(By.CSS_SELECTOR, "form.login button[type=submit]"))
+
+
+CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def login_form(http: requests.Session, root: str) -> str:
+    """GET the login page; returns its CSRF token."""
+    page = http.get(root + "/console/login", timeout=10)
+    assert page.status_code == 200
+    found = CSRF_RE.search(page.text)
+    assert found is not None
+    return found.group(1)
+
+
+def console_session(root: str, token: str = CONSOLE_TOKEN) -> requests.Session:
+    """An HTTP client logged in to the console through the login form's POST."""
+    http = requests.Session()
+    csrf = login_form(http, root)
+    answer = http.post(root + "/console/login", data={"token": token, "csrf_token": csrf}, allow_redirects=False,
+                       timeout=10)
+    assert answer.status_code == 302, answer.text
+    return http
+
+
+def open_logged_in(driver: WebDriver, root: str, path: str = "/console/") -> None:
+    """Open a console page (by default the status page) in a session logged in over HTTP and handed to the browser
+    as the bridge set its cookie: one page view instead of the login form, its POST and the redirect.
+    test_console.py::test_login_refuses_wrong_tokens_and_accepts_the_console_token logs in through the form."""
+    http = console_session(root)
+    for cookie in http.cookies:
+        driver.execute_cdp_cmd("Network.setCookie", {
+            "name": cookie.name, "value": cookie.value or "", "url": root + (cookie.path or "/"),
+            "path": cookie.path, "secure": cookie.secure, "httpOnly": cookie.has_nonstandard_attr("HttpOnly"),
+            "sameSite": cookie.get_nonstandard_attr("SameSite") or "Lax"})
+    driver.get(root + path)
 
 
 def heading(driver: WebDriver) -> str:
