@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import base64
 import os
+import re
 import shutil
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
 
+import requests
 from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.chromium.webdriver import ChromiumDriver
 from selenium.webdriver.common.by import By
@@ -19,13 +20,26 @@ from selenium.webdriver.support.ui import WebDriverWait
 CONSOLE_TOKEN = "console-token-0123456789abcdef"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "console"
 CHROMIUM_FLAGS = (
-    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
+    "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
     "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-extensions",
     "--window-size=1366,900",
+    # Scrollbars take no width (as on phones), so the layout width is the window's whatever the page's height: a page
+    # checked and shot at a width needs no window as tall as the page.
+    "--hide-scrollbars",
     # No back-forward cache (the console's pages are no-store anyway) and no new renderer per navigation: a sixth
     # less of Chromium's CPU time per page view on these tests.
     "--disable-features=BackForwardCache,RenderDocument,ProactivelySwapBrowsingContextGroup",
 )
+
+
+# Chromium's headless shell (Debian's chromium-headless-shell) is preferred: it renders the same pages with the same
+# Blink, without the full browser's window and profile services, for about half the CPU time per page view. The full
+# browser runs in its new headless mode when the shell is not installed.
+BROWSERS = ("chromium-headless-shell", "chromium", "chromium-browser")
+
+
+def is_headless_shell(path: str) -> bool:
+    return "headless-shell" in Path(path).name
 
 
 def binary(env: str, *names: str) -> str:
@@ -39,22 +53,27 @@ def binary(env: str, *names: str) -> str:
     raise RuntimeError(f"{' or '.join(names)} not found: run scripts/ensure-browser.sh (or set {env})")
 
 
-def capture(driver: WebDriver, path: Path) -> None:
-    """The viewport as a PNG at ``path``, encoded for speed (a larger file than WebDriver's screenshot, the same
-    pixels, a third of Chromium's time)."""
+def capture(driver: WebDriver, path: Path, limit: int) -> None:
+    """The whole page (up to ``limit`` px tall) at the window's width as a PNG at ``path``: Chromium lays it out beyond
+    the viewport for the shot instead of the window being resized to the page's height and back, and encodes for
+    speed (a larger file than WebDriver's screenshot, the same pixels, a third of Chromium's time)."""
     assert isinstance(driver, ChromiumDriver)
-    shot = driver.execute_cdp_cmd("Page.captureScreenshot", {"format": "png", "optimizeForSpeed": True})
+    width, height = driver.execute_script(PAGE_SIZE)
+    clip = {"x": 0, "y": 0, "width": int(width), "height": min(int(height), limit), "scale": 1}
+    shot = driver.execute_cdp_cmd("Page.captureScreenshot", {"format": "png", "optimizeForSpeed": True,
+                                                             "captureBeyondViewport": True, "clip": clip})
     path.write_bytes(base64.b64decode(shot["data"]))
+
+
+# The layout width (scrollbars are hidden, so it is the window's) and the page's height, at least 600 px.
+PAGE_SIZE = "return [document.documentElement.clientWidth, Math.max(document.documentElement.scrollHeight, 600)];"
 
 
 def screenshot(driver: WebDriver, name: str) -> Path:
     """A full-page screenshot into test-artifacts/console/ (kept out of git)."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    height = int(driver.execute_script("return Math.max(document.body.scrollHeight, 600)"))
-    driver.set_window_size(1366, min(height + 120, 6000))
     path = ARTIFACTS / f"{name}.png"
-    capture(driver, path)
-    driver.set_window_size(1366, 900)
+    capture(driver, path, 6000)
     return path
 
 
@@ -98,13 +117,47 @@ def follow(driver: WebDriver, link: WebElement) -> None:
     wait_for_next_page(driver)
 
 
-def log_in(driver: WebDriver, root: str, token: str = CONSOLE_TOKEN, then: str = "") -> None:
-    """Log in through the form (empty on a new login page); ``then``: the console path to land on instead of the
-    status page, as when the login form was reached from a link to it."""
-    driver.get(root + "/console/login" + (f"?{urlencode({'next': then})}" if then else ""))
+def log_in(driver: WebDriver, root: str, token: str = CONSOLE_TOKEN) -> None:
+    """Log in through the form (empty on a new login page)."""
+    driver.get(root + "/console/login")
     field = driver.find_element(By.ID, "token")
     field.send_keys(token)
     submit(driver, driver.find_element(By.CSS_SELECTOR, "form.login button[type=submit]"))
+
+
+CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def login_form(http: requests.Session, root: str) -> str:
+    """GET the login page; returns its CSRF token."""
+    page = http.get(root + "/console/login", timeout=10)
+    assert page.status_code == 200
+    found = CSRF_RE.search(page.text)
+    assert found is not None
+    return found.group(1)
+
+
+def console_session(root: str, token: str = CONSOLE_TOKEN) -> requests.Session:
+    """An HTTP client logged in to the console through the login form's POST."""
+    http = requests.Session()
+    csrf = login_form(http, root)
+    answer = http.post(root + "/console/login", data={"token": token, "csrf_token": csrf}, allow_redirects=False,
+                       timeout=10)
+    assert answer.status_code == 302, answer.text
+    return http
+
+
+def open_logged_in(driver: WebDriver, root: str, path: str = "/console/") -> None:
+    """Open a console page (by default the status page) in a session logged in over HTTP and handed to the browser
+    as the bridge set its cookie: one page view instead of the login form, its POST and the redirect.
+    test_console.py::test_login_refuses_wrong_tokens_and_accepts_the_console_token logs in through the form."""
+    http = console_session(root)
+    for cookie in http.cookies:
+        driver.execute_cdp_cmd("Network.setCookie", {
+            "name": cookie.name, "value": cookie.value or "", "url": root + (cookie.path or "/"),
+            "path": cookie.path, "secure": cookie.secure, "httpOnly": cookie.has_nonstandard_attr("HttpOnly"),
+            "sameSite": cookie.get_nonstandard_attr("SameSite") or "Lax"})
+    driver.get(root + path)
 
 
 def heading(driver: WebDriver) -> str:
@@ -174,12 +227,10 @@ def screenshots(driver: WebDriver, name: str) -> list[Path]:
     paths = []
     for width in WIDTHS:
         driver.set_window_size(width, 900)
-        height = int(driver.execute_script("return Math.max(document.body.scrollHeight, 600)"))
-        driver.set_window_size(width, min(height + 120, 8000))
         overflow = int(driver.execute_script(OVERFLOW))
         assert overflow <= 0, f"{name} scrolls sideways by {overflow} px at {width} px"
         path = ARTIFACTS / f"{name}-{width}.png"
-        capture(driver, path)
+        capture(driver, path, 8000)
         paths.append(path)
     driver.set_window_size(1366, 900)
     return paths

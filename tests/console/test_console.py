@@ -20,6 +20,7 @@ from console.browser import follow
 from console.browser import heading
 from console.browser import log_in
 from console.browser import mark_current_page
+from console.browser import open_logged_in
 from console.browser import rows_text
 from console.browser import screenshot
 from console.browser import submit
@@ -129,7 +130,7 @@ def test_login_refuses_wrong_tokens_and_accepts_the_console_token(bridge_factory
 
 def test_status_shows_a_failed_sync_and_runs_one_on_request(bridge_factory: Any, page: WebDriver) -> None:
     bridge = console_bridge(bridge_factory)
-    log_in(page, bridge.root)
+    open_logged_in(page, bridge.root)
     bridge.sim.fault("GET", "/v2/teams", "403", times=1)  # a key without the rights to list teams
     submit(page, page.find_element(By.XPATH, "//button[text()='Run a full sync now']"))
     notice = page.find_element(By.CSS_SELECTOR, ".notice-error").text
@@ -148,8 +149,7 @@ def test_status_shows_a_failed_sync_and_runs_one_on_request(bridge_factory: Any,
 
 def test_keyboard_reaches_skip_link_navigation_and_forms(bridge_factory: Any, page: WebDriver) -> None:
     bridge = console_bridge(bridge_factory)
-    log_in(page, bridge.root)
-    page.get(bridge.root + "/console/")
+    open_logged_in(page, bridge.root)
     page.find_element(By.TAG_NAME, "body").send_keys(Keys.TAB)
     order = [page.switch_to.active_element.text]
     for _ in range(6):
@@ -190,7 +190,7 @@ def test_activity_filters_and_shows_the_upstream_calls_of_a_failure(bridge_facto
         {"op": "add", "path": "members", "value": [{"value": "no-such-user"}]}]})
     assert refused.status_code == 400, refused.text
 
-    log_in(page, bridge.root, then="/console/activity")
+    open_logged_in(page, bridge.root, "/console/activity")
     rows = table_rows(page, "activity")
     assert len(rows) == 3
     # newest first, each said in words with the resource's name, not only its id
@@ -242,7 +242,7 @@ def test_directory_search_teams_roles_and_suspensions(bridge_factory: Any, page:
         {"op": "replace", "value": {"active": False}}]})
     assert suspended.status_code == 200, suspended.text
 
-    log_in(page, bridge.root)
+    open_logged_in(page, bridge.root)
     follow(page, page.find_element(By.LINK_TEXT, "Directory"))
     assert heading(page) == "Directory"
     rows = table_rows(page, "users")
@@ -308,8 +308,7 @@ def test_directory_pages_ten_thousand_users_in_sql(bridge_factory: Any, page: We
     store.apply_sync(snapshot, None)
     assert store.count_users() == 10_007
 
-    log_in(page, bridge.root)
-    page.get(bridge.root + "/console/directory/users")
+    open_logged_in(page, bridge.root, "/console/directory/users")
     assert len(table_rows(page, "users")) == 50
     pager = page.find_element(By.CSS_SELECTOR, "nav.pager p").text
     assert pager == "Showing 1–50 of 10007 (page 1 of 201)"
@@ -336,7 +335,7 @@ def test_drift_shows_members_changed_directly_in_opsgenie(bridge_factory: Any, p
         {"op": "add", "path": "members", "value": [{"value": tom}]}]})
     assert pushed.status_code in (200, 204), pushed.text
 
-    log_in(page, bridge.root)
+    open_logged_in(page, bridge.root)
     follow(page, page.find_element(By.LINK_TEXT, "Drift"))
     assert heading(page) == "Drift"
     assert page.find_element(By.CSS_SELECTOR, ".notice-ok").text.startswith("No drift")

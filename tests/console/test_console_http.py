@@ -14,27 +14,15 @@ from conftest import Running
 from conftest import serve_app
 
 from console.browser import CONSOLE_TOKEN
+from console.browser import CSRF_RE
+from console.browser import console_session
+from console.browser import login_form
 from scim_bridge.config import ConfigError
 from scim_bridge.config import Settings
 
-CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
-
-
-def login_form(http: requests.Session, root: str) -> str:
-    """GET the login page; returns its CSRF token."""
-    page = http.get(root + "/console/login", timeout=10)
-    assert page.status_code == 200
-    found = CSRF_RE.search(page.text)
-    assert found is not None
-    return found.group(1)
-
 
 def logged_in_session(root: str, token: str = CONSOLE_TOKEN) -> tuple[requests.Session, str]:
-    http = requests.Session()
-    csrf = login_form(http, root)
-    answer = http.post(root + "/console/login", data={"token": token, "csrf_token": csrf}, allow_redirects=False,
-                       timeout=10)
-    assert answer.status_code == 302, answer.text
+    http = console_session(root, token)
     status = http.get(root + "/console/", timeout=10)
     assert status.status_code == 200
     found = CSRF_RE.search(status.text)

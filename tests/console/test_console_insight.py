@@ -21,7 +21,7 @@ from selenium.webdriver.remote.webdriver import WebDriver
 from console.browser import accessibility_problems
 from console.browser import follow
 from console.browser import heading
-from console.browser import log_in
+from console.browser import open_logged_in
 from console.browser import screenshots
 from console.browser import table_rows
 from console.test_console import console_bridge
@@ -62,7 +62,7 @@ def test_deactivation_is_told_in_words_with_modified_attributes_and_the_body(bri
         {"op": "replace", "value": {"active": False}}]})
     assert done.status_code == 200, done.text
 
-    log_in(page, bridge.root, then="/console/activity")
+    open_logged_in(page, bridge.root, "/console/activity")
     summary = table_rows(page, "activity")[0][1]
     assert summary == "Deactivated user tom.becker@…: left Platform SRE, role User → Stakeholder"
     check(page, "20-activity-list")
@@ -88,7 +88,7 @@ def test_a_create_shows_its_masked_body_an_expected_404_and_retries_with_their_s
                                                                                   "familyName": "Lopez"}})
     assert created.status_code == 201, created.text
 
-    log_in(page, bridge.root, then="/console/activity")
+    open_logged_in(page, bridge.root, "/console/activity")
     open_newest_entry(page)
     assert page.find_element(By.ID, "summary").text.startswith("Created user ana.lopez@…")
     body = page.find_element(By.ID, "request-body").text
@@ -124,7 +124,7 @@ def test_failures_show_reason_attempted_name_existing_resource_filters_and_expor
                                          "name": {"givenName": "Ben", "familyName": "Ortiz"}})
     assert failed.status_code == 503, failed.text
 
-    log_in(page, bridge.root, then="/console/activity")
+    open_logged_in(page, bridge.root, "/console/activity")
     rows = table_rows(page, "activity")
     assert rows[0][1].startswith("Failed to create user ben.ortiz@… (503): ")
     assert "Attempted: ben.ortiz@example.com" in rows[0][1]
@@ -177,7 +177,7 @@ def test_refused_requests_are_counted_per_credential_and_source(bridge_factory: 
     limited = requests.get(base + "/Users", headers={"Authorization": f"Bearer {TOKEN}"}, timeout=10)
     assert limited.status_code == 429, limited.text
 
-    log_in(page, bridge.root)
+    open_logged_in(page, bridge.root)
     rows = table_rows(page, "rejected")
     assert [r[:4] for r in rows] == [["(no valid credential)", "127.0.0.1", "401 wrong or missing token", "3"],
                                      ["okta-reader", "127.0.0.1", "403 missing scope", "1"],
@@ -202,7 +202,7 @@ def test_status_verdict_names_upstream_failures_and_draws_charts(bridge_factory:
         {"op": "replace", "path": "displayName", "value": "Thomas Becker"}]})
     assert failed.status_code >= 500, failed.text
 
-    log_in(page, bridge.root)
+    open_logged_in(page, bridge.root)
     headline = page.find_element(By.CSS_SELECTOR, "#verdict .headline").text
     assert headline.startswith("Degraded: OpsGenie 503s"), headline
     assert "verdict-warn" in (page.find_element(By.ID, "verdict").get_attribute("class") or "")
@@ -235,7 +235,7 @@ def test_status_says_when_the_idp_went_silent(bridge_factory: Any, page: WebDriv
     three_hours_ago = int(time.time() // 60) - 180
     ConsoleLog(store.engine).add_counts({(three_hours_ago, "read", "test", "127.0.0.1", 200): 12})
 
-    log_in(page, bridge.root)
+    open_logged_in(page, bridge.root)
     assert page.find_element(By.CSS_SELECTOR, "#verdict .headline").text == "IdP silent for 3 h"
     assert "test: IdP last called 3 h ago" in page.find_element(By.ID, "idp-seen").text
     check(page, "27-status-idp-silent")
@@ -257,7 +257,7 @@ def test_drift_says_when_it_was_computed_and_marks_drifted_members(bridge_factor
         {"op": "replace", "path": "displayName", "value": "Thomas Becker"}]})
     assert renamed.status_code == 200, renamed.text
 
-    log_in(page, bridge.root)
+    open_logged_in(page, bridge.root)
     assert page.find_element(By.CSS_SELECTOR, "#verdict .headline").text == "Healthy"  # every write went through
     assert page.find_elements(By.CSS_SELECTOR, "#verdict.verdict-ok")
     page.get(bridge.root + "/console/drift")
@@ -279,7 +279,7 @@ def test_narrow_screens_stack_tables_and_keep_badges_whole(bridge_factory: Any, 
     bridge = console_bridge(bridge_factory)
     bridge.sim.fault("POST", "/v2/users", "503", times=10)
     assert bridge.scim.post("/Users", {"schemas": [USER], "userName": "ben.ortiz@example.com"}).status_code == 503
-    log_in(page, bridge.root)
+    open_logged_in(page, bridge.root)
     assert heading(page) == "Status"
     check(page, "30-narrow-status")  # no sideways scrolling of the page at 400 px (checked by screenshots)
     for path, name in (("/console/activity", "31-narrow-activity"), ("/console/directory/users", "32-narrow-users")):

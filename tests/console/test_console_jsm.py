@@ -17,7 +17,7 @@ from selenium.webdriver.remote.webdriver import WebDriver
 from console.browser import CONSOLE_TOKEN
 from console.browser import accessibility_problems
 from console.browser import follow
-from console.browser import log_in
+from console.browser import open_logged_in
 from console.browser import screenshots
 from console.browser import table_rows
 from scim_bridge.config import Settings
@@ -78,7 +78,7 @@ def test_jsm_pages_speak_of_atlassian_accounts_and_teams(jsm_root: str, page: We
         {"op": "replace", "value": {"active": False}}]})
     assert off.status_code == 200, off.text
 
-    log_in(page, jsm_root)
+    open_logged_in(page, jsm_root)
     main = page.find_element(By.TAG_NAME, "main").text
     assert "OpsGenie" not in main
     assert page.find_element(By.ID, "upstream-h").text == "Atlassian"
