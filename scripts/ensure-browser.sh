@@ -1,7 +1,6 @@
 #!/usr/bin/env bash
 # Make sure a headless browser and its WebDriver are installed for the operator console's browser tests
-# (tests/console/): Debian's `chromium`, `chromium-driver` and `chromium-headless-shell` (the tests drive the
-# headless shell when it is there: about half the CPU time per page of the full browser). Idempotent and quiet: exits at once when
+# (tests/console/): Debian's `chromium` and `chromium-driver`. Idempotent and quiet: exits at once when
 # both are present; otherwise installs them with apt-get, running `apt-get update` only if the first
 # install attempt fails. SCIM_BRIDGE_TEST_CHROMIUM / SCIM_BRIDGE_TEST_CHROMEDRIVER name other binaries.
 set -euo pipefail
@@ -14,12 +13,11 @@ have_browser() {
         [ -x "${browser:-/usr/bin/chromium}" ] && [ -x "${driver:-/usr/bin/chromedriver}" ]
         return
     fi
-    command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1 \
-        && command -v chromium-headless-shell >/dev/null 2>&1
+    command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1
 }
 
 if [ "${1:-}" = "--missing" ]; then  # print the Debian packages still to install (scripts/ensure-system.sh)
-    have_browser || echo "chromium chromium-driver chromium-headless-shell"
+    have_browser || echo "chromium chromium-driver"
     exit 0
 fi
 
@@ -27,9 +25,9 @@ if have_browser; then
     exit 0
 fi
 
-bash "$(dirname "$0")/apt-install.sh" ensure-browser chromium chromium-driver chromium-headless-shell
+bash "$(dirname "$0")/apt-install.sh" ensure-browser chromium chromium-driver
 
 if ! have_browser; then
-    echo "ensure-browser: installation finished but chromium/chromedriver/chromium-headless-shell were not found" >&2
+    echo "ensure-browser: installation finished but chromium/chromedriver were not found" >&2
     exit 1
 fi
