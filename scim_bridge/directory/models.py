@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict
 from dataclasses import dataclass
 from dataclasses import field
 from typing import Any
@@ -43,6 +42,11 @@ class Contact:
     enabled: bool = True
 
 
+def _plain(record: Any) -> dict[str, Any]:
+    """The fields of a dataclass instance by name, in order, their values as they are (not copied)."""
+    return {name: getattr(record, name) for name in record.__dataclass_fields__}
+
+
 @dataclass(frozen=True)
 class DirectoryUser:
     id: str
@@ -64,10 +68,11 @@ class DirectoryUser:
 
     def to_json(self) -> dict[str, Any]:
         """Every field, the address and contacts as objects, the sequences as lists (the JSON the store keeps)."""
-        data = asdict(self)
+        data = _plain(self)  # as dataclasses.asdict gives it, without its deep copy of every value
+        data["address"] = None if self.address is None else _plain(self.address)
         data["tags"] = list(self.tags)
         data["details"] = {k: list(v) for k, v in self.details.items()}
-        data["contacts"] = None if self.contacts is None else list(data["contacts"])
+        data["contacts"] = None if self.contacts is None else [_plain(contact) for contact in self.contacts]
         return data
 
     @classmethod

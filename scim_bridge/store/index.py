@@ -135,9 +135,11 @@ def index_resources(
         want = _keyed(index_values.document_rows(kind, resource_id, document, changed, time_column))
         stale += [key for key, row in have.items() if want.get(key) != row]
         fresh += [row for key, row in want.items() if have.get(key) != row]
-        position = _position(kind, resource_id, document, ordered, ordered_plan)
-        if position != _position(kind, resource_id, before, ordered, ordered_plan):
-            positions[resource_id] = position
+        # The rows of the attributes that did not change are the same in both versions: the position moved
+        # only if the creation time or a sort value among the changed rows did.
+        if created_of(document) != created_of(before) or (
+                _sort_values(have.values(), ordered) != _sort_values(want.values(), ordered)):
+            positions[resource_id] = _position(kind, resource_id, document, ordered, ordered_plan)
     order.write(conn, kind, positions)
     for part in chunks(added):
         conn.execute(insert(scim_resources), list(part))

@@ -73,9 +73,21 @@ def entries(resource_type: ResourceType) -> tuple[Entry, ...]:
     return tuple(found)
 
 
+@functools.lru_cache(maxsize=1024)
+def folded_names(keys: tuple[Any, ...]) -> dict[str, str]:
+    """Folded name -> spelling of an object's names (the first spelling of each), for objects of these names
+    in this order: documents of one resource type share a few shapes, so this is computed once per shape."""
+    names: dict[str, str] = {}
+    for key in keys:
+        if isinstance(key, str):
+            names.setdefault(fold(key), key)
+    return names
+
+
 class Reader:
     """Members of one document by name, in any case (RFC 7643, Section 2.1), as ``scim.paths.member`` finds
-    them; each object's folded names are computed once, on the first name it lacks in the exact spelling."""
+    them; an object's folded names are looked up (:func:`folded_names`) on the first name it lacks in the exact
+    spelling."""
 
     def __init__(self, document: dict[str, Any]) -> None:
         self.document = document
@@ -87,10 +99,7 @@ class Reader:
             return container[name]
         names = self.folded.get(id(container))
         if names is None:
-            names = self.folded[id(container)] = {}
-            for key in container:
-                if isinstance(key, str):
-                    names.setdefault(fold(key), key)
+            names = self.folded[id(container)] = folded_names(tuple(container))
         spelling = names.get(folded)
         return None if spelling is None else container[spelling]
 
