@@ -333,7 +333,9 @@ class SyncedDemo:
     """
 
     SNAPSHOT_SETTINGS = frozenset({"read_through", "upstream_wait_budget", "default_role", "phone_region"})
-    SYNC_BLIND = frozenset({"console_token", "console_secret"})  # not read by a sync: any value shares a snapshot
+    # Not read by a sync (the console's and the SCIM endpoints' access settings): any value shares a snapshot.
+    SYNC_BLIND = frozenset({"console_token", "console_secret", "tokens", "discovery_requires_auth",
+                            "client_rate_limit", "client_rate_burst"})
 
     def __init__(self, simulator: SimulatorServer, folder: Path, template_db: Path) -> None:
         self.simulator = simulator
