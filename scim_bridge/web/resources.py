@@ -193,10 +193,14 @@ def _user_keyset(ctx: RequestContext, params: ListParams, after: tuple[str, ...]
     return bridge().users.keyset_page(ctx, params.query, after=after, backward=backward, count=params.count)
 
 
-class UserList(MethodView):
-    """/Users: list (GET) and create (POST)."""
+class StatelessView(MethodView):
+    """A view class whose one instance serves every request (the views keep no state of their own)."""
 
     init_every_request = False
+
+
+class UserList(StatelessView):
+    """/Users: list (GET) and create (POST)."""
 
     def get(self) -> Response:
         return _list(USER, query_args())
@@ -206,10 +210,8 @@ class UserList(MethodView):
         return _single(bridge().users.create(context(), resource), USER, 201)
 
 
-class UserItem(MethodView):
+class UserItem(StatelessView):
     """/Users/<user_id>: read, replace, patch, delete."""
-
-    init_every_request = False
 
     def get(self, user_id: str) -> Response:
         bridge().sync.rosters.before_user(user_id, _wants_groups(_projection(USER)))
@@ -270,10 +272,8 @@ _READERS: dict[str, tuple[PageOf, KeysetOf]] = {
 }
 
 
-class GroupList(MethodView):
+class GroupList(StatelessView):
     """/Groups: list (GET) and create (POST)."""
-
-    init_every_request = False
 
     def get(self) -> Response:
         return _list(GROUP, query_args())
@@ -284,10 +284,8 @@ class GroupList(MethodView):
         return _single(bridge().groups.create(context(), resource), GROUP, 201)
 
 
-class GroupItem(MethodView):
+class GroupItem(StatelessView):
     """/Groups/<group_id>: read, replace, patch, delete."""
-
-    init_every_request = False
 
     def get(self, group_id: str) -> Response:
         proj = _projection(GROUP)
