@@ -104,10 +104,12 @@ audit: $(TEST_STAMP)
 			"them: offline or mirrored index?); those were NOT checked."; fi; \
 	echo "$$out" | grep "^No known vulnerabilities found" || true
 
+# Bytecode is cached (__pycache__, git-ignored) even where the environment sets PYTHONDONTWRITEBYTECODE: otherwise
+# each test worker compiles every module it imports again (about 9 CPU-seconds each for the suite's imports).
 pytest: $(TEST_STAMP)
 	bash scripts/ensure-postgres.sh
 	bash scripts/ensure-browser.sh
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup
+	PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup
 
 ## Performance scenarios against the bridge as shipped; see bench/RESULTS.md. About 45 minutes on 2 cores: 3 to 6
 ## for the standard scenarios, about 40 for the large directory (100,000 users, synced and served on SQLite and
