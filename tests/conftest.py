@@ -359,8 +359,10 @@ class SyncedDemo:
     """
 
     SNAPSHOT_SETTINGS = frozenset({"read_through", "upstream_wait_budget", "default_role", "phone_region"})
-    # Not read by a sync, or not changing what it writes (the upstream policy's clock): any value shares a snapshot.
-    SYNC_BLIND = frozenset({"console_token", "console_secret", "policy"})
+    # Not read by a sync (the console's and the SCIM endpoints' access settings), or not changing what it writes
+    # (the upstream policy's clock): any value shares a snapshot.
+    SYNC_BLIND = frozenset({"console_token", "console_secret", "tokens", "discovery_requires_auth",
+                            "client_rate_limit", "client_rate_burst", "policy"})
 
     def __init__(self, simulator: SimulatorServer, folder: Path, template_db: Path) -> None:
         self.simulator = simulator

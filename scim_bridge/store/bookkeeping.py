@@ -15,6 +15,8 @@ from scim_bridge.store.records import Suspension
 from scim_bridge.store.sqlutil import insert_ignoring
 from scim_bridge.store.tables import settings_kv
 
+_ABSENT = object()  # a setting never stored (any JSON value, null included, may be stored)
+
 
 class Bookkeeping(StoreBase):
     """Suspensions, audit, leases and settings: the Store methods outside the mirrored directory."""
@@ -122,7 +124,11 @@ class Bookkeeping(StoreBase):
 
     def setting_default(self, key: str, value: Any) -> Any:
         """The stored value of ``key``; stores ``value`` first when there is none. Replicas racing to
-        store different values all read back the one that won."""
+        store different values all read back the one that won. Once stored, a read: no write transaction
+        (nor, on SQLite, the database write lock) at every process start."""
+        stored = self.get_setting(key, _ABSENT)
+        if stored is not _ABSENT:
+            return stored
         with self._write(directory=False) as conn:
             conn.execute(insert_ignoring(conn, settings_kv, {"key": key, "value": value}, "key"))
             return coordination.get_setting(conn, key, value)

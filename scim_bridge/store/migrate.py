@@ -16,6 +16,7 @@ from sqlalchemy import inspect
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
 
 from scim_bridge.store.engine import WRITE_OPTION
 from scim_bridge.store.locks import MIGRATION_LOCK
@@ -71,11 +72,20 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
 
 
 def current_revision(engine: Engine) -> str | None:
-    """The revision the database is at; None for a database never migrated."""
-    with engine.connect() as conn:
-        if not inspect(conn).has_table(VERSION_TABLE):
-            return None
-        return conn.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalar()
+    """The revision the database is at; None for a database never migrated.
+
+    The stored revision is read straight away: a migrated database (every start but the first) answers in one
+    query, without the catalogue query of a table check (compiled anew by every engine). Only a failed read
+    looks for the table, to tell a database never migrated from one that cannot be read.
+    """
+    try:
+        with engine.connect() as conn:
+            return conn.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalar()
+    except DBAPIError:
+        with engine.connect() as conn:
+            if inspect(conn).has_table(VERSION_TABLE):
+                raise
+        return None
 
 
 def head_revision() -> str | None:

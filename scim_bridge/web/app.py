@@ -68,7 +68,7 @@ def create_app(
         if parts.get("policy") is None:
             parts["policy"] = bootstrap.UpstreamPolicy(settings.upstream_wait_budget, retry_sleep=retry_sleep)
         components = bootstrap.build(settings, **parts)
-    app = Flask("scim_bridge")
+    app = Flask("scim_bridge", static_folder=None)  # no /static/<path> route: the bridge serves no files there
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.json.sort_keys = False  # type: ignore[attr-defined]
     services, metrics = components.services, components.metrics

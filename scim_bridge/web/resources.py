@@ -8,6 +8,7 @@ from typing import Any
 from flask import Blueprint
 from flask import Response
 from flask import request
+from flask.views import MethodView
 
 from scim_bridge.scim import errors
 from scim_bridge.scim.listing import ListParams
@@ -192,9 +193,45 @@ def _user_keyset(ctx: RequestContext, params: ListParams, after: tuple[str, ...]
     return bridge().users.keyset_page(ctx, params.query, after=after, backward=backward, count=params.count)
 
 
-@bp.get("/Users")
-def list_users() -> Response:
-    return _list(USER, query_args())
+class StatelessView(MethodView):
+    """A view class whose one instance serves every request (the views keep no state of their own)."""
+
+    init_every_request = False
+
+
+class UserList(StatelessView):
+    """/Users: list (GET) and create (POST)."""
+
+    def get(self) -> Response:
+        return _list(USER, query_args())
+
+    def post(self) -> Response:
+        resource = _loaded(USER)
+        return _single(bridge().users.create(context(), resource), USER, 201)
+
+
+class UserItem(StatelessView):
+    """/Users/<user_id>: read, replace, patch, delete."""
+
+    def get(self, user_id: str) -> Response:
+        bridge().sync.rosters.before_user(user_id, _wants_groups(_projection(USER)))
+        resource = bridge().users.get(context(), user_id)
+        return _if_none_match(resource) or _single(resource, USER)
+
+    def put(self, user_id: str) -> Response:
+        resource = _loaded(USER, for_replace=True)
+        bridge().sync.rosters.before_user(user_id, _wants_groups(_projection(USER)))
+        updated = bridge().users.replace(context(), user_id, resource, request.headers.get("If-Match"))
+        return _single(updated, USER)
+
+    def patch(self, user_id: str) -> Response:
+        bridge().sync.rosters.before_user(user_id, _wants_groups(_projection(USER)))
+        updated = bridge().users.patch(context(), user_id, _patcher(USER), request.headers.get("If-Match"))
+        return _single(updated, USER)
+
+    def delete(self, user_id: str) -> Response:
+        bridge().users.delete(context(), user_id, request.headers.get("If-Match"))
+        return scim_response(None, 204)
 
 
 @bp.post("/.search")
@@ -207,40 +244,6 @@ def search_root() -> Response:
 @bp.post("/Users/.search")
 def search_users() -> Response:
     return _list(USER, _search_body(), search=True)
-
-
-@bp.get("/Users/<user_id>")
-def get_user(user_id: str) -> Response:
-    bridge().sync.rosters.before_user(user_id, _wants_groups(_projection(USER)))
-    resource = bridge().users.get(context(), user_id)
-    return _if_none_match(resource) or _single(resource, USER)
-
-
-@bp.post("/Users")
-def create_user() -> Response:
-    resource = _loaded(USER)
-    return _single(bridge().users.create(context(), resource), USER, 201)
-
-
-@bp.put("/Users/<user_id>")
-def replace_user(user_id: str) -> Response:
-    resource = _loaded(USER, for_replace=True)
-    bridge().sync.rosters.before_user(user_id, _wants_groups(_projection(USER)))
-    updated = bridge().users.replace(context(), user_id, resource, request.headers.get("If-Match"))
-    return _single(updated, USER)
-
-
-@bp.patch("/Users/<user_id>")
-def patch_user(user_id: str) -> Response:
-    bridge().sync.rosters.before_user(user_id, _wants_groups(_projection(USER)))
-    updated = bridge().users.patch(context(), user_id, _patcher(USER), request.headers.get("If-Match"))
-    return _single(updated, USER)
-
-
-@bp.delete("/Users/<user_id>")
-def delete_user(user_id: str) -> Response:
-    bridge().users.delete(context(), user_id, request.headers.get("If-Match"))
-    return scim_response(None, 204)
 
 
 # --- Groups --------------------------------------------------------------------------------------
@@ -269,9 +272,42 @@ _READERS: dict[str, tuple[PageOf, KeysetOf]] = {
 }
 
 
-@bp.get("/Groups")
-def list_groups() -> Response:
-    return _list(GROUP, query_args())
+class GroupList(StatelessView):
+    """/Groups: list (GET) and create (POST)."""
+
+    def get(self) -> Response:
+        return _list(GROUP, query_args())
+
+    def post(self) -> Response:
+        resource = _loaded(GROUP)
+        _check_member_count(resource.get("members"))
+        return _single(bridge().groups.create(context(), resource), GROUP, 201)
+
+
+class GroupItem(StatelessView):
+    """/Groups/<group_id>: read, replace, patch, delete."""
+
+    def get(self, group_id: str) -> Response:
+        proj = _projection(GROUP)
+        bridge().sync.rosters.before_group(group_id, _wants_members(proj))
+        resource = bridge().groups.get(context(), group_id, want_members=_wants_members(proj))
+        return _if_none_match(resource) or _single(resource, GROUP)
+
+    def put(self, group_id: str) -> Response:
+        resource = _loaded(GROUP, for_replace=True)
+        _check_member_count(resource.get("members"))
+        updated = bridge().groups.replace(context(), group_id, resource, request.headers.get("If-Match"))
+        return _single(updated, GROUP)
+
+    def patch(self, group_id: str) -> Response:
+        updated = bridge().groups.patch(context(), group_id, _patcher(GROUP), request.headers.get("If-Match"))
+        if "attributes" in request.args or "excludedAttributes" in request.args:
+            return _single(updated, GROUP)
+        return scim_response(None, 204, etag=updated["meta"]["version"])
+
+    def delete(self, group_id: str) -> Response:
+        bridge().groups.delete(context(), group_id, request.headers.get("If-Match"))
+        return scim_response(None, 204)
 
 
 @bp.post("/Groups/.search")
@@ -279,41 +315,11 @@ def search_groups() -> Response:
     return _list(GROUP, _search_body(), search=True)
 
 
-@bp.get("/Groups/<group_id>")
-def get_group(group_id: str) -> Response:
-    proj = _projection(GROUP)
-    bridge().sync.rosters.before_group(group_id, _wants_members(proj))
-    resource = bridge().groups.get(context(), group_id, want_members=_wants_members(proj))
-    return _if_none_match(resource) or _single(resource, GROUP)
-
-
-@bp.post("/Groups")
-def create_group() -> Response:
-    resource = _loaded(GROUP)
-    _check_member_count(resource.get("members"))
-    return _single(bridge().groups.create(context(), resource), GROUP, 201)
-
-
-@bp.put("/Groups/<group_id>")
-def replace_group(group_id: str) -> Response:
-    resource = _loaded(GROUP, for_replace=True)
-    _check_member_count(resource.get("members"))
-    updated = bridge().groups.replace(context(), group_id, resource, request.headers.get("If-Match"))
-    return _single(updated, GROUP)
-
-
-@bp.patch("/Groups/<group_id>")
-def patch_group(group_id: str) -> Response:
-    updated = bridge().groups.patch(context(), group_id, _patcher(GROUP), request.headers.get("If-Match"))
-    if "attributes" in request.args or "excludedAttributes" in request.args:
-        return _single(updated, GROUP)
-    return scim_response(None, 204, etag=updated["meta"]["version"])
-
-
-@bp.delete("/Groups/<group_id>")
-def delete_group(group_id: str) -> Response:
-    bridge().groups.delete(context(), group_id, request.headers.get("If-Match"))
-    return scim_response(None, 204)
+# One URL rule per resource URL, its methods dispatched by the view class: each rule an app registers costs
+# werkzeug a compiled URL builder (two, in fact) at every app start.
+for _rule, _endpoint, _view in (("/Users", "users", UserList), ("/Users/<user_id>", "user", UserItem),
+                                ("/Groups", "groups", GroupList), ("/Groups/<group_id>", "group", GroupItem)):
+    bp.add_url_rule(_rule, view_func=_view.as_view(_endpoint))
 
 
 def _member_values(operation: Any) -> list[Any]:
