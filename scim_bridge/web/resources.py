@@ -193,6 +193,11 @@ def _user_keyset(ctx: RequestContext, params: ListParams, after: tuple[str, ...]
     return bridge().users.keyset_page(ctx, params.query, after=after, backward=backward, count=params.count)
 
 
+def _rosters_for_user(user_id: str) -> None:
+    """Before a user is answered: its outstanding team rosters loaded, when the projection asks for ``groups``."""
+    bridge().sync.rosters.before_user(user_id, _wants_groups(_projection(USER)))
+
+
 class StatelessView(MethodView):
     """A view class whose one instance serves every request (the views keep no state of their own)."""
 
@@ -214,18 +219,18 @@ class UserItem(StatelessView):
     """/Users/<user_id>: read, replace, patch, delete."""
 
     def get(self, user_id: str) -> Response:
-        bridge().sync.rosters.before_user(user_id, _wants_groups(_projection(USER)))
+        _rosters_for_user(user_id)
         resource = bridge().users.get(context(), user_id)
         return _if_none_match(resource) or _single(resource, USER)
 
     def put(self, user_id: str) -> Response:
         resource = _loaded(USER, for_replace=True)
-        bridge().sync.rosters.before_user(user_id, _wants_groups(_projection(USER)))
+        _rosters_for_user(user_id)
         updated = bridge().users.replace(context(), user_id, resource, request.headers.get("If-Match"))
         return _single(updated, USER)
 
     def patch(self, user_id: str) -> Response:
-        bridge().sync.rosters.before_user(user_id, _wants_groups(_projection(USER)))
+        _rosters_for_user(user_id)
         updated = bridge().users.patch(context(), user_id, _patcher(USER), request.headers.get("If-Match"))
         return _single(updated, USER)
 
