@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from dataclasses import field
+from dataclasses import fields
 from typing import Any
 
 BUILTIN_ROLES = ("Owner", "Admin", "User", "Stakeholder", "Observer")
@@ -44,7 +45,7 @@ class Contact:
 
 def _plain(record: Any) -> dict[str, Any]:
     """The fields of a dataclass instance by name, in order, their values as they are (not copied)."""
-    return {name: getattr(record, name) for name in record.__dataclass_fields__}
+    return {f.name: getattr(record, f.name) for f in fields(record)}
 
 
 @dataclass(frozen=True)
