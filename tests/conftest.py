@@ -95,7 +95,8 @@ class RecordedBackoff:
     The upstream faults of the tests are counted (fail the next N calls), not timed, so nothing needs the wall
     clock to move between attempts. Each wait is still checked: never negative, never more than the time budget
     of one upstream call (``Settings.upstream_wait_budget``); a violation fails the test when its bridge stops.
-    Tests whose upstream limits are timed windows mark themselves ``real_backoff`` and really sleep.
+    Tests whose upstream limits are timed windows give their bridges a ``policy`` whose clock the simulator's rate
+    windows share (``RateLimiter.use_clock``), so those waits move that clock instead of the wall clock.
     """
 
     def __init__(self, budget: float) -> None:
@@ -441,18 +442,17 @@ def bridge_factory(
 
     On PostgreSQL (``db_backend``) each bridge of a test gets the emptied shared database in turn, so start
     one bridge per test there. The bridges record their retry back-off instead of sleeping it
-    (:class:`RecordedBackoff`) unless the test is marked ``real_backoff``.
+    (:class:`RecordedBackoff`) unless given a ``policy`` (see :func:`start_bridge`).
     """
     started: list[tuple[Any, Store]] = []
     backoffs: list[RecordedBackoff] = []
-    record_backoff = request.node.get_closest_marker("real_backoff") is None
     pg_url = str(request.getfixturevalue("bridge_pg_url")) if db_backend == "postgresql" else ""
     simulator.state.update_config(SimulatorConfig().to_dict())  # knobs back to their defaults
     simulator.state.reset(seed="demo")
 
     def factory(seed: str | None = "demo", **overrides: Any) -> Running:
         overrides.setdefault("read_through", read_through_for(request))
-        overrides.setdefault("record_backoff", record_backoff)
+        overrides.setdefault("record_backoff", True)
         key = None if started else synced_demo.key(seed, overrides)
         template = template_db
         if key is not None and pg_url:
