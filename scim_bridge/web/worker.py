@@ -20,6 +20,7 @@ import threading
 import time
 from typing import Any
 
+from gunicorn.workers import gthread
 from gunicorn.workers.gthread import DEFAULT_WORKER_DATA_TIMEOUT
 from gunicorn.workers.gthread import ThreadWorker
 
@@ -27,6 +28,9 @@ from scim_bridge.web.body import WATCHDOG
 
 #: Seconds the request line and headers may take, when the bridge's settings are not at hand.
 HEADER_DEADLINE = 30.0
+#: What gthread's ``handle`` returns for a connection whose first bytes did not come in time: the main loop then
+#: watches it without holding a thread. gthread gives the marker no public name; the lock file pins the release.
+BACK_TO_MAIN_LOOP: Any = gthread._DEFER
 
 
 class BridgeThreadWorker(ThreadWorker):  # type: ignore[misc]
@@ -58,11 +62,13 @@ class BridgeThreadWorker(ThreadWorker):  # type: ignore[misc]
                 bridge.close()
 
     def handle(self, conn: Any) -> Any:
-        # A new connection whose first bytes have not arrived yet waits up to DEFAULT_WORKER_DATA_TIMEOUT for
-        # them (then goes back to the main loop); the headers then have the deadline. One whose bytes are
-        # there (most: the main loop hands over a readable connection) has the deadline from now.
-        first_bytes = 0.0 if conn.wait_for_data(0) else DEFAULT_WORKER_DATA_TIMEOUT
-        deadline = time.monotonic() + first_bytes + self.header_deadline()
+        # A new connection whose first bytes have not arrived waits for them here, as gthread would, and goes back
+        # to the main loop if they take longer; the header deadline starts when they arrive. (Counting the wait
+        # in the deadline would give a client that connects and then stalls half-way through its headers up to
+        # DEFAULT_WORKER_DATA_TIMEOUT more than the deadline.)
+        if not conn.initialized and not conn.wait_for_data(DEFAULT_WORKER_DATA_TIMEOUT):
+            return BACK_TO_MAIN_LOOP
+        deadline = time.monotonic() + self.header_deadline()
         self._watching.ident = WATCHDOG.watch(deadline, conn.sock)
         try:
             result = super().handle(conn)
