@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -38,13 +37,6 @@ def worker_files(metrics_dir: Path) -> list[Path]:
     return sorted(metrics_dir.glob("counter_*.db"))
 
 
-def wait_for_workers(metrics_dir: Path, count: int) -> None:
-    deadline = time.monotonic() + 30
-    while len(worker_files(metrics_dir)) < count:
-        assert time.monotonic() < deadline, worker_files(metrics_dir)
-        time.sleep(0.2)
-
-
 def test_every_scrape_counts_the_requests_of_all_workers(simulator: SimulatorServer, tmp_path: Path) -> None:
     simulator.state.reset(seed="demo")
     metrics_dir = tmp_path / "metrics"
@@ -53,7 +45,10 @@ def test_every_scrape_counts_the_requests_of_all_workers(simulator: SimulatorSer
     seen: list[float] = []
     with serve(simulator, tmp_path, SIM_KEY, workers=2, env={"PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)}) as served:
         assert not (metrics_dir / "counter_999999.db").exists()
-        wait_for_workers(metrics_dir, 2)  # both take requests, so a per-worker count would show
+        # Both workers have built their app (each logs the budget it sized from OpsGenie's limits, after the call
+        # that did it was counted in its file): both take requests, so a per-worker count would show.
+        served.wait_for_log("rate budget sized", 2)
+        assert len(worker_files(metrics_dir)) == 2
         sent = 0
         for batch in ROUNDS:
             list_users(served, batch)
