@@ -1,11 +1,17 @@
-"""Under gunicorn with two workers, /metrics speaks for the whole server, and log lines stay one JSON each."""
+"""Under gunicorn with two workers, /metrics speaks for the whole server, and log lines stay one JSON each.
+
+The tests share one server (each compares what it sent with what the metrics and the log show of it); it is
+stopped, and checked to stop gracefully, after the last of them.
+"""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import pytest
 import requests
 from conftest import SIM_KEY
 
@@ -37,50 +43,66 @@ def worker_files(metrics_dir: Path) -> list[Path]:
     return sorted(metrics_dir.glob("counter_*.db"))
 
 
-def test_every_scrape_counts_the_requests_of_all_workers(simulator: SimulatorServer, tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def metrics_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The server's PROMETHEUS_MULTIPROC_DIR, with a file left over by an earlier run (emptied on start)."""
+    folder = tmp_path_factory.mktemp("serve-metrics") / "metrics"
+    folder.mkdir()
+    (folder / "counter_999999.db").write_bytes(b"left over by an earlier run")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def served(simulator: SimulatorServer, metrics_dir: Path) -> Iterator[Served]:
     simulator.state.reset(seed="demo")
-    metrics_dir = tmp_path / "metrics"
-    metrics_dir.mkdir()
-    (metrics_dir / "counter_999999.db").write_bytes(b"left over by an earlier run")  # emptied on start
-    seen: list[float] = []
-    with serve(simulator, tmp_path, SIM_KEY, workers=2, env={"PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)}) as served:
-        assert not (metrics_dir / "counter_999999.db").exists()
+    with serve(simulator, metrics_dir.parent, SIM_KEY, workers=2,
+               env={"PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)}) as running:
         # Both workers have built their app (each logs the budget it sized from OpsGenie's limits, after the call
         # that did it was counted in its file): both take requests, so a per-worker count would show.
-        served.wait_for_log("rate budget sized", 2)
-        assert len(worker_files(metrics_dir)) == 2
-        sent = 0
-        for batch in ROUNDS:
-            list_users(served, batch)
-            sent += batch
-            for _ in range(SCRAPES):
-                found = scrape(served)
-                key = ("scim_bridge_requests_total",
-                       frozenset({("endpoint", "/scim/v2/Users"), ("method", "GET"), ("status", "200")}))
-                seen.append(found[key])
-                assert found[key] == sent, seen
-                histogram = ("scim_bridge_request_seconds_count",
-                             frozenset({("endpoint", "/scim/v2/Users"), ("method", "GET")}))
-                assert found[histogram] == sent
-        assert any(name == "python_info" for name, _labels in found)
-        assert len(worker_files(metrics_dir)) == 2  # one file per worker; the stale one was removed on start
-    assert served.returncode == 0
+        running.wait_for_log("rate budget sized", 2)
+        yield running
+    assert running.returncode == 0  # graceful shutdown
+    records = [json.loads(line) for line in running.log_text().splitlines()]  # every line one JSON object
+    assert any("Booting worker" in str(r.get("event")) and r.get("logger") == "gunicorn.error" for r in records)
+    assert any("Shutting down" in str(r.get("event")) and r.get("logger") == "gunicorn.error" for r in records)
+
+
+REQUESTS = ("scim_bridge_requests_total",
+            frozenset({("endpoint", "/scim/v2/Users"), ("method", "GET"), ("status", "200")}))
+DURATIONS = ("scim_bridge_request_seconds_count", frozenset({("endpoint", "/scim/v2/Users"), ("method", "GET")}))
+
+
+def test_every_scrape_counts_the_requests_of_all_workers(served: Served, metrics_dir: Path) -> None:
+    assert not (metrics_dir / "counter_999999.db").exists()
+    assert len(worker_files(metrics_dir)) == 2
+    start = scrape(served)
+    before, timed_before = start.get(REQUESTS, 0.0), start.get(DURATIONS, 0.0)
+    seen: list[float] = []
+    sent = 0
+    for batch in ROUNDS:
+        list_users(served, batch)
+        sent += batch
+        for _ in range(SCRAPES):
+            found = scrape(served)
+            seen.append(found[REQUESTS])
+            assert found[REQUESTS] == before + sent, seen
+            assert found[DURATIONS] == timed_before + sent
+    assert any(name == "python_info" for name, _labels in found)
+    assert len(worker_files(metrics_dir)) == 2  # one file per worker; the stale one was removed on start
     assert seen == sorted(seen)  # never goes down
 
 
-def test_made_up_methods_paths_and_control_characters(simulator: SimulatorServer, tmp_path: Path) -> None:
-    simulator.state.reset(seed="demo")
-    with serve(simulator, tmp_path, SIM_KEY, workers=2) as served:
-        before = scrape(served)
-        for i in range(60):
-            requests.request(f"BREW{i}", f"{served.base}/scim/v2/Users/{i}", timeout=10)
-            requests.get(f"{served.base}/made/up/{i}", timeout=10)
-        after = scrape(served)
-        # A path with CR, LF, an escape sequence and a NUL, percent-encoded as HTTP requires.
-        injected = served.scim_get("/Users/x%0D%0A" + requests.utils.quote(FORGED) + "%1B%5B31m%00",
-                                   **{"X-Request-Id": "inject-1"})
-        assert injected.status_code == 404
-    assert served.returncode == 0
+def test_made_up_methods_paths_and_control_characters(served: Served) -> None:
+    before = scrape(served)
+    for i in range(60):
+        requests.request(f"BREW{i}", f"{served.base}/scim/v2/Users/{i}", timeout=10)
+        requests.get(f"{served.base}/made/up/{i}", timeout=10)
+    after = scrape(served)
+    # A path with CR, LF, an escape sequence and a NUL, percent-encoded as HTTP requires.
+    injected = served.scim_get("/Users/x%0D%0A" + requests.utils.quote(FORGED) + "%1B%5B31m%00",
+                               **{"X-Request-Id": "inject-1"})
+    assert injected.status_code == 404
+    served.wait_for_log("forged")  # its access line, whenever the worker writes it
     added = set(after) - set(before)
     request_series = [dict(labels) for name, labels in added if name == "scim_bridge_requests_total"]
     # 120 requests with 60 made-up methods and 60 made-up paths: a few series at most (the first scrape adds
@@ -98,5 +120,3 @@ def test_made_up_methods_paths_and_control_characters(simulator: SimulatorServer
     assert logged["request_id"] == "inject-1" and logged["logger"] == "scim_bridge.access"
     assert logged["path"] == "/scim/v2/Users/x\r\n" + FORGED + "\x1b[31m\x00"
     assert "\x1b" not in text  # the escape sequence reached no terminal
-    records = [json.loads(line) for line in text.splitlines()]  # every line is one JSON object, gunicorn's too
-    assert any("Booting worker" in str(r.get("event")) and r.get("logger") == "gunicorn.error" for r in records)
