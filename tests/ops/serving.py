@@ -52,13 +52,14 @@ class Served:
             self.ended = True
             self.logged.notify_all()
 
-    def wait_for_log(self, text: str, count: int = 1, timeout: float = 60) -> None:
-        """Until ``count`` lines of the log hold ``text``; fails if the server ends (or ``timeout`` passes) first."""
-        def enough() -> bool:
-            return self.ended or sum(text in line for line in self.lines) >= count
+    def wait_for_log(self, *texts: str, count: int = 1, timeout: float = 60) -> None:
+        """Until ``count`` lines of the log hold each of ``texts``; fails if the server ends (or ``timeout``
+        passes) first."""
+        def found() -> int:
+            return sum(all(text in line for text in texts) for line in self.lines)
         with self.logged:
-            self.logged.wait_for(enough, timeout)
-            assert sum(text in line for line in self.lines) >= count, "".join(self.lines)
+            self.logged.wait_for(lambda: self.ended or found() >= count, timeout)
+            assert found() >= count, "".join(self.lines)
 
     def scim_get(self, path: str, **headers: str) -> requests.Response:
         return requests.get(f"{self.base}/scim/v2{path}", timeout=30,
