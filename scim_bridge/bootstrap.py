@@ -39,16 +39,15 @@ from scim_bridge.opsgenie.ratelimit import RollingWindowBudget
 from scim_bridge.opsgenie.records import CallRecord
 from scim_bridge.opsgenie.retry import RetryPolicy
 from scim_bridge.service import calls
-from scim_bridge.service.groups import GroupService
-from scim_bridge.service.parts import ServiceParts
 from scim_bridge.service.sync import SyncService
-from scim_bridge.service.users import UserService
-from scim_bridge.service.writes import WriteLocks
 from scim_bridge.store.budget import DatabaseRateBudget
 from scim_bridge.store.links import SqlLinkStore
 from scim_bridge.store.store import Store
 
 if TYPE_CHECKING:  # prometheus_client is imported by build() only: `serve` must set its folder first
+    from scim_bridge.service.groups import GroupService
+    from scim_bridge.service.users import UserService
+    from scim_bridge.service.writes import WriteLocks
     from scim_bridge.web.metrics import Metrics
 
 log = logs.get_logger("scim_bridge")
@@ -180,6 +179,12 @@ def calibrate_at_start(client: OpsGenieClient) -> None:
 
 
 def build_services(settings: Settings, directory: Directory, store: Store) -> Services:
+    # The SCIM write services (and with them SCIM PATCH, filters and payload schemas) are imported here, not at the
+    # top: `sync` and `check` use this module's upstream clients without them, and start faster.
+    from scim_bridge.service.groups import GroupService
+    from scim_bridge.service.parts import ServiceParts
+    from scim_bridge.service.users import UserService
+
     sync = SyncService.for_settings(directory, store, settings)
     # One set of shared parts (write locks, mirror gateway, suspension ledger, role catalogue) for both services.
     parts = ServiceParts.build(directory, store, settings, sync)

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -24,9 +22,11 @@ from scim_bridge.store.budget import DatabaseRateBudget
 from scim_bridge.store.budget import learned_limits
 from scim_bridge.store.engine import create_store_engine
 from scim_bridge.store.tables import settings_kv
+from tests.mirror.budget_worker import DRIVERS
 from tests.mirror.budget_worker import LIMITS  # the limits the workers use
+from tests.mirror.budget_worker import take_slots
+from tests.processes import run_together
 
-WORKER = Path(__file__).with_name("budget_worker.py")
 WORKERS = 2
 PER_WORKER = 10
 
@@ -40,29 +40,12 @@ def busiest_window(times: list[float], period: float) -> int:
     return best
 
 
-def test_processes_sharing_the_budget_stay_under_every_window(engine: Engine, mirror_url: str) -> None:
-    procs = [
-        subprocess.Popen(
-            [sys.executable, str(WORKER), mirror_url, str(PER_WORKER)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for _ in range(WORKERS)
-    ]
-    for proc in procs:  # every interpreter has started...
-        assert proc.stdout is not None
-        assert proc.stdout.readline() == "ready\n", proc.communicate(timeout=120)[1]
-    for proc in procs:  # ...before any takes a slot, so that the workers overlap
-        assert proc.stdin is not None
-        proc.stdin.write("go\n")
-        proc.stdin.flush()
-    grants: list[list[float]] = []
-    for proc in procs:
-        out, err = proc.communicate(timeout=120)
-        assert proc.returncode == 0, err
-        grants.append(json.loads(out))
+def test_processes_sharing_the_budget_stay_under_every_window(engine: Engine, mirror_url: str,
+                                                              tmp_path: Path) -> None:
+    # Separate processes (their own connections), forked at once from one interpreter that imported their code.
+    outs = [tmp_path / f"grants-{n}.json" for n in range(WORKERS)]
+    run_together(take_slots, [(mirror_url, PER_WORKER, str(out)) for out in outs], preload=DRIVERS)
+    grants: list[list[float]] = [json.loads(out.read_text()) for out in outs]
 
     every = [t for granted in grants for t in granted]
     assert [len(granted) for granted in grants] == [PER_WORKER] * WORKERS
