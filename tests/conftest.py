@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import os
 import shutil
 import threading
 import time
@@ -231,10 +232,14 @@ class RunStore(Store):
         pass
 
 
-def open_store(url: str, clock: Callable[[], datetime] | None = None) -> Store:
-    """The store of a test bridge on ``url``: on PostgreSQL a :class:`RunStore`, on SQLite its own engine."""
+def open_store(url: str, clock: Callable[[], datetime] | None = None, *, kept: bool = False) -> Store:
+    """The store of a test bridge on ``url``: on PostgreSQL a :class:`RunStore`, on SQLite its own engine, or
+    with ``kept`` the run's engine of that file (a :class:`BridgeFiles` file; closing the store closes its
+    connections and keeps the engine)."""
     if url.startswith("postgresql"):
         return RunStore(reset_engine(url), clock=clock)
+    if kept:
+        return Store(reset_engine(url), clock=clock)
     return Store.from_url(url, clock=clock)
 
 
@@ -292,7 +297,8 @@ def read_through_for(request: pytest.FixtureRequest) -> bool:
 def start_bridge(
     simulator: SimulatorServer, db_path: Path | None, template_db: Path | None, *, database_url: str = "",
     record_backoff: bool = False, clock: Callable[[], datetime] | None = None,
-    synced: StateSnapshot | None = None, policy: UpstreamPolicy | None = None, **overrides: Any,
+    synced: StateSnapshot | None = None, policy: UpstreamPolicy | None = None, kept: bool = False,
+    **overrides: Any,
 ) -> tuple[Running, Any, Store]:
     """A bridge over HTTP on loopback; on a copy of the SQLite template at ``db_path``, or on
     ``database_url`` (e.g. PostgreSQL, shared by several bridges). ``record_backoff``: the upstream client's
@@ -301,13 +307,14 @@ def start_bridge(
     ``synced`` (see :class:`SyncedDemo`): the simulator is put back to it and the bridge starts without its
     initial sync, its copies confirmed as of now (as a sync at start would leave them). ``policy``: the upstream
     client's clock and sleeps (e.g. a virtual clock shared with the simulator's rate limiter), instead of
-    ``record_backoff``."""
+    ``record_backoff``. ``kept``: ``db_path`` is a :class:`BridgeFiles` file, its engine kept for the run."""
     overrides.setdefault("read_through", READ_THROUGH_UNLESS_ASKED)
     if synced is not None:
         simulator.state.restore(synced)
+    kept = kept and not database_url  # a bridge given another's database opens its own engine on it
     if not database_url:
         assert db_path is not None and template_db is not None
-        shutil.copyfile(template_db, db_path)
+        fresh_copy(template_db, db_path)
         database_url = f"sqlite:///{db_path}"
     settings = Settings(
         opsgenie_api_url=simulator.base_url,
@@ -316,7 +323,7 @@ def start_bridge(
         sync_interval=0,
     ).with_token(TOKEN, "test")
     settings = replace(settings, **overrides)
-    store = open_store(settings.database_url, clock)
+    store = open_store(settings.database_url, clock, kept=kept)
     store.upgrade()
     if synced is not None:
         confirm_copies(store)
@@ -433,10 +440,52 @@ def synced_demo(simulator: SimulatorServer, tmp_path_factory: pytest.TempPathFac
     return SyncedDemo(simulator, tmp_path_factory.mktemp("synced"), template_db)
 
 
+def fresh_copy(template: Path, path: Path) -> None:
+    """``path`` replaced by a copy of the SQLite file ``template``: a new file (a connection still open on the
+    old one keeps the old one), without the write-ahead log and shared-memory index of the file it replaces."""
+    for suffix in ("-wal", "-shm"):
+        path.with_name(path.name + suffix).unlink(missing_ok=True)
+    part = path.with_name(path.name + ".part")
+    shutil.copyfile(template, part)
+    os.replace(part, path)
+
+
+class BridgeFiles:
+    """The SQLite files of the test bridges of an xdist worker: a test's n-th bridge (unless given a database)
+    runs on file n, replaced by a fresh copy of its template for each test (:func:`fresh_copy`), on one
+    engine kept for the run (:func:`reset_engine`).
+
+    SQLAlchemy compiles a statement once per engine (its compiled cache is the engine's): with an engine per
+    test bridge every test paid the compilation of every statement its bridge ran (a third of a small
+    request's CPU). Each test still gets a fresh database, store, app and server; what it shares with the
+    tests before it is the engine (its dialect and compiled statements; closing the store closes the pooled
+    connections) and the process's write-lock file beside the database. A bridge that still holds a
+    connection when its test ends (its server has finished every request then) retires the files: the later
+    tests get new ones, and whatever still runs on the old engine never reaches their databases."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.generation = 0
+
+    def path(self, n: int) -> Path:
+        return self.folder / f"bridge{n}-{self.generation}.db"
+
+    def release(self, store: Store) -> None:
+        """Close ``store`` at the end of its test, retiring the files if it is still in use."""
+        if store.engine.pool.checkedout():
+            self.generation += 1
+        store.close()
+
+
+@pytest.fixture(scope="session")
+def bridge_files(tmp_path_factory: pytest.TempPathFactory) -> BridgeFiles:
+    return BridgeFiles(tmp_path_factory.mktemp("bridges"))
+
+
 @pytest.fixture()
 def bridge_factory(
-    simulator: SimulatorServer, tmp_path: Path, template_db: Path, db_backend: str, request: pytest.FixtureRequest,
-    synced_demo: SyncedDemo,
+    simulator: SimulatorServer, template_db: Path, db_backend: str, request: pytest.FixtureRequest,
+    synced_demo: SyncedDemo, bridge_files: BridgeFiles,
 ) -> Iterator[Any]:
     """Start bridges with settings overrides; all share the session's simulator (reset per test).
 
@@ -466,7 +515,7 @@ def bridge_factory(
             if not started:
                 simulator.state.reset(seed=seed)
         running, server, store = start_bridge(
-            simulator, tmp_path / f"bridge{len(started)}.db", template, **overrides
+            simulator, bridge_files.path(len(started)), template, kept=True, **overrides
         )
         started.append((server, store))
         if running.backoff is not None:
@@ -474,10 +523,11 @@ def bridge_factory(
         return running
 
     yield factory
-    for server, store in started:
+    for server, _ in started:
         server.shutdown()
-        server.server_close()
-        store.close()
+        server.server_close()  # waits for the requests in progress
+    for _, store in started:
+        bridge_files.release(store)
     simulator.state.reset(seed=None)
     for backoff in backoffs:
         backoff.check()

@@ -34,6 +34,7 @@ from scim_bridge.web import discovery
 from scim_bridge.web import health
 from scim_bridge.web import oauth
 from scim_bridge.web import resources
+from scim_bridge.web import routes
 from scim_bridge.web.auth import authenticate
 from scim_bridge.web.auth import required_scope
 from scim_bridge.web.http import scim_response
@@ -49,6 +50,13 @@ access = logs.get_logger("scim_bridge.access")  # one line per request
 log = logs.get_logger("scim_bridge")
 SCIM_PREFIX = "/scim/v2"
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+class BridgeApp(Flask):
+    """The bridge's Flask app: its routes end in a URL map shared by the apps of the same routes
+    (:mod:`scim_bridge.web.routes`)."""
+
+    url_map_class = routes.PendingRoutes
 
 
 def create_app(
@@ -68,7 +76,7 @@ def create_app(
         if parts.get("policy") is None:
             parts["policy"] = bootstrap.UpstreamPolicy(settings.upstream_wait_budget, retry_sleep=retry_sleep)
         components = bootstrap.build(settings, **parts)
-    app = Flask("scim_bridge", static_folder=None)  # no /static/<path> route: the bridge serves no files there
+    app = BridgeApp("scim_bridge", static_folder=None)  # no /static/<path> route: the bridge serves no files there
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.json.sort_keys = False  # type: ignore[attr-defined]
     services, metrics = components.services, components.metrics
@@ -94,6 +102,7 @@ def create_app(
     if settings.console_token:
         console.init_app(app, scim_prefix=SCIM_PREFIX)
     _install_hooks(app, settings, components.store, metrics, b.client_limiter)
+    routes.seal(app)  # every route is registered: the process's URL map of these routes
     if start_sync:
         services.sync.start_background()
     return app

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from typing import Any
 
 from flask import Request
@@ -61,6 +62,9 @@ def json_body(req: Request | None = None) -> Any:
         raise errors.InvalidSyntax(f"The request body is not valid JSON: {exc}") from None
     if _depth(document) > MAX_JSON_DEPTH:
         raise errors.InvalidSyntax(f"The request body nests deeper than {MAX_JSON_DEPTH} levels")
+    if SURROGATE_ESCAPE.search(raw) and not _all_text(document):
+        raise errors.InvalidSyntax("The request body has a lone surrogate escape (\\ud800 to \\udfff unpaired): "
+                                   "it stands for no character")
     if req is request:
         g.request_json = document  # for after-request readers (the console's change record): never read twice
     return document
@@ -71,6 +75,9 @@ def json_body(req: Request | None = None) -> Any:
 # repeated name means different things to different parsers); numbers are finite (no NaN, no Infinity, no
 # 1e400).
 MAX_JSON_DEPTH = 32
+# The escapes of UTF-16 surrogates: only a pair stands for a character; the parser lets a lone one through as a
+# string no encoder takes (the database driver would fail on it). Only a body that has one is searched.
+SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89abcdefABCDEF]")
 
 
 def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -106,6 +113,24 @@ def _depth(document: Any) -> int:
             if level <= MAX_JSON_DEPTH:
                 stack.extend((item, level + 1) for item in value if isinstance(item, dict | list))
     return deepest
+
+
+def _all_text(document: Any) -> bool:
+    """Whether every name and string in ``document`` is encodable text (no lone surrogate)."""
+    stack = [document]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, dict):
+            stack.extend(value)
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+        elif isinstance(value, str):
+            try:
+                value.encode()
+            except UnicodeEncodeError:
+                return False
+    return True
 
 
 def context() -> RequestContext:

@@ -73,6 +73,11 @@ BAD_REQUESTS: list[tuple[str, str, str, Any, int, str | None]] = [
     # (name, method, path, body, status, scimType)
     ("malformed json", "POST", "/Users", "{not json", 400, "invalidSyntax"),
     ("body not an object", "POST", "/Users", [1, 2], 400, "invalidSyntax"),
+    ("lone surrogate in body", "POST", "/Users",
+     f'{{"schemas": ["{CORE}"], "userName": "a\\ud800@example.com"}}', 400, "invalidSyntax"),
+    ("lone surrogate in patch", "PATCH", "/Users/{id}",
+     f'{{"schemas": ["{PATCH}"], "Operations": [{{"op": "replace", "path": "title", "value": "\\udfff"}}]}}',
+     400, "invalidSyntax"),
     ("missing schemas", "POST", "/Users", {"userName": "a@example.com"}, 400, "invalidValue"),
     ("wrong schema", "POST", "/Users", {"schemas": [GROUP], "userName": "a@example.com"}, 400, "invalidValue"),
     ("missing userName", "POST", "/Users", {"schemas": [CORE]}, 400, "invalidValue"),

@@ -225,6 +225,8 @@ def test_group_filters() -> None:
         ('name. eq "x"', "not a valid attribute path"),
         ('urn:x: eq "x"', "not a valid attribute path"),
         ("userName eq 1e99999999999", "quoted string"),
+        ('userName eq "\\ud800"', "Invalid string escape"),  # a lone surrogate: no character, no UTF-8
+        ('displayName pr and displayName eq "\\ud800(\\udc00"', "Invalid string escape"),
     ],
 )
 def test_invalid_filters(text: str, detail: str) -> None:

@@ -90,9 +90,11 @@ def _bad_character(text: str, position: int) -> str:
 def _simple_token(kind: str, raw: str, position: int) -> tuple[str, Any]:
     if kind == "string":
         try:
-            return "COMP_VALUE", json.loads(raw, strict=False)
-        except ValueError as exc:  # a bad escape such as "\x"
+            value = json.loads(raw, strict=False)
+            value.encode()  # a lone surrogate escape ("\ud800") is no character: no string can hold it
+        except ValueError as exc:  # a bad escape such as "\x" (UnicodeEncodeError is one too)
             raise InvalidFilter(f"Invalid string escape in {raw} at position {position + 1}.") from exc
+        return "COMP_VALUE", value
     if kind == "number":
         try:
             number = json.loads(raw)
