@@ -18,6 +18,7 @@ from conftest import TOKEN
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 
+from console.browser import WINDOW
 from console.browser import accessibility_problems
 from console.browser import follow
 from console.browser import heading
@@ -282,11 +283,10 @@ def test_narrow_screens_stack_tables_and_keep_badges_whole(bridge_factory: Any, 
     open_logged_in(page, bridge.root)
     assert heading(page) == "Status"
     check(page, "30-narrow-status")  # no sideways scrolling of the page at 400 px (checked by screenshots)
-    for path, name in (("/console/activity", "31-narrow-activity"), ("/console/directory/users", "32-narrow-users")):
+    for path, name in (("/console/directory/users", "32-narrow-users"), ("/console/activity", "31-narrow-activity")):
         page.get(bridge.root + path)
         check(page, name)
-    page.get(bridge.root + "/console/activity")
-    page.set_window_size(400, 900)
+    page.set_window_size(400, WINDOW[1])  # the activity page just shot, at a phone's width again
     try:
         header = page.find_element(By.CSS_SELECTOR, "#activity thead")
         assert header.rect["x"] < 0  # the stacked table labels each cell instead
@@ -297,4 +297,4 @@ def test_narrow_screens_stack_tables_and_keep_badges_whole(bridge_factory: Any, 
         assert page.execute_script("return getComputedStyle(arguments[0]).whiteSpace", badge) == "nowrap"
         assert badge.size["height"] < 30  # one line
     finally:
-        page.set_window_size(1366, 900)
+        page.set_window_size(*WINDOW)
