@@ -179,20 +179,37 @@ def open_logged_in(driver: WebDriver, root: str, path: str = "/console/") -> Non
 
 
 def heading(driver: WebDriver) -> str:
-    return str(driver.find_element(By.TAG_NAME, "h1").text)
+    return text(driver, "h1")
 
 
 # The rendered text of an element as WebDriver's "get element text" gives it (no text of hidden elements, no-break
-# spaces as spaces, runs of spaces collapsed, each line trimmed), for many elements in one command instead of one
-# round trip to the browser per cell.
+# spaces as spaces, runs of spaces collapsed, each line trimmed, no blank lines; an element whose own text is
+# preformatted as laid out), for many elements in one command instead of one round trip to the browser per cell. One
+# difference: the preformatted text of a child (a request body within <main>) comes with its lines trimmed.
 VISIBLE_TEXT = """
-const visibleText = el => el.checkVisibility() ? el.innerText.split('\\n')
-  .map(line => line.replace(/[ \\t\\r\\u00a0]+/g, ' ').trim()).join('\\n').replace(/^\\n+|\\n+$/g, '') : '';
+const visibleText = el => !el.checkVisibility() ? '' : getComputedStyle(el).whiteSpace.startsWith('pre')
+  ? el.innerText.replace(/^\\n+|\\n+$/g, '')
+  : el.innerText.split('\\n').map(line => line.replace(/[ \\t\\r\\u00a0]+/g, ' ').trim()).filter(line => line)
+    .join('\\n');
 """
 ROWS_TEXT = VISIBLE_TEXT + """
 return Array.from((arguments[0] || document).querySelectorAll(arguments[1]),
                   row => Array.from(row.querySelectorAll(arguments[2]), visibleText));
 """
+
+
+TEXT = VISIBLE_TEXT + """
+const found = document.querySelector(arguments[0]);
+return found === null ? null : visibleText(found);
+"""
+
+
+def text(driver: WebDriver, selector: str) -> str:
+    """The rendered text of the first element matching a CSS selector, as WebDriver's "get element text" gives it, in
+    one command instead of two (find the element, then ask for its text); fails when nothing matches."""
+    found: Any = driver.execute_script(TEXT, selector)
+    assert found is not None, f"nothing matches {selector!r}"
+    return str(found)
 
 
 def rows_text(driver: WebDriver, scope: WebElement | None, rows: str, cells: str = "th, td") -> list[list[str]]:
