@@ -80,7 +80,7 @@ PAGE_SIZE = "return [document.documentElement.clientWidth, Math.max(document.doc
 
 def screenshots_wanted() -> bool:
     """The screenshots are for people looking at the console; nothing reads them back. SCIM_BRIDGE_TEST_SCREENSHOTS=0
-    skips taking them (about a quarter of Chromium's CPU time over the browser tests); every check made at a width,
+    skips taking them (about a sixth of Chromium's CPU time over the browser tests); every check made at a width,
     such as no sideways scrolling at 400 px, still runs."""
     return os.environ.get("SCIM_BRIDGE_TEST_SCREENSHOTS", "1") != "0"
 
