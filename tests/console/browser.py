@@ -22,20 +22,29 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "console"
 CHROMIUM_FLAGS = (
     "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
     "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-extensions",
-    "--window-size=1366,900",
+    "--window-size=1400,900",  # WINDOW, at the desktop width of the screenshots: two resizes per pair of shots, not 3
     # Scrollbars take no width (as on phones), so the layout width is the window's whatever the page's height: a page
     # checked and shot at a width needs no window as tall as the page.
     "--hide-scrollbars",
     # No back-forward cache (the console's pages are no-store anyway) and no new renderer per navigation: a sixth
     # less of Chromium's CPU time per page view on these tests.
-    "--disable-features=BackForwardCache,RenderDocument,ProactivelySwapBrowsingContextGroup",
+    "--disable-features=BackForwardCache,RenderDocument,ProactivelySwapBrowsingContextGroup,"
+    # Optional services a headless test never uses (hints and on-device models fetched or benchmarked in the
+    # background, form autofill lookups, casting), which would otherwise start with the browser or later in a run.
+    "OptimizationHints,OptimizationGuideOnDeviceModel,AutofillServerCommunication,DialMediaRouteProvider,"
+    "CastMediaRouteProvider",
+    "--disable-default-apps", "--mute-audio", "--disable-client-side-phishing-detection",
+    "--disable-domain-reliability",
 )
 
 
 # Chromium's headless shell (Debian's chromium-headless-shell) is preferred: it renders the same pages with the same
 # Blink, without the full browser's window and profile services, for about half the CPU time per page view. The full
-# browser runs in its new headless mode when the shell is not installed.
-BROWSERS = ("chromium-headless-shell", "chromium", "chromium-browser")
+# browser runs in its new headless mode when the shell is not installed: Debian's binary itself rather than its
+# /usr/bin/chromium launcher, a shell script that adds desktop flags of its own (GPU rasterization, which here runs in
+# the software GPU process, and extension loading) and Google API keys, so that the tests run with the flags listed
+# above only. (Chromium's CPU time is the same either way within the noise of side-by-side runs.)
+BROWSERS = ("chromium-headless-shell", "/usr/lib/chromium/chromium", "chromium", "chromium-browser")
 
 
 def is_headless_shell(path: str) -> bool:
@@ -69,8 +78,17 @@ def capture(driver: WebDriver, path: Path, limit: int) -> None:
 PAGE_SIZE = "return [document.documentElement.clientWidth, Math.max(document.documentElement.scrollHeight, 600)];"
 
 
-def screenshot(driver: WebDriver, name: str) -> Path:
-    """A full-page screenshot into test-artifacts/console/ (kept out of git)."""
+def screenshots_wanted() -> bool:
+    """The screenshots are for people looking at the console; nothing reads them back. SCIM_BRIDGE_TEST_SCREENSHOTS=0
+    skips taking them (about a sixth of Chromium's CPU time over the browser tests); every check made at a width,
+    such as no sideways scrolling at 400 px, still runs."""
+    return os.environ.get("SCIM_BRIDGE_TEST_SCREENSHOTS", "1") != "0"
+
+
+def screenshot(driver: WebDriver, name: str) -> Path | None:
+    """A full-page screenshot into test-artifacts/console/ (kept out of git), unless screenshots are off."""
+    if not screenshots_wanted():
+        return None
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     path = ARTIFACTS / f"{name}.png"
     capture(driver, path, 6000)
@@ -161,20 +179,37 @@ def open_logged_in(driver: WebDriver, root: str, path: str = "/console/") -> Non
 
 
 def heading(driver: WebDriver) -> str:
-    return str(driver.find_element(By.TAG_NAME, "h1").text)
+    return text(driver, "h1")
 
 
 # The rendered text of an element as WebDriver's "get element text" gives it (no text of hidden elements, no-break
-# spaces as spaces, runs of spaces collapsed, each line trimmed), for many elements in one command instead of one
-# round trip to the browser per cell.
+# spaces as spaces, runs of spaces collapsed, each line trimmed, no blank lines; an element whose own text is
+# preformatted as laid out), for many elements in one command instead of one round trip to the browser per cell. One
+# difference: the preformatted text of a child (a request body within <main>) comes with its lines trimmed.
 VISIBLE_TEXT = """
-const visibleText = el => el.checkVisibility() ? el.innerText.split('\\n')
-  .map(line => line.replace(/[ \\t\\r\\u00a0]+/g, ' ').trim()).join('\\n').replace(/^\\n+|\\n+$/g, '') : '';
+const visibleText = el => !el.checkVisibility() ? '' : getComputedStyle(el).whiteSpace.startsWith('pre')
+  ? el.innerText.replace(/^\\n+|\\n+$/g, '')
+  : el.innerText.split('\\n').map(line => line.replace(/[ \\t\\r\\u00a0]+/g, ' ').trim()).filter(line => line)
+    .join('\\n');
 """
 ROWS_TEXT = VISIBLE_TEXT + """
 return Array.from((arguments[0] || document).querySelectorAll(arguments[1]),
                   row => Array.from(row.querySelectorAll(arguments[2]), visibleText));
 """
+
+
+TEXT = VISIBLE_TEXT + """
+const found = document.querySelector(arguments[0]);
+return found === null ? null : visibleText(found);
+"""
+
+
+def text(driver: WebDriver, selector: str) -> str:
+    """The rendered text of the first element matching a CSS selector, as WebDriver's "get element text" gives it, in
+    one command instead of two (find the element, then ask for its text); fails when nothing matches."""
+    found: Any = driver.execute_script(TEXT, selector)
+    assert found is not None, f"nothing matches {selector!r}"
+    return str(found)
 
 
 def rows_text(driver: WebDriver, scope: WebElement | None, rows: str, cells: str = "th, td") -> list[list[str]]:
@@ -214,23 +249,28 @@ def accessibility_problems(driver: WebDriver) -> list[str]:
     return [str(item) for item in found]
 
 
-WIDTHS = (1400, 400)
+WINDOW = (1400, 900)  # the window every test starts with (--window-size above)
+WIDTHS = (WINDOW[0], 400)
 OVERFLOW = "return document.documentElement.scrollWidth - document.documentElement.clientWidth;"
 
 
 def screenshots(driver: WebDriver, name: str) -> list[Path]:
-    """Full-page screenshots at a desktop width and a narrow (phone) width: NAME-1400.png and NAME-400.png.
+    """Full-page screenshots at a desktop width and a narrow (phone) width: NAME-1400.png and NAME-400.png (none when
+    screenshots are off).
 
     At each width the page must not scroll sideways as a whole (wide tables scroll inside their own box).
     """
+    wanted = screenshots_wanted()
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     paths = []
     for width in WIDTHS:
-        driver.set_window_size(width, 900)
+        if width != WINDOW[0]:  # the window is at its desktop width between steps of a test
+            driver.set_window_size(width, WINDOW[1])
         overflow = int(driver.execute_script(OVERFLOW))
         assert overflow <= 0, f"{name} scrolls sideways by {overflow} px at {width} px"
-        path = ARTIFACTS / f"{name}-{width}.png"
-        capture(driver, path, 8000)
-        paths.append(path)
-    driver.set_window_size(1366, 900)
+        if wanted:
+            path = ARTIFACTS / f"{name}-{width}.png"
+            capture(driver, path, 8000)
+            paths.append(path)
+    driver.set_window_size(*WINDOW)
     return paths

@@ -25,6 +25,7 @@ from console.browser import rows_text
 from console.browser import screenshot
 from console.browser import submit
 from console.browser import table_rows
+from console.browser import text
 from console.browser import wait_for_next_page
 from scim_bridge import __version__
 from scim_bridge.store.records import SyncUser
@@ -64,7 +65,7 @@ def rows_of_caption(driver: WebDriver, caption: str) -> list[list[str]]:
 
 
 def main_text(driver: WebDriver) -> str:
-    return str(driver.find_element(By.TAG_NAME, "main").text)
+    return text(driver, "main")
 
 
 def search(driver: WebDriver, text: str) -> None:
@@ -94,7 +95,7 @@ def test_login_refuses_wrong_tokens_and_accepts_the_console_token(bridge_factory
     for wrong in ("not-the-console-token", TOKEN):  # the SCIM bearer token does not open the console
         log_in(page, bridge.root, wrong)
         assert "/console/login" in page.current_url
-        assert page.find_element(By.ID, "login-error").text == "That console token is not valid."
+        assert text(page, "#login-error") == "That console token is not valid."
         assert page.find_element(By.ID, "token").get_attribute("aria-invalid") == "true"
     check_page(page, "02-login-refused")
 
@@ -107,11 +108,11 @@ def test_login_refuses_wrong_tokens_and_accepts_the_console_token(bridge_factory
 
     follow(page, page.find_element(By.LINK_TEXT, "Status"))
     assert heading(page) == "Status"
-    text = main_text(page)
-    assert "Reachable the API key is accepted" in text
-    assert "custom endpoint (127.0.0.1)" in text
-    assert "OK 7 users, 3 teams" in text
-    assert f"scim-bridge {__version__}" in text
+    status = main_text(page)
+    assert "Reachable the API key is accepted" in status
+    assert "custom endpoint (127.0.0.1)" in status
+    assert "OK 7 users, 3 teams" in status
+    assert f"scim-bridge {__version__}" in status
     traffic = {row[0]: row[1] for row in rows_of_caption(page, "Requests and errors")}
     assert traffic["SCIM requests answered since the server started (all workers)"] == "3"
     assert traffic["… of which client errors (4xx)"] == "1"
@@ -133,7 +134,7 @@ def test_status_shows_a_failed_sync_and_runs_one_on_request(bridge_factory: Any,
     open_logged_in(page, bridge.root)
     bridge.sim.fault("GET", "/v2/teams", "403", times=1)  # a key without the rights to list teams
     submit(page, page.find_element(By.XPATH, "//button[text()='Run a full sync now']"))
-    notice = page.find_element(By.CSS_SELECTOR, ".notice-error").text
+    notice = text(page, ".notice-error")
     assert notice.startswith("The sync failed:")
     failed_id = next(c["requestId"] for c in reversed(bridge.sim.calls()) if c["path"] == "/v2/teams")
     mirror = main_text(page)
@@ -143,7 +144,7 @@ def test_status_shows_a_failed_sync_and_runs_one_on_request(bridge_factory: Any,
 
     bridge.sim.http.delete(bridge.sim.base_url + "/__sim/faults", timeout=10).raise_for_status()
     submit(page, page.find_element(By.XPATH, "//button[text()='Run a full sync now']"))
-    assert page.find_element(By.CSS_SELECTOR, ".notice-ok").text.startswith("Sync finished: 7 users, 3 teams")
+    assert text(page, ".notice-ok").startswith("Sync finished: 7 users, 3 teams")
     assert "OK 7 users, 3 teams" in main_text(page)
 
 
@@ -169,7 +170,7 @@ def test_keyboard_reaches_skip_link_navigation_and_forms(bridge_factory: Any, pa
     page.switch_to.active_element.send_keys(Keys.ENTER)
     wait_for_next_page(page)
     assert heading(page) == "Activity"
-    assert page.find_element(By.CSS_SELECTOR, "nav a[aria-current=page]").text == "Activity"
+    assert text(page, "nav a[aria-current=page]") == "Activity"
 
 
 # --- activity ------------------------------------------------------------------------------------------
@@ -211,7 +212,7 @@ def test_activity_filters_and_shows_the_upstream_calls_of_a_failure(bridge_facto
     submit(page, page.find_element(By.XPATH, "//form[contains(@class,'filters')]//button"))
     rows = table_rows(page, "activity")
     assert len(rows) == 1
-    assert page.find_element(By.CSS_SELECTOR, "#activity caption").text == "Audit log: 1 matching event"
+    assert text(page, "#activity caption") == "Audit log: 1 matching event"
     check_page(page, "05-activity-filtered")
 
     follow(page, page.find_element(By.CSS_SELECTOR, "#activity tbody tr a"))
@@ -222,7 +223,7 @@ def test_activity_filters_and_shows_the_upstream_calls_of_a_failure(bridge_facto
     posts = [c for c in calls if c[3] == "POST /v2/users"]
     assert [c[4] for c in posts] == ["503"] * len(upstream_failures)
     assert [c[8] for c in posts] == [c["requestId"] for c in upstream_failures]  # OpsGenie's own ids
-    ticket = page.find_element(By.ID, "ticket").text
+    ticket = text(page, "#ticket")
     assert all(c["requestId"] in ticket for c in upstream_failures)
     assert page.find_element(By.CSS_SELECTOR, "button.copy").is_displayed()  # the one enhancement script ran
     check_page(page, "06-activity-failed-detail")
@@ -230,7 +231,7 @@ def test_activity_filters_and_shows_the_upstream_calls_of_a_failure(bridge_facto
     page.get(bridge.root + "/console/activity")
     follow(page, page.find_elements(By.CSS_SELECTOR, "#activity tbody tr a")[0])
     assert heading(page) == "Patch Groups — Failed"
-    assert "no-such-user" in page.find_element(By.CSS_SELECTOR, "dd.detail").text
+    assert "no-such-user" in text(page, "dd.detail")
     assert any(c[3] == "GET /v2/users/no-such-user" and c[4] == "404" for c in table_rows(page, "upstream-calls"))
 
 
@@ -263,7 +264,7 @@ def test_directory_search_teams_roles_and_suspensions(bridge_factory: Any, page:
     search(page, "becker")
     follow(page, page.find_element(By.LINK_TEXT, "tom.becker@example.com"))
     assert heading(page) == "Tom Becker"
-    restore = page.find_element(By.CSS_SELECTOR, "section.notice-warn").text
+    restore = text(page, "section.notice-warn")
     assert "role User" in restore
     assert "team Platform SRE" in restore
     assert table_rows(page, "user-teams") == [["In no team."]]
@@ -310,19 +311,19 @@ def test_directory_pages_ten_thousand_users_in_sql(bridge_factory: Any, page: We
 
     open_logged_in(page, bridge.root, "/console/directory/users")
     assert len(table_rows(page, "users")) == 50
-    pager = page.find_element(By.CSS_SELECTOR, "nav.pager p").text
+    pager = text(page, "nav.pager p")
     assert pager == "Showing 1–50 of 10007 (page 1 of 201)"
     follow(page, page.find_element(By.LINK_TEXT, "Next"))
-    assert page.find_element(By.CSS_SELECTOR, "nav.pager p").text == "Showing 51–100 of 10007 (page 2 of 201)"
+    assert text(page, "nav.pager p") == "Showing 51–100 of 10007 (page 2 of 201)"
     assert table_rows(page, "users")[0][0] == "bulk.user00049@example.com"  # after alex.morgan
     follow(page, page.find_element(By.LINK_TEXT, "Last"))
-    assert page.find_element(By.CSS_SELECTOR, "nav.pager p").text == "Showing 10001–10007 of 10007 (page 201 of 201)"
+    assert text(page, "nav.pager p") == "Showing 10001–10007 of 10007 (page 201 of 201)"
     assert table_rows(page, "users")[-1][0] == "tom.becker@example.com"
     search(page, "Bulk 0999")  # display name contains: users 09990-09999
-    assert page.find_element(By.CSS_SELECTOR, "nav.pager p").text == "Showing 1–10 of 10 (page 1 of 1)"
+    assert text(page, "nav.pager p") == "Showing 1–10 of 10 (page 1 of 1)"
     check_page(page, "11-directory-10000-users")
     page.get(bridge.root + "/console/directory/users?page=999")  # past the end: the last page
-    assert page.find_element(By.CSS_SELECTOR, "nav.pager p").text.startswith("Showing 10001–10007")
+    assert text(page, "nav.pager p").startswith("Showing 10001–10007")
 
 
 # --- drift ---------------------------------------------------------------------------------------------
@@ -338,7 +339,7 @@ def test_drift_shows_members_changed_directly_in_opsgenie(bridge_factory: Any, p
     open_logged_in(page, bridge.root)
     follow(page, page.find_element(By.LINK_TEXT, "Drift"))
     assert heading(page) == "Drift"
-    assert page.find_element(By.CSS_SELECTOR, ".notice-ok").text.startswith("No drift")
+    assert text(page, ".notice-ok").startswith("No drift")
     summary = main_text(page)
     assert "0 teams with drift, 1 in step." in summary
     assert "2 teams never written through SCIM (not compared): Payments, Platform SRE." in summary
@@ -354,7 +355,7 @@ def test_drift_shows_members_changed_directly_in_opsgenie(bridge_factory: Any, p
 
     submit(page, page.find_element(By.XPATH, "//button[text()='Sync now and compare again']"))
     assert heading(page) == "Drift"
-    assert page.find_element(By.CSS_SELECTOR, ".notice-ok").text.startswith("Sync finished")
+    assert text(page, ".notice-ok").startswith("Sync finished")
     section = page.find_element(By.CSS_SELECTOR, "section.drift")
     assert section.find_element(By.TAG_NAME, "h2").text == "Customer Support"
     rows = rows_text(page, section, "tbody tr", "td")
@@ -372,4 +373,4 @@ def test_drift_shows_members_changed_directly_in_opsgenie(bridge_factory: Any, p
     assert bridge.scim.put(f"/Groups/{support}", group).status_code == 200
     bridge.app.extensions["scim_bridge"].sync.run()
     page.refresh()
-    assert page.find_element(By.CSS_SELECTOR, ".notice-ok").text.startswith("No drift")
+    assert text(page, ".notice-ok").startswith("No drift")

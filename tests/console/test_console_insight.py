@@ -18,12 +18,14 @@ from conftest import TOKEN
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 
+from console.browser import WINDOW
 from console.browser import accessibility_problems
 from console.browser import follow
 from console.browser import heading
 from console.browser import open_logged_in
 from console.browser import screenshots
 from console.browser import table_rows
+from console.browser import text
 from console.test_console import console_bridge
 from console.test_console import sim_user_id
 from scim_bridge.config import BearerToken
@@ -68,10 +70,10 @@ def test_deactivation_is_told_in_words_with_modified_attributes_and_the_body(bri
     check(page, "20-activity-list")
 
     follow(page, page.find_element(By.CSS_SELECTOR, "#activity tbody tr a"))
-    assert page.find_element(By.ID, "summary").text == summary
+    assert text(page, "#summary") == summary
     assert table_rows(page, "modified") == [["Active", "yes", "no"], ["Role", "User", "Stakeholder"],
                                             ["Teams", "Platform SRE", "none"]]
-    assert '"active": false' in page.find_element(By.ID, "request-body").text
+    assert '"active": false' in text(page, "#request-body")
     calls = table_rows(page, "upstream-calls")
     assert calls and all("tom.becker@example.com" in c[2] for c in calls if tom in c[3])  # names, not ids
     assert any(c[2] == "Platform SRE, tom.becker@example.com" for c in calls)
@@ -90,8 +92,8 @@ def test_a_create_shows_its_masked_body_an_expected_404_and_retries_with_their_s
 
     open_logged_in(page, bridge.root, "/console/activity")
     open_newest_entry(page)
-    assert page.find_element(By.ID, "summary").text.startswith("Created user ana.lopez@…")
-    body = page.find_element(By.ID, "request-body").text
+    assert text(page, "#summary").startswith("Created user ana.lopez@…")
+    body = text(page, "#request-body")
     assert "Sup3r-Secret!" not in page.page_source
     assert '"password": "•••••• (not shown)"' in body
     assert '"userName": "ana.lopez@example.com"' in body
@@ -142,7 +144,7 @@ def test_failures_show_reason_attempted_name_existing_resource_filters_and_expor
     alerts = [a.text for a in page.find_elements(By.CSS_SELECTOR, "p[role=alert]")]
     assert "Unknown outcome 'broken': use one of ok, error." in alerts
     assert any("Unknown filter 'colour'" in a for a in alerts)
-    assert page.find_element(By.CSS_SELECTOR, "#activity caption").text == "Audit log: filter not applied"
+    assert text(page, "#activity caption") == "Audit log: filter not applied"
     check(page, "24-activity-unknown-filter")
     http = console_http(page)
     assert http.get(bridge.root + "/console/activity?outcome=broken", timeout=10).status_code == 400
@@ -183,13 +185,13 @@ def test_refused_requests_are_counted_per_credential_and_source(bridge_factory: 
                                      ["okta-reader", "127.0.0.1", "403 missing scope", "1"],
                                      ["test", "127.0.0.1", "429 rate limit", "1"]]
     assert TOKEN not in page.page_source and "guess-7f3a9c" not in page.page_source
-    assert int(page.find_element(By.ID, "reads-count").text) >= 2
-    seen = page.find_element(By.ID, "idp-seen").text
+    assert int(text(page, "#reads-count")) >= 2
+    seen = text(page, "#idp-seen")
     # counted per minute: a minute boundary may fall between the call and the page
     assert re.search(r"test: IdP last called (less than a minute|1 min) ago", seen), seen
     assert "okta-reader: no accepted call in the last 48 h" in seen  # its only call was refused
     # the refused change is a failed write: provisioning is not going well
-    assert page.find_element(By.CSS_SELECTOR, "#verdict .headline").text == "Degraded: 1 failed write in the last hour"
+    assert text(page, "#verdict .headline") == "Degraded: 1 failed write in the last hour"
     check(page, "25-status-rejected")
 
 
@@ -203,7 +205,7 @@ def test_status_verdict_names_upstream_failures_and_draws_charts(bridge_factory:
     assert failed.status_code >= 500, failed.text
 
     open_logged_in(page, bridge.root)
-    headline = page.find_element(By.CSS_SELECTOR, "#verdict .headline").text
+    headline = text(page, "#verdict .headline")
     assert headline.startswith("Degraded: OpsGenie 503s"), headline
     assert "verdict-warn" in (page.find_element(By.ID, "verdict").get_attribute("class") or "")
     for key in ("1h", "24h"):
@@ -236,8 +238,8 @@ def test_status_says_when_the_idp_went_silent(bridge_factory: Any, page: WebDriv
     ConsoleLog(store.engine).add_counts({(three_hours_ago, "read", "test", "127.0.0.1", 200): 12})
 
     open_logged_in(page, bridge.root)
-    assert page.find_element(By.CSS_SELECTOR, "#verdict .headline").text == "IdP silent for 3 h"
-    assert "test: IdP last called 3 h ago" in page.find_element(By.ID, "idp-seen").text
+    assert text(page, "#verdict .headline") == "IdP silent for 3 h"
+    assert "test: IdP last called 3 h ago" in text(page, "#idp-seen")
     check(page, "27-status-idp-silent")
 
 
@@ -258,16 +260,16 @@ def test_drift_says_when_it_was_computed_and_marks_drifted_members(bridge_factor
     assert renamed.status_code == 200, renamed.text
 
     open_logged_in(page, bridge.root)
-    assert page.find_element(By.CSS_SELECTOR, "#verdict .headline").text == "Healthy"  # every write went through
+    assert text(page, "#verdict .headline") == "Healthy"  # every write went through
     assert page.find_elements(By.CSS_SELECTOR, "#verdict.verdict-ok")
     page.get(bridge.root + "/console/drift")
-    freshness = page.find_element(By.ID, "freshness").text
+    freshness = text(page, "#freshness")
     assert freshness.startswith("Computed ") and "from the mirror as of the last sync" in freshness
     assert "1 SCIM write since that sync" in freshness
     check(page, "28-drift-freshness")
 
     follow(page, page.find_element(By.LINK_TEXT, "Customer Support"))
-    assert "priya.shah@example.com" in page.find_element(By.ID, "team-drift").text
+    assert "priya.shah@example.com" in text(page, "#team-drift")
     marked = {r[0]: r[3] for r in table_rows(page, "members")}
     assert "Drift: not pushed by the IdP" in marked["priya.shah@example.com"]
     assert "Drift" not in marked["tom.becker@example.com"]
@@ -282,11 +284,10 @@ def test_narrow_screens_stack_tables_and_keep_badges_whole(bridge_factory: Any, 
     open_logged_in(page, bridge.root)
     assert heading(page) == "Status"
     check(page, "30-narrow-status")  # no sideways scrolling of the page at 400 px (checked by screenshots)
-    for path, name in (("/console/activity", "31-narrow-activity"), ("/console/directory/users", "32-narrow-users")):
+    for path, name in (("/console/directory/users", "32-narrow-users"), ("/console/activity", "31-narrow-activity")):
         page.get(bridge.root + path)
         check(page, name)
-    page.get(bridge.root + "/console/activity")
-    page.set_window_size(400, 900)
+    page.set_window_size(400, WINDOW[1])  # the activity page just shot, at a phone's width again
     try:
         header = page.find_element(By.CSS_SELECTOR, "#activity thead")
         assert header.rect["x"] < 0  # the stacked table labels each cell instead
@@ -297,4 +298,4 @@ def test_narrow_screens_stack_tables_and_keep_badges_whole(bridge_factory: Any, 
         assert page.execute_script("return getComputedStyle(arguments[0]).whiteSpace", badge) == "nowrap"
         assert badge.size["height"] < 30  # one line
     finally:
-        page.set_window_size(1366, 900)
+        page.set_window_size(*WINDOW)

@@ -20,6 +20,7 @@ from console.browser import follow
 from console.browser import open_logged_in
 from console.browser import screenshots
 from console.browser import table_rows
+from console.browser import text
 from scim_bridge.config import Settings
 from scim_bridge.directory.links import MemoryLinkStore
 from scim_bridge.simulator.atlassian.server import AtlassianSimulatorServer
@@ -79,9 +80,9 @@ def test_jsm_pages_speak_of_atlassian_accounts_and_teams(jsm_root: str, page: We
     assert off.status_code == 200, off.text
 
     open_logged_in(page, jsm_root)
-    main = page.find_element(By.TAG_NAME, "main").text
+    main = text(page, "main")
     assert "OpsGenie" not in main
-    assert page.find_element(By.ID, "upstream-h").text == "Atlassian"
+    assert text(page, "#upstream-h") == "Atlassian"
     titles = [t.get_attribute("textContent") for t in page.find_elements(By.CSS_SELECTOR, "#charts-1h figcaption")]
     assert titles[1].startswith("Atlassian calls and 429s")
     screenshots(page, "40-jsm-status")
@@ -93,7 +94,7 @@ def test_jsm_pages_speak_of_atlassian_accounts_and_teams(jsm_root: str, page: We
     assert rows[2][1].startswith("Created Atlassian account ada@…")
     assert "Atlassian calls" in page.find_element(By.CSS_SELECTOR, "#activity thead").get_attribute("textContent")
     follow(page, page.find_element(By.CSS_SELECTOR, "#activity tbody tr a"))
-    assert page.find_element(By.ID, "calls-h").text == "Atlassian calls"
-    assert "OpsGenie" not in page.find_element(By.TAG_NAME, "main").text
+    assert text(page, "#calls-h") == "Atlassian calls"
+    assert "OpsGenie" not in text(page, "main")
     screenshots(page, "41-jsm-activity-entry")
     assert accessibility_problems(page) == []
