@@ -20,6 +20,7 @@ if str(ROOT) not in sys.path:
 from scim_bridge.store import Store  # noqa: E402
 from scim_bridge.store.engine import create_store_engine  # noqa: E402
 from scim_bridge.store.tables import MIRROR_TABLES  # noqa: E402
+from tests.conftest import empty_postgres  # noqa: E402
 from tests.conftest import reset_engine  # noqa: E402
 
 BACKENDS = ["sqlite", "postgresql"]
@@ -49,8 +50,12 @@ def mirror_engine(mirror_url: str) -> Iterator[Engine]:
 
 
 @pytest.fixture
-def engine(mirror_engine: Engine) -> Engine:
-    """The shared engine, with the index and budget tables emptied."""
+def engine(mirror_engine: Engine, mirror_url: str) -> Engine:
+    """The shared engine, with the index and budget tables emptied (on PostgreSQL every table, by
+    :func:`empty_postgres`, which also gives a table's grown file back)."""
+    if mirror_url.startswith("postgresql"):
+        empty_postgres(mirror_url)
+        return mirror_engine
     with mirror_engine.begin() as conn:
         for table in MIRROR_TABLES:
             conn.execute(delete(table))
