@@ -179,7 +179,7 @@ def same_json(left: Any, right: Any) -> bool:
     Equal values (Python's ``==``, in C) whose encodings are the same bytes: the encoding tells ``1`` from
     ``1.0`` and ``true``, and the order of an object's names. It only errs on the safe side: ``0.0`` and
     ``-0.0`` count as different (their rows are then rebuilt, the same)."""
-    return bool(left == right) and jsoncodec.dumps(left) == jsoncodec.dumps(right)
+    return left is right or (bool(left == right) and jsoncodec.dumps(left) == jsoncodec.dumps(right))
 
 
 def sort_value(row: Row, attribute: Attribute) -> str | datetime | None:
