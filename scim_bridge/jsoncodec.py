@@ -34,11 +34,11 @@ def loads(data: str | bytes) -> Any:
         return json.loads(data)
 
 
-# orjson's canonical output differs from the standard library's only where this finds something: non-ASCII
-# bytes and DEL (``json`` escapes them), ``null`` (``NaN`` and infinities become null in orjson) and numbers
-# with a fraction or an exponent (the two format some floats differently). A string that merely looks so
-# only takes the slower path.
-_NOT_CANONICAL = re.compile(rb"[^\x00-\x7e]|null|[0-9][.eE]")
+# orjson's canonical output differs from the standard library's only where these find something: non-ASCII
+# bytes and DEL (``json`` escapes them), and outside the strings ``null`` (orjson writes ``NaN`` and the
+# infinities so) and numbers with a fraction or an exponent (the two format some floats differently). Without
+# a backslash (no escape in any string), the parts between the quotes alternate: outside, inside, outside...
+_FLOAT_OR_NULL = re.compile(rb"null|[0-9][.eE]")
 _SORTED = orjson.OPT_SORT_KEYS | orjson.OPT_PASSTHROUGH_SUBCLASS | orjson.OPT_PASSTHROUGH_DATETIME | (
     orjson.OPT_PASSTHROUGH_DATACLASS)
 
@@ -50,6 +50,7 @@ def canonical(value: Any) -> bytes:
         encoded = orjson.dumps(value, option=_SORTED)
     except TypeError:  # orjson.JSONEncodeError: what only json takes (or refuses the same way)
         encoded = b""
-    if not encoded or _NOT_CANONICAL.search(encoded):
+    if (not encoded or not encoded.isascii() or b"\x7f" in encoded or b"\\" in encoded
+            or _FLOAT_OR_NULL.search(b"".join(encoded.split(b'"')[0::2]))):
         return json.dumps(value, sort_keys=True, separators=(",", ":")).encode()
     return encoded
