@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass
 from dataclasses import field
 from datetime import UTC
 from datetime import datetime
 from typing import Any
 
+from scim_bridge import jsoncodec
 from scim_bridge.config import ALL_SCOPES
 from scim_bridge.scim import errors
 
@@ -98,7 +98,7 @@ def weak_etag(resource: dict[str, Any]) -> str:
     only for a response, so the version does not depend on the host name a request used.
     """
     content = {k: v for k, v in resource.items() if k != "meta"}
-    digest = hashlib.sha256(json.dumps(content, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+    digest = hashlib.sha256(jsoncodec.canonical(content)).hexdigest()
     return f'W/"{digest[:20]}"'
 
 

@@ -195,11 +195,13 @@ class SyncService:
         started = time.monotonic()
         run = _Run.resume(self.store.get_setting(PROGRESS), self.store.now())
         report = progress or self.progress or (lambda _step: None)
+        self.store.index_pending()  # users an interrupted run left out of the index
         try:
             users = self._sync_users(run, report)
             teams = self._sync_teams(run, report, roster_limit)
             roles = self.directory.list_roles()
         except d.DirectoryError as exc:
+            self.store.index_pending()
             failed = {"at": iso(now()), "ok": False, "error": exc.message, "request_id": exc.request_id,
                       "resumable": True, "last_ok_at": synced_at(self.last())}
             self.store.put_setting(LAST_SYNC, failed)
@@ -237,7 +239,9 @@ class SyncService:
             return run.users
         offset = max(0, run.offset - PAGE_OVERLAP) if run.offset else 0
         for page in self.user_pages(offset):
-            self.write_users(page.users, run.held, self.store.now())
+            # Users new to the mirror are indexed once the rosters have given them their groups (by the teams
+            # phase, or at its end for those in no roster read), not twice.
+            self.write_users(page.users, run.held, self.store.now(), index_new_users=False)
             run.users = max(run.users, page.offset + len(page.users))
             run.offset = page.next_offset or 0
             if page.next_offset is None:
@@ -247,9 +251,10 @@ class SyncService:
         run.phase = "teams"
         return run.users
 
-    def write_users(self, found: list[DirectoryUser], held: dict[str, str], fetched: datetime) -> None:
+    def write_users(self, found: list[DirectoryUser], held: dict[str, str], fetched: datetime, *,
+                    index_new_users: bool = True) -> None:
         """Write users read from the upstream at ``fetched`` (a page, or single reads) into the mirror, and note
-        in ``held`` the role ids they carry."""
+        in ``held`` the role ids they carry. ``index_new_users``: see :meth:`Store.apply_sync_page`."""
         known = self.store.get_users([u.id for u in found])
         rows: list[SyncUser] = []
         for user in found:
@@ -260,7 +265,7 @@ class SyncService:
             rows.append(SyncUser(user.id, user.username, snapshot))
             if user.role and user.role_id:
                 held[user.role.lower()] = user.role_id
-        self.store.apply_sync_page(rows, None, started_at=fetched)
+        self.store.apply_sync_page(rows, None, started_at=fetched, index_new_users=index_new_users)
 
     def user_pages(self, offset: int) -> Iterator[UserPage]:
         """Pages of upstream users from ``offset`` (one call each where the directory pages)."""

@@ -65,6 +65,8 @@ from scim_bridge.store.filtersql import typed_column
 from scim_bridge.store.filtersql import values_alias
 from scim_bridge.store.index_values import Row
 from scim_bridge.store.sqlutil import chunks
+from scim_bridge.store.sqlutil import insert_tuples
+from scim_bridge.store.sqlutil import placeholder
 from scim_bridge.store.tables import scim_resources
 from scim_bridge.store.tables import scim_values
 
@@ -146,7 +148,7 @@ def index_resources(
     for part in chunks(updated):
         conn.execute(_UPDATE_DOCUMENT, list(part))
     if stale:
-        marker = _marker(conn)
+        marker = placeholder(conn)
         conn.exec_driver_sql(f"DELETE FROM {scim_values.name} WHERE "
                              + " AND ".join(f"{name} = {marker}" for name in index_values.VALUE_KEY), stale)
     _insert_values(conn, fresh)
@@ -216,21 +218,8 @@ def order_value(resource_type: ResourceType, document: dict[str, Any], path: str
     return None
 
 
-def _marker(conn: Connection) -> str:
-    return "?" if conn.dialect.name == "sqlite" else "%s"
-
-
 def _insert_values(conn: Connection, rows: list[Row]) -> None:
-    # The value rows (dozens per resource) go to the driver as plain tuples: SQLAlchemy's per-row
-    # parameter processing would cost more than the inserts themselves.
-    if not rows:
-        return
-    marker = _marker(conn)
-    columns = index_values.VALUE_COLUMNS
-    statement = (f"INSERT INTO {scim_values.name} ({', '.join(columns)}) "
-                 f"VALUES ({', '.join([marker] * len(columns))})")
-    for value_chunk in chunks(rows, 5000):
-        conn.exec_driver_sql(statement, list(value_chunk))
+    insert_tuples(conn, scim_values, index_values.VALUE_COLUMNS, rows)
 
 
 def _sqlite_time(moment: datetime) -> str:

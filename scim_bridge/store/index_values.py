@@ -20,6 +20,7 @@ from datetime import datetime
 from typing import Any
 from typing import NamedTuple
 
+from scim_bridge import jsoncodec
 from scim_bridge.scim.filters import is_present
 from scim_bridge.scim.filters import parse_datetime
 from scim_bridge.scim.paths import fold
@@ -173,14 +174,12 @@ def changed_entries(plan: Iterable[Entry], old: dict[str, Any], new: dict[str, A
 
 
 def same_json(left: Any, right: Any) -> bool:
-    """Equal JSON values of equal types (``True`` is not ``1``), objects with their names in the same order."""
-    if type(left) is not type(right):
-        return False
-    if isinstance(left, dict):
-        return list(left) == list(right) and all(same_json(value, right[key]) for key, value in left.items())
-    if isinstance(left, list):
-        return len(left) == len(right) and all(map(same_json, left, right))
-    return bool(left == right)
+    """Equal JSON values of equal types (``True`` is not ``1``), objects with their names in the same order.
+
+    Equal values (Python's ``==``, in C) whose encodings are the same bytes: the encoding tells ``1`` from
+    ``1.0`` and ``true``, and the order of an object's names. It only errs on the safe side: ``0.0`` and
+    ``-0.0`` count as different (their rows are then rebuilt, the same)."""
+    return left is right or (bool(left == right) and jsoncodec.dumps(left) == jsoncodec.dumps(right))
 
 
 def sort_value(row: Row, attribute: Attribute) -> str | datetime | None:

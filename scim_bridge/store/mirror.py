@@ -76,6 +76,10 @@ class Indexer(Protocol):
         """Make the index match every user and group of the mirror (after a full sync)."""
         ...
 
+    def index_missing(self, conn: Connection) -> None:
+        """Index the mirrored users the index lacks (a sync page may leave new users to a later write)."""
+        ...
+
 
 @dataclass
 class Dirty:
@@ -156,6 +160,12 @@ class DocumentIndexer:
                 documents = render(rows, part)
                 index.remove_resources(conn, resource_type, [rid for rid in part if rid not in documents])
                 index_changed(conn, resource_type, part, documents)
+
+    def index_missing(self, conn: Connection) -> None:
+        indexed = set(index.indexed_ids(conn, USER))
+        missing = [uid for uid in MirrorRows(conn).all_ids(None) if uid not in indexed]
+        if missing:
+            self.reindex(conn, missing, ())
 
     def rebuild(self, conn: Connection) -> None:
         """Re-index only what changed (documents equal to the indexed ones are left alone), a batch of

@@ -35,6 +35,7 @@ from sqlalchemy.engine import Connection
 from scim_bridge.scim.schema import GROUP
 from scim_bridge.store.sqlutil import chunks
 from scim_bridge.store.sqlutil import insert_ignoring
+from scim_bridge.store.sqlutil import insert_tuples
 from scim_bridge.store.tables import scim_generations
 from scim_bridge.store.tables import scim_order
 
@@ -44,6 +45,7 @@ ORDERED_PATHS: Mapping[str, tuple[str, ...]] = {
     "User": ("userName", "displayName", "meta.lastModified", "externalId"),
     "Group": ("displayName", "meta.lastModified", "externalId"),
 }
+_ORDER_COLUMNS = ("kind", "sort_path", "resource_id", "value_key", "tie_key")
 PRESENT = "1"
 MISSING = "2"
 
@@ -79,16 +81,13 @@ def write(conn: Connection, kind: str, resources: Mapping[str, Placement]) -> No
     if not resources:
         return
     paths = ORDERED_PATHS.get(kind, ())
-    rows: list[dict[str, str]] = []
+    rows: list[tuple[str, str, str, str, str]] = []
     for resource_id, (created, values) in resources.items():
         tie = tie_key(created, resource_id)
-        rows.append({"kind": kind, "sort_path": DEFAULT_ORDER, "resource_id": resource_id, "value_key": "",
-                     "tie_key": tie})
-        rows += [{"kind": kind, "sort_path": path, "resource_id": resource_id,
-                  "value_key": value_key(values.get(path)), "tie_key": tie} for path in paths]
+        rows.append((kind, DEFAULT_ORDER, resource_id, "", tie))
+        rows += [(kind, path, resource_id, value_key(values.get(path)), tie) for path in paths]
     remove(conn, kind, list(resources), bump_generation=False)
-    for part in chunks(rows, 2000):
-        conn.execute(scim_order.insert(), list(part))
+    insert_tuples(conn, scim_order, _ORDER_COLUMNS, rows)
     bump(conn, kind)
 
 

@@ -113,6 +113,24 @@ def insert_or_replace(
     )
 
 
+def placeholder(conn: Connection) -> str:
+    """The driver's parameter marker (sqlite3: ``?``, psycopg: ``%s``)."""
+    return "?" if conn.dialect.name == "sqlite" else "%s"
+
+
+def insert_tuples(conn: Connection, table: Table, columns: Sequence[str], rows: Sequence[tuple[Any, ...]],
+                  size: int = 5000) -> None:
+    """Insert ``rows`` (plain tuples, in the order of ``columns``) through the driver's executemany: for the
+    many small rows of the search index, SQLAlchemy's per-row parameter processing would cost more than the
+    inserts themselves. The values must be as the driver takes them (no column type processing happens)."""
+    if not rows:
+        return
+    marker = placeholder(conn)
+    statement = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({', '.join([marker] * len(columns))})"
+    for part in chunks(rows, size):
+        conn.exec_driver_sql(statement, list(part))
+
+
 def translate_integrity_error(exc: IntegrityError) -> StoreError:
     """Map a driver's constraint violation to StoreConflict or StoreNotFound."""
     orig = exc.orig

@@ -293,16 +293,29 @@ class Store(Bookkeeping):
         groups_snapshot: Sequence[sync.GroupSnapshot] | None,
         *,
         started_at: datetime | None = None,
+        index_new_users: bool = True,
     ) -> SyncStats:
         """One page of a sync in a transaction of its own: insert and update these users or groups (and
         rosters) as ``apply_sync`` does, remove nothing, re-index what changed. Finish the run with
-        :meth:`sweep_sync`."""
+        :meth:`sweep_sync`.
+
+        ``index_new_users`` False: the users new to the mirror are not indexed yet, because the run goes on to
+        read the rosters that give them their groups (each would be indexed twice otherwise); the first write
+        that touches them again indexes them, and :meth:`sweep_sync` (or :meth:`index_pending`) those left."""
         with self._sync_transaction() as conn:
-            stats, touched_users, touched_groups = sync.apply_page(
+            stats, touched_users, touched_groups, added_users = sync.apply_page(
                 conn, users_snapshot, groups_snapshot, started_at, self._clock())
             if self._indexer is not None:
-                self._indexer.reindex(conn, touched_users, touched_groups)
+                self._indexer.reindex(conn, touched_users if index_new_users else touched_users - added_users,
+                                      touched_groups)
             return stats
+
+    def index_pending(self) -> None:
+        """Index the mirrored users the search index lacks (left out by :meth:`apply_sync_page`)."""
+        if self._indexer is None:
+            return
+        with self._sync_transaction() as conn:
+            self._indexer.index_missing(conn)
 
     def sweep_sync(
         self, run_started: datetime, *, group_kinds: Collection[GroupKind] = GROUP_KINDS, sweep_users: bool = True
@@ -313,6 +326,7 @@ class Store(Bookkeeping):
             if self._indexer is not None:
                 self._indexer.refresh(conn, swept.users, swept.groups)
                 self._indexer.reindex(conn, swept.touched_users, swept.touched_groups)
+                self._indexer.index_missing(conn)
             return swept.stats
 
     @contextmanager

@@ -321,12 +321,14 @@ def apply_page(
     group_snapshot: Sequence[GroupSnapshot] | None,
     started_at: datetime | None,
     now: datetime,
-) -> tuple[SyncStats, set[str], set[str]]:
+) -> tuple[SyncStats, set[str], set[str], set[str]]:
     """Apply one page of a sync: insert and update these users or groups (and the groups' rosters), remove
-    nothing. Returns the stats and the users and groups whose documents may have changed."""
+    nothing. Returns the stats, the users and groups whose documents may have changed, and the users that are
+    new to the mirror (among those touched)."""
     stats = SyncStats()
     touched_users: set[str] = set()
     touched_groups: set[str] = set()
+    added_users: set[str] = set()
     if user_snapshot:
         incoming = _user_rows(user_snapshot)
         stored = _load_ids(conn, users, ("user_name", "username_lower", "upstream", "version", "last_modified"),
@@ -335,6 +337,7 @@ def apply_page(
         _park_name_holders(conn, users, _USER_NAMES, {k: v for k, v in incoming.items() if k not in plan.skipped})
         _execute(conn, users, plan, _USER_NAMES, now)
         touched_users.update(incoming)
+        added_users.update(row["id"] for row in plan.inserts)
         stats.users_added, stats.users_updated = len(plan.inserts), len(plan.updates)
         stats.users_unchanged, stats.users_skipped = len(plan.unchanged), len(plan.skipped)
     if group_snapshot:
@@ -354,7 +357,7 @@ def apply_page(
         stamp_rosters(conn, [gid for gid in rosters if gid not in plan.skipped], now)
         stats.groups_added, stats.groups_updated = len(plan.inserts), len(plan.updates)
         stats.groups_unchanged, stats.groups_skipped = len(plan.unchanged), len(plan.skipped)
-    return stats, touched_users, touched_groups
+    return stats, touched_users, touched_groups, added_users
 
 
 def _apply_rosters(conn: Connection, rosters: dict[str, Sequence[Membership]], plan: _Plan, now: datetime,

@@ -15,6 +15,7 @@ from scim_bridge.service.sync import PROGRESS
 from scim_bridge.service.sync import SyncProgress
 from scim_bridge.service.sync import SyncService
 from scim_bridge.store.store import Store
+from tests.api.test_lazy_rosters import CountingIndexer
 
 BULK_USERS = 450
 BULK_TEAMS = 120
@@ -151,3 +152,38 @@ def test_an_interrupted_sync_resumes_where_it_stopped(bridge_factory: Any) -> No
     assert SyncService(directory, store).run() is not None
     assert "user00010@example.com" not in {r.user_name for r in store.list_users()}
     assert bridge.scim.get("/Users", params={"count": 1}).json()["totalResults"] == BULK_USERS + DEMO_USERS - 1
+
+
+def test_a_full_sync_indexes_each_new_user_once_and_a_failed_run_leaves_none_unindexed(bridge_factory: Any) -> None:
+    bridge: Running = bridge_factory()
+    bulk = bridge.sim.http.post(f"{bridge.sim.base_url}/__sim/bulk",
+                                json={"users": 150, "teams": 40, "membersPerTeam": 2}, timeout=60)
+    assert bulk.status_code == 201, bulk.text
+    store = store_of(bridge)
+    counting = CountingIndexer()
+    store.set_indexer(counting)
+    new = {u["id"] for u in bridge.sim.state()["users"] if u["username"].startswith("user")}
+    assert SyncService(bridge.app.extensions["scim_bridge"].directory, store).run() is not None
+    # Each new user's document is built once, with its teams (the users phase leaves it to the teams phase,
+    # or to the end of the run for a user in no team).
+    assert {uid: counting.users[uid] for uid in new} == dict.fromkeys(new, 1)
+    teams = {t["id"]: t for t in bridge.sim.state()["teams"]}
+    for uid in sorted(new)[:20]:
+        shown = {g["value"] for g in bridge.scim.get(f"/Users/{uid}").json().get("groups", [])}
+        assert shown & set(teams) == {tid for tid, t in teams.items() if uid in {m["user"]["id"] for m in t["members"]}}
+    listed = bridge.scim.get("/Users", params={"count": 1, "filter": 'userName sw "user"'}).json()
+    assert listed["totalResults"] == len(new)
+
+    # A run that fails in the teams phase (here: after its first batch of rosters) still leaves every user it
+    # wrote in the index.
+    late = bridge.sim.http.post(f"{bridge.sim.base_url}/__sim/bulk", json={"users": 30, "prefix": "late"}, timeout=60)
+    assert late.status_code == 201, late.text
+
+    def upstream_fails(step: SyncProgress) -> None:
+        if step.phase == "teams":
+            raise DirectoryError("the upstream is down", status=503)
+
+    with pytest.raises(DirectoryError):
+        SyncService(bridge.app.extensions["scim_bridge"].directory, store).run(upstream_fails)
+    listed = bridge.scim.get("/Users", params={"count": 1, "filter": 'userName sw "late"'}).json()
+    assert listed["totalResults"] == 30
