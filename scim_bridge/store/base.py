@@ -7,6 +7,7 @@ from collections.abc import Callable
 from collections.abc import Collection
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextlib import suppress
 from contextvars import ContextVar
 from datetime import datetime
 from pathlib import Path
@@ -20,6 +21,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import OperationalError
 
 from scim_bridge.store import keyset
 from scim_bridge.store import migrate
@@ -72,15 +74,24 @@ class StoreBase:
         return self._engine.dialect.name
 
     @property
-    def lock_file(self) -> Path | None:
-        """On SQLite, the file beside the database whose byte-range locks are the bridge's write locks
-        (store/filelocks.py); None on PostgreSQL, where the write locks are lease rows."""
+    def database_file(self) -> Path | None:
+        """On SQLite, the database file (None for an in-memory database and on PostgreSQL)."""
         if self.dialect != "sqlite":
             return None
         database = self._engine.url.database or ""
         if self._engine.url.query.get("uri"):
             database = urlsplit(database).path
-        path = Path(database).expanduser()
+        if database in ("", ":memory:"):
+            return None
+        return Path(database).expanduser()
+
+    @property
+    def lock_file(self) -> Path | None:
+        """On SQLite, the file beside the database whose byte-range locks are the bridge's write locks
+        (store/filelocks.py); None on PostgreSQL, where the write locks are lease rows."""
+        if self.dialect != "sqlite":
+            return None
+        path = self.database_file or Path(self._engine.url.database or "")
         return path.with_name(path.name + "-writelocks")
 
     def now(self) -> datetime:
@@ -103,6 +114,16 @@ class StoreBase:
         return migrate.current_revision(self._engine)
 
     def close(self) -> None:
+        """Close the store's connections. On SQLite the write-ahead log is first moved into the database file and
+        emptied, so that a stopped bridge's file holds everything (to copy or back up): SQLite leaves that to the
+        last connection to close, and processes closing at the same moment (gunicorn's workers at a stop) can
+        each take another for the last."""
+        database = self.database_file
+        if database is not None and database.exists():
+            # Refused (e.g. a write still running in another process): the log stays, nothing is lost, and the next
+            # open of the database replays it.
+            with suppress(OperationalError), self._engine.connect() as conn:
+                conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
         self._engine.dispose()
 
     def healthy(self) -> bool:
