@@ -74,10 +74,12 @@ run: $(RUN_STAMP)
 
 ## The whole check: the tools and the system packages the tests need (PostgreSQL's server, Chromium) are installed
 ## side by side; then lint, type-check and audit run in the background (their output is printed after the tests)
-## while the test suite runs on all TEST_WORKERS. Fails if any of them fails.
+## while the test suite runs on all TEST_WORKERS. The background checks run at the lowest CPU priority: the test
+## workers leave about a quarter of the CPU idle (waiting on servers, PostgreSQL, the browser), and the checks fit
+## in it instead of slowing the tests. Fails if any of them fails.
 test:
 	@$(MAKE) --no-print-directory -j2 $(TEST_STAMP) system-packages
-	@$(MAKE) --no-print-directory -j3 --output-sync=target lint typecheck audit >$(VENV)/checks.log 2>&1 & \
+	@nice -n 19 $(MAKE) --no-print-directory -j3 --output-sync=target lint typecheck audit >$(VENV)/checks.log 2>&1 & \
 	checks=$$!; $(MAKE) --no-print-directory pytest; tests=$$?; \
 	wait $$checks; status=$$?; cat $(VENV)/checks.log; \
 	if [ $$status -ne 0 ]; then echo "make test: lint, typecheck or audit failed (above)"; exit 1; fi; \
