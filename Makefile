@@ -13,13 +13,11 @@ TEST_STAMP := $(VENV)/.test-$(call sum,$(TEST_LOCK))
 BENCH_STAMP := $(VENV)/.bench-$(call sum,$(BENCH_LOCK))
 UV_LOCK := requirements/uv.lock
 # uv installs the locks (hash-checked, as pip would, in seconds instead of a minute); pip installs uv itself from
-# its own one-line lock, and stays the fallback when uv cannot run here.
+# its own one-line lock (see below), and stays the fallback when uv cannot run here.
 PIP_LOCKED := $(BIN)/python -m pip install --quiet --require-hashes
 UV_LOCKED := $(BIN)/uv pip install --quiet --python $(BIN)/python --require-hashes
 PIP_PROJECT := $(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 UV_PROJECT := $(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps --no-build-isolation -e .
-locked = $(UV_LOCKED) -r $(1) || $(PIP_LOCKED) -r $(1)
-project = $(UV_PROJECT) || $(PIP_PROJECT)
 # Python processes started from here keep what they compile in __pycache__. An environment that sets
 # PYTHONDONTWRITEBYTECODE (some containers do) would make every process compile each module it imports again:
 # ~1.5 s of CPU for each process that builds the app, and the test suite starts over a hundred of them.
@@ -31,11 +29,19 @@ UPSTREAM ?= opsgenie
 
 .PHONY: run test lint typecheck audit pytest bench clean lock system-packages
 
+# The environment is made without pip (installing pip into it costs ~5 s of CPU, more than the rest of the set-up):
+# the interpreter's own pip installs uv into it when it can (pip 22.3 or later takes --python); otherwise, and
+# whenever uv cannot run, the environment gets its own pip first.
+ENSURE_PIP := $(BIN)/python -m pip --version >/dev/null 2>&1 || $(BIN)/python -m ensurepip --upgrade >/dev/null
+locked = $(UV_LOCKED) -r $(1) || { $(ENSURE_PIP) && $(PIP_LOCKED) -r $(1); }
+project = $(UV_PROJECT) || { $(ENSURE_PIP) && $(PIP_PROJECT); }
+
 $(BIN)/python:
-	$(PYTHON) -m venv $(VENV)
+	$(PYTHON) -m venv --without-pip $(VENV)
 
 $(BIN)/uv: $(BIN)/python $(UV_LOCK)
-	$(PIP_LOCKED) -r $(UV_LOCK)
+	$(PYTHON) -m pip --python $(BIN)/python install --quiet --require-hashes -r $(UV_LOCK) 2>/dev/null \
+		|| { $(ENSURE_PIP) && $(PIP_LOCKED) -r $(UV_LOCK); }
 	touch $@
 
 # The runtime lock only: enough for `make run`.
