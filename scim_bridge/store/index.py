@@ -249,6 +249,14 @@ def indexed_ids(conn: Connection, resource_type: ResourceType) -> list[str]:
     return list(conn.execute(stmt).scalars())
 
 
+def missing_ids(conn: Connection, resource_type: ResourceType, id_column: ColumnElement[str]) -> list[str]:
+    """The ids of ``id_column`` (a mirror table's) that have no indexed resource of this type, found by the
+    database (no id list of either side is read)."""
+    indexed = select(scim_resources.c.id).where(scim_resources.c.kind == resource_type.id,
+                                                 scim_resources.c.id == id_column).exists()
+    return list(conn.execute(select(id_column).where(~indexed)).scalars())
+
+
 def remove_resources(conn: Connection, resource_type: ResourceType, ids: Sequence[str]) -> None:
     """Remove the resources with these ids (absent ones are ignored)."""
     kind = resource_type.id

@@ -36,6 +36,7 @@ from scim_bridge.store import index
 from scim_bridge.store.mirror_rows import MirrorRows
 from scim_bridge.store.records import GroupKind
 from scim_bridge.store.sqlutil import chunks
+from scim_bridge.store.tables import users as users_table
 
 # First key of the advisory locks that serialise re-indexing of one resource (two-key form, so it
 # never meets the single-key locks of locks.py).
@@ -162,8 +163,7 @@ class DocumentIndexer:
                 index_changed(conn, resource_type, part, documents)
 
     def index_missing(self, conn: Connection) -> None:
-        indexed = set(index.indexed_ids(conn, USER))
-        missing = [uid for uid in MirrorRows(conn).all_ids(None) if uid not in indexed]
+        missing = index.missing_ids(conn, USER, users_table.c.id)
         if missing:
             self.reindex(conn, missing, ())
 
